@@ -1,0 +1,21 @@
+package main
+
+import (
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+	"github.com/ebs-ops/lambda-suite/shared/settings"
+)
+
+// Config is the function's configuration, from its environment.
+type Config struct {
+	SnapshotTag rootvolume.Tag
+	DeleteTag   rootvolume.Tag
+}
+
+func loadConfig(lookup settings.Lookup) (Config, error) {
+	r := settings.NewReader(lookup)
+	cfg := Config{
+		SnapshotTag: settings.Parse(r, "SNAPSHOT_TAG", rootvolume.DefaultSnapshotTag.String(), rootvolume.ParseTag),
+		DeleteTag:   settings.Parse(r, "DELETE_VOLUME_TAG", rootvolume.DefaultDeleteTag.String(), rootvolume.ParseTag),
+	}
+	return cfg, r.Err()
+}

@@ -1,0 +1,24 @@
+package main
+
+import (
+	"time"
+
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+	"github.com/ebs-ops/lambda-suite/shared/settings"
+)
+
+// Config is the function's configuration, from its environment.
+type Config struct {
+	SnapshotTag rootvolume.Tag
+	AttachWait  time.Duration
+}
+
+func loadConfig(lookup settings.Lookup) (Config, error) {
+	r := settings.NewReader(lookup)
+	cfg := Config{
+		SnapshotTag: settings.Parse(r, "SNAPSHOT_TAG", rootvolume.DefaultSnapshotTag.String(), rootvolume.ParseTag),
+		// Up to the longest a Lambda invocation may run.
+		AttachWait: r.Duration("ATTACH_WAIT", 60*time.Second, 0, 15*time.Minute),
+	}
+	return cfg, r.Err()
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/ebs-ops/lambda-suite/shared/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+)
+
+func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
+
+const sampleVolume = "vol-0123456789abcdef0"
+
+// sample reads a sample event from events/, with its volume ID replaced
+// by one that exists in the test's account.
+func sample(t *testing.T, name, volumeID string) json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "snapshot-on-volume-create", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return json.RawMessage(strings.ReplaceAll(string(b), sampleVolume, volumeID))
+}
+
+type fixture struct {
+	ec2   *ec2.Client
+	calls *awstest.Calls
+	h     *handler
+}
+
+func newFixture(t *testing.T, attachWait time.Duration) fixture {
+	t.Helper()
+	cfg, _ := awstest.Moto(t).Config(t)
+	calls := awstest.NewCalls()
+	fnCfg := cfg.Copy()
+	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	return fixture{
+		ec2:   ec2.NewFromConfig(cfg),
+		calls: calls,
+		h: &handler{log: log, snapshotter: &rootvolume.Snapshotter{
+			EC2: ec2.NewFromConfig(fnCfg), Tag: rootvolume.DefaultSnapshotTag, AttachWait: attachWait,
+			PollMin: 200 * time.Millisecond, PollMax: 400 * time.Millisecond, Log: log,
+		}},
+	}
+}
+
+func TestRootVolumeIsSnapshottedOnceWithTags(t *testing.T) {
+	f := newFixture(t, time.Second)
+	inst := awstest.RunInstance(t, f.ec2, "build-host")
+	root, err := rootvolume.RootVolumeOf(inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := sample(t, "create-volume-available.json", root)
+
+	res, err := f.h.Handle(context.Background(), ev)
+	if err != nil || res.Outcome != rootvolume.SnapshotCreated {
+		t.Fatalf("Handle(root volume) = %+v, %v, want outcome created", res, err)
+	}
+	snaps := awstest.SnapshotsOf(t, f.ec2, root)
+	if len(snaps) != 1 {
+		t.Fatalf("snapshots of %s = %d, want 1", root, len(snaps))
+	}
+	want := map[string]string{
+		"replace-snapshot":          "true",
+		rootvolume.TagInstanceID:   aws.ToString(inst.InstanceId),
+		rootvolume.TagSourceVolume: root,
+	}
+	got := map[string]string{}
+	for _, tag := range snaps[0].Tags {
+		got[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("snapshot tag %s = %q, want %q (all tags %v)", k, got[k], v, got)
+		}
+	}
+	if aws.ToString(snaps[0].SnapshotId) != res.SnapshotID {
+		t.Errorf("result snapshot %s, but the account has %s", res.SnapshotID, aws.ToString(snaps[0].SnapshotId))
+	}
+
+	// EventBridge delivers at least once: the same event again.
+	f.calls.Reset()
+	res, err = f.h.Handle(context.Background(), ev)
+	if err != nil || res.Outcome != rootvolume.SnapshotExists || res.SnapshotID != aws.ToString(snaps[0].SnapshotId) {
+		t.Errorf("Handle(redelivered) = %+v, %v, want outcome exists with %s", res, err, aws.ToString(snaps[0].SnapshotId))
+	}
+	if n := len(awstest.SnapshotsOf(t, f.ec2, root)); n != 1 {
+		t.Errorf("snapshots after redelivery = %d, want still 1", n)
+	}
+	if n := f.calls.Count("EC2.CreateSnapshot"); n != 0 {
+		t.Errorf("CreateSnapshot calls on redelivery = %d, want 0", n)
+	}
+}
+
+func TestDataVolumeIsNotSnapshotted(t *testing.T) {
+	f := newFixture(t, time.Second)
+	inst := awstest.RunInstance(t, f.ec2, "db")
+	data := awstest.CreateVolume(t, f.ec2)
+	awstest.AttachVolume(t, f.ec2, data, aws.ToString(inst.InstanceId), "/dev/sdf")
+
+	res, err := f.h.Handle(context.Background(), sample(t, "create-volume-available.json", data))
+	if err != nil || res.Outcome != rootvolume.SnapshotSkipped || !strings.Contains(res.Reason, "not a root volume") {
+		t.Errorf("Handle(data volume) = %+v, %v, want skipped as not a root volume", res, err)
+	}
+	if n := len(awstest.SnapshotsOf(t, f.ec2, data)); n != 0 {
+		t.Errorf("snapshots of the data volume = %d, want 0", n)
+	}
+	if n := f.calls.Count("EC2.CreateSnapshot"); n != 0 {
+		t.Errorf("CreateSnapshot calls = %d, want 0", n)
+	}
+}
+
+func TestUnattachedVolumeAsksForRetryAfterBoundedWait(t *testing.T) {
+	f := newFixture(t, 1500*time.Millisecond)
+	vol := awstest.CreateVolume(t, f.ec2)
+
+	start := time.Now()
+	res, err := f.h.Handle(context.Background(), sample(t, "create-volume-available.json", vol))
+	if !errors.Is(err, rootvolume.ErrNotAttached) {
+		t.Fatalf("Handle(unattached) = %+v, %v, want ErrNotAttached", res, err)
+	}
+	// The wait is bounded by ATTACH_WAIT: it polled more than once, and
+	// gave up rather than waiting on (a generous bound, not a timing test).
+	if polls := f.calls.Count("EC2.DescribeVolumes"); polls < 2 {
+		t.Errorf("DescribeVolumes calls = %d, want the volume polled again while waiting", polls)
+	}
+	if waited := time.Since(start); waited > 30*time.Second {
+		t.Errorf("waited %s, want the wait bounded by ATTACH_WAIT", waited)
+	}
+	if n := len(awstest.SnapshotsOf(t, f.ec2, vol)); n != 0 {
+		t.Errorf("snapshots of the unattached volume = %d, want 0", n)
+	}
+}
+
+func TestWaitNeverPassesTheDeadline(t *testing.T) {
+	f := newFixture(t, time.Hour)
+	vol := awstest.CreateVolume(t, f.ec2)
+	// Less time left than the margin the function keeps: it must not wait.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_, err := f.h.Handle(ctx, sample(t, "create-volume-available.json", vol))
+	if !errors.Is(err, rootvolume.ErrNotAttached) {
+		t.Fatalf("Handle near the deadline = %v, want ErrNotAttached at once", err)
+	}
+	if ctx.Err() != nil {
+		t.Errorf("Handle returned after the deadline")
+	}
+	if polls := f.calls.Count("EC2.DescribeVolumes"); polls != 1 {
+		t.Errorf("DescribeVolumes calls = %d, want 1 (no wait)", polls)
+	}
+}
+
+func TestBadEventsChangeNothing(t *testing.T) {
+	f := newFixture(t, time.Second)
+	inst := awstest.RunInstance(t, f.ec2, "web")
+	root, _ := rootvolume.RootVolumeOf(inst)
+
+	tests := []struct {
+		name    string
+		event   json.RawMessage
+		outcome string
+	}{
+		{"failed creation", sample(t, "create-volume-failed.json", root), rootvolume.SnapshotIgnored},
+		{"snapshot ARN", sample(t, "not-a-volume.json", root), rootvolume.SnapshotRejected},
+		{"empty resources", sample(t, "no-resources.json", root), rootvolume.SnapshotRejected},
+		{"garbage JSON", json.RawMessage(`{"detail-type": "EBS Volume Notif`), rootvolume.SnapshotRejected},
+		{"JSON null", json.RawMessage(`null`), rootvolume.SnapshotRejected},
+		{"other detail-type", json.RawMessage(`{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","resources":["arn:aws:ec2:us-east-1:123456789012:volume/` + root + `"],"detail":{}}`), rootvolume.SnapshotRejected},
+		{"detail not an object", json.RawMessage(`{"source":"aws.ec2","detail-type":"EBS Volume Notification","resources":["arn:aws:ec2:us-east-1:123456789012:volume/` + root + `"],"detail":"createVolume"}`), rootvolume.SnapshotRejected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.calls.Reset()
+			res, err := f.h.Handle(context.Background(), tt.event)
+			if err != nil || res.Outcome != tt.outcome || res.Reason == "" {
+				t.Errorf("Handle = %+v, %v, want outcome %s with a reason and no error", res, err, tt.outcome)
+			}
+			if n := f.calls.Total(); n != 0 {
+				t.Errorf("AWS calls = %d (%s), want none", n, f.calls)
+			}
+		})
+	}
+	if n := len(awstest.SnapshotsOf(t, f.ec2, root)); n != 0 {
+		t.Errorf("snapshots = %d, want 0", n)
+	}
+}

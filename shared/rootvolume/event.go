@@ -1,0 +1,80 @@
+package rootvolume
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+)
+
+// ErrBadEvent marks input that no retry can fix.
+var ErrBadEvent = errors.New("bad event")
+
+// VolumeEvent is what the suite needs from an "EBS Volume Notification".
+type VolumeEvent struct {
+	VolumeID string
+	Event    string // createVolume, ...
+	Result   string // available, failed, ...
+	Cause    string
+	Region   string
+	Account  string
+}
+
+const volumeDetailType = "EBS Volume Notification"
+
+var (
+	volumeIDPattern   = regexp.MustCompile(`^vol-[0-9a-f]{8}([0-9a-f]{9})?$`)
+	instanceIDPattern = regexp.MustCompile(`^i-[0-9a-f]{8}([0-9a-f]{9})?$`)
+	snapshotIDPattern = regexp.MustCompile(`^snap-[0-9a-f]{8}([0-9a-f]{9})?$`)
+)
+
+// DecodeVolumeEvent parses an EventBridge "EBS Volume Notification" event.
+// Every error wraps ErrBadEvent.
+func DecodeVolumeEvent(raw []byte) (VolumeEvent, error) {
+	var ev events.CloudWatchEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return VolumeEvent{}, fmt.Errorf("%w: not an EventBridge event: %v", ErrBadEvent, err)
+	}
+	if ev.DetailType != volumeDetailType || ev.Source != "aws.ec2" {
+		return VolumeEvent{}, fmt.Errorf("%w: source %q detail-type %q, want aws.ec2 %q", ErrBadEvent, ev.Source, ev.DetailType, volumeDetailType)
+	}
+	var detail struct {
+		Event  string `json:"event"`
+		Result string `json:"result"`
+		Cause  string `json:"cause"`
+	}
+	if len(ev.Detail) == 0 {
+		return VolumeEvent{}, fmt.Errorf("%w: no detail", ErrBadEvent)
+	}
+	if err := json.Unmarshal(ev.Detail, &detail); err != nil {
+		return VolumeEvent{}, fmt.Errorf("%w: detail: %v", ErrBadEvent, err)
+	}
+	if len(ev.Resources) == 0 {
+		return VolumeEvent{}, fmt.Errorf("%w: no resources, want the volume ARN in resources[0]", ErrBadEvent)
+	}
+	id, err := VolumeIDFromARN(ev.Resources[0])
+	if err != nil {
+		return VolumeEvent{}, err
+	}
+	return VolumeEvent{
+		VolumeID: id, Event: detail.Event, Result: detail.Result, Cause: detail.Cause,
+		Region: ev.Region, Account: ev.AccountID,
+	}, nil
+}
+
+// VolumeIDFromARN returns vol-… from arn:aws:ec2:REGION:ACCOUNT:volume/vol-….
+func VolumeIDFromARN(s string) (string, error) {
+	a, err := arn.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%w: resource %q is not an ARN", ErrBadEvent, s)
+	}
+	id, ok := strings.CutPrefix(a.Resource, "volume/")
+	if a.Service != "ec2" || !ok || !volumeIDPattern.MatchString(id) {
+		return "", fmt.Errorf("%w: resource %q is not an EC2 volume ARN", ErrBadEvent, s)
+	}
+	return id, nil
+}

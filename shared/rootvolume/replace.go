@@ -1,0 +1,249 @@
+package rootvolume
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// What a replacement restores the root volume to.
+const (
+	RestoreLatestSnapshot = "latest-snapshot"
+	RestoreLaunchState    = "launch-state"
+)
+
+// ReplaceRequest is the input contract of replace-root-volume, given directly
+// or as the detail of an EventBridge event.
+type ReplaceRequest struct {
+	InstanceID           string `json:"instanceId"`
+	RestoreTo            string `json:"restoreTo"`
+	DeleteReplacedVolume bool   `json:"deleteReplacedVolume"`
+}
+
+// DecodeReplaceRequest reads a request given directly or wrapped in an
+// EventBridge event (its detail). Unknown fields are refused, so that a
+// misspelt option is not silently dropped. Every error wraps ErrBadEvent.
+func DecodeReplaceRequest(raw []byte) (ReplaceRequest, error) {
+	var envelope struct {
+		DetailType string          `json:"detail-type"`
+		Detail     json.RawMessage `json:"detail"`
+	}
+	if err := json.Unmarshal(raw, &envelope); err != nil {
+		return ReplaceRequest{}, fmt.Errorf("%w: not a JSON object: %v", ErrBadEvent, err)
+	}
+	body := raw
+	if envelope.DetailType != "" || envelope.Detail != nil {
+		body = envelope.Detail
+	}
+	var req ReplaceRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return ReplaceRequest{}, fmt.Errorf("%w: request: %v", ErrBadEvent, err)
+	}
+	if dec.More() {
+		return ReplaceRequest{}, fmt.Errorf("%w: request: trailing data after the JSON object", ErrBadEvent)
+	}
+	return req, req.Validate()
+}
+
+// Validate checks the IDs' shapes before anything is called.
+func (r ReplaceRequest) Validate() error {
+	if !instanceIDPattern.MatchString(r.InstanceID) {
+		return fmt.Errorf("%w: instanceId %q is not an EC2 instance ID (i-…)", ErrBadEvent, r.InstanceID)
+	}
+	switch {
+	case r.RestoreTo == RestoreLatestSnapshot, r.RestoreTo == RestoreLaunchState:
+	case snapshotIDPattern.MatchString(r.RestoreTo):
+	default:
+		return fmt.Errorf("%w: restoreTo %q is not %q, %q or a snapshot ID (snap-…)", ErrBadEvent, r.RestoreTo, RestoreLatestSnapshot, RestoreLaunchState)
+	}
+	return nil
+}
+
+// ReplaceResult says what a replacement chose and started.
+type ReplaceResult struct {
+	TaskID               string `json:"taskId"`
+	TaskState            string `json:"taskState,omitempty"`
+	InstanceID           string `json:"instanceId"`
+	ReplacedVolumeID     string `json:"replacedVolumeId"`
+	RestoreTo            string `json:"restoreTo"`
+	SnapshotID           string `json:"snapshotId,omitempty"`
+	DeleteReplacedVolume bool   `json:"deleteReplacedVolume"`
+	ClientToken          string `json:"clientToken"`
+}
+
+// Replacer starts root-volume replacements.
+type Replacer struct {
+	EC2         replaceAPI
+	SnapshotTag Tag // marks the snapshots that may be restored
+	DeleteTag   Tag // put on the replaced root volume for the cleanup
+}
+
+// Replace starts a replacement of the instance's root volume. Nothing is
+// changed until the instance, its root volume and the snapshot are known
+// to fit together.
+func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest) (ReplaceResult, error) {
+	if err := req.Validate(); err != nil {
+		return ReplaceResult{}, err
+	}
+	res := ReplaceResult{InstanceID: req.InstanceID, RestoreTo: req.RestoreTo, DeleteReplacedVolume: req.DeleteReplacedVolume}
+
+	rootVolume, err := r.rootVolume(ctx, req.InstanceID)
+	if err != nil {
+		return res, err
+	}
+	res.ReplacedVolumeID = rootVolume
+
+	switch req.RestoreTo {
+	case RestoreLaunchState:
+	case RestoreLatestSnapshot:
+		res.SnapshotID, err = r.latestSnapshot(ctx, rootVolume)
+	default:
+		res.SnapshotID, err = r.checkSnapshot(ctx, req.RestoreTo, rootVolume)
+	}
+	if err != nil {
+		return res, err
+	}
+
+	if _, err := r.EC2.CreateTags(ctx, &ec2.CreateTagsInput{
+		Resources: []string{rootVolume},
+		Tags:      []types.Tag{r.DeleteTag.ec2()},
+	}); err != nil {
+		return res, fmt.Errorf("tag replaced root volume %s: %w", rootVolume, err)
+	}
+
+	res.ClientToken = ClientToken(req.InstanceID, rootVolume, res.SnapshotID, req.DeleteReplacedVolume)
+	in := &ec2.CreateReplaceRootVolumeTaskInput{
+		InstanceId:               aws.String(req.InstanceID),
+		ClientToken:              aws.String(res.ClientToken),
+		DeleteReplacedRootVolume: aws.Bool(req.DeleteReplacedVolume),
+		TagSpecifications: []types.TagSpecification{{
+			ResourceType: types.ResourceTypeReplaceRootVolumeTask,
+			Tags: []types.Tag{
+				ReplacedTaskTag.ec2(),
+				{Key: aws.String(TagSourceVolume), Value: aws.String(rootVolume)},
+				{Key: aws.String(TagCreatedBy), Value: aws.String("replace-root-volume")},
+			},
+		}},
+	}
+	if res.SnapshotID != "" {
+		in.SnapshotId = aws.String(res.SnapshotID)
+	}
+	out, err := r.EC2.CreateReplaceRootVolumeTask(ctx, in)
+	if err != nil {
+		return res, fmt.Errorf("start root-volume replacement of %s: %w", req.InstanceID, err)
+	}
+	if t := out.ReplaceRootVolumeTask; t != nil {
+		res.TaskID, res.TaskState = aws.ToString(t.ReplaceRootVolumeTaskId), string(t.TaskState)
+	}
+	return res, nil
+}
+
+// ClientToken derives the idempotency token from what the replacement does
+// to which volume: a retried request gets the same token (EC2 starts no
+// second task), while a later request, made after the root volume changed,
+// gets a new one. EC2 allows 64 ASCII characters.
+func ClientToken(instanceID, rootVolumeID, snapshotID string, deleteReplaced bool) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{instanceID, rootVolumeID, snapshotID, fmt.Sprint(deleteReplaced)}, "|")))
+	return hex.EncodeToString(sum[:])
+}
+
+func (r *Replacer) rootVolume(ctx context.Context, instanceID string) (string, error) {
+	out, err := r.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
+	if isNotFound(err) {
+		return "", fmt.Errorf("%w: instance %s not found", ErrBadEvent, instanceID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("describe instance %s: %w", instanceID, err)
+	}
+	for _, res := range out.Reservations {
+		for _, inst := range res.Instances {
+			return RootVolumeOf(inst)
+		}
+	}
+	return "", fmt.Errorf("%w: instance %s not found", ErrBadEvent, instanceID)
+}
+
+// RootVolumeOf returns the EBS volume mapped at the instance's root device.
+func RootVolumeOf(inst types.Instance) (string, error) {
+	root := aws.ToString(inst.RootDeviceName)
+	for _, m := range inst.BlockDeviceMappings {
+		if m.Ebs != nil && sameDevice(aws.ToString(m.DeviceName), root) {
+			return aws.ToString(m.Ebs.VolumeId), nil
+		}
+	}
+	return "", fmt.Errorf("%w: instance %s has no EBS volume at its root device %q", ErrBadEvent, aws.ToString(inst.InstanceId), root)
+}
+
+// latestSnapshot picks the newest completed tagged snapshot of the volume.
+func (r *Replacer) latestSnapshot(ctx context.Context, volumeID string) (string, error) {
+	var snaps []types.Snapshot
+	p := ec2.NewDescribeSnapshotsPaginator(r.EC2, &ec2.DescribeSnapshotsInput{
+		OwnerIds: []string{"self"},
+		Filters:  []types.Filter{filter("volume-id", volumeID), r.SnapshotTag.Filter(), filter("status", "completed")},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("list snapshots of %s: %w", volumeID, err)
+		}
+		snaps = append(snaps, page.Snapshots...)
+	}
+	id := NewestUsableSnapshot(snaps, volumeID, r.SnapshotTag)
+	if id == "" {
+		return "", fmt.Errorf("%w: no completed snapshot tagged %s of the current root volume %s", ErrBadEvent, r.SnapshotTag, volumeID)
+	}
+	return id, nil
+}
+
+// NewestUsableSnapshot returns the newest completed snapshot of volumeID
+// carrying tag, or "". It checks what the server filters claim, since a
+// wrong snapshot here would restore another machine's disk.
+func NewestUsableSnapshot(snaps []types.Snapshot, volumeID string, tag Tag) string {
+	usable := slices.DeleteFunc(slices.Clone(snaps), func(s types.Snapshot) bool {
+		return aws.ToString(s.VolumeId) != volumeID || s.State != types.SnapshotStateCompleted || !tag.On(s.Tags)
+	})
+	if len(usable) == 0 {
+		return ""
+	}
+	newest := slices.MaxFunc(usable, func(a, b types.Snapshot) int {
+		if c := aws.ToTime(a.StartTime).Compare(aws.ToTime(b.StartTime)); c != 0 {
+			return c
+		}
+		return strings.Compare(aws.ToString(a.SnapshotId), aws.ToString(b.SnapshotId))
+	})
+	return aws.ToString(newest.SnapshotId)
+}
+
+// checkSnapshot verifies an explicitly named snapshot was taken of the
+// current root volume and is complete.
+func (r *Replacer) checkSnapshot(ctx context.Context, snapshotID, volumeID string) (string, error) {
+	out, err := r.EC2.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{snapshotID}})
+	if isNotFound(err) {
+		return "", fmt.Errorf("%w: snapshot %s not found", ErrBadEvent, snapshotID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("describe snapshot %s: %w", snapshotID, err)
+	}
+	if len(out.Snapshots) != 1 {
+		return "", fmt.Errorf("%w: snapshot %s not found", ErrBadEvent, snapshotID)
+	}
+	snap := out.Snapshots[0]
+	if got := aws.ToString(snap.VolumeId); got != volumeID {
+		return "", fmt.Errorf("%w: snapshot %s is of volume %s, not of the current root volume %s", ErrBadEvent, snapshotID, got, volumeID)
+	}
+	if snap.State != types.SnapshotStateCompleted {
+		return "", fmt.Errorf("%w: snapshot %s is %s, not completed", ErrBadEvent, snapshotID, snap.State)
+	}
+	return snapshotID, nil
+}

@@ -1,0 +1,75 @@
+// Package rootvolume decides and carries out the root-volume lifecycle:
+// snapshot every new root volume, start root-volume replacements from those
+// snapshots, and clean up the volumes and snapshots that can no longer be used.
+package rootvolume
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// Tag is one key=value pair the suite uses to mark resources it may act on.
+type Tag struct {
+	Key, Value string
+}
+
+// Default tags; operators may configure others (SNAPSHOT_TAG, DELETE_VOLUME_TAG).
+var (
+	DefaultSnapshotTag = Tag{Key: "replace-snapshot", Value: "true"}
+	DefaultDeleteTag   = Tag{Key: "delete-volume", Value: "true"}
+	// ReplacedTaskTag marks the replace-root-volume tasks the suite starts,
+	// as the operators' runbooks expect.
+	ReplacedTaskTag = Tag{Key: "replaced-volume", Value: "true"}
+)
+
+// Keys of the descriptive tags put on the snapshots the suite creates.
+const (
+	TagInstanceID   = "lambda-suite:instance-id"
+	TagSourceVolume = "lambda-suite:volume-id"
+	TagDevice       = "lambda-suite:device"
+	TagCreatedBy    = "lambda-suite:created-by"
+)
+
+// ParseTag reads "key=value". The key may not be empty or use the reserved
+// aws: prefix; lengths follow EC2's limits (128 and 256 characters).
+func ParseTag(s string) (Tag, error) {
+	key, value, ok := strings.Cut(s, "=")
+	key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+	switch {
+	case !ok:
+		return Tag{}, fmt.Errorf("%q is not key=value", s)
+	case key == "":
+		return Tag{}, fmt.Errorf("%q has an empty key", s)
+	case strings.HasPrefix(strings.ToLower(key), "aws:"):
+		return Tag{}, fmt.Errorf("%q uses the reserved aws: prefix", s)
+	case len(key) > 128 || len(value) > 256:
+		return Tag{}, fmt.Errorf("%q is longer than EC2 allows (key 128, value 256)", s)
+	}
+	return Tag{Key: key, Value: value}, nil
+}
+
+func (t Tag) String() string { return t.Key + "=" + t.Value }
+
+// Filter is the server-side EC2 filter selecting resources with this tag.
+func (t Tag) Filter() types.Filter {
+	return types.Filter{Name: aws.String("tag:" + t.Key), Values: []string{t.Value}}
+}
+
+// On reports whether tags carry this tag exactly.
+func (t Tag) On(tags []types.Tag) bool {
+	for _, x := range tags {
+		if aws.ToString(x.Key) == t.Key && aws.ToString(x.Value) == t.Value {
+			return true
+		}
+	}
+	return false
+}
+
+func (t Tag) ec2() types.Tag { return types.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)} }
+
+func filter(name string, values ...string) types.Filter {
+	return types.Filter{Name: aws.String(name), Values: values}
+}
