@@ -74,7 +74,7 @@ func TestRootVolumeIsSnapshottedOnceWithTags(t *testing.T) {
 		t.Fatalf("snapshots of %s = %d, want 1", root, len(snaps))
 	}
 	want := map[string]string{
-		"replace-snapshot":          "true",
+		"replace-snapshot":         "true",
 		rootvolume.TagInstanceID:   aws.ToString(inst.InstanceId),
 		rootvolume.TagSourceVolume: root,
 	}
