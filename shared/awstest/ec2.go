@@ -82,7 +82,9 @@ func CreateSnapshot(tb testing.TB, c *ec2.Client, volumeID string, tags ...types
 }
 
 // Tag builds an EC2 tag.
-func Tag(key, value string) types.Tag { return types.Tag{Key: aws.String(key), Value: aws.String(value)} }
+func Tag(key, value string) types.Tag {
+	return types.Tag{Key: aws.String(key), Value: aws.String(value)}
+}
 
 // SnapshotsOf lists the account's snapshots of volumeID (moto's public
 // snapshots excluded by the volume filter).

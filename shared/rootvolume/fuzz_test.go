@@ -1,0 +1,56 @@
+package rootvolume
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func seedFromEvents(f *testing.F, dirs ...string) {
+	for _, dir := range dirs {
+		files, err := filepath.Glob(filepath.Join("..", "..", "events", dir, "*.json"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, file := range files {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+}
+
+func FuzzDecodeVolumeEvent(f *testing.F) {
+	seedFromEvents(f, "snapshot-on-volume-create", "root-volume-cleanup")
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ev, err := DecodeVolumeEvent(raw)
+		if err != nil {
+			if !errors.Is(err, ErrBadEvent) {
+				t.Fatalf("error %v does not wrap ErrBadEvent", err)
+			}
+			return
+		}
+		if !volumeIDPattern.MatchString(ev.VolumeID) {
+			t.Fatalf("accepted volume ID %q", ev.VolumeID)
+		}
+	})
+}
+
+func FuzzDecodeReplaceRequest(f *testing.F) {
+	seedFromEvents(f, "replace-root-volume")
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		req, err := DecodeReplaceRequest(raw)
+		if err != nil {
+			if !errors.Is(err, ErrBadEvent) {
+				t.Fatalf("error %v does not wrap ErrBadEvent", err)
+			}
+			return
+		}
+		if req.Validate() != nil {
+			t.Fatalf("accepted an invalid request %+v", req)
+		}
+	})
+}

@@ -1,0 +1,139 @@
+package rootvolume
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/ebs-ops/lambda-suite/shared/awstest"
+)
+
+// fleet seeds an account at scale: tagged detached volumes, and tagged
+// snapshots (perSource of each source volume) whose sources are deleted
+// for the first orphanSources of them.
+type fleet struct {
+	taggedVolumes, sources, perSource, orphanSources int
+}
+
+func (f fleet) seed(tb testing.TB, c *ec2.Client) {
+	tb.Helper()
+	ctx := context.Background()
+	snapTag := awstest.Tag(DefaultSnapshotTag.Key, DefaultSnapshotTag.Value)
+	delTag := awstest.Tag(DefaultDeleteTag.Key, DefaultDeleteTag.Value)
+	work := make(chan func(), 64)
+	var wg sync.WaitGroup
+	for range 8 { // moto serves requests concurrently; seeding dominates otherwise
+		wg.Go(func() {
+			for job := range work {
+				job()
+			}
+		})
+	}
+	for range f.taggedVolumes {
+		work <- func() { awstest.CreateVolume(tb, c, delTag) }
+	}
+	for i := range f.sources {
+		work <- func() {
+			vol := awstest.CreateVolume(tb, c)
+			for range f.perSource {
+				awstest.CreateSnapshot(tb, c, vol, snapTag)
+			}
+			if i < f.orphanSources {
+				if _, err := c.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: aws.String(vol)}); err != nil {
+					tb.Errorf("DeleteVolume: %v", err)
+				}
+			}
+		}
+	}
+	close(work)
+	wg.Wait()
+}
+
+func newCleaner(cfg aws.Config, calls *awstest.Calls, dryRun bool) *Cleaner {
+	cfg = cfg.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
+	return &Cleaner{
+		EC2: ec2.NewFromConfig(cfg), SnapshotTag: DefaultSnapshotTag, DeleteTag: DefaultDeleteTag,
+		DryRun: dryRun, Now: func() time.Time { return time.Now().Add(time.Hour) }, MinAge: time.Minute,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+// The number of Describe calls follows pages and batches, not items: 250
+// orphan snapshots need 2 source-volume batches (200 IDs a filter), one
+// page of snapshots, one of volumes, one of images.
+func TestCleanupDescribesInPagesAndBatches(t *testing.T) {
+	cfg, _ := awstest.Moto(t).Config(t)
+	fleet{taggedVolumes: 30, sources: 250, perSource: 1, orphanSources: 250}.seed(t, ec2.NewFromConfig(cfg))
+
+	calls := awstest.NewCalls()
+	sum, err := newCleaner(cfg, calls, true).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.VolumesToDelete) != 30 || len(sum.SnapshotsToDelete) != 250 {
+		t.Fatalf("plan = %d volumes, %d snapshots, want 30 and 250", len(sum.VolumesToDelete), len(sum.SnapshotsToDelete))
+	}
+	want := map[string]int{"EC2.DescribeVolumes": 1 + 2, "EC2.DescribeSnapshots": 1, "EC2.DescribeImages": 1}
+	for op, n := range want {
+		if got := calls.Count(op); got != n {
+			t.Errorf("%s calls = %d, want %d (all calls: %s)", op, got, n, calls)
+		}
+	}
+}
+
+// BenchmarkCleanup runs the cleanup over 5,000 tagged snapshots (1,000
+// source volumes, half of them deleted) and 1,000 tagged detached volumes.
+func BenchmarkCleanup(b *testing.B) {
+	srv := awstest.Moto(b)
+	f := fleet{taggedVolumes: 1000, sources: 1000, perSource: 5, orphanSources: 500}
+	report := func(b *testing.B, calls *awstest.Calls) {
+		n := float64(b.N)
+		b.ReportMetric(float64(calls.Total("Describe"))/n, "describe-calls/op")
+		b.ReportMetric(float64(calls.Total("Delete"))/n, "delete-calls/op")
+	}
+
+	b.Run("dry-run", func(b *testing.B) {
+		cfg, _ := srv.Config(b)
+		f.seed(b, ec2.NewFromConfig(cfg))
+		calls := awstest.NewCalls()
+		c := newCleaner(cfg, calls, true)
+		var planned int
+		for b.Loop() {
+			sum, err := c.Run(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			planned = len(sum.VolumesToDelete) + len(sum.SnapshotsToDelete)
+		}
+		report(b, calls)
+		b.ReportMetric(float64(planned), "planned-deletes")
+	})
+
+	b.Run("delete", func(b *testing.B) {
+		calls := awstest.NewCalls()
+		var deleted int
+		for range b.N {
+			b.StopTimer()
+			cfg, _ := srv.Config(b)
+			f.seed(b, ec2.NewFromConfig(cfg))
+			c := newCleaner(cfg, calls, false)
+			b.StartTimer()
+			sum, err := c.Run(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(sum.Failed) > 0 {
+				b.Fatalf("failed deletes: %v", sum.Failed[0])
+			}
+			deleted += len(sum.VolumesDeleted) + len(sum.SnapshotsDeleted)
+		}
+		report(b, calls)
+		b.ReportMetric(float64(deleted)/float64(b.N), "deleted/op")
+	})
+}
