@@ -106,7 +106,9 @@ func Start(cfg Config) (*Function, error) {
 }
 
 // lambdaEnv is what Lambda sets for a provided.al2023 function, minus
-// credentials, which the caller passes in Env.
+// credentials, which the caller passes in Env. Nothing else of this
+// process's environment is passed on, as Lambda passes none: a developer's
+// AWS_PROFILE or keys must not reach a function meant to talk to moto.
 func lambdaEnv(cfg Config, runtimeAPI, taskRoot string) []string {
 	return []string{
 		"PATH=" + os.Getenv("PATH"),

@@ -1,0 +1,265 @@
+// Command local runs the suite's Lambda functions as the binaries they
+// ship as, each through a local Lambda Runtime API, against moto_server
+// holding a small sample account, and reports what every function did and
+// how the account changed. `make local` runs it; -only picks scenarios.
+//
+// It builds for this machine (bin/local/<name>), not for Lambda's arm64,
+// and stops everything it started when it ends, fails or is interrupted.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/ebs-ops/lambda-suite/shared/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/runtimeapi"
+)
+
+// invokeTimeout is each invocation's deadline: well above ATTACH_WAIT plus
+// the functions' safety margin, far below anything that looks like a hang.
+const invokeTimeout = 60 * time.Second
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	only := flag.String("only", "", "comma-separated scenarios to run (default: all, in order)")
+	list := flag.Bool("list", false, "list the scenarios and exit")
+	flag.Parse()
+	if *list {
+		for _, s := range scenarios {
+			fmt.Printf("%-28s %s\n", s.name, s.about)
+		}
+		return 0
+	}
+	chosen, err := pick(scenarios, *only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C ends the driver at once; children die with it
+	}()
+
+	p := &printer{w: os.Stdout}
+	r := &runner{printer: p}
+	err = r.run(ctx, chosen)
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "\nlocal: interrupted; everything it started is stopped")
+		return 130
+	}
+	fmt.Printf("\nchecks: %d passed, %d failed\n", p.passed, p.failed)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		return 1
+	}
+	if p.failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+func pick(all []scenario, only string) ([]scenario, error) {
+	if only == "" {
+		return all, nil
+	}
+	var out []scenario
+	for _, name := range strings.Split(only, ",") {
+		i := slices.IndexFunc(all, func(s scenario) bool { return s.name == strings.TrimSpace(name) })
+		if i < 0 {
+			return nil, fmt.Errorf("no scenario %q (try -list)", name)
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+type runner struct {
+	*printer
+	root    string
+	moto    *awstest.Server
+	ec2     *ec2.Client
+	acct    *account
+	standIn *replaceStandIn
+}
+
+func (r *runner) run(ctx context.Context, chosen []scenario) error {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	r.root = root
+
+	var fns []string
+	for _, s := range chosen {
+		for _, fn := range s.functions {
+			if !slices.Contains(fns, fn) {
+				fns = append(fns, fn)
+			}
+		}
+	}
+	r.heading("Building %s for this machine", strings.Join(fns, ", "))
+	if err := r.build(ctx, fns); err != nil {
+		return err
+	}
+
+	r.heading("Starting moto_server")
+	moto, err := awstest.Start()
+	if err != nil {
+		return fmt.Errorf("start moto_server (pip install 'moto[server]'): %w", err)
+	}
+	defer moto.Stop()
+	r.moto = moto
+	r.note("%s, account %s, %s", moto.URL, awstest.DefaultAccount, awstest.Region)
+
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRegion(awstest.Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
+		config.WithBaseEndpoint(moto.URL),
+	)
+	if err != nil {
+		return err
+	}
+	r.ec2 = ec2.NewFromConfig(cfg)
+	if r.standIn, err = startStandIn(moto.URL, r.ec2); err != nil {
+		return err
+	}
+	defer r.standIn.Close()
+
+	r.heading("Sample account")
+	if r.acct, err = seed(ctx, r.ec2); err != nil {
+		return fmt.Errorf("seed the sample account: %w", err)
+	}
+	for _, line := range r.acct.describe() {
+		r.note("- %s", line)
+	}
+	inv, err := readInventory(ctx, r.ec2)
+	if err != nil {
+		return err
+	}
+	inv.state().print(r.w)
+
+	var failed []string
+	for _, s := range chosen {
+		r.heading("%s: %s", s.name, s.about)
+		if err := s.run(ctx, r); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			fmt.Fprintf(r.w, "\n   ✗ scenario stopped: %v\n", err)
+			r.failed++
+			failed = append(failed, s.name)
+		}
+	}
+
+	r.heading("The account afterwards")
+	if inv, err = readInventory(ctx, r.ec2); err != nil {
+		return err
+	}
+	inv.state().print(r.w)
+	if len(failed) > 0 {
+		return fmt.Errorf("scenarios stopped early: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("run from inside the lambda-suite module")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// build compiles the functions for this machine, as `make build` does for
+// Lambda but without GOOS/GOARCH, into bin/local/<name>.
+func (r *runner) build(ctx context.Context, fns []string) error {
+	args := []string{"build", "-tags", "lambda.norpc", "-trimpath", "-o", r.binDir() + string(filepath.Separator)}
+	for _, fn := range fns {
+		args = append(args, "./functions/"+fn)
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = r.root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	r.note("go %s", strings.Join(args, " "))
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build functions: %w", err)
+	}
+	r.note("done in %s", time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+func (r *runner) binDir() string { return filepath.Join(r.root, "bin", "local") }
+
+// start runs a built function with the SDK pointed at moto and env (its
+// configuration, which may override the SDK variables) added.
+func (r *runner) start(name string, env ...string) (*runtimeapi.Function, error) {
+	r.note("function %s: %s", name, strings.Join(env, " "))
+	return runtimeapi.Start(runtimeapi.Config{
+		Name: name,
+		Path: filepath.Join(r.binDir(), name),
+		Env:  append(r.moto.Env(), env...),
+	})
+}
+
+// invoke runs one invocation, prints what the function logged and returned
+// and what changed in the account, and returns the account as it now is.
+// A function error is part of the report; err means the invocation itself
+// failed (the process died, the timeout passed).
+func (r *runner) invoke(ctx context.Context, f *runtimeapi.Function, payload []byte) (*inventory, error) {
+	before, err := readInventory(ctx, r.ec2)
+	if err != nil {
+		return nil, err
+	}
+	res, err := f.Invoke(ctx, payload, invokeTimeout)
+	r.result(res)
+	if err != nil {
+		return nil, err
+	}
+	after, err := readInventory(ctx, r.ec2)
+	if err != nil {
+		return nil, err
+	}
+	changes := diff(before.state(), after.state())
+	if len(changes) == 0 {
+		r.note("AWS    no change")
+	}
+	for i, c := range changes {
+		label := "      "
+		if i == 0 {
+			label = "AWS   "
+		}
+		r.note("%s %s", label, c)
+	}
+	return after, nil
+}
+
+func (r *runner) event(fn, file string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(r.root, "events", fn, file))
+	if err != nil {
+		return nil, fmt.Errorf("sample event: %w", err)
+	}
+	return b, nil
+}
