@@ -1,0 +1,98 @@
+// Command infra is the suite's CDK app: one stack per capability, so that
+// operators deploy only what they need. See README.md for the context keys.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ebs-ops/lambda-suite/infra/stacks"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "infra: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	ctx := contextReader{app: app}
+
+	// The assets are the Makefile's bin/, one level up from this folder
+	// where cdk.json runs the app.
+	assetDir := ctx.string("assetDir", "../bin")
+
+	rootVolume := &stacks.RootVolumeStackProps{
+		// Environment-agnostic: ARNs use the deploy-time partition, region
+		// and account, so synth needs no credentials.
+		StackProps: awscdk.StackProps{
+			Description: jsii.String("lambda-suite: root-volume capability (snapshot, replace and clean up EBS root volumes)"),
+		},
+		AssetDir:         assetDir,
+		SnapshotTag:      ctx.tag("snapshotTag", stacks.DefaultSnapshotTag),
+		DeleteVolumeTag:  ctx.tag("deleteVolumeTag", stacks.DefaultDeleteVolumeTag),
+		MinAge:           ctx.string("minAge", stacks.DefaultMinAge),
+		DryRun:           ctx.bool("dryRun", false),
+		CleanupSchedule:  ctx.string("cleanupSchedule", stacks.DefaultCleanupSchedule),
+		LogRetentionDays: ctx.int("logRetentionDays", stacks.DefaultLogRetentionDays),
+	}
+	if err := ctx.err(); err != nil {
+		return err
+	}
+	if _, err := stacks.NewRootVolumeStack(app, "LambdaSuiteRootVolume", rootVolume); err != nil {
+		return err
+	}
+
+	app.Synth(nil)
+	return nil
+}
+
+// contextReader reads CDK context (-c key=value or cdk.json) and collects
+// every malformed value, so one synth reports them all.
+type contextReader struct {
+	app  awscdk.App
+	errs []error
+}
+
+func (c *contextReader) string(key, def string) string {
+	v := c.app.Node().TryGetContext(jsii.String(key))
+	if v == nil {
+		return def
+	}
+	// cdk.json may hold numbers and booleans; -c always gives strings.
+	return fmt.Sprint(v)
+}
+
+func (c *contextReader) tag(key, def string) stacks.Tag {
+	t, err := stacks.ParseTag(c.string(key, def))
+	if err != nil {
+		c.errs = append(c.errs, fmt.Errorf("context %s: %w", key, err))
+	}
+	return t
+}
+
+func (c *contextReader) bool(key string, def bool) bool {
+	b, err := strconv.ParseBool(c.string(key, strconv.FormatBool(def)))
+	if err != nil {
+		c.errs = append(c.errs, fmt.Errorf("context %s: want true or false", key))
+	}
+	return b
+}
+
+func (c *contextReader) int(key string, def int) int {
+	n, err := strconv.Atoi(c.string(key, strconv.Itoa(def)))
+	if err != nil {
+		c.errs = append(c.errs, fmt.Errorf("context %s: want a whole number", key))
+	}
+	return n
+}
+
+func (c *contextReader) err() error { return errors.Join(c.errs...) }

@@ -1,0 +1,131 @@
+package stacks
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// assetDir holds a dummy bootstrap per function: the tests check templates,
+// so they need no built binaries.
+var assetDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lambda-suite-assets-")
+	if err == nil {
+		err = writeFakeAssets(dir, RootVolumeFunctions...)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake assets:", err)
+		os.Exit(1)
+	}
+	assetDir = dir
+
+	code := m.Run()
+	jsii.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func writeFakeAssets(dir string, names ...string) error {
+	for _, name := range names {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("not a binary"), 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// synthRootVolume synthesizes a root-volume stack from props, with the fake
+// assets unless props name others.
+func synthRootVolume(t *testing.T, props RootVolumeStackProps) assertions.Template {
+	t.Helper()
+	if props.AssetDir == "" {
+		props.AssetDir = assetDir
+	}
+	stack, err := NewRootVolumeStack(awscdk.NewApp(nil), "RootVolume", &props)
+	if err != nil {
+		t.Fatalf("NewRootVolumeStack: %v", err)
+	}
+	return assertions.Template_FromStack(stack, nil)
+}
+
+// The default stack is synthesized once: each synth costs seconds of jsii.
+var (
+	defaultOnce     sync.Once
+	defaultTemplate assertions.Template
+	defaultErr      error
+)
+
+func defaultRootVolume(t *testing.T) assertions.Template {
+	t.Helper()
+	defaultOnce.Do(func() {
+		stack, err := NewRootVolumeStack(awscdk.NewApp(nil), "RootVolume", &RootVolumeStackProps{AssetDir: assetDir})
+		if err != nil {
+			defaultErr = err
+			return
+		}
+		defaultTemplate = assertions.Template_FromStack(stack, nil)
+	})
+	if defaultErr != nil {
+		t.Fatalf("NewRootVolumeStack: %v", defaultErr)
+	}
+	return defaultTemplate
+}
+
+// suiteTemplates returns the template of every stack the CDK app deploys, by
+// stack, with default props. Later capabilities add their stacks here.
+func suiteTemplates(t *testing.T) map[string]map[string]any {
+	t.Helper()
+	return map[string]map[string]any{
+		"RootVolume": *defaultRootVolume(t).ToJSON(),
+	}
+}
+
+// check runs a CDK assertion, which reports a mismatch by panicking through
+// jsii, and turns the panic into a test error at the caller's line.
+func check(t *testing.T, assertion func()) {
+	t.Helper()
+	if failure := recovered(assertion); failure != nil {
+		t.Error(failure)
+	}
+}
+
+func recovered(f func()) (failure any) {
+	defer func() { failure = recover() }()
+	f()
+	return nil
+}
+
+// resources returns the template's resources of one type, by logical ID.
+func resources(tmpl assertions.Template, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, res := range *tmpl.FindResources(jsii.String(typ), nil) {
+		out[id] = *res
+	}
+	return out
+}
+
+// functionID returns the logical ID of the function built from folder name.
+func functionID(t *testing.T, tmpl assertions.Template, name string) string {
+	t.Helper()
+	var id *string
+	check(t, func() {
+		id = tmpl.GetResourceId(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Metadata": map[string]any{FunctionMetadataKey: name},
+		})
+	})
+	if id == nil {
+		t.Fatalf("no function with %s %q", FunctionMetadataKey, name)
+	}
+	return *id
+}

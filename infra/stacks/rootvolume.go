@@ -1,0 +1,287 @@
+package stacks
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+)
+
+// The root-volume capability's functions, by folder name.
+const (
+	SnapshotOnVolumeCreate = "snapshot-on-volume-create"
+	ReplaceRootVolume      = "replace-root-volume"
+	RootVolumeCleanup      = "root-volume-cleanup"
+)
+
+// RootVolumeFunctions lists the folders the root-volume stack deploys.
+var RootVolumeFunctions = []string{SnapshotOnVolumeCreate, ReplaceRootVolume, RootVolumeCleanup}
+
+// Defaults of RootVolumeStackProps, shared with template.yaml's parameters.
+const (
+	DefaultSnapshotTag     = "replace-snapshot=true"
+	DefaultDeleteVolumeTag = "delete-volume=true"
+	DefaultMinAge          = "1h"
+	DefaultCleanupSchedule = "rate(1 hour)"
+
+	// ReplaceRootVolumeSource and ReplaceRootVolumeDetailType name the custom
+	// event that asks replace-root-volume to act.
+	ReplaceRootVolumeSource     = "lambda-suite.root-volume"
+	ReplaceRootVolumeDetailType = "Replace Root Volume Requested"
+
+	// attachWait is how long snapshot-on-volume-create waits for a new volume
+	// to be attached; its timeout leaves room for the snapshot calls after.
+	attachWait = "60s"
+)
+
+// Tag is a key=value tag that the functions set and that IAM conditions check.
+type Tag = rootvolume.Tag
+
+// ParseTag parses "key=value" as the functions do (rootvolume.ParseTag), and
+// further needs a value without "=": template.yaml splits the parameter on
+// "=", and an empty value would make the IAM conditions match untagged
+// resources' empty string.
+func ParseTag(s string) (Tag, error) {
+	t, err := rootvolume.ParseTag(s)
+	if err == nil && (t.Value == "" || strings.Contains(t.Value, "=")) {
+		err = errors.New("the value must be non-empty and hold no \"=\"")
+	}
+	if err != nil {
+		return Tag{}, fmt.Errorf("tag %q: want key=value: %w", s, err)
+	}
+	return t, nil
+}
+
+// RootVolumeStackProps configures the root-volume stack. Zero values take
+// the defaults above.
+type RootVolumeStackProps struct {
+	awscdk.StackProps
+	// AssetDir holds <function>/bootstrap for each of RootVolumeFunctions.
+	AssetDir        string
+	SnapshotTag     Tag
+	DeleteVolumeTag Tag
+	// MinAge is how old a tagged volume or snapshot must be before cleanup
+	// deletes it, as a Go duration.
+	MinAge          string
+	DryRun          bool
+	CleanupSchedule string
+	// LogRetentionDays is one of the values CloudWatch Logs accepts.
+	LogRetentionDays int
+}
+
+func (p *RootVolumeStackProps) withDefaults() RootVolumeStackProps {
+	out := *p
+	if out.SnapshotTag == (Tag{}) {
+		out.SnapshotTag, _ = ParseTag(DefaultSnapshotTag)
+	}
+	if out.DeleteVolumeTag == (Tag{}) {
+		out.DeleteVolumeTag, _ = ParseTag(DefaultDeleteVolumeTag)
+	}
+	if out.MinAge == "" {
+		out.MinAge = DefaultMinAge
+	}
+	if out.CleanupSchedule == "" {
+		out.CleanupSchedule = DefaultCleanupSchedule
+	}
+	return out
+}
+
+func (p *RootVolumeStackProps) validate() error {
+	var errs []error
+	if _, err := ParseTag(p.SnapshotTag.String()); err != nil {
+		errs = append(errs, fmt.Errorf("snapshot %w", err))
+	}
+	if _, err := ParseTag(p.DeleteVolumeTag.String()); err != nil {
+		errs = append(errs, fmt.Errorf("delete-volume %w", err))
+	}
+	if p.SnapshotTag.Key == p.DeleteVolumeTag.Key {
+		// Cleanup would then delete snapshots' volumes by the snapshot tag.
+		errs = append(errs, fmt.Errorf("snapshot and delete-volume tags share the key %q", p.SnapshotTag.Key))
+	}
+	if d, err := time.ParseDuration(p.MinAge); err != nil || d < 0 {
+		errs = append(errs, fmt.Errorf("min age %q: want a non-negative Go duration such as 1h", p.MinAge))
+	}
+	if !strings.HasPrefix(p.CleanupSchedule, "rate(") && !strings.HasPrefix(p.CleanupSchedule, "cron(") {
+		errs = append(errs, fmt.Errorf("cleanup schedule %q: want rate(...) or cron(...)", p.CleanupSchedule))
+	}
+	errs = append(errs, checkLogRetention(p.LogRetentionDays))
+	errs = append(errs, checkFunctionAssets(p.AssetDir, RootVolumeFunctions...))
+	return errors.Join(errs...)
+}
+
+// NewRootVolumeStack builds the root-volume capability: snapshot new volumes,
+// replace root volumes on request, and clean up what the two leave behind.
+func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolumeStackProps) (awscdk.Stack, error) {
+	p := props.withDefaults()
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("root-volume stack: %w", err)
+	}
+
+	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
+	tagCapability(stack, "root-volume")
+
+	snapshot := NewFunction(stack, "SnapshotOnVolumeCreate", &FunctionProps{
+		Name:        SnapshotOnVolumeCreate,
+		AssetDir:    p.AssetDir,
+		Description: "Snapshots a new EBS volume that becomes a root volume, tagged for replace-root-volume.",
+		Timeout:     awscdk.Duration_Minutes(jsii.Number(2)),
+		Environment: map[string]string{
+			"SNAPSHOT_TAG": p.SnapshotTag.String(),
+			"ATTACH_WAIT":  attachWait,
+		},
+		Statements: []awsiam.PolicyStatement{
+			allow("Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeInstances", "ec2:DescribeSnapshots"}, nil, nil),
+			allow("CreateTaggedSnapshot", []string{"ec2:CreateSnapshot"}, []string{"snapshot/*"}, requestTag(p.SnapshotTag)),
+			// The volume side of CreateSnapshot carries no request tags.
+			allow("SnapshotVolumes", []string{"ec2:CreateSnapshot"}, []string{"volume/*"}, nil),
+			allow("TagSnapshotOnCreate", []string{"ec2:CreateTags"}, []string{"snapshot/*"}, createAction("CreateSnapshot")),
+		},
+		OnFailure:        true,
+		LogRetentionDays: p.LogRetentionDays,
+	})
+	awsevents.NewRule(stack, jsii.String("VolumeCreatedRule"), &awsevents.RuleProps{
+		Description: jsii.String("EBS createVolume notifications to " + SnapshotOnVolumeCreate),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.ec2"),
+			DetailType: jsii.Strings("EBS Volume Notification"),
+			Detail:     &map[string]any{"event": []string{"createVolume"}},
+		},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(snapshot.Function, nil)},
+	})
+
+	replace := NewFunction(stack, "ReplaceRootVolume", &FunctionProps{
+		Name:        ReplaceRootVolume,
+		AssetDir:    p.AssetDir,
+		Description: "Replaces an instance's root volume from its latest tagged snapshot or its launch state.",
+		Timeout:     awscdk.Duration_Minutes(jsii.Number(1)),
+		Environment: map[string]string{
+			"SNAPSHOT_TAG":      p.SnapshotTag.String(),
+			"DELETE_VOLUME_TAG": p.DeleteVolumeTag.String(),
+		},
+		Statements: []awsiam.PolicyStatement{
+			allow("Describe", []string{"ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeReplaceRootVolumeTasks"}, nil, nil),
+			allow("MarkVolumeForDeletion", []string{"ec2:CreateTags"}, []string{"volume/*"}, merge(
+				requestTag(p.DeleteVolumeTag),
+				map[string]any{"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{p.DeleteVolumeTag.Key}}},
+			)),
+			allow("ReplaceRootVolume", []string{"ec2:CreateReplaceRootVolumeTask"},
+				[]string{"instance/*", "volume/*", "snapshot/*", "image/*", "replace-root-volume-task/*"}, nil),
+			allow("TagTaskOnCreate", []string{"ec2:CreateTags"}, []string{"replace-root-volume-task/*"}, createAction("CreateReplaceRootVolumeTask")),
+		},
+		OnFailure:        true,
+		LogRetentionDays: p.LogRetentionDays,
+	})
+	awsevents.NewRule(stack, jsii.String("ReplaceRequestedRule"), &awsevents.RuleProps{
+		Description: jsii.String("Replace-root-volume requests to " + ReplaceRootVolume),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings(ReplaceRootVolumeSource),
+			DetailType: jsii.Strings(ReplaceRootVolumeDetailType),
+		},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(replace.Function, nil)},
+	})
+
+	cleanup := NewFunction(stack, "RootVolumeCleanup", &FunctionProps{
+		Name:        RootVolumeCleanup,
+		AssetDir:    p.AssetDir,
+		Description: "Deletes replaced root volumes and replace snapshots that carry the suite's tags.",
+		Timeout:     awscdk.Duration_Minutes(jsii.Number(15)),
+		Environment: map[string]string{
+			"SNAPSHOT_TAG":      p.SnapshotTag.String(),
+			"DELETE_VOLUME_TAG": p.DeleteVolumeTag.String(),
+			"MIN_AGE":           p.MinAge,
+			"DRY_RUN":           strconv.FormatBool(p.DryRun),
+			// Mass deletes get throttled; the SDK's adaptive retryer paces them.
+			"AWS_RETRY_MODE":   "adaptive",
+			"AWS_MAX_ATTEMPTS": "10",
+		},
+		Statements: []awsiam.PolicyStatement{
+			allow("Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeImages"}, nil, nil),
+			allow("DeleteMarkedVolumes", []string{"ec2:DeleteVolume"}, []string{"volume/*"}, resourceTag(p.DeleteVolumeTag)),
+			allow("DeleteReplaceSnapshots", []string{"ec2:DeleteSnapshot"}, []string{"snapshot/*"}, resourceTag(p.SnapshotTag)),
+		},
+		OnFailure: true,
+		// No retries: the schedule runs it again anyway, and a retry would
+		// repeat a sweep that is likely to fail the same way.
+		RetryAttempts:    new(int),
+		LogRetentionDays: p.LogRetentionDays,
+	})
+	awsevents.NewRule(stack, jsii.String("CleanupScheduleRule"), &awsevents.RuleProps{
+		Description: jsii.String("Runs " + RootVolumeCleanup + " on a schedule"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(p.CleanupSchedule)),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(cleanup.Function, nil)},
+	})
+
+	return stack, nil
+}
+
+// tagCapability tags every taggable resource of a capability's stack.
+func tagCapability(stack awscdk.Stack, capability string) {
+	awscdk.Tags_Of(stack).Add(jsii.String("project"), jsii.String("lambda-suite"), nil)
+	awscdk.Tags_Of(stack).Add(jsii.String("capability"), jsii.String(capability), nil)
+}
+
+// allow builds an Allow statement on EC2 resources of the given types
+// ("volume/*"), or on "*" when there are none: Describe calls have no
+// resource-level permissions.
+func allow(sid string, actions, resourceTypes []string, conditions map[string]any) awsiam.PolicyStatement {
+	resources := []*string{jsii.String("*")}
+	if len(resourceTypes) > 0 {
+		resources = resources[:0]
+		for _, r := range resourceTypes {
+			resources = append(resources, ec2ARN(r))
+		}
+	}
+	props := &awsiam.PolicyStatementProps{
+		Sid:       jsii.String(sid),
+		Actions:   jsii.Strings(actions...),
+		Resources: &resources,
+	}
+	if conditions != nil {
+		props.Conditions = &conditions
+	}
+	return awsiam.NewPolicyStatement(props)
+}
+
+// ec2ARN is the ARN of EC2 resources of one type in this stack's region.
+// Snapshot and image ARNs have no account: they can be shared or public.
+func ec2ARN(resource string) *string {
+	account := "${AWS::AccountId}"
+	if strings.HasPrefix(resource, "snapshot/") || strings.HasPrefix(resource, "image/") {
+		account = ""
+	}
+	return awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:${AWS::Region}:"+account+":"+resource), nil)
+}
+
+func requestTag(t Tag) map[string]any {
+	return map[string]any{"StringEquals": map[string]any{"aws:RequestTag/" + t.Key: t.Value}}
+}
+
+func resourceTag(t Tag) map[string]any {
+	return map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + t.Key: t.Value}}
+}
+
+// createAction allows tagging only as part of the named create call.
+func createAction(action string) map[string]any {
+	return map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": action}}
+}
+
+// merge joins condition blocks whose operators differ.
+func merge(blocks ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, b := range blocks {
+		for op, c := range b {
+			out[op] = c
+		}
+	}
+	return out
+}

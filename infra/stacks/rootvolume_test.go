@@ -1,0 +1,443 @@
+package stacks
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestRootVolumeResourceCounts(t *testing.T) {
+	tmpl := defaultRootVolume(t)
+	tests := []struct {
+		typ  string
+		want int
+	}{
+		{"AWS::Lambda::Function", 3},
+		{"AWS::Lambda::EventInvokeConfig", 3},
+		{"AWS::Events::Rule", 3},
+		{"AWS::SQS::Queue", 3},
+		{"AWS::SQS::QueuePolicy", 3},
+		{"AWS::Logs::LogGroup", 3},
+		{"AWS::IAM::Role", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			check(t, func() { tmpl.ResourceCountIs(jsii.String(tt.typ), jsii.Number(tt.want)) })
+		})
+	}
+}
+
+func TestRootVolumeFunctions(t *testing.T) {
+	tmpl := defaultRootVolume(t)
+	tests := []struct {
+		name           string
+		timeoutSeconds int
+		env            map[string]any
+		retries        int
+	}{
+		{
+			name:           SnapshotOnVolumeCreate,
+			timeoutSeconds: 120,
+			env:            map[string]any{"SNAPSHOT_TAG": "replace-snapshot=true", "ATTACH_WAIT": "60s"},
+			retries:        2,
+		},
+		{
+			name:           ReplaceRootVolume,
+			timeoutSeconds: 60,
+			env:            map[string]any{"SNAPSHOT_TAG": "replace-snapshot=true", "DELETE_VOLUME_TAG": "delete-volume=true"},
+			retries:        2,
+		},
+		{
+			name:           RootVolumeCleanup,
+			timeoutSeconds: 900,
+			env: map[string]any{
+				"SNAPSHOT_TAG":      "replace-snapshot=true",
+				"DELETE_VOLUME_TAG": "delete-volume=true",
+				"MIN_AGE":           "1h",
+				"DRY_RUN":           "false",
+				"AWS_RETRY_MODE":    "adaptive",
+				"AWS_MAX_ATTEMPTS":  "10",
+			},
+			retries: 0,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := functionID(t, tmpl, tt.name)
+			check(t, func() {
+				tmpl.HasResource(jsii.String("AWS::Lambda::Function"), map[string]any{
+					"Metadata": map[string]any{FunctionMetadataKey: tt.name},
+					"Properties": map[string]any{
+						"Runtime":       "provided.al2023",
+						"Architectures": []any{"arm64"},
+						"Handler":       "bootstrap",
+						"MemorySize":    256,
+						"Timeout":       tt.timeoutSeconds,
+						"LoggingConfig": map[string]any{
+							"LogFormat": "JSON",
+							"LogGroup":  map[string]any{"Ref": logicalIDPrefix(tt.name) + "LogGroup"},
+						},
+						"Environment": map[string]any{"Variables": assertions.Match_ObjectEquals(&tt.env)},
+					},
+				})
+			})
+			check(t, func() {
+				tmpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]any{
+					"FunctionName":         map[string]any{"Ref": id},
+					"MaximumRetryAttempts": tt.retries,
+					"DestinationConfig": map[string]any{"OnFailure": map[string]any{
+						"Destination": map[string]any{"Fn::GetAtt": []any{logicalIDPrefix(tt.name) + "OnFailureQueue", "Arn"}},
+					}},
+				})
+			})
+		})
+	}
+}
+
+func TestRootVolumeTriggers(t *testing.T) {
+	tmpl := defaultRootVolume(t)
+	tests := []struct {
+		name    string
+		trigger map[string]any
+	}{
+		{
+			name: SnapshotOnVolumeCreate,
+			trigger: map[string]any{"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
+				"source":      []any{"aws.ec2"},
+				"detail-type": []any{"EBS Volume Notification"},
+				"detail":      map[string]any{"event": []any{"createVolume"}},
+			})},
+		},
+		{
+			name: ReplaceRootVolume,
+			trigger: map[string]any{"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
+				"source":      []any{"lambda-suite.root-volume"},
+				"detail-type": []any{"Replace Root Volume Requested"},
+			})},
+		},
+		{
+			name:    RootVolumeCleanup,
+			trigger: map[string]any{"ScheduleExpression": "rate(1 hour)"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.trigger["Targets"] = []any{map[string]any{
+				"Arn": map[string]any{"Fn::GetAtt": []any{functionID(t, tmpl, tt.name), "Arn"}},
+			}}
+			check(t, func() { tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), tt.trigger) })
+		})
+	}
+}
+
+func TestRootVolumeConditionedStatements(t *testing.T) {
+	tmpl := defaultRootVolume(t)
+	for _, tt := range conditionedStatements(
+		Tag{Key: "replace-snapshot", Value: "true"},
+		Tag{Key: "delete-volume", Value: "true"},
+	) {
+		t.Run(tt.name, func(t *testing.T) {
+			hasStatement(t, tmpl, tt.function, tt.statement)
+		})
+	}
+}
+
+// TestRootVolumeTagProps checks that the tag props reach both the conditions
+// and the environment, and that the defaults are gone.
+func TestRootVolumeTagProps(t *testing.T) {
+	snapshotTag, deleteTag := Tag{Key: "backup-origin", Value: "rv"}, Tag{Key: "purge", Value: "yes"}
+	tmpl := synthRootVolume(t, RootVolumeStackProps{SnapshotTag: snapshotTag, DeleteVolumeTag: deleteTag})
+
+	for _, tt := range conditionedStatements(snapshotTag, deleteTag) {
+		t.Run(tt.name, func(t *testing.T) {
+			hasStatement(t, tmpl, tt.function, tt.statement)
+		})
+	}
+	t.Run("environment", func(t *testing.T) {
+		check(t, func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+				"Environment": map[string]any{"Variables": map[string]any{
+					"SNAPSHOT_TAG": "backup-origin=rv", "DELETE_VOLUME_TAG": "purge=yes",
+				}},
+			})
+		})
+	})
+	t.Run("no default tag left", func(t *testing.T) {
+		doc, err := json.Marshal(tmpl.ToJSON())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, old := range []string{"replace-snapshot", "delete-volume"} {
+			if strings.Contains(string(doc), old) {
+				t.Errorf("template still mentions %q after the tag props changed", old)
+			}
+		}
+	})
+}
+
+type statementCase struct {
+	name      string
+	function  string
+	statement map[string]any
+}
+
+// conditionedStatements are the statements that let the suite create or
+// delete EC2 resources, each only under its tag condition.
+func conditionedStatements(snapshotTag, deleteTag Tag) []statementCase {
+	const (
+		snapshots = "arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*"
+		volumes   = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"
+		tasks     = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:replace-root-volume-task/*"
+	)
+	sub := func(s string) map[string]any { return map[string]any{"Fn::Sub": s} }
+	return []statementCase{
+		{
+			name:     "CreateSnapshot only with the snapshot tag in the request",
+			function: SnapshotOnVolumeCreate,
+			statement: map[string]any{
+				"Action":    "ec2:CreateSnapshot",
+				"Resource":  sub(snapshots),
+				"Condition": map[string]any{"StringEquals": map[string]any{"aws:RequestTag/" + snapshotTag.Key: snapshotTag.Value}},
+			},
+		},
+		{
+			name:     "CreateTags on snapshots only while creating them",
+			function: SnapshotOnVolumeCreate,
+			statement: map[string]any{
+				"Action":    "ec2:CreateTags",
+				"Resource":  sub(snapshots),
+				"Condition": map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": "CreateSnapshot"}},
+			},
+		},
+		{
+			name:     "CreateTags on volumes only the delete-volume tag",
+			function: ReplaceRootVolume,
+			statement: map[string]any{
+				"Action":   "ec2:CreateTags",
+				"Resource": sub(volumes),
+				"Condition": map[string]any{
+					"StringEquals":              map[string]any{"aws:RequestTag/" + deleteTag.Key: deleteTag.Value},
+					"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{deleteTag.Key}},
+				},
+			},
+		},
+		{
+			name:     "CreateTags on replace tasks only while creating them",
+			function: ReplaceRootVolume,
+			statement: map[string]any{
+				"Action":    "ec2:CreateTags",
+				"Resource":  sub(tasks),
+				"Condition": map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": "CreateReplaceRootVolumeTask"}},
+			},
+		},
+		{
+			name:     "DeleteVolume only of volumes marked for deletion",
+			function: RootVolumeCleanup,
+			statement: map[string]any{
+				"Action":    "ec2:DeleteVolume",
+				"Resource":  sub(volumes),
+				"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + deleteTag.Key: deleteTag.Value}},
+			},
+		},
+		{
+			name:     "DeleteSnapshot only of the suite's snapshots",
+			function: RootVolumeCleanup,
+			statement: map[string]any{
+				"Action":    "ec2:DeleteSnapshot",
+				"Resource":  sub(snapshots),
+				"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + snapshotTag.Key: snapshotTag.Value}},
+			},
+		},
+	}
+}
+
+// hasStatement checks that function's role has an Allow statement with
+// exactly these action, resource and conditions.
+func hasStatement(t *testing.T, tmpl assertions.Template, function string, statement map[string]any) {
+	t.Helper()
+	fn := resources(tmpl, "AWS::Lambda::Function")[functionID(t, tmpl, function)]
+	role := fn["Properties"].(map[string]any)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0]
+
+	want := map[string]any{"Effect": "Allow"}
+	for k, v := range statement {
+		want[k] = assertions.Match_Exact(v)
+	}
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+			"Roles": []any{map[string]any{"Ref": role}},
+			"PolicyDocument": map[string]any{
+				"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&want)}),
+			},
+		})
+	})
+}
+
+// TestRootVolumeNoMutatingActionOnAnyResource guards least privilege: "*" is
+// for EC2 reads only, since every EC2 write the suite makes supports
+// resource-level permissions.
+func TestRootVolumeNoMutatingActionOnAnyResource(t *testing.T) {
+	tmpl := defaultRootVolume(t)
+	for id, policy := range resources(tmpl, "AWS::IAM::Policy") {
+		doc := policy["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
+		for _, s := range doc["Statement"].([]any) {
+			s := s.(map[string]any)
+			if !slices.Contains(asStrings(s["Resource"]), "*") {
+				continue
+			}
+			for _, action := range asStrings(s["Action"]) {
+				if !isEC2Read(action) {
+					t.Errorf("%s: %s allowed on Resource \"*\"", id, action)
+				}
+			}
+		}
+	}
+}
+
+func isEC2Read(action string) bool {
+	for _, prefix := range []string{"ec2:Describe", "ec2:Get", "ec2:List"} {
+		if strings.HasPrefix(action, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// asStrings reads an IAM field that may be one string or a list.
+func asStrings(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, s := range v {
+			if s, ok := s.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// TestRootVolumeStatefulLogicalIDs pins the logical IDs of the resources
+// that hold data: a changed ID would replace them, losing logs and failed
+// events.
+func TestRootVolumeStatefulLogicalIDs(t *testing.T) {
+	tmpl := defaultRootVolume(t)
+	tests := []struct {
+		typ  string
+		want []string
+	}{
+		{"AWS::Logs::LogGroup", []string{"ReplaceRootVolumeLogGroup", "RootVolumeCleanupLogGroup", "SnapshotOnVolumeCreateLogGroup"}},
+		{"AWS::SQS::Queue", []string{"ReplaceRootVolumeOnFailureQueue", "RootVolumeCleanupOnFailureQueue", "SnapshotOnVolumeCreateOnFailureQueue"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			var got []string
+			for id, res := range resources(tmpl, tt.typ) {
+				got = append(got, id)
+				if res["DeletionPolicy"] != "Retain" {
+					t.Errorf("%s: DeletionPolicy = %v, want Retain", id, res["DeletionPolicy"])
+				}
+			}
+			slices.Sort(got)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("logical IDs of %s (-want +got):\n%s", tt.typ, diff)
+			}
+		})
+	}
+}
+
+func TestRootVolumeTags(t *testing.T) {
+	tmpl := defaultRootVolume(t)
+	tags := map[string]any{"Tags": assertions.Match_ArrayWith(&[]any{
+		map[string]any{"Key": "capability", "Value": "root-volume"},
+		map[string]any{"Key": "project", "Value": "lambda-suite"},
+	})}
+	for _, typ := range []string{"AWS::Lambda::Function", "AWS::IAM::Role", "AWS::Logs::LogGroup", "AWS::SQS::Queue", "AWS::Events::Rule"} {
+		t.Run(typ, func(t *testing.T) {
+			check(t, func() { tmpl.AllResourcesProperties(jsii.String(typ), tags) })
+		})
+	}
+}
+
+func TestRootVolumeProps(t *testing.T) {
+	t.Run("settings", func(t *testing.T) {
+		tmpl := synthRootVolume(t, RootVolumeStackProps{
+			MinAge: "36h", DryRun: true, CleanupSchedule: "cron(0 3 * * ? *)", LogRetentionDays: 7,
+		})
+		check(t, func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+				"Environment": map[string]any{"Variables": map[string]any{"MIN_AGE": "36h", "DRY_RUN": "true"}},
+			})
+		})
+		check(t, func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{"ScheduleExpression": "cron(0 3 * * ? *)"})
+		})
+		check(t, func() {
+			tmpl.AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 7})
+		})
+	})
+
+	tests := []struct {
+		name    string
+		props   RootVolumeStackProps
+		wantErr string
+	}{
+		{"no binaries", RootVolumeStackProps{AssetDir: t.TempDir()}, "make build"},
+		{"tag without value", RootVolumeStackProps{SnapshotTag: Tag{Key: "replace-snapshot"}}, "want key=value"},
+		{"tags share a key", RootVolumeStackProps{SnapshotTag: Tag{Key: "k", Value: "a"}, DeleteVolumeTag: Tag{Key: "k", Value: "b"}}, "share the key"},
+		{"min age not a duration", RootVolumeStackProps{MinAge: "1 day"}, "min age"},
+		{"schedule not an expression", RootVolumeStackProps{CleanupSchedule: "hourly"}, "cleanup schedule"},
+		{"retention CloudWatch refuses", RootVolumeStackProps{LogRetentionDays: 31}, "log retention 31"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.props.AssetDir == "" {
+				tt.props.AssetDir = assetDir
+			}
+			_, err := NewRootVolumeStack(awscdk.NewApp(nil), "RootVolume", &tt.props)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("NewRootVolumeStack(%s) = %v, want an error containing %q", tt.name, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseTag(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Tag
+		wantErr bool
+	}{
+		{in: "replace-snapshot=true", want: Tag{Key: "replace-snapshot", Value: "true"}},
+		{in: "a:b=c d", want: Tag{Key: "a:b", Value: "c d"}},
+		{in: "novalue", wantErr: true},
+		{in: "=true", wantErr: true},
+		{in: "key=", wantErr: true},
+		{in: "k=v=w", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseTag(tt.in)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("ParseTag(%q) = %v, %v, want %v, error %t", tt.in, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+// logicalIDPrefix is the construct id NewRootVolumeStack gives a function.
+func logicalIDPrefix(name string) string {
+	var b strings.Builder
+	for part := range strings.SplitSeq(name, "-") {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
