@@ -1,0 +1,513 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/health"
+	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
+	"github.com/google/go-cmp/cmp"
+)
+
+// The job IDs of the sample events.
+const (
+	jsonJob         = "11111111-abcd-4111-8abc-111111abcdef"
+	commaJob        = "22222222-abcd-4222-8abc-222222abcdef"
+	continuationJob = "33333333-abcd-4333-8abc-333333abcdef"
+)
+
+// sample reads a sample event from events/pipeline-health-gate.
+func sample(t *testing.T, name string) json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "pipeline-health-gate", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// edit changes a sample's job: its UserParameters, continuation token or ID.
+func edit(t *testing.T, ev json.RawMessage, f func(job map[string]any, cfg map[string]any, data map[string]any)) json.RawMessage {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(ev, &m); err != nil {
+		t.Fatal(err)
+	}
+	job := m["CodePipeline.job"].(map[string]any)
+	data := job["data"].(map[string]any)
+	cfg := data["actionConfiguration"].(map[string]any)["configuration"].(map[string]any)
+	f(job, cfg, data)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func withParams(t *testing.T, ev json.RawMessage, params string) json.RawMessage {
+	return edit(t, ev, func(_, cfg, _ map[string]any) { cfg["UserParameters"] = params })
+}
+
+type fixture struct {
+	fake *fake.Server
+	h    *handler
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	f := fake.New(t)
+	cfg := f.AWSConfig()
+	return fixture{fake: f, h: &handler{
+		health: health.NewFromConfig(cfg),
+		jobs:   codepipeline.NewFromConfig(cfg),
+		region: "us-east-1",
+		margin: time.Second,
+		log:    slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	}}
+}
+
+// answer invokes the handler and returns the one answer CodePipeline got
+// for jobID, failing the test unless there is exactly one.
+func (f fixture) answer(t *testing.T, ev json.RawMessage, jobID string) fake.Answer {
+	t.Helper()
+	return f.answerCtx(t, context.Background(), ev, jobID)
+}
+
+func (f fixture) answerCtx(t *testing.T, ctx context.Context, ev json.RawMessage, jobID string) fake.Answer {
+	t.Helper()
+	res, err := f.h.Handle(ctx, ev)
+	if err != nil || !res.Answered {
+		t.Fatalf("Handle = %+v, %v, want the job answered without error", res, err)
+	}
+	answers := f.fake.AnswersFor(jobID)
+	if len(answers) != 1 {
+		t.Fatalf("answers for job %s = %d (%+v), want exactly 1", jobID, len(answers), answers)
+	}
+	if all := f.fake.Answers(); len(all) != 1 {
+		t.Fatalf("answers in all = %d (%+v), want only the one for %s", len(all), all, jobID)
+	}
+	return answers[0]
+}
+
+func TestNoEventsPassesWithTheJobsID(t *testing.T) {
+	f := newFixture(t)
+	a := f.answer(t, sample(t, "job-json-params.json"), jsonJob)
+	if !a.Success || a.ContinuationToken != "" {
+		t.Fatalf("answer = %+v, want a plain success", a)
+	}
+	wantVars := map[string]string{"healthy": "true", "checkedRegions": "us-east-1,global"}
+	for k, v := range wantVars {
+		if a.OutputVariables[k] != v {
+			t.Errorf("output variable %s = %q, want %q (all %v)", k, a.OutputVariables[k], v, a.OutputVariables)
+		}
+	}
+	if !strings.Contains(a.Summary, "no open issue events in us-east-1, global for EC2, RDS") {
+		t.Errorf("summary = %q, want it to say what was checked", a.Summary)
+	}
+
+	// The check asked AWS Health for exactly what UserParameters says.
+	calls := f.fake.Calls("Health.DescribeEvents")
+	if len(calls) != 1 {
+		t.Fatalf("DescribeEvents calls = %d, want 1", len(calls))
+	}
+	var req struct {
+		Filter map[string][]string `json:"filter"`
+	}
+	if err := json.Unmarshal(calls[0].Body, &req); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"regions": {"us-east-1", "global"}, "services": {"EC2", "RDS"},
+		"eventStatusCodes": {"open"}, "eventTypeCategories": {"issue"},
+	}
+	if diff := cmp.Diff(want, req.Filter); diff != "" {
+		t.Errorf("DescribeEvents filter (-want +got):\n%s", diff)
+	}
+}
+
+func TestWhichEventsBlock(t *testing.T) {
+	tests := []struct {
+		name      string
+		sample    string
+		event     fake.Event
+		wantBlock bool
+	}{
+		{name: "open issue in the gated Region", sample: "job-json-params.json",
+			event: fake.Event{Service: "EC2", Region: "us-east-1"}, wantBlock: true},
+		{name: "open issue in another Region only", sample: "job-json-params.json",
+			event: fake.Event{Service: "EC2", Region: "eu-west-1"}},
+		{name: "closed issue", sample: "job-json-params.json",
+			event: fake.Event{Service: "EC2", Region: "us-east-1", Status: "closed"}},
+		{name: "upcoming issue", sample: "job-json-params.json",
+			event: fake.Event{Service: "RDS", Region: "us-east-1", Status: "upcoming"}},
+		{name: "service outside services", sample: "job-json-params.json",
+			event: fake.Event{Service: "LAMBDA", Region: "us-east-1"}},
+		{name: "scheduled change, not an issue", sample: "job-json-params.json",
+			event: fake.Event{Service: "EC2", Region: "us-east-1", Category: "scheduledChange", TypeCode: "AWS_EC2_SYSTEM_MAINTENANCE_EVENT"}},
+		{name: "global event", sample: "job-comma-regions.json",
+			event: fake.Event{Service: "IAM", Region: "global"}, wantBlock: true},
+		{name: "comma form, second Region", sample: "job-comma-regions.json",
+			event: fake.Event{Service: "S3", Region: "eu-west-1"}, wantBlock: true},
+		{name: "comma form, Region not listed", sample: "job-comma-regions.json",
+			event: fake.Event{Service: "S3", Region: "ap-south-1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ev := f.fake.AddEvent(tt.event)
+			jobID := jsonJob
+			if tt.sample == "job-comma-regions.json" {
+				jobID = commaJob
+			}
+			a := f.answer(t, sample(t, tt.sample), jobID)
+			if !tt.wantBlock {
+				if !a.Success {
+					t.Errorf("answer = failure %q, want success", a.Message)
+				}
+				return
+			}
+			if a.Success || a.FailureType != "JobFailed" {
+				t.Fatalf("answer = %+v, want a JobFailed failure", a)
+			}
+			for _, part := range []string{healthgate.BlockedPrefix, ev.Service, ev.Region, ev.TypeCode, ev.ARN} {
+				if !strings.Contains(a.Message, part) {
+					t.Errorf("failure message %q does not name %q", a.Message, part)
+				}
+			}
+		})
+	}
+}
+
+func TestCommaFormChecksEachRegion(t *testing.T) {
+	f := newFixture(t)
+	f.answer(t, sample(t, "job-comma-regions.json"), commaJob)
+	var req struct {
+		Filter struct {
+			Regions  []string `json:"regions"`
+			Services []string `json:"services"`
+		} `json:"filter"`
+	}
+	if err := json.Unmarshal(f.fake.Calls("Health.DescribeEvents")[0].Body, &req); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"us-east-1", "eu-west-1", "global"}, req.Filter.Regions); diff != "" {
+		t.Errorf("regions asked (-want +got):\n%s", diff)
+	}
+	if req.Filter.Services != nil {
+		t.Errorf("services asked = %v, want none (every service)", req.Filter.Services)
+	}
+}
+
+func TestEmptyParamsGateTheFunctionsRegion(t *testing.T) {
+	f := newFixture(t)
+	f.h.region = "eu-central-1"
+	blocker := f.fake.AddEvent(fake.Event{Service: "EC2", Region: "eu-central-1"})
+	a := f.answer(t, withParams(t, sample(t, "job-json-params.json"), "  "), jsonJob)
+	if a.Success || !strings.Contains(a.Message, blocker.ARN) {
+		t.Errorf("answer = %+v, want a failure naming %s", a, blocker.ARN)
+	}
+}
+
+func TestInvalidUserParametersFailNamingTheProblem(t *testing.T) {
+	tests := []struct {
+		name   string
+		params string
+		want   []string
+	}{
+		{"not JSON", `{"regions": ["us-east-1"`, []string{"not valid JSON"}},
+		{"bad Region", `{"regions":["us-east1"]}`, []string{"regions", `"us-east1"`}},
+		{"bad Region in comma form", `us-east-1, Europe`, []string{"Regions", `"europe"`}},
+		{"unknown field", `{"region":"us-east-1"}`, []string{"region: unknown field"}},
+		{"bad mode", `{"mode":"sometimes"}`, []string{"mode", "sometimes"}},
+		{"bad maxWait", `{"mode":"wait","maxWait":"2 hours"}`, []string{"maxWait", "2 hours"}},
+		{"maxWait beyond CodePipeline's 24 hours", `{"mode":"wait","maxWait":"30h"}`, []string{"maxWait", "24 hours"}},
+		{"bad category", `{"eventTypeCategories":["outage"]}`, []string{"eventTypeCategories", "outage"}},
+		{"bad onHealthError", `{"onHealthError":"ignore"}`, []string{"onHealthError", "ignore"}},
+		{"services not a list", `{"services":"EC2"}`, []string{"services"}},
+		{"every problem at once", `{"mode":"x","onHealthError":"y"}`, []string{"mode", "onHealthError"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			a := f.answer(t, withParams(t, sample(t, "job-json-params.json"), tt.params), jsonJob)
+			if a.Success || a.FailureType != "ConfigurationError" || !strings.HasPrefix(a.Message, healthgate.InvalidPrefix) {
+				t.Fatalf("answer = %+v, want a ConfigurationError failure", a)
+			}
+			for _, part := range tt.want {
+				if !strings.Contains(a.Message, part) {
+					t.Errorf("failure message %q does not name %q", a.Message, part)
+				}
+			}
+			if n := f.fake.Count("Health.DescribeEvents"); n != 0 {
+				t.Errorf("DescribeEvents calls = %d, want none for invalid parameters", n)
+			}
+		})
+	}
+}
+
+func TestHealthErrors(t *testing.T) {
+	tests := []struct {
+		name        string
+		inject      fake.APIError
+		params      string
+		wantSuccess bool
+		want        []string
+		wantCalls   int
+	}{
+		{name: "no support plan fails by default", inject: fake.APIError{Code: "SubscriptionRequiredException", Message: "The AWS Premium Support Subscription is required to use this service."},
+			params: `{"regions":["us-east-1"]}`, want: []string{healthgate.HealthErrorPrefix, "SubscriptionRequiredException", "Business", `"onHealthError": "pass"`}, wantCalls: 1},
+		{name: "no support plan passes with onHealthError pass", inject: fake.APIError{Code: "SubscriptionRequiredException", Message: "The AWS Premium Support Subscription is required to use this service."},
+			params: `{"regions":["us-east-1"],"onHealthError":"pass"}`, wantSuccess: true, want: []string{"SubscriptionRequiredException", `onHealthError is "pass"`}, wantCalls: 1},
+		{name: "throttled on every attempt", inject: fake.APIError{Code: "ThrottlingException", Message: "Rate exceeded"},
+			params: `{"regions":["us-east-1"]}`, want: []string{"throttled", "after 3 attempts"}, wantCalls: 3},
+		{name: "access denied", inject: fake.APIError{Code: "AccessDeniedException", Message: "not authorized to perform: health:DescribeEvents"},
+			params: `{"regions":["us-east-1"]}`, want: []string{"health:DescribeEvents", "AccessDeniedException"}, wantCalls: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.fake.Fail("Health.DescribeEvents", tt.inject, 0)
+			a := f.answer(t, withParams(t, sample(t, "job-json-params.json"), tt.params), jsonJob)
+			text := a.Message
+			if a.Success {
+				text = a.Summary
+			}
+			if a.Success != tt.wantSuccess {
+				t.Fatalf("answer success = %v (%q), want %v", a.Success, text, tt.wantSuccess)
+			}
+			for _, part := range tt.want {
+				if !strings.Contains(text, part) {
+					t.Errorf("answer %q does not say %q", text, part)
+				}
+			}
+			if tt.wantSuccess && a.OutputVariables["healthy"] != "unknown" {
+				t.Errorf("output healthy = %q, want unknown", a.OutputVariables["healthy"])
+			}
+			if n := f.fake.Count("Health.DescribeEvents"); n != tt.wantCalls {
+				t.Errorf("DescribeEvents calls = %d, want %d", n, tt.wantCalls)
+			}
+		})
+	}
+}
+
+func TestWaitModeContinuesUntilHealthy(t *testing.T) {
+	f := newFixture(t)
+	start := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
+	f.h.now = func() time.Time { return start }
+	blocker := f.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1"})
+	first := edit(t, sample(t, "job-continuation.json"), func(_, _, data map[string]any) { delete(data, "continuationToken") })
+
+	a := f.answer(t, first, continuationJob)
+	if !a.Success || a.ContinuationToken == "" || len(a.OutputVariables) != 0 {
+		t.Fatalf("answer while blocked = %+v, want a success with a continuation token and no output variables", a)
+	}
+	tok, err := healthgate.ParseToken(a.ContinuationToken, start)
+	if err != nil || !tok.StartedAt.Equal(start) || tok.Attempt != 1 {
+		t.Fatalf("continuation token %q = %+v, %v, want started %s, attempt 1", a.ContinuationToken, tok, err, start)
+	}
+	if !strings.Contains(a.Summary, blocker.ARN) {
+		t.Errorf("summary %q does not name the blocking event", a.Summary)
+	}
+
+	// CodePipeline invokes the gate again, as a new job with the token.
+	f.fake.ResetCalls()
+	f.h.now = func() time.Time { return start.Add(20 * time.Minute) }
+	second := edit(t, sample(t, "job-continuation.json"), func(job, _, data map[string]any) {
+		job["id"] = "44444444-abcd-4444-8abc-444444abcdef"
+		data["continuationToken"] = a.ContinuationToken
+	})
+	a = f.answer(t, second, "44444444-abcd-4444-8abc-444444abcdef")
+	tok, err = healthgate.ParseToken(a.ContinuationToken, start)
+	if !a.Success || err != nil || !tok.StartedAt.Equal(start) || tok.Attempt != 2 {
+		t.Fatalf("answer still blocked = %+v (token %+v, %v), want a success carrying start %s and attempt 2", a, tok, err, start)
+	}
+
+	// The incident closes: the next invocation is a plain success.
+	if err := f.fake.SetEventStatus(blocker.ARN, "closed"); err != nil {
+		t.Fatal(err)
+	}
+	f.fake.ResetCalls()
+	f.h.now = func() time.Time { return start.Add(40 * time.Minute) }
+	third := edit(t, second, func(job, _, data map[string]any) {
+		job["id"] = "55555555-abcd-4555-8abc-555555abcdef"
+		data["continuationToken"] = a.ContinuationToken
+	})
+	a = f.answer(t, third, "55555555-abcd-4555-8abc-555555abcdef")
+	if !a.Success || a.ContinuationToken != "" || a.OutputVariables["healthy"] != "true" {
+		t.Fatalf("answer after the incident = %+v, want a plain success with output variables", a)
+	}
+	if !strings.Contains(a.Summary, "after waiting 40m0s (3 checks)") {
+		t.Errorf("summary = %q, want it to say how long it waited", a.Summary)
+	}
+}
+
+func TestWaitModePastMaxWaitFails(t *testing.T) {
+	f := newFixture(t)
+	// The sample's token started at 08:00 with maxWait 2h.
+	f.h.now = func() time.Time { return time.Date(2025, 6, 2, 10, 0, 1, 0, time.UTC) }
+	blocker := f.fake.AddEvent(fake.Event{Service: "RDS", Region: "us-east-1"})
+	a := f.answer(t, sample(t, "job-continuation.json"), continuationJob)
+	if a.Success {
+		t.Fatalf("answer = %+v, want a failure past maxWait", a)
+	}
+	for _, part := range []string{healthgate.BlockedPrefix + " after waiting 2h0m1s", "4 checks", blocker.ARN} {
+		if !strings.Contains(a.Message, part) {
+			t.Errorf("failure message %q does not say %q", a.Message, part)
+		}
+	}
+}
+
+func TestBadContinuationTokenFails(t *testing.T) {
+	f := newFixture(t)
+	ev := edit(t, sample(t, "job-continuation.json"), func(_, _, data map[string]any) { data["continuationToken"] = "deployment-42" })
+	a := f.answer(t, ev, continuationJob)
+	if a.Success || !strings.Contains(a.Message, "continuation token") {
+		t.Errorf("answer = %+v, want a failure about the continuation token", a)
+	}
+}
+
+func TestEveryPageIsRead(t *testing.T) {
+	f := newFixture(t)
+	f.fake.SetPageSize(2)
+	var arns []string
+	for range 5 {
+		arns = append(arns, f.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1"}).ARN)
+	}
+	a := f.answer(t, sample(t, "job-json-params.json"), jsonJob)
+	if n := f.fake.Count("Health.DescribeEvents"); n != 3 {
+		t.Errorf("DescribeEvents calls = %d, want 3 pages of 2", n)
+	}
+	for _, arn := range arns {
+		if !strings.Contains(a.Message, arn) {
+			t.Errorf("failure message does not name %s", arn)
+		}
+	}
+}
+
+func TestLongFailureMessageFitsCodePipelinesLimit(t *testing.T) {
+	f := newFixture(t)
+	for range 150 {
+		f.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1", TypeCode: "AWS_EC2_INSTANCE_CONNECTIVITY_DEGRADED_OPERATIONAL_ISSUE"})
+	}
+	// The fake refuses a message over 5000 characters, as CodePipeline does.
+	a := f.answer(t, sample(t, "job-json-params.json"), jsonJob)
+	if n := len([]rune(a.Message)); n > healthgate.MaxMessageLength {
+		t.Errorf("message length = %d, want at most %d", n, healthgate.MaxMessageLength)
+	}
+	if !strings.Contains(a.Message, "more") || !strings.Contains(a.Message, "Retry the stage") {
+		t.Errorf("message does not count the events left out or keep its advice:\n%s", a.Message)
+	}
+}
+
+// panicking is an AWS Health client with a bug.
+type panicking struct{ healthgate.HealthAPI }
+
+func (panicking) DescribeEvents(context.Context, *health.DescribeEventsInput, ...func(*health.Options)) (*health.DescribeEventsOutput, error) {
+	panic("index out of range")
+}
+
+func TestPanicStillAnswersOnce(t *testing.T) {
+	tests := []struct {
+		name   string
+		params string
+		break_ func(h *handler)
+	}{
+		{name: "in the Health check", params: `{"onHealthError":"pass"}`, break_: func(h *handler) { h.health = panicking{} }},
+		{name: "in the decision", break_: func(h *handler) { h.now = func() time.Time { panic("clock broke") } }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			tt.break_(f.h)
+			ev := sample(t, "job-continuation.json") // has a token, so now() is used
+			if tt.params != "" {
+				ev = withParams(t, ev, tt.params)
+			}
+			a := f.answer(t, ev, continuationJob)
+			// A panic fails the job even with onHealthError pass.
+			if a.Success || !strings.HasPrefix(a.Message, healthgate.InternalPrefix) || !strings.Contains(a.Message, "panic") {
+				t.Errorf("answer = %+v, want a failure saying the gate panicked", a)
+			}
+		})
+	}
+}
+
+func TestDeadlineStillAnswersOnce(t *testing.T) {
+	f := newFixture(t)
+	f.fake.Delay("Health.DescribeEvents", 20*time.Second) // AWS Health does not answer
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+
+	a := f.answerCtx(t, ctx, sample(t, "job-json-params.json"), jsonJob)
+	if ctx.Err() != nil {
+		t.Errorf("Handle returned after the Lambda deadline")
+	}
+	if a.Success || !strings.Contains(a.Message, "did not answer in the time the gate had") {
+		t.Errorf("answer = %+v, want a failure saying AWS Health did not answer in time", a)
+	}
+	if d, _ := ctx.Deadline(); time.Until(d) < 500*time.Millisecond {
+		t.Errorf("answered %s before the deadline, want about the margin (1s)", time.Until(d))
+	}
+}
+
+func TestEventsWithoutAJobAreNotAnswered(t *testing.T) {
+	tests := []struct {
+		name  string
+		event string
+	}{
+		{"garbage", `{"CodePipeline.job": `},
+		{"JSON null", `null`},
+		{"no id", `{"CodePipeline.job": {"accountId": "123456789012", "data": {}}}`},
+		{"another event", `{"source":"aws.ec2","detail-type":"EBS Volume Notification"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			res, err := f.h.Handle(context.Background(), json.RawMessage(tt.event))
+			if err != nil || res.Answered || res.Verdict != healthgate.VerdictInvalid {
+				t.Errorf("Handle = %+v, %v, want rejected without an answer", res, err)
+			}
+			if calls := f.fake.Calls(""); len(calls) != 0 {
+				t.Errorf("calls = %+v, want none", calls)
+			}
+		})
+	}
+}
+
+func TestMalformedJobWithAnIDIsFailed(t *testing.T) {
+	f := newFixture(t)
+	ev := json.RawMessage(`{"CodePipeline.job": {"id": "` + jsonJob + `", "data": {"continuationToken": 42}}}`)
+	a := f.answer(t, ev, jsonJob)
+	if a.Success || a.FailureType != "ConfigurationError" || !strings.Contains(a.Message, "malformed") {
+		t.Errorf("answer = %+v, want a failure saying the event is malformed", a)
+	}
+}
+
+func TestAnswerRefusedIsNotRetried(t *testing.T) {
+	f := newFixture(t)
+	f.fake.Fail("CodePipeline.PutJobSuccessResult", fake.APIError{Code: "InvalidJobStateException", Message: "job timed out"}, 1)
+	res, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json"))
+	if err != nil || res.Answered {
+		t.Errorf("Handle = %+v, %v, want no error (a retry cannot help) and not answered", res, err)
+	}
+	if n := f.fake.Count("CodePipeline.PutJobSuccessResult"); n != 1 {
+		t.Errorf("PutJobSuccessResult calls = %d, want 1", n)
+	}
+}
+
+func TestAnswerFailingTransientlyAsksLambdaToRetry(t *testing.T) {
+	f := newFixture(t)
+	f.fake.Fail("CodePipeline.PutJobSuccessResult", fake.APIError{Code: "InternalFailure", Message: "boom", Status: 500}, 0)
+	if _, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json")); err == nil {
+		t.Errorf("Handle = nil error, want one so that Lambda retries the invocation")
+	}
+}

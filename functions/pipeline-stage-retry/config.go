@@ -1,0 +1,73 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+	"github.com/ebs-ops/lambda-suite/shared/settings"
+)
+
+// Config is the function's configuration, from its environment.
+type Config struct {
+	Retry healthgate.RetryConfig
+}
+
+var (
+	pipelineName = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
+	roleARN      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`)
+	groupName    = regexp.MustCompile(`^[0-9A-Za-z_.-]{1,64}$`)
+)
+
+func loadConfig(lookup settings.Lookup) (Config, error) {
+	r := settings.NewReader(lookup)
+	region := r.String("AWS_REGION", "")
+	if region == "" {
+		r.Fail("AWS_REGION", "not set (Lambda sets it; set it when running elsewhere)")
+	}
+	c := healthgate.RetryConfig{
+		Region:       region,
+		Pipelines:    settings.Parse(r, "PIPELINES", "", parsePipelines),
+		AnyFailure:   r.Bool("RETRY_ANY_FAILURE", false),
+		DefaultCheck: settings.Parse(r, "DEFAULT_CHECK", "", func(s string) (healthgate.Params, error) { return healthgate.ParseParams(s, region) }),
+		// EventBridge Scheduler runs one-time schedules to the minute.
+		FirstDelay:       r.Duration("RECHECK_DELAY", 2*time.Minute, time.Second, time.Hour),
+		MaxDelay:         r.Duration("RECHECK_MAX_DELAY", 15*time.Minute, time.Second, 12*time.Hour),
+		Window:           r.Duration("MAX_RETRY_WINDOW", 6*time.Hour, time.Minute, 7*24*time.Hour),
+		ScheduleGroup:    r.String("SCHEDULE_GROUP", ""),
+		SchedulerRoleARN: r.String("SCHEDULER_ROLE_ARN", ""),
+		Organization:     r.Bool("ORGANIZATION_VIEW", false),
+	}
+	if !groupName.MatchString(c.ScheduleGroup) {
+		r.Fail("SCHEDULE_GROUP", "%q is not a schedule group name", c.ScheduleGroup)
+	}
+	if !roleARN.MatchString(c.SchedulerRoleARN) {
+		r.Fail("SCHEDULER_ROLE_ARN", "%q is not an IAM role ARN", c.SchedulerRoleARN)
+	}
+	if c.MaxDelay < c.FirstDelay {
+		r.Fail("RECHECK_MAX_DELAY", "%s is shorter than RECHECK_DELAY %s", c.MaxDelay, c.FirstDelay)
+	}
+	return Config{Retry: c}, r.Err()
+}
+
+// parsePipelines reads the opted-in pipelines: names, comma-separated.
+func parsePipelines(s string) ([]string, error) {
+	var out []string
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		if !pipelineName.MatchString(name) {
+			return nil, fmt.Errorf("%q is not a pipeline name", name)
+		}
+		out = append(out, name)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no pipeline opted in: name at least one, comma-separated")
+	}
+	return out, nil
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+)
+
+type handler struct {
+	retrier *healthgate.Retrier
+	log     *slog.Logger
+}
+
+// Handle takes a FAILED stage event or a re-check message. It returns an
+// error only when a retry can help (an AWS call failed); anything else is
+// logged with its reason and returns normally.
+func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (healthgate.RetryResult, error) {
+	failure, recheck, err := healthgate.DecodeRetryInput(raw)
+	if err != nil {
+		h.log.WarnContext(ctx, "event ignored", "error", err.Error())
+		return healthgate.RetryResult{Outcome: healthgate.RetryIgnored, Reason: err.Error()}, nil
+	}
+	// The re-check schedules invoke this function: its own ARN, which its
+	// configuration cannot hold (a template cannot refer to the function
+	// from inside it).
+	lc, _ := lambdacontext.FromContext(ctx)
+	var target string
+	if lc != nil {
+		target = lc.InvokedFunctionArn
+	}
+
+	var res healthgate.RetryResult
+	if failure != nil {
+		res, err = h.retrier.HandleFailure(ctx, *failure, target)
+	} else {
+		res, err = h.retrier.HandleRecheck(ctx, *recheck, target)
+	}
+	attrs := []any{"outcome", res.Outcome, "reason", res.Reason, "pipeline", res.Pipeline, "stage", res.Stage,
+		"executionId", res.ExecutionID, "check", res.Check, "schedule", res.Schedule, "runAt", res.RunAt}
+	if err != nil {
+		h.log.ErrorContext(ctx, "stage retry interrupted; asking Lambda to retry", append(attrs, "error", err.Error())...)
+		return res, err
+	}
+	h.log.InfoContext(ctx, "decision", attrs...)
+	return res, nil
+}

@@ -1,0 +1,153 @@
+package healthgate
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/health"
+	"github.com/aws/aws-sdk-go-v2/service/health/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// Event is an AWS Health event as the gate reports it.
+type Event struct {
+	ARN       string
+	Service   string
+	Region    string
+	TypeCode  string
+	Category  string
+	Status    string
+	StartTime time.Time
+}
+
+// pageSize is the most events DescribeEvents returns per page.
+const pageSize = 100
+
+// Check returns the open events of p's categories in p's Regions and
+// global ones, limited to p's services when it names any, reading every
+// page. With organization true it asks the organizational view
+// (DescribeEventsForOrganization), which sees every account's events.
+// AWS Health filters on the server; the events come back sorted by Region,
+// service and ARN, each once.
+func Check(ctx context.Context, api HealthAPI, p Params, organization bool) ([]Event, error) {
+	regions := p.CheckedRegions()
+	var services []string
+	if len(p.Services) > 0 {
+		services = p.Services
+	}
+	var out []Event
+	if organization {
+		pages := health.NewDescribeEventsForOrganizationPaginator(api, &health.DescribeEventsForOrganizationInput{
+			Filter: &types.OrganizationEventFilter{
+				Regions:             regions,
+				Services:            services,
+				EventStatusCodes:    []types.EventStatusCode{types.EventStatusCodeOpen},
+				EventTypeCategories: p.Categories,
+			},
+			MaxResults: aws.Int32(pageSize),
+		})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("describe AWS Health events for the organization: %w", err)
+			}
+			for _, e := range page.Events {
+				out = append(out, event(e.Arn, e.Service, e.Region, e.EventTypeCode, e.EventTypeCategory, e.StatusCode, e.StartTime))
+			}
+		}
+	} else {
+		pages := health.NewDescribeEventsPaginator(api, &health.DescribeEventsInput{
+			Filter: &types.EventFilter{
+				Regions:             regions,
+				Services:            services,
+				EventStatusCodes:    []types.EventStatusCode{types.EventStatusCodeOpen},
+				EventTypeCategories: p.Categories,
+			},
+			MaxResults: aws.Int32(pageSize),
+		})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("describe AWS Health events: %w", err)
+			}
+			for _, e := range page.Events {
+				out = append(out, event(e.Arn, e.Service, e.Region, e.EventTypeCode, e.EventTypeCategory, e.StatusCode, e.StartTime))
+			}
+		}
+	}
+	return blocking(out, p), nil
+}
+
+func event(arn, service, region, code *string, category types.EventTypeCategory, status types.EventStatusCode, start *time.Time) Event {
+	return Event{
+		ARN: aws.ToString(arn), Service: aws.ToString(service), Region: aws.ToString(region),
+		TypeCode: aws.ToString(code), Category: string(category), Status: string(status),
+		StartTime: aws.ToTime(start),
+	}
+}
+
+// blocking keeps the events that match p, once each, in a stable order. The
+// server filters already; filtering again means a filter that an endpoint
+// ignored can never let an event through unseen, nor block on one outside p.
+func blocking(events []Event, p Params) []Event {
+	regions := p.CheckedRegions()
+	var out []Event
+	for _, e := range events {
+		switch {
+		case e.Status != string(types.EventStatusCodeOpen),
+			!slices.Contains(regions, e.Region),
+			len(p.Services) > 0 && !slices.Contains(p.Services, e.Service),
+			!slices.Contains(p.Categories, types.EventTypeCategory(e.Category)),
+			slices.ContainsFunc(out, func(o Event) bool { return o.ARN == e.ARN }):
+			continue
+		}
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b Event) int {
+		return cmp.Or(cmp.Compare(a.Region, b.Region), cmp.Compare(a.Service, b.Service), cmp.Compare(a.ARN, b.ARN))
+	})
+	return out
+}
+
+// DescribeHealthError says what went wrong asking AWS Health and what to
+// do about it, in words for the pipeline's failure message.
+func DescribeHealthError(err error) string {
+	var apiErr smithy.APIError
+	var maxAttempts *retry.MaxAttemptsError
+	var sendErr *smithyhttp.RequestSendError
+	var respErr *awshttp.ResponseError
+	switch {
+	case errors.As(err, &apiErr) && apiErr.ErrorCode() == "SubscriptionRequiredException":
+		return "the AWS Health API needs a Business, Enterprise On-Ramp or Enterprise Support plan on this account (SubscriptionRequiredException). " +
+			"Subscribe the account to one"
+	case errors.As(err, &apiErr) && strings.Contains(apiErr.ErrorCode(), "AccessDenied"):
+		return fmt.Sprintf("the function's role may not call AWS Health (%s: %s). Allow health:DescribeEvents (health:DescribeEventsForOrganization with the organizational view)",
+			apiErr.ErrorCode(), clip(apiErr.ErrorMessage()))
+	case errors.As(err, &apiErr) && retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool():
+		attempts := ""
+		if errors.As(err, &maxAttempts) {
+			attempts = fmt.Sprintf(" after %d attempts", maxAttempts.Attempt)
+		}
+		return fmt.Sprintf("AWS Health throttled the check%s (%s). Retry the stage; if it keeps happening, fewer pipelines should check at the same moment",
+			attempts, apiErr.ErrorCode())
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return "AWS Health did not answer in the time the gate had before its Lambda deadline. Retry the stage; if it keeps happening, raise the function's timeout"
+	case errors.As(err, &sendErr):
+		return fmt.Sprintf("AWS Health could not be reached (%s). Retry the stage; check the function's network path to AWS Health (a VPC needs a NAT gateway)", clipTo(sendErr.Error(), 300))
+	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
+		return fmt.Sprintf("AWS Health answered with HTTP %d on every endpoint. Retry the stage later", respErr.HTTPStatusCode())
+	case errors.As(err, &apiErr):
+		return fmt.Sprintf("AWS Health refused the check (%s: %s)", apiErr.ErrorCode(), clip(apiErr.ErrorMessage()))
+	default:
+		return fmt.Sprintf("asking AWS Health failed: %s", clipTo(err.Error(), 300))
+	}
+}

@@ -1,0 +1,207 @@
+package healthgate
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+)
+
+// Verdict names the gate's decision, for logs and results.
+type Verdict string
+
+const (
+	VerdictHealthy Verdict = "healthy"
+	VerdictBlocked Verdict = "blocked"
+	VerdictWaiting Verdict = "waiting"
+	// VerdictInvalid: the UserParameters, the event or the token are wrong.
+	VerdictInvalid Verdict = "invalid"
+	// VerdictHealthError: AWS Health could not be asked; the job fails.
+	VerdictHealthError Verdict = "healthError"
+	// VerdictPassedOnHealthError: the same, and onHealthError is "pass".
+	VerdictPassedOnHealthError Verdict = "passedOnHealthError"
+	// VerdictInternal: the gate itself failed (a panic).
+	VerdictInternal Verdict = "internalError"
+)
+
+// The first words of each kind of failure message. pipeline-stage-retry
+// retries only stages that BlockedPrefix failed: a configuration error or
+// a broken Health API does not fix itself.
+const (
+	BlockedPrefix     = "Blocked by AWS Health"
+	InvalidPrefix     = "Invalid UserParameters"
+	HealthErrorPrefix = "AWS Health could not be checked"
+	InternalPrefix    = "The health gate failed"
+)
+
+// CodePipeline's limits on what a job answer carries.
+const (
+	MaxMessageLength = 5000 // FailureDetails.message
+	MaxSummaryLength = 2048 // ExecutionDetails.summary
+)
+
+// Answer is what the gate tells CodePipeline about one job: a success
+// (possibly with a continuation token) or a failure.
+type Answer struct {
+	Verdict Verdict
+	Success bool
+	// Success: Summary shows in the console; OutputVariables are for later
+	// actions (only without a continuation token, as CodePipeline requires).
+	Summary           string
+	ContinuationToken string
+	OutputVariables   map[string]string
+	// Failure.
+	FailureType types.FailureType
+	Message     string
+	// Events are the blocking events, for the log.
+	Events []Event
+}
+
+// Decide turns one check into the answer: healthy passes; blocked fails
+// (mode fail) or keeps waiting with a continuation token until p.MaxWait
+// has passed since tok.StartedAt (mode wait); a Health error fails or
+// passes as p.OnHealthError says. tok is nil on the first invocation.
+func Decide(p Params, tok *Token, now time.Time, events []Event, healthErr error) Answer {
+	if healthErr != nil {
+		what := DescribeHealthError(healthErr)
+		if p.OnHealthError == OnHealthErrorPass {
+			return Answer{
+				Verdict: VerdictPassedOnHealthError, Success: true,
+				Summary: clipTo(fmt.Sprintf("%s, passed because onHealthError is \"pass\": %s", HealthErrorPrefix, what), MaxSummaryLength),
+				OutputVariables: map[string]string{
+					"healthy": "unknown", "checkedRegions": strings.Join(p.CheckedRegions(), ","), "checkedAt": now.UTC().Format(time.RFC3339),
+				},
+			}
+		}
+		return Answer{
+			Verdict: VerdictHealthError, FailureType: types.FailureTypeJobFailed,
+			Message: clipTo(fmt.Sprintf("%s: %s. To deploy anyway whenever AWS Health cannot be checked, set \"onHealthError\": \"pass\" in the action's UserParameters.", HealthErrorPrefix, what), MaxMessageLength),
+		}
+	}
+
+	if len(events) == 0 {
+		summary := fmt.Sprintf("AWS Health: %s.", openEvents(0, p))
+		if tok != nil {
+			summary += fmt.Sprintf(" Cleared after waiting %s (%d checks).", now.Sub(tok.StartedAt).Round(time.Second), tok.Attempt+1)
+		}
+		return Answer{
+			Verdict: VerdictHealthy, Success: true, Summary: clipTo(summary, MaxSummaryLength),
+			OutputVariables: map[string]string{
+				"healthy": "true", "checkedRegions": strings.Join(p.CheckedRegions(), ","), "checkedAt": now.UTC().Format(time.RFC3339),
+			},
+		}
+	}
+
+	if p.Mode == ModeWait {
+		next := Token{StartedAt: now.UTC(), Attempt: 1}
+		if tok != nil {
+			next = Token{StartedAt: tok.StartedAt, Attempt: tok.Attempt + 1}
+		}
+		waited := now.Sub(next.StartedAt)
+		if waited < p.MaxWait {
+			return Answer{
+				Verdict: VerdictWaiting, Success: true, ContinuationToken: next.String(), Events: events,
+				Summary: clipTo(fmt.Sprintf("Waiting for AWS Health: %s (check %d, waited %s of maxWait %s). First: %s",
+					openEvents(len(events), p), next.Attempt, waited.Round(time.Second), p.MaxWait, eventLine(events[0])), MaxSummaryLength),
+			}
+		}
+		head := fmt.Sprintf("%s after waiting %s (%d checks, maxWait %s): %s.",
+			BlockedPrefix, waited.Round(time.Second), next.Attempt, p.MaxWait, openEvents(len(events), p))
+		return blockedAnswer(head, events)
+	}
+	return blockedAnswer(fmt.Sprintf("%s: %s.", BlockedPrefix, openEvents(len(events), p)), events)
+}
+
+func blockedAnswer(head string, events []Event) Answer {
+	lines := make([]string, len(events))
+	for i, e := range events {
+		lines[i] = "- " + eventLine(e)
+	}
+	tail := "The deployment did not start. Retry the stage once these events are closed (the AWS Health Dashboard shows them); pipeline-stage-retry does it for opted-in pipelines."
+	return Answer{
+		Verdict: VerdictBlocked, FailureType: types.FailureTypeJobFailed, Events: events,
+		Message: fitMessage(head, lines, tail, MaxMessageLength),
+	}
+}
+
+// InvalidAnswer fails a job whose UserParameters, event or token are
+// wrong, with the problem in the message.
+func InvalidAnswer(err error) Answer {
+	// ParseParams's errors start with ErrInvalidParams; the prefix says it.
+	msg := strings.TrimPrefix(strings.ReplaceAll(err.Error(), "\n", "; "), ErrInvalidParams.Error()+": ")
+	return Answer{
+		Verdict: VerdictInvalid, FailureType: types.FailureTypeConfigurationError,
+		Message: clipTo(fmt.Sprintf("%s (fix the action's configuration): %s", InvalidPrefix, msg), MaxMessageLength),
+	}
+}
+
+// InternalAnswer fails a job whose check broke inside the gate. The gate
+// fails safe: a bug must not let a deployment through unchecked.
+func InternalAnswer(reason string) Answer {
+	return Answer{
+		Verdict: VerdictInternal, FailureType: types.FailureTypeJobFailed,
+		Message: clipTo(fmt.Sprintf("%s: %s. Retry the stage; the function's log has the details.", InternalPrefix, reason), MaxMessageLength),
+	}
+}
+
+// eventLine names one event the way an operator looks it up: service,
+// Region, event type code and ARN.
+func eventLine(e Event) string {
+	return fmt.Sprintf("%s in %s: %s (%s)", e.Service, e.Region, e.TypeCode, e.ARN)
+}
+
+// openEvents says what the check found, or would have: "2 open issue
+// events in us-east-1, global for EC2, RDS".
+func openEvents(n int, p Params) string {
+	cats := make([]string, len(p.Categories))
+	for i, c := range p.Categories {
+		cats[i] = string(c)
+	}
+	count, noun := strconv.Itoa(n), "events"
+	switch n {
+	case 0:
+		count = "no"
+	case 1:
+		noun = "event"
+	}
+	s := fmt.Sprintf("%s open %s %s in %s", count, strings.Join(cats, "/"), noun, strings.Join(p.CheckedRegions(), ", "))
+	if len(p.Services) > 0 {
+		s += " for " + strings.Join(p.Services, ", ")
+	}
+	return s
+}
+
+// fitMessage joins head, the lines and tail with newlines into at most
+// limit runes. Lines that do not fit are counted instead ("… and 3 more"),
+// so the message always names as many events as it can and says how many
+// it left out.
+func fitMessage(head string, lines []string, tail string, limit int) string {
+	runes := func(s string) int { return len([]rune(s)) }
+	more := func(n int) string { return fmt.Sprintf("- … and %d more", n) }
+	used := runes(head) + 1 + runes(tail)
+	if used > limit {
+		return clipTo(head, limit)
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	for i, line := range lines {
+		rest := len(lines) - i - 1
+		need := runes(line) + 1
+		if rest > 0 {
+			need += runes(more(rest)) + 1 // keep room to count the rest
+		}
+		if used+need > limit {
+			if room := limit - used - 1; room >= runes(more(len(lines)-i)) {
+				b.WriteString("\n" + more(len(lines)-i))
+				used += runes(more(len(lines)-i)) + 1
+			}
+			break
+		}
+		b.WriteString("\n" + line)
+		used += runes(line) + 1
+	}
+	b.WriteString("\n" + tail)
+	return b.String()
+}

@@ -1,0 +1,290 @@
+// Package fake is a loopback stand-in for the AWS APIs the health gate
+// uses that moto does not implement: AWS Health (DescribeEvents and
+// DescribeEventsForOrganization) and CodePipeline's job and stage calls
+// (PutJobSuccessResult, PutJobFailureResult, GetPipelineState, GetPipeline,
+// RetryStageExecution). It speaks their JSON 1.1 protocol, so the real SDK
+// clients reach it through AWS_ENDPOINT_URL_HEALTH and
+// AWS_ENDPOINT_URL_CODEPIPELINE (or BaseEndpoint). It filters and pages
+// events as AWS Health does, validates requests against the APIs' limits,
+// records every call, and fails or stalls calls on demand.
+package fake
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Server is a running fake.
+type Server struct {
+	URL string
+	srv *http.Server
+
+	mu        sync.Mutex
+	calls     []Call
+	failures  map[string][]*injected
+	delays    map[string]time.Duration
+	events    []Event
+	pageSize  int
+	pipelines map[string]*Pipeline
+	answers   []Answer
+	seq       int
+}
+
+// Call is one request as the fake received it.
+type Call struct {
+	// Op is "Health.DescribeEvents", "CodePipeline.PutJobSuccessResult", ...
+	Op string
+	// Region is the Region the request was signed for.
+	Region string
+	Body   json.RawMessage
+	At     time.Time
+	// Error is the error code the fake answered with, or "".
+	Error string
+}
+
+// APIError is an error the fake answers with.
+type APIError struct {
+	Code    string
+	Message string
+	Status  int // default 400
+}
+
+type injected struct {
+	err   APIError
+	times int // <= 0: every call
+}
+
+// Start serves a fake on a free loopback port.
+func Start() (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	s := &Server{
+		URL:       "http://" + ln.Addr().String(),
+		failures:  map[string][]*injected{},
+		delays:    map[string]time.Duration{},
+		pipelines: map[string]*Pipeline{},
+	}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// New starts a fake for a test and stops it when the test ends.
+func New(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := Start()
+	if err != nil {
+		tb.Fatalf("start fake: %v", err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Close stops the server.
+func (s *Server) Close() { _ = s.srv.Close() }
+
+// Fail makes the next times calls of op (every call, with times <= 0)
+// answer with e. Injections for the same op queue up.
+func (s *Server) Fail(op string, e APIError, times int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[op] = append(s.failures[op], &injected{err: e, times: times})
+}
+
+// Delay holds every call of op for d before answering (or until the client
+// gives up), as an endpoint that does not answer.
+func (s *Server) Delay(op string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delays[op] = d
+}
+
+// Heal removes every injected failure and delay.
+func (s *Server) Heal() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = map[string][]*injected{}
+	s.delays = map[string]time.Duration{}
+}
+
+// Calls returns the recorded calls of op, or all calls with op "".
+func (s *Server) Calls(op string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if op == "" || c.Op == op {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Count returns how many calls of op were received.
+func (s *Server) Count(op string) int { return len(s.Calls(op)) }
+
+// ResetCalls forgets the recorded calls and answers (not the state).
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls, s.answers = nil, nil
+}
+
+// targets maps the X-Amz-Target prefixes to the services' IDs.
+var targets = map[string]string{
+	"AWSHealth_20160804":    "Health",
+	"CodePipeline_20150709": "CodePipeline",
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil || r.Method != http.MethodPost {
+		writeError(w, APIError{Code: "SerializationException", Message: "want a POST with a JSON body"})
+		return
+	}
+	prefix, operation, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	service, ok := targets[prefix]
+	if !ok {
+		writeError(w, APIError{Code: "UnknownOperationException", Message: fmt.Sprintf("the fake does not serve X-Amz-Target %q", r.Header.Get("X-Amz-Target"))})
+		return
+	}
+	op := service + "." + operation
+	if !json.Valid(body) {
+		body = json.RawMessage(`null`)
+	}
+	call := Call{Op: op, Region: signingRegion(r.Header.Get("Authorization")), Body: body, At: time.Now()}
+
+	s.mu.Lock()
+	delay := s.delays[op]
+	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			call.Error = "ClientGaveUp"
+			s.record(call)
+			return
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.takeFailure(op); ok {
+		call.Error = e.Code
+		s.calls = append(s.calls, call)
+		writeError(w, e)
+		return
+	}
+	out, apiErr := s.dispatch(op, body)
+	if apiErr != nil {
+		call.Error = apiErr.Code
+		s.calls = append(s.calls, call)
+		writeError(w, *apiErr)
+		return
+	}
+	s.calls = append(s.calls, call)
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func (s *Server) record(c Call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, c)
+}
+
+// takeFailure pops the next injected failure of op. Callers hold mu.
+func (s *Server) takeFailure(op string) (APIError, bool) {
+	queue := s.failures[op]
+	if len(queue) == 0 {
+		return APIError{}, false
+	}
+	inj := queue[0]
+	if inj.times > 0 {
+		inj.times--
+		if inj.times == 0 {
+			s.failures[op] = queue[1:]
+		}
+	}
+	return inj.err, true
+}
+
+// dispatch runs op. Callers hold mu.
+func (s *Server) dispatch(op string, body []byte) (any, *APIError) {
+	switch op {
+	case "Health.DescribeEvents":
+		return s.describeEvents(body, false)
+	case "Health.DescribeEventsForOrganization":
+		return s.describeEvents(body, true)
+	case "CodePipeline.PutJobSuccessResult":
+		return s.putJobSuccess(body)
+	case "CodePipeline.PutJobFailureResult":
+		return s.putJobFailure(body)
+	case "CodePipeline.GetPipelineState":
+		return s.getPipelineState(body)
+	case "CodePipeline.GetPipeline":
+		return s.getPipeline(body)
+	case "CodePipeline.RetryStageExecution":
+		return s.retryStage(body)
+	}
+	return nil, &APIError{Code: "UnknownOperationException", Message: "the fake does not implement " + op}
+}
+
+func writeError(w http.ResponseWriter, e APIError) {
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", e.Code)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": e.Code, "message": e.Message})
+}
+
+// signingRegion reads the Region from a SigV4 Authorization header:
+// "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-2/health/aws4_request, ...".
+func signingRegion(auth string) string {
+	_, cred, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return ""
+	}
+	cred, _, _ = strings.Cut(cred, ",")
+	parts := strings.Split(cred, "/")
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[2]
+}
+
+// decode reads a request body strictly: a field the fake does not know is
+// an error, so a test can never pass on a parameter the fake ignored.
+func decode(body []byte, v any) *APIError {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &APIError{Code: "SerializationException", Message: "the fake cannot read the request: " + err.Error()}
+	}
+	return nil
+}
+
+func validation(format string, args ...any) *APIError {
+	return &APIError{Code: "ValidationException", Message: fmt.Sprintf(format, args...)}
+}
+
+func epoch(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+
+var errNoSuchEvent = errors.New("no such event")
+
+// oneOf reports whether v is one of allowed.
+func oneOf(v string, allowed ...string) bool { return slices.Contains(allowed, v) }

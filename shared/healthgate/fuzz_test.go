@@ -1,0 +1,148 @@
+package healthgate
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// samples returns the sample events of one function.
+func samples(f *testing.F, function string) [][]byte {
+	f.Helper()
+	paths, err := filepath.Glob(filepath.Join("..", "..", "events", function, "*.json"))
+	if err != nil || len(paths) == 0 {
+		f.Fatalf("no sample events for %s: %v", function, err)
+	}
+	var out [][]byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func FuzzDecodeJob(f *testing.F) {
+	for _, s := range samples(f, "pipeline-health-gate") {
+		f.Add(s)
+	}
+	f.Add([]byte(`{"CodePipeline.job":{"id":"x\u0000y"}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		job, err := DecodeJob(raw)
+		if job.ID != "" && !validJobID(job.ID) {
+			t.Errorf("DecodeJob returned an ID it should refuse: %q", job.ID)
+		}
+		if err == nil && job.ID == "" {
+			t.Errorf("DecodeJob = nil error without a job ID")
+		}
+		// Whatever the event holds, deciding on it never panics and the
+		// answer stays within CodePipeline's limits.
+		p, perr := ParseParams(job.UserParameters, "us-east-1")
+		var a Answer
+		if perr != nil {
+			a = InvalidAnswer(perr)
+		} else {
+			var tok *Token
+			if job.ContinuationToken != "" {
+				if parsed, err := ParseToken(job.ContinuationToken, time.Now()); err == nil {
+					tok = &parsed
+				}
+			}
+			a = Decide(p, tok, time.Now(), []Event{{ARN: job.ID, Service: "EC2", Region: "us-east-1", TypeCode: job.AccountID}}, nil)
+		}
+		if len([]rune(a.Message)) > MaxMessageLength || len([]rune(a.Summary)) > MaxSummaryLength || len(a.ContinuationToken) > MaxTokenLength {
+			t.Errorf("answer exceeds CodePipeline's limits: message %d, summary %d, token %d", len([]rune(a.Message)), len([]rune(a.Summary)), len(a.ContinuationToken))
+		}
+	})
+}
+
+func FuzzParseParams(f *testing.F) {
+	for _, s := range samples(f, "pipeline-health-gate") {
+		var ev struct {
+			Job struct {
+				Data struct {
+					ActionConfiguration struct {
+						Configuration struct {
+							UserParameters string
+						}
+					}
+				}
+			} `json:"CodePipeline.job"`
+		}
+		if err := json.Unmarshal(s, &ev); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(ev.Job.Data.ActionConfiguration.Configuration.UserParameters)
+	}
+	for _, s := range samples(f, "pipeline-stage-retry") {
+		var m Recheck
+		if json.Unmarshal(s, &m) == nil {
+			for _, c := range m.Checks {
+				f.Add(c)
+			}
+		}
+	}
+	f.Add("")
+	f.Add(`{"maxWait":"23h0m0.000000001s"}`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		p, err := ParseParams(raw, "us-east-1")
+		if err != nil {
+			if !errors.Is(err, ErrInvalidParams) {
+				t.Errorf("ParseParams error %v is not ErrInvalidParams", err)
+			}
+			return
+		}
+		regional := slices.DeleteFunc(slices.Clone(p.Regions), func(r string) bool { return r == GlobalRegion })
+		switch {
+		case len(p.Regions) == 0 || len(regional) > MaxRegions:
+			t.Errorf("ParseParams(%q) Regions = %v", raw, p.Regions)
+		case len(p.Categories) == 0 || len(p.Services) > MaxServices:
+			t.Errorf("ParseParams(%q) = %+v: categories or services out of bounds", raw, p)
+		case p.Mode != ModeFail && p.Mode != ModeWait, p.OnHealthError != OnHealthErrorFail && p.OnHealthError != OnHealthErrorPass:
+			t.Errorf("ParseParams(%q) = %+v: mode or onHealthError invalid", raw, p)
+		case p.MaxWait <= 0 || p.MaxWait > MaxMaxWait:
+			t.Errorf("ParseParams(%q) maxWait = %s", raw, p.MaxWait)
+		}
+		// What a recheck message carries reads back the same.
+		again, err := ParseParams(p.UserParameters(), "us-east-1")
+		if err != nil {
+			t.Fatalf("ParseParams(UserParameters()) = %v for %q", err, p.UserParameters())
+		}
+		if diff := cmp.Diff(p, again); diff != "" {
+			t.Errorf("round trip of %q (-first +again):\n%s", raw, diff)
+		}
+	})
+}
+
+func FuzzDecodeRetryInput(f *testing.F) {
+	for _, s := range samples(f, "pipeline-stage-retry") {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		failure, recheck, err := DecodeRetryInput(raw)
+		switch {
+		case err != nil:
+			if failure != nil || recheck != nil || !errors.Is(err, ErrNotStageFailure) {
+				t.Errorf("DecodeRetryInput = %v, %v, %v", failure, recheck, err)
+			}
+		case failure != nil:
+			if recheck != nil || failure.Pipeline == "" || failure.Stage == "" || failure.ExecutionID == "" {
+				t.Errorf("DecodeRetryInput failure = %+v", failure)
+			}
+		case recheck != nil:
+			if recheck.Check < 1 || len(recheck.Checks) == 0 || len(ScheduleName(*recheck)) > 64 {
+				t.Errorf("DecodeRetryInput recheck = %+v", recheck)
+			}
+		default:
+			t.Errorf("DecodeRetryInput returned nothing and no error")
+		}
+	})
+}

@@ -1,0 +1,121 @@
+package healthgate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Job is what the gate needs of a CodePipeline job event. The event also
+// carries artifact credentials: they are never kept or logged.
+type Job struct {
+	ID                string
+	AccountID         string
+	UserParameters    string
+	ContinuationToken string
+}
+
+// ErrNoJobID means the event names no job, so there is nobody to answer.
+var ErrNoJobID = errors.New("event has no CodePipeline.job.id")
+
+// maxJobIDLength keeps a garbage ID out of logs and API calls; CodePipeline
+// job IDs are UUIDs.
+const maxJobIDLength = 128
+
+// DecodeJob reads a CodePipeline Lambda invoke event. It returns the job
+// with its ID whenever the event has one, even with another error, so the
+// caller can still answer (fail) the job.
+func DecodeJob(raw []byte) (Job, error) {
+	var ev events.CodePipelineJobEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		// A malformed event may still name its job: answer it if so.
+		var idOnly struct {
+			Job struct {
+				ID string `json:"id"`
+			} `json:"CodePipeline.job"`
+		}
+		_ = json.Unmarshal(raw, &idOnly)
+		job := Job{ID: strings.TrimSpace(idOnly.Job.ID)}
+		if !validJobID(job.ID) {
+			job.ID = ""
+		}
+		return job, fmt.Errorf("decode CodePipeline job event: %w", err)
+	}
+	j := ev.CodePipelineJob
+	job := Job{
+		ID:                strings.TrimSpace(j.ID),
+		AccountID:         j.AccountID,
+		UserParameters:    j.Data.ActionConfiguration.Configuration.UserParameters,
+		ContinuationToken: j.Data.ContinuationToken,
+	}
+	if !validJobID(job.ID) {
+		job.ID = ""
+		return job, ErrNoJobID
+	}
+	return job, nil
+}
+
+func validJobID(id string) bool {
+	if id == "" || len(id) > maxJobIDLength {
+		return false
+	}
+	for _, r := range id {
+		if r <= ' ' || r > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// Token is the gate's continuation token: when it first found the pipeline
+// blocked, and how many checks it has made since. CodePipeline hands it back
+// on the next invocation of the same action.
+type Token struct {
+	StartedAt time.Time
+	Attempt   int
+}
+
+// tokenJSON is the token on the wire: readable in the console, far below
+// CodePipeline's 2048-character limit.
+type tokenJSON struct {
+	Gate      string `json:"gate"`
+	StartedAt string `json:"startedAt"`
+	Attempt   int    `json:"attempt"`
+}
+
+const tokenGate = "aws-health"
+
+// MaxTokenLength is CodePipeline's limit on a continuation token.
+const MaxTokenLength = 2048
+
+func (t Token) String() string {
+	b, _ := json.Marshal(tokenJSON{Gate: tokenGate, StartedAt: t.StartedAt.UTC().Format(time.RFC3339), Attempt: t.Attempt})
+	return string(b)
+}
+
+// ParseToken reads a continuation token the gate wrote. now bounds the
+// start time: a token from the future is not one of ours.
+func ParseToken(s string, now time.Time) (Token, error) {
+	if len(s) > MaxTokenLength {
+		return Token{}, fmt.Errorf("continuation token: %d characters, more than %d", len(s), MaxTokenLength)
+	}
+	var tj tokenJSON
+	if err := json.Unmarshal([]byte(s), &tj); err != nil || tj.Gate != tokenGate {
+		return Token{}, fmt.Errorf("continuation token %q is not the health gate's", clip(s))
+	}
+	started, err := time.Parse(time.RFC3339, tj.StartedAt)
+	if err != nil {
+		return Token{}, fmt.Errorf("continuation token: startedAt %q is not an RFC 3339 time", clip(tj.StartedAt))
+	}
+	if started.After(now.Add(5 * time.Minute)) {
+		return Token{}, fmt.Errorf("continuation token: startedAt %s is in the future", started.Format(time.RFC3339))
+	}
+	if tj.Attempt < 1 || tj.Attempt > 1_000_000 {
+		return Token{}, fmt.Errorf("continuation token: attempt %d is out of range", tj.Attempt)
+	}
+	return Token{StartedAt: started.UTC(), Attempt: tj.Attempt}, nil
+}
