@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -44,10 +45,25 @@ func run() error {
 		CleanupSchedule:  ctx.string("cleanupSchedule", stacks.DefaultCleanupSchedule),
 		LogRetentionDays: ctx.int("logRetentionDays", stacks.DefaultLogRetentionDays),
 	}
+	pipelineHealth := &stacks.HealthGateStackProps{
+		StackProps: awscdk.StackProps{
+			Description: jsii.String("lambda-suite: pipeline-health capability (AWS Health gate for CodePipeline, stage retries)"),
+		},
+		AssetDir:         assetDir,
+		Pipelines:        ctx.list("healthGatePipelines"),
+		OrganizationView: ctx.bool("healthGateOrganizationView", false),
+		RetryAnyFailure:  ctx.bool("healthGateRetryAnyFailure", false),
+		MaxRetryWindow:   ctx.string("healthGateMaxRetryWindow", ""),
+		ExamplePipeline:  ctx.bool("healthGateExamplePipeline", true),
+		LogRetentionDays: ctx.int("logRetentionDays", stacks.DefaultLogRetentionDays),
+	}
 	if err := ctx.err(); err != nil {
 		return err
 	}
 	if _, err := stacks.NewRootVolumeStack(app, "LambdaSuiteRootVolume", rootVolume); err != nil {
+		return err
+	}
+	if _, err := stacks.NewHealthGateStack(app, "LambdaSuitePipelineHealth", pipelineHealth); err != nil {
 		return err
 	}
 
@@ -93,6 +109,17 @@ func (c *contextReader) int(key string, def int) int {
 		c.errs = append(c.errs, fmt.Errorf("context %s: want a whole number", key))
 	}
 	return n
+}
+
+// list reads a comma-separated context value; unset or blank gives nil.
+func (c *contextReader) list(key string) []string {
+	var out []string
+	for item := range strings.SplitSeq(c.string(key, ""), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func (c *contextReader) err() error { return errors.Join(c.errs...) }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -19,7 +20,7 @@ var assetDir string
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "lambda-suite-assets-")
 	if err == nil {
-		err = writeFakeAssets(dir, RootVolumeFunctions...)
+		err = writeFakeAssets(dir, slices.Concat(RootVolumeFunctions, HealthGateFunctions)...)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fake assets:", err)
@@ -87,7 +88,8 @@ func defaultRootVolume(t *testing.T) assertions.Template {
 func suiteTemplates(t *testing.T) map[string]map[string]any {
 	t.Helper()
 	return map[string]map[string]any{
-		"RootVolume": *defaultRootVolume(t).ToJSON(),
+		"RootVolume":     *defaultRootVolume(t).ToJSON(),
+		"PipelineHealth": *defaultHealthGate(t).ToJSON(),
 	}
 }
 

@@ -1,0 +1,329 @@
+package stacks
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+)
+
+// The pipeline-health capability's functions, by folder name.
+const (
+	PipelineHealthGate = "pipeline-health-gate"
+	PipelineStageRetry = "pipeline-stage-retry"
+)
+
+// HealthGateFunctions lists the folders the pipeline-health stack deploys.
+var HealthGateFunctions = []string{PipelineHealthGate, PipelineStageRetry}
+
+// Defaults of HealthGateStackProps, shared with template.yaml.
+const (
+	DefaultExamplePipelineName = "health-gate-example"
+	// DefaultExampleUserParameters gates the function's own Region (no
+	// "regions"), waiting up to two hours for EC2 and S3 issues to close.
+	DefaultExampleUserParameters = `{"services":["EC2","S3"],"eventTypeCategories":["issue"],"mode":"wait","maxWait":"2h","onHealthError":"fail"}`
+	DefaultMaxRetryWindow        = "6h"
+	DefaultRecheckDelay          = "2m"
+	DefaultRecheckMaxDelay       = "15m"
+	// HealthGateScheduleGroup holds pipeline-stage-retry's one-time schedules.
+	HealthGateScheduleGroup = "lambda-suite-pipeline-health"
+	// gateDeadlineMargin is how long before its deadline the gate stops
+	// waiting for AWS Health; the gate's timeout leaves room for the check.
+	gateDeadlineMargin = "3s"
+)
+
+var pipelineNamePattern = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
+
+// HealthGateStackProps configures the pipeline-health stack. Zero values
+// take the defaults above.
+type HealthGateStackProps struct {
+	awscdk.StackProps
+	// AssetDir holds <function>/bootstrap for each of HealthGateFunctions.
+	AssetDir string
+	// Pipelines are the pipelines, by name, whose failed gate stages
+	// pipeline-stage-retry retries (the example pipeline is added when made).
+	// Its role may read and retry only these.
+	Pipelines []string
+	// ExamplePipeline adds a pipeline to copy: an S3 source, the gate, and
+	// an S3 deploy stage.
+	ExamplePipeline       bool
+	ExamplePipelineName   string
+	ExampleUserParameters string
+	// OrganizationView has both functions ask AWS Health's organizational
+	// view, and allows them health:DescribeEventsForOrganization.
+	OrganizationView bool
+	// RetryAnyFailure retries stages that failed for other reasons than
+	// the gate too, once AWS Health is clear.
+	RetryAnyFailure bool
+	// MaxRetryWindow, RecheckDelay, RecheckMaxDelay are Go durations.
+	MaxRetryWindow   string
+	RecheckDelay     string
+	RecheckMaxDelay  string
+	LogRetentionDays int
+}
+
+func (p *HealthGateStackProps) withDefaults() HealthGateStackProps {
+	out := *p
+	out.Pipelines = slices.Clone(p.Pipelines)
+	if out.ExamplePipelineName == "" {
+		out.ExamplePipelineName = DefaultExamplePipelineName
+	}
+	if out.ExampleUserParameters == "" {
+		out.ExampleUserParameters = DefaultExampleUserParameters
+	}
+	if out.MaxRetryWindow == "" {
+		out.MaxRetryWindow = DefaultMaxRetryWindow
+	}
+	if out.RecheckDelay == "" {
+		out.RecheckDelay = DefaultRecheckDelay
+	}
+	if out.RecheckMaxDelay == "" {
+		out.RecheckMaxDelay = DefaultRecheckMaxDelay
+	}
+	if out.ExamplePipeline && !slices.Contains(out.Pipelines, out.ExamplePipelineName) {
+		out.Pipelines = append(out.Pipelines, out.ExamplePipelineName)
+	}
+	return out
+}
+
+func (p *HealthGateStackProps) validate() error {
+	var errs []error
+	if len(p.Pipelines) == 0 {
+		errs = append(errs, errors.New("no pipeline opted in for stage retries: name some, or add the example pipeline"))
+	}
+	for _, name := range p.Pipelines {
+		if !pipelineNamePattern.MatchString(name) {
+			errs = append(errs, fmt.Errorf("pipeline name %q: want 1-100 of A-Za-z0-9.@_-", name))
+		}
+	}
+	if p.ExamplePipeline {
+		// The same parser as the gate's: a typo fails the synth, not the pipeline.
+		if _, err := healthgate.ParseParams(p.ExampleUserParameters, "us-east-1"); err != nil {
+			errs = append(errs, fmt.Errorf("example pipeline's UserParameters: %w", err))
+		}
+	}
+	for name, v := range map[string]string{"max retry window": p.MaxRetryWindow, "recheck delay": p.RecheckDelay, "recheck max delay": p.RecheckMaxDelay} {
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s %q: want a positive Go duration such as 2m or 6h", name, v))
+		}
+	}
+	errs = append(errs, checkLogRetention(p.LogRetentionDays))
+	errs = append(errs, checkFunctionAssets(p.AssetDir, HealthGateFunctions...))
+	return errors.Join(errs...)
+}
+
+// NewHealthGateStack builds the pipeline-health capability: the gate a
+// pipeline calls before deploying, the function that retries what the gate
+// failed once AWS Health is clear (with its state-change rule, schedule
+// group and scheduler role), and optionally an example pipeline.
+func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGateStackProps) (awscdk.Stack, error) {
+	p := props.withDefaults()
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("pipeline-health stack: %w", err)
+	}
+
+	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
+	tagCapability(stack, "pipeline-health")
+
+	healthActions := []string{"health:DescribeEvents"}
+	if p.OrganizationView {
+		healthActions = append(healthActions, "health:DescribeEventsForOrganization")
+	}
+	orgView := strconv.FormatBool(p.OrganizationView)
+
+	gate := NewFunction(stack, "PipelineHealthGate", &FunctionProps{
+		Name:        PipelineHealthGate,
+		AssetDir:    p.AssetDir,
+		Description: "CodePipeline action: passes, fails or waits on open AWS Health events in the pipeline's Regions.",
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(60)),
+		Environment: map[string]string{
+			"DEADLINE_MARGIN":   gateDeadlineMargin,
+			"ORGANIZATION_VIEW": orgView,
+		},
+		Statements: []awsiam.PolicyStatement{
+			statement("DescribeHealthEvents", healthActions, star()),
+			// These take no resource ARN: a job ID is all they name.
+			statement("AnswerPipelineJobs", []string{"codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"}, star()),
+		},
+		OnFailure:        true,
+		LogRetentionDays: p.LogRetentionDays,
+	})
+
+	// EventBridge Scheduler invokes the retry function with this role.
+	schedulerRole := awsiam.NewRole(stack, jsii.String("RecheckSchedulerRole"), &awsiam.RoleProps{
+		Description: jsii.String("EventBridge Scheduler invokes " + PipelineStageRetry + " for delayed AWS Health re-checks"),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
+		}),
+	})
+	schedulerRole.Node().DefaultChild().(awsiam.CfnRole).OverrideLogicalId(jsii.String("PipelineStageRetrySchedulerRole"))
+	group := awsscheduler.NewCfnScheduleGroup(stack, jsii.String("RecheckScheduleGroup"), &awsscheduler.CfnScheduleGroupProps{
+		Name: jsii.String(HealthGateScheduleGroup),
+	})
+	group.OverrideLogicalId(jsii.String("PipelineStageRetryScheduleGroup"))
+
+	var pipelineARNs []*string
+	for _, name := range p.Pipelines {
+		pipelineARNs = append(pipelineARNs, pipelineARN(name))
+	}
+	retry := NewFunction(stack, "PipelineStageRetry", &FunctionProps{
+		Name:        PipelineStageRetry,
+		AssetDir:    p.AssetDir,
+		Description: "Retries a pipeline stage that the health gate failed, once AWS Health is clear.",
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(60)),
+		Environment: map[string]string{
+			"PIPELINES":          strings.Join(p.Pipelines, ","),
+			"RETRY_ANY_FAILURE":  strconv.FormatBool(p.RetryAnyFailure),
+			"MAX_RETRY_WINDOW":   p.MaxRetryWindow,
+			"RECHECK_DELAY":      p.RecheckDelay,
+			"RECHECK_MAX_DELAY":  p.RecheckMaxDelay,
+			"SCHEDULE_GROUP":     *group.Ref(), // the name, and the group before the function
+			"SCHEDULER_ROLE_ARN": *schedulerRole.RoleArn(),
+			"ORGANIZATION_VIEW":  orgView,
+		},
+		Statements: []awsiam.PolicyStatement{
+			statement("DescribeHealthEvents", healthActions, star()),
+			// Only the opted-in pipelines: reading the gate's parameters
+			// and state, and retrying the failed actions.
+			statement("RetryOptedInPipelines", []string{"codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:RetryStageExecution"}, pipelineARNs),
+			statement("ScheduleRechecks", []string{"scheduler:CreateSchedule"},
+				[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/"+HealthGateScheduleGroup+"/*"), nil)}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("PassSchedulerRole"),
+				Actions:    jsii.Strings("iam:PassRole"),
+				Resources:  &[]*string{schedulerRole.RoleArn()},
+				Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}},
+			}),
+		},
+		OnFailure:        true,
+		LogRetentionDays: p.LogRetentionDays,
+	})
+	// The function's ARN and any qualifier of it: schedules target the ARN
+	// the function was invoked with.
+	schedulerRole.AddToPolicy(statement("InvokeStageRetry", []string{"lambda:InvokeFunction"},
+		[]*string{retry.Function.FunctionArn(), jsii.String(*retry.Function.FunctionArn() + ":*")}))
+
+	pipelineNames := make([]any, len(p.Pipelines))
+	for i, n := range p.Pipelines {
+		pipelineNames[i] = n
+	}
+	awsevents.NewRule(stack, jsii.String("StageFailedRule"), &awsevents.RuleProps{
+		Description: jsii.String("Failed stages of the opted-in pipelines to " + PipelineStageRetry),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.codepipeline"),
+			DetailType: jsii.Strings("CodePipeline Stage Execution State Change"),
+			Detail:     &map[string]any{"state": []string{"FAILED"}, "pipeline": pipelineNames},
+		},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(retry.Function, nil)},
+	})
+
+	awscdk.NewCfnOutput(stack, jsii.String("HealthGateFunctionName"), &awscdk.CfnOutputProps{
+		Description: jsii.String("The function to name in a pipeline's Lambda invoke action"),
+		Value:       gate.Function.FunctionName(),
+	})
+	if p.ExamplePipeline {
+		newExamplePipeline(stack, gate, p)
+	}
+	return stack, nil
+}
+
+// newExamplePipeline adds the pipeline operators copy: source.zip from a
+// bucket, the gate, then the files deployed to another bucket.
+func newExamplePipeline(stack awscdk.Stack, gate *Function, p HealthGateStackProps) {
+	bucket := func(id string) awss3.Bucket {
+		b := awss3.NewBucket(stack, jsii.String(id), &awss3.BucketProps{
+			Versioned:         jsii.Bool(true), // an S3 source action needs versions
+			Encryption:        awss3.BucketEncryption_S3_MANAGED,
+			BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+			EnforceSSL:        jsii.Bool(true),
+			RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		})
+		b.Node().DefaultChild().(awss3.CfnBucket).OverrideLogicalId(jsii.String("HealthGateExample" + id))
+		return b
+	}
+	source, target, artifacts := bucket("SourceBucket"), bucket("DeployBucket"), bucket("ArtifactBucket")
+
+	sourceOutput := awscodepipeline.NewArtifact(jsii.String("Source"), nil)
+	pipeline := awscodepipeline.NewPipeline(stack, jsii.String("ExamplePipeline"), &awscodepipeline.PipelineProps{
+		PipelineName:     jsii.String(p.ExamplePipelineName),
+		PipelineType:     awscodepipeline.PipelineType_V2,
+		ArtifactBucket:   artifacts,
+		CrossAccountKeys: jsii.Bool(false),
+		Stages: &[]*awscodepipeline.StageProps{
+			{
+				StageName: jsii.String("Source"),
+				Actions: &[]awscodepipeline.IAction{awscodepipelineactions.NewS3SourceAction(&awscodepipelineactions.S3SourceActionProps{
+					ActionName: jsii.String("Source"),
+					Bucket:     source,
+					BucketKey:  jsii.String("source.zip"),
+					// Started by hand (or swap in your own source): S3 events
+					// would need a CloudTrail trail, polling is deprecated.
+					Trigger: awscodepipelineactions.S3Trigger_NONE,
+					Output:  sourceOutput,
+				})},
+			},
+			{
+				// A stage of its own, so pipeline-stage-retry retries the gate
+				// and the deployment follows.
+				StageName: jsii.String("HealthGate"),
+				Actions: &[]awscodepipeline.IAction{awscodepipelineactions.NewLambdaInvokeAction(&awscodepipelineactions.LambdaInvokeActionProps{
+					ActionName:           jsii.String("CheckAWSHealth"),
+					Lambda:               gate.Function,
+					UserParametersString: jsii.String(p.ExampleUserParameters),
+					VariablesNamespace:   jsii.String("HealthGate"),
+				})},
+			},
+			{
+				StageName: jsii.String("Deploy"),
+				Actions: &[]awscodepipeline.IAction{awscodepipelineactions.NewS3DeployAction(&awscodepipelineactions.S3DeployActionProps{
+					ActionName: jsii.String("Deploy"),
+					Bucket:     target,
+					Input:      sourceOutput,
+					Extract:    jsii.Bool(true),
+				})},
+			},
+		},
+	})
+	// As the house construct does for functions: wait for the role's policy
+	// only; the role itself the RoleArn GetAtt implies (cfn-lint W3005).
+	if policy := pipeline.Role().Node().TryFindChild(jsii.String("DefaultPolicy")); policy != nil {
+		cfnPipeline := pipeline.Node().DefaultChild().(awscodepipeline.CfnPipeline)
+		cfnPolicy := policy.Node().DefaultChild().(awscdk.CfnElement)
+		cfnPipeline.AddOverride(jsii.String("DependsOn"), []*string{stack.GetLogicalId(cfnPolicy)})
+	}
+	awscdk.NewCfnOutput(stack, jsii.String("HealthGateExamplePipelineName"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Upload source.zip to the source bucket, then start this pipeline"),
+		Value:       pipeline.PipelineName(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("HealthGateExampleSourceBucket"), &awscdk.CfnOutputProps{Value: source.BucketName()})
+}
+
+func statement(sid string, actions []string, resources []*string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String(sid),
+		Actions:   jsii.Strings(actions...),
+		Resources: &resources,
+	})
+}
+
+func star() []*string { return []*string{jsii.String("*")} }
+
+func pipelineARN(name string) *string {
+	return awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:"+name), nil)
+}
