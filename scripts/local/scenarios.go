@@ -37,6 +37,7 @@ var scenarios = []scenario{
 		functions: []string{"root-volume-cleanup"},
 		run:       rootVolumeCleanup,
 	},
+	healthGateScenario,
 }
 
 func snapshotOnVolumeCreate(ctx context.Context, r *runner) error {
