@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/ebs-ops/lambda-suite/shared/approval"
+)
+
+type handler struct {
+	decider *approval.Decider
+	log     *slog.Logger
+	now     func() time.Time // for the page's "expires in"; time.Now when nil
+}
+
+// Handle answers every request with a page and a status, never an error:
+// API Gateway would turn one into a bare 500. GET only reads; POST decides.
+func (h *handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	lr, err := approval.ParseLinkRequest(req)
+	if err != nil {
+		return h.refuse(ctx, lr, err), nil
+	}
+	if lr.Method == http.MethodGet {
+		r, err := h.decider.View(ctx, lr.Token)
+		if err != nil {
+			return h.refuse(ctx, lr, err), nil
+		}
+		h.log.InfoContext(ctx, "page viewed", "ref", r.Ref, "decision", r.Decision, "outcome", r.Outcome, "sourceIp", lr.Who.SourceIP)
+		return render(requestPage(r, lr.Token, h.clock())), nil
+	}
+	res, err := h.decider.Decide(ctx, lr.Token, lr.Decision, lr.Who)
+	if err != nil {
+		return h.refuse(ctx, lr, err), nil
+	}
+	return render(resultPage(res, lr.Token, h.clock())), nil
+}
+
+// refuse answers a request that led to no page of a request, with a status
+// page that says no more than the status: an unknown and a malformed token
+// look the same.
+func (h *handler) refuse(ctx context.Context, lr approval.LinkRequest, err error) events.APIGatewayV2HTTPResponse {
+	var status int
+	switch {
+	case errors.Is(err, approval.ErrMethod):
+		status = http.StatusMethodNotAllowed
+	case errors.Is(err, approval.ErrNoToken), errors.Is(err, approval.ErrBadDecision), errors.Is(err, approval.ErrBadForm):
+		status = http.StatusBadRequest
+	case errors.Is(err, approval.ErrUnknownToken):
+		status = http.StatusNotFound
+	case errors.Is(err, approval.ErrExpired):
+		status = http.StatusGone
+	default:
+		h.log.ErrorContext(ctx, "request failed", "method", lr.Method, "sourceIp", lr.Who.SourceIP, "error", err.Error())
+		return render(statusPage(http.StatusServiceUnavailable))
+	}
+	h.log.InfoContext(ctx, "request refused", "status", status, "method", lr.Method, "sourceIp", lr.Who.SourceIP, "reason", err.Error())
+	resp := render(statusPage(status))
+	if status == http.StatusMethodNotAllowed {
+		resp.Headers["Allow"] = "GET, POST"
+	}
+	return resp
+}
+
+func (h *handler) clock() time.Time {
+	if h.now != nil {
+		return h.now()
+	}
+	return time.Now()
+}

@@ -1,0 +1,526 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/awstest"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
+
+// The placeholders in the sample events, replaced by what a test made.
+const (
+	sampleToken   = "c2FtcGxlIGFwcHJvdmFsIHRva2VuOiBub3QgcmVhbCE"
+	sampleAMIEast = "ami-0123456789abcdef0"
+	sampleAMIWest = "ami-0fedcba9876543210"
+	approvalURL   = "https://approvals.example.com/"
+)
+
+var linkPattern = regexp.MustCompile(`\?token=([A-Za-z0-9_-]{43})\n`)
+
+// linkEvent reads a sample API Gateway request from events/, with its token
+// (in the query or in the base64 form body) replaced.
+func linkEvent(t *testing.T, name, token string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-link", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	req.RawQueryString = strings.ReplaceAll(req.RawQueryString, sampleToken, token)
+	if req.IsBase64Encoded {
+		body, err := base64.StdEncoding.DecodeString(req.Body)
+		if err != nil {
+			t.Fatalf("%s: body: %v", name, err)
+		}
+		req.Body = base64.StdEncoding.EncodeToString([]byte(strings.ReplaceAll(string(body), sampleToken, token)))
+	}
+	return req
+}
+
+// requestEvent reads a sample Image Builder message with its AMI IDs
+// replaced, as the request function gets it.
+func requestEvent(t *testing.T, name string, amis map[string]string) approval.Image {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-request", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for from, to := range amis {
+		s = strings.ReplaceAll(s, from, to)
+	}
+	var ev events.SNSEvent
+	if err := json.Unmarshal([]byte(s), &ev); err != nil {
+		t.Fatal(err)
+	}
+	im, err := approval.ParseImage([]byte(ev.Records[0].SNS.Message))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+type fixture struct {
+	env      *approvaltest.Env
+	calls    *awstest.Calls
+	h        *handler
+	requests *approval.Requester
+}
+
+func newFixture(t *testing.T, url string) *fixture {
+	t.Helper()
+	env := approvaltest.New(t)
+	calls := awstest.NewCalls()
+	fnCfg := env.Cfg.Copy()
+	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	s := env.Settings(url)
+	return &fixture{
+		env:   env,
+		calls: calls,
+		h:     &handler{decider: newDecider(fnCfg, Config{Settings: s}, log), log: log},
+		// The request function's side, to make requests as it does.
+		requests: &approval.Requester{
+			Store: &approval.Store{DB: dynamodb.NewFromConfig(env.Cfg), Table: s.Table},
+			SNS:   sns.NewFromConfig(env.Cfg), ApproverTopicARN: s.ApproverTopicARN,
+			Targets: s.Targets, ApprovalURL: s.ApprovalURL, LinkTTL: s.LinkTTL, Log: log,
+		},
+	}
+}
+
+// request makes the approval request of a build and returns the token from
+// its email.
+func (f *fixture) request(t *testing.T, im approval.Image) string {
+	t.Helper()
+	if _, err := f.requests.Handle(context.Background(), im); err != nil {
+		t.Fatalf("make request: %v", err)
+	}
+	mails := f.env.Approver.Receive(t)
+	if len(mails) != 1 {
+		t.Fatalf("approver emails = %d, want 1", len(mails))
+	}
+	m := linkPattern.FindStringSubmatch(mails[0].Body)
+	if m == nil {
+		t.Fatalf("no link in the email:\n%s", mails[0].Body)
+	}
+	return m[1]
+}
+
+// singleRegion makes one golden AMI in us-east-1 and its approval request.
+func (f *fixture) singleRegion(t *testing.T) (ami, token string) {
+	t.Helper()
+	im := requestEvent(t, "available-single-region.json", nil)
+	ami = approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "golden-al2023 2026-06-01")
+	im = requestEvent(t, "available-single-region.json", map[string]string{sampleAMIEast: ami})
+	return ami, f.request(t, im)
+}
+
+func (f *fixture) serve(t *testing.T, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	resp, err := f.h.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Handle returned an error (API Gateway would answer a bare 500): %v", err)
+	}
+	return resp
+}
+
+var (
+	titlePattern   = regexp.MustCompile(`<title>([^<]*) · AMI approval</title>`)
+	outcomePattern = regexp.MustCompile(`<p id="outcome" class="outcome outcome-([a-z]+)"`)
+)
+
+func pageTitle(resp events.APIGatewayV2HTTPResponse) string {
+	if m := titlePattern.FindStringSubmatch(resp.Body); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+func pageOutcome(resp events.APIGatewayV2HTTPResponse) string {
+	if m := outcomePattern.FindStringSubmatch(resp.Body); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// checkHeaders checks what every answer must carry, whatever its status.
+func checkHeaders(t *testing.T, resp events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	for name, want := range map[string]string{
+		"Cache-Control":          "no-store",
+		"Referrer-Policy":        "no-referrer",
+		"Content-Type":           "text/html; charset=utf-8",
+		"X-Content-Type-Options": "nosniff",
+	} {
+		if got := resp.Headers[name]; got != want {
+			t.Errorf("header %s = %q, want %q", name, got, want)
+		}
+	}
+	csp := resp.Headers["Content-Security-Policy"]
+	for _, want := range []string{"default-src 'none'", "frame-ancestors 'none'", "form-action 'self'", "style-src 'sha256-"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "script-src") {
+		t.Errorf("Content-Security-Policy %q allows inline code or scripts", csp)
+	}
+	if strings.Contains(strings.ToLower(resp.Body), "<script") {
+		t.Errorf("page has a script element")
+	}
+}
+
+// TestGetShowsTheRequestAndChangesNothing: mail scanners open every link; a
+// GET, however often, must not share or record anything.
+func TestGetShowsTheRequestAndChangesNothing(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	ami, token := f.singleRegion(t)
+
+	f.calls.Reset()
+	for range 3 {
+		resp := f.serve(t, linkEvent(t, "get.json", token))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET status = %d, want 200\n%s", resp.StatusCode, resp.Body)
+		}
+		checkHeaders(t, resp)
+		for _, want := range []string{
+			"<code>" + ami + "</code>", "golden-al2023 2026-06-01", "us-east-1",
+			"arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.4/2",
+			"Account <code>111111111111</code>", "Account <code>222222222222</code>",
+			"Link expires", `<form method="post">`, `name="token" value="` + token + `"`,
+			`<button type="submit" name="decision" value="approve" class="approve">Approve</button>`,
+			`<button type="submit" name="decision" value="reject" class="reject">Reject</button>`,
+		} {
+			if !strings.Contains(resp.Body, want) {
+				t.Errorf("GET page lacks %q", want)
+			}
+		}
+	}
+	if w := f.calls.Writes(); len(w) != 0 {
+		t.Errorf("GETs made write calls: %v", w)
+	}
+	if got := approvaltest.LaunchPermissions(t, f.env.EC2("us-east-1"), ami); len(got) != 0 {
+		t.Errorf("launch permissions after GETs = %v, want none", got)
+	}
+}
+
+func TestApproveSharesOnceAndNotifiesOnce(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	ami, token := f.singleRegion(t)
+
+	resp := f.serve(t, linkEvent(t, "post-approve.json", token))
+	if resp.StatusCode != http.StatusOK || pageOutcome(resp) != "shared" {
+		t.Fatalf("approve = %d, outcome %q (%s), want 200 shared", resp.StatusCode, pageOutcome(resp), pageTitle(resp))
+	}
+	checkHeaders(t, resp)
+	if got, want := approvaltest.LaunchPermissions(t, f.env.EC2("us-east-1"), ami), approvaltest.Targets.Accounts; !slices.Equal(got, want) {
+		t.Errorf("launch permissions = %v, want %v", got, want)
+	}
+	notices := f.env.Target.Receive(t)
+	if len(notices) != 1 {
+		t.Fatalf("target notices = %d, want 1", len(notices))
+	}
+	for _, want := range []string{ami + "  us-east-1", "accounts 111111111111, 222222222222", "golden-al2023/1.0.4/2"} {
+		if !strings.Contains(notices[0].Body, want) {
+			t.Errorf("target notice does not say %q:\n%s", want, notices[0].Body)
+		}
+	}
+
+	// A second submission (a double click, a second approver) gets the
+	// recorded decision; nothing is shared or sent again.
+	f.calls.Reset()
+	resp = f.serve(t, linkEvent(t, "post-approve.json", token))
+	if resp.StatusCode != http.StatusOK || pageOutcome(resp) != "shared" || !strings.Contains(resp.Body, "decided before: nothing was done now") {
+		t.Errorf("second approve = %d, outcome %q, want 200 showing the recorded approval", resp.StatusCode, pageOutcome(resp))
+	}
+	if n := f.calls.Count("EC2.ModifyImageAttribute") + f.calls.Count("SNS.Publish"); n != 0 {
+		t.Errorf("second approve made %d share or notice calls (%s), want 0", n, f.calls)
+	}
+	if n := len(f.env.Target.Receive(t)); n != 0 {
+		t.Errorf("target notices after the second approve = %d, want 0", n)
+	}
+
+	// Every attempt is audited with who and what.
+	var audits []string
+	for _, item := range f.env.Items(t) {
+		if strings.Contains(item, "kind=audit ") {
+			audits = append(audits, item)
+		}
+	}
+	if len(audits) != 2 {
+		t.Fatalf("audit records = %d, want 2", len(audits))
+	}
+	for _, a := range audits {
+		for _, want := range []string{"action=approve ", "sourceIp=203.0.113.24 ", "userAgent=Mozilla/5.0 ", "amis=us-east-1/" + ami, "targetAccounts=111111111111 222222222222 "} {
+			if !strings.Contains(a, want) {
+				t.Errorf("audit record lacks %q: %s", want, a)
+			}
+		}
+	}
+}
+
+func TestRejectThenApproveSharesNothing(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	ami, token := f.singleRegion(t)
+
+	resp := f.serve(t, linkEvent(t, "post-reject.json", token))
+	if resp.StatusCode != http.StatusOK || pageOutcome(resp) != "rejected" {
+		t.Fatalf("reject = %d, outcome %q, want 200 rejected", resp.StatusCode, pageOutcome(resp))
+	}
+	resp = f.serve(t, linkEvent(t, "post-approve.json", token))
+	if resp.StatusCode != http.StatusOK || pageOutcome(resp) != "rejected" {
+		t.Errorf("approve after reject = %d, outcome %q, want 200 showing the rejection", resp.StatusCode, pageOutcome(resp))
+	}
+	if got := approvaltest.LaunchPermissions(t, f.env.EC2("us-east-1"), ami); len(got) != 0 {
+		t.Errorf("launch permissions = %v, want none", got)
+	}
+	if n := f.calls.Count("EC2.ModifyImageAttribute"); n != 0 {
+		t.Errorf("ModifyImageAttribute calls = %d, want 0", n)
+	}
+	if n := len(f.env.Target.Receive(t)); n != 0 {
+		t.Errorf("target notices = %d, want 0", n)
+	}
+	// The GET shows the decision, without buttons.
+	resp = f.serve(t, linkEvent(t, "get.json", token))
+	if pageOutcome(resp) != "rejected" || strings.Contains(resp.Body, "<form") {
+		t.Errorf("GET after reject: outcome %q, form shown %v; want rejected and no form", pageOutcome(resp), strings.Contains(resp.Body, "<form"))
+	}
+}
+
+func TestBadRequestsGetTheirStatusAndShareNothing(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	ami, token := f.singleRegion(t)
+
+	// An expired request: made 100 hours ago with the default 72-hour link.
+	expiredImage := requestEvent(t, "failed.json", nil) // another build ARN, so a request of its own
+	expiredImage.Status = approval.StatusAvailable
+	expiredImage.AMIs = []approval.AMI{{Region: "us-east-1", ID: ami, Name: "old"}}
+	f.requests.Now = func() time.Time { return time.Now().Add(-100 * time.Hour) }
+	expired := f.request(t, expiredImage)
+	f.requests.Now = nil
+
+	altered := []byte(token) // one character changed, still well-formed
+	if altered[10] == 'A' {
+		altered[10] = 'B'
+	} else {
+		altered[10] = 'A'
+	}
+	unknown := approval.NewToken().Secret()
+
+	withBody := func(name, body string, mutate ...func(*events.APIGatewayV2HTTPRequest)) events.APIGatewayV2HTTPRequest {
+		req := linkEvent(t, name, token)
+		req.Body = base64.StdEncoding.EncodeToString([]byte(body))
+		for _, m := range mutate {
+			m(&req)
+		}
+		return req
+	}
+	method := func(m string) func(*events.APIGatewayV2HTTPRequest) {
+		return func(r *events.APIGatewayV2HTTPRequest) { r.RequestContext.HTTP.Method = m }
+	}
+	tests := []struct {
+		name   string
+		req    events.APIGatewayV2HTTPRequest
+		status int
+	}{
+		{"GET altered token", linkEvent(t, "get.json", string(altered)), http.StatusNotFound},
+		{"POST altered token", linkEvent(t, "post-approve.json", string(altered)), http.StatusNotFound},
+		{"GET unknown token", linkEvent(t, "get.json", unknown), http.StatusNotFound},
+		{"POST unknown token", linkEvent(t, "post-approve.json", unknown), http.StatusNotFound},
+		{"GET truncated token", linkEvent(t, "get.json", token[:20]), http.StatusNotFound},
+		{"GET expired token", linkEvent(t, "get.json", expired), http.StatusGone},
+		{"POST expired token", linkEvent(t, "post-approve.json", expired), http.StatusGone},
+		{"GET missing token", linkEvent(t, "get.json", ""), http.StatusBadRequest},
+		{"POST missing token", withBody("post-approve.json", "decision=approve"), http.StatusBadRequest},
+		{"PUT", withBody("post-approve.json", "token="+token+"&decision=approve", method(http.MethodPut)), http.StatusMethodNotAllowed},
+		{"DELETE", withBody("get.json", "", method(http.MethodDelete)), http.StatusMethodNotAllowed},
+		{"HEAD", withBody("get.json", "", method(http.MethodHead)), http.StatusMethodNotAllowed},
+		{"decision neither", withBody("post-approve.json", "token="+token+"&decision=maybe"), http.StatusBadRequest},
+		{"decision missing", withBody("post-approve.json", "token="+token), http.StatusBadRequest},
+		{"two decisions", withBody("post-approve.json", "token="+token+"&decision=reject&decision=approve"), http.StatusBadRequest},
+		{"JSON body", withBody("post-approve.json", `{"token":"`+token+`","decision":"approve"}`, func(r *events.APIGatewayV2HTTPRequest) {
+			r.Headers["content-type"] = "application/json"
+		}), http.StatusBadRequest},
+	}
+
+	f.calls.Reset()
+	bodies := map[int]string{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := f.serve(t, tt.req)
+			if resp.StatusCode != tt.status {
+				t.Errorf("status = %d (%s), want %d", resp.StatusCode, pageTitle(resp), tt.status)
+			}
+			checkHeaders(t, resp)
+			if tt.status == http.StatusMethodNotAllowed && resp.Headers["Allow"] != "GET, POST" {
+				t.Errorf("Allow = %q, want GET, POST", resp.Headers["Allow"])
+			}
+			if strings.Contains(resp.Body, ami) || strings.Contains(resp.Body, "<form") {
+				t.Errorf("a %d page shows the request", resp.StatusCode)
+			}
+			// Pages of one status are alike: an altered token and an unknown
+			// one get the same 404, which tells an attacker nothing.
+			if prev, ok := bodies[resp.StatusCode]; ok && prev != resp.Body {
+				t.Errorf("two %d pages differ", resp.StatusCode)
+			}
+			bodies[resp.StatusCode] = resp.Body
+		})
+	}
+	if n := f.calls.Count("EC2.ModifyImageAttribute") + f.calls.Count("SNS.Publish") + f.calls.Count("DynamoDB.UpdateItem"); n != 0 {
+		t.Errorf("bad requests made %d share, notice or decision calls (%s), want 0", n, f.calls)
+	}
+	if got := approvaltest.LaunchPermissions(t, f.env.EC2("us-east-1"), ami); len(got) != 0 {
+		t.Errorf("launch permissions = %v, want none", got)
+	}
+	if n := len(f.env.Target.Receive(t)); n != 0 {
+		t.Errorf("target notices = %d, want 0", n)
+	}
+	// The real link still works afterwards.
+	if resp := f.serve(t, linkEvent(t, "get.json", token)); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET with the real token after the bad requests = %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestMultiRegionApprovalSharesEachAMIInItsRegion(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	im := requestEvent(t, "available-multi-region.json", nil)
+	east := approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "golden east")
+	west := approvaltest.GoldenAMI(t, f.env.EC2("eu-west-1"), "eu-west-1", im.ARN, "golden west")
+	token := f.request(t, requestEvent(t, "available-multi-region.json", map[string]string{sampleAMIEast: east, sampleAMIWest: west}))
+
+	resp := f.serve(t, linkEvent(t, "post-approve.json", token))
+	if resp.StatusCode != http.StatusOK || pageOutcome(resp) != "shared" {
+		t.Fatalf("approve = %d, outcome %q: %s", resp.StatusCode, pageOutcome(resp), resp.Body)
+	}
+	for region, ami := range map[string]string{"us-east-1": east, "eu-west-1": west} {
+		if got, want := approvaltest.LaunchPermissions(t, f.env.EC2(region), ami), approvaltest.Targets.Accounts; !slices.Equal(got, want) {
+			t.Errorf("launch permissions of %s in %s = %v, want %v", ami, region, got, want)
+		}
+	}
+	if n := f.calls.Count("EC2.ModifyImageAttribute"); n != 2 {
+		t.Errorf("ModifyImageAttribute calls = %d, want 2 (one per AMI)", n)
+	}
+	if n := len(f.env.Target.Receive(t)); n != 1 {
+		t.Errorf("target notices = %d, want 1 for the build", n)
+	}
+}
+
+func TestOrganizationTargetsAreShared(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	const (
+		org = "arn:aws:organizations::123456789012:organization/o-a1b2c3d4e5"
+		ou  = "arn:aws:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cdef3456"
+	)
+	f.requests.Targets = approval.Targets{Accounts: []string{"333333333333"}, Organizations: []string{org}, OUs: []string{ou}}
+	ami, token := f.singleRegion(t)
+
+	if resp := f.serve(t, linkEvent(t, "post-approve.json", token)); pageOutcome(resp) != "shared" {
+		t.Fatalf("approve: outcome %q, want shared", pageOutcome(resp))
+	}
+	want := []string{"333333333333", org, ou}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, approvaltest.LaunchPermissions(t, f.env.EC2("us-east-1"), ami)); diff != "" {
+		t.Errorf("launch permissions (-want +got):\n%s", diff)
+	}
+}
+
+// TestAMIsThatCannotBeSharedAreRefused: the checks before sharing refuse an
+// AMI that is gone or that Image Builder did not make for this build, and
+// share nothing of the build.
+func TestAMIsThatCannotBeSharedAreRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  func(t *testing.T, c *ec2.Client, ami string)
+		reason string
+	}{
+		{"deregistered", func(t *testing.T, c *ec2.Client, ami string) {
+			if _, err := c.DeregisterImage(context.Background(), &ec2.DeregisterImageInput{ImageId: aws.String(ami)}); err != nil {
+				t.Fatal(err)
+			}
+		}, "no such AMI in this account"},
+		{"tagged for another build", func(t *testing.T, c *ec2.Client, ami string) {
+			_, err := c.CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{ami}, Tags: []ec2types.Tag{
+				awstest.Tag(approval.TagImageBuilderARN, "arn:aws:imagebuilder:us-east-1:123456789012:image/other/9.9.9/1"),
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}, "not this build"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, approvalURL)
+			ami, token := f.singleRegion(t)
+			tt.setup(t, f.env.EC2("us-east-1"), ami)
+
+			resp := f.serve(t, linkEvent(t, "post-approve.json", token))
+			if pageOutcome(resp) != "refused" || !strings.Contains(resp.Body, tt.reason) {
+				t.Errorf("approve: outcome %q, want refused saying %q\n%s", pageOutcome(resp), tt.reason, resp.Body)
+			}
+			if n := f.calls.Count("EC2.ModifyImageAttribute") + f.calls.Count("SNS.Publish"); n != 0 {
+				t.Errorf("share or notice calls = %d, want 0", n)
+			}
+			// The refusal is the recorded decision.
+			if resp := f.serve(t, linkEvent(t, "post-approve.json", token)); pageOutcome(resp) != "refused" {
+				t.Errorf("second approve: outcome %q, want the recorded refusal", pageOutcome(resp))
+			}
+		})
+	}
+}
+
+// TestFailedSharingCanBeRetried: when sharing stops on an error, the page
+// says so and offers to retry; the retry finishes the job once.
+func TestFailedSharingCanBeRetried(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	ami, token := f.singleRegion(t)
+	topic := f.h.decider.TargetTopicARN
+	f.h.decider.TargetTopicARN = topic + "-missing"
+
+	resp := f.serve(t, linkEvent(t, "post-approve.json", token))
+	if resp.StatusCode != http.StatusBadGateway || pageOutcome(resp) != "failed" || !strings.Contains(resp.Body, "Retry sharing") {
+		t.Fatalf("approve with the notice failing = %d, outcome %q; want 502, failed, with a retry button", resp.StatusCode, pageOutcome(resp))
+	}
+
+	f.h.decider.TargetTopicARN = topic
+	resp = f.serve(t, linkEvent(t, "post-approve.json", token))
+	if resp.StatusCode != http.StatusOK || pageOutcome(resp) != "shared" {
+		t.Fatalf("retry = %d, outcome %q, want 200 shared", resp.StatusCode, pageOutcome(resp))
+	}
+	if got := approvaltest.LaunchPermissions(t, f.env.EC2("us-east-1"), ami); !slices.Equal(got, approvaltest.Targets.Accounts) {
+		t.Errorf("launch permissions = %v, want %v", got, approvaltest.Targets.Accounts)
+	}
+	if n := len(f.env.Target.Receive(t)); n != 1 {
+		t.Errorf("target notices = %d, want 1", n)
+	}
+	// Once shared, the request is done: no more retries.
+	f.calls.Reset()
+	f.serve(t, linkEvent(t, "post-approve.json", token))
+	if n := f.calls.Count("EC2.ModifyImageAttribute"); n != 0 {
+		t.Errorf("ModifyImageAttribute after success = %d, want 0", n)
+	}
+}

@@ -1,0 +1,55 @@
+// Command ami-approval-link serves the page behind an approval link: GET
+// shows the build's approval request and changes nothing; POST records the
+// decision, first one wins, and an approval shares each AMI in its Region
+// and tells the target topic. Trigger: an API Gateway HTTP API (payload 2.0).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/ebs-ops/lambda-suite/shared/approval"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	cfg, err := loadConfig(os.LookupEnv)
+	if err != nil {
+		log.Error("invalid configuration", "error", strings.ReplaceAll(err.Error(), "\n", "; "))
+		os.Exit(1)
+	}
+	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("load AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	h := &handler{decider: newDecider(awsCfg, cfg, log), log: log}
+	lambda.Start(h.Handle)
+}
+
+// newDecider builds the clients once, at cold start; EC2 and KMS clients
+// are made per Region as the AMIs need them.
+func newDecider(awsCfg aws.Config, cfg Config, log *slog.Logger) *approval.Decider {
+	return &approval.Decider{
+		Store: &approval.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
+		EC2: &approval.Regional[approval.ImageAPI]{New: func(region string) approval.ImageAPI {
+			return ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.Region = region })
+		}},
+		KMS: &approval.Regional[approval.KeyAPI]{New: func(region string) approval.KeyAPI {
+			return kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.Region = region })
+		}},
+		SNS:            sns.NewFromConfig(awsCfg),
+		TargetTopicARN: cfg.TargetTopicARN,
+		Log:            log,
+	}
+}

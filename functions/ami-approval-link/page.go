@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/ebs-ops/lambda-suite/shared/approval"
+)
+
+var (
+	//go:embed page.html
+	pageHTML string
+	//go:embed page.css
+	pageCSS string
+
+	pageTemplate = template.Must(template.New("page").Parse(pageHTML))
+
+	// The page has no script at all, and its one style element is allowed
+	// by hash rather than 'unsafe-inline'. Forms may post only back here;
+	// no other site may frame the page (clickjacking on the Approve button).
+	contentSecurityPolicy = "default-src 'none'; style-src '" + styleHash(pageCSS) + "'; " +
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+func styleHash(css string) string {
+	sum := sha256.Sum256([]byte(css))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// page is what the template shows; nil and empty parts are left out.
+type page struct {
+	Status         int
+	Title          string
+	Lead           []string
+	Outcome        *outcome
+	Reason         string
+	KeyNotes       []string
+	Request        *approval.Request
+	Expires        string
+	Decided        string
+	TargetsHeading string
+	Form           *form
+	CSS            template.CSS
+}
+
+type outcome struct{ Class, Text string }
+
+type form struct {
+	Token string
+	Retry bool // a failed approval: offer to share again
+}
+
+// requestPage shows a request: the two buttons while it is undecided, the
+// recorded decision after.
+func requestPage(r approval.Request, t approval.Token, now time.Time) page {
+	if r.Decided() {
+		return decidedPage(r, t, now)
+	}
+	return page{
+		Status: http.StatusOK,
+		Title:  "Approve sharing of this AMI build?",
+		Lead: []string{
+			"EC2 Image Builder built the AMIs below. Approve shares each of them, in its Region, with the targets listed; Reject shares nothing.",
+		},
+		Request:        &r,
+		Expires:        fmt.Sprintf("%s (in %s)", r.LinkExpiresAt.UTC().Format(time.RFC1123), roughly(r.LinkExpiresAt.Sub(now))),
+		TargetsHeading: "Shared with on approval",
+		Form:           &form{Token: t.Secret()},
+	}
+}
+
+// resultPage shows what a POST came to.
+func resultPage(res approval.Result, t approval.Token, now time.Time) page {
+	p := decidedPage(res.Request, t, now)
+	if res.Repeated {
+		p.Lead = append([]string{"This request was decided before: nothing was done now. The recorded decision is below."}, p.Lead...)
+	}
+	return p
+}
+
+func decidedPage(r approval.Request, t approval.Token, now time.Time) page {
+	p := page{
+		Status:         http.StatusOK,
+		Request:        &r,
+		Reason:         r.Reason,
+		Decided:        fmt.Sprintf("%sd on %s", r.Decision, r.DecidedAt.UTC().Format(time.RFC1123)),
+		TargetsHeading: "Shared with",
+	}
+	switch r.Outcome {
+	case approval.OutcomeShared:
+		p.Title = "AMI build approved and shared"
+		p.Outcome = &outcome{"shared", "Approved. Every AMI below is shared, and the target accounts were told."}
+		p.KeyNotes = r.KeyNotes
+	case approval.OutcomeRejected:
+		p.Title, p.TargetsHeading = "AMI build rejected", "Not shared with"
+		p.Outcome = &outcome{"rejected", "Rejected. Nothing was shared."}
+	case approval.OutcomeRefused:
+		p.Title, p.TargetsHeading = "AMI build not shared", "Not shared with"
+		p.Outcome = &outcome{"refused", "Approved, but not shared: the AMIs cannot be shared as they are. Nothing was shared."}
+	case approval.OutcomeFailed:
+		p.Title, p.TargetsHeading = "Sharing did not finish", "To be shared with"
+		p.Outcome = &outcome{"failed", "Approved, but sharing did not finish. Retry below; the error is also in the function's log."}
+		p.Status = http.StatusBadGateway
+		if !r.Expired(now) {
+			p.Form = &form{Token: t.Secret(), Retry: true}
+		}
+	default: // sharing
+		p.Title, p.TargetsHeading = "Sharing in progress", "Being shared with"
+		p.Outcome = &outcome{"sharing", "Approved. Sharing is in progress: reload this page in a minute."}
+	}
+	return p
+}
+
+// statusPage is a page that says only what its status says.
+func statusPage(status int) page {
+	p := page{Status: status}
+	switch status {
+	case http.StatusBadRequest:
+		p.Title = "Request not understood"
+		p.Lead = []string{"Open the link from the email again, and decide with the buttons on its page."}
+	case http.StatusNotFound:
+		p.Title = "Link not valid"
+		p.Lead = []string{"This approval link is not valid. Check that you opened the whole link from the email."}
+	case http.StatusMethodNotAllowed:
+		p.Title = "Method not allowed"
+		p.Lead = []string{"This page answers GET and POST only."}
+	case http.StatusGone:
+		p.Title = "Link expired"
+		p.Lead = []string{"This approval link has expired, and nothing was shared. A new build sends a new request."}
+	default:
+		p.Title = "Please try again"
+		p.Lead = []string{"The request could not be completed just now. Try again in a minute: the page then shows any decision that was recorded."}
+	}
+	return p
+}
+
+// render writes the page with the headers every answer carries.
+func render(p page) events.APIGatewayV2HTTPResponse {
+	p.CSS = template.CSS(pageCSS)
+	var body bytes.Buffer
+	if err := pageTemplate.Execute(&body, p); err != nil {
+		// The template is fixed and tested; this is a programming error.
+		panic(fmt.Sprintf("render page: %v", err))
+	}
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: p.Status,
+		Headers: map[string]string{
+			"Content-Type":            "text/html; charset=utf-8",
+			"Content-Security-Policy": contentSecurityPolicy,
+			// The token is in the URL: keep the page out of caches, and the
+			// URL out of Referer headers.
+			"Cache-Control":              "no-store",
+			"Referrer-Policy":            "no-referrer",
+			"X-Content-Type-Options":     "nosniff",
+			"X-Frame-Options":            "DENY",
+			"Cross-Origin-Opener-Policy": "same-origin",
+			"Strict-Transport-Security":  "max-age=63072000",
+			"X-Robots-Tag":               "noindex, nofollow",
+		},
+		Body: body.String(),
+	}
+}
+
+// roughly says a duration as a person would: "2 days", "5 hours", "3 minutes".
+func roughly(d time.Duration) string {
+	d = d.Round(time.Minute)
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int(d.Round(time.Hour).Hours()+12)/24)
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Round(time.Hour).Hours()))
+	case d >= 2*time.Minute:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	default:
+		return "a minute or less"
+	}
+}

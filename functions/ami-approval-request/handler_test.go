@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/awstest"
+)
+
+func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
+
+const approvalURL = "https://approvals.example.com/"
+
+var linkPattern = regexp.MustCompile(regexp.QuoteMeta(approvalURL) + `\?token=([A-Za-z0-9_-]{43})\n`)
+
+// sample reads a sample event from events/, as SNS delivers it.
+func sample(t *testing.T, name string) events.SNSEvent {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-request", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SNSEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return ev
+}
+
+func snsEvent(message string) events.SNSEvent {
+	return events.SNSEvent{Records: []events.SNSEventRecord{{SNS: events.SNSEntity{MessageID: "m-1", Message: message}}}}
+}
+
+type fixture struct {
+	env   *approvaltest.Env
+	calls *awstest.Calls
+	h     *handler
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	env := approvaltest.New(t)
+	calls := awstest.NewCalls()
+	fnCfg := env.Cfg.Copy()
+	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
+	s := env.Settings(approvalURL)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	return fixture{env: env, calls: calls, h: &handler{log: log, requests: &approval.Requester{
+		Store: &approval.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: s.Table},
+		SNS:   sns.NewFromConfig(fnCfg), ApproverTopicARN: s.ApproverTopicARN,
+		Targets: s.Targets, ApprovalURL: s.ApprovalURL, LinkTTL: s.LinkTTL, Log: log,
+	}}}
+}
+
+func (f fixture) handle(t *testing.T, ev events.SNSEvent, want string) approval.RequestResult {
+	t.Helper()
+	res, err := f.h.Handle(context.Background(), ev)
+	if err != nil || len(res) != 1 || res[0].Outcome != want {
+		t.Fatalf("Handle = %+v, %v, want one result with outcome %s", res, err, want)
+	}
+	return res[0]
+}
+
+func TestAvailableBuildEmailsOneLink(t *testing.T) {
+	f := newFixture(t)
+	ev := sample(t, "available-single-region.json")
+
+	res := f.handle(t, ev, approval.Requested)
+	mails := f.env.Approver.Receive(t)
+	if len(mails) != 1 {
+		t.Fatalf("approver emails = %d, want 1", len(mails))
+	}
+	mail := mails[0]
+	if want := "Approve sharing of AMI build golden-al2023 1.0.4"; mail.Subject != want {
+		t.Errorf("subject = %q, want %q", mail.Subject, want)
+	}
+	for _, want := range []string{
+		"arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.4/2", // what was built
+		"ami-0123456789abcdef0  us-east-1  golden-al2023 2026-06-01T07-03-10.104Z",
+		"accounts 111111111111, 222222222222", // who it will be shared with
+		"The link expires ", "(in 3 days)",    // when the link expires
+		"Request: " + res.Ref,
+	} {
+		if !strings.Contains(mail.Body, want) {
+			t.Errorf("email does not say %q:\n%s", want, mail.Body)
+		}
+	}
+	m := linkPattern.FindStringSubmatch(mail.Body)
+	if m == nil {
+		t.Fatalf("email has no link %s?token=…:\n%s", approvalURL, mail.Body)
+	}
+	token := m[1]
+
+	// The token is stored only as its SHA-256 hash.
+	sum := sha256.Sum256([]byte(token))
+	hashed := "request#" + hex.EncodeToString(sum[:])
+	var found bool
+	for _, item := range f.env.Items(t) {
+		if strings.Contains(item, token) {
+			t.Errorf("the table holds the token in clear: %s", item)
+		}
+		found = found || strings.Contains(item, "id="+hashed+" ")
+	}
+	if !found {
+		t.Errorf("no request item with id %s", hashed)
+	}
+	if n := len(f.env.Target.Receive(t)); n != 0 {
+		t.Errorf("target notices = %d, want 0 before any approval", n)
+	}
+
+	// SNS delivers at least once: the same message again.
+	f.calls.Reset()
+	f.handle(t, ev, approval.Duplicate)
+	if n := len(f.env.Approver.Receive(t)); n != 0 {
+		t.Errorf("emails after redelivery = %d, want 0", n)
+	}
+	if n := f.calls.Count("SNS.Publish"); n != 0 {
+		t.Errorf("Publish calls on redelivery = %d, want 0", n)
+	}
+}
+
+func TestFailedBuildSendsNoticeWithoutLink(t *testing.T) {
+	f := newFixture(t)
+	ev := sample(t, "failed.json")
+
+	f.handle(t, ev, approval.FailureNotified)
+	mails := f.env.Approver.Receive(t)
+	if len(mails) != 1 {
+		t.Fatalf("approver messages = %d, want 1 failure notice", len(mails))
+	}
+	if want := "AMI build golden-al2023 1.0.6 FAILED"; mails[0].Subject != want {
+		t.Errorf("subject = %q, want %q", mails[0].Subject, want)
+	}
+	for _, want := range []string{"status FAILED", "nothing is shared", "failed the reachability check"} {
+		if !strings.Contains(mails[0].Body, want) {
+			t.Errorf("notice does not say %q:\n%s", want, mails[0].Body)
+		}
+	}
+	if strings.Contains(mails[0].Body, "token=") || strings.Contains(mails[0].Body, approvalURL) {
+		t.Errorf("failure notice carries a link:\n%s", mails[0].Body)
+	}
+	for _, item := range f.env.Items(t) {
+		if strings.Contains(item, "id=request#") {
+			t.Errorf("a failed build made a request: %s", item)
+		}
+	}
+
+	f.handle(t, ev, approval.Duplicate)
+	if n := len(f.env.Approver.Receive(t)); n != 0 {
+		t.Errorf("notices after redelivery = %d, want 0", n)
+	}
+}
+
+func TestMultiRegionBuildListsEveryAMI(t *testing.T) {
+	f := newFixture(t)
+	res := f.handle(t, sample(t, "available-multi-region.json"), approval.Requested)
+	if want := []string{"us-east-1/ami-0123456789abcdef0", "eu-west-1/ami-0fedcba9876543210"}; strings.Join(res.AMIs, " ") != strings.Join(want, " ") {
+		t.Errorf("request AMIs = %v, want %v", res.AMIs, want)
+	}
+	mails := f.env.Approver.Receive(t)
+	if len(mails) != 1 {
+		t.Fatalf("approver emails = %d, want 1", len(mails))
+	}
+	for _, want := range []string{
+		"ami-0123456789abcdef0  us-east-1", "ami-0fedcba9876543210  eu-west-1",
+		"Not part of this approval (distributed to other accounts):\n  ami-0aaaabbbbccccdddd  us-east-1",
+	} {
+		if !strings.Contains(mails[0].Body, want) {
+			t.Errorf("email does not say %q:\n%s", want, mails[0].Body)
+		}
+	}
+}
+
+func TestMessagesThatAreNotImagesChangeNothing(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		name string
+		ev   events.SNSEvent
+	}{
+		{"CloudWatch alarm (not-an-image.json)", sample(t, "not-an-image.json")},
+		{"plain text", snsEvent("Build finished, please check")},
+		{"JSON null", snsEvent("null")},
+		{"container image", snsEvent(`{"arn":"arn:aws:imagebuilder:us-east-1:123456789012:image/app/1.0.0/1","type":"DOCKER","state":{"status":"AVAILABLE"}}`)},
+		{"AVAILABLE without AMIs", snsEvent(`{"arn":"arn:aws:imagebuilder:us-east-1:123456789012:image/app/1.0.0/1","state":{"status":"AVAILABLE"},"outputResources":{"amis":[]}}`)},
+		{"AMI in a made-up Region", snsEvent(`{"arn":"arn:aws:imagebuilder:us-east-1:123456789012:image/app/1.0.0/1","state":{"status":"AVAILABLE"},"outputResources":{"amis":[{"region":"evil.example.com/","image":"ami-0123456789abcdef0"}]}}`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.calls.Reset()
+			res, err := f.h.Handle(context.Background(), tt.ev)
+			if err != nil || len(res) != 1 || res[0].Outcome != approval.NotAnImage || res[0].Reason == "" {
+				t.Errorf("Handle = %+v, %v, want outcome %s with a reason and no error", res, err, approval.NotAnImage)
+			}
+			if n := f.calls.Total(); n != 0 {
+				t.Errorf("AWS calls = %d (%s), want none", n, f.calls)
+			}
+		})
+	}
+	if n := len(f.env.Approver.Receive(t)); n != 0 {
+		t.Errorf("approver messages = %d, want 0", n)
+	}
+}
+
+// TestFailedPublishIsRetriedWithANewLink: when SNS refuses the email, Lambda
+// retries; the retry must send the email (its link replacing the unsent
+// one), not take the build for handled.
+func TestFailedPublishIsRetriedWithANewLink(t *testing.T) {
+	f := newFixture(t)
+	ev := sample(t, "available-single-region.json")
+	topic := f.h.requests.ApproverTopicARN
+	f.h.requests.ApproverTopicARN = topic + "-missing"
+	if _, err := f.h.Handle(context.Background(), ev); err == nil {
+		t.Fatal("Handle with a missing topic = nil error, want one so that Lambda retries")
+	}
+
+	f.h.requests.ApproverTopicARN = topic
+	res := f.handle(t, ev, approval.Requested)
+	if !res.Replaced {
+		t.Errorf("retry result %+v, want Replaced", res)
+	}
+	if n := len(f.env.Approver.Receive(t)); n != 1 {
+		t.Errorf("emails after the retry = %d, want 1", n)
+	}
+	var requests int
+	for _, item := range f.env.Items(t) {
+		if strings.Contains(item, "id=request#") {
+			requests++
+		}
+	}
+	if requests != 1 {
+		t.Errorf("request items = %d, want 1 (the unsent one replaced)", requests)
+	}
+}

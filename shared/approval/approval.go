@@ -1,0 +1,79 @@
+// Package approval lets a person approve an EC2 Image Builder build before
+// its AMIs are shared with other accounts.
+//
+// An AVAILABLE build gets one approval request, stored in DynamoDB under the
+// SHA-256 hash of a random token, and one email whose link carries the token.
+// Opening the link (GET) only shows the request. Approving or rejecting is a
+// POST, recorded with a conditional write so the first decision wins; an
+// approval checks each AMI, shares it in its own Region with the targets the
+// request was made for, and tells the target topic.
+//
+// Decisions are plain functions over plain data (ParseImage, ParseLinkRequest,
+// assess, the message texts); the AWS calls go through the small interfaces in
+// api.go.
+package approval
+
+import (
+	"errors"
+	"slices"
+	"strings"
+)
+
+// Decisions a person can take on the page.
+const (
+	Approve = "approve"
+	Reject  = "reject"
+)
+
+// Outcomes of a request once decided, as stored and shown.
+const (
+	OutcomeSharing  = "sharing"  // approved; sharing under way (or interrupted)
+	OutcomeShared   = "shared"   // approved; every AMI shared, targets told
+	OutcomeFailed   = "failed"   // approved; sharing stopped on an error, can be retried
+	OutcomeRefused  = "refused"  // approved, but an AMI cannot be shared: nothing shared
+	OutcomeRejected = "rejected" // rejected: nothing shared
+)
+
+// Errors a caller maps to a page or a retry.
+var (
+	// ErrNotImage: the SNS message is not an Image Builder image; no retry helps.
+	ErrNotImage = errors.New("not an Image Builder image message")
+	// ErrUnknownToken: no request has this token (unknown, altered or malformed).
+	ErrUnknownToken = errors.New("unknown token")
+	// ErrExpired: the request's link expired before a decision.
+	ErrExpired = errors.New("link expired")
+	// ErrInProgress: another invocation holds this build's request; retry later.
+	ErrInProgress = errors.New("request for this build in progress elsewhere")
+)
+
+// Targets are who an approved build is shared with.
+type Targets struct {
+	Accounts      []string // 12-digit account IDs
+	Organizations []string // arn:aws:organizations::…:organization/o-…
+	OUs           []string // arn:aws:organizations::…:ou/o-…/ou-…
+}
+
+// Describe lists the targets for a person, one kind per line.
+func (t Targets) Describe() []string {
+	var out []string
+	if len(t.Accounts) > 0 {
+		out = append(out, "accounts "+strings.Join(t.Accounts, ", "))
+	}
+	if len(t.Organizations) > 0 {
+		out = append(out, "organizations "+strings.Join(t.Organizations, ", "))
+	}
+	if len(t.OUs) > 0 {
+		out = append(out, "organizational units "+strings.Join(t.OUs, ", "))
+	}
+	return out
+}
+
+func (t Targets) clone() Targets {
+	return Targets{Accounts: slices.Clone(t.Accounts), Organizations: slices.Clone(t.Organizations), OUs: slices.Clone(t.OUs)}
+}
+
+// Who is the person behind a decision, as API Gateway reports them.
+type Who struct {
+	SourceIP  string
+	UserAgent string
+}

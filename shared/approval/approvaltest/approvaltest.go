@@ -1,0 +1,255 @@
+// Package approvaltest sets up a moto account for the approval functions'
+// tests: the decisions table, the approver and target topics with an SQS
+// queue subscribed to each (what SNS sent is read back from there), and
+// AMIs tagged as EC2 Image Builder tags its own.
+package approvaltest
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/awstest"
+)
+
+// Targets are the accounts the tests share with.
+var Targets = approval.Targets{Accounts: []string{"111111111111", "222222222222"}}
+
+// Env is one test's moto account, set up for the approval functions.
+type Env struct {
+	Cfg      aws.Config
+	Account  string
+	DynamoDB *dynamodb.Client
+	SNS      *sns.Client
+	Table    string
+	// ApproverTopic and TargetTopic are topic ARNs; Approver and Target read
+	// what was published to them.
+	ApproverTopic, TargetTopic string
+	Approver, Target           *Inbox
+}
+
+// New sets up a fresh moto account. The clients it returns are the test's
+// own; give the code under test clients made from Cfg.Copy().
+func New(tb testing.TB) *Env {
+	tb.Helper()
+	cfg, acct := awstest.Moto(tb).Config(tb)
+	e := &Env{Cfg: cfg, Account: acct, DynamoDB: dynamodb.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg), Table: "ami-approval-decisions"}
+	CreateTable(tb, e.DynamoDB, e.Table)
+	sqsc := sqs.NewFromConfig(cfg)
+	e.ApproverTopic = CreateTopic(tb, e.SNS, "ami-approval-approvers")
+	e.TargetTopic = CreateTopic(tb, e.SNS, "ami-approval-targets")
+	e.Approver = NewInbox(tb, e.SNS, sqsc, e.ApproverTopic)
+	e.Target = NewInbox(tb, e.SNS, sqsc, e.TargetTopic)
+	return e
+}
+
+// EC2 returns an EC2 client of the account in region.
+func (e *Env) EC2(region string) *ec2.Client {
+	return ec2.NewFromConfig(e.Cfg, func(o *ec2.Options) { o.Region = region })
+}
+
+// Settings returns the functions' settings for this account.
+func (e *Env) Settings(approvalURL string) approval.Settings {
+	return approval.Settings{
+		ApproverTopicARN: e.ApproverTopic, TargetTopicARN: e.TargetTopic, Targets: Targets,
+		ApprovalURL: approvalURL, Table: e.Table, LinkTTL: approval.DefaultLinkTTL,
+	}
+}
+
+// CreateTable makes the decisions table as the stack does: a string
+// partition key "id", no sort key, TTL on "expiresAt".
+func CreateTable(tb testing.TB, db *dynamodb.Client, name string) {
+	tb.Helper()
+	ctx := context.Background()
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dbtypes.KeyTypeHash}},
+		BillingMode:          dbtypes.BillingModePayPerRequest,
+	})
+	if err != nil {
+		tb.Fatalf("CreateTable %s: %v", name, err)
+	}
+	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(name),
+		TimeToLiveSpecification: &dbtypes.TimeToLiveSpecification{AttributeName: aws.String("expiresAt"), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		tb.Fatalf("UpdateTimeToLive %s: %v", name, err)
+	}
+}
+
+// CreateTopic makes an SNS topic and returns its ARN.
+func CreateTopic(tb testing.TB, c *sns.Client, name string) string {
+	tb.Helper()
+	out, err := c.CreateTopic(context.Background(), &sns.CreateTopicInput{Name: aws.String(name)})
+	if err != nil {
+		tb.Fatalf("CreateTopic %s: %v", name, err)
+	}
+	return aws.ToString(out.TopicArn)
+}
+
+// Inbox is an SQS queue subscribed to a topic.
+type Inbox struct {
+	sqs *sqs.Client
+	url string
+}
+
+// Message is one SNS message as an email subscriber would get it.
+type Message struct {
+	Subject string
+	Body    string
+}
+
+// NewInbox subscribes a new queue to topic.
+func NewInbox(tb testing.TB, snsc *sns.Client, sqsc *sqs.Client, topic string) *Inbox {
+	tb.Helper()
+	ctx := context.Background()
+	name := topic[strings.LastIndexByte(topic, ':')+1:] + "-inbox"
+	q, err := sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	if err != nil {
+		tb.Fatalf("CreateQueue %s: %v", name, err)
+	}
+	attrs, err := sqsc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		tb.Fatalf("GetQueueAttributes %s: %v", name, err)
+	}
+	_, err = snsc.Subscribe(ctx, &sns.SubscribeInput{
+		TopicArn: aws.String(topic), Protocol: aws.String("sqs"),
+		Endpoint: aws.String(attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]),
+	})
+	if err != nil {
+		tb.Fatalf("Subscribe %s to %s: %v", name, topic, err)
+	}
+	return &Inbox{sqs: sqsc, url: aws.ToString(q.QueueUrl)}
+}
+
+// Receive returns, and removes, every message in the inbox. moto delivers
+// on publish, so there is no waiting.
+func (i *Inbox) Receive(tb testing.TB) []Message {
+	tb.Helper()
+	ctx := context.Background()
+	var out []Message
+	for {
+		page, err := i.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(i.url), MaxNumberOfMessages: 10})
+		if err != nil {
+			tb.Fatalf("ReceiveMessage: %v", err)
+		}
+		if len(page.Messages) == 0 {
+			return out
+		}
+		for _, m := range page.Messages {
+			// Without raw delivery, the body is SNS's JSON envelope.
+			var env struct{ Subject, Message string }
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &env); err != nil {
+				tb.Fatalf("SQS body is not an SNS envelope: %v", err)
+			}
+			out = append(out, Message{Subject: env.Subject, Body: env.Message})
+			if _, err := i.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(i.url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				tb.Fatalf("DeleteMessage: %v", err)
+			}
+		}
+	}
+}
+
+// GoldenAMI makes an AMI in region as Image Builder leaves one: available,
+// tagged CreatedBy and Ec2ImageBuilderArn (imageARN).
+func GoldenAMI(tb testing.TB, c *ec2.Client, region, imageARN, name string) string {
+	tb.Helper()
+	ctx := context.Background()
+	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
+		ImageId: aws.String(awstest.AMI), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		InstanceType: types.InstanceTypeT3Micro,
+		Placement:    &types.Placement{AvailabilityZone: aws.String(region + "a")},
+	})
+	if err != nil {
+		tb.Fatalf("RunInstances in %s: %v", region, err)
+	}
+	img, err := c.CreateImage(ctx, &ec2.CreateImageInput{
+		InstanceId: run.Instances[0].InstanceId, Name: aws.String(name),
+		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeImage, Tags: []types.Tag{
+			awstest.Tag(approval.TagCreatedBy, approval.CreatedByImageBuilder),
+			awstest.Tag(approval.TagImageBuilderARN, imageARN),
+		}}},
+	})
+	if err != nil {
+		tb.Fatalf("CreateImage in %s: %v", region, err)
+	}
+	return aws.ToString(img.ImageId)
+}
+
+// LaunchPermissions lists who may launch an AMI, as EC2 reports it, sorted:
+// account IDs, organization and OU ARNs.
+func LaunchPermissions(tb testing.TB, c *ec2.Client, amiID string) []string {
+	tb.Helper()
+	out, err := c.DescribeImageAttribute(context.Background(), &ec2.DescribeImageAttributeInput{
+		ImageId: aws.String(amiID), Attribute: types.ImageAttributeNameLaunchPermission,
+	})
+	if err != nil {
+		tb.Fatalf("DescribeImageAttribute %s: %v", amiID, err)
+	}
+	var who []string
+	for _, p := range out.LaunchPermissions {
+		who = append(who, aws.ToString(p.UserId)+aws.ToString(p.OrganizationArn)+aws.ToString(p.OrganizationalUnitArn)+string(p.Group))
+	}
+	slices.Sort(who)
+	return who
+}
+
+// Items returns every item of the table as JSON text, to search for what
+// must never be stored (a token).
+func (e *Env) Items(tb testing.TB) []string {
+	tb.Helper()
+	out, err := e.DynamoDB.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(e.Table)})
+	if err != nil {
+		tb.Fatalf("Scan %s: %v", e.Table, err)
+	}
+	var items []string
+	for _, item := range out.Items {
+		items = append(items, itemText(item))
+	}
+	return items
+}
+
+func itemText(item map[string]dbtypes.AttributeValue) string {
+	var b strings.Builder
+	var walk func(v dbtypes.AttributeValue)
+	walk = func(v dbtypes.AttributeValue) {
+		switch v := v.(type) {
+		case *dbtypes.AttributeValueMemberS:
+			b.WriteString(v.Value + " ")
+		case *dbtypes.AttributeValueMemberN:
+			b.WriteString(v.Value + " ")
+		case *dbtypes.AttributeValueMemberL:
+			for _, x := range v.Value {
+				walk(x)
+			}
+		case *dbtypes.AttributeValueMemberM:
+			for k, x := range v.Value {
+				b.WriteString(k + "=")
+				walk(x)
+			}
+		}
+	}
+	keys := make([]string, 0, len(item))
+	for k := range item {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b.WriteString(k + "=")
+		walk(item[k])
+	}
+	return b.String()
+}

@@ -1,0 +1,76 @@
+package approval
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+func FuzzParseImage(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "events", "ami-approval-request", "*.json"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no sample events: %v", err)
+	}
+	for _, file := range files {
+		f.Add(sampleMessage(f, filepath.Base(file)))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		im, err := ParseImage(msg)
+		if err != nil {
+			if !errors.Is(err, ErrNotImage) {
+				t.Fatalf("error %v does not wrap ErrNotImage", err)
+			}
+			return
+		}
+		if im.Status == "" || im.Available() && len(im.AMIs) == 0 {
+			t.Fatalf("accepted %+v", im)
+		}
+		for _, a := range append(im.AMIs, im.Elsewhere...) {
+			if !regionPattern.MatchString(a.Region) || !amiIDPattern.MatchString(a.ID) {
+				t.Fatalf("accepted AMI %+v", a)
+			}
+		}
+	})
+}
+
+func FuzzParseLinkRequest(f *testing.F) {
+	for _, name := range []string{"get.json", "post-approve.json", "post-reject.json"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-link", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var req events.APIGatewayV2HTTPRequest
+		if json.Unmarshal(raw, &req) != nil {
+			return
+		}
+		lr, err := ParseLinkRequest(req)
+		if err != nil {
+			for _, known := range []error{ErrMethod, ErrNoToken, ErrUnknownToken, ErrBadDecision, ErrBadForm} {
+				if errors.Is(err, known) {
+					return
+				}
+			}
+			t.Fatalf("error %v is none of the page errors", err)
+		}
+		if _, err := ParseToken(lr.Token.Secret()); err != nil {
+			t.Fatalf("accepted token that does not parse: %v", err)
+		}
+		switch {
+		case lr.Method == http.MethodGet && lr.Decision == "":
+		case lr.Method == http.MethodPost && (lr.Decision == Approve || lr.Decision == Reject):
+		default:
+			t.Fatalf("accepted %s with decision %q", lr.Method, lr.Decision)
+		}
+		if len(lr.Who.UserAgent) > maxUserAgent {
+			t.Fatalf("kept a %d-byte user agent", len(lr.Who.UserAgent))
+		}
+	})
+}

@@ -1,0 +1,140 @@
+package approval
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+const sampleToken = "c2FtcGxlIGFwcHJvdmFsIHRva2VuOiBub3QgcmVhbCE"
+
+func sampleLinkEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-link", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return req
+}
+
+func TestParseLinkRequestSamples(t *testing.T) {
+	tests := []struct{ file, method, decision string }{
+		{"get.json", "GET", ""},
+		{"post-approve.json", "POST", Approve},
+		{"post-reject.json", "POST", Reject},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			got, err := ParseLinkRequest(sampleLinkEvent(t, tt.file))
+			if err != nil {
+				t.Fatalf("ParseLinkRequest = %v", err)
+			}
+			if got.Method != tt.method || got.Decision != tt.decision || got.Token.Secret() != sampleToken {
+				t.Errorf("ParseLinkRequest = %s %q token ok %v, want %s %q", got.Method, got.Decision, got.Token.Secret() == sampleToken, tt.method, tt.decision)
+			}
+			if got.Who != (Who{SourceIP: "203.0.113.24", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"}) {
+				t.Errorf("Who = %+v", got.Who)
+			}
+		})
+	}
+}
+
+func TestParseLinkRequestRefuses(t *testing.T) {
+	post := func(body string, edit ...func(*events.APIGatewayV2HTTPRequest)) events.APIGatewayV2HTTPRequest {
+		req := sampleLinkEvent(t, "post-approve.json")
+		req.Body = base64.StdEncoding.EncodeToString([]byte(body))
+		for _, e := range edit {
+			e(&req)
+		}
+		return req
+	}
+	get := func(query string) events.APIGatewayV2HTTPRequest {
+		req := sampleLinkEvent(t, "get.json")
+		req.RawQueryString = query
+		return req
+	}
+	tests := []struct {
+		name string
+		req  events.APIGatewayV2HTTPRequest
+		want error
+	}{
+		{"GET without token", get(""), ErrNoToken},
+		{"GET with empty token", get("token="), ErrNoToken},
+		{"GET with two tokens", get("token=" + sampleToken + "&token=" + sampleToken), ErrUnknownToken},
+		{"GET with a short token", get("token=abc"), ErrUnknownToken},
+		{"GET with a bad query", get("token=%zz"), ErrUnknownToken},
+		{"POST plain body", post("", func(r *events.APIGatewayV2HTTPRequest) {
+			r.Body, r.IsBase64Encoded = "token="+sampleToken+"&decision=sure", false
+		}), ErrBadDecision},
+		{"POST decision upper case", post("token=" + sampleToken + "&decision=APPROVE"), ErrBadDecision},
+		{"POST no content type", post("token="+sampleToken+"&decision=approve", func(r *events.APIGatewayV2HTTPRequest) { delete(r.Headers, "content-type") }), ErrBadForm},
+		{"POST multipart", post("token="+sampleToken+"&decision=approve", func(r *events.APIGatewayV2HTTPRequest) {
+			r.Headers["content-type"] = "multipart/form-data; boundary=x"
+		}), ErrBadForm},
+		{"POST body not base64", post("", func(r *events.APIGatewayV2HTTPRequest) { r.Body = "%%%" }), ErrBadForm},
+		{"POST body too large", post("token=" + sampleToken + "&decision=approve&pad=" + strings.Repeat("x", 2000)), ErrBadForm},
+		{"OPTIONS", post("", func(r *events.APIGatewayV2HTTPRequest) { r.RequestContext.HTTP.Method = "OPTIONS" }), ErrMethod},
+		{"no method", post("", func(r *events.APIGatewayV2HTTPRequest) { r.RequestContext.HTTP.Method = "" }), ErrMethod},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, err := ParseLinkRequest(tt.req); !errors.Is(err, tt.want) {
+				t.Errorf("ParseLinkRequest = %+v, %v, want %v", got, err, tt.want)
+			}
+		})
+	}
+	t.Run("content type with charset and capitals", func(t *testing.T) {
+		req := post("token="+sampleToken+"&decision=reject", func(r *events.APIGatewayV2HTTPRequest) {
+			delete(r.Headers, "content-type")
+			r.Headers["Content-Type"] = "Application/X-WWW-Form-Urlencoded; charset=UTF-8"
+		})
+		if got, err := ParseLinkRequest(req); err != nil || got.Decision != Reject {
+			t.Errorf("ParseLinkRequest = %+v, %v, want a reject", got, err)
+		}
+	})
+}
+
+// TestHTTPHandlerTranslatesAsAPIGateway: the adapter hands the function the
+// request as API Gateway would (form bodies base64-encoded, header names in
+// lower case) and writes back the function's status, headers and body.
+func TestHTTPHandlerTranslatesAsAPIGateway(t *testing.T) {
+	var got events.APIGatewayV2HTTPRequest
+	srv := httptest.NewServer(HTTPHandler(func(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		got = req
+		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusGone, Headers: map[string]string{"Cache-Control": "no-store"}, Body: "<p>gone</p>"}, nil
+	}))
+	defer srv.Close()
+
+	resp, err := http.PostForm(srv.URL+"/?token=abc", url.Values{"token": {sampleToken}, "decision": {"approve"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGone || resp.Header.Get("Cache-Control") != "no-store" || string(body) != "<p>gone</p>" {
+		t.Errorf("response = %d %v %q", resp.StatusCode, resp.Header, body)
+	}
+	if got.RequestContext.HTTP.Method != "POST" || got.RawQueryString != "token=abc" || got.RequestContext.HTTP.SourceIP != "127.0.0.1" ||
+		got.Headers["content-type"] != "application/x-www-form-urlencoded" || !got.IsBase64Encoded {
+		t.Errorf("request = %+v", got)
+	}
+	lr, err := ParseLinkRequest(got)
+	if err != nil || lr.Decision != Approve || lr.Token.Secret() != sampleToken {
+		t.Errorf("ParseLinkRequest(adapted) = %+v, %v", lr, err)
+	}
+}

@@ -1,0 +1,150 @@
+package approval
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+)
+
+// claimLease is how long a claim protects an attempt that has not published
+// yet. Past it, the attempt is taken as dead (the function's timeout is far
+// shorter) and the next delivery replaces its request.
+const claimLease = 2 * time.Minute
+
+// Outcomes of handling an Image Builder message.
+const (
+	Requested       = "requested"        // request stored, email published
+	FailureNotified = "failure-notified" // the build failed; notice published
+	Duplicate       = "duplicate"        // this build's email or notice is out already
+	NotAnImage      = "not-an-image"     // the message was rejected: nothing done
+)
+
+// Requester turns Image Builder's messages into approval requests and emails.
+type Requester struct {
+	Store            *Store
+	SNS              publishAPI
+	ApproverTopicARN string
+	Targets          Targets
+	ApprovalURL      string
+	LinkTTL          time.Duration
+	Now              func() time.Time // time.Now when nil
+	Log              *slog.Logger
+}
+
+// RequestResult says what was done with one message.
+type RequestResult struct {
+	Outcome   string   `json:"outcome"`
+	ImageARN  string   `json:"imageArn"`
+	Status    string   `json:"status"`
+	Ref       string   `json:"ref,omitempty"`
+	AMIs      []string `json:"amis,omitempty"`
+	Expires   string   `json:"linkExpiresAt,omitempty"`
+	MessageID string   `json:"messageId,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
+	// Replaced: an earlier attempt claimed the build but never published;
+	// its request (and token) were replaced.
+	Replaced bool `json:"replaced,omitempty"`
+}
+
+// Handle acts on one build: an AVAILABLE build gets a request and an email
+// with its link, any other status a notice without one. SNS delivers at
+// least once, so the build's claim makes a redelivery a Duplicate. It
+// returns an error only when a retry can help.
+func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error) {
+	now := r.now()
+	res := RequestResult{ImageARN: im.ARN, Status: im.Status}
+	c := claim{ImageARN: im.ARN, ClaimID: randomHex(8), ClaimedAt: now}
+
+	var req *Request
+	var token Token
+	if im.Available() {
+		token = NewToken()
+		rq := newRequest(im, token, r.Targets, now, cmp.Or(r.LinkTTL, DefaultLinkTTL))
+		req, c.RequestID = &rq, rq.id
+		res.Ref, res.Expires = rq.Ref, stamp(rq.LinkExpiresAt)
+		for _, a := range rq.AMIs {
+			res.AMIs = append(res.AMIs, a.Region+"/"+a.ID)
+		}
+	}
+
+	err := r.Store.createClaim(ctx, c, req)
+	if errors.Is(err, errConflict) {
+		old, err := r.Store.getClaim(ctx, im.ARN)
+		if err != nil {
+			return res, err
+		}
+		switch {
+		case !old.NotifiedAt.IsZero():
+			res.Outcome, res.Ref, res.AMIs, res.Expires = Duplicate, "", nil, ""
+			return res, nil
+		case now.Sub(old.ClaimedAt) < claimLease:
+			return res, fmt.Errorf("build %s: %w", im.ARN, ErrInProgress)
+		}
+		if err := r.Store.takeOverClaim(ctx, old, c, req); errors.Is(err, errConflict) {
+			return res, fmt.Errorf("build %s: %w", im.ARN, ErrInProgress)
+		} else if err != nil {
+			return res, err
+		}
+		res.Replaced = true
+	} else if err != nil {
+		return res, err
+	}
+
+	var subject, body string
+	if req != nil {
+		subject, body = ApprovalEmail(*req, im, Link(r.ApprovalURL, token))
+		res.Outcome = Requested
+	} else {
+		subject, body = FailureNotice(im)
+		res.Outcome = FailureNotified
+	}
+	out, err := r.SNS.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(r.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
+	})
+	if err != nil {
+		// Let the retry take over at once; its new link replaces this one,
+		// which nobody has seen.
+		if rerr := r.Store.releaseClaim(ctx, c); rerr != nil {
+			r.log().WarnContext(ctx, "claim not released; the retry waits for the lease", "imageArn", im.ARN, "error", rerr.Error())
+		}
+		return res, fmt.Errorf("publish to approver topic: %w", err)
+	}
+	res.MessageID = aws.ToString(out.MessageId)
+	if err := r.Store.markNotified(ctx, c, now); err != nil {
+		// The email is out. A retry would send another with a new link and
+		// void this one, so none is asked for: a redelivery after the lease
+		// does the same, which is the best that at-least-once allows.
+		r.log().ErrorContext(ctx, "email sent but not marked as sent", "imageArn", im.ARN, "ref", res.Ref, "error", err.Error())
+	}
+	return res, nil
+}
+
+func newRequest(im Image, t Token, targets Targets, now time.Time, ttl time.Duration) Request {
+	now = now.UTC().Truncate(time.Second)
+	return Request{
+		id:            requestPrefix + t.hash(),
+		Ref:           randomHex(6),
+		ImageARN:      im.ARN,
+		ImageName:     im.Name,
+		Version:       im.Version,
+		AMIs:          im.AMIs,
+		Targets:       targets.clone(),
+		CreatedAt:     now,
+		LinkExpiresAt: now.Add(ttl),
+	}
+}
+
+func (r *Requester) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Requester) log() *slog.Logger { return cmp.Or(r.Log, slog.Default()) }

@@ -1,0 +1,143 @@
+package approval
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/ebs-ops/lambda-suite/shared/settings"
+)
+
+// DefaultLinkTTL is how long an approval link works unless LINK_TTL says.
+const DefaultLinkTTL = 72 * time.Hour
+
+// Bounds of LINK_TTL: long enough to act on, short enough that a forwarded
+// or leaked email stops working soon.
+const (
+	MinLinkTTL = 5 * time.Minute
+	MaxLinkTTL = 14 * 24 * time.Hour
+)
+
+// Settings is the configuration both functions read (the issue's contract).
+type Settings struct {
+	ApproverTopicARN string
+	TargetTopicARN   string
+	Targets          Targets
+	// ApprovalURL is the API's base URL; links are ApprovalURL?token=….
+	ApprovalURL string
+	Table       string
+	LinkTTL     time.Duration
+}
+
+var (
+	organizationPattern = regexp.MustCompile(`^arn:aws[a-z-]*:organizations::[0-9]{12}:organization/o-[a-z0-9]{10,32}$`)
+	ouPattern           = regexp.MustCompile(`^arn:aws[a-z-]*:organizations::[0-9]{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+	tablePattern        = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
+)
+
+// ReadSettings reads the contract's variables; r records every problem
+// against the variable's name.
+func ReadSettings(r *settings.Reader) Settings {
+	s := Settings{
+		ApproverTopicARN: required(r, "APPROVER_TOPIC_ARN", topicARN),
+		TargetTopicARN:   required(r, "TARGET_TOPIC_ARN", topicARN),
+		Targets: Targets{
+			Accounts:      required(r, "TARGET_ACCOUNT_IDS", nonEmpty(list(accountPattern, "a 12-digit account ID"))),
+			Organizations: settings.Parse(r, "TARGET_ORGANIZATION_ARNS", "", list(organizationPattern, "an organization ARN")),
+			OUs:           settings.Parse(r, "TARGET_OU_ARNS", "", list(ouPattern, "an organizational unit ARN")),
+		},
+		ApprovalURL: required(r, "APPROVAL_URL", approvalURL),
+		Table:       required(r, "DECISIONS_TABLE", tableName),
+		LinkTTL:     r.Duration("LINK_TTL", DefaultLinkTTL, MinLinkTTL, MaxLinkTTL),
+	}
+	return s
+}
+
+func required[T any](r *settings.Reader, name string, parse func(string) (T, error)) T {
+	var zero T
+	v := r.String(name, "")
+	if v == "" {
+		r.Fail(name, "required")
+		return zero
+	}
+	out, err := parse(v)
+	if err != nil {
+		r.Fail(name, "%v", err)
+		return zero
+	}
+	return out
+}
+
+func topicARN(s string) (string, error) {
+	a, err := arn.Parse(s)
+	if err != nil || a.Service != "sns" || a.Region == "" || !accountPattern.MatchString(a.AccountID) || strings.Contains(a.Resource, ":") {
+		return "", fmt.Errorf("%q is not an SNS topic ARN", s)
+	}
+	return s, nil
+}
+
+// list parses a comma-separated list whose every item matches p; blanks and
+// repeats are dropped.
+func list(p *regexp.Regexp, what string) func(string) ([]string, error) {
+	return func(s string) ([]string, error) {
+		var out []string
+		for item := range strings.SplitSeq(s, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" || slices.Contains(out, item) {
+				continue
+			}
+			if !p.MatchString(item) {
+				return nil, fmt.Errorf("%q is not %s", item, what)
+			}
+			out = append(out, item)
+		}
+		return out, nil
+	}
+}
+
+func nonEmpty(parse func(string) ([]string, error)) func(string) ([]string, error) {
+	return func(s string) ([]string, error) {
+		out, err := parse(s)
+		if err == nil && len(out) == 0 {
+			err = fmt.Errorf("%q lists none", s)
+		}
+		return out, err
+	}
+}
+
+// approvalURL accepts an absolute https URL without query, fragment or
+// credentials (http only on loopback, for local runs), and returns it with a
+// trailing slash so the link is URL?token=….
+func approvalURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a URL", s)
+	}
+	loopback := u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"
+	switch {
+	case u.Scheme != "https" && !(u.Scheme == "http" && loopback):
+		return "", fmt.Errorf("%q: want https (http only on localhost)", s)
+	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+		return "", fmt.Errorf("%q: want scheme://host/path, with no credentials, query or fragment", s)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	return u.String(), nil
+}
+
+func tableName(s string) (string, error) {
+	if !tablePattern.MatchString(s) {
+		return "", fmt.Errorf("%q is not a DynamoDB table name", s)
+	}
+	return s, nil
+}
+
+// Link returns the approval link for a token.
+func Link(base string, t Token) string {
+	return base + "?" + url.Values{"token": {t.Secret()}}.Encode()
+}
