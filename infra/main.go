@@ -57,6 +57,13 @@ func run() error {
 		ExamplePipeline:  ctx.bool("healthGateExamplePipeline", true),
 		LogRetentionDays: ctx.int("logRetentionDays", stacks.DefaultLogRetentionDays),
 	}
+	amiApproval := &stacks.ApprovalStackProps{
+		StackProps: awscdk.StackProps{
+			Description: jsii.String("lambda-suite: AMI approval (EC2 Image Builder AMIs shared only after a person approves them)"),
+		},
+		AssetDir:         assetDir,
+		LogRetentionDays: ctx.int("logRetentionDays", stacks.DefaultLogRetentionDays),
+	}
 	if err := ctx.err(); err != nil {
 		return err
 	}
@@ -64,6 +71,9 @@ func run() error {
 		return err
 	}
 	if _, err := stacks.NewHealthGateStack(app, "LambdaSuitePipelineHealth", pipelineHealth); err != nil {
+		return err
+	}
+	if _, err := stacks.NewApprovalStack(app, "LambdaSuiteAmiApproval", amiApproval); err != nil {
 		return err
 	}
 

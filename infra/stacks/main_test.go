@@ -20,7 +20,7 @@ var assetDir string
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "lambda-suite-assets-")
 	if err == nil {
-		err = writeFakeAssets(dir, slices.Concat(RootVolumeFunctions, HealthGateFunctions)...)
+		err = writeFakeAssets(dir, slices.Concat(RootVolumeFunctions, HealthGateFunctions, ApprovalFunctions)...)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fake assets:", err)
@@ -90,6 +90,7 @@ func suiteTemplates(t *testing.T) map[string]map[string]any {
 	return map[string]map[string]any{
 		"RootVolume":     *defaultRootVolume(t).ToJSON(),
 		"PipelineHealth": *defaultHealthGate(t).ToJSON(),
+		"AmiApproval":    *defaultApproval(t).ToJSON(),
 	}
 }
 

@@ -1,0 +1,343 @@
+package stacks
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// The AMI-approval capability's functions, by folder name.
+const (
+	AmiApprovalRequest = "ami-approval-request"
+	AmiApprovalLink    = "ami-approval-link"
+)
+
+// ApprovalFunctions lists the folders the AMI-approval stack deploys.
+var ApprovalFunctions = []string{AmiApprovalRequest, AmiApprovalLink}
+
+// Defaults of ApprovalStackProps.
+const (
+	// The approval page serves people, a few requests a minute: a low limit
+	// keeps a leaked URL from being hammered into a large bill.
+	DefaultApprovalThrottleRate  = 5
+	DefaultApprovalThrottleBurst = 10
+)
+
+// The tag EC2 Image Builder puts on every AMI it makes; the link function
+// may share only AMIs that carry it.
+const (
+	imageBuilderTagKey   = "CreatedBy"
+	imageBuilderTagValue = "EC2 Image Builder"
+)
+
+// Logical IDs of the stack's stateful and referenced resources, pinned so
+// that a refactoring never replaces them. template.yaml uses the same.
+const (
+	approvalTableID        = "AmiApprovalTable"
+	approverTopicID        = "AmiApprovalApproverTopic"
+	targetTopicID          = "AmiApprovalTargetTopic"
+	imageBuilderTopicID    = "AmiApprovalImageBuilderTopic"
+	approvalAPIID          = "AmiApprovalApi"
+	approvalAccessLogsID   = "AmiApprovalApiAccessLogs"
+	approvalCreateTopicCnd = "AmiApprovalCreateImageBuilderTopic"
+	approvalUseTopicCnd    = "AmiApprovalUseExistingImageBuilderTopic"
+)
+
+// ApprovalStackProps configures the AMI-approval stack. Who approves and who
+// gets the AMIs are CloudFormation parameters (see the stack's template),
+// so one synthesized template serves every account.
+type ApprovalStackProps struct {
+	awscdk.StackProps
+	// AssetDir holds <function>/bootstrap for each of ApprovalFunctions.
+	AssetDir string
+	// ThrottleRate (requests per second) and ThrottleBurst limit the API.
+	ThrottleRate, ThrottleBurst int
+	// LogRetentionDays is one of the values CloudWatch Logs accepts.
+	LogRetentionDays int
+}
+
+func (p *ApprovalStackProps) withDefaults() ApprovalStackProps {
+	out := *p
+	if out.ThrottleRate == 0 {
+		out.ThrottleRate = DefaultApprovalThrottleRate
+	}
+	if out.ThrottleBurst == 0 {
+		out.ThrottleBurst = DefaultApprovalThrottleBurst
+	}
+	return out
+}
+
+func (p *ApprovalStackProps) validate() error {
+	var errs []error
+	if p.ThrottleRate < 1 || p.ThrottleBurst < 1 {
+		errs = append(errs, fmt.Errorf("throttle rate %d and burst %d: want both at least 1", p.ThrottleRate, p.ThrottleBurst))
+	}
+	errs = append(errs, checkLogRetention(p.LogRetentionDays))
+	errs = append(errs, checkFunctionAssets(p.AssetDir, ApprovalFunctions...))
+	return errors.Join(errs...)
+}
+
+// NewApprovalStack builds the AMI-approval capability: an Image Builder
+// build is shared with other accounts only after a person approves it on a
+// one-time link.
+func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStackProps) (awscdk.Stack, error) {
+	p := props.withDefaults()
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("ami-approval stack: %w", err)
+	}
+	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
+	tagCapability(stack, "ami-approval")
+	params := newApprovalParameters(stack)
+
+	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("id"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String("expiresAt"),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		Encryption: awsdynamodb.TableEncryption_AWS_MANAGED,
+		// It holds the audit records of every decision.
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+		DeletionProtection: jsii.Bool(true),
+	})
+	pinLogicalID(table, approvalTableID)
+
+	// The approver topic's messages carry approval links: whoever may
+	// subscribe to it may approve. Both topics refuse plain HTTP.
+	approverTopic := awssns.NewTopic(stack, jsii.String("ApproverTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("AMI approval"), EnforceSSL: jsii.Bool(true),
+	})
+	pinLogicalID(approverTopic, approverTopicID)
+	targetTopic := awssns.NewTopic(stack, jsii.String("TargetTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("AMIs shared"), EnforceSSL: jsii.Bool(true),
+	})
+	pinLogicalID(targetTopic, targetTopicID)
+	emailSubscription(stack, "AmiApprovalApproverSubscription", approverTopic, params.approverEmail)
+	emailSubscription(stack, "AmiApprovalTargetSubscription", targetTopic, params.targetEmail)
+
+	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
+		Description:        jsii.String("The AMI approval page: GET shows a request, POST decides."),
+		CreateDefaultStage: jsii.Bool(false),
+	})
+	pinLogicalID(api, approvalAPIID)
+	approvalURL := awscdk.Fn_Join(jsii.String(""), &[]*string{api.ApiEndpoint(), jsii.String("/")})
+
+	env := map[string]string{
+		"APPROVER_TOPIC_ARN":       *approverTopic.TopicArn(),
+		"TARGET_TOPIC_ARN":         *targetTopic.TopicArn(),
+		"TARGET_ACCOUNT_IDS":       *params.accounts.ValueAsString(),
+		"TARGET_ORGANIZATION_ARNS": *params.organizations.ValueAsString(),
+		"TARGET_OU_ARNS":           *params.ous.ValueAsString(),
+		"APPROVAL_URL":             *approvalURL,
+		"DECISIONS_TABLE":          *table.TableName(),
+		"LINK_TTL":                 *params.linkTTL.ValueAsString(),
+	}
+
+	request := NewFunction(stack, "AmiApprovalRequest", &FunctionProps{
+		Name:        AmiApprovalRequest,
+		AssetDir:    p.AssetDir,
+		Description: "Emails a one-time approval link for each EC2 Image Builder build, or a notice of a failed one.",
+		Environment: env,
+		Statements: []awsiam.PolicyStatement{
+			approvalAllow("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+				[]*string{table.TableArn()}, nil),
+			approvalAllow("EmailApprovers", []string{"sns:Publish"}, []*string{approverTopic.TopicArn()}, nil),
+		},
+		OnFailure:        true,
+		LogRetentionDays: p.LogRetentionDays,
+	})
+
+	link := NewFunction(stack, "AmiApprovalLink", &FunctionProps{
+		Name:        AmiApprovalLink,
+		AssetDir:    p.AssetDir,
+		Description: "Serves the AMI approval page; an approval shares the build's AMIs and tells the target accounts.",
+		// Below API Gateway's 30-second integration limit, so the page
+		// always gets an answer.
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(25)),
+		Environment: env,
+		Statements: []awsiam.PolicyStatement{
+			approvalAllow("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+				[]*string{table.TableArn()}, nil),
+			approvalAllow("NotifyTargets", []string{"sns:Publish"}, []*string{targetTopic.TopicArn()}, nil),
+			// Reads have no resource-level permissions.
+			approvalAllow("DescribeAMIs", []string{"ec2:DescribeImages", "ec2:DescribeSnapshots"}, []*string{jsii.String("*")}, nil),
+			// In every Region (the build's distribution decides which), and
+			// only AMIs that EC2 Image Builder made.
+			approvalAllow("ShareImageBuilderAMIs", []string{"ec2:ModifyImageAttribute"},
+				[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:*::image/*"), nil)},
+				map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + imageBuilderTagKey: imageBuilderTagValue}}),
+			// To refuse AMIs encrypted with the AWS managed key, which other
+			// accounts cannot use.
+			approvalAllow("DescribeSnapshotKeys", []string{"kms:DescribeKey"},
+				[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*"), nil)}, nil),
+		},
+		LogRetentionDays: p.LogRetentionDays,
+	})
+
+	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{RemovalPolicy: awscdk.RemovalPolicy_RETAIN})
+	accessLogGroup := accessLogs.Node().DefaultChild().(awslogs.CfnLogGroup)
+	accessLogGroup.SetRetentionInDays(jsii.Number(orDefault(p.LogRetentionDays, DefaultLogRetentionDays)))
+	accessLogGroup.OverrideLogicalId(jsii.String(approvalAccessLogsID))
+
+	stage := awsapigatewayv2.NewHttpStage(stack, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
+		HttpApi:    api,
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit: jsii.Number(float64(p.ThrottleRate)), BurstLimit: jsii.Number(float64(p.ThrottleBurst)),
+		},
+	})
+	// Access logs without the query string: it holds the token.
+	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format: jsii.String(`{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","userAgent":"$context.identity.userAgent",` +
+			`"time":"$context.requestTime","method":"$context.httpMethod","path":"$context.path","status":"$context.status",` +
+			`"responseLength":"$context.responseLength","integrationError":"$context.integrationErrorMessage"}`),
+	})
+	api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		// Every method reaches the function, which answers 405 itself.
+		Path:        jsii.String("/"),
+		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_ANY},
+		Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Page"), link.Function, nil),
+	})
+
+	subscribeToImageBuilder(stack, params, request.Function)
+
+	awscdk.NewCfnOutput(stack, jsii.String("ApprovalUrl"), &awscdk.CfnOutputProps{
+		Description: jsii.String("The approval page's base URL (links are URL?token=…)."),
+		Value:       approvalURL,
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("DecisionsTableName"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Requests, decisions and their audit records."),
+		Value:       table.TableName(),
+	})
+	return stack, nil
+}
+
+type approvalParameters struct {
+	approverEmail, targetEmail, imageBuilderTopic awscdk.CfnParameter
+	accounts, organizations, ous, linkTTL         awscdk.CfnParameter
+	createImageBuilderTopic                       awscdk.CfnCondition
+}
+
+func newApprovalParameters(stack awscdk.Stack) approvalParameters {
+	param := func(id, description, def, pattern string) awscdk.CfnParameter {
+		props := &awscdk.CfnParameterProps{Type: jsii.String("String"), Description: jsii.String(description), AllowedPattern: jsii.String(pattern)}
+		if def != "-" {
+			props.Default = jsii.String(def)
+		}
+		return awscdk.NewCfnParameter(stack, jsii.String(id), props)
+	}
+	p := approvalParameters{
+		approverEmail: param("AmiApprovalApproverEmail", "Email address subscribed to the approver topic; empty for none (subscribe later).", "", `^$|^[^@\s]+@[^@\s]+$`),
+		targetEmail:   param("AmiApprovalTargetEmail", "Email address subscribed to the target topic; empty for none.", "", `^$|^[^@\s]+@[^@\s]+$`),
+		imageBuilderTopic: param("AmiApprovalImageBuilderTopicArn",
+			"ARN of the SNS topic of your Image Builder infrastructure configuration; empty to create one (see the outputs).", "",
+			`^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`),
+		accounts: param("AmiApprovalTargetAccountIds", "Comma-separated 12-digit IDs of the accounts an approved build is shared with.", "-",
+			`^[0-9]{12}(,[0-9]{12})*$`),
+		organizations: param("AmiApprovalTargetOrganizationArns", "Comma-separated organization ARNs to share with too; empty for none.", "",
+			`^$|^arn:aws[a-z-]*:organizations::[0-9]{12}:organization/o-[a-z0-9]{10,32}(,arn:aws[a-z-]*:organizations::[0-9]{12}:organization/o-[a-z0-9]{10,32})*$`),
+		ous: param("AmiApprovalTargetOuArns", "Comma-separated organizational unit ARNs to share with too; empty for none.", "",
+			`^$|^arn:aws[a-z-]*:organizations::[0-9]{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}(,arn:aws[a-z-]*:organizations::[0-9]{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})*$`),
+		linkTTL: param("AmiApprovalLinkTtl", "How long an approval link works, as a Go duration between 5m and 336h.", "72h",
+			`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`),
+	}
+	p.createImageBuilderTopic = awscdk.NewCfnCondition(stack, jsii.String(approvalCreateTopicCnd), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionEquals(p.imageBuilderTopic.ValueAsString(), jsii.String("")),
+	})
+	return p
+}
+
+// emailSubscription subscribes the address in param, when it is not empty.
+func emailSubscription(stack awscdk.Stack, id string, topic awssns.Topic, param awscdk.CfnParameter) {
+	hasEmail := awscdk.NewCfnCondition(stack, jsii.String(id+"Condition"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(param.ValueAsString(), jsii.String(""))),
+	})
+	sub := awssns.NewCfnSubscription(stack, jsii.String(id), &awssns.CfnSubscriptionProps{
+		TopicArn: topic.TopicArn(), Protocol: jsii.String("email"), Endpoint: param.ValueAsString(),
+	})
+	sub.CfnOptions().SetCondition(hasEmail)
+	sub.OverrideLogicalId(jsii.String(id))
+}
+
+// subscribeToImageBuilder subscribes the request function to Image Builder's
+// topic: the one named by the parameter, or a new one. Each case has its own
+// conditional subscription and permission, so neither holds an empty ARN.
+func subscribeToImageBuilder(stack awscdk.Stack, p approvalParameters, fn awslambda.Function) {
+	topic := awssns.NewCfnTopic(stack, jsii.String(imageBuilderTopicID), &awssns.CfnTopicProps{
+		DisplayName: jsii.String("EC2 Image Builder notifications"),
+	})
+	topic.CfnOptions().SetCondition(p.createImageBuilderTopic)
+	topic.OverrideLogicalId(jsii.String(imageBuilderTopicID))
+	policy := awssns.NewCfnTopicPolicy(stack, jsii.String(imageBuilderTopicID+"Policy"), &awssns.CfnTopicPolicyProps{
+		Topics: &[]*string{topic.Ref()},
+		PolicyDocument: map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{map[string]any{
+				"Sid": "EnforceTLS", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+				"Resource": topic.Ref(), "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			}},
+		},
+	})
+	policy.CfnOptions().SetCondition(p.createImageBuilderTopic)
+	policy.OverrideLogicalId(jsii.String(imageBuilderTopicID + "Policy"))
+
+	useExisting := awscdk.NewCfnCondition(stack, jsii.String(approvalUseTopicCnd), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(p.imageBuilderTopic.ValueAsString(), jsii.String(""))),
+	})
+	for _, c := range []struct {
+		id        string
+		topicARN  *string
+		condition awscdk.CfnCondition
+	}{
+		{"AmiApprovalImageBuilder", topic.Ref(), p.createImageBuilderTopic},
+		{"AmiApprovalExistingTopic", p.imageBuilderTopic.ValueAsString(), useExisting},
+	} {
+		sub := awssns.NewCfnSubscription(stack, jsii.String(c.id+"Subscription"), &awssns.CfnSubscriptionProps{
+			TopicArn: c.topicARN, Protocol: jsii.String("lambda"), Endpoint: fn.FunctionArn(),
+		})
+		sub.CfnOptions().SetCondition(c.condition)
+		sub.OverrideLogicalId(jsii.String(c.id + "Subscription"))
+		perm := awslambda.NewCfnPermission(stack, jsii.String(c.id+"Invoke"), &awslambda.CfnPermissionProps{
+			Action: jsii.String("lambda:InvokeFunction"), FunctionName: fn.FunctionArn(),
+			Principal: jsii.String("sns.amazonaws.com"), SourceArn: c.topicARN,
+			// Image Builder publishes in this account; naming it closes the
+			// door to a topic of the same name elsewhere.
+			SourceAccount: awscdk.Aws_ACCOUNT_ID(),
+		})
+		perm.CfnOptions().SetCondition(c.condition)
+		perm.OverrideLogicalId(jsii.String(c.id + "Invoke"))
+	}
+
+	out := awscdk.NewCfnOutput(stack, jsii.String("ImageBuilderTopicArn"), &awscdk.CfnOutputProps{
+		Description: jsii.String("The topic created for Image Builder: put it in your infrastructure configuration."),
+		Value:       topic.Ref(),
+	})
+	out.SetCondition(p.createImageBuilderTopic)
+}
+
+// approvalAllow builds an Allow statement on explicit resources.
+func approvalAllow(sid string, actions []string, resources []*string, conditions map[string]any) awsiam.PolicyStatement {
+	props := &awsiam.PolicyStatementProps{Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: &resources}
+	if conditions != nil {
+		props.Conditions = &conditions
+	}
+	return awsiam.NewPolicyStatement(props)
+}
+
+// pinLogicalID fixes the logical ID of a construct's CloudFormation resource.
+func pinLogicalID(c constructs.IConstruct, id string) {
+	c.Node().DefaultChild().(awscdk.CfnElement).OverrideLogicalId(jsii.String(id))
+}

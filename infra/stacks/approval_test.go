@@ -1,0 +1,307 @@
+package stacks
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
+)
+
+var (
+	approvalDefaultOnce sync.Once
+	approvalDefault     assertions.Template
+	approvalDefaultErr  error
+)
+
+// defaultApproval synthesizes the stack with default props, once.
+func defaultApproval(t *testing.T) assertions.Template {
+	t.Helper()
+	approvalDefaultOnce.Do(func() {
+		stack, err := NewApprovalStack(awscdk.NewApp(nil), "AmiApproval", &ApprovalStackProps{AssetDir: assetDir})
+		if err != nil {
+			approvalDefaultErr = err
+			return
+		}
+		approvalDefault = assertions.Template_FromStack(stack, nil)
+	})
+	if approvalDefaultErr != nil {
+		t.Fatalf("NewApprovalStack: %v", approvalDefaultErr)
+	}
+	return approvalDefault
+}
+
+func TestApprovalResourceCounts(t *testing.T) {
+	tmpl := defaultApproval(t)
+	tests := []struct {
+		typ  string
+		want int
+	}{
+		{"AWS::Lambda::Function", 2},
+		{"AWS::DynamoDB::Table", 1},
+		{"AWS::SNS::Topic", 3},        // approver, target, and Image Builder's when none is given
+		{"AWS::SNS::Subscription", 4}, // two by email, Image Builder's topic new or existing
+		{"AWS::ApiGatewayV2::Api", 1},
+		{"AWS::ApiGatewayV2::Stage", 1},
+		{"AWS::ApiGatewayV2::Route", 1},
+		{"AWS::Logs::LogGroup", 3},
+		{"AWS::SQS::Queue", 1}, // the request function's on-failure queue
+		{"AWS::IAM::Role", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			check(t, func() { tmpl.ResourceCountIs(jsii.String(tt.typ), jsii.Number(tt.want)) })
+		})
+	}
+}
+
+func TestApprovalTable(t *testing.T) {
+	tmpl := defaultApproval(t)
+	check(t, func() {
+		tmpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"DeletionPolicy": "Retain",
+			"Properties": map[string]any{
+				"KeySchema":                        []any{map[string]any{"AttributeName": "id", "KeyType": "HASH"}},
+				"AttributeDefinitions":             []any{map[string]any{"AttributeName": "id", "AttributeType": "S"}},
+				"BillingMode":                      "PAY_PER_REQUEST",
+				"TimeToLiveSpecification":          map[string]any{"AttributeName": "expiresAt", "Enabled": true},
+				"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+				"SSESpecification":                 map[string]any{"SSEEnabled": true},
+				"DeletionProtectionEnabled":        true,
+			},
+		})
+	})
+}
+
+// approvalPolicy returns the statements of a function's role policy.
+func approvalPolicy(t *testing.T, tmpl assertions.Template, function string) []any {
+	t.Helper()
+	fn := resources(tmpl, "AWS::Lambda::Function")[functionID(t, tmpl, function)]
+	role := fn["Properties"].(map[string]any)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0]
+	for _, p := range resources(tmpl, "AWS::IAM::Policy") {
+		props := p["Properties"].(map[string]any)
+		if slices.ContainsFunc(props["Roles"].([]any), func(r any) bool { return cmp.Equal(r, map[string]any{"Ref": role}) }) {
+			return props["PolicyDocument"].(map[string]any)["Statement"].([]any)
+		}
+	}
+	t.Fatalf("no policy for %s's role %v", function, role)
+	return nil
+}
+
+// TestApprovalScopedStatements pins each function's permissions whole: every
+// write is scoped to the stack's table and topics, and sharing to AMIs that
+// Image Builder tagged.
+func TestApprovalScopedStatements(t *testing.T) {
+	tmpl := defaultApproval(t)
+	table := map[string]any{"Fn::GetAtt": []any{"AmiApprovalTable", "Arn"}}
+	allow := func(sid string, action, resource any, condition ...map[string]any) map[string]any {
+		s := map[string]any{"Sid": sid, "Effect": "Allow", "Action": action, "Resource": resource}
+		if len(condition) > 0 {
+			s["Condition"] = condition[0]
+		}
+		return s
+	}
+	tests := []struct {
+		function string
+		want     []any
+	}{
+		{AmiApprovalRequest, []any{
+			map[string]any{
+				"Effect": "Allow", "Action": []any{"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"},
+				"Resource": map[string]any{"Fn::GetAtt": []any{"AmiApprovalRequestOnFailureQueue", "Arn"}},
+			},
+			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, table),
+			allow("EmailApprovers", "sns:Publish", map[string]any{"Ref": "AmiApprovalApproverTopic"}),
+		}},
+		{AmiApprovalLink, []any{
+			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, table),
+			allow("NotifyTargets", "sns:Publish", map[string]any{"Ref": "AmiApprovalTargetTopic"}),
+			allow("DescribeAMIs", []any{"ec2:DescribeImages", "ec2:DescribeSnapshots"}, "*"),
+			allow("ShareImageBuilderAMIs", "ec2:ModifyImageAttribute", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*::image/*"},
+				map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/CreatedBy": "EC2 Image Builder"}}),
+			allow("DescribeSnapshotKeys", "kms:DescribeKey", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*"}),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.function, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, approvalPolicy(t, tmpl, tt.function)); diff != "" {
+				t.Errorf("%s's statements (-want +got):\n%s", tt.function, diff)
+			}
+		})
+	}
+}
+
+// TestApprovalNoMutatingActionOnAnyResource: "*" is for EC2 reads only.
+func TestApprovalNoMutatingActionOnAnyResource(t *testing.T) {
+	tmpl := defaultApproval(t)
+	for id, policy := range resources(tmpl, "AWS::IAM::Policy") {
+		doc := policy["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
+		for _, s := range doc["Statement"].([]any) {
+			s := s.(map[string]any)
+			if !slices.Contains(asStrings(s["Resource"]), "*") {
+				continue
+			}
+			for _, action := range asStrings(s["Action"]) {
+				if !strings.HasPrefix(action, "ec2:Describe") {
+					t.Errorf("%s: %s allowed on Resource \"*\"", id, action)
+				}
+			}
+		}
+	}
+}
+
+func TestApprovalFunctions(t *testing.T) {
+	tmpl := defaultApproval(t)
+	env := map[string]any{
+		"APPROVER_TOPIC_ARN":       map[string]any{"Ref": "AmiApprovalApproverTopic"},
+		"TARGET_TOPIC_ARN":         map[string]any{"Ref": "AmiApprovalTargetTopic"},
+		"TARGET_ACCOUNT_IDS":       map[string]any{"Ref": "AmiApprovalTargetAccountIds"},
+		"TARGET_ORGANIZATION_ARNS": map[string]any{"Ref": "AmiApprovalTargetOrganizationArns"},
+		"TARGET_OU_ARNS":           map[string]any{"Ref": "AmiApprovalTargetOuArns"},
+		"APPROVAL_URL":             assertions.Match_AnyValue(),
+		"DECISIONS_TABLE":          map[string]any{"Ref": "AmiApprovalTable"},
+		"LINK_TTL":                 map[string]any{"Ref": "AmiApprovalLinkTtl"},
+	}
+	for name, timeout := range map[string]int{AmiApprovalRequest: 30, AmiApprovalLink: 25} {
+		t.Run(name, func(t *testing.T) {
+			check(t, func() {
+				tmpl.HasResource(jsii.String("AWS::Lambda::Function"), map[string]any{
+					"Metadata": map[string]any{FunctionMetadataKey: name},
+					"Properties": map[string]any{
+						"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap", "Timeout": timeout,
+						"Environment": map[string]any{"Variables": assertions.Match_ObjectEquals(&env)},
+					},
+				})
+			})
+		})
+	}
+	// The request function is invoked asynchronously (SNS): failed events
+	// go to its queue. The link function answers API Gateway directly.
+	check(t, func() {
+		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]any{
+			"FunctionName": map[string]any{"Ref": functionID(t, tmpl, AmiApprovalRequest)}, "MaximumRetryAttempts": 2,
+		}, jsii.Number(1))
+	})
+	check(t, func() { tmpl.ResourceCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), jsii.Number(1)) })
+}
+
+func TestApprovalTriggers(t *testing.T) {
+	tmpl := defaultApproval(t)
+	request := map[string]any{"Fn::GetAtt": []any{functionID(t, tmpl, AmiApprovalRequest), "Arn"}}
+	t.Run("Image Builder topic, new or existing", func(t *testing.T) {
+		for condition, topic := range map[string]any{
+			"AmiApprovalCreateImageBuilderTopic":      map[string]any{"Ref": "AmiApprovalImageBuilderTopic"},
+			"AmiApprovalUseExistingImageBuilderTopic": map[string]any{"Ref": "AmiApprovalImageBuilderTopicArn"},
+		} {
+			check(t, func() {
+				tmpl.HasResource(jsii.String("AWS::SNS::Subscription"), map[string]any{
+					"Condition":  condition,
+					"Properties": map[string]any{"Protocol": "lambda", "TopicArn": topic, "Endpoint": request},
+				})
+			})
+			check(t, func() {
+				tmpl.HasResource(jsii.String("AWS::Lambda::Permission"), map[string]any{
+					"Condition": condition,
+					"Properties": map[string]any{
+						"Principal": "sns.amazonaws.com", "SourceArn": topic, "FunctionName": request,
+						"SourceAccount": map[string]any{"Ref": "AWS::AccountId"},
+					},
+				})
+			})
+		}
+		check(t, func() {
+			tmpl.HasResource(jsii.String("AWS::SNS::Topic"), map[string]any{"Condition": "AmiApprovalCreateImageBuilderTopic"})
+		})
+	})
+	t.Run("HTTP API", func(t *testing.T) {
+		check(t, func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+				"StageName": "$default", "AutoDeploy": true,
+				"DefaultRouteSettings": map[string]any{"ThrottlingRateLimit": DefaultApprovalThrottleRate, "ThrottlingBurstLimit": DefaultApprovalThrottleBurst},
+				"AccessLogSettings":    map[string]any{"DestinationArn": map[string]any{"Fn::GetAtt": []any{"AmiApprovalApiAccessLogs", "Arn"}}},
+			})
+		})
+		check(t, func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), map[string]any{"RouteKey": "ANY /"})
+		})
+		check(t, func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Integration"), map[string]any{
+				"IntegrationType": "AWS_PROXY", "PayloadFormatVersion": "2.0",
+				"IntegrationUri": map[string]any{"Fn::GetAtt": []any{functionID(t, tmpl, AmiApprovalLink), "Arn"}},
+			})
+		})
+		for _, stage := range resources(tmpl, "AWS::ApiGatewayV2::Stage") {
+			format := stage["Properties"].(map[string]any)["AccessLogSettings"].(map[string]any)["Format"].(string)
+			if strings.Contains(format, "querystring") || strings.Contains(format, "$context.requestOverride") {
+				t.Errorf("access log format %s may log the token", format)
+			}
+		}
+	})
+	t.Run("email subscriptions only when given", func(t *testing.T) {
+		for id, cond := range map[string]string{"AmiApprovalApproverSubscription": "AmiApprovalApproverSubscriptionCondition", "AmiApprovalTargetSubscription": "AmiApprovalTargetSubscriptionCondition"} {
+			sub := resources(tmpl, "AWS::SNS::Subscription")[id]
+			if sub["Condition"] != cond || sub["Properties"].(map[string]any)["Protocol"] != "email" {
+				t.Errorf("%s = %v, want an email subscription under %s", id, sub, cond)
+			}
+		}
+	})
+}
+
+// TestApprovalLogicalIDs pins the IDs of what holds data or is referenced
+// by name (template.yaml uses the same): a change would replace them.
+func TestApprovalLogicalIDs(t *testing.T) {
+	tmpl := defaultApproval(t)
+	tests := []struct {
+		typ  string
+		want []string
+	}{
+		{"AWS::DynamoDB::Table", []string{"AmiApprovalTable"}},
+		{"AWS::SNS::Topic", []string{"AmiApprovalApproverTopic", "AmiApprovalImageBuilderTopic", "AmiApprovalTargetTopic"}},
+		{"AWS::Logs::LogGroup", []string{"AmiApprovalApiAccessLogs", "AmiApprovalLinkLogGroup", "AmiApprovalRequestLogGroup"}},
+		{"AWS::SQS::Queue", []string{"AmiApprovalRequestOnFailureQueue"}},
+		{"AWS::ApiGatewayV2::Api", []string{"AmiApprovalApi"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			var got []string
+			for id := range resources(tmpl, tt.typ) {
+				got = append(got, id)
+			}
+			slices.Sort(got)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("logical IDs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestApprovalProps(t *testing.T) {
+	dir := assetDir
+	stack, err := NewApprovalStack(awscdk.NewApp(nil), "AmiApproval", &ApprovalStackProps{AssetDir: dir, ThrottleRate: 2, ThrottleBurst: 4, LogRetentionDays: 90})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := assertions.Template_FromStack(stack, nil)
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+			"DefaultRouteSettings": map[string]any{"ThrottlingRateLimit": 2, "ThrottlingBurstLimit": 4},
+		})
+	})
+	check(t, func() {
+		tmpl.AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 90})
+	})
+
+	for name, props := range map[string]ApprovalStackProps{
+		"make build":       {AssetDir: t.TempDir()},
+		"throttle":         {AssetDir: dir, ThrottleRate: -1},
+		"log retention 31": {AssetDir: dir, LogRetentionDays: 31},
+	} {
+		if _, err := NewApprovalStack(awscdk.NewApp(nil), "AmiApproval", &props); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("NewApprovalStack(%+v) = %v, want an error saying %q", props, err, name)
+		}
+	}
+}
