@@ -38,6 +38,7 @@ var scenarios = []scenario{
 		run:       rootVolumeCleanup,
 	},
 	healthGateScenario,
+	amiApprovalScenario,
 }
 
 func snapshotOnVolumeCreate(ctx context.Context, r *runner) error {
