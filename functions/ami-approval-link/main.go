@@ -7,32 +7,22 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/coldstart"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	cfg, err := loadConfig(os.LookupEnv)
-	if err != nil {
-		log.Error("invalid configuration", "error", strings.ReplaceAll(err.Error(), "\n", "; "))
-		os.Exit(1)
-	}
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Error("load AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
+	cfg := coldstart.Config(log, loadConfig)
+	awsCfg := coldstart.AWS(context.Background(), log)
 	h := &handler{decider: newDecider(awsCfg, cfg, log), log: log}
 	lambda.Start(h.Handle)
 }

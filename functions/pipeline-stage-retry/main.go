@@ -8,30 +8,20 @@ package main
 import (
 	"context"
 	"net"
-	"os"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/ebs-ops/lambda-suite/shared/coldstart"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	cfg, err := loadConfig(os.LookupEnv)
-	if err != nil {
-		log.Error("invalid configuration", "error", strings.ReplaceAll(err.Error(), "\n", "; "))
-		os.Exit(1)
-	}
+	cfg := coldstart.Config(log, loadConfig)
 	ctx := context.Background()
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		log.Error("load AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
+	awsCfg := coldstart.AWS(ctx, log)
 	h := &handler{
 		retrier: &healthgate.Retrier{
 			Config:       cfg.Retry,
