@@ -150,13 +150,16 @@ func (s *Snapshotter) attachedVolume(ctx context.Context, id string) (types.Volu
 		o.MaxDelay = max(cmp.Or(s.PollMax, 10*time.Second), o.MinDelay)
 	})
 	out, err = waiter.WaitForOutput(ctx, in, wait)
+	var apiErr smithy.APIError
 	switch {
 	case isNotFound(err):
 		return types.Volume{}, errVolumeGone
-	case err != nil && ctx.Err() == nil && strings.Contains(err.Error(), "exceeded max wait time"):
-		return types.Volume{}, fmt.Errorf("volume %s after %s: %w", id, wait, ErrNotAttached)
+	case errors.As(err, &apiErr), ctx.Err() != nil:
+		return types.Volume{}, fmt.Errorf("wait for volume %s to attach: %w", id, cmp.Or(err, ctx.Err()))
 	case err != nil:
-		return types.Volume{}, fmt.Errorf("wait for volume %s to attach: %w", id, err)
+		// The waiter gave up: out of time, or the volume left the
+		// creating/available states. Either way a later retry decides.
+		return types.Volume{}, fmt.Errorf("volume %s after %s (%v): %w", id, wait, err, ErrNotAttached)
 	case len(out.Volumes) != 1 || len(out.Volumes[0].Attachments) == 0:
 		return types.Volume{}, fmt.Errorf("volume %s: %w", id, ErrNotAttached)
 	}
