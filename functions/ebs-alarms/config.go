@@ -1,0 +1,84 @@
+package main
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
+	"github.com/ebs-ops/lambda-suite/shared/settings"
+)
+
+// Config is the function's configuration, from its environment. Every
+// variable is optional: a direct invocation names its own instances and
+// topic.
+type Config struct {
+	// TopicARN is the topic of event-driven and scheduled runs, and of
+	// direct invocations that name none.
+	TopicARN string
+	// Selector picks the instances of event-driven and scheduled runs.
+	Selector       diskalarm.Selector
+	Alarms         diskalarm.AlarmSettings
+	Namespace      string
+	WriteRate      float64 // write calls a second
+	RecentOnly     bool
+	ResumeQueueURL string
+}
+
+func loadConfig(lookup settings.Lookup) (Config, error) {
+	r := settings.NewReader(lookup)
+	cfg := Config{
+		TopicARN:  r.String("SNS_TOPIC_ARN", ""),
+		Namespace: r.String("METRIC_NAMESPACE", "CWAgent"),
+		Alarms: diskalarm.AlarmSettings{
+			Prefix:           r.String("ALARM_PREFIX", diskalarm.DefaultPrefix),
+			TreatMissingData: r.String("TREAT_MISSING_DATA", diskalarm.DefaultTreatMissingData),
+			Thresholds:       settings.Parse(r, "DISK_THRESHOLDS", "", diskalarm.ParseThresholds),
+		},
+		// CloudWatch allows 3 PutMetricAlarm calls a second per account
+		// by default; staying at it leaves throttling to other writers rare.
+		WriteRate:      r.Float("WRITE_RATE", 3, 0.1, 50),
+		RecentOnly:     r.Bool("RECENT_METRICS_ONLY", true),
+		ResumeQueueURL: r.String("RESUME_QUEUE_URL", ""),
+	}
+	check := func(name string, err error) {
+		if err != nil {
+			r.Fail(name, "%s", reason(err))
+		}
+	}
+	if cfg.TopicARN != "" {
+		check("SNS_TOPIC_ARN", diskalarm.ValidateTopicARN(cfg.TopicARN))
+	}
+	if p := r.String("INSTANCE_NAME_PATTERN", ""); p != "" {
+		check("INSTANCE_NAME_PATTERN", diskalarm.ValidatePattern(p))
+		cfg.Selector.NamePattern = p
+	}
+	if t := r.String("ALARM_TAG", ""); t != "" {
+		tag, err := diskalarm.ParseTag(t)
+		check("ALARM_TAG", err)
+		cfg.Selector.Tag = tag
+	}
+	if !cfg.Selector.Empty() && cfg.TopicARN == "" {
+		r.Fail("SNS_TOPIC_ARN", "required when INSTANCE_NAME_PATTERN or ALARM_TAG is set: the alarms need a topic")
+	}
+	check("ALARM_PREFIX", diskalarm.ValidatePrefix(cfg.Alarms.Prefix))
+	if !slices.Contains(diskalarm.TreatMissingDataValues, cfg.Alarms.TreatMissingData) {
+		r.Fail("TREAT_MISSING_DATA", "%q is not one of %v", cfg.Alarms.TreatMissingData, diskalarm.TreatMissingDataValues)
+	}
+	if len(cfg.Namespace) > 255 || strings.IndexFunc(cfg.Namespace, func(c rune) bool { return c > unicode.MaxASCII || unicode.IsControl(c) }) >= 0 {
+		r.Fail("METRIC_NAMESPACE", "%q is not a CloudWatch namespace (ASCII, at most 255 characters)", cfg.Namespace)
+	}
+	if u := cfg.ResumeQueueURL; u != "" {
+		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" {
+			r.Fail("RESUME_QUEUE_URL", "%q is not an SQS queue URL", u)
+		}
+	}
+	return cfg, r.Err()
+}
+
+// reason drops the "bad input: " that the domain's errors carry, which says
+// nothing more next to a variable's name.
+func reason(err error) string {
+	return strings.TrimPrefix(err.Error(), diskalarm.ErrBadInput.Error()+": ")
+}

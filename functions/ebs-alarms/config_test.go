@@ -1,0 +1,71 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
+	"github.com/ebs-ops/lambda-suite/shared/settings"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestLoadConfig(t *testing.T) {
+	defaults := Config{
+		Namespace:  "CWAgent",
+		Alarms:     diskalarm.AlarmSettings{Prefix: diskalarm.DefaultPrefix, TreatMissingData: "missing", Thresholds: diskalarm.DefaultThresholds()},
+		WriteRate:  3,
+		RecentOnly: true,
+	}
+	custom := defaults
+	custom.TopicARN = "arn:aws:sns:eu-west-1:123456789012:ops"
+	custom.Selector = diskalarm.Selector{NamePattern: "Windows*", Tag: diskalarm.Tag{Key: "disk-alarms", Value: "enabled"}}
+	custom.Alarms.Prefix = "ops/disk/"
+	custom.Alarms.TreatMissingData = "breaching"
+	custom.Alarms.Thresholds.Linux = diskalarm.LinuxBand{WarningUsedPercent: 75, CriticalUsedPercent: 85}
+	custom.Namespace = "Custom/Agent"
+	custom.WriteRate = 1.5
+	custom.RecentOnly = false
+	custom.ResumeQueueURL = "https://sqs.eu-west-1.amazonaws.com/123456789012/ebs-alarms-resume"
+
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    Config
+		wantErr []string
+	}{
+		{name: "nothing set: direct invocations still work", env: map[string]string{}, want: defaults},
+		{name: "everything set", env: map[string]string{
+			"SNS_TOPIC_ARN": custom.TopicARN, "INSTANCE_NAME_PATTERN": "Windows*", "ALARM_TAG": "disk-alarms=enabled",
+			"ALARM_PREFIX": "ops/disk/", "TREAT_MISSING_DATA": "breaching", "DISK_THRESHOLDS": `{"linux": {"warningUsedPercent": 75, "criticalUsedPercent": 85}}`,
+			"METRIC_NAMESPACE": "Custom/Agent", "WRITE_RATE": "1.5", "RECENT_METRICS_ONLY": "false", "RESUME_QUEUE_URL": custom.ResumeQueueURL,
+		}, want: custom},
+		{name: "every variable wrong", env: map[string]string{
+			"SNS_TOPIC_ARN": "ops-topic", "INSTANCE_NAME_PATTERN": "bad\x01", "ALARM_TAG": "no-equals", "ALARM_PREFIX": "alarms/*",
+			"TREAT_MISSING_DATA": "zero", "DISK_THRESHOLDS": `{"linux": {"warningUsedPercent": 95, "criticalUsedPercent": 90}}`,
+			"METRIC_NAMESPACE": "CWAgent\x7f", "WRITE_RATE": "0", "RECENT_METRICS_ONLY": "sometimes", "RESUME_QUEUE_URL": "queue",
+		}, wantErr: []string{"SNS_TOPIC_ARN", "INSTANCE_NAME_PATTERN", "ALARM_TAG", "ALARM_PREFIX", "TREAT_MISSING_DATA", "DISK_THRESHOLDS", "METRIC_NAMESPACE", "WRITE_RATE", "RECENT_METRICS_ONLY", "RESUME_QUEUE_URL"}},
+		{name: "a selection without a topic", env: map[string]string{"ALARM_TAG": "disk-alarms=enabled"}, wantErr: []string{"SNS_TOPIC_ARN: required"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := loadConfig(settings.Map(tt.env))
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("loadConfig = %v", err)
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("loadConfig (-want +got):\n%s", diff)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("loadConfig = %+v, nil, want errors naming %v", got, tt.wantErr)
+			}
+			for _, name := range tt.wantErr {
+				if !strings.Contains(err.Error(), name) {
+					t.Errorf("loadConfig error %q does not name %s", err, name)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
+	"golang.org/x/time/rate"
+)
+
+type handler struct {
+	rec      *diskalarm.Reconciler
+	queue    *diskalarm.Queue // nil when RESUME_QUEUE_URL is unset
+	selector diskalarm.Selector
+	topicARN string
+	log      *slog.Logger
+}
+
+// newHandler wires the clients, once per cold start.
+func newHandler(cfg Config, awsCfg aws.Config, log *slog.Logger) *handler {
+	h := &handler{
+		rec: &diskalarm.Reconciler{
+			EC2:        ec2.NewFromConfig(awsCfg),
+			CloudWatch: cloudwatch.NewFromConfig(awsCfg),
+			Namespace:  cfg.Namespace,
+			Alarms:     cfg.Alarms,
+			RecentOnly: cfg.RecentOnly,
+			Limiter:    rate.NewLimiter(rate.Limit(cfg.WriteRate), 1),
+			Log:        log,
+		},
+		selector: cfg.Selector,
+		topicARN: cfg.TopicARN,
+		log:      log,
+	}
+	if cfg.ResumeQueueURL != "" {
+		h.queue = &diskalarm.Queue{SQS: sqs.NewFromConfig(awsCfg), URL: cfg.ResumeQueueURL}
+	}
+	return h
+}
+
+// Handle answers the four triggers. It returns a diskalarm.Result, or for
+// an SQS batch the records to retry.
+//
+// A payload that cannot be read is returned as an error: EventBridge's own
+// events always read, and "aws." sources cannot be forged, so a bad payload
+// comes from a person invoking the function, who must see why. Otherwise
+// an error is returned only when a retry can help: nothing was written
+// because a read failed, or the continuation could not be queued.
+func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	inv, err := diskalarm.DecodeInvocation(raw)
+	if err != nil {
+		h.log.ErrorContext(ctx, "invocation rejected", "error", err.Error())
+		return nil, err
+	}
+	switch inv.Kind {
+	case diskalarm.KindDirect:
+		topic := inv.TopicARN
+		if topic == "" {
+			topic = h.topicARN
+		}
+		req := diskalarm.Request{Trigger: diskalarm.TriggerDirect, Selector: diskalarm.Selector{NamePattern: inv.NamePattern}, TopicARN: topic}
+		return h.run(ctx, req, diskalarm.TriggerDirect, 1)
+
+	case diskalarm.KindStateChange:
+		if inv.State != diskalarm.TriggerRunning && inv.State != diskalarm.TriggerTerminated {
+			h.log.InfoContext(ctx, "state change ignored", "instanceId", inv.InstanceID, "state", inv.State)
+			return diskalarm.Result{Trigger: inv.State, Scope: "instance " + inv.InstanceID, Note: "only running and terminated change alarms"}, nil
+		}
+		// One request for both: a running instance that is selected gets
+		// its alarms; a terminated one is gone, so its alarms go.
+		req := diskalarm.Request{Trigger: inv.State, Selector: h.selector, InstanceID: inv.InstanceID, TopicARN: h.topicARN}
+		return h.run(ctx, req, inv.State, 1)
+
+	case diskalarm.KindSchedule:
+		if h.queue != nil {
+			busy, err := h.queue.Busy(ctx)
+			if err != nil {
+				h.log.ErrorContext(ctx, "cannot tell whether a resumed run is under way", "error", err.Error())
+				return nil, err
+			}
+			if busy {
+				h.log.InfoContext(ctx, "scheduled run skipped: a resumed run is under way")
+				return diskalarm.Result{Trigger: diskalarm.TriggerSchedule, Scope: "fleet", Note: "skipped: a resumed run is under way and covers the fleet"}, nil
+			}
+		}
+		req := diskalarm.Request{Trigger: diskalarm.TriggerSchedule, Selector: h.selector, TopicARN: h.topicARN}
+		return h.run(ctx, req, diskalarm.TriggerSchedule, 1)
+
+	default: // diskalarm.KindQueue
+		return h.resume(ctx, inv.Messages), nil
+	}
+}
+
+// resume runs the continuation in each record. A message the suite did not
+// write is dropped (a retry cannot fix it); a run that failed to read is
+// retried through the queue's redrive policy.
+func (h *handler) resume(ctx context.Context, msgs []events.SQSMessage) events.SQSEventResponse {
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for _, msg := range msgs {
+		m, req, err := diskalarm.DecodeResume(msg.Body)
+		if err != nil {
+			h.log.ErrorContext(ctx, "continuation dropped", "messageId", msg.MessageId, "error", err.Error())
+			continue
+		}
+		if _, err := h.run(ctx, req, m.Trigger, m.Pass); err != nil && !errors.Is(err, diskalarm.ErrBadInput) {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+		}
+	}
+	return resp
+}
+
+// run makes one pass and, if the deadline stopped it, queues the rest.
+func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string, pass int) (diskalarm.Result, error) {
+	res, err := h.rec.Reconcile(ctx, req)
+	if err != nil {
+		msg := "reconcile failed before any write"
+		if errors.Is(err, diskalarm.ErrBadInput) {
+			msg = "request rejected"
+		}
+		h.log.ErrorContext(ctx, msg, "trigger", req.Trigger, "error", err.Error())
+		return res, err
+	}
+	if res.Incomplete {
+		switch {
+		case !res.Progressed():
+			// Reads alone used the time: another pass would too.
+			h.log.ErrorContext(ctx, "no write fit before the deadline; not continuing, the next scheduled run tries again", "pass", pass)
+		case h.queue == nil:
+			h.log.WarnContext(ctx, "no RESUME_QUEUE_URL: the next scheduled run continues", "cursor", res.Cursor)
+		default:
+			next := diskalarm.NextResume(req, trigger, pass, res)
+			if err := h.queue.Continue(ctx, next); err != nil {
+				h.log.ErrorContext(ctx, "continuation not queued", "cursor", res.Cursor, "error", err.Error())
+				return res, err
+			}
+			res.Continued = true
+			h.log.InfoContext(ctx, "continuation queued", "cursor", res.Cursor, "pass", next.Pass)
+		}
+	}
+	h.log.InfoContext(ctx, "reconcile done",
+		"trigger", res.Trigger, "scope", res.Scope, "selection", res.Selection, "pass", pass,
+		"instances", res.Instances, "disks", res.Disks,
+		"created", res.Created, "updated", res.Updated, "unchanged", res.Unchanged, "deleted", res.Deleted, "kept", res.Kept,
+		"skipped", res.SkippedTotal, "sizeUnknown", len(res.SizeUnknown), "failed", len(res.Failed),
+		"incomplete", res.Incomplete, "note", res.Note)
+	return res, nil
+}

@@ -1,0 +1,201 @@
+package diskalarm
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+)
+
+// Kinds of invocation the function answers.
+const (
+	KindDirect      = "direct"       // the operators' {"hostname": ..., "sns_topic_arn": ...}
+	KindStateChange = "state-change" // EventBridge "EC2 Instance State-change Notification"
+	KindSchedule    = "schedule"     // EventBridge "Scheduled Event"
+	KindQueue       = "queue"        // SQS: continuations of runs that stopped before their deadline
+)
+
+// Invocation is a decoded payload.
+type Invocation struct {
+	Kind string
+	// KindDirect. TopicARN may be empty: the caller then uses SNS_TOPIC_ARN.
+	NamePattern string
+	TopicARN    string
+	// KindStateChange.
+	InstanceID string
+	State      string
+	// KindQueue.
+	Messages []events.SQSMessage
+}
+
+const (
+	stateChangeType = "EC2 Instance State-change Notification"
+	scheduledType   = "Scheduled Event"
+)
+
+var directFields = []string{"hostname", "sns_topic_name", "sns_topic_arn"}
+
+// DecodeInvocation tells which trigger a payload comes from and reads it.
+// Every error wraps ErrBadInput and says what was wrong.
+func DecodeInvocation(raw []byte) (Invocation, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		return Invocation{}, fmt.Errorf("%w: the payload is not a JSON object", ErrBadInput)
+	}
+	switch {
+	case fields["Records"] != nil:
+		return decodeQueue(raw)
+	case fields["detail-type"] != nil:
+		return decodeEventBridge(raw)
+	}
+	for _, f := range directFields {
+		if fields[f] != nil {
+			return decodeDirect(fields)
+		}
+	}
+	return Invocation{}, fmt.Errorf("%w: unknown trigger: want a direct invocation {\"hostname\": \"Windows*\", \"sns_topic_arn\": \"arn:aws:sns:…\"}, an EC2 state-change event, a scheduled event or an SQS batch", ErrBadInput)
+}
+
+func decodeDirect(fields map[string]json.RawMessage) (Invocation, error) {
+	for name := range fields {
+		if !slices.Contains(directFields, name) {
+			return Invocation{}, fmt.Errorf("%w: unknown field %q in the direct invocation (want hostname and sns_topic_arn)", ErrBadInput, trimmed(name))
+		}
+	}
+	str := func(name string) (string, bool, error) {
+		v, ok := fields[name]
+		if !ok {
+			return "", false, nil
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return "", true, fmt.Errorf("%w: %s must be a string, got %s", ErrBadInput, name, jsonKind(v))
+		}
+		return s, true, nil
+	}
+	inv := Invocation{Kind: KindDirect}
+	pattern, ok, err := str("hostname")
+	if err != nil {
+		return inv, err
+	}
+	if !ok {
+		return inv, fmt.Errorf("%w: hostname is missing: the Name pattern of the instances, such as \"Windows*\"", ErrBadInput)
+	}
+	if err := ValidatePattern(pattern); err != nil {
+		return inv, fmt.Errorf("hostname: %w", err)
+	}
+	inv.NamePattern = pattern
+
+	byName, hasName, err := str("sns_topic_name")
+	if err != nil {
+		return inv, err
+	}
+	byARN, hasARN, err := str("sns_topic_arn")
+	if err != nil {
+		return inv, err
+	}
+	if hasName && hasARN && byName != byARN {
+		return inv, fmt.Errorf("%w: sns_topic_name and sns_topic_arn name different topics", ErrBadInput)
+	}
+	inv.TopicARN = byARN
+	if hasName {
+		inv.TopicARN = byName
+	}
+	if hasName || hasARN {
+		if err := ValidateTopicARN(inv.TopicARN); err != nil {
+			return inv, err
+		}
+	}
+	return inv, nil
+}
+
+func decodeEventBridge(raw []byte) (Invocation, error) {
+	var ev events.EventBridgeEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return Invocation{}, fmt.Errorf("%w: not an EventBridge event: %v", ErrBadInput, err)
+	}
+	switch {
+	case ev.Source == "aws.events" && ev.DetailType == scheduledType:
+		return Invocation{Kind: KindSchedule}, nil
+	case ev.Source == "aws.ec2" && ev.DetailType == stateChangeType:
+	default:
+		return Invocation{}, fmt.Errorf("%w: unknown trigger: EventBridge source %q detail-type %q", ErrBadInput, trimmed(ev.Source), trimmed(ev.DetailType))
+	}
+	var detail struct {
+		InstanceID string `json:"instance-id"`
+		State      string `json:"state"`
+	}
+	if len(ev.Detail) == 0 || json.Unmarshal(ev.Detail, &detail) != nil {
+		return Invocation{}, fmt.Errorf("%w: the state-change event has no detail object", ErrBadInput)
+	}
+	if !instanceIDPattern.MatchString(detail.InstanceID) {
+		return Invocation{}, fmt.Errorf("%w: detail.instance-id %q is not an EC2 instance ID", ErrBadInput, trimmed(detail.InstanceID))
+	}
+	if detail.State == "" {
+		return Invocation{}, fmt.Errorf("%w: detail.state is missing", ErrBadInput)
+	}
+	return Invocation{Kind: KindStateChange, InstanceID: detail.InstanceID, State: detail.State}, nil
+}
+
+func decodeQueue(raw []byte) (Invocation, error) {
+	var ev events.SQSEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return Invocation{}, fmt.Errorf("%w: not an SQS event: %v", ErrBadInput, err)
+	}
+	if len(ev.Records) == 0 {
+		return Invocation{}, fmt.Errorf("%w: an SQS event without records", ErrBadInput)
+	}
+	for _, r := range ev.Records {
+		if r.EventSource != "aws:sqs" {
+			return Invocation{}, fmt.Errorf("%w: unknown trigger: a record from %q, want aws:sqs", ErrBadInput, trimmed(r.EventSource))
+		}
+	}
+	return Invocation{Kind: KindQueue, Messages: ev.Records}, nil
+}
+
+var topicName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+
+// ValidateTopicARN checks that s is an SNS topic ARN.
+func ValidateTopicARN(s string) error {
+	if s == "" {
+		return fmt.Errorf("%w: no SNS topic: give sns_topic_arn, or set SNS_TOPIC_ARN", ErrBadInput)
+	}
+	a, err := arn.Parse(s)
+	if err != nil || a.Service != "sns" || a.Region == "" || len(a.AccountID) != 12 || !topicName.MatchString(a.Resource) {
+		return fmt.Errorf("%w: %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC)", ErrBadInput, trimmed(s))
+	}
+	return nil
+}
+
+func jsonKind(v json.RawMessage) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return "nothing"
+	}
+	switch v[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// trimmed is for error messages that quote outside input.
+func trimmed(s string) string {
+	if len(s) > 80 {
+		return truncateUTF8(s, 80) + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
+}
