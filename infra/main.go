@@ -64,6 +64,19 @@ func run() error {
 		AssetDir:         assetDir,
 		LogRetentionDays: ctx.int("logRetentionDays", stacks.DefaultLogRetentionDays),
 	}
+	diskAlarm := &stacks.DiskAlarmStackProps{
+		StackProps: awscdk.StackProps{
+			Description: jsii.String("lambda-suite: disk-alarm capability (CloudWatch disk-space alarms kept in step with EC2 instances)"),
+		},
+		AssetDir:            assetDir,
+		TopicARN:            ctx.string("diskAlarmTopicArn", ""),
+		InstanceNamePattern: ctx.string("diskAlarmInstanceNamePattern", ""),
+		AlarmTag:            ctx.string("diskAlarmTag", ""),
+		AlarmPrefix:         ctx.string("diskAlarmPrefix", ""),
+		Thresholds:          ctx.string("diskAlarmThresholds", ""),
+		Schedule:            ctx.string("diskAlarmSchedule", stacks.DefaultDiskAlarmSchedule),
+		LogRetentionDays:    ctx.int("logRetentionDays", stacks.DefaultLogRetentionDays),
+	}
 	if err := ctx.err(); err != nil {
 		return err
 	}
@@ -74,6 +87,9 @@ func run() error {
 		return err
 	}
 	if _, err := stacks.NewApprovalStack(app, "LambdaSuiteAmiApproval", amiApproval); err != nil {
+		return err
+	}
+	if _, err := stacks.NewDiskAlarmStack(app, "LambdaSuiteDiskAlarm", diskAlarm); err != nil {
 		return err
 	}
 

@@ -20,7 +20,7 @@ var assetDir string
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "lambda-suite-assets-")
 	if err == nil {
-		err = writeFakeAssets(dir, slices.Concat(RootVolumeFunctions, HealthGateFunctions, ApprovalFunctions)...)
+		err = writeFakeAssets(dir, slices.Concat(RootVolumeFunctions, HealthGateFunctions, ApprovalFunctions, DiskAlarmFunctions)...)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fake assets:", err)
@@ -91,6 +91,7 @@ func suiteTemplates(t *testing.T) map[string]map[string]any {
 		"RootVolume":     *defaultRootVolume(t).ToJSON(),
 		"PipelineHealth": *defaultHealthGate(t).ToJSON(),
 		"AmiApproval":    *defaultApproval(t).ToJSON(),
+		"DiskAlarm":      *defaultDiskAlarm(t).ToJSON(),
 	}
 }
 

@@ -183,6 +183,10 @@ func samFunctions(tmpl map[string]any) (map[string]functionView, []error) {
 				view.Triggers = append(view.Triggers, "pattern "+canonical(dig(event, "Properties", "Pattern")))
 			case "Schedule":
 				view.Triggers = append(view.Triggers, fmt.Sprint("schedule ", dig(event, "Properties", "Schedule")))
+			case "SQS":
+				props := dig(event, "Properties")
+				view.Triggers = append(view.Triggers, queueTrigger(dig(props, "Queue"), dig(props, "BatchSize"),
+					dig(props, "ScalingConfig", "MaximumConcurrency"), dig(props, "FunctionResponseTypes")))
 			default:
 				errs = append(errs, fmt.Errorf("template.yaml %s: event %s of type %v: teach sam_drift_test.go to compare it", id, eventID, typ))
 			}
@@ -251,6 +255,12 @@ func cdkFunctions(tmpl map[string]any) map[string]functionView {
 			}
 			if schedule, ok := rule["ScheduleExpression"]; ok {
 				view.Triggers = append(view.Triggers, fmt.Sprint("schedule ", schedule))
+			}
+		}
+		for _, m := range ofType("AWS::Lambda::EventSourceMapping") {
+			if m["FunctionName"] == self {
+				view.Triggers = append(view.Triggers, queueTrigger(m["EventSourceArn"], m["BatchSize"],
+					dig(m, "ScalingConfig", "MaximumConcurrency"), m["FunctionResponseTypes"]))
 			}
 		}
 
@@ -468,6 +478,12 @@ func getAttResource(v any) string {
 
 // canonical renders a value as JSON with sorted keys, so equal values from
 // YAML (ints) and JSON (floats) read the same.
+// queueTrigger describes an SQS event source the same way for both templates.
+func queueTrigger(queue, batchSize, maxConcurrency, responseTypes any) string {
+	return "queue " + canonical(map[string]any{"queue": queue, "batchSize": batchSize,
+		"maximumConcurrency": maxConcurrency, "functionResponseTypes": responseTypes})
+}
+
 func canonical(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {

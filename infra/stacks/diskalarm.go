@@ -1,0 +1,255 @@
+package stacks
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
+)
+
+// EbsAlarms is the disk-alarm capability's function, by folder name.
+const EbsAlarms = "ebs-alarms"
+
+// DiskAlarmFunctions lists the folders the disk-alarm stack deploys.
+var DiskAlarmFunctions = []string{EbsAlarms}
+
+// Defaults of DiskAlarmStackProps, shared with template.yaml.
+const (
+	DefaultDiskAlarmTag       = "disk-alarms=enabled"
+	DefaultDiskAlarmSchedule  = "rate(15 minutes)"
+	DefaultDiskAlarmNamespace = "CWAgent"
+	DefaultDiskAlarmWriteRate = "3"
+)
+
+// ebsAlarmsTimeout is Lambda's longest: a run stops writing a margin before
+// it and queues the rest, so a long run costs nothing when the fleet is
+// unchanged and saves passes when it is not.
+const ebsAlarmsTimeoutMinutes = 15
+
+// DiskAlarmStackProps configures the disk-alarm stack. Zero values take the
+// defaults above and the function's own (docs/ebs-alarms.md).
+type DiskAlarmStackProps struct {
+	awscdk.StackProps
+	// AssetDir holds ebs-alarms/bootstrap.
+	AssetDir string
+	// TopicARN is an existing SNS topic for the alarms; empty creates one.
+	TopicARN string
+	// InstanceNamePattern and AlarmTag select the instances of event-driven
+	// and scheduled runs; with both empty, AlarmTag takes its default.
+	InstanceNamePattern string
+	AlarmTag            string
+	// AlarmPrefix starts every alarm name; IAM scopes writes to it.
+	AlarmPrefix     string
+	MetricNamespace string
+	// Thresholds is the DISK_THRESHOLDS JSON document; empty for the defaults.
+	Thresholds       string
+	TreatMissingData string
+	WriteRate        string
+	Schedule         string
+	LogRetentionDays int
+}
+
+func (p *DiskAlarmStackProps) withDefaults() DiskAlarmStackProps {
+	out := *p
+	if out.InstanceNamePattern == "" && out.AlarmTag == "" {
+		out.AlarmTag = DefaultDiskAlarmTag
+	}
+	if out.AlarmPrefix == "" {
+		out.AlarmPrefix = diskalarm.DefaultPrefix
+	}
+	if out.MetricNamespace == "" {
+		out.MetricNamespace = DefaultDiskAlarmNamespace
+	}
+	if out.TreatMissingData == "" {
+		out.TreatMissingData = diskalarm.DefaultTreatMissingData
+	}
+	if out.WriteRate == "" {
+		out.WriteRate = DefaultDiskAlarmWriteRate
+	}
+	if out.Schedule == "" {
+		out.Schedule = DefaultDiskAlarmSchedule
+	}
+	return out
+}
+
+// validate applies the function's own checks, so a stack never deploys a
+// configuration the function would refuse at start.
+func (p *DiskAlarmStackProps) validate() error {
+	var errs []error
+	if p.TopicARN != "" {
+		errs = append(errs, diskalarm.ValidateTopicARN(p.TopicARN))
+	}
+	if p.InstanceNamePattern != "" {
+		errs = append(errs, diskalarm.ValidatePattern(p.InstanceNamePattern))
+	}
+	if p.AlarmTag != "" {
+		_, err := diskalarm.ParseTag(p.AlarmTag)
+		errs = append(errs, err)
+	}
+	errs = append(errs, diskalarm.ValidatePrefix(p.AlarmPrefix))
+	if strings.Contains(p.AlarmPrefix, "$") {
+		// The IAM resource is an Fn::Sub string.
+		errs = append(errs, fmt.Errorf("alarm prefix %q: $ is not allowed", p.AlarmPrefix))
+	}
+	if _, err := diskalarm.ParseThresholds(p.Thresholds); err != nil {
+		errs = append(errs, fmt.Errorf("thresholds: %w", err))
+	}
+	if !slices.Contains(diskalarm.TreatMissingDataValues, p.TreatMissingData) {
+		errs = append(errs, fmt.Errorf("treat missing data %q: want one of %v", p.TreatMissingData, diskalarm.TreatMissingDataValues))
+	}
+	if r, err := strconv.ParseFloat(p.WriteRate, 64); err != nil || r < 0.1 || r > 50 {
+		errs = append(errs, fmt.Errorf("write rate %q: want a number of writes a second in [0.1, 50]", p.WriteRate))
+	}
+	if !strings.HasPrefix(p.Schedule, "rate(") && !strings.HasPrefix(p.Schedule, "cron(") {
+		errs = append(errs, fmt.Errorf("schedule %q: want rate(...) or cron(...)", p.Schedule))
+	}
+	errs = append(errs, checkLogRetention(p.LogRetentionDays))
+	errs = append(errs, checkFunctionAssets(p.AssetDir, DiskAlarmFunctions...))
+	return errors.Join(errs...)
+}
+
+// NewDiskAlarmStack builds the disk-alarm capability: ebs-alarms, triggered
+// by instance state changes, a schedule and its own continuation queue,
+// and the SNS topic its alarms notify (unless an existing one is given).
+func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmStackProps) (awscdk.Stack, error) {
+	p := props.withDefaults()
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("disk-alarm stack: %w", err)
+	}
+
+	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
+	tagCapability(stack, "disk-alarm")
+
+	topicARN := p.TopicARN
+	if topicARN == "" {
+		// Unencrypted: CloudWatch alarms cannot publish to a topic under
+		// the AWS-managed SNS key, and the notifications hold no secrets.
+		topic := awssns.NewTopic(stack, jsii.String("Topic"), &awssns.TopicProps{
+			DisplayName: jsii.String("EBS disk space alarms"),
+			EnforceSSL:  jsii.Bool(true),
+		})
+		// Operators subscribe to it: never replace it.
+		topic.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+		topic.Node().DefaultChild().(awssns.CfnTopic).OverrideLogicalId(jsii.String("EbsAlarmsTopic"))
+		topicARN = *topic.TopicArn()
+	}
+
+	// The continuation queue: a run stopped by the deadline queues the rest
+	// here, and the queue invokes the function again. A message that fails
+	// three times goes to the dead-letter queue for a person to look at.
+	deadLetter := awssqs.NewQueue(stack, jsii.String("ResumeDeadLetterQueue"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		RemovalPolicy:   awscdk.RemovalPolicy_RETAIN,
+	})
+	deadLetter.Node().DefaultChild().(awssqs.CfnQueue).OverrideLogicalId(jsii.String("EbsAlarmsResumeDeadLetterQueue"))
+	resume := awssqs.NewQueue(stack, jsii.String("ResumeQueue"), &awssqs.QueueProps{
+		Encryption: awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL: jsii.Bool(true),
+		// Six times the function's timeout, as Lambda advises for SQS
+		// event sources, so a message is never handed out twice at once.
+		VisibilityTimeout: awscdk.Duration_Minutes(jsii.Number(6 * ebsAlarmsTimeoutMinutes)),
+		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(1)),
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: deadLetter, MaxReceiveCount: jsii.Number(3)},
+	})
+	resume.Node().DefaultChild().(awssqs.CfnQueue).OverrideLogicalId(jsii.String("EbsAlarmsResumeQueue"))
+
+	fn := NewFunction(stack, "EbsAlarms", &FunctionProps{
+		Name:        EbsAlarms,
+		AssetDir:    p.AssetDir,
+		Description: "Keeps CloudWatch disk-space alarms in step with EC2 instances: two per disk, thresholds by disk size.",
+		Timeout:     awscdk.Duration_Minutes(jsii.Number(ebsAlarmsTimeoutMinutes)),
+		// A 20,000-instance fleet has some 120,000 alarms and series in
+		// memory during a run; more memory is also more CPU for the JSON.
+		MemoryMB: 1024,
+		Environment: map[string]string{
+			"SNS_TOPIC_ARN":         topicARN,
+			"INSTANCE_NAME_PATTERN": p.InstanceNamePattern,
+			"ALARM_TAG":             p.AlarmTag,
+			"ALARM_PREFIX":          p.AlarmPrefix,
+			"METRIC_NAMESPACE":      p.MetricNamespace,
+			"DISK_THRESHOLDS":       p.Thresholds,
+			"TREAT_MISSING_DATA":    p.TreatMissingData,
+			"WRITE_RATE":            p.WriteRate,
+			"RECENT_METRICS_ONLY":   "true",
+			"RESUME_QUEUE_URL":      *resume.QueueUrl(),
+			// Throttled writes are retried with back-off by the SDK.
+			"AWS_RETRY_MODE":   "adaptive",
+			"AWS_MAX_ATTEMPTS": "10",
+		},
+		Statements: []awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("ReadFleet"),
+				// None of these has resource-level permissions.
+				Actions:   jsii.Strings("ec2:DescribeInstances", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"),
+				Resources: jsii.Strings("*"),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("WriteSuiteAlarms"),
+				// TagResource: PutMetricAlarm sets the owner tags on create.
+				Actions:   jsii.Strings("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"),
+				Resources: &[]*string{alarmARN(p.AlarmPrefix)},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("ResumeQueue"),
+				Actions:   jsii.Strings("sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"),
+				Resources: &[]*string{resume.QueueArn()},
+			}),
+		},
+		OnFailure:        true,
+		LogRetentionDays: p.LogRetentionDays,
+	})
+
+	awslambda.NewEventSourceMapping(stack, jsii.String("ResumeQueueMapping"), &awslambda.EventSourceMappingProps{
+		Target:         fn.Function,
+		EventSourceArn: resume.QueueArn(),
+		// One continuation at a time; two is the least SQS allows, and a
+		// duplicate chain only writes the same differences.
+		BatchSize:               jsii.Number(1),
+		MaxConcurrency:          jsii.Number(2),
+		ReportBatchItemFailures: jsii.Bool(true),
+	})
+	awsevents.NewRule(stack, jsii.String("StateChangeRule"), &awsevents.RuleProps{
+		Description: jsii.String("EC2 instances running or terminated, to " + EbsAlarms),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.ec2"),
+			DetailType: jsii.Strings("EC2 Instance State-change Notification"),
+			Detail:     &map[string]any{"state": []string{"running", "terminated"}},
+		},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn.Function, nil)},
+	})
+	awsevents.NewRule(stack, jsii.String("ScheduleRule"), &awsevents.RuleProps{
+		Description: jsii.String("Reconciles every selected instance's disk alarms"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(p.Schedule)),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn.Function, nil)},
+	})
+
+	awscdk.NewCfnOutput(stack, jsii.String("AlarmTopicArn"), &awscdk.CfnOutputProps{
+		Description: jsii.String("SNS topic the disk alarms notify: subscribe to it"),
+		Value:       jsii.String(topicARN),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("FunctionName"), &awscdk.CfnOutputProps{
+		Description: jsii.String(`Invoke with {"hostname": "Windows*", "sns_topic_arn": "arn:aws:sns:..."}`),
+		Value:       fn.Function.FunctionName(),
+	})
+	return stack, nil
+}
+
+// alarmARN is the ARN of the alarms under prefix, in this stack's region.
+func alarmARN(prefix string) *string {
+	return awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"+prefix+"*"), nil)
+}

@@ -1,0 +1,256 @@
+package stacks
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
+)
+
+func synthDiskAlarm(t *testing.T, props DiskAlarmStackProps) assertions.Template {
+	t.Helper()
+	if props.AssetDir == "" {
+		props.AssetDir = assetDir
+	}
+	stack, err := NewDiskAlarmStack(awscdk.NewApp(nil), "DiskAlarm", &props)
+	if err != nil {
+		t.Fatalf("NewDiskAlarmStack: %v", err)
+	}
+	return assertions.Template_FromStack(stack, nil)
+}
+
+var (
+	diskAlarmOnce     sync.Once
+	diskAlarmTemplate assertions.Template
+)
+
+// defaultDiskAlarm is synthesized once: each synth costs seconds of jsii.
+func defaultDiskAlarm(t *testing.T) assertions.Template {
+	t.Helper()
+	diskAlarmOnce.Do(func() { diskAlarmTemplate = synthDiskAlarm(t, DiskAlarmStackProps{}) })
+	if diskAlarmTemplate == nil {
+		t.Fatal("the default disk-alarm stack did not synthesize")
+	}
+	return diskAlarmTemplate
+}
+
+func TestDiskAlarmResourceCounts(t *testing.T) {
+	tmpl := defaultDiskAlarm(t)
+	for typ, want := range map[string]int{
+		"AWS::Lambda::Function":           1,
+		"AWS::Lambda::EventInvokeConfig":  1,
+		"AWS::Lambda::EventSourceMapping": 1,
+		"AWS::Events::Rule":               2,
+		"AWS::SQS::Queue":                 3, // on-failure, continuations, their dead letters
+		"AWS::SNS::Topic":                 1,
+		"AWS::Logs::LogGroup":             1,
+	} {
+		t.Run(typ, func(t *testing.T) {
+			check(t, func() { tmpl.ResourceCountIs(jsii.String(typ), jsii.Number(want)) })
+		})
+	}
+}
+
+func TestDiskAlarmFunction(t *testing.T) {
+	tmpl := defaultDiskAlarm(t)
+	env := map[string]any{
+		"SNS_TOPIC_ARN":         map[string]any{"Ref": "EbsAlarmsTopic"},
+		"INSTANCE_NAME_PATTERN": "",
+		"ALARM_TAG":             "disk-alarms=enabled",
+		"ALARM_PREFIX":          "lambda-suite/disk-space/",
+		"METRIC_NAMESPACE":      "CWAgent",
+		"DISK_THRESHOLDS":       "",
+		"TREAT_MISSING_DATA":    "missing",
+		"WRITE_RATE":            "3",
+		"RECENT_METRICS_ONLY":   "true",
+		"RESUME_QUEUE_URL":      map[string]any{"Ref": "EbsAlarmsResumeQueue"},
+		"AWS_RETRY_MODE":        "adaptive",
+		"AWS_MAX_ATTEMPTS":      "10",
+	}
+	check(t, func() {
+		tmpl.HasResource(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Metadata": map[string]any{FunctionMetadataKey: EbsAlarms},
+			"Properties": map[string]any{
+				"Runtime":       "provided.al2023",
+				"Architectures": []any{"arm64"},
+				"Handler":       "bootstrap",
+				"MemorySize":    1024,
+				"Timeout":       900,
+				"LoggingConfig": map[string]any{"LogFormat": "JSON", "LogGroup": map[string]any{"Ref": "EbsAlarmsLogGroup"}},
+				"Environment":   map[string]any{"Variables": assertions.Match_ObjectEquals(&env)},
+			},
+		})
+	})
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]any{
+			"FunctionName":         map[string]any{"Ref": functionID(t, tmpl, EbsAlarms)},
+			"MaximumRetryAttempts": 2,
+			"DestinationConfig": map[string]any{"OnFailure": map[string]any{
+				"Destination": map[string]any{"Fn::GetAtt": []any{"EbsAlarmsOnFailureQueue", "Arn"}},
+			}},
+		})
+	})
+}
+
+func TestDiskAlarmTriggers(t *testing.T) {
+	tmpl := defaultDiskAlarm(t)
+	fn := functionID(t, tmpl, EbsAlarms)
+	target := []any{map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{fn, "Arn"}}}}
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+			"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
+				"source":      []any{"aws.ec2"},
+				"detail-type": []any{"EC2 Instance State-change Notification"},
+				"detail":      map[string]any{"state": []any{"running", "terminated"}},
+			}),
+			"Targets": target,
+		})
+	})
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+			"ScheduleExpression": "rate(15 minutes)", "Targets": target,
+		})
+	})
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
+			"FunctionName":          map[string]any{"Ref": fn},
+			"EventSourceArn":        map[string]any{"Fn::GetAtt": []any{"EbsAlarmsResumeQueue", "Arn"}},
+			"BatchSize":             1,
+			"ScalingConfig":         map[string]any{"MaximumConcurrency": 2},
+			"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
+		})
+	})
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), map[string]any{
+			"VisibilityTimeout": 5400,
+			"RedrivePolicy": map[string]any{
+				"deadLetterTargetArn": map[string]any{"Fn::GetAtt": []any{"EbsAlarmsResumeDeadLetterQueue", "Arn"}},
+				"maxReceiveCount":     3,
+			},
+		})
+	})
+}
+
+// TestDiskAlarmScopedStatements pins least privilege: writes only to the
+// alarms under the prefix, reads (which have no resource-level permissions)
+// on "*", the continuation queue only.
+func TestDiskAlarmScopedStatements(t *testing.T) {
+	tests := []struct {
+		name   string
+		props  DiskAlarmStackProps
+		prefix string
+	}{
+		{"default prefix", DiskAlarmStackProps{}, "lambda-suite/disk-space/"},
+		{"custom prefix", DiskAlarmStackProps{AlarmPrefix: "ops/disks/"}, "ops/disks/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmpl := defaultDiskAlarm(t)
+			if tt.props != (DiskAlarmStackProps{}) {
+				tmpl = synthDiskAlarm(t, tt.props)
+			}
+			hasStatement(t, tmpl, EbsAlarms, map[string]any{
+				"Action":   []any{"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"},
+				"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + tt.prefix + "*"},
+			})
+			hasStatement(t, tmpl, EbsAlarms, map[string]any{
+				"Action":   []any{"ec2:DescribeInstances", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"},
+				"Resource": "*",
+			})
+			hasStatement(t, tmpl, EbsAlarms, map[string]any{
+				"Action":   []any{"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"},
+				"Resource": map[string]any{"Fn::GetAtt": []any{"EbsAlarmsResumeQueue", "Arn"}},
+			})
+		})
+	}
+}
+
+func TestDiskAlarmNoWriteOnAnyResource(t *testing.T) {
+	tmpl := defaultDiskAlarm(t)
+	reads := []string{"ec2:Describe", "cloudwatch:Describe", "cloudwatch:List", "cloudwatch:Get"}
+	for id, policy := range resources(tmpl, "AWS::IAM::Policy") {
+		doc := policy["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
+		for _, s := range doc["Statement"].([]any) {
+			s := s.(map[string]any)
+			if !slices.Contains(asStrings(s["Resource"]), "*") {
+				continue
+			}
+			for _, action := range asStrings(s["Action"]) {
+				if !slices.ContainsFunc(reads, func(p string) bool { return strings.HasPrefix(action, p) }) {
+					t.Errorf("%s: %s allowed on Resource \"*\"", id, action)
+				}
+			}
+		}
+	}
+}
+
+func TestDiskAlarmExistingTopic(t *testing.T) {
+	const topic = "arn:aws:sns:eu-west-1:123456789012:ops-pager"
+	tmpl := synthDiskAlarm(t, DiskAlarmStackProps{TopicARN: topic, InstanceNamePattern: "Windows*"})
+	check(t, func() { tmpl.ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(0)) })
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": map[string]any{
+				"SNS_TOPIC_ARN": topic, "INSTANCE_NAME_PATTERN": "Windows*", "ALARM_TAG": "",
+			}},
+		})
+	})
+}
+
+func TestDiskAlarmStatefulLogicalIDs(t *testing.T) {
+	tmpl := defaultDiskAlarm(t)
+	tests := []struct {
+		typ  string
+		want []string
+	}{
+		{"AWS::Logs::LogGroup", []string{"EbsAlarmsLogGroup"}},
+		{"AWS::SQS::Queue", []string{"EbsAlarmsOnFailureQueue", "EbsAlarmsResumeDeadLetterQueue", "EbsAlarmsResumeQueue"}},
+		{"AWS::SNS::Topic", []string{"EbsAlarmsTopic"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			var got []string
+			for id := range resources(tmpl, tt.typ) {
+				got = append(got, id)
+			}
+			slices.Sort(got)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("logical IDs of %s (-want +got):\n%s", tt.typ, diff)
+			}
+		})
+	}
+}
+
+func TestDiskAlarmProps(t *testing.T) {
+	tests := []struct {
+		name    string
+		props   DiskAlarmStackProps
+		wantErr string
+	}{
+		{"no binary", DiskAlarmStackProps{AssetDir: t.TempDir()}, "make build"},
+		{"topic not an ARN", DiskAlarmStackProps{TopicARN: "ops-pager"}, "not an SNS topic ARN"},
+		{"wildcard prefix", DiskAlarmStackProps{AlarmPrefix: "alarms/*"}, "wildcards"},
+		{"dollar in prefix", DiskAlarmStackProps{AlarmPrefix: "${x}/"}, "$ is not allowed"},
+		{"bad thresholds", DiskAlarmStackProps{Thresholds: `{"linux": {"warningUsedPercent": 95, "criticalUsedPercent": 90}}`}, "thresholds"},
+		{"bad tag", DiskAlarmStackProps{AlarmTag: "enabled"}, "not key=value"},
+		{"bad missing data", DiskAlarmStackProps{TreatMissingData: "zero"}, "treat missing data"},
+		{"bad rate", DiskAlarmStackProps{WriteRate: "fast"}, "write rate"},
+		{"bad schedule", DiskAlarmStackProps{Schedule: "every 15 minutes"}, "schedule"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.props.AssetDir == "" {
+				tt.props.AssetDir = assetDir
+			}
+			_, err := NewDiskAlarmStack(awscdk.NewApp(nil), "DiskAlarm", &tt.props)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("NewDiskAlarmStack(%s) = %v, want an error containing %q", tt.name, err, tt.wantErr)
+			}
+		})
+	}
+}
