@@ -39,6 +39,7 @@ var scenarios = []scenario{
 	},
 	healthGateScenario,
 	amiApprovalScenario,
+	diskAlarmScenario,
 }
 
 func snapshotOnVolumeCreate(ctx context.Context, r *runner) error {

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/ebs-ops/lambda-suite/shared/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
+	"github.com/ebs-ops/lambda-suite/shared/runtimeapi"
+)
+
+// diskAlarmScenario shows ebs-alarms on a sample fleet of its own: two
+// Windows instances and a Linux one, with the CloudWatch agent's metrics.
+var diskAlarmScenario = scenario{
+	name:      "ebs-alarms",
+	about:     "disk-space alarms are created for a sample fleet, left alone on a re-run, and removed on termination",
+	functions: []string{"ebs-alarms"},
+	run:       ebsAlarms,
+}
+
+// sampleInstanceID is the instance ID in the sample state-change events.
+const sampleInstanceID = "i-0123456789abcdef0"
+
+type sampleDisk struct {
+	instance, disk string
+	windows        bool
+	sizeGiB, pct   float64 // Windows: size and % free (0: full); Linux: % used
+	fstype         string
+}
+
+func ebsAlarms(ctx context.Context, r *runner) error {
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRegion(awstest.Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
+		config.WithBaseEndpoint(r.moto.URL),
+	)
+	if err != nil {
+		return err
+	}
+	cw := cloudwatch.NewFromConfig(cfg)
+	topic, err := sns.NewFromConfig(cfg).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("disk-space-alerts")})
+	if err != nil {
+		return fmt.Errorf("create the SNS topic: %w", err)
+	}
+	topicARN := aws.ToString(topic.TopicArn)
+
+	ids := map[string]string{}
+	for _, name := range []string{"Windows-app-1", "Windows-app-2", "linux-web-1"} {
+		if ids[name], err = launchNamed(ctx, r.ec2, name); err != nil {
+			return err
+		}
+	}
+	disks := []sampleDisk{
+		{instance: "Windows-app-1", disk: "C:", windows: true, sizeGiB: 100, pct: 45},
+		{instance: "Windows-app-1", disk: "D:", windows: true, sizeGiB: 1024, pct: 40},
+		{instance: "Windows-app-1", disk: "E:", windows: true, sizeGiB: 50, pct: 0},
+		{instance: "Windows-app-2", disk: "C:", windows: true, sizeGiB: 60, pct: 70},
+		{instance: "linux-web-1", disk: "/", pct: 50, fstype: "xfs"},
+		{instance: "linux-web-1", disk: "/dev/shm", pct: 1, fstype: "tmpfs"},
+	}
+	r.step("the fleet and what its CloudWatch agents report (namespace CWAgent, 5 minutes ago)")
+	for _, d := range disks {
+		what := fmt.Sprintf("%g %% used (%s)", d.pct, d.fstype)
+		if d.windows {
+			what = fmt.Sprintf("%g GiB, %g %% free", d.sizeGiB, d.pct)
+			if d.pct == 0 {
+				what = "full: 0 MB and 0 % free"
+			}
+		}
+		r.note("%-14s %s  %-9s %s", d.instance, ids[d.instance], d.disk, what)
+	}
+	if err := putAgentMetrics(ctx, cw, ids, disks); err != nil {
+		return err
+	}
+
+	f, err := r.start("ebs-alarms", "SNS_TOPIC_ARN="+topicARN, "INSTANCE_NAME_PATTERN=Windows*", "WRITE_RATE=20")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	prefix := diskalarm.DefaultPrefix
+	name := func(instance, disk, severity string) string {
+		return diskalarm.AlarmName(prefix, ids[instance], disk, severity)
+	}
+
+	direct, err := r.event("ebs-alarms", "direct-invocation.json")
+	if err != nil {
+		return err
+	}
+	r.step(`the operators' command: {"hostname": "Windows*", "sns_topic_name": "%s"} (direct-invocation.json)`, topicARN)
+	res, alarms, err := r.invokeAlarms(ctx, f, cw, direct)
+	if err != nil {
+		return err
+	}
+	r.check(len(alarms) == 8, "8 alarms: Warning and Critical for each of the 4 Windows disks (found %d)", len(alarms))
+	for _, c := range []struct {
+		instance, disk string
+		warning        float64
+		critical       float64
+		why            string
+	}{
+		{"Windows-app-1", "C:", 30, 20, "100 GiB"},
+		{"Windows-app-1", "D:", 15, 10, "1 TiB"},
+		{"Windows-app-1", "E:", 30, 20, "full, size unknown"},
+		{"Windows-app-2", "C:", 30, 20, "60 GiB"},
+	} {
+		w, cr := alarms[name(c.instance, c.disk, diskalarm.Warning)], alarms[name(c.instance, c.disk, diskalarm.Critical)]
+		r.check(aws.ToFloat64(w.Threshold) == c.warning && aws.ToFloat64(cr.Threshold) == c.critical,
+			"%s %s (%s): warning below %g %% free, critical below %g %%", c.instance, c.disk, c.why, c.warning, c.critical)
+	}
+	linux := 0
+	for n := range alarms {
+		if strings.HasPrefix(n, diskalarm.InstancePrefix(prefix, ids["linux-web-1"])) {
+			linux++
+		}
+	}
+	r.check(linux == 0, "no alarm for linux-web-1, whose name does not match Windows* (found %d)", linux)
+
+	r.step("the same command again")
+	if res, _, err = r.invokeAlarms(ctx, f, cw, direct); err != nil {
+		return err
+	}
+	r.check(res.Writes == 0 && res.Unchanged == 8, "no write call: %d unchanged, %d writes", res.Unchanged, res.Writes)
+
+	app2 := ids["Windows-app-2"]
+	if _, err := r.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{app2}}); err != nil {
+		return fmt.Errorf("terminate Windows-app-2: %w", err)
+	}
+	terminated, err := r.event("ebs-alarms", "terminated.json")
+	if err != nil {
+		return err
+	}
+	terminated = []byte(strings.ReplaceAll(string(terminated), sampleInstanceID, app2))
+	r.step("Windows-app-2 is terminated (terminated.json, instance-id → %s)", app2)
+	if _, alarms, err = r.invokeAlarms(ctx, f, cw, terminated); err != nil {
+		return err
+	}
+	left := 0
+	for n := range alarms {
+		if strings.HasPrefix(n, diskalarm.InstancePrefix(prefix, app2)) {
+			left++
+		}
+	}
+	r.check(left == 0 && len(alarms) == 6, "Windows-app-2's 2 alarms are gone, Windows-app-1's 6 remain (%d and %d)", left, len(alarms))
+	return nil
+}
+
+// invokeAlarms invokes the function and prints what it logged and
+// returned, then how the suite's alarms changed, and returns both.
+func (r *runner) invokeAlarms(ctx context.Context, f *runtimeapi.Function, cw *cloudwatch.Client, payload []byte) (diskalarm.Result, map[string]cwtypes.MetricAlarm, error) {
+	before, err := suiteAlarms(ctx, cw)
+	if err != nil {
+		return diskalarm.Result{}, nil, err
+	}
+	out, err := f.Invoke(ctx, payload, invokeTimeout)
+	r.result(out)
+	if err != nil {
+		return diskalarm.Result{}, nil, err
+	}
+	var res diskalarm.Result
+	if out.FunctionError == nil {
+		if err := json.Unmarshal(out.Payload, &res); err != nil {
+			return res, nil, fmt.Errorf("read the result: %w", err)
+		}
+	}
+	after, err := suiteAlarms(ctx, cw)
+	if err != nil {
+		return res, nil, err
+	}
+	r.printAlarmChanges(before, after)
+	return res, after, nil
+}
+
+func (r *runner) printAlarmChanges(before, after map[string]cwtypes.MetricAlarm) {
+	var rows []string
+	for _, n := range slices.Sorted(maps.Keys(after)) {
+		if _, old := before[n]; !old {
+			rows = append(rows, "+ "+alarmRow(after[n]))
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(before)) {
+		if _, still := after[n]; !still {
+			rows = append(rows, "- "+alarmRow(before[n]))
+		}
+	}
+	if len(rows) == 0 {
+		r.note("ALARMS no change (%d)", len(after))
+		return
+	}
+	r.note("ALARMS %d → %d", len(before), len(after))
+	tw := tabwriter.NewWriter(r.w, 0, 0, 2, ' ', 0)
+	for _, row := range rows {
+		fmt.Fprintf(tw, "         %s\n", row)
+	}
+	tw.Flush()
+}
+
+func alarmRow(a cwtypes.MetricAlarm) string {
+	op := "<"
+	if a.ComparisonOperator == cwtypes.ComparisonOperatorGreaterThanThreshold {
+		op = ">"
+	}
+	var dims []string
+	for _, d := range a.Dimensions {
+		dims = append(dims, aws.ToString(d.Name)+"="+aws.ToString(d.Value))
+	}
+	return fmt.Sprintf("%s\t%s %s %s %g\t%s", aws.ToString(a.AlarmName), a.Statistic, aws.ToString(a.MetricName), op,
+		aws.ToFloat64(a.Threshold), strings.Join(dims, ","))
+}
+
+func suiteAlarms(ctx context.Context, cw *cloudwatch.Client) (map[string]cwtypes.MetricAlarm, error) {
+	out := map[string]cwtypes.MetricAlarm{}
+	p := cloudwatch.NewDescribeAlarmsPaginator(cw, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String(diskalarm.DefaultPrefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe alarms: %w", err)
+		}
+		for _, a := range page.MetricAlarms {
+			out[aws.ToString(a.AlarmName)] = a
+		}
+	}
+	return out, nil
+}
+
+func launchNamed(ctx context.Context, c *ec2.Client, name string) (string, error) {
+	out, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
+		ImageId: aws.String(awstest.AMI), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		InstanceType: types.InstanceTypeT3Micro,
+		Placement:    &types.Placement{AvailabilityZone: aws.String(zone)},
+		TagSpecifications: []types.TagSpecification{{
+			ResourceType: types.ResourceTypeInstance,
+			Tags:         []types.Tag{{Key: aws.String("Name"), Value: aws.String(name)}},
+		}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("RunInstances %s: %w", name, err)
+	}
+	return aws.ToString(out.Instances[0].InstanceId), nil
+}
+
+// putAgentMetrics publishes what the CloudWatch agent would, stamped 5
+// minutes ago as the agent's data is by the time anyone reads it.
+func putAgentMetrics(ctx context.Context, cw *cloudwatch.Client, ids map[string]string, disks []sampleDisk) error {
+	ts := aws.Time(time.Now().Add(-5 * time.Minute))
+	dim := func(name, value string) cwtypes.Dimension {
+		return cwtypes.Dimension{Name: aws.String(name), Value: aws.String(value)}
+	}
+	var data []cwtypes.MetricDatum
+	for _, d := range disks {
+		id := ids[d.instance]
+		appended := []cwtypes.Dimension{dim("InstanceId", id), dim("ImageId", awstest.AMI), dim("InstanceType", "t3.micro")}
+		if !d.windows {
+			dims := append([]cwtypes.Dimension{dim("path", d.disk), dim("device", "nvme0n1p1"), dim("fstype", d.fstype)}, appended...)
+			data = append(data, cwtypes.MetricDatum{MetricName: aws.String(diskalarm.MetricUsedPercent), Dimensions: dims, Value: aws.Float64(d.pct), Timestamp: ts})
+			continue
+		}
+		dims := append([]cwtypes.Dimension{dim("instance", d.disk), dim("objectname", "LogicalDisk")}, appended...)
+		freeMB := d.sizeGiB * 1024 * d.pct / 100
+		data = append(data,
+			cwtypes.MetricDatum{MetricName: aws.String(diskalarm.MetricFreePercent), Dimensions: dims, Value: aws.Float64(d.pct), Timestamp: ts},
+			cwtypes.MetricDatum{MetricName: aws.String(diskalarm.MetricFreeMegabytes), Dimensions: dims, Value: aws.Float64(freeMB), Timestamp: ts})
+	}
+	if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("CWAgent"), MetricData: data}); err != nil {
+		return fmt.Errorf("put the agent's metrics: %w", err)
+	}
+	return nil
+}
