@@ -36,8 +36,9 @@ build:
 # their tools are missing: CI must never pass by skipping.
 test:
 	$(call need,go moto_server cfn-lint node)
-	@echo "go test: unit, moto integration, CDK and SAM template tests"
-	AWSTEST_REQUIRE=1 go test -count=1 -timeout 15m ./...
+	@echo "go test: unit, moto integration, CDK and SAM template tests (artifacts such as page screenshots in test-output/)"
+	@rm -rf test-output && mkdir -p test-output
+	AWSTEST_REQUIRE=1 go test -count=1 -timeout 15m -artifacts -outputdir $(CURDIR)/test-output ./...
 
 local:
 	$(call need,go moto_server)
@@ -79,4 +80,4 @@ deploy: build
 	cd infra && $(CDK) deploy --all --no-notices $(CDK_ARGS)
 
 clean:
-	rm -rf $(BIN) infra/cdk.out
+	rm -rf $(BIN) infra/cdk.out test-output
