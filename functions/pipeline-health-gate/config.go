@@ -13,7 +13,9 @@ type Config struct {
 	// empty UserParameters gates.
 	Region string
 	// DeadlineMargin is how long before the Lambda deadline the gate stops
-	// waiting for AWS Health, to leave time to answer CodePipeline.
+	// waiting for AWS Health, to leave time to answer CodePipeline. At most
+	// maxDeadlineMargin; when it leaves less than a second for the check
+	// (a timeout too short for it), the gate fails the job unchecked.
 	DeadlineMargin time.Duration
 	// OrganizationView asks AWS Health's organizational view
 	// (DescribeEventsForOrganization), which needs it enabled in the
@@ -22,11 +24,16 @@ type Config struct {
 	OrganizationView bool
 }
 
+// maxDeadlineMargin bounds DEADLINE_MARGIN: answering CodePipeline takes
+// a second or two, and the function's timeout is a minute (infra), so a
+// larger margin only takes the time the check needs.
+const maxDeadlineMargin = 30 * time.Second
+
 func loadConfig(lookup settings.Lookup) (Config, error) {
 	r := settings.NewReader(lookup)
 	cfg := Config{
 		Region:           r.String("AWS_REGION", ""),
-		DeadlineMargin:   r.Duration("DEADLINE_MARGIN", 3*time.Second, 500*time.Millisecond, time.Minute),
+		DeadlineMargin:   r.Duration("DEADLINE_MARGIN", 3*time.Second, 500*time.Millisecond, maxDeadlineMargin),
 		OrganizationView: r.Bool("ORGANIZATION_VIEW", false),
 	}
 	if cfg.Region == "" {

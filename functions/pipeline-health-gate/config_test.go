@@ -22,6 +22,9 @@ func TestLoadConfig(t *testing.T) {
 		{name: "invalid", env: map[string]string{"DEADLINE_MARGIN": "soon", "ORGANIZATION_VIEW": "maybe"},
 			wantErr: []string{"AWS_REGION", "DEADLINE_MARGIN", "ORGANIZATION_VIEW"}},
 		{name: "margin too small", env: map[string]string{"AWS_REGION": "us-east-1", "DEADLINE_MARGIN": "10ms"}, wantErr: []string{"DEADLINE_MARGIN"}},
+		{name: "margin too large", env: map[string]string{"AWS_REGION": "us-east-1", "DEADLINE_MARGIN": "45s"}, wantErr: []string{"DEADLINE_MARGIN"}},
+		{name: "largest margin", env: map[string]string{"AWS_REGION": "us-east-1", "DEADLINE_MARGIN": "30s"},
+			want: Config{Region: "us-east-1", DeadlineMargin: 30 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

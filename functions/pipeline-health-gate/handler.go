@@ -41,10 +41,13 @@ type errPanicked struct{ value any }
 func (e errPanicked) Error() string { return fmt.Sprintf("panic: %v", e.value) }
 
 // Handle answers the invocation's job exactly once: every path below ends
-// in the single Send, including a panic (recovered into a failure) and a
+// in the single Send, including a panic (recovered into a failure), a
 // Health check that would run into the Lambda deadline (cut short by
-// margin). It returns an error only when the answer could not be sent and
-// a retry of the invocation can still give it.
+// margin) and a margin that leaves no time to check (failed unchecked).
+// Send makes a second call only when CodePipeline refused a success for
+// good, so that the job still gets an answer (a failure). It returns an
+// error only when the answer could not be sent and a retry of the
+// invocation can still give it.
 func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (Result, error) {
 	job, decodeErr := healthgate.DecodeJob(raw)
 	if job.ID == "" {
@@ -55,16 +58,23 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 	}
 
 	answer := h.decide(ctx, job, decodeErr)
-	res := Result{JobID: job.ID, Verdict: answer.Verdict, Success: answer.Success, ContinuationToken: answer.ContinuationToken, Text: answer.Message}
-	if answer.Success {
-		res.Text = answer.Summary
-	}
 	h.logDecision(ctx, job, answer)
 
-	err := healthgate.Send(ctx, h.jobs, job.ID, requestID(ctx), answer)
+	sent, err := healthgate.Send(ctx, h.jobs, job.ID, requestID(ctx), answer)
+	if sent.Verdict != answer.Verdict || sent.Success != answer.Success {
+		h.log.ErrorContext(ctx, "CodePipeline refused the answer; failed the job instead", "jobId", job.ID, "verdict", answer.Verdict, "message", sent.Message)
+	}
+	res := Result{JobID: job.ID, Verdict: sent.Verdict, Success: sent.Success, ContinuationToken: sent.ContinuationToken, Text: sent.Message}
+	if sent.Success {
+		res.Text = sent.Summary
+	}
 	switch {
 	case errors.Is(err, healthgate.ErrJobClosed):
 		h.log.WarnContext(ctx, "CodePipeline no longer takes an answer for the job", "jobId", job.ID, "error", err.Error())
+		return res, nil
+	case errors.Is(err, healthgate.ErrAnswerRefused):
+		// Sending the same answer again cannot help: no Lambda retry.
+		h.log.ErrorContext(ctx, "CodePipeline refused the answer; the action stays open until it times out", "jobId", job.ID, "error", err.Error())
 		return res, nil
 	case err != nil:
 		h.log.ErrorContext(ctx, "job not answered; asking Lambda to retry the invocation", "jobId", job.ID, "error", err.Error())
@@ -97,12 +107,33 @@ func (h *handler) decide(ctx context.Context, job healthgate.Job, decodeErr erro
 		}
 		tok = &t
 	}
+	if left, ok := h.timeToCheck(ctx); !ok {
+		// A margin that leaves no time to ask AWS Health is a
+		// misconfiguration: it must never pass a deployment unchecked.
+		return healthgate.NoTimeAnswer(left, h.margin, minCheckTime)
+	}
 	events, err := h.check(ctx, params)
 	var panicked errPanicked
 	if errors.As(err, &panicked) {
 		return healthgate.InternalAnswer(panicked.Error())
 	}
 	return healthgate.Decide(params, tok, h.clock(), events, err)
+}
+
+// minCheckTime is the least time the gate gives AWS Health: with less
+// left between the margin and the Lambda deadline, it does not ask.
+const minCheckTime = time.Second
+
+// timeToCheck returns how long the check may take (the time to the Lambda
+// deadline less the margin) and whether that is at least minCheckTime.
+// Without a deadline there is no limit.
+func (h *handler) timeToCheck(ctx context.Context) (time.Duration, bool) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return 0, true
+	}
+	left := time.Until(deadline) - h.margin
+	return left, left >= minCheckTime
 }
 
 // check asks AWS Health, but gives up margin before the Lambda deadline so
@@ -135,7 +166,7 @@ func (h *handler) check(ctx context.Context, p healthgate.Params) ([]healthgate.
 	case r := <-done:
 		return r.events, r.err
 	case <-checkCtx.Done():
-		return nil, fmt.Errorf("check AWS Health: %w", checkCtx.Err())
+		return nil, fmt.Errorf("check AWS Health: %w: %w", healthgate.ErrOutOfTime, checkCtx.Err())
 	}
 }
 

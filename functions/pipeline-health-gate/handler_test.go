@@ -88,6 +88,14 @@ func (f fixture) answerCtx(t *testing.T, ctx context.Context, ev json.RawMessage
 	if err != nil || !res.Answered {
 		t.Fatalf("Handle = %+v, %v, want the job answered without error", res, err)
 	}
+	// Count the calls, not only the answers the fake accepted: it refuses
+	// a second answer for the same job and would hide it.
+	if calls := f.fake.AnswerCalls(jobID); len(calls) != 1 {
+		t.Fatalf("PutJobSuccessResult/PutJobFailureResult calls for job %s = %d (%s), want exactly 1", jobID, len(calls), callList(calls))
+	}
+	if calls := f.fake.AnswerCalls(""); len(calls) != 1 {
+		t.Fatalf("PutJobSuccessResult/PutJobFailureResult calls in all = %d (%s), want only the one for %s", len(calls), callList(calls), jobID)
+	}
 	answers := f.fake.AnswersFor(jobID)
 	if len(answers) != 1 {
 		t.Fatalf("answers for job %s = %d (%+v), want exactly 1", jobID, len(answers), answers)
@@ -96,6 +104,18 @@ func (f fixture) answerCtx(t *testing.T, ctx context.Context, ev json.RawMessage
 		t.Fatalf("answers in all = %d (%+v), want only the one for %s", len(all), all, jobID)
 	}
 	return answers[0]
+}
+
+// callList names calls by operation and the error the fake answered.
+func callList(calls []fake.Call) string {
+	names := make([]string, len(calls))
+	for i, c := range calls {
+		names[i] = c.Op
+		if c.Error != "" {
+			names[i] += " (refused: " + c.Error + ")"
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func TestNoEventsPassesWithTheJobsID(t *testing.T) {
@@ -509,5 +529,115 @@ func TestAnswerFailingTransientlyAsksLambdaToRetry(t *testing.T) {
 	f.fake.Fail("CodePipeline.PutJobSuccessResult", fake.APIError{Code: "InternalFailure", Message: "boom", Status: 500}, 0)
 	if _, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json")); err == nil {
 		t.Errorf("Handle = nil error, want one so that Lambda retries the invocation")
+	}
+}
+
+func TestHealthErrorWhileWaitingKeepsWaiting(t *testing.T) {
+	f := newFixture(t)
+	start := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
+	f.h.now = func() time.Time { return start }
+	blocker := f.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1"})
+	// onHealthError pass must not let a waiting run through.
+	params := `{"regions":["us-east-1"],"mode":"wait","maxWait":"2h","onHealthError":"pass"}`
+	first := withParams(t, edit(t, sample(t, "job-continuation.json"), func(_, _, data map[string]any) { delete(data, "continuationToken") }), params)
+	a := f.answer(t, first, continuationJob)
+	if !a.Success || a.ContinuationToken == "" {
+		t.Fatalf("first answer = %+v, want waiting", a)
+	}
+
+	// AWS Health stops answering while the gate waits: it keeps waiting.
+	f.fake.Fail("Health.DescribeEvents", fake.APIError{Code: "SubscriptionRequiredException", Message: "The AWS Premium Support Subscription is required to use this service."}, 0)
+	f.fake.ResetCalls()
+	f.h.now = func() time.Time { return start.Add(time.Hour) }
+	const secondJob, thirdJob = "44444444-abcd-4444-8abc-444444abcdef", "55555555-abcd-4555-8abc-555555abcdef"
+	second := edit(t, first, func(job, _, data map[string]any) {
+		job["id"] = secondJob
+		data["continuationToken"] = a.ContinuationToken
+	})
+	a = f.answer(t, second, secondJob)
+	tok, err := healthgate.ParseToken(a.ContinuationToken, start.Add(time.Hour))
+	if !a.Success || err != nil || tok.Attempt != 2 || a.OutputVariables["healthy"] != "" {
+		t.Fatalf("answer on a Health error while waiting = %+v (token %+v, %v), want waiting on (attempt 2), not a pass", a, tok, err)
+	}
+	if !strings.Contains(a.Summary, "SubscriptionRequiredException") {
+		t.Errorf("summary %q does not say what went wrong", a.Summary)
+	}
+
+	// Past maxWait, still no answer from AWS Health: a failure naming the
+	// last known event and the error.
+	f.fake.ResetCalls()
+	f.h.now = func() time.Time { return start.Add(2*time.Hour + time.Second) }
+	third := edit(t, second, func(job, _, data map[string]any) {
+		job["id"] = thirdJob
+		data["continuationToken"] = a.ContinuationToken
+	})
+	a = f.answer(t, third, thirdJob)
+	if a.Success || !strings.HasPrefix(a.Message, healthgate.BlockedPrefix) {
+		t.Fatalf("answer past maxWait = %+v, want a blocked failure", a)
+	}
+	for _, part := range []string{blocker.ARN, "SubscriptionRequiredException", "3 checks"} {
+		if !strings.Contains(a.Message, part) {
+			t.Errorf("failure message %q does not say %q", a.Message, part)
+		}
+	}
+}
+
+func TestNoTimeToCheckFailsWithoutAsking(t *testing.T) {
+	for _, params := range []string{`{"regions":["us-east-1"]}`, `{"regions":["us-east-1"],"onHealthError":"pass"}`} {
+		t.Run(params, func(t *testing.T) {
+			f := newFixture(t)
+			f.h.margin = 3 * time.Second
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // less than the margin
+			defer cancel()
+			a := f.answerCtx(t, ctx, withParams(t, sample(t, "job-json-params.json"), params), jsonJob)
+			if a.Success || a.FailureType != "ConfigurationError" {
+				t.Fatalf("answer = %+v, want a ConfigurationError failure", a)
+			}
+			for _, part := range []string{"DEADLINE_MARGIN", "3s", "Raise the function's timeout or lower DEADLINE_MARGIN"} {
+				if !strings.Contains(a.Message, part) {
+					t.Errorf("failure message %q does not say %q", a.Message, part)
+				}
+			}
+			if n := f.fake.Count("Health.DescribeEvents"); n != 0 {
+				t.Errorf("DescribeEvents calls = %d, want none without time to check", n)
+			}
+		})
+	}
+}
+
+func TestSuccessRefusedForGoodFallsBackToOneFailure(t *testing.T) {
+	f := newFixture(t)
+	f.fake.Fail("CodePipeline.PutJobSuccessResult", fake.APIError{Code: "ValidationException", Message: "outputVariables failed to satisfy constraint"}, 1)
+	res, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json"))
+	if err != nil || !res.Answered || res.Success || res.Verdict != healthgate.VerdictInternal {
+		t.Fatalf("Handle = %+v, %v, want answered with a failure and no error (a retry would be refused again)", res, err)
+	}
+	if n := f.fake.Count("CodePipeline.PutJobSuccessResult"); n != 1 {
+		t.Errorf("PutJobSuccessResult calls = %d, want 1", n)
+	}
+	if n := f.fake.Count("CodePipeline.PutJobFailureResult"); n != 1 {
+		t.Errorf("PutJobFailureResult calls = %d, want 1 (the fallback)", n)
+	}
+	answers := f.fake.AnswersFor(jsonJob)
+	if len(answers) != 1 || answers[0].Success {
+		t.Fatalf("answers = %+v, want one failure", answers)
+	}
+	for _, part := range []string{healthgate.InternalPrefix, "ValidationException", "no open issue events"} {
+		if !strings.Contains(answers[0].Message, part) {
+			t.Errorf("fallback message %q does not say %q", answers[0].Message, part)
+		}
+	}
+}
+
+func TestFallbackRefusedTooIsNotRetried(t *testing.T) {
+	f := newFixture(t)
+	f.fake.Fail("CodePipeline.PutJobSuccessResult", fake.APIError{Code: "ValidationException", Message: "no"}, 0)
+	f.fake.Fail("CodePipeline.PutJobFailureResult", fake.APIError{Code: "ValidationException", Message: "no either"}, 0)
+	res, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json"))
+	if err != nil || res.Answered {
+		t.Errorf("Handle = %+v, %v, want not answered and no error (a retry would be refused again)", res, err)
+	}
+	if n := len(f.fake.AnswerCalls(jsonJob)); n != 2 {
+		t.Errorf("answer calls = %d, want 2: the success and one fallback failure", n)
 	}
 }

@@ -34,9 +34,9 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		AnyFailure:   r.Bool("RETRY_ANY_FAILURE", false),
 		DefaultCheck: settings.Parse(r, "DEFAULT_CHECK", "", func(s string) (healthgate.Params, error) { return healthgate.ParseParams(s, region) }),
 		// EventBridge Scheduler runs one-time schedules to the minute.
-		FirstDelay:       r.Duration("RECHECK_DELAY", 2*time.Minute, time.Second, time.Hour),
-		MaxDelay:         r.Duration("RECHECK_MAX_DELAY", 15*time.Minute, time.Second, 12*time.Hour),
-		Window:           r.Duration("MAX_RETRY_WINDOW", 6*time.Hour, time.Minute, 7*24*time.Hour),
+		FirstDelay:       r.Duration("RECHECK_DELAY", 2*time.Minute, healthgate.RecheckDelayMin, healthgate.RecheckDelayMax),
+		MaxDelay:         r.Duration("RECHECK_MAX_DELAY", 15*time.Minute, healthgate.RecheckMaxDelayMin, healthgate.RecheckMaxDelayMax),
+		Window:           r.Duration("MAX_RETRY_WINDOW", 6*time.Hour, healthgate.RetryWindowMin, healthgate.RetryWindowMax),
 		ScheduleGroup:    r.String("SCHEDULE_GROUP", ""),
 		SchedulerRoleARN: r.String("SCHEDULER_ROLE_ARN", ""),
 		Organization:     r.Bool("ORGANIZATION_VIEW", false),

@@ -401,11 +401,60 @@ func TestRetryWindowEnds(t *testing.T) {
 		t.Errorf("Handle past the window = %+v (%d calls), want gaveUp with no call", res, len(fx.fake.Calls("")))
 	}
 
-	// Still blocked near the end: the next check would fall outside.
-	fx.now = failedAt.Add(6*time.Hour - time.Minute)
+	// Still blocked with less than MinLastCheck left: no last check.
+	fx.now = failedAt.Add(6*time.Hour - healthgate.MinLastCheck + time.Second)
 	res = fx.handle(t, sample(t, "recheck.json"))
 	if res.Outcome != healthgate.RetryGaveUp || len(fx.schedules(t)) != 0 {
 		t.Errorf("Handle near the window's end = %+v, want gaveUp without a schedule", res)
+	}
+	if n := fx.fake.Count("CodePipeline.RetryStageExecution"); n != 0 {
+		t.Errorf("RetryStageExecution calls = %d, want 0", n)
+	}
+}
+
+func TestLastRecheckRunsAtTheWindowsEnd(t *testing.T) {
+	fx := newFixture(t)
+	blocker := fx.fake.AddEvent(fake.Event{Service: "RDS", Region: "us-east-1"})
+	end := failedAt.Add(6 * time.Hour)
+
+	// Still blocked 3 minutes before the end: the back-off's next check (4
+	// minutes on) would land past the window, so the last one runs at its end.
+	fx.now = end.Add(-3 * time.Minute)
+	res := fx.handle(t, sample(t, "recheck.json"))
+	if res.Outcome != healthgate.RetryScheduled || res.Check != 2 || !strings.Contains(res.Reason, "last check") {
+		t.Fatalf("Handle 3 minutes before the window's end = %+v, want check 2 scheduled as the last one", res)
+	}
+	s := fx.schedules(t)[res.Schedule]
+	if want := "at(" + end.UTC().Format("2006-01-02T15:04:05") + ")"; s == nil || aws.ToString(s.ScheduleExpression) != want {
+		t.Fatalf("last check's schedule = %v, want %s", s, want)
+	}
+
+	// EventBridge Scheduler delivers it a minute late, after the incident
+	// closed: it still runs, and retries.
+	if err := fx.fake.SetEventStatus(blocker.ARN, "closed"); err != nil {
+		t.Fatal(err)
+	}
+	fx.now = end.Add(time.Minute)
+	if res := fx.fire(t, 2); res.Outcome != healthgate.RetryRetried {
+		t.Errorf("Handle(last check, a minute late, healthy) = %+v, want retried", res)
+	}
+	if n := fx.fake.Count("CodePipeline.RetryStageExecution"); n != 1 {
+		t.Errorf("RetryStageExecution calls = %d, want 1", n)
+	}
+}
+
+func TestLastRecheckStillBlockedGivesUp(t *testing.T) {
+	fx := newFixture(t)
+	fx.fake.AddEvent(fake.Event{Service: "RDS", Region: "us-east-1"})
+	end := failedAt.Add(6 * time.Hour)
+	fx.now = end.Add(-3 * time.Minute)
+	if res := fx.handle(t, sample(t, "recheck.json")); res.Outcome != healthgate.RetryScheduled {
+		t.Fatalf("Handle 3 minutes before the window's end = %+v, want scheduled", res)
+	}
+	fx.now = end
+	res := fx.fire(t, 2)
+	if res.Outcome != healthgate.RetryGaveUp || len(fx.schedules(t)) != 1 {
+		t.Errorf("Handle(last check, still blocked) = %+v (%d schedules), want gaveUp without another schedule", res, len(fx.schedules(t)))
 	}
 	if n := fx.fake.Count("CodePipeline.RetryStageExecution"); n != 0 {
 		t.Errorf("RetryStageExecution calls = %d, want 0", n)

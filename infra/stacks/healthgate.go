@@ -118,10 +118,21 @@ func (p *HealthGateStackProps) validate() error {
 			errs = append(errs, fmt.Errorf("example pipeline's UserParameters: %w", err))
 		}
 	}
-	for name, v := range map[string]string{"max retry window": p.MaxRetryWindow, "recheck delay": p.RecheckDelay, "recheck max delay": p.RecheckMaxDelay} {
-		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s %q: want a positive Go duration such as 2m or 6h", name, v))
+	// The bounds pipeline-stage-retry's config enforces: a value it would
+	// refuse fails the synth, not the function's cold start.
+	duration := func(name, v string, min, max time.Duration) (time.Duration, bool) {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < min || d > max {
+			errs = append(errs, fmt.Errorf("%s %q: want a Go duration such as 2m or 6h, from %s to %s", name, v, min, max))
+			return 0, false
 		}
+		return d, true
+	}
+	_, _ = duration("max retry window", p.MaxRetryWindow, healthgate.RetryWindowMin, healthgate.RetryWindowMax)
+	delay, delayOK := duration("recheck delay", p.RecheckDelay, healthgate.RecheckDelayMin, healthgate.RecheckDelayMax)
+	maxDelay, maxOK := duration("recheck max delay", p.RecheckMaxDelay, healthgate.RecheckMaxDelayMin, healthgate.RecheckMaxDelayMax)
+	if delayOK && maxOK && maxDelay < delay {
+		errs = append(errs, fmt.Errorf("recheck max delay %s is shorter than recheck delay %s", p.RecheckMaxDelay, p.RecheckDelay))
 	}
 	errs = append(errs, checkLogRetention(p.LogRetentionDays))
 	errs = append(errs, checkFunctionAssets(p.AssetDir, HealthGateFunctions...))

@@ -137,6 +137,11 @@ func (g *gateRun) invoke(ctx context.Context, event []byte, jobID string, token 
 		return fake.Answer{}, err
 	}
 	g.r.note("Health       %d DescribeEvents call(s)", g.fake.Count("Health.DescribeEvents")-before)
+	// Count the calls, not only the accepted answers: the fake refuses a
+	// second answer for the same job and would hide it.
+	if calls := g.fake.AnswerCalls(jobID); len(calls) != 1 {
+		return fake.Answer{}, fmt.Errorf("job %s got %d PutJobSuccessResult/PutJobFailureResult calls, want exactly 1", jobID, len(calls))
+	}
 	answers := g.fake.AnswersFor(jobID)
 	if len(answers) != 1 {
 		return fake.Answer{}, fmt.Errorf("job %s got %d answers, want exactly 1", jobID, len(answers))

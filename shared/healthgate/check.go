@@ -39,6 +39,20 @@ const pageSize = 100
 // AWS Health filters on the server; the events come back sorted by Region,
 // service and ARN, each once.
 func Check(ctx context.Context, api HealthAPI, p Params, organization bool) ([]Event, error) {
+	events, err := describe(ctx, api, p, organization)
+	if err != nil && ctx.Err() != nil {
+		// The check's own time ran out, not only an endpoint's.
+		return nil, fmt.Errorf("%w: %w", ErrOutOfTime, err)
+	}
+	return events, err
+}
+
+// ErrOutOfTime marks a check that ran out of the time the caller gave it
+// (its context's deadline), as opposed to one endpoint's attempt timing
+// out before the client failed over to the next.
+var ErrOutOfTime = errors.New("the check ran out of time")
+
+func describe(ctx context.Context, api HealthAPI, p Params, organization bool) ([]Event, error) {
 	regions := p.CheckedRegions()
 	var services []string
 	if len(p.Services) > 0 {
@@ -124,7 +138,6 @@ func DescribeHealthError(err error) string {
 	var apiErr smithy.APIError
 	var maxAttempts *retry.MaxAttemptsError
 	var sendErr *smithyhttp.RequestSendError
-	var respErr *awshttp.ResponseError
 	switch {
 	case errors.As(err, &apiErr) && apiErr.ErrorCode() == "SubscriptionRequiredException":
 		return "the AWS Health API needs a Business, Enterprise On-Ramp or Enterprise Support plan on this account (SubscriptionRequiredException). " +
@@ -139,15 +152,46 @@ func DescribeHealthError(err error) string {
 		}
 		return fmt.Sprintf("AWS Health throttled the check%s (%s). Retry the stage; if it keeps happening, fewer pipelines should check at the same moment",
 			attempts, apiErr.ErrorCode())
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+	case errors.Is(err, ErrOutOfTime):
+		// Only the check's own deadline: an endpoint that timed out before
+		// the client failed over is told by the cases below.
 		return "AWS Health did not answer in the time the gate had before its Lambda deadline. Retry the stage; if it keeps happening, raise the function's timeout"
 	case errors.As(err, &sendErr):
 		return fmt.Sprintf("AWS Health could not be reached (%s). Retry the stage; check the function's network path to AWS Health (a VPC needs a NAT gateway)", clipTo(sendErr.Error(), 300))
-	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500:
-		return fmt.Sprintf("AWS Health answered with HTTP %d on every endpoint. Retry the stage later", respErr.HTTPStatusCode())
+	case serverError(err) > 0:
+		return fmt.Sprintf("AWS Health answered with HTTP %d on every endpoint that answered. Retry the stage later", serverError(err))
+	case errors.Is(err, context.DeadlineExceeded):
+		// An endpoint's own attempt timed out, with time left for the check.
+		return "AWS Health did not answer on any endpoint within the time the gate gives each. Retry the stage later"
 	case errors.As(err, &apiErr):
 		return fmt.Sprintf("AWS Health refused the check (%s: %s)", apiErr.ErrorCode(), clip(apiErr.ErrorMessage()))
 	default:
 		return fmt.Sprintf("asking AWS Health failed: %s", clipTo(err.Error(), 300))
 	}
+}
+
+// serverError returns the HTTP status of the first 5xx answer in err's
+// tree, or 0. errors.As alone would stop at an endpoint that timed out
+// (a response error with status 0) before the failover.
+func serverError(err error) int {
+	var respErr *awshttp.ResponseError
+	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
+		return respErr.HTTPStatusCode()
+	}
+	var wrapped []error
+	switch e := err.(type) {
+	case interface{ Unwrap() []error }:
+		wrapped = e.Unwrap()
+	case interface{ Unwrap() error }:
+		wrapped = []error{e.Unwrap()}
+	}
+	for _, w := range wrapped {
+		if w == nil {
+			continue
+		}
+		if code := serverError(w); code > 0 {
+			return code
+		}
+	}
+	return 0
 }

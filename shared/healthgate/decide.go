@@ -63,7 +63,16 @@ type Answer struct {
 // (mode fail) or keeps waiting with a continuation token until p.MaxWait
 // has passed since tok.StartedAt (mode wait); a Health error fails or
 // passes as p.OnHealthError says. tok is nil on the first invocation.
+//
+// A Health error while already waiting (tok is not nil: an earlier check
+// of this run found the pipeline blocked) neither passes nor ends the wait
+// early, whatever onHealthError says: the gate keeps waiting until maxWait
+// and then fails naming the events the last successful check found and
+// the error.
 func Decide(p Params, tok *Token, now time.Time, events []Event, healthErr error) Answer {
+	if healthErr != nil && tok != nil {
+		return waitThroughHealthError(p, *tok, now, healthErr)
+	}
 	if healthErr != nil {
 		what := DescribeHealthError(healthErr)
 		if p.OnHealthError == OnHealthErrorPass {
@@ -95,9 +104,9 @@ func Decide(p Params, tok *Token, now time.Time, events []Event, healthErr error
 	}
 
 	if p.Mode == ModeWait {
-		next := Token{StartedAt: now.UTC(), Attempt: 1}
+		next := Token{StartedAt: now.UTC(), Attempt: 1, LastEvents: arns(events)}
 		if tok != nil {
-			next = Token{StartedAt: tok.StartedAt, Attempt: tok.Attempt + 1}
+			next = Token{StartedAt: tok.StartedAt, Attempt: tok.Attempt + 1, LastEvents: arns(events)}
 		}
 		waited := now.Sub(next.StartedAt)
 		if waited < p.MaxWait {
@@ -112,6 +121,58 @@ func Decide(p Params, tok *Token, now time.Time, events []Event, healthErr error
 		return blockedAnswer(head, events)
 	}
 	return blockedAnswer(fmt.Sprintf("%s: %s.", BlockedPrefix, openEvents(len(events), p)), events)
+}
+
+// waitThroughHealthError answers a check that could not ask AWS Health
+// while the gate was waiting: wait on until maxWait, then fail.
+func waitThroughHealthError(p Params, tok Token, now time.Time, healthErr error) Answer {
+	what := DescribeHealthError(healthErr)
+	next := Token{StartedAt: tok.StartedAt, Attempt: tok.Attempt + 1, LastEvents: tok.LastEvents}
+	waited := now.Sub(next.StartedAt)
+	last := "no events recorded"
+	if len(tok.LastEvents) > 0 {
+		last = strings.Join(tok.LastEvents, ", ")
+	}
+	if waited < p.MaxWait {
+		return Answer{
+			Verdict: VerdictWaiting, Success: true, ContinuationToken: next.String(),
+			Summary: clipTo(fmt.Sprintf("Waiting for AWS Health (check %d, waited %s of maxWait %s): %s: %s. Still waiting on the events the last check found open: %s",
+				next.Attempt, waited.Round(time.Second), p.MaxWait, HealthErrorPrefix, what, last), MaxSummaryLength),
+		}
+	}
+	head := fmt.Sprintf("%s after waiting %s (%d checks, maxWait %s): the last check failed, %s: %s. The events the last successful check found open:",
+		BlockedPrefix, waited.Round(time.Second), next.Attempt, p.MaxWait, HealthErrorPrefix, what)
+	lines := make([]string, len(tok.LastEvents))
+	for i, arn := range tok.LastEvents {
+		lines[i] = "- " + arn
+	}
+	if len(lines) == 0 {
+		lines = []string{"- (none recorded)"}
+	}
+	tail := "The deployment did not start. Retry the stage once these events are closed and AWS Health answers again; pipeline-stage-retry does it for opted-in pipelines."
+	return Answer{
+		Verdict: VerdictBlocked, FailureType: types.FailureTypeJobFailed,
+		Message: fitMessage(head, lines, tail, MaxMessageLength),
+	}
+}
+
+// NoTimeAnswer fails a job the gate had no time to check: the time left
+// before the Lambda deadline, less margin (DEADLINE_MARGIN), is under
+// need. A misconfigured margin must never pass a deployment unchecked.
+func NoTimeAnswer(left, margin, need time.Duration) Answer {
+	return Answer{
+		Verdict: VerdictHealthError, FailureType: types.FailureTypeConfigurationError,
+		Message: fmt.Sprintf("%s: the gate's DEADLINE_MARGIN %s leaves %s before the Lambda deadline for the check, less than the %s it needs, so it did not ask. "+
+			"Raise the function's timeout or lower DEADLINE_MARGIN.", HealthErrorPrefix, margin, max(left, 0).Round(time.Millisecond), need),
+	}
+}
+
+func arns(events []Event) []string {
+	out := make([]string, len(events))
+	for i, e := range events {
+		out[i] = e.ARN
+	}
+	return out
 }
 
 func blockedAnswer(head string, events []Event) Answer {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/health/types"
+	"github.com/aws/smithy-go"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
 	"github.com/google/go-cmp/cmp"
 )
@@ -75,10 +76,24 @@ func TestParseParams(t *testing.T) {
 
 func TestToken(t *testing.T) {
 	now := time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
-	tok := Token{StartedAt: now.Add(-time.Hour), Attempt: 7}
-	got, err := ParseToken(tok.String(), now)
-	if err != nil || got != tok {
-		t.Errorf("ParseToken(%s) = %+v, %v, want %+v", tok, got, err, tok)
+	for _, tok := range []Token{
+		{StartedAt: now.Add(-time.Hour), Attempt: 7},
+		{StartedAt: now.Add(-time.Hour), Attempt: 7, LastEvents: []string{"arn:aws:health:us-east-1::event/EC2/AWS_EC2_OPERATIONAL_ISSUE/1"}},
+	} {
+		got, err := ParseToken(tok.String(), now)
+		if err != nil || !cmp.Equal(got, tok) {
+			t.Errorf("ParseToken(%s) = %+v, %v, want %+v", tok, got, err, tok)
+		}
+	}
+	// Too many events to carry: the token keeps as many as fit.
+	many := Token{StartedAt: now, Attempt: 1}
+	for i := range 100 {
+		many.LastEvents = append(many.LastEvents, fmt.Sprintf("arn:aws:health:us-east-1::event/EC2/AWS_EC2_OPERATIONAL_ISSUE/%03d", i))
+	}
+	if s := many.String(); len(s) > MaxTokenLength {
+		t.Errorf("token with 100 events = %d characters, want at most %d", len(s), MaxTokenLength)
+	} else if got, err := ParseToken(s, now); err != nil || len(got.LastEvents) == 0 || got.LastEvents[0] != many.LastEvents[0] {
+		t.Errorf("ParseToken(token with 100 events) = %+v, %v, want the first events kept", got, err)
 	}
 	for _, bad := range []string{
 		"", "deploy-42", `{"gate":"other","startedAt":"2025-06-02T08:00:00Z","attempt":1}`,
@@ -307,5 +322,93 @@ func TestBlockingFiltersAgain(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"a", "b"}, got); diff != "" {
 		t.Errorf("blocking (-want +got):\n%s", diff)
+	}
+}
+
+func TestHealthErrorWhileWaitingKeepsWaiting(t *testing.T) {
+	started := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
+	arn := "arn:aws:health:us-east-1::event/EC2/AWS_EC2_OPERATIONAL_ISSUE/AWS_EC2_OPERATIONAL_ISSUE_1"
+	tok := Token{StartedAt: started, Attempt: 3, LastEvents: []string{arn}}
+	healthErr := &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
+	for _, onErr := range []OnHealthError{OnHealthErrorFail, OnHealthErrorPass} {
+		t.Run(string(onErr), func(t *testing.T) {
+			p := DefaultParams("us-east-1")
+			p.Mode, p.MaxWait, p.OnHealthError = ModeWait, 2*time.Hour, onErr
+
+			// Within maxWait: another continuation token, not a pass or a failure.
+			a := Decide(p, &tok, started.Add(time.Hour), nil, healthErr)
+			next, err := ParseToken(a.ContinuationToken, started.Add(time.Hour))
+			if !a.Success || a.Verdict != VerdictWaiting || err != nil || next.Attempt != 4 || !next.StartedAt.Equal(started) || !cmp.Equal(next.LastEvents, tok.LastEvents) {
+				t.Fatalf("Decide(Health error within maxWait) = %+v (token %+v, %v), want waiting on with attempt 4 and the last events", a, next, err)
+			}
+			for _, part := range []string{"ThrottlingException", arn} {
+				if !strings.Contains(a.Summary, part) {
+					t.Errorf("summary %q does not say %q", a.Summary, part)
+				}
+			}
+
+			// Past maxWait: a failure naming the last known events and the error.
+			a = Decide(p, &next, started.Add(2*time.Hour+time.Second), nil, healthErr)
+			if a.Success || a.Verdict != VerdictBlocked || !strings.HasPrefix(a.Message, BlockedPrefix) {
+				t.Fatalf("Decide(Health error past maxWait) = %+v, want a blocked failure", a)
+			}
+			for _, part := range []string{"ThrottlingException", arn, "5 checks"} {
+				if !strings.Contains(a.Message, part) {
+					t.Errorf("message %q does not say %q", a.Message, part)
+				}
+			}
+		})
+	}
+
+	// Without a token, onHealthError decides as before.
+	p := DefaultParams("us-east-1")
+	p.Mode, p.MaxWait, p.OnHealthError = ModeWait, 2*time.Hour, OnHealthErrorPass
+	if a := Decide(p, nil, started, nil, healthErr); !a.Success || a.Verdict != VerdictPassedOnHealthError || a.ContinuationToken != "" {
+		t.Errorf("Decide(first check, Health error, pass) = %+v, want passed on the Health error", a)
+	}
+	p.OnHealthError = OnHealthErrorFail
+	if a := Decide(p, nil, started, nil, healthErr); a.Success || a.Verdict != VerdictHealthError {
+		t.Errorf("Decide(first check, Health error, fail) = %+v, want a Health error failure", a)
+	}
+}
+
+func TestWaitingTokenCarriesTheBlockingEvents(t *testing.T) {
+	now := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
+	p := DefaultParams("us-east-1")
+	p.Mode, p.MaxWait = ModeWait, time.Hour
+	ev := Event{ARN: "arn:aws:health:us-east-1::event/RDS/X/1", Service: "RDS", Region: "us-east-1", TypeCode: "X"}
+	a := Decide(p, nil, now, []Event{ev}, nil)
+	tok, err := ParseToken(a.ContinuationToken, now)
+	if err != nil || !cmp.Equal(tok.LastEvents, []string{ev.ARN}) {
+		t.Errorf("token %q = %+v, %v, want it to carry %s", a.ContinuationToken, tok, err, ev.ARN)
+	}
+}
+
+func TestDeadlineAdviceOnlyWhenTheCheckRanOutOfTime(t *testing.T) {
+	deadline := "did not answer in the time the gate had"
+
+	// The active endpoint times out (its own attempt timeout), the standby
+	// answers with a 5xx: not the Lambda deadline.
+	active, standby := fake.New(t), fake.New(t)
+	active.Delay("Health.DescribeEvents", 10*time.Second)
+	standby.Fail("Health.DescribeEvents", fake.APIError{Code: "InternalFailure", Message: "boom", Status: 503}, 0)
+	c := NewHealthClientFor(active.AWSConfig(), []Endpoint{{Region: "us-east-1", URL: active.URL}, {Region: "us-east-2", URL: standby.URL}}, nil)
+	c.AttemptTimeout = 300 * time.Millisecond
+	_, err := Check(context.Background(), c, DefaultParams("us-east-1"), false)
+	if err == nil {
+		t.Fatal("Check = nil error, want the standby's 5xx")
+	}
+	if got := DescribeHealthError(err); strings.Contains(got, deadline) || !strings.Contains(got, "503") {
+		t.Errorf("DescribeHealthError(active timed out, standby 503) = %q, want the 503 and no deadline advice", got)
+	}
+
+	// The check's own deadline passes: the deadline advice.
+	slow := fake.New(t)
+	slow.Delay("Health.DescribeEvents", 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = Check(ctx, NewHealthClientFor(slow.AWSConfig(), []Endpoint{{Region: "us-east-1", URL: slow.URL}}, nil), DefaultParams("us-east-1"), false)
+	if got := DescribeHealthError(err); !errors.Is(err, ErrOutOfTime) || !strings.Contains(got, deadline) {
+		t.Errorf("DescribeHealthError(check's deadline passed) = %q (%v), want the deadline advice", got, err)
 	}
 }

@@ -77,6 +77,10 @@ func validJobID(id string) bool {
 type Token struct {
 	StartedAt time.Time
 	Attempt   int
+	// LastEvents are the ARNs of the events the last successful check
+	// found open (as many as fit), so that a check that cannot ask AWS
+	// Health can still name them.
+	LastEvents []string
 }
 
 // tokenJSON is the token on the wire: readable in the console, far below
@@ -85,6 +89,8 @@ type tokenJSON struct {
 	Gate      string `json:"gate"`
 	StartedAt string `json:"startedAt"`
 	Attempt   int    `json:"attempt"`
+	// LastEvents is omitted when empty, so older tokens read the same.
+	LastEvents []string `json:"lastEvents,omitempty"`
 }
 
 const tokenGate = "aws-health"
@@ -92,9 +98,17 @@ const tokenGate = "aws-health"
 // MaxTokenLength is CodePipeline's limit on a continuation token.
 const MaxTokenLength = 2048
 
+// String writes the token, keeping as many of LastEvents as fit in
+// MaxTokenLength.
 func (t Token) String() string {
-	b, _ := json.Marshal(tokenJSON{Gate: tokenGate, StartedAt: t.StartedAt.UTC().Format(time.RFC3339), Attempt: t.Attempt})
-	return string(b)
+	tj := tokenJSON{Gate: tokenGate, StartedAt: t.StartedAt.UTC().Format(time.RFC3339), Attempt: t.Attempt, LastEvents: t.LastEvents}
+	for {
+		b, _ := json.Marshal(tj)
+		if len(b) <= MaxTokenLength || len(tj.LastEvents) == 0 {
+			return string(b)
+		}
+		tj.LastEvents = tj.LastEvents[:len(tj.LastEvents)-1]
+	}
 }
 
 // ParseToken reads a continuation token the gate wrote. now bounds the
@@ -117,5 +131,10 @@ func ParseToken(s string, now time.Time) (Token, error) {
 	if tj.Attempt < 1 || tj.Attempt > 1_000_000 {
 		return Token{}, fmt.Errorf("continuation token: attempt %d is out of range", tj.Attempt)
 	}
-	return Token{StartedAt: started.UTC(), Attempt: tj.Attempt}, nil
+	for _, arn := range tj.LastEvents {
+		if arn == "" || len(arn) > 1600 {
+			return Token{}, fmt.Errorf("continuation token: lastEvents holds %q, not an event ARN", clip(arn))
+		}
+	}
+	return Token{StartedAt: started.UTC(), Attempt: tj.Attempt, LastEvents: tj.LastEvents}, nil
 }

@@ -47,6 +47,10 @@ type Recheck struct {
 	RetriesSeen int `json:"retriesSeen"`
 	// Checks are the AWS Health checks to pass, as UserParameters.
 	Checks []string `json:"checks"`
+	// DueAt is when the schedule runs the re-check. A re-check due within
+	// MAX_RETRY_WINDOW that EventBridge Scheduler delivers a little late
+	// (to the minute) still runs. Absent in older messages.
+	DueAt time.Time `json:"dueAt,omitzero"`
 }
 
 // RecheckKind marks a payload as a Recheck.
@@ -126,6 +130,19 @@ type RetryConfig struct {
 	// Organization asks AWS Health's organizational view.
 	Organization bool
 }
+
+// The bounds of RetryConfig's timing, as pipeline-stage-retry reads it
+// (RECHECK_DELAY, RECHECK_MAX_DELAY, MAX_RETRY_WINDOW); the infra checks
+// the same at synth, so a bad value fails there, not at a cold start.
+// RECHECK_MAX_DELAY must also be at least RECHECK_DELAY.
+const (
+	RecheckDelayMin    = time.Second
+	RecheckDelayMax    = time.Hour
+	RecheckMaxDelayMin = time.Second
+	RecheckMaxDelayMax = 12 * time.Hour
+	RetryWindowMin     = time.Minute
+	RetryWindowMax     = 7 * 24 * time.Hour
+)
 
 // Retrier re-checks AWS Health for failed stages of opted-in pipelines
 // and retries their failed actions once it is healthy.
@@ -213,7 +230,7 @@ func (r *Retrier) HandleRecheck(ctx context.Context, m Recheck, target string) (
 		return res, nil
 	}
 	now := r.now()
-	if now.Sub(m.FailedAt) > r.Config.Window {
+	if now.Sub(m.FailedAt) > r.Config.Window && !deliveredLate(m, now, r.Config.Window) {
 		res.Outcome, res.Reason = RetryGaveUp, fmt.Sprintf("still blocked %s after the failure, past MAX_RETRY_WINDOW %s: the stage stays failed for a person to retry", now.Sub(m.FailedAt).Round(time.Second), r.Config.Window)
 		return res, nil
 	}
@@ -401,6 +418,22 @@ func (c RetryConfig) Delay(check int) time.Duration {
 	return min(d, c.MaxDelay)
 }
 
+// MinLastCheck is the least time before the end of MAX_RETRY_WINDOW worth
+// a last re-check: when the next check in the back-off would land past the
+// window, it runs at the window's end instead, if at least this is left.
+const MinLastCheck = time.Minute
+
+// lateDelivery is how late a re-check due within the window may arrive
+// and still run: EventBridge Scheduler runs one-time schedules to the
+// minute.
+const lateDelivery = 2 * time.Minute
+
+// deliveredLate reports whether m was due within window and has arrived
+// only a little after it.
+func deliveredLate(m Recheck, now time.Time, window time.Duration) bool {
+	return !m.DueAt.IsZero() && m.DueAt.Sub(m.FailedAt) <= window && now.Sub(m.DueAt) <= lateDelivery
+}
+
 // ScheduleName is the re-check's schedule name. It is the same for the
 // same failed stage execution and check number, so a redelivered event or
 // message makes CreateSchedule answer ConflictException instead of a
@@ -417,10 +450,17 @@ func (r *Retrier) schedule(ctx context.Context, m Recheck, target, why string) (
 	}
 	now := r.now()
 	at := now.Add(r.Config.Delay(m.Check)).UTC().Truncate(time.Second)
-	if at.Sub(m.FailedAt) > r.Config.Window {
-		res.Outcome, res.Reason = RetryGaveUp, fmt.Sprintf("%s; the next check would pass MAX_RETRY_WINDOW %s: the stage stays failed for a person to retry", why, r.Config.Window)
-		return res, nil
+	if end := m.FailedAt.Add(r.Config.Window).UTC().Truncate(time.Second); at.After(end) {
+		// The back-off would pass the window: check once more at its end,
+		// if that is still worth it.
+		if end.Sub(now) < MinLastCheck {
+			res.Outcome, res.Reason = RetryGaveUp, fmt.Sprintf("%s; less than %s is left of MAX_RETRY_WINDOW %s: the stage stays failed for a person to retry", why, MinLastCheck, r.Config.Window)
+			return res, nil
+		}
+		at = end
+		why += "; last check, at the end of MAX_RETRY_WINDOW"
 	}
+	m.DueAt = at
 	input, err := json.Marshal(m)
 	if err != nil {
 		return res, fmt.Errorf("encode recheck: %w", err)

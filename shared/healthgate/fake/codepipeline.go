@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"encoding/json"
 	"maps"
 	"regexp"
 	"slices"
@@ -36,6 +37,28 @@ func (s *Server) AnswersFor(jobID string) []Answer {
 	for _, a := range s.Answers() {
 		if a.JobID == jobID {
 			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// AnswerCalls returns every PutJobSuccessResult and PutJobFailureResult
+// call the fake received for jobID (every such call with jobID ""), in
+// order: accepted and refused alike. Answers lists only the accepted ones,
+// and the fake refuses a second answer for a job, so a test that must see
+// exactly one answer counts these calls.
+func (s *Server) AnswerCalls(jobID string) []Call {
+	var out []Call
+	for _, c := range s.Calls("") {
+		if c.Op != "CodePipeline.PutJobSuccessResult" && c.Op != "CodePipeline.PutJobFailureResult" {
+			continue
+		}
+		var in struct {
+			JobID string `json:"jobId"`
+		}
+		_ = json.Unmarshal(c.Body, &in)
+		if jobID == "" || in.JobID == jobID {
+			out = append(out, c)
 		}
 	}
 	return out
