@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,15 +15,18 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
@@ -522,5 +528,364 @@ func TestFailedSharingCanBeRetried(t *testing.T) {
 	f.serve(t, linkEvent(t, "post-approve.json", token))
 	if n := f.calls.Count("EC2.ModifyImageAttribute"); n != 0 {
 		t.Errorf("ModifyImageAttribute after success = %d, want 0", n)
+	}
+}
+
+// faults makes the EC2 launch-permission changes of one Region fail, as
+// they would for a missing permission; the error names a role, which must
+// stay off the page.
+type faults struct {
+	mu                  sync.Mutex
+	failAdd, failRemove map[string]bool // by Region
+}
+
+const deniedError = "You are not authorized to perform this operation. User: arn:aws:sts::123456789012:assumed-role/ami-approval-link-role/fn"
+
+func (f *faults) set(add, remove map[string]bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failAdd, f.failRemove = add, remove
+}
+
+type faultyEC2 struct {
+	approval.ImageAPI
+	region string
+	faults *faults
+}
+
+func (c faultyEC2) ModifyImageAttribute(ctx context.Context, in *ec2.ModifyImageAttributeInput, opts ...func(*ec2.Options)) (*ec2.ModifyImageAttributeOutput, error) {
+	c.faults.mu.Lock()
+	fail := in.LaunchPermission != nil &&
+		(len(in.LaunchPermission.Add) > 0 && c.faults.failAdd[c.region] || len(in.LaunchPermission.Remove) > 0 && c.faults.failRemove[c.region])
+	c.faults.mu.Unlock()
+	if fail {
+		return nil, &smithy.GenericAPIError{Code: "UnauthorizedOperation", Message: deniedError}
+	}
+	return c.ImageAPI.ModifyImageAttribute(ctx, in, opts...)
+}
+
+// withFaults gives the handler EC2 clients that fail as fs says.
+func (f *fixture) withFaults(fs *faults) {
+	cfg := f.env.Cfg.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, f.calls.Middleware)
+	f.h.decider.EC2 = &approval.Regional[approval.ImageAPI]{New: func(region string) approval.ImageAPI {
+		return faultyEC2{ImageAPI: ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = region }), region: region, faults: fs}
+	}}
+}
+
+// requestRecord reads the request item of a token straight from the table.
+func (f *fixture) requestRecord(t *testing.T, token string) map[string]dbtypes.AttributeValue {
+	t.Helper()
+	sum := sha256.Sum256([]byte(token))
+	out, err := f.env.DynamoDB.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(f.env.Table), ConsistentRead: aws.Bool(true),
+		Key: map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: "request#" + hex.EncodeToString(sum[:])}},
+	})
+	if err != nil || out.Item == nil {
+		t.Fatalf("GetItem of the request = %v, %v", out, err)
+	}
+	return out.Item
+}
+
+// recordedAMIs lists the AMI IDs of a list attribute of the request item.
+func recordedAMIs(item map[string]dbtypes.AttributeValue, name string) []string {
+	var ids []string
+	if l, ok := item[name].(*dbtypes.AttributeValueMemberL); ok {
+		for _, v := range l.Value {
+			if m, ok := v.(*dbtypes.AttributeValueMemberM); ok {
+				if id, ok := m.Value["id"].(*dbtypes.AttributeValueMemberS); ok {
+					ids = append(ids, id.Value)
+				}
+			}
+		}
+	}
+	return ids
+}
+
+func stringAttr(item map[string]dbtypes.AttributeValue, name string) string {
+	if v, ok := item[name].(*dbtypes.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+// TestPartialShareIsUndoneOrShown: sharing goes Region by Region. When a
+// later Region fails, the AMIs shared before it are unshared again; when
+// that fails too, the page and the record say which AMIs are still shared.
+// Either way the page never says "Nothing was shared" while something was,
+// and never shows the AWS error.
+func TestPartialShareIsUndoneOrShown(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	var logs syncBuffer
+	f.h.decider.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	fs := &faults{}
+	f.withFaults(fs)
+	im := requestEvent(t, "available-multi-region.json", nil)
+	east := approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "golden east")
+	west := approvaltest.GoldenAMI(t, f.env.EC2("eu-west-1"), "eu-west-1", im.ARN, "golden west")
+	token := f.request(t, requestEvent(t, "available-multi-region.json", map[string]string{sampleAMIEast: east, sampleAMIWest: west}))
+	perms := func(region, ami string) []string { return approvaltest.LaunchPermissions(t, f.env.EC2(region), ami) }
+	const genericReason = "sharing failed in eu-west-1; retry, or ask an operator to check the function&#39;s logs"
+
+	// 1. eu-west-1 fails after us-east-1 was shared: us-east-1 is undone.
+	fs.set(map[string]bool{"eu-west-1": true}, nil)
+	resp := f.serve(t, linkEvent(t, "post-approve.json", token))
+	if resp.StatusCode != http.StatusBadGateway || pageOutcome(resp) != "failed" {
+		t.Fatalf("approve with eu-west-1 failing = %d, outcome %q, want 502 failed", resp.StatusCode, pageOutcome(resp))
+	}
+	for _, want := range []string{genericReason, "Nothing is shared now", "Shared, then unshared again: <code>" + east + "</code> in us-east-1.", "Retry sharing"} {
+		if !strings.Contains(resp.Body, want) {
+			t.Errorf("page after the failure lacks %q\n%s", want, resp.Body)
+		}
+	}
+	for _, leak := range []string{"UnauthorizedOperation", "assumed-role", "Still shared", "Nothing was shared"} {
+		if strings.Contains(resp.Body, leak) {
+			t.Errorf("page after the failure says %q", leak)
+		}
+	}
+	if got := perms("us-east-1", east); len(got) != 0 {
+		t.Errorf("launch permissions of %s after the undo = %v, want none", east, got)
+	}
+	if got := perms("eu-west-1", west); len(got) != 0 {
+		t.Errorf("launch permissions of %s = %v, want none", west, got)
+	}
+	rec := f.requestRecord(t, token)
+	if got, want := recordedAMIs(rec, "unsharedAmis"), []string{east}; !slices.Equal(got, want) {
+		t.Errorf("recorded unsharedAmis = %v, want %v", got, want)
+	}
+	if got := recordedAMIs(rec, "sharedAmis"); len(got) != 0 {
+		t.Errorf("recorded sharedAmis = %v, want none", got)
+	}
+	if got := stringAttr(rec, "outcome"); got != approval.OutcomeFailed {
+		t.Errorf("recorded outcome = %q, want failed", got)
+	}
+	if !strings.Contains(logs.String(), "assumed-role/ami-approval-link-role") {
+		t.Errorf("the log lacks the full error:\n%s", logs.String())
+	}
+
+	// 2. The retry fails the same way, and undoing us-east-1 fails too: it
+	// stays shared, and the page and the record say so.
+	fs.set(map[string]bool{"eu-west-1": true}, map[string]bool{"us-east-1": true})
+	resp = f.serve(t, linkEvent(t, "post-approve.json", token))
+	if resp.StatusCode != http.StatusBadGateway || pageOutcome(resp) != "failed" {
+		t.Fatalf("retry = %d, outcome %q, want 502 failed", resp.StatusCode, pageOutcome(resp))
+	}
+	for _, want := range []string{genericReason, "Some AMIs are still shared", "Still shared", "<li><code>" + east + "</code> in us-east-1</li>"} {
+		if !strings.Contains(resp.Body, want) {
+			t.Errorf("page after the failed undo lacks %q\n%s", want, resp.Body)
+		}
+	}
+	for _, wrong := range []string{"Nothing was shared", "Nothing is shared now", "assumed-role"} {
+		if strings.Contains(resp.Body, wrong) {
+			t.Errorf("page after the failed undo says %q", wrong)
+		}
+	}
+	if got, want := perms("us-east-1", east), approvaltest.Targets.Accounts; !slices.Equal(got, want) {
+		t.Errorf("launch permissions of %s after the failed undo = %v, want %v", east, got, want)
+	}
+	if got, want := recordedAMIs(f.requestRecord(t, token), "sharedAmis"), []string{east}; !slices.Equal(got, want) {
+		t.Errorf("recorded sharedAmis = %v, want %v", got, want)
+	}
+	var audited bool
+	for _, item := range f.env.Items(t) {
+		if strings.Contains(item, "kind=audit ") && strings.Contains(item, "still shared: us-east-1/"+east) && strings.Contains(item, "sharedAmis=us-east-1/"+east) {
+			audited = true
+		}
+	}
+	if !audited {
+		t.Errorf("no audit record says %s is still shared", east)
+	}
+
+	// 3. The next retry is refused (the eu-west-1 AMI is gone): the AMI left
+	// shared is undone, and the page does not claim nothing was ever shared.
+	fs.set(nil, nil)
+	if _, err := f.env.EC2("eu-west-1").DeregisterImage(context.Background(), &ec2.DeregisterImageInput{ImageId: aws.String(west)}); err != nil {
+		t.Fatal(err)
+	}
+	resp = f.serve(t, linkEvent(t, "post-approve.json", token))
+	if pageOutcome(resp) != "refused" {
+		t.Fatalf("retry after deregistering = %d, outcome %q, want refused", resp.StatusCode, pageOutcome(resp))
+	}
+	for _, want := range []string{"Nothing is shared now", "Shared, then unshared again: <code>" + east + "</code> in us-east-1."} {
+		if !strings.Contains(resp.Body, want) {
+			t.Errorf("refusal page lacks %q\n%s", want, resp.Body)
+		}
+	}
+	if strings.Contains(resp.Body, "Nothing was shared") || strings.Contains(resp.Body, "Still shared") {
+		t.Errorf("refusal page misstates what was shared")
+	}
+	if got := perms("us-east-1", east); len(got) != 0 {
+		t.Errorf("launch permissions of %s after the refusal = %v, want none", east, got)
+	}
+	rec = f.requestRecord(t, token)
+	if got := recordedAMIs(rec, "sharedAmis"); len(got) != 0 {
+		t.Errorf("recorded sharedAmis after the refusal = %v, want none", got)
+	}
+	if got, want := recordedAMIs(rec, "unsharedAmis"), []string{east}; !slices.Equal(got, want) {
+		t.Errorf("recorded unsharedAmis after the refusal = %v, want %v", got, want)
+	}
+	if n := len(f.env.Target.Receive(t)); n != 0 {
+		t.Errorf("target notices = %d, want 0: nothing was approved and shared", n)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// table is the decisions table as the store calls it.
+type table interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// barrierTable holds each decision write until the test lets it go: both
+// POSTs have read the request as undecided before either writes, so only
+// the conditional write can tell them apart. The test lets the writes go one
+// after the other: moto, unlike DynamoDB, does not make a conditional write
+// atomic against a concurrent one, and DynamoDB's atomicity is not what
+// this test is about.
+type barrierTable struct {
+	table
+	arrived chan<- chan struct{} // each held write sends its release
+	done    chan<- struct{}      // and says when it returned
+}
+
+func (b barrierTable) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if !strings.HasPrefix(aws.ToString(in.UpdateExpression), "SET decision = ") {
+		return b.table.UpdateItem(ctx, in, opts...)
+	}
+	release := make(chan struct{})
+	b.arrived <- release
+	<-release
+	defer func() { b.done <- struct{}{} }()
+	return b.table.UpdateItem(ctx, in, opts...)
+}
+
+// TestConcurrentDecisionsFirstWins: an Approve and a Reject POSTed at once
+// both find the request undecided and both reach the decision's write. The
+// conditional write lets exactly one through; the other gets the recorded
+// decision, and nothing is shared or sent twice.
+func TestConcurrentDecisionsFirstWins(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	ami, token := f.singleRegion(t)
+	arrived, done := make(chan chan struct{}, 2), make(chan struct{}, 2)
+	f.h.decider.Store.DB = barrierTable{table: f.h.decider.Store.DB, arrived: arrived, done: done}
+	f.calls.Reset()
+
+	decisions := []string{"post-approve.json", "post-reject.json"}
+	pages := make([]events.APIGatewayV2HTTPResponse, len(decisions))
+	var wg sync.WaitGroup
+	for i, name := range decisions {
+		req := linkEvent(t, name, token)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := f.h.Handle(context.Background(), req)
+			if err != nil {
+				t.Errorf("%s: Handle returned an error: %v", name, err)
+			}
+			pages[i] = resp
+		}()
+	}
+	var held []chan struct{}
+	for range decisions {
+		select {
+		case r := <-arrived:
+			held = append(held, r)
+		case <-time.After(30 * time.Second):
+			for _, r := range held {
+				close(r)
+			}
+			wg.Wait()
+			t.Fatalf("%d of the 2 decisions reached the conditional write", len(held))
+		}
+	}
+	for _, r := range held {
+		close(r)
+		<-done
+	}
+	wg.Wait()
+
+	rec := f.requestRecord(t, token)
+	winner := stringAttr(rec, "decision")
+	var first, repeated int
+	for i, resp := range pages {
+		if strings.Contains(resp.Body, "decided before: nothing was done now") {
+			repeated++
+		} else {
+			first++
+			if want := strings.TrimSuffix(strings.TrimPrefix(decisions[i], "post-"), ".json"); want != winner {
+				t.Errorf("the page of %s shows a first decision, but %q is recorded", decisions[i], winner)
+			}
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: status %d, want 200", decisions[i], resp.StatusCode)
+		}
+	}
+	if first != 1 || repeated != 1 {
+		t.Fatalf("pages showing a first decision = %d, a repeat = %d; want 1 and 1", first, repeated)
+	}
+	wantOutcome, wantShares, wantPerms := approval.OutcomeRejected, 0, []string(nil)
+	if winner == approval.Approve {
+		wantOutcome, wantShares, wantPerms = approval.OutcomeShared, 1, approvaltest.Targets.Accounts
+	}
+	if got := stringAttr(rec, "outcome"); got != wantOutcome {
+		t.Errorf("recorded outcome = %q, want %q for a %s", got, wantOutcome, winner)
+	}
+	for i, resp := range pages {
+		// The loser may read the approval while its sharing is under way.
+		if got := pageOutcome(resp); got != wantOutcome && (winner != approval.Approve || got != approval.OutcomeSharing) {
+			t.Errorf("%s: page outcome %q, want the recorded %q", decisions[i], got, wantOutcome)
+		}
+	}
+	if n := f.calls.Count("EC2.ModifyImageAttribute"); n != wantShares {
+		t.Errorf("ModifyImageAttribute calls = %d, want %d", n, wantShares)
+	}
+	if n := len(f.env.Target.Receive(t)); n != wantShares {
+		t.Errorf("target notices = %d, want %d", n, wantShares)
+	}
+	if got := approvaltest.LaunchPermissions(t, f.env.EC2("us-east-1"), ami); !slices.Equal(got, wantPerms) {
+		t.Errorf("launch permissions = %v, want %v", got, wantPerms)
+	}
+}
+
+// TestApprovalChecksEachAMIOnce: a POST runs the checks once and shares
+// with their result; a retry runs them once again.
+func TestApprovalChecksEachAMIOnce(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	_, token := f.singleRegion(t)
+	topic := f.h.decider.TargetTopicARN
+	f.h.decider.TargetTopicARN = topic + "-missing"
+	f.calls.Reset()
+	if resp := f.serve(t, linkEvent(t, "post-approve.json", token)); pageOutcome(resp) != "failed" {
+		t.Fatalf("approve with the notice failing: outcome %q, want failed", pageOutcome(resp))
+	}
+	if n := f.calls.Count("EC2.DescribeImages"); n != 1 {
+		t.Errorf("DescribeImages calls on approve = %d, want 1", n)
+	}
+	f.h.decider.TargetTopicARN = topic
+	f.calls.Reset()
+	if resp := f.serve(t, linkEvent(t, "post-approve.json", token)); pageOutcome(resp) != "shared" {
+		t.Fatalf("retry: outcome %q, want shared", pageOutcome(resp))
+	}
+	if n := f.calls.Count("EC2.DescribeImages"); n != 1 {
+		t.Errorf("DescribeImages calls on retry = %d, want 1", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -42,6 +43,8 @@ type page struct {
 	Outcome        *outcome
 	Reason         string
 	KeyNotes       []string
+	StillShared    []approval.AMI // after a failure or refusal: could not be undone
+	Unshared       []approval.AMI // after a failure or refusal: shared, then undone
 	Request        *approval.Request
 	Expires        string
 	Decided        string
@@ -76,9 +79,19 @@ func requestPage(r approval.Request, t approval.Token, now time.Time) page {
 	}
 }
 
-// resultPage shows what a POST came to.
+// resultPage shows what a POST came to. The AMI names are EC2's, from the
+// checks the POST ran, rather than those of Image Builder's message.
 func resultPage(res approval.Result, t approval.Token, now time.Time) page {
-	p := decidedPage(res.Request, t, now)
+	r := res.Request
+	r.AMIs = slices.Clone(r.AMIs)
+	for i, a := range r.AMIs {
+		for _, c := range res.Checks {
+			if c.AMI.Region == a.Region && c.AMI.ID == a.ID && c.Name != "" {
+				r.AMIs[i].Name = c.Name
+			}
+		}
+	}
+	p := decidedPage(r, t, now)
 	if res.Repeated {
 		p.Lead = append([]string{"This request was decided before: nothing was done now. The recorded decision is below."}, p.Lead...)
 	}
@@ -103,10 +116,12 @@ func decidedPage(r approval.Request, t approval.Token, now time.Time) page {
 		p.Outcome = &outcome{"rejected", "Rejected. Nothing was shared."}
 	case approval.OutcomeRefused:
 		p.Title, p.TargetsHeading = "AMI build not shared", "Not shared with"
-		p.Outcome = &outcome{"refused", "Approved, but not shared: the AMIs cannot be shared as they are. Nothing was shared."}
+		p.Outcome = &outcome{"refused", "Approved, but not shared: the AMIs cannot be shared as they are. " + sharedNow(r)}
+		p.StillShared, p.Unshared = r.Shared, r.Unshared
 	case approval.OutcomeFailed:
 		p.Title, p.TargetsHeading = "Sharing did not finish", "To be shared with"
-		p.Outcome = &outcome{"failed", "Approved, but sharing did not finish. Retry below; the error is also in the function's log."}
+		p.Outcome = &outcome{"failed", "Approved, but sharing did not finish. " + sharedNow(r) + " Retry below."}
+		p.StillShared, p.Unshared = r.Shared, r.Unshared
 		p.Status = http.StatusBadGateway
 		if !r.Expired(now) {
 			p.Form = &form{Token: t.Secret(), Retry: true}
@@ -116,6 +131,19 @@ func decidedPage(r approval.Request, t approval.Token, now time.Time) page {
 		p.Outcome = &outcome{"sharing", "Approved. Sharing is in progress: reload this page in a minute."}
 	}
 	return p
+}
+
+// sharedNow says what a failed or refused approval left shared: nothing,
+// unless undoing an earlier share failed (see approval.Decider.share).
+func sharedNow(r approval.Request) string {
+	switch {
+	case len(r.Shared) > 0:
+		return "Some AMIs are still shared: undoing their sharing failed (listed below)."
+	case len(r.Unshared) > 0:
+		return "Nothing is shared now: the AMIs shared before it stopped were unshared again (listed below)."
+	default:
+		return "Nothing was shared."
+	}
 }
 
 // statusPage is a page that says only what its status says.

@@ -25,11 +25,13 @@ const (
 	Reject  = "reject"
 )
 
-// Outcomes of a request once decided, as stored and shown.
+// Outcomes of a request once decided, as stored and shown. After failed or
+// refused, Request.Shared lists any AMI whose sharing could not be undone:
+// it is still shared (see Decider.share).
 const (
 	OutcomeSharing  = "sharing"  // approved; sharing under way (or interrupted)
 	OutcomeShared   = "shared"   // approved; every AMI shared, targets told
-	OutcomeFailed   = "failed"   // approved; sharing stopped on an error, can be retried
+	OutcomeFailed   = "failed"   // approved; sharing stopped on an error and was undone, can be retried
 	OutcomeRefused  = "refused"  // approved, but an AMI cannot be shared: nothing shared
 	OutcomeRejected = "rejected" // rejected: nothing shared
 )

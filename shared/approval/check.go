@@ -33,6 +33,9 @@ type AMICheck struct {
 	// CustomerKeys are the customer managed KMS keys of its snapshots: the
 	// targets need use of them to launch the AMI.
 	CustomerKeys []string
+	// Name is the AMI's name as EC2 reports it, "" when EC2 has no such
+	// AMI. Pages show it rather than the name in Image Builder's message.
+	Name string
 }
 
 // assess decides whether an AMI can be shared, from what EC2 and KMS said:
@@ -41,6 +44,9 @@ type AMICheck struct {
 // would not say.
 func assess(ami AMI, imageARN string, image *types.Image, snapshots map[string]types.Snapshot, keys map[string]kmstypes.KeyManagerType) AMICheck {
 	c := AMICheck{AMI: ami}
+	if image != nil {
+		c.Name = aws.ToString(image.Name)
+	}
 	refuse := func(format string, args ...any) AMICheck {
 		c.Refusal = fmt.Sprintf("%s in %s: ", ami.ID, ami.Region) + fmt.Sprintf(format, args...)
 		c.CustomerKeys = nil
@@ -172,6 +178,30 @@ func checkAMI(ctx context.Context, ec2c ImageAPI, kmsc KeyAPI, ami AMI, imageARN
 // share gives the targets launch permission on one AMI, in its Region.
 // Adding a permission that exists is a no-op, so a retried share is safe.
 func share(ctx context.Context, ec2c ImageAPI, ami AMI, t Targets) error {
+	_, err := ec2c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{
+		ImageId:          aws.String(ami.ID),
+		LaunchPermission: &types.LaunchPermissionModifications{Add: launchPermissions(t)},
+	})
+	if err != nil {
+		return fmt.Errorf("share %s in %s: %w", ami.ID, ami.Region, err)
+	}
+	return nil
+}
+
+// unshare takes back what share gave: the targets' launch permission on one
+// AMI, in its Region.
+func unshare(ctx context.Context, ec2c ImageAPI, ami AMI, t Targets) error {
+	_, err := ec2c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{
+		ImageId:          aws.String(ami.ID),
+		LaunchPermission: &types.LaunchPermissionModifications{Remove: launchPermissions(t)},
+	})
+	if err != nil {
+		return fmt.Errorf("unshare %s in %s: %w", ami.ID, ami.Region, err)
+	}
+	return nil
+}
+
+func launchPermissions(t Targets) []types.LaunchPermission {
 	var perms []types.LaunchPermission
 	for _, a := range t.Accounts {
 		perms = append(perms, types.LaunchPermission{UserId: aws.String(a)})
@@ -182,14 +212,7 @@ func share(ctx context.Context, ec2c ImageAPI, ami AMI, t Targets) error {
 	for _, ou := range t.OUs {
 		perms = append(perms, types.LaunchPermission{OrganizationalUnitArn: aws.String(ou)})
 	}
-	_, err := ec2c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{
-		ImageId:          aws.String(ami.ID),
-		LaunchPermission: &types.LaunchPermissionModifications{Add: perms},
-	})
-	if err != nil {
-		return fmt.Errorf("share %s in %s: %w", ami.ID, ami.Region, err)
-	}
-	return nil
+	return perms
 }
 
 func hasCode(err error, codes ...string) bool {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -68,14 +70,27 @@ func (d *Decider) Decide(ctx context.Context, t Token, decision string, who Who)
 
 	switch {
 	case req.Decided() && decision == Approve && d.resumable(req, now):
-		// An approval whose sharing failed or stopped: share again.
+		// An approval whose sharing failed or stopped: share again. The
+		// checks run first, once for this POST, so a check that cannot run
+		// leaves the record as it was.
+		checks, err := d.check(ctx, req)
+		if err != nil {
+			return Result{Request: req}, d.auditError(ctx, audit, err)
+		}
 		if err := d.Store.resumeSharing(ctx, req, now, now.Add(-sharingLease)); errors.Is(err, errConflict) {
 			return d.repeated(ctx, t, audit)
 		} else if err != nil {
 			return Result{Request: req}, d.auditError(ctx, audit, err)
 		}
+		if req.Outcome == OutcomeSharing {
+			// A stopped invocation records nothing of what it shared: any
+			// AMI may carry the permission, so any is undone on a refusal.
+			for _, ami := range req.AMIs {
+				req.Shared = addAMI(req.Shared, ami)
+			}
+		}
 		req.Outcome, req.Reason = OutcomeSharing, ""
-		return d.share(ctx, req, audit)
+		return d.share(ctx, req, audit, checks)
 	case req.Decided():
 		return d.repeated(ctx, t, audit)
 	case req.Expired(now):
@@ -103,7 +118,7 @@ func (d *Decider) Decide(ctx context.Context, t Token, decision string, who Who)
 	if err != nil || res.Repeated {
 		return res, err
 	}
-	return d.share(ctx, req, audit)
+	return d.share(ctx, req, audit, checks)
 }
 
 // record writes the decision; when another was first, that one is returned.
@@ -123,40 +138,76 @@ func (d *Decider) record(ctx context.Context, t Token, req Request, audit Audit,
 	return Result{Request: req, Checks: checks}, nil
 }
 
-// share checks the AMIs again (a resumed approval may be days later), shares
-// each in its Region, tells the target topic, and records the outcome. A
-// failure is recorded as such, for the approver to retry.
-func (d *Decider) share(ctx context.Context, req Request, audit Audit) (Result, error) {
-	checks, err := d.check(ctx, req)
-	if err == nil {
-		if reason := refusals(checks); reason != "" {
-			req.Outcome, req.Reason = OutcomeRefused, reason
-			return d.finish(ctx, req, audit, checks)
-		}
-		req.KeyNotes = customerKeys(checks)
-		for _, ami := range req.AMIs {
-			if err = share(ctx, d.EC2.In(ami.Region), ami, req.Targets); err != nil {
-				break
-			}
-			d.log().InfoContext(ctx, "AMI shared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "targets", req.Targets.Describe())
-		}
+// share shares each AMI in its Region with the checks this POST ran, tells
+// the target topic, and records the outcome.
+//
+// All or nothing: an approval ends either shared (every AMI shared, the
+// targets told) or with nothing shared. Sharing goes AMI by AMI, one Region
+// at a time, and no API shares them all at once; so when it stops part way
+// (an AMI in a later Region fails, or the notice does) or a resumed approval
+// is refused, unshare removes the launch permissions this request added,
+// best effort. Undoing is simpler to reason about than a half-shared build
+// that the targets were never told of, and a retry shares everything again.
+// The request records what is true either way: Shared, the AMIs that may
+// still carry the permission (their removal failed too), and Unshared, those
+// shared and then undone. The page, the audit record and the log show both,
+// so "nothing was shared" is said only when it holds. A failure is recorded
+// for the approver to retry.
+func (d *Decider) share(ctx context.Context, req Request, audit Audit, checks []AMICheck) (Result, error) {
+	if reason := refusals(checks); reason != "" {
+		req.Outcome, req.Reason = OutcomeRefused, reason
+		d.unshare(ctx, &req)
+		return d.finish(ctx, req, audit, checks)
 	}
-	if err == nil {
+	req.KeyNotes = customerKeys(checks)
+	var failure string
+	for _, ami := range req.AMIs {
+		if err := share(ctx, d.EC2.In(ami.Region), ami, req.Targets); err != nil {
+			// The error may name roles and policies: it goes to the log,
+			// and the page gets a reason without it.
+			d.log().ErrorContext(ctx, "sharing failed", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "error", err.Error())
+			failure = fmt.Sprintf("sharing failed in %s", ami.Region)
+			break
+		}
+		req.Shared, req.Unshared = addAMI(req.Shared, ami), dropAMI(req.Unshared, ami)
+		d.log().InfoContext(ctx, "AMI shared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "targets", req.Targets.Describe())
+	}
+	if failure == "" {
 		subject, body := TargetNotice(req)
-		_, err = d.SNS.Publish(ctx, &sns.PublishInput{
+		_, err := d.SNS.Publish(ctx, &sns.PublishInput{
 			TopicArn: aws.String(d.TargetTopicARN), Subject: aws.String(subject), Message: aws.String(body),
 		})
 		if err != nil {
-			err = fmt.Errorf("notify target topic: %w", err)
+			d.log().ErrorContext(ctx, "target notice failed", "ref", req.Ref, "error", err.Error())
+			failure = "telling the target accounts failed"
 		}
 	}
-	if err != nil {
-		d.log().ErrorContext(ctx, "sharing failed; the approver can retry", "ref", req.Ref, "error", err.Error())
-		req.Outcome, req.Reason = OutcomeFailed, err.Error()
+	if failure != "" {
+		req.Outcome, req.Reason = OutcomeFailed, failure+"; retry, or ask an operator to check the function's logs"
+		d.unshare(ctx, &req)
+		d.log().ErrorContext(ctx, "sharing failed; the approver can retry", "ref", req.Ref,
+			"stillShared", amiNames(req.Shared), "unshared", amiNames(req.Unshared))
 		return d.finish(ctx, req, audit, checks)
 	}
 	req.Outcome, req.Reason = OutcomeShared, ""
 	return d.finish(ctx, req, audit, checks)
+}
+
+// unshare removes the launch permissions of every AMI in req.Shared, best
+// effort: each one removed moves to req.Unshared; one whose removal fails
+// stays in req.Shared, and is shown as still shared.
+func (d *Decider) unshare(ctx context.Context, req *Request) {
+	var still []AMI
+	for _, ami := range req.Shared {
+		if err := unshare(ctx, d.EC2.In(ami.Region), ami, req.Targets); err != nil {
+			d.log().ErrorContext(ctx, "sharing not undone: the AMI stays shared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "error", err.Error())
+			still = append(still, ami)
+			continue
+		}
+		req.Unshared = addAMI(req.Unshared, ami)
+		d.log().InfoContext(ctx, "AMI unshared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "targets", req.Targets.Describe())
+	}
+	req.Shared = still
 }
 
 func (d *Decider) finish(ctx context.Context, req Request, audit Audit, checks []AMICheck) (Result, error) {
@@ -170,6 +221,15 @@ func (d *Decider) finish(ctx context.Context, req Request, audit Audit, checks [
 	if req.Reason != "" {
 		audit.Outcome += ": " + req.Reason
 	}
+	if req.Outcome != OutcomeShared {
+		if len(req.Shared) > 0 {
+			audit.Outcome += "; still shared: " + strings.Join(amiNames(req.Shared), ", ")
+		}
+		if len(req.Unshared) > 0 {
+			audit.Outcome += "; shared, then unshared: " + strings.Join(amiNames(req.Unshared), ", ")
+		}
+	}
+	audit.Shared, audit.Unshared = req.Shared, req.Unshared
 	d.audit(ctx, audit)
 	return Result{Request: req, Checks: checks}, nil
 }
@@ -239,3 +299,25 @@ func (d *Decider) now() time.Time {
 }
 
 func (d *Decider) log() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
+
+// addAMI adds ami to amis unless it is there.
+func addAMI(amis []AMI, ami AMI) []AMI {
+	if slices.ContainsFunc(amis, func(a AMI) bool { return a.Region == ami.Region && a.ID == ami.ID }) {
+		return amis
+	}
+	return append(amis, ami)
+}
+
+// dropAMI removes ami from amis.
+func dropAMI(amis []AMI, ami AMI) []AMI {
+	return slices.DeleteFunc(slices.Clone(amis), func(a AMI) bool { return a.Region == ami.Region && a.ID == ami.ID })
+}
+
+// amiNames lists AMIs as region/ID, for logs and audit records.
+func amiNames(amis []AMI) []string {
+	out := make([]string, len(amis))
+	for i, a := range amis {
+		out[i] = a.Region + "/" + a.ID
+	}
+	return out
+}

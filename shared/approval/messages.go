@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The plain-text messages the functions publish. SNS email subscriptions
@@ -15,19 +16,19 @@ func ApprovalEmail(req Request, im Image, link string) (subject, body string) {
 	subject = subjectLine("Approve sharing of AMI build " + buildLabel(req.ImageName, req.Version))
 	var b strings.Builder
 	fmt.Fprintf(&b, "EC2 Image Builder finished a build that needs your approval before it is shared.\n\n")
-	fmt.Fprintf(&b, "Build:   %s\n", req.ImageARN)
+	fmt.Fprintf(&b, "Build:   %s\n", oneLine(req.ImageARN))
 	if !im.Created.IsZero() {
 		fmt.Fprintf(&b, "Built:   %s\n", im.Created.UTC().Format(time.RFC1123))
 	}
 	fmt.Fprintf(&b, "Request: %s\n\n", req.Ref)
 	fmt.Fprintf(&b, "AMIs:\n")
 	for _, a := range req.AMIs {
-		fmt.Fprintf(&b, "  %s  %s  %s\n", a.ID, a.Region, a.Name)
+		fmt.Fprintf(&b, "  %s  %s  %s\n", oneLine(a.ID), oneLine(a.Region), oneLine(a.Name))
 	}
 	if len(im.Elsewhere) > 0 {
 		fmt.Fprintf(&b, "\nNot part of this approval (distributed to other accounts):\n")
 		for _, a := range im.Elsewhere {
-			fmt.Fprintf(&b, "  %s  %s\n", a.ID, a.Region)
+			fmt.Fprintf(&b, "  %s  %s\n", oneLine(a.ID), oneLine(a.Region))
 		}
 	}
 	fmt.Fprintf(&b, "\nOn approval, each AMI is shared (launch permission) with:\n")
@@ -45,13 +46,13 @@ func ApprovalEmail(req Request, im Image, link string) (subject, body string) {
 func FailureNotice(im Image) (subject, body string) {
 	subject = subjectLine(fmt.Sprintf("AMI build %s %s", buildLabel(im.Name, im.Version), im.Status))
 	var b strings.Builder
-	fmt.Fprintf(&b, "EC2 Image Builder reports build status %s: nothing to approve, nothing is shared.\n\n", im.Status)
-	fmt.Fprintf(&b, "Build:  %s\n", im.ARN)
+	fmt.Fprintf(&b, "EC2 Image Builder reports build status %s: nothing to approve, nothing is shared.\n\n", oneLine(im.Status))
+	fmt.Fprintf(&b, "Build:  %s\n", oneLine(im.ARN))
 	if !im.Created.IsZero() {
 		fmt.Fprintf(&b, "Built:  %s\n", im.Created.UTC().Format(time.RFC1123))
 	}
 	if im.Reason != "" {
-		fmt.Fprintf(&b, "Reason: %s\n", im.Reason)
+		fmt.Fprintf(&b, "Reason: %s\n", oneLine(im.Reason))
 	}
 	return subject, b.String()
 }
@@ -62,7 +63,7 @@ func TargetNotice(req Request) (subject, body string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "These AMIs were approved and shared with you (launch permission):\n\n")
 	for _, a := range req.AMIs {
-		fmt.Fprintf(&b, "  %s  %s  %s\n", a.ID, a.Region, a.Name)
+		fmt.Fprintf(&b, "  %s  %s  %s\n", oneLine(a.ID), oneLine(a.Region), oneLine(a.Name))
 	}
 	fmt.Fprintf(&b, "\nShared with:\n")
 	for _, line := range req.Targets.Describe() {
@@ -72,15 +73,33 @@ func TargetNotice(req Request) (subject, body string) {
 		fmt.Fprintf(&b, "\nThe AMIs' snapshots are encrypted with customer managed KMS keys. To launch them, your account\n")
 		fmt.Fprintf(&b, "needs use of these keys (kms:Decrypt, kms:DescribeKey, kms:CreateGrant, kms:ReEncrypt*, kms:GenerateDataKey*):\n")
 		for _, k := range req.KeyNotes {
-			fmt.Fprintf(&b, "  %s\n", k)
+			fmt.Fprintf(&b, "  %s\n", oneLine(k))
 		}
 	}
-	fmt.Fprintf(&b, "\nBuild:    %s\nApproved: %s (request %s)\n", req.ImageARN, req.DecidedAt.UTC().Format(time.RFC1123), req.Ref)
+	fmt.Fprintf(&b, "\nBuild:    %s\nApproved: %s (request %s)\n", oneLine(req.ImageARN), req.DecidedAt.UTC().Format(time.RFC1123), req.Ref)
 	return subject, b.String()
 }
 
+// buildLabel names a build for a subject; subjectLine makes it one line.
 func buildLabel(name, version string) string {
 	return strings.TrimSpace(name + " " + version)
+}
+
+// oneLine makes text from Image Builder's message (names, versions, reasons,
+// ARNs: anyone who can publish to its topic chooses them) safe on a line of
+// a plain-text email: control characters (C0, DEL, C1), Unicode line and
+// paragraph separators, bidirectional overrides and invalid UTF-8 become
+// '?', so the text cannot start a line of its own, such as a forged
+// "Review and decide: https://…".
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r < 0x20, r >= 0x7f && r <= 0x9f, r == '\u2028', r == '\u2029',
+			r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069', r == utf8.RuneError:
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
 }
 
 // subjectLine fits SNS's rules for an email subject: printable ASCII, no

@@ -50,3 +50,82 @@ func TestTargetNoticeNamesCustomerKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageTextCannotForgeEmailLines: names, versions, reasons and ARNs
+// come from whoever can publish to Image Builder's topic. A line break in
+// them must not start a line of the email, such as a second "Review and
+// decide" link.
+func TestMessageTextCannotForgeEmailLines(t *testing.T) {
+	const evil = "Review and decide: https://evil.example/approve"
+	msg := `{"arn": "arn:aws:imagebuilder:us-east-1:123456789012:image/app/1.0.0/1\n` + evil + `",
+		"name": "app\n` + evil + `", "version": "1.0.0\r\n` + evil + `\u2028` + evil + `",
+		"type": "AMI", "state": {"status": "%s", "reason": "disk full\n` + evil + `\u0085` + evil + `"},
+		"outputResources": {"amis": [{"region": "us-east-1", "image": "ami-0123456789abcdef0",
+			"name": "app\u000b\n\n` + evil + `\u202e"}]}}`
+	available, err := ParseImage([]byte(strings.Replace(msg, "%s", StatusAvailable, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, err := ParseImage([]byte(strings.Replace(msg, "%s", "FAILED", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := NewToken()
+	req := newRequest(available, tok, Targets{Accounts: []string{"111111111111"}}, time.Now(), DefaultLinkTTL)
+	link := Link("https://approvals.example.com/", tok)
+
+	emails := map[string][2]string{}
+	subject, body := ApprovalEmail(req, available, link)
+	emails["approval"] = [2]string{subject, body}
+	subject, body = FailureNotice(failed)
+	emails["failure"] = [2]string{subject, body}
+	subject, body = TargetNotice(req)
+	emails["target"] = [2]string{subject, body}
+
+	for name, m := range emails {
+		subject, body := m[0], m[1]
+		if strings.ContainsAny(subject, "\r\n") {
+			t.Errorf("%s: subject has a line break: %q", name, subject)
+		}
+		if strings.ContainsAny(body, "\r\v\f\u0085\u2028\u2029\u202e") {
+			t.Errorf("%s: body has a control character or separator:\n%q", name, body)
+		}
+		for _, line := range strings.Split(body, "\n") {
+			if l := strings.TrimSpace(line); strings.HasPrefix(l, "Review and decide: https://evil") || strings.HasPrefix(l, "https://evil") {
+				t.Errorf("%s: a forged line: %q\n%s", name, line, body)
+			}
+		}
+	}
+	// The approval email's one link is the real one, right after the one
+	// "Review and decide:" line.
+	lines := strings.Split(emails["approval"][1], "\n")
+	var found int
+	for i, line := range lines {
+		if line == "Review and decide:" {
+			found++
+			if i+1 >= len(lines) || lines[i+1] != link {
+				t.Errorf("the line after \"Review and decide:\" is not the link")
+			}
+		}
+	}
+	if found != 1 {
+		t.Errorf("\"Review and decide:\" lines = %d, want 1", found)
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"golden-al2023 2026-06-01T07-03-10.104Z", "golden-al2023 2026-06-01T07-03-10.104Z"},
+		{"a\nb\r\nc\td", "a?b??c?d"},
+		{"a\u0085b\u2028c\u2029d", "a?b?c?d"},
+		{"a\x7fb\u009bc", "a?b?c"},
+		{"rtl\u202eevil\u2066", "rtl?evil?"},
+		{"bad \xff utf8", "bad ? utf8"},
+		{"Größe", "Größe"},
+	}
+	for _, tt := range tests {
+		if got := oneLine(tt.in); got != tt.want {
+			t.Errorf("oneLine(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

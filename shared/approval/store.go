@@ -56,7 +56,13 @@ type Request struct {
 	Outcome   string // an Outcome* constant once decided
 	Reason    string // why refused or failed
 	// KeyNotes name the customer managed KMS keys the targets need.
-	KeyNotes  []string
+	KeyNotes []string
+	// Shared are the AMIs that may carry the targets' launch permission:
+	// all of them once shared; after a failure or refusal, those whose
+	// sharing could not be undone. Unshared are AMIs shared and then undone
+	// (see Decider.share).
+	Shared    []AMI
+	Unshared  []AMI
 	UpdatedAt time.Time
 }
 
@@ -252,12 +258,14 @@ func (s *Store) resumeSharing(ctx context.Context, req Request, now, staleBefore
 // finishSharing records how sharing ended.
 func (s *Store) finishSharing(ctx context.Context, req Request, now time.Time) error {
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.Table),
-		Key:                 key(req.id),
-		UpdateExpression:    aws.String("SET outcome = :outcome, reason = :reason, keyNotes = :notes, updatedAt = :now"),
+		TableName: aws.String(s.Table),
+		Key:       key(req.id),
+		UpdateExpression: aws.String("SET outcome = :outcome, reason = :reason, keyNotes = :notes, " +
+			"sharedAmis = :shared, unsharedAmis = :unshared, updatedAt = :now"),
 		ConditionExpression: aws.String("outcome = :sharing"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":outcome": str(req.Outcome), ":reason": str(req.Reason), ":notes": strList(req.KeyNotes),
+			":shared": amiList(req.Shared), ":unshared": amiList(req.Unshared),
 			":now": str(stamp(now)), ":sharing": str(OutcomeSharing),
 		},
 	})
@@ -279,13 +287,11 @@ type Audit struct {
 	Repeated bool   // the request was decided before this attempt
 	AMIs     []AMI
 	Targets  Targets
+	// Shared and Unshared are the request's after the attempt.
+	Shared, Unshared []AMI
 }
 
 func (s *Store) putAudit(ctx context.Context, a Audit) error {
-	amis := make([]string, len(a.AMIs))
-	for i, ami := range a.AMIs {
-		amis[i] = ami.Region + "/" + ami.ID
-	}
 	item := map[string]types.AttributeValue{
 		"id":                  str(auditPrefix + a.Ref + "#" + a.At.UTC().Format(time.RFC3339Nano) + "#" + randomHex(4)),
 		"kind":                str("audit"),
@@ -297,10 +303,16 @@ func (s *Store) putAudit(ctx context.Context, a Audit) error {
 		"at":                  str(stamp(a.At)),
 		"outcome":             str(a.Outcome),
 		"repeated":            &types.AttributeValueMemberBOOL{Value: a.Repeated},
-		"amis":                strList(amis),
+		"amis":                strList(amiNames(a.AMIs)),
 		"targetAccounts":      strList(a.Targets.Accounts),
 		"targetOrganizations": strList(a.Targets.Organizations),
 		"targetOus":           strList(a.Targets.OUs),
+	}
+	if len(a.Shared) > 0 {
+		item["sharedAmis"] = strList(amiNames(a.Shared))
+	}
+	if len(a.Unshared) > 0 {
+		item["unsharedAmis"] = strList(amiNames(a.Unshared))
 	}
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.Table), Item: item,
@@ -357,13 +369,32 @@ func claimItem(c claim, req *Request) map[string]types.AttributeValue {
 	return item
 }
 
-func requestItem(r Request) map[string]types.AttributeValue {
-	amis := make([]types.AttributeValue, len(r.AMIs))
-	for i, a := range r.AMIs {
-		amis[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+// amiList stores AMIs as a list of maps of region, id and name.
+func amiList(amis []AMI) types.AttributeValue {
+	l := make([]types.AttributeValue, len(amis))
+	for i, a := range amis {
+		l[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
 			"region": str(a.Region), "id": str(a.ID), "name": str(a.Name),
 		}}
 	}
+	return &types.AttributeValueMemberL{Value: l}
+}
+
+func getAMIs(item map[string]types.AttributeValue, name string) []AMI {
+	l, ok := item[name].(*types.AttributeValueMemberL)
+	if !ok {
+		return nil
+	}
+	var out []AMI
+	for _, v := range l.Value {
+		if m, ok := v.(*types.AttributeValueMemberM); ok {
+			out = append(out, AMI{Region: getS(m.Value, "region"), ID: getS(m.Value, "id"), Name: getS(m.Value, "name")})
+		}
+	}
+	return out
+}
+
+func requestItem(r Request) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		"id":                  str(r.id),
 		"kind":                str("request"),
@@ -371,7 +402,7 @@ func requestItem(r Request) map[string]types.AttributeValue {
 		"imageArn":            str(r.ImageARN),
 		"imageName":           str(r.ImageName),
 		"imageVersion":        str(r.Version),
-		"amis":                &types.AttributeValueMemberL{Value: amis},
+		"amis":                amiList(r.AMIs),
 		"targetAccounts":      strList(r.Targets.Accounts),
 		"targetOrganizations": strList(r.Targets.Organizations),
 		"targetOus":           strList(r.Targets.OUs),
@@ -398,14 +429,10 @@ func parseRequestItem(id string, item map[string]types.AttributeValue) Request {
 		Outcome:       getS(item, "outcome"),
 		Reason:        getS(item, "reason"),
 		KeyNotes:      getList(item, "keyNotes"),
+		AMIs:          getAMIs(item, "amis"),
+		Shared:        getAMIs(item, "sharedAmis"),
+		Unshared:      getAMIs(item, "unsharedAmis"),
 		UpdatedAt:     getTime(item, "updatedAt"),
-	}
-	if l, ok := item["amis"].(*types.AttributeValueMemberL); ok {
-		for _, v := range l.Value {
-			if m, ok := v.(*types.AttributeValueMemberM); ok {
-				r.AMIs = append(r.AMIs, AMI{Region: getS(m.Value, "region"), ID: getS(m.Value, "id"), Name: getS(m.Value, "name")})
-			}
-		}
 	}
 	return r
 }

@@ -42,8 +42,9 @@ func TestTokenIsStoredAsItsSHA256(t *testing.T) {
 
 func TestParseTokenRejects(t *testing.T) {
 	good := NewToken().Secret()
-	// The last character carries 4 unused bits: a non-canonical variant
-	// decodes to the same bytes but must not be accepted.
+	// The last character carries 2 unused bits (43 characters hold 258 bits
+	// for 256): a non-canonical variant decodes to the same bytes but must
+	// not be accepted.
 	last := strings.IndexByte(base64URLAlphabet, good[42])
 	nonCanonical := good[:42] + string(base64URLAlphabet[last^1])
 	tests := map[string]string{
