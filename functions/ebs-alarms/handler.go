@@ -129,9 +129,12 @@ func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string
 	}
 	if res.Incomplete {
 		switch {
-		case !res.Progressed():
-			// Reads alone used the time: another pass would too.
-			h.log.ErrorContext(ctx, "no write fit before the deadline; not continuing, the next scheduled run tries again", "pass", pass)
+		case !res.Progressed(req.Cursor):
+			// Reads used the time, or no write it tried could be counted:
+			// another pass would start from the same cursor, so the chain
+			// ends here rather than run forever.
+			h.log.ErrorContext(ctx, "the cursor did not move forward before the deadline; not continuing, the next scheduled run tries again",
+				"pass", pass, "cursor", req.Cursor, "writes", res.Writes)
 		case h.queue == nil:
 			h.log.WarnContext(ctx, "no RESUME_QUEUE_URL: the next scheduled run continues", "cursor", res.Cursor)
 		default:

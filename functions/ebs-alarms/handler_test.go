@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -469,5 +470,214 @@ func TestStoppedRunResumesFromTheQueue(t *testing.T) {
 	}
 	if n := f.calls.Count("CloudWatch.PutMetricAlarm"); n != 8 {
 		t.Errorf("PutMetricAlarm calls over the chain = %d, want 8 (each alarm once)", n)
+	}
+}
+
+// failingPuts fails every PutMetricAlarm, as a quota or validation error
+// on every alarm would.
+type failingPuts struct{ *cloudwatch.Client }
+
+func (failingPuts) PutMetricAlarm(context.Context, *cloudwatch.PutMetricAlarmInput, ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricAlarmOutput, error) {
+	return nil, errors.New("ValidationError: injected")
+}
+
+// lastBatchAfter lets n writes through, then acts as the write deadline:
+// it refuses every wait whose context ends no later than the first refused
+// one's. A wait whose context reaches further, as the margin's last batch
+// of deletes does, goes through.
+type lastBatchAfter struct {
+	n   int
+	cut *time.Time
+}
+
+func (l *lastBatchAfter) Wait(ctx context.Context) error {
+	dl, _ := ctx.Deadline()
+	switch {
+	case l.n > 0:
+		l.n--
+		return nil
+	case l.cut == nil:
+		l.cut = &dl
+		return context.DeadlineExceeded
+	case dl.After(*l.cut):
+		return nil
+	}
+	return context.DeadlineExceeded
+}
+
+// putStaleAlarms gives a gone instance two of the suite's alarms, which a
+// run deletes; its ID sorts before any moto makes, so the deletes come
+// first in a run's writes.
+func putStaleAlarms(t *testing.T, f *fixture) []string {
+	t.Helper()
+	const gone = "i-00000000000000000"
+	var names []string
+	for _, severity := range []string{"Critical", "Warning"} {
+		name := diskalarm.AlarmName(prefix, gone, "C:", severity)
+		names = append(names, name)
+		if _, err := f.cw.PutMetricAlarm(context.Background(), &cloudwatch.PutMetricAlarmInput{
+			AlarmName: aws.String(name), Namespace: aws.String(diskalarmtest.Namespace), MetricName: aws.String("FreeStorageSpaceInPercent"),
+			Dimensions:         []cwtypes.Dimension{{Name: aws.String("InstanceId"), Value: aws.String(gone)}, {Name: aws.String("instance"), Value: aws.String("C:")}},
+			Statistic:          cwtypes.StatisticMinimum,
+			ComparisonOperator: cwtypes.ComparisonOperatorLessThanThreshold,
+			Threshold:          aws.Float64(20), Period: aws.Int32(300), EvaluationPeriods: aws.Int32(2),
+		}); err != nil {
+			t.Fatalf("PutMetricAlarm(%s): %v", name, err)
+		}
+	}
+	return names
+}
+
+// A chain continues only while its cursor moves strictly forward, so it
+// ends even when every put fails; the deletes gathered before the deadline
+// still go out, so the cursor can pass them.
+func TestChainEndsWhenPutsKeepFailing(t *testing.T) {
+	newChain := func(t *testing.T) (*fixture, *sqs.Client, *string, []string) {
+		f := newFixture(t, map[string]string{"SNS_TOPIC_ARN": sampleTopic, "INSTANCE_NAME_PATTERN": "Windows*"})
+		seedFleet(t, f)
+		stale := putStaleAlarms(t, f)
+		sqsClient := sqs.NewFromConfig(f.cfg)
+		q, err := sqsClient.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("ebs-alarms-resume")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.h.queue = &diskalarm.Queue{SQS: sqs.NewFromConfig(countedConfig(f)), URL: aws.ToString(q.QueueUrl)}
+		f.h.rec.CloudWatch = failingPuts{cloudwatch.NewFromConfig(countedConfig(f))}
+		return f, sqsClient, q.QueueUrl, stale
+	}
+	// receive takes the queued continuation, if any, off the queue.
+	receive := func(t *testing.T, sqsClient *sqs.Client, url *string) (json.RawMessage, diskalarm.Resume, bool) {
+		t.Helper()
+		msgs, err := sqsClient.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs.Messages) == 0 {
+			return nil, diskalarm.Resume{}, false
+		}
+		m := msgs.Messages[0]
+		if _, err := sqsClient.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: url, ReceiptHandle: m.ReceiptHandle}); err != nil {
+			t.Fatal(err)
+		}
+		var resume diskalarm.Resume
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &resume); err != nil {
+			t.Fatal(err)
+		}
+		batch, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{
+			MessageId: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), EventSource: "aws:sqs",
+		}}})
+		return batch, resume, true
+	}
+
+	t.Run("each pass moves the cursor forward", func(t *testing.T) {
+		f, sqsClient, url, stale := newChain(t)
+		// A deadline far enough away that only the fake limiter stops runs.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+
+		f.h.rec.Limiter = &lastBatchAfter{n: 3}
+		payload := sample(t, "direct-invocation.json", "")
+		var cursors []string
+		for pass := 1; ; pass++ {
+			if pass > 10 {
+				t.Fatalf("the chain did not end after 10 passes; cursors %q", cursors)
+			}
+			if _, err := f.h.Handle(ctx, payload); err != nil {
+				t.Fatalf("pass %d: %v", pass, err)
+			}
+			batch, m, ok := receive(t, sqsClient, url)
+			if !ok {
+				break
+			}
+			if m.Cursor == "" || (len(cursors) > 0 && m.Cursor <= cursors[len(cursors)-1]) {
+				t.Fatalf("pass %d queued cursor %q after %q, want one strictly greater", pass, m.Cursor, cursors)
+			}
+			cursors = append(cursors, m.Cursor)
+			payload = batch
+			f.h.rec.Limiter = &lastBatchAfter{n: 3}
+		}
+		// 2 deletes then 8 failing puts, 3 puts a pass: 3 passes.
+		if len(cursors) != 2 {
+			t.Errorf("continuations = %q, want 2", cursors)
+		}
+		alarms := diskalarmtest.Alarms(t, f.cw, prefix)
+		for _, name := range stale {
+			if _, ok := alarms[name]; ok {
+				t.Errorf("alarm %q of a gone instance is still there, want it deleted by the first pass", name)
+			}
+		}
+		if n := f.calls.Count("CloudWatch.DeleteAlarms"); n != 1 {
+			t.Errorf("DeleteAlarms calls = %d, want 1", n)
+		}
+	})
+
+	t.Run("a cursor that cannot move ends the chain", func(t *testing.T) {
+		f, sqsClient, url, _ := newChain(t)
+		// A continuation starting before the stale alarms; without a
+		// deadline the limiter refuses the last batch too, so the deletes
+		// stay pending and the cursor cannot pass them.
+		const cursor = prefix + "i-"
+		body, _ := json.Marshal(diskalarm.Resume{Kind: diskalarm.ResumeKind, Trigger: diskalarm.TriggerSchedule,
+			NamePattern: "Windows*", TopicARN: sampleTopic, Cursor: cursor, Pass: 2})
+		batch, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m-1", Body: string(body), EventSource: "aws:sqs"}}})
+		f.h.rec.Limiter = &stopAfter{n: 3}
+		out, err := f.h.Handle(context.Background(), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp := out.(events.SQSEventResponse); len(resp.BatchItemFailures) != 0 {
+			t.Errorf("batch item failures %v, want none", resp.BatchItemFailures)
+		}
+		if n := strings.Count(f.logs.String(), `"msg":"alarm not written"`); n != 3 {
+			t.Errorf("failed puts logged = %d, want 3 (the pass tried writes, yet its cursor could not move)", n)
+		}
+		if _, m, ok := receive(t, sqsClient, url); ok {
+			t.Errorf("continuation queued with cursor %q after a pass that started at %q, want none", m.Cursor, cursor)
+		}
+		if !strings.Contains(f.logs.String(), "did not move forward") {
+			t.Errorf("logs do not say why the chain ended:\n%s", f.logs)
+		}
+	})
+}
+
+// Skipped series are logged at Info with their reasons, one line for all.
+func TestSkippedSeriesAreLoggedWithReasons(t *testing.T) {
+	f := newFixture(t, nil)
+	fl := seedFleet(t, f)
+	diskalarmtest.PutWindows(t, f.cw, diskalarmtest.WindowsDisk{InstanceID: fl.app1, Drive: "_Total", SizeGiB: 1174, FreePercent: 40})
+	out, err := f.h.Handle(context.Background(), sample(t, "direct-invocation.json", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := out.(diskalarm.Result); res.SkippedTotal != 1 {
+		t.Fatalf("result = %+v, want 1 skipped", res)
+	}
+	type group struct {
+		Reason string   `json:"reason"`
+		Count  int      `json:"count"`
+		Disks  []string `json:"disks"`
+	}
+	var found bool
+	for line := range strings.SplitSeq(f.logs.String(), "\n") {
+		var entry struct {
+			Level    string  `json:"level"`
+			Msg      string  `json:"msg"`
+			Total    int     `json:"total"`
+			ByReason []group `json:"byReason"`
+		}
+		if json.Unmarshal([]byte(line), &entry) != nil || entry.Msg != "series skipped" {
+			continue
+		}
+		found = true
+		want := []group{{Reason: diskalarm.ReasonWindowsTotal, Count: 1, Disks: []string{fl.app1 + " _Total"}}}
+		if entry.Level != "INFO" || entry.Total != 1 {
+			t.Errorf("series skipped logged at %s with total %d, want INFO and 1", entry.Level, entry.Total)
+		}
+		if diff := cmp.Diff(want, entry.ByReason); diff != "" {
+			t.Errorf("series skipped byReason (-want +got):\n%s", diff)
+		}
+	}
+	if !found {
+		t.Errorf("no \"series skipped\" line in the logs:\n%s", f.logs)
 	}
 }

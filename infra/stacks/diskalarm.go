@@ -141,6 +141,20 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 			DisplayName: jsii.String("EBS disk space alarms"),
 			EnforceSSL:  jsii.Bool(true),
 		})
+		// EnforceSSL makes CDK write a topic policy, which replaces SNS's
+		// default one: without this Allow, the alarms' actions would fail
+		// with "not authorized to perform SNS:Publish". Only this account's
+		// alarms under the prefix may publish.
+		topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AllowSuiteAlarms"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+			Actions:    jsii.Strings("sns:Publish"),
+			Resources:  &[]*string{topic.TopicArn()},
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
+				"ArnLike":      map[string]any{"aws:SourceArn": alarmARN(p.AlarmPrefix)},
+			},
+		}))
 		// Operators subscribe to it: never replace it.
 		topic.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
 		topic.Node().DefaultChild().(awssns.CfnTopic).OverrideLogicalId(jsii.String("EbsAlarmsTopic"))

@@ -170,6 +170,49 @@ func TestDiskAlarmScopedStatements(t *testing.T) {
 	}
 }
 
+// TestDiskAlarmTopicAcceptsAlarms pins the topic policy: EnforceSSL's Deny
+// replaces SNS's default policy, so CloudWatch needs its own Allow, scoped
+// to this account's alarms under the prefix.
+func TestDiskAlarmTopicAcceptsAlarms(t *testing.T) {
+	tests := []struct {
+		name   string
+		props  DiskAlarmStackProps
+		prefix string
+	}{
+		{"default prefix", DiskAlarmStackProps{}, "lambda-suite/disk-space/"},
+		{"custom prefix", DiskAlarmStackProps{AlarmPrefix: "ops/disks/"}, "ops/disks/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmpl := defaultDiskAlarm(t)
+			if tt.props != (DiskAlarmStackProps{}) {
+				tmpl = synthDiskAlarm(t, tt.props)
+			}
+			check(t, func() { tmpl.ResourceCountIs(jsii.String("AWS::SNS::TopicPolicy"), jsii.Number(1)) })
+			check(t, func() {
+				tmpl.HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), map[string]any{
+					"Topics": []any{map[string]any{"Ref": "EbsAlarmsTopic"}},
+					"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+						assertions.Match_ObjectEquals(&map[string]any{
+							"Sid":       "AllowSuiteAlarms",
+							"Effect":    "Allow",
+							"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+							"Action":    "sns:Publish",
+							"Resource":  map[string]any{"Ref": "EbsAlarmsTopic"},
+							"Condition": map[string]any{
+								"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}},
+								"ArnLike": map[string]any{"aws:SourceArn": map[string]any{
+									"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + tt.prefix + "*",
+								}},
+							},
+						}),
+					})},
+				})
+			})
+		})
+	}
+}
+
 func TestDiskAlarmNoWriteOnAnyResource(t *testing.T) {
 	tmpl := defaultDiskAlarm(t)
 	reads := []string{"ec2:Describe", "cloudwatch:Describe", "cloudwatch:List", "cloudwatch:Get"}

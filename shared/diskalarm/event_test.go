@@ -115,6 +115,9 @@ func TestMatchName(t *testing.T) {
 		{"a*b*c", "axxbyyc", true},
 		{"a*b*c", "axxbyy", false},
 		{"ü?", "üß", true},
+		// A star is a wildcard even where the name holds a literal '*'.
+		{"Windows*", "Windows*prod", true},
+		{"*", "*0", true},
 	}
 	for _, tt := range tests {
 		if got := MatchName(tt.pattern, tt.name); got != tt.want {

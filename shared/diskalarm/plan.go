@@ -118,8 +118,9 @@ type step struct {
 }
 
 // steps returns the plan's writes in alarm-name order, starting after
-// cursor: a resumed run continues where the last one stopped, and since
-// the cursor only moves forward a chain of resumed runs always ends.
+// cursor: a resumed run continues where the last one stopped, and since a
+// continuation is queued only when the cursor moved strictly forward
+// (Result.Progressed), a chain of resumed runs always ends.
 // Changes that sort before the cursor wait for the next scheduled run.
 func (p Plan) steps(cursor string) []step {
 	var out []step

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -119,9 +120,11 @@ type Result struct {
 	Note   string `json:"note,omitempty"`
 }
 
-// Progressed reports whether the run tried at least one write: a resumed
-// chain continues only while it moves forward.
-func (r Result) Progressed() bool { return r.Writes > 0 }
+// Progressed reports whether the run's cursor moved strictly forward from
+// the one it started after (from; "" for a first pass). A chain continues
+// only while it does, so it always ends: a run whose writes were all cut
+// by the deadline, or that spent its time reading, hands on no cursor.
+func (r Result) Progressed(from string) bool { return r.Cursor != "" && r.Cursor > from }
 
 // Reconciler keeps the suite's disk alarms in step with the fleet.
 type Reconciler struct {
@@ -206,10 +209,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 			res.Disks++
 		}
 		for _, s := range skips {
-			log.DebugContext(ctx, "series skipped", "instanceId", s.InstanceID, "disk", s.Disk, "reason", s.Reason)
 			res.Skipped = appendCapped(res.Skipped, s)
 		}
 		res.SkippedTotal = len(skips)
+		if len(skips) > 0 {
+			// One line for them all: a fleet of Windows instances has a
+			// _Total series each, and one line apiece would flood the log.
+			log.InfoContext(ctx, "series skipped", "total", len(skips), "byReason", groupSkips(skips))
+		}
 	}
 
 	plan := PlanChanges(PlanInput{Want: want, Have: have, Live: live, Selected: selected, Reporting: reporting})
@@ -224,19 +231,33 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 
 // apply writes the plan in name order, paced, until the margin before the
 // deadline. Deletes go out in batches of up to 100 names.
+//
+// The cursor it reports covers only steps that were tried, and a delete is
+// tried only when its batch is sent; so when the deadline stops the run,
+// the deletes it has gathered are still sent, in the first half of the
+// margin, or else the cursor could not move past them and the puts tried
+// after them would count for nothing.
 func (r *Reconciler) apply(ctx context.Context, log *slog.Logger, plan Plan, cursor string, res *Result) {
 	steps := plan.steps(cursor)
-	writeCtx := ctx
+	// Every write, the SDK's retries included, ends before writeCtx's
+	// deadline; only the last batch of deletes may use lastCtx's. The rest
+	// of the margin queues the continuation and returns the result.
+	writeCtx, lastCtx := ctx, ctx
 	if dl, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
+		var cancel, cancelLast context.CancelFunc
 		writeCtx, cancel = context.WithDeadline(ctx, dl.Add(-r.margin()))
 		defer cancel()
+		lastCtx, cancelLast = context.WithDeadline(ctx, dl.Add(-r.margin()/2))
+		defer cancelLast()
 	}
 
 	done := 0         // steps[:done] have all been tried
+	reached := 0      // steps[:reached] have been tried or wait in pending
 	var pending []int // deletes waiting for a batch
-	flush := func() bool {
-		if !r.pace(writeCtx) {
+	// flush sends the pending deletes; false means the deadline came
+	// first and they still wait.
+	flush := func(ctx context.Context) bool {
+		if !r.pace(ctx) {
 			return false
 		}
 		names := make([]string, len(pending))
@@ -244,12 +265,17 @@ func (r *Reconciler) apply(ctx context.Context, log *slog.Logger, plan Plan, cur
 			names[i] = steps[s].name
 		}
 		res.Writes++
-		if _, err := r.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: names}); err != nil {
+		_, err := r.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: names})
+		switch {
+		case err != nil && ctx.Err() != nil:
+			log.WarnContext(ctx, "delete cut by the deadline", "alarmNames", names, "error", err.Error())
+			return false
+		case err != nil:
 			log.WarnContext(ctx, "delete failed", "alarmNames", names, "error", err.Error())
 			for _, n := range names {
 				res.Failed = append(res.Failed, Failure{Alarm: n, Error: err.Error()})
 			}
-		} else {
+		default:
 			for _, s := range pending {
 				d := steps[s].del
 				log.InfoContext(ctx, "alarm deleted", "alarmName", d.Name, "instanceId", d.InstanceID, "reason", d.Reason)
@@ -260,29 +286,25 @@ func (r *Reconciler) apply(ctx context.Context, log *slog.Logger, plan Plan, cur
 		return true
 	}
 
-	stopped := false
 	for i, s := range steps {
 		if s.del != nil {
 			pending = append(pending, i)
-			if len(pending) < deleteBatch {
-				continue
-			}
-			if stopped = !flush(); stopped {
+			reached = i + 1
+			if len(pending) == deleteBatch && !flush(writeCtx) {
 				break
 			}
-			done = i + 1
-			continue
+		} else {
+			if !r.pace(writeCtx) || !r.put(writeCtx, log, *s.put, res) {
+				break
+			}
+			reached = i + 1
 		}
-		if stopped = !r.pace(writeCtx); stopped {
-			break
-		}
-		r.put(ctx, log, *s.put, res)
 		if len(pending) == 0 {
-			done = i + 1
+			done = reached
 		}
 	}
-	if !stopped && len(pending) > 0 && flush() {
-		done = len(steps)
+	if len(pending) > 0 && (flush(writeCtx) || flush(lastCtx)) {
+		done = reached
 	}
 	if done < len(steps) {
 		res.Incomplete = true
@@ -294,7 +316,9 @@ func (r *Reconciler) apply(ctx context.Context, log *slog.Logger, plan Plan, cur
 	}
 }
 
-func (r *Reconciler) put(ctx context.Context, log *slog.Logger, p Put, res *Result) {
+// put writes one alarm. It reports whether the write was tried: false when
+// the deadline cut it, so that the cursor does not pass it.
+func (r *Reconciler) put(ctx context.Context, log *slog.Logger, p Put, res *Result) bool {
 	a := p.Alarm
 	in := &cloudwatch.PutMetricAlarmInput{
 		AlarmName:          aws.String(a.Name),
@@ -319,18 +343,22 @@ func (r *Reconciler) put(ctx context.Context, log *slog.Logger, p Put, res *Resu
 		}
 	}
 	res.Writes++
-	if _, err := r.CloudWatch.PutMetricAlarm(ctx, in); err != nil {
+	_, err := r.CloudWatch.PutMetricAlarm(ctx, in)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		log.WarnContext(ctx, "alarm write cut by the deadline", "alarmName", a.Name, "instanceId", a.InstanceID, "error", err.Error())
+		return false
+	case err != nil:
 		log.WarnContext(ctx, "alarm not written", "alarmName", a.Name, "instanceId", a.InstanceID, "error", err.Error())
 		res.Failed = append(res.Failed, Failure{Alarm: a.Name, Error: err.Error()})
-		return
-	}
-	if p.Create {
+	case p.Create:
 		log.InfoContext(ctx, "alarm created", "alarmName", a.Name, "instanceId", a.InstanceID, "disk", a.Disk, "threshold", a.Threshold)
 		res.Created++
-		return
+	default:
+		log.InfoContext(ctx, "alarm updated", "alarmName", a.Name, "instanceId", a.InstanceID, "disk", a.Disk, "changes", p.Changes)
+		res.Updated++
 	}
-	log.InfoContext(ctx, "alarm updated", "alarmName", a.Name, "instanceId", a.InstanceID, "disk", a.Disk, "changes", p.Changes)
-	res.Updated++
+	return true
 }
 
 func (r *Reconciler) pace(ctx context.Context) bool {
@@ -535,6 +563,34 @@ func toCloudWatch(dims []Dimension) []cwtypes.Dimension {
 	out := make([]cwtypes.Dimension, len(dims))
 	for i, d := range dims {
 		out[i] = cwtypes.Dimension{Name: aws.String(d.Name), Value: aws.String(d.Value)}
+	}
+	return out
+}
+
+// skipGroup is the skipped series of one reason, as the log shows them.
+type skipGroup struct {
+	Reason string   `json:"reason"`
+	Count  int      `json:"count"`
+	Disks  []string `json:"disks"` // "<instance ID> <disk>", up to 100
+}
+
+// groupSkips groups skips (sorted by instance and disk) by reason, in order
+// of first appearance.
+func groupSkips(skips []Skip) []skipGroup {
+	var out []skipGroup
+	index := map[string]int{}
+	for _, s := range skips {
+		i, ok := index[s.Reason]
+		if !ok {
+			i = len(out)
+			index[s.Reason] = i
+			out = append(out, skipGroup{Reason: s.Reason, Disks: []string{}})
+		}
+		g := &out[i]
+		g.Count++
+		if len(g.Disks) < maxListed {
+			g.Disks = append(g.Disks, strings.TrimSpace(s.InstanceID+" "+s.Disk))
+		}
 	}
 	return out
 }

@@ -224,7 +224,7 @@ func TestNoWritesInsideTheDeadlineMargin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Incomplete || res.Progressed() || res.Cursor != "" {
+	if !res.Incomplete || res.Progressed(windowsFleet.Cursor) || res.Cursor != "" {
 		t.Errorf("Reconcile inside the margin = %+v, want incomplete, no progress, no cursor", res)
 	}
 	if w := a.calls.Writes(); len(w) != 0 {

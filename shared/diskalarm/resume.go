@@ -18,8 +18,10 @@ import (
 // hours whatever the number of workers. So a run never fans out; it stops
 // a margin before its deadline and queues a Resume with the last alarm name
 // it tried. The queue invokes the function again, which reads afresh and
-// writes on after the cursor. The cursor only moves forward, so a chain
-// ends; the scheduled run does not start while a chain is queued.
+// writes on after the cursor. A continuation is queued only when the
+// cursor moved strictly forward (Result.Progressed), so a chain ends even
+// when every write fails; the scheduled run does not start while a chain
+// is queued.
 
 // ResumeKind marks the suite's continuation messages.
 const ResumeKind = "lambda-suite/ebs-alarms/resume/v1"

@@ -117,13 +117,15 @@ func MatchName(pattern, name string) bool {
 	// Greedy match with one backtrack point: the last star seen.
 	pi, ni, star, mark := 0, 0, -1, 0
 	for ni < len(n) {
+		// A star in the pattern is always a wildcard, even facing a
+		// literal '*' in the name, so it is tried first.
 		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == n[ni]):
-			pi++
-			ni++
 		case pi < len(p) && p[pi] == '*':
 			star, mark = pi, ni
 			pi++
+		case pi < len(p) && (p[pi] == '?' || p[pi] == n[ni]):
+			pi++
+			ni++
 		case star >= 0:
 			pi = star + 1
 			mark++
