@@ -3,7 +3,6 @@ package stacks
 import (
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -12,27 +11,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-var (
-	approvalDefaultOnce sync.Once
-	approvalDefault     assertions.Template
-	approvalDefaultErr  error
-)
+var approvalDefault onceTemplate
 
 // defaultApproval synthesizes the stack with default props, once.
 func defaultApproval(t *testing.T) assertions.Template {
 	t.Helper()
-	approvalDefaultOnce.Do(func() {
-		stack, err := NewApprovalStack(awscdk.NewApp(nil), "AmiApproval", &ApprovalStackProps{AssetDir: assetDir})
-		if err != nil {
-			approvalDefaultErr = err
-			return
-		}
-		approvalDefault = assertions.Template_FromStack(stack, nil)
+	return approvalDefault.get(t, func() (awscdk.Stack, error) {
+		return NewApprovalStack(awscdk.NewApp(nil), "AmiApproval", &ApprovalStackProps{AssetDir: assetDir})
 	})
-	if approvalDefaultErr != nil {
-		t.Fatalf("NewApprovalStack: %v", approvalDefaultErr)
-	}
-	return approvalDefault
 }
 
 func TestApprovalResourceCounts(t *testing.T) {

@@ -3,7 +3,6 @@ package stacks
 import (
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -24,19 +23,14 @@ func synthDiskAlarm(t *testing.T, props DiskAlarmStackProps) assertions.Template
 	return assertions.Template_FromStack(stack, nil)
 }
 
-var (
-	diskAlarmOnce     sync.Once
-	diskAlarmTemplate assertions.Template
-)
+var diskAlarmDefault onceTemplate
 
-// defaultDiskAlarm is synthesized once: each synth costs seconds of jsii.
+// defaultDiskAlarm synthesizes the stack with default props, once.
 func defaultDiskAlarm(t *testing.T) assertions.Template {
 	t.Helper()
-	diskAlarmOnce.Do(func() { diskAlarmTemplate = synthDiskAlarm(t, DiskAlarmStackProps{}) })
-	if diskAlarmTemplate == nil {
-		t.Fatal("the default disk-alarm stack did not synthesize")
-	}
-	return diskAlarmTemplate
+	return diskAlarmDefault.get(t, func() (awscdk.Stack, error) {
+		return NewDiskAlarmStack(awscdk.NewApp(nil), "DiskAlarm", &DiskAlarmStackProps{AssetDir: assetDir})
+	})
 }
 
 func TestDiskAlarmResourceCounts(t *testing.T) {

@@ -5,19 +5,12 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
-)
-
-var (
-	healthDefaultOnce sync.Once
-	healthDefault     assertions.Template
-	healthDefaultErr  error
 )
 
 func synthHealthGate(t *testing.T, props HealthGateStackProps) assertions.Template {
@@ -32,22 +25,15 @@ func synthHealthGate(t *testing.T, props HealthGateStackProps) assertions.Templa
 	return assertions.Template_FromStack(stack, nil)
 }
 
+var healthGateDefault onceTemplate
+
 // defaultHealthGate is the stack as infra/main.go makes it by default: with
-// the example pipeline. It is synthesized once: each synth costs seconds.
+// the example pipeline.
 func defaultHealthGate(t *testing.T) assertions.Template {
 	t.Helper()
-	healthDefaultOnce.Do(func() {
-		stack, err := NewHealthGateStack(awscdk.NewApp(nil), "PipelineHealth", &HealthGateStackProps{AssetDir: assetDir, ExamplePipeline: true})
-		if err != nil {
-			healthDefaultErr = err
-			return
-		}
-		healthDefault = assertions.Template_FromStack(stack, nil)
+	return healthGateDefault.get(t, func() (awscdk.Stack, error) {
+		return NewHealthGateStack(awscdk.NewApp(nil), "PipelineHealth", &HealthGateStackProps{AssetDir: assetDir, ExamplePipeline: true})
 	})
-	if healthDefaultErr != nil {
-		t.Fatalf("NewHealthGateStack: %v", healthDefaultErr)
-	}
-	return healthDefault
 }
 
 func TestHealthGateResourceCounts(t *testing.T) {

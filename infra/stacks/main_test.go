@@ -60,27 +60,37 @@ func synthRootVolume(t *testing.T, props RootVolumeStackProps) assertions.Templa
 	return assertions.Template_FromStack(stack, nil)
 }
 
-// The default stack is synthesized once: each synth costs seconds of jsii.
-var (
-	defaultOnce     sync.Once
-	defaultTemplate assertions.Template
-	defaultErr      error
-)
+// onceTemplate keeps the template of a stack synthesized on first use:
+// each synth costs seconds of jsii, and most tests read the default stacks.
+type onceTemplate struct {
+	once sync.Once
+	tmpl assertions.Template
+	err  error
+}
+
+func (o *onceTemplate) get(t *testing.T, build func() (awscdk.Stack, error)) assertions.Template {
+	t.Helper()
+	o.once.Do(func() {
+		stack, err := build()
+		if err != nil {
+			o.err = err
+			return
+		}
+		o.tmpl = assertions.Template_FromStack(stack, nil)
+	})
+	if o.err != nil {
+		t.Fatalf("synthesize: %v", o.err)
+	}
+	return o.tmpl
+}
+
+var rootVolumeDefault onceTemplate
 
 func defaultRootVolume(t *testing.T) assertions.Template {
 	t.Helper()
-	defaultOnce.Do(func() {
-		stack, err := NewRootVolumeStack(awscdk.NewApp(nil), "RootVolume", &RootVolumeStackProps{AssetDir: assetDir})
-		if err != nil {
-			defaultErr = err
-			return
-		}
-		defaultTemplate = assertions.Template_FromStack(stack, nil)
+	return rootVolumeDefault.get(t, func() (awscdk.Stack, error) {
+		return NewRootVolumeStack(awscdk.NewApp(nil), "RootVolume", &RootVolumeStackProps{AssetDir: assetDir})
 	})
-	if defaultErr != nil {
-		t.Fatalf("NewRootVolumeStack: %v", defaultErr)
-	}
-	return defaultTemplate
 }
 
 // suiteTemplates returns the template of every stack the CDK app deploys, by
