@@ -23,26 +23,18 @@ func defaultApproval(t *testing.T) assertions.Template {
 
 func TestApprovalResourceCounts(t *testing.T) {
 	tmpl := defaultApproval(t)
-	tests := []struct {
-		typ  string
-		want int
-	}{
-		{"AWS::Lambda::Function", 2},
-		{"AWS::DynamoDB::Table", 1},
-		{"AWS::SNS::Topic", 3},        // approver, target, and Image Builder's when none is given
-		{"AWS::SNS::Subscription", 4}, // two by email, Image Builder's topic new or existing
-		{"AWS::ApiGatewayV2::Api", 1},
-		{"AWS::ApiGatewayV2::Stage", 1},
-		{"AWS::ApiGatewayV2::Route", 1},
-		{"AWS::Logs::LogGroup", 3},
-		{"AWS::SQS::Queue", 1}, // the request function's on-failure queue
-		{"AWS::IAM::Role", 2},
-	}
-	for _, tt := range tests {
-		t.Run(tt.typ, func(t *testing.T) {
-			check(t, func() { tmpl.ResourceCountIs(jsii.String(tt.typ), jsii.Number(tt.want)) })
-		})
-	}
+	checkResourceCounts(t, tmpl, map[string]int{
+		"AWS::Lambda::Function":    2,
+		"AWS::DynamoDB::Table":     1,
+		"AWS::SNS::Topic":          3, // approver, target, and Image Builder's when none is given
+		"AWS::SNS::Subscription":   4, // two by email, Image Builder's topic new or existing
+		"AWS::ApiGatewayV2::Api":   1,
+		"AWS::ApiGatewayV2::Stage": 1,
+		"AWS::ApiGatewayV2::Route": 1,
+		"AWS::Logs::LogGroup":      3,
+		"AWS::SQS::Queue":          1, // the request function's on-failure queue
+		"AWS::IAM::Role":           2,
+	})
 }
 
 func TestApprovalTable(t *testing.T) {

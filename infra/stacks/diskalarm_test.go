@@ -16,11 +16,7 @@ func synthDiskAlarm(t *testing.T, props DiskAlarmStackProps) assertions.Template
 	if props.AssetDir == "" {
 		props.AssetDir = assetDir
 	}
-	stack, err := NewDiskAlarmStack(awscdk.NewApp(nil), "DiskAlarm", &props)
-	if err != nil {
-		t.Fatalf("NewDiskAlarmStack: %v", err)
-	}
-	return assertions.Template_FromStack(stack, nil)
+	return synth(t, NewDiskAlarmStack, "DiskAlarm", &props)
 }
 
 var diskAlarmDefault onceTemplate
@@ -35,7 +31,7 @@ func defaultDiskAlarm(t *testing.T) assertions.Template {
 
 func TestDiskAlarmResourceCounts(t *testing.T) {
 	tmpl := defaultDiskAlarm(t)
-	for typ, want := range map[string]int{
+	checkResourceCounts(t, tmpl, map[string]int{
 		"AWS::Lambda::Function":           1,
 		"AWS::Lambda::EventInvokeConfig":  1,
 		"AWS::Lambda::EventSourceMapping": 1,
@@ -43,11 +39,7 @@ func TestDiskAlarmResourceCounts(t *testing.T) {
 		"AWS::SQS::Queue":                 3, // on-failure, continuations, their dead letters
 		"AWS::SNS::Topic":                 1,
 		"AWS::Logs::LogGroup":             1,
-	} {
-		t.Run(typ, func(t *testing.T) {
-			check(t, func() { tmpl.ResourceCountIs(jsii.String(typ), jsii.Number(want)) })
-		})
-	}
+	})
 }
 
 func TestDiskAlarmFunction(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -46,6 +47,16 @@ func writeFakeAssets(dir string, names ...string) error {
 	return nil
 }
 
+// synth builds one stack in a new app and returns its template.
+func synth[P any](t *testing.T, build func(constructs.Construct, string, *P) (awscdk.Stack, error), id string, props *P) assertions.Template {
+	t.Helper()
+	stack, err := build(awscdk.NewApp(nil), id, props)
+	if err != nil {
+		t.Fatalf("synthesize %s: %v", id, err)
+	}
+	return assertions.Template_FromStack(stack, nil)
+}
+
 // synthRootVolume synthesizes a root-volume stack from props, with the fake
 // assets unless props name others.
 func synthRootVolume(t *testing.T, props RootVolumeStackProps) assertions.Template {
@@ -53,11 +64,17 @@ func synthRootVolume(t *testing.T, props RootVolumeStackProps) assertions.Templa
 	if props.AssetDir == "" {
 		props.AssetDir = assetDir
 	}
-	stack, err := NewRootVolumeStack(awscdk.NewApp(nil), "RootVolume", &props)
-	if err != nil {
-		t.Fatalf("NewRootVolumeStack: %v", err)
+	return synth(t, NewRootVolumeStack, "RootVolume", &props)
+}
+
+// checkResourceCounts asserts how many resources of each type tmpl has.
+func checkResourceCounts(t *testing.T, tmpl assertions.Template, want map[string]int) {
+	t.Helper()
+	for typ, n := range want {
+		t.Run(typ, func(t *testing.T) {
+			check(t, func() { tmpl.ResourceCountIs(jsii.String(typ), jsii.Number(n)) })
+		})
 	}
-	return assertions.Template_FromStack(stack, nil)
 }
 
 // onceTemplate keeps the template of a stack synthesized on first use:

@@ -14,23 +14,15 @@ import (
 
 func TestRootVolumeResourceCounts(t *testing.T) {
 	tmpl := defaultRootVolume(t)
-	tests := []struct {
-		typ  string
-		want int
-	}{
-		{"AWS::Lambda::Function", 3},
-		{"AWS::Lambda::EventInvokeConfig", 3},
-		{"AWS::Events::Rule", 3},
-		{"AWS::SQS::Queue", 3},
-		{"AWS::SQS::QueuePolicy", 3},
-		{"AWS::Logs::LogGroup", 3},
-		{"AWS::IAM::Role", 3},
-	}
-	for _, tt := range tests {
-		t.Run(tt.typ, func(t *testing.T) {
-			check(t, func() { tmpl.ResourceCountIs(jsii.String(tt.typ), jsii.Number(tt.want)) })
-		})
-	}
+	checkResourceCounts(t, tmpl, map[string]int{
+		"AWS::Lambda::Function":          3,
+		"AWS::Lambda::EventInvokeConfig": 3,
+		"AWS::Events::Rule":              3,
+		"AWS::SQS::Queue":                3,
+		"AWS::SQS::QueuePolicy":          3,
+		"AWS::Logs::LogGroup":            3,
+		"AWS::IAM::Role":                 3,
+	})
 }
 
 func TestRootVolumeFunctions(t *testing.T) {
