@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go/middleware"
@@ -147,13 +149,27 @@ func (s *Server) ConfigFor(tb testing.TB, acct string) aws.Config {
 		config.WithRegion(Region),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
 		config.WithBaseEndpoint(s.URL),
-		config.WithRetryMaxAttempts(1),
+		config.WithRetryer(connectionRetryer),
 	)
 	if err != nil {
 		tb.Fatalf("load SDK config: %v", err)
 	}
 	cfg.APIOptions = append(cfg.APIOptions, accountHeader(acct))
 	return cfg
+}
+
+// connectionRetryer retries only dropped connections (moto's threaded HTTP
+// server resets one now and then under load; the SDK's default retryer in
+// AWS retries them too), at once and at most twice. Every answer moto gives,
+// errors included, reaches the test on the first attempt, so a test of an
+// error path stays fast and its call counts exact.
+func connectionRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 10 * time.Millisecond, nil })
+		o.RateLimiter = ratelimit.None
+	})
 }
 
 // Env returns the standard SDK variables that point a child process (a built
