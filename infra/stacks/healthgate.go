@@ -41,8 +41,6 @@ const (
 	DefaultMaxRetryWindow        = "6h"
 	DefaultRecheckDelay          = "2m"
 	DefaultRecheckMaxDelay       = "15m"
-	// HealthGateScheduleGroup holds pipeline-stage-retry's one-time schedules.
-	HealthGateScheduleGroup = "lambda-suite-pipeline-health"
 	// gateDeadlineMargin is how long before its deadline the gate stops
 	// waiting for AWS Health; the gate's timeout leaves room for the check.
 	gateDeadlineMargin = "3s"
@@ -184,9 +182,9 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 		}),
 	})
 	schedulerRole.Node().DefaultChild().(awsiam.CfnRole).OverrideLogicalId(jsii.String("PipelineStageRetrySchedulerRole"))
-	group := awsscheduler.NewCfnScheduleGroup(stack, jsii.String("RecheckScheduleGroup"), &awsscheduler.CfnScheduleGroupProps{
-		Name: jsii.String(HealthGateScheduleGroup),
-	})
+	// CloudFormation names the group, so two copies of the stack (staging
+	// and production, say) can live in one account and Region.
+	group := awsscheduler.NewCfnScheduleGroup(stack, jsii.String("RecheckScheduleGroup"), &awsscheduler.CfnScheduleGroupProps{})
 	group.OverrideLogicalId(jsii.String("PipelineStageRetryScheduleGroup"))
 
 	var pipelineARNs []*string
@@ -214,7 +212,7 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 			// and state, and retrying the failed actions.
 			statement("RetryOptedInPipelines", []string{"codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:RetryStageExecution"}, pipelineARNs),
 			statement("ScheduleRechecks", []string{"scheduler:CreateSchedule"},
-				[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/"+HealthGateScheduleGroup+"/*"), nil)}),
+				[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${PipelineStageRetryScheduleGroup}/*"), nil)}),
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:        jsii.String("PassSchedulerRole"),
 				Actions:    jsii.Strings("iam:PassRole"),

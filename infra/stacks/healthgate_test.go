@@ -99,7 +99,7 @@ func TestHealthGatePermissions(t *testing.T) {
 			"Action":   []any{"codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:RetryStageExecution"},
 			"Resource": sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:health-gate-example")}},
 		{"retry schedules in its group only", PipelineStageRetry, map[string]any{
-			"Action": "scheduler:CreateSchedule", "Resource": sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/lambda-suite-pipeline-health/*")}},
+			"Action": "scheduler:CreateSchedule", "Resource": sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${PipelineStageRetryScheduleGroup}/*")}},
 		{"retry passes the scheduler role to the scheduler only", PipelineStageRetry, map[string]any{
 			"Action": "iam:PassRole", "Resource": map[string]any{"Fn::GetAtt": []any{"PipelineStageRetrySchedulerRole", "Arn"}},
 			"Condition": map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}}}},
@@ -192,6 +192,18 @@ func TestHealthGateExamplePipeline(t *testing.T) {
 
 // TestHealthGateLogicalIDs pins the stateful resources' logical IDs: a
 // change would replace them (and lose logs, failed events or buckets).
+// Two copies of the stack in one account and Region (staging and production)
+// must not clash: CloudFormation names the group, and the function and its
+// policy follow the group by reference.
+func TestHealthGateScheduleGroupIsNamedByCloudFormation(t *testing.T) {
+	for id, res := range resources(defaultHealthGate(t), "AWS::Scheduler::ScheduleGroup") {
+		props, _ := res["Properties"].(map[string]any)
+		if name, ok := props["Name"]; ok {
+			t.Errorf("%s has the fixed Name %v, want none: a second stack in the account would clash", id, name)
+		}
+	}
+}
+
 func TestHealthGateLogicalIDs(t *testing.T) {
 	tmpl := defaultHealthGate(t)
 	want := map[string][]string{
