@@ -160,7 +160,7 @@ func (s *Server) ConfigFor(tb testing.TB, acct string) aws.Config {
 
 // connectionRetryer retries only dropped connections (moto's threaded HTTP
 // server resets one now and then under load; the SDK's default retryer in
-// AWS retries them too), at once and at most twice. Every answer moto gives,
+// AWS retries them too), 10 ms apart and at most twice. Every answer moto gives,
 // errors included, reaches the test on the first attempt, so a test of an
 // error path stays fast and its call counts exact.
 func connectionRetryer() aws.Retryer {
