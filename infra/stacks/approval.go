@@ -150,9 +150,9 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Description: "Emails a one-time approval link for each EC2 Image Builder build, or a notice of a failed one.",
 		Environment: env,
 		Statements: []awsiam.PolicyStatement{
-			approvalAllow("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 				[]*string{table.TableArn()}, nil),
-			approvalAllow("EmailApprovers", []string{"sns:Publish"}, []*string{approverTopic.TopicArn()}, nil),
+			statement("EmailApprovers", []string{"sns:Publish"}, []*string{approverTopic.TopicArn()}, nil),
 		},
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,
@@ -167,19 +167,19 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(25)),
 		Environment: env,
 		Statements: []awsiam.PolicyStatement{
-			approvalAllow("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 				[]*string{table.TableArn()}, nil),
-			approvalAllow("NotifyTargets", []string{"sns:Publish"}, []*string{targetTopic.TopicArn()}, nil),
+			statement("NotifyTargets", []string{"sns:Publish"}, []*string{targetTopic.TopicArn()}, nil),
 			// Reads have no resource-level permissions.
-			approvalAllow("DescribeAMIs", []string{"ec2:DescribeImages", "ec2:DescribeSnapshots"}, []*string{jsii.String("*")}, nil),
+			statement("DescribeAMIs", []string{"ec2:DescribeImages", "ec2:DescribeSnapshots"}, star(), nil),
 			// In every Region (the build's distribution decides which), and
 			// only AMIs that EC2 Image Builder made.
-			approvalAllow("ShareImageBuilderAMIs", []string{"ec2:ModifyImageAttribute"},
+			statement("ShareImageBuilderAMIs", []string{"ec2:ModifyImageAttribute"},
 				[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:*::image/*"), nil)},
 				map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + imageBuilderTagKey: imageBuilderTagValue}}),
 			// To refuse AMIs encrypted with the AWS managed key, which other
 			// accounts cannot use.
-			approvalAllow("DescribeSnapshotKeys", []string{"kms:DescribeKey"},
+			statement("DescribeSnapshotKeys", []string{"kms:DescribeKey"},
 				[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*"), nil)}, nil),
 		},
 		LogRetentionDays: p.LogRetentionDays,
@@ -326,15 +326,6 @@ func subscribeToImageBuilder(stack awscdk.Stack, p approvalParameters, fn awslam
 		Value:       topic.Ref(),
 	})
 	out.SetCondition(p.createImageBuilderTopic)
-}
-
-// approvalAllow builds an Allow statement on explicit resources.
-func approvalAllow(sid string, actions []string, resources []*string, conditions map[string]any) awsiam.PolicyStatement {
-	props := &awsiam.PolicyStatementProps{Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: &resources}
-	if conditions != nil {
-		props.Conditions = &conditions
-	}
-	return awsiam.NewPolicyStatement(props)
 }
 
 // pinLogicalID fixes the logical ID of a construct's CloudFormation resource.

@@ -206,23 +206,13 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 			"AWS_MAX_ATTEMPTS": "10",
 		},
 		Statements: []awsiam.PolicyStatement{
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("ReadFleet"),
-				// None of these has resource-level permissions.
-				Actions:   jsii.Strings("ec2:DescribeInstances", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"),
-				Resources: jsii.Strings("*"),
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("WriteSuiteAlarms"),
-				// TagResource: PutMetricAlarm sets the owner tags on create.
-				Actions:   jsii.Strings("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"),
-				Resources: &[]*string{alarmARN(p.AlarmPrefix)},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("ResumeQueue"),
-				Actions:   jsii.Strings("sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"),
-				Resources: &[]*string{resume.QueueArn()},
-			}),
+			// None of these has resource-level permissions.
+			statement("ReadFleet", []string{"ec2:DescribeInstances", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"}, star(), nil),
+			// TagResource: PutMetricAlarm sets the owner tags on create.
+			statement("WriteSuiteAlarms", []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"},
+				[]*string{alarmARN(p.AlarmPrefix)}, nil),
+			statement("ResumeQueue", []string{"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"},
+				[]*string{resume.QueueArn()}, nil),
 		},
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,

@@ -199,3 +199,16 @@ func stringMap(m map[string]string) *map[string]*string {
 	}
 	return &out
 }
+
+// statement builds an Allow statement for FunctionProps.Statements (or any
+// other policy); conditions may be nil.
+func statement(sid string, actions []string, resources []*string, conditions map[string]any) awsiam.PolicyStatement {
+	props := &awsiam.PolicyStatementProps{Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: &resources}
+	if conditions != nil {
+		props.Conditions = &conditions
+	}
+	return awsiam.NewPolicyStatement(props)
+}
+
+// star is the resource of actions that have no resource-level permissions.
+func star() []*string { return []*string{jsii.String("*")} }

@@ -166,9 +166,9 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 			"ORGANIZATION_VIEW": orgView,
 		},
 		Statements: []awsiam.PolicyStatement{
-			statement("DescribeHealthEvents", healthActions, star()),
+			statement("DescribeHealthEvents", healthActions, star(), nil),
 			// These take no resource ARN: a job ID is all they name.
-			statement("AnswerPipelineJobs", []string{"codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"}, star()),
+			statement("AnswerPipelineJobs", []string{"codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"}, star(), nil),
 		},
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,
@@ -207,18 +207,14 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 			"ORGANIZATION_VIEW":  orgView,
 		},
 		Statements: []awsiam.PolicyStatement{
-			statement("DescribeHealthEvents", healthActions, star()),
+			statement("DescribeHealthEvents", healthActions, star(), nil),
 			// Only the opted-in pipelines: reading the gate's parameters
 			// and state, and retrying the failed actions.
-			statement("RetryOptedInPipelines", []string{"codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:RetryStageExecution"}, pipelineARNs),
+			statement("RetryOptedInPipelines", []string{"codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:RetryStageExecution"}, pipelineARNs, nil),
 			statement("ScheduleRechecks", []string{"scheduler:CreateSchedule"},
-				[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${PipelineStageRetryScheduleGroup}/*"), nil)}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:        jsii.String("PassSchedulerRole"),
-				Actions:    jsii.Strings("iam:PassRole"),
-				Resources:  &[]*string{schedulerRole.RoleArn()},
-				Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}},
-			}),
+				[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${PipelineStageRetryScheduleGroup}/*"), nil)}, nil),
+			statement("PassSchedulerRole", []string{"iam:PassRole"}, []*string{schedulerRole.RoleArn()},
+				map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}}),
 		},
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,
@@ -226,7 +222,7 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 	// The function's ARN and any qualifier of it: schedules target the ARN
 	// the function was invoked with.
 	schedulerRole.AddToPolicy(statement("InvokeStageRetry", []string{"lambda:InvokeFunction"},
-		[]*string{retry.Function.FunctionArn(), jsii.String(*retry.Function.FunctionArn() + ":*")}))
+		[]*string{retry.Function.FunctionArn(), jsii.String(*retry.Function.FunctionArn() + ":*")}, nil))
 
 	pipelineNames := make([]any, len(p.Pipelines))
 	for i, n := range p.Pipelines {
@@ -322,16 +318,6 @@ func newExamplePipeline(stack awscdk.Stack, gate *Function, p HealthGateStackPro
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("HealthGateExampleSourceBucket"), &awscdk.CfnOutputProps{Value: source.BucketName()})
 }
-
-func statement(sid string, actions []string, resources []*string) awsiam.PolicyStatement {
-	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String(sid),
-		Actions:   jsii.Strings(actions...),
-		Resources: &resources,
-	})
-}
-
-func star() []*string { return []*string{jsii.String("*")} }
 
 func pipelineARN(name string) *string {
 	return awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:"+name), nil)

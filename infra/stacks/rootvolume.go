@@ -234,22 +234,14 @@ func tagCapability(stack awscdk.Stack, capability string) {
 // ("volume/*"), or on "*" when there are none: Describe calls have no
 // resource-level permissions.
 func allow(sid string, actions, resourceTypes []string, conditions map[string]any) awsiam.PolicyStatement {
-	resources := []*string{jsii.String("*")}
-	if len(resourceTypes) > 0 {
-		resources = resources[:0]
-		for _, r := range resourceTypes {
-			resources = append(resources, ec2ARN(r))
-		}
+	if len(resourceTypes) == 0 {
+		return statement(sid, actions, star(), conditions)
 	}
-	props := &awsiam.PolicyStatementProps{
-		Sid:       jsii.String(sid),
-		Actions:   jsii.Strings(actions...),
-		Resources: &resources,
+	resources := make([]*string, len(resourceTypes))
+	for i, r := range resourceTypes {
+		resources[i] = ec2ARN(r)
 	}
-	if conditions != nil {
-		props.Conditions = &conditions
-	}
-	return awsiam.NewPolicyStatement(props)
+	return statement(sid, actions, resources, conditions)
 }
 
 // ec2ARN is the ARN of EC2 resources of one type in this stack's region.
