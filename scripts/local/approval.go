@@ -18,8 +18,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -54,7 +52,6 @@ var approvalLink = regexp.MustCompile(`https?://\S+\?token=[A-Za-z0-9_-]{43}`)
 // loopback by the built ami-approval-link, as API Gateway would serve it.
 type approvalRun struct {
 	r                *runner
-	cfg              aws.Config
 	approver, target *inbox
 	page             string // the page's base URL
 	amis             map[string]string
@@ -65,21 +62,13 @@ func amiApproval(ctx context.Context, r *runner) error {
 	r.note("with the tags Image Builder puts on its own. Approvers and targets read their email from")
 	r.note("SQS queues subscribed to the two topics; the page is served on loopback by the built")
 	r.note("ami-approval-link through a local stand-in for API Gateway (payload format 2.0).")
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion(awstest.Region),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
-		config.WithBaseEndpoint(r.moto.URL),
-	)
-	if err != nil {
-		return err
-	}
-	a := &approvalRun{r: r, cfg: cfg, amis: map[string]string{}}
+	a := &approvalRun{r: r, amis: map[string]string{}}
 
 	const table = "ami-approval-decisions"
 	if err := a.createTable(ctx, table); err != nil {
 		return err
 	}
-	snsc, sqsc := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	snsc, sqsc := sns.NewFromConfig(r.cfg), sqs.NewFromConfig(r.cfg)
 	approverTopic, err := createTopic(ctx, snsc, "ami-approvers")
 	if err != nil {
 		return err
@@ -304,7 +293,7 @@ func (a *approvalRun) fetch(ctx context.Context, method, target string, form url
 func (a *approvalRun) checkShared(ctx context.Context, want bool) error {
 	targets := strings.Split(approvalTargets, ",")
 	for _, region := range []string{"us-east-1", "eu-west-1"} {
-		c := ec2.NewFromConfig(a.cfg, func(o *ec2.Options) { o.Region = region })
+		c := ec2.NewFromConfig(a.r.cfg, func(o *ec2.Options) { o.Region = region })
 		out, err := c.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{
 			ImageId: aws.String(a.amis[region]), Attribute: types.ImageAttributeNameLaunchPermission,
 		})
@@ -344,7 +333,7 @@ func (a *approvalRun) printLog(log []byte) {
 }
 
 func (a *approvalRun) createTable(ctx context.Context, name string) error {
-	db := dynamodb.NewFromConfig(a.cfg)
+	db := dynamodb.NewFromConfig(a.r.cfg)
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
@@ -359,7 +348,7 @@ func (a *approvalRun) createTable(ctx context.Context, name string) error {
 
 // goldenAMI makes an AMI in region as Image Builder leaves one.
 func (a *approvalRun) goldenAMI(ctx context.Context, region, imageARN string) (string, error) {
-	c := ec2.NewFromConfig(a.cfg, func(o *ec2.Options) { o.Region = region })
+	c := ec2.NewFromConfig(a.r.cfg, func(o *ec2.Options) { o.Region = region })
 	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
 		ImageId: aws.String(awstest.AMI), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), InstanceType: types.InstanceTypeT3Micro,
 		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance, Tags: []types.Tag{

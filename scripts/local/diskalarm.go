@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -43,16 +41,8 @@ type sampleDisk struct {
 }
 
 func ebsAlarms(ctx context.Context, r *runner) error {
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion(awstest.Region),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
-		config.WithBaseEndpoint(r.moto.URL),
-	)
-	if err != nil {
-		return err
-	}
-	cw := cloudwatch.NewFromConfig(cfg)
-	topic, err := sns.NewFromConfig(cfg).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("disk-space-alerts")})
+	cw := cloudwatch.NewFromConfig(r.cfg)
+	topic, err := sns.NewFromConfig(r.cfg).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("disk-space-alerts")})
 	if err != nil {
 		return fmt.Errorf("create the SNS topic: %w", err)
 	}

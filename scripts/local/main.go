@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -94,6 +95,7 @@ type runner struct {
 	*printer
 	root    string
 	moto    *awstest.Server
+	cfg     aws.Config // moto's default account: the account the built binaries act in
 	ec2     *ec2.Client
 	acct    *account
 	standIn *replaceStandIn
@@ -128,7 +130,7 @@ func (r *runner) run(ctx context.Context, chosen []scenario) error {
 	r.moto = moto
 	r.note("%s, account %s, %s", moto.URL, awstest.DefaultAccount, awstest.Region)
 
-	cfg, err := config.LoadDefaultConfig(ctx,
+	r.cfg, err = config.LoadDefaultConfig(ctx,
 		config.WithRegion(awstest.Region),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
 		config.WithBaseEndpoint(moto.URL),
@@ -136,7 +138,7 @@ func (r *runner) run(ctx context.Context, chosen []scenario) error {
 	if err != nil {
 		return err
 	}
-	r.ec2 = ec2.NewFromConfig(cfg)
+	r.ec2 = ec2.NewFromConfig(r.cfg)
 	if r.standIn, err = startStandIn(moto.URL, r.ec2); err != nil {
 		return err
 	}
