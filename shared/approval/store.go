@@ -93,23 +93,24 @@ type claim struct {
 // createClaim writes the build's claim and, for an AVAILABLE build, its
 // request, in one transaction. errConflict: the build has a claim already.
 func (s *Store) createClaim(ctx context.Context, c claim, req *Request) error {
-	items := []types.TransactWriteItem{{Put: &types.Put{
-		TableName:           aws.String(s.Table),
-		Item:                claimItem(c, req),
-		ConditionExpression: aws.String("attribute_not_exists(id)"),
-	}}}
+	items := []types.TransactWriteItem{s.putNew(claimItem(c, req))}
 	if req != nil {
-		items = append(items, types.TransactWriteItem{Put: &types.Put{
-			TableName:           aws.String(s.Table),
-			Item:                requestItem(*req),
-			ConditionExpression: aws.String("attribute_not_exists(id)"),
-		}})
+		items = append(items, s.putNew(requestItem(*req)))
 	}
 	_, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err != nil {
 		return fmt.Errorf("claim build %s: %w", c.ImageARN, conflict(err))
 	}
 	return nil
+}
+
+// putNew is a transaction's write of an item whose id no item has yet.
+func (s *Store) putNew(item map[string]types.AttributeValue) types.TransactWriteItem {
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName:           aws.String(s.Table),
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(id)"),
+	}}
 }
 
 // takeOverClaim replaces a claim whose holder never published (it failed or
@@ -140,11 +141,7 @@ func (s *Store) takeOverClaim(ctx context.Context, old claim, c claim, req *Requ
 		}})
 	}
 	if req != nil {
-		items = append(items, types.TransactWriteItem{Put: &types.Put{
-			TableName:           aws.String(s.Table),
-			Item:                requestItem(*req),
-			ConditionExpression: aws.String("attribute_not_exists(id)"),
-		}})
+		items = append(items, s.putNew(requestItem(*req)))
 	}
 	_, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err != nil {
