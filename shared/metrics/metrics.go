@@ -1,0 +1,125 @@
+// Package metrics writes the suite's decisions as CloudWatch embedded metric
+// format (EMF) lines: one JSON object a line on standard output, which
+// Lambda sends to the function's log group and CloudWatch Logs turns into
+// metrics, with no PutMetricData call and no extra permission.
+//
+// Every metric has the function's name as a dimension; a metric that says
+// why (a volume kept, an approval refused) also has a Reason dimension.
+package metrics
+
+import (
+	"encoding/json"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Namespace holds every metric of the suite.
+const Namespace = "LambdaSuite"
+
+// Dimension names.
+const (
+	DimFunction = "FunctionName"
+	DimReason   = "Reason"
+)
+
+// Recorder counts a function's decisions during one invocation and writes
+// them with Flush. It is safe for concurrent use. The zero Recorder is not
+// usable; a nil *Recorder records nothing, so code under test may pass nil.
+type Recorder struct {
+	function string
+	w        io.Writer
+	now      func() time.Time
+
+	mu     sync.Mutex
+	counts map[key]float64
+}
+
+type key struct{ name, reason string }
+
+// New returns a Recorder for function that writes to w (os.Stdout when nil).
+func New(function string, w io.Writer) *Recorder {
+	if w == nil {
+		w = os.Stdout
+	}
+	return &Recorder{function: function, w: w, now: time.Now, counts: map[key]float64{}}
+}
+
+// Add counts n of metric name, such as "SnapshotsCreated".
+func (r *Recorder) Add(name string, n int) { r.AddReason(name, "", n) }
+
+// AddReason counts n of metric name for reason, such as
+// ("VolumesKept", "no replacement record").
+func (r *Recorder) AddReason(name, reason string, n int) {
+	if r == nil || n == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.counts[key{name, reason}] += float64(n)
+}
+
+// Flush writes what was counted since the last Flush, one EMF line per
+// dimension set, and starts again. Errors writing to standard output are
+// ignored: metrics must never fail an invocation.
+func (r *Recorder) Flush() {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	counts := r.counts
+	r.counts = map[key]float64{}
+	r.mu.Unlock()
+	if len(counts) == 0 {
+		return
+	}
+	// Group by reason: one line for the plain metrics, one per reason.
+	byReason := map[string]map[string]float64{}
+	for k, v := range counts {
+		if byReason[k.reason] == nil {
+			byReason[k.reason] = map[string]float64{}
+		}
+		byReason[k.reason][k.name] += v
+	}
+	ts := r.now().UnixMilli()
+	for _, reason := range slices.Sorted(maps.Keys(byReason)) {
+		line, err := json.Marshal(r.document(ts, reason, byReason[reason]))
+		if err != nil {
+			continue
+		}
+		r.w.Write(append(line, '\n')) //nolint:errcheck // see Flush's comment
+	}
+}
+
+type metricDef struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+type directive struct {
+	Namespace  string      `json:"Namespace"`
+	Dimensions [][]string  `json:"Dimensions"`
+	Metrics    []metricDef `json:"Metrics"`
+}
+
+func (r *Recorder) document(ts int64, reason string, values map[string]float64) map[string]any {
+	dims := []string{DimFunction}
+	doc := map[string]any{DimFunction: r.function}
+	if reason != "" {
+		dims = append(dims, DimReason)
+		doc[DimReason] = reason
+	}
+	var defs []metricDef
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		defs = append(defs, metricDef{Name: name, Unit: "Count"})
+		doc[name] = values[name]
+	}
+	doc["_aws"] = map[string]any{
+		"Timestamp":         ts,
+		"CloudWatchMetrics": []directive{{Namespace: Namespace, Dimensions: [][]string{dims}, Metrics: defs}},
+	}
+	return doc
+}
