@@ -77,6 +77,24 @@ func run() error {
 		Schedule:            ctx.string("diskAlarmSchedule", stacks.DefaultDiskAlarmSchedule),
 		LogRetentionDays:    ctx.int("logRetentionDays", stacks.DefaultLogRetentionDays),
 	}
+	// The organization rollout is synthesized only when asked for: it
+	// needs the organization, its OUs and Regions (make deploy-org).
+	var org *stacks.OrgRolloutProps
+	if ctx.has("orgId", "orgTargetOus", "orgRegions") {
+		org = &stacks.OrgRolloutProps{
+			AssetDir:                   assetDir,
+			OrganizationID:             ctx.string("orgId", ""),
+			TargetOUs:                  ctx.list("orgTargetOus"),
+			Regions:                    ctx.list("orgRegions"),
+			Capabilities:               ctx.list("orgCapabilities"),
+			MaxConcurrentPercentage:    ctx.int("orgMaxConcurrentPercentage", stacks.DefaultOrgMaxConcurrentPercentage),
+			FailureTolerancePercentage: ctx.int("orgFailureTolerancePercentage", stacks.DefaultOrgFailureTolerancePercentage),
+			CallAs:                     ctx.string("orgCallAs", stacks.DefaultOrgCallAs),
+			// The same settings as the single-account stacks.
+			RootVolume: *rootVolume,
+			DiskAlarm:  *diskAlarm,
+		}
+	}
 	if err := ctx.err(); err != nil {
 		return err
 	}
@@ -91,6 +109,12 @@ func run() error {
 	}
 	if _, err := stacks.NewDiskAlarmStack(app, "LambdaSuiteDiskAlarm", diskAlarm); err != nil {
 		return err
+	}
+
+	if org != nil {
+		if _, err := stacks.NewOrgRollout(app, org); err != nil {
+			return err
+		}
 	}
 
 	app.Synth(nil)
@@ -111,6 +135,16 @@ func (c *contextReader) string(key, def string) string {
 	}
 	// cdk.json may hold numbers and booleans; -c always gives strings.
 	return fmt.Sprint(v)
+}
+
+// has reports whether any of keys is set.
+func (c *contextReader) has(keys ...string) bool {
+	for _, k := range keys {
+		if c.app.Node().TryGetContext(jsii.String(k)) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *contextReader) tag(key, def string) stacks.Tag {

@@ -11,6 +11,13 @@ import (
 // TestCfnLint lints template.yaml and every synthesized stack. CI sets
 // AWSTEST_REQUIRE, so there a missing cfn-lint fails instead of skipping.
 func TestCfnLint(t *testing.T) {
+	cfnLintTemplates(t, []string{samTemplatePath}, suiteTemplates(t))
+}
+
+// cfnLintTemplates runs cfn-lint on files and on templates (by name) in one
+// call. Without cfn-lint it skips, or fails when AWSTEST_REQUIRE is set.
+func cfnLintTemplates(t *testing.T, files []string, templates map[string]map[string]any) {
+	t.Helper()
 	cfnLint, err := exec.LookPath("cfn-lint")
 	if err != nil {
 		if os.Getenv("AWSTEST_REQUIRE") == "" {
@@ -19,14 +26,13 @@ func TestCfnLint(t *testing.T) {
 		t.Fatal("cfn-lint is not on PATH and AWSTEST_REQUIRE is set: pip install cfn-lint")
 	}
 
-	files := []string{samTemplatePath}
 	dir := t.TempDir()
-	for stack, tmpl := range suiteTemplates(t) {
+	for name, tmpl := range templates {
 		data, err := json.MarshalIndent(tmpl, "", " ")
 		if err != nil {
 			t.Fatal(err)
 		}
-		file := filepath.Join(dir, stack+".template.json")
+		file := filepath.Join(dir, name+".template.json")
 		if err := os.WriteFile(file, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
