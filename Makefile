@@ -12,7 +12,26 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 need = $(foreach t,$(1),$(if $(shell command -v $(t)),,$(error missing tool: $(t) (see README "Prerequisites"))))
 
-.PHONY: help build test local bench lint fuzz synth deploy clean
+# The CDK app's stacks, one per capability (infra/main.go). STACKS picks some
+# of them for deploy and destroy; empty means all of them.
+SUITE_STACKS := LambdaSuiteRootVolume LambdaSuitePipelineHealth LambdaSuiteAmiApproval LambdaSuiteDiskAlarm
+STACKS       ?=
+check_stacks = $(if $(filter-out $(SUITE_STACKS),$(STACKS)),$(error unknown stack(s) in STACKS: $(filter-out $(SUITE_STACKS),$(STACKS)) (known: $(SUITE_STACKS))))
+cdk_stacks   = $(if $(strip $(STACKS)),$(STACKS),--all)
+
+# The organization rollout (docs/operations.md): the organization, the target
+# OUs and Regions (comma-separated) become the app's org* context.
+ORG_ID      ?=
+ORG_OUS     ?=
+ORG_REGIONS ?=
+ORG_STACKS  := 'LambdaSuiteOrg*'
+check_org   = $(foreach v,ORG_ID ORG_OUS ORG_REGIONS,$(if $($(v)),,$(error $(v) is required: make $(MAKECMDGOALS) ORG_ID=o-... ORG_OUS=ou-...,ou-... ORG_REGIONS=eu-west-1,us-east-1)))
+org_context = -c orgId=$(ORG_ID) -c orgTargetOus=$(ORG_OUS) -c orgRegions=$(ORG_REGIONS)
+
+# run_cdk runs one CDK CLI command in infra/, with the caller's CDK_ARGS.
+run_cdk = cd infra && $(CDK) $(1) --no-notices $(CDK_ARGS)
+
+.PHONY: help build test local bench lint fuzz synth deploy deploy-org destroy destroy-org stacks-ok org-ok clean
 
 help:
 	@echo "make build   build every function for Lambda (linux/arm64) into $(BIN)/<name>/bootstrap and $(BIN)/<name>.zip"
@@ -22,7 +41,12 @@ help:
 	@echo "make lint    gofmt, go vet, staticcheck"
 	@echo "make fuzz    run each fuzz test for FUZZTIME (default 20s)"
 	@echo "make synth   synthesize the CDK stacks (after build)"
-	@echo "make deploy  deploy the CDK stacks to the current AWS account (after build)"
+	@echo "make deploy  deploy the CDK stacks to the current AWS account (after build);"
+	@echo "             STACKS=\"LambdaSuiteDiskAlarm ...\" deploys only those (of: $(SUITE_STACKS))"
+	@echo "make deploy-org   ORG_ID=o-... ORG_OUS=ou-...,ou-... ORG_REGIONS=eu-west-1,...: roll root volume and"
+	@echo "             disk alarms out to every account of those OUs and Regions with StackSets (docs/operations.md)"
+	@echo "make destroy delete the CDK stacks (STACKS as for deploy; asks first); what stays behind: docs/operations.md"
+	@echo "make destroy-org  ORG_ID=... ORG_OUS=... ORG_REGIONS=...: delete the StackSets, their instances, the asset stacks"
 
 build:
 	$(call need,go zip)
@@ -74,10 +98,32 @@ synth: build
 	@echo "cdk synth (templates in infra/cdk.out)"
 	cd infra && $(CDK) synth --no-notices --quiet
 
-deploy: build
+# The checks come before build, so that a typo fails at once.
+stacks-ok:
+	$(check_stacks)
+org-ok:
+	$(check_org)
+
+deploy: stacks-ok build
 	$(call need,node npx)
-	@echo "cdk deploy every stack to the account of your current AWS credentials"
-	cd infra && $(CDK) deploy --all --no-notices $(CDK_ARGS)
+	@echo "cdk deploy $(if $(strip $(STACKS)),$(STACKS),every stack) to the account and Region of your current AWS credentials"
+	$(call run_cdk,deploy $(cdk_stacks))
+
+deploy-org: org-ok build
+	$(call need,node npx)
+	@echo "cdk deploy the organization rollout: asset buckets in $(ORG_REGIONS), StackSets for the accounts of $(ORG_OUS)"
+	$(call run_cdk,deploy $(ORG_STACKS) $(org_context))
+
+# cdk destroy synthesizes the app first, which needs the built functions.
+destroy: stacks-ok build
+	$(call need,node npx)
+	@echo "cdk destroy $(if $(strip $(STACKS)),$(STACKS),every stack) (retained resources stay: docs/operations.md)"
+	$(call run_cdk,destroy $(cdk_stacks))
+
+destroy-org: org-ok build
+	$(call need,node npx)
+	@echo "cdk destroy the organization rollout: the StackSets (and every stack instance), then the asset stacks"
+	$(call run_cdk,destroy $(ORG_STACKS) $(org_context))
 
 clean:
 	rm -rf $(BIN) infra/cdk.out test-output
