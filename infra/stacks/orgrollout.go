@@ -300,9 +300,9 @@ func newStackSet(stack awscdk.Stack, capability, body string, p OrgRolloutProps)
 			// default (strict) would cap concurrency at tolerance + 1.
 			ConcurrencyMode: jsii.String("SOFT_FAILURE_TOLERANCE"),
 			// One Region after another: a template that fails, fails in
-			// the first Region and stops there.
+			// one Region and stops there. (No RegionOrder: CloudFormation
+			// does not follow it when auto-deployment is enabled.)
 			RegionConcurrencyType: jsii.String("SEQUENTIAL"),
-			RegionOrder:           jsii.Strings(p.Regions...),
 		},
 		Parameters: &[]any{&awscloudformation.CfnStackSet_ParameterProperty{
 			ParameterKey:   jsii.String(orgAssetAccountParam),

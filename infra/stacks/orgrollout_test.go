@@ -87,7 +87,6 @@ func TestOrgRolloutStackSets(t *testing.T) {
 							"FailureTolerancePercentage": 5,
 							"ConcurrencyMode":            "SOFT_FAILURE_TOLERANCE",
 							"RegionConcurrencyType":      "SEQUENTIAL",
-							"RegionOrder":                []any{"eu-west-1", "us-east-1"},
 						}),
 						"StackInstancesGroup": assertions.Match_ArrayEquals(&[]any{map[string]any{
 							"DeploymentTargets": assertions.Match_ObjectEquals(&map[string]any{
