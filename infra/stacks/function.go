@@ -133,15 +133,20 @@ func NewFunction(scope constructs.Construct, id string, props *FunctionProps) *F
 	for _, s := range props.Statements {
 		f.Function.AddToRolePolicy(s)
 	}
-	// CDK makes the function depend on its role and everything under it,
-	// the default policy included, resolved at synth: statements and grants
-	// added after NewFunction are waited for too. cfn-lint's W3005 calls the
-	// role half redundant with the Role GetAtt; it is harmless, so it is
-	// silenced here, in place, rather than by rewriting DependsOn.
-	cfnFunction.AddMetadata(jsii.String("cfn-lint"), map[string]any{
+	allowRoleDependency(cfnFunction)
+	return f
+}
+
+// allowRoleDependency keeps CDK's DependsOn of a function: CDK makes it
+// depend on its role and everything under it, the default policy included,
+// resolved at synth, so statements and grants added after the function are
+// waited for too. cfn-lint's W3005 calls the role half redundant with the
+// Role GetAtt; it is harmless, so it is silenced here, in place, rather than
+// by rewriting DependsOn.
+func allowRoleDependency(fn awslambda.CfnFunction) {
+	fn.AddMetadata(jsii.String("cfn-lint"), map[string]any{
 		"config": map[string]any{"ignore_checks": []string{"W3005"}},
 	})
-	return f
 }
 
 // checkFunctionAssets reports every function whose binary is missing, so that
