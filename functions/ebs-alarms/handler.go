@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
 	"golang.org/x/time/rate"
 )
@@ -118,6 +121,10 @@ func (h *handler) resume(ctx context.Context, msgs []events.SQSMessage) events.S
 
 // run makes one pass and, if the deadline stopped it, queues the rest.
 func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string, pass int) (diskalarm.Result, error) {
+	var given time.Duration
+	if dl, ok := ctx.Deadline(); ok {
+		given = time.Until(dl)
+	}
 	res, err := h.rec.Reconcile(ctx, req)
 	if err != nil {
 		msg := "reconcile failed before any write"
@@ -129,6 +136,11 @@ func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string
 	}
 	if res.Incomplete {
 		switch {
+		case !res.Progressed(req.Cursor) && trigger == diskalarm.TriggerDirect && pass == 1:
+			// A person is waiting for the answer: say why nothing was done.
+			err := noProgress(res, given)
+			h.log.ErrorContext(ctx, "no progress before the deadline", "trigger", req.Trigger, "left", res.Left, "error", err.Error())
+			return res, err
 		case !res.Progressed(req.Cursor):
 			// Reads used the time, or no write it tried could be counted:
 			// another pass would start from the same cursor, so the chain
@@ -139,7 +151,11 @@ func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string
 			h.log.WarnContext(ctx, "no RESUME_QUEUE_URL: the next scheduled run continues", "cursor", res.Cursor)
 		default:
 			next := diskalarm.NextResume(req, trigger, pass, res)
-			if err := h.queue.Continue(ctx, next); err != nil {
+			// The hand-over runs in the margin the reconcile kept free.
+			fin, cancel := deadline.Finish(ctx)
+			err := h.queue.Continue(fin, next)
+			cancel()
+			if err != nil {
 				h.log.ErrorContext(ctx, "continuation not queued", "cursor", res.Cursor, "error", err.Error())
 				return res, err
 			}
@@ -154,4 +170,12 @@ func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string
 		"skipped", res.SkippedTotal, "sizeUnknown", len(res.SizeUnknown), "failed", len(res.Failed),
 		"incomplete", res.Incomplete, "note", res.Note)
 	return res, nil
+}
+
+// noProgress is the error of a direct invocation that the deadline stopped
+// before it could try a single write. It names the time the invocation had
+// and the margin kept, so the operator knows the timeout is the cure.
+func noProgress(res diskalarm.Result, given time.Duration) error {
+	return fmt.Errorf("%w: no alarm write could be tried before the deadline (%d left to write): the invocation had %s, kept %s of it to finish, and its reads and paced writes needed more than the rest; raise the function's timeout",
+		diskalarm.ErrOutOfTime, res.Left, given.Round(time.Second), deadline.Margin(given).Round(time.Millisecond))
 }

@@ -14,6 +14,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
 // Sizes of reads and writes: the largest page or batch each API allows.
@@ -34,9 +35,10 @@ const (
 	maxListed = 100
 )
 
-// DefaultDeadlineMargin is kept free before the invocation's deadline: the
-// last write, queueing the continuation and returning the result fit in it.
-const DefaultDeadlineMargin = 30 * time.Second
+// ErrOutOfTime marks a run that the deadline stopped before it could make
+// any progress: its reads did not finish in time, or no write could be
+// tried. A longer timeout, not a retry, is the cure.
+var ErrOutOfTime = errors.New("out of time")
 
 // Triggers, as results and logs name them.
 const (
@@ -109,9 +111,11 @@ type Result struct {
 	SizeUnknown []Skip    `json:"sizeUnknown"`
 	Failed      []Failure `json:"failed"`
 	// Incomplete is set when the deadline came before every write was
-	// tried; Cursor is the last alarm name tried, to resume after.
+	// tried; Cursor is the last alarm name tried, to resume after, and
+	// Left counts the writes not tried.
 	Incomplete bool   `json:"incomplete,omitempty"`
 	Cursor     string `json:"cursor,omitempty"`
+	Left       int    `json:"left,omitempty"`
 	// Continued is set when a continuation was queued for the rest.
 	Continued bool `json:"continued,omitempty"`
 	// Writes counts the write calls this run made (PutMetricAlarm and
@@ -141,8 +145,9 @@ type Reconciler struct {
 	// Limiter paces the writes (PutMetricAlarm and DeleteAlarms calls
 	// alike); nil means no pacing.
 	Limiter pacer
-	// DeadlineMargin is kept free before the context's deadline; zero
-	// means DefaultDeadlineMargin.
+	// DeadlineMargin, when set, is kept free before the context's
+	// deadline; zero means the margin that scales with the time given
+	// (deadline.Margin: a fifth of it, at most 30 s).
 	DeadlineMargin time.Duration
 	Now            func() time.Time
 	Log            *slog.Logger
@@ -166,9 +171,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 	}
 	log := r.logger().With("trigger", req.Trigger, "scope", res.Scope)
 
-	live, err := r.instances(ctx, req.InstanceID)
+	// Reads and writes run on the budget; the margin it keeps is for the
+	// last batch of deletes, the hand-over and the answer.
+	work, stop, margin := r.budget(ctx)
+	defer stop()
+	outOfTime := func(err error) error {
+		if work.Err() == nil || ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %w: the reads did not finish before the deadline less the %s kept to finish; raise the function's timeout or select fewer instances", ErrOutOfTime, err, margin.Round(time.Millisecond))
+	}
+
+	live, err := r.instances(work, req.InstanceID)
 	if err != nil {
-		return res, err
+		return res, outOfTime(err)
 	}
 	selected := map[string]bool{}
 	for id, inst := range live {
@@ -178,22 +194,22 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 	}
 	res.Instances = len(selected)
 
-	have, err := r.existing(ctx, req.InstanceID)
+	have, err := r.existing(work, req.InstanceID)
 	if err != nil {
-		return res, err
+		return res, outOfTime(err)
 	}
 
 	var want []Alarm
 	reporting := map[string]bool{}
 	if len(selected) > 0 {
-		metrics, err := r.listMetrics(ctx, req.InstanceID)
+		metrics, err := r.listMetrics(work, req.InstanceID)
 		if err != nil {
-			return res, err
+			return res, outOfTime(err)
 		}
 		listed, skips := groupDisks(metrics, func(id string) bool { return selected[id] })
-		data, err := r.datapoints(ctx, listed)
+		data, err := r.datapoints(work, listed)
 		if err != nil {
-			return res, err
+			return res, outOfTime(err)
 		}
 		settings := r.Alarms
 		settings.TopicARN = req.TopicARN
@@ -225,29 +241,39 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 	for _, k := range plan.Kept {
 		log.DebugContext(ctx, "alarm kept", "alarmName", k.Name, "reason", k.Reason)
 	}
-	r.apply(ctx, log, plan, req.Cursor, &res)
+	r.apply(ctx, work, margin, log, plan, req.Cursor, &res)
 	return res, nil
 }
 
-// apply writes the plan in name order, paced, until the margin before the
-// deadline. Deletes go out in batches of up to 100 names.
+// budget is the context the run reads and writes on, ending the margin
+// before ctx's deadline, and that margin: DeadlineMargin if set, else the
+// one that scales with the time given.
+func (r *Reconciler) budget(ctx context.Context) (context.Context, context.CancelFunc, time.Duration) {
+	dl, ok := ctx.Deadline()
+	if !ok || r.DeadlineMargin <= 0 {
+		return deadline.Budget(ctx)
+	}
+	work, cancel := context.WithDeadline(ctx, dl.Add(-r.DeadlineMargin))
+	return work, cancel, r.DeadlineMargin
+}
+
+// apply writes the plan in name order, paced, on work (which ends margin
+// before ctx's deadline). Deletes go out in batches of up to 100 names.
 //
 // The cursor it reports covers only steps that were tried, and a delete is
 // tried only when its batch is sent; so when the deadline stops the run,
 // the deletes it has gathered are still sent, in the first half of the
 // margin, or else the cursor could not move past them and the puts tried
 // after them would count for nothing.
-func (r *Reconciler) apply(ctx context.Context, log *slog.Logger, plan Plan, cursor string, res *Result) {
+func (r *Reconciler) apply(ctx, work context.Context, margin time.Duration, log *slog.Logger, plan Plan, cursor string, res *Result) {
 	steps := plan.steps(cursor)
 	// Every write, the SDK's retries included, ends before writeCtx's
-	// deadline; only the last batch of deletes may use lastCtx's. The rest
-	// of the margin queues the continuation and returns the result.
-	writeCtx, lastCtx := ctx, ctx
+	// deadline; only the last batch of deletes may use lastCtx's, the first
+	// half of the margin. The rest queues the continuation and answers.
+	writeCtx, lastCtx := work, ctx
 	if dl, ok := ctx.Deadline(); ok {
-		var cancel, cancelLast context.CancelFunc
-		writeCtx, cancel = context.WithDeadline(ctx, dl.Add(-r.margin()))
-		defer cancel()
-		lastCtx, cancelLast = context.WithDeadline(ctx, dl.Add(-r.margin()/2))
+		var cancelLast context.CancelFunc
+		lastCtx, cancelLast = context.WithDeadline(ctx, dl.Add(-margin/2))
 		defer cancelLast()
 	}
 
@@ -308,6 +334,7 @@ func (r *Reconciler) apply(ctx context.Context, log *slog.Logger, plan Plan, cur
 	}
 	if done < len(steps) {
 		res.Incomplete = true
+		res.Left = len(steps) - done
 		res.Cursor = cursor
 		if done > 0 {
 			res.Cursor = steps[done-1].name
@@ -600,13 +627,6 @@ func appendCapped(list []Skip, s Skip) []Skip {
 		return list
 	}
 	return append(list, s)
-}
-
-func (r *Reconciler) margin() time.Duration {
-	if r.DeadlineMargin > 0 {
-		return r.DeadlineMargin
-	}
-	return DefaultDeadlineMargin
 }
 
 func (r *Reconciler) now() time.Time {

@@ -3,12 +3,14 @@ package diskalarm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -212,23 +214,73 @@ func TestStoppedRunContinuesThroughTheQueue(t *testing.T) {
 	}
 }
 
-// With less time left than the margin, a run writes nothing and says so;
-// it made no progress, so no continuation would be queued.
+// With less time left than an explicit margin, a run writes nothing and
+// says so; it made no progress, so no continuation would be queued.
 func TestNoWritesInsideTheDeadlineMargin(t *testing.T) {
 	a := newAccount(t)
 	ids := a.launch(t, "win-fleet", 1)
 	diskalarmtest.PutWindows(t, a.cw, diskalarmtest.WindowsDisk{InstanceID: ids[0], Drive: "C:", SizeGiB: 100, FreePercent: 50})
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultDeadlineMargin/2)
+	a.rec.DeadlineMargin = 30 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	res, err := a.rec.Reconcile(ctx, windowsFleet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.Incomplete || res.Progressed(windowsFleet.Cursor) || res.Cursor != "" {
-		t.Errorf("Reconcile inside the margin = %+v, want incomplete, no progress, no cursor", res)
+	if !errors.Is(err, ErrOutOfTime) {
+		// The reads ran on an already spent budget.
+		t.Fatalf("Reconcile inside the margin = %+v, %v, want an out-of-time error", res, err)
 	}
 	if w := a.calls.Writes(); len(w) != 0 {
 		t.Errorf("writes = %v, want none", w)
+	}
+}
+
+// deadlines records the deadline of each context the writes are paced on.
+type deadlines struct{ seen []time.Time }
+
+func (d *deadlines) Wait(ctx context.Context) error {
+	dl, _ := ctx.Deadline()
+	d.seen = append(d.seen, dl)
+	return ctx.Err()
+}
+
+// The writes stop a margin before the deadline that scales with the time
+// given (deadline.Margin), unless DeadlineMargin sets one.
+func TestWritesStopAMarginThatScalesWithTheDeadline(t *testing.T) {
+	a := newAccount(t)
+	ids := a.launch(t, "win-fleet", 1)
+	diskalarmtest.PutWindows(t, a.cw, diskalarmtest.WindowsDisk{InstanceID: ids[0], Drive: "C:", SizeGiB: 100, FreePercent: 50})
+	for _, tt := range []struct {
+		timeout, explicit, margin time.Duration
+	}{
+		{10 * time.Second, 0, 2 * time.Second},
+		{30 * time.Second, 0, 6 * time.Second},
+		{900 * time.Second, 0, 30 * time.Second},
+		{30 * time.Second, 3 * time.Second, 3 * time.Second},
+	} {
+		t.Run(fmt.Sprintf("%s margin %s", tt.timeout, tt.explicit), func(t *testing.T) {
+			a.rec.DeadlineMargin = tt.explicit
+			pacer := &deadlines{}
+			a.rec.Limiter = pacer
+			ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
+			defer cancel()
+			dl, _ := ctx.Deadline()
+			// Delete the alarms first, so that every pass writes.
+			for name := range diskalarmtest.Alarms(t, a.cw, DefaultPrefix) {
+				if _, err := a.cw.DeleteAlarms(context.Background(), &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{name}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := a.rec.Reconcile(ctx, windowsFleet)
+			if err != nil || res.Created != 2 || res.Incomplete {
+				t.Fatalf("Reconcile = %+v, %v, want both alarms created", res, err)
+			}
+			for _, got := range pacer.seen {
+				// A fifth of the time left when the run started: a little
+				// under a fifth of the timeout.
+				if kept := dl.Sub(got); kept > tt.margin || kept < tt.margin-100*time.Millisecond {
+					t.Errorf("writes paced up to %s before the deadline, want %s", kept, tt.margin)
+				}
+			}
+		})
 	}
 }
 
