@@ -93,7 +93,7 @@ func (h *handler) decide(ctx context.Context, job healthgate.Job, decodeErr erro
 		}
 	}()
 	if decodeErr != nil {
-		return healthgate.InvalidAnswer(fmt.Errorf("the job event is malformed: %w", decodeErr))
+		return healthgate.InvalidEventAnswer(decodeErr)
 	}
 	params, err := healthgate.ParseParams(job.UserParameters, h.region)
 	if err != nil {
@@ -103,7 +103,7 @@ func (h *handler) decide(ctx context.Context, job healthgate.Job, decodeErr erro
 	if job.ContinuationToken != "" {
 		t, err := healthgate.ParseToken(job.ContinuationToken, h.clock())
 		if err != nil {
-			return healthgate.InvalidAnswer(err)
+			return healthgate.InvalidTokenAnswer(err)
 		}
 		tok = &t
 	}

@@ -386,12 +386,34 @@ func TestWaitModePastMaxWaitFails(t *testing.T) {
 	}
 }
 
+// A bad continuation token is not the action's configuration: the message
+// names the token and sends nobody to fix correct UserParameters.
 func TestBadContinuationTokenFails(t *testing.T) {
-	f := newFixture(t)
-	ev := edit(t, sample(t, "job-continuation.json"), func(_, _, data map[string]any) { data["continuationToken"] = "deployment-42" })
-	a := f.answer(t, ev, continuationJob)
-	if a.Success || !strings.Contains(a.Message, "continuation token") {
-		t.Errorf("answer = %+v, want a failure about the continuation token", a)
+	tests := []struct{ name, token, problem string }{
+		{"not the gate's", "deployment-42", "not the health gate's"},
+		{"start in the future", `{"gate":"aws-health","startedAt":"2999-01-01T00:00:00Z","attempt":1}`, "in the future"},
+		{"attempt out of range", `{"gate":"aws-health","startedAt":"2025-06-02T08:00:00Z","attempt":0}`, "attempt 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ev := edit(t, sample(t, "job-continuation.json"), func(_, _, data map[string]any) { data["continuationToken"] = tt.token })
+			a := f.answer(t, ev, continuationJob)
+			if a.Success || a.FailureType != "JobFailed" || !strings.HasPrefix(a.Message, healthgate.InvalidTokenPrefix) {
+				t.Fatalf("answer = %+v, want a JobFailed failure starting %q", a, healthgate.InvalidTokenPrefix)
+			}
+			for _, part := range []string{tt.problem, "UserParameters are not at fault", "Retry the stage"} {
+				if !strings.Contains(a.Message, part) {
+					t.Errorf("failure message %q does not say %q", a.Message, part)
+				}
+			}
+			if strings.Contains(a.Message, "fix the action's configuration") || strings.HasPrefix(a.Message, healthgate.InvalidPrefix) {
+				t.Errorf("failure message %q blames the action's configuration", a.Message)
+			}
+			if n := f.fake.Count("Health.DescribeEvents"); n != 0 {
+				t.Errorf("DescribeEvents calls = %d, want none for a job that cannot be continued", n)
+			}
+		})
 	}
 }
 
@@ -507,8 +529,11 @@ func TestMalformedJobWithAnIDIsFailed(t *testing.T) {
 	f := newFixture(t)
 	ev := json.RawMessage(`{"CodePipeline.job": {"id": "` + jsonJob + `", "data": {"continuationToken": 42}}}`)
 	a := f.answer(t, ev, jsonJob)
-	if a.Success || a.FailureType != "ConfigurationError" || !strings.Contains(a.Message, "malformed") {
-		t.Errorf("answer = %+v, want a failure saying the event is malformed", a)
+	if a.Success || a.FailureType != "JobFailed" || !strings.HasPrefix(a.Message, healthgate.InvalidEventPrefix) || !strings.Contains(a.Message, "continuationToken") {
+		t.Errorf("answer = %+v, want a JobFailed failure saying the event is malformed, and where", a)
+	}
+	if strings.Contains(a.Message, "UserParameters") && !strings.Contains(a.Message, "UserParameters are not at fault") {
+		t.Errorf("failure message %q blames the UserParameters", a.Message)
 	}
 }
 

@@ -16,7 +16,8 @@ const (
 	VerdictHealthy Verdict = "healthy"
 	VerdictBlocked Verdict = "blocked"
 	VerdictWaiting Verdict = "waiting"
-	// VerdictInvalid: the UserParameters, the event or the token are wrong.
+	// VerdictInvalid: the UserParameters, the event or the token are wrong
+	// (the message's prefix says which).
 	VerdictInvalid Verdict = "invalid"
 	// VerdictHealthError: AWS Health could not be asked; the job fails.
 	VerdictHealthError Verdict = "healthError"
@@ -30,10 +31,15 @@ const (
 // retries only stages that BlockedPrefix failed: a configuration error or
 // a broken Health API does not fix itself.
 const (
-	BlockedPrefix     = "Blocked by AWS Health"
-	InvalidPrefix     = "Invalid UserParameters"
-	HealthErrorPrefix = "AWS Health could not be checked"
-	InternalPrefix    = "The health gate failed"
+	BlockedPrefix = "Blocked by AWS Health"
+	InvalidPrefix = "Invalid UserParameters"
+	// InvalidTokenPrefix and InvalidEventPrefix start the failures of a
+	// job whose continuation token or event is wrong, not its
+	// configuration.
+	InvalidTokenPrefix = "Invalid continuation token"
+	InvalidEventPrefix = "Invalid CodePipeline job event"
+	HealthErrorPrefix  = "AWS Health could not be checked"
+	InternalPrefix     = "The health gate failed"
 )
 
 // CodePipeline's limits on what a job answer carries.
@@ -187,14 +193,37 @@ func blockedAnswer(head string, events []Event) Answer {
 	}
 }
 
-// InvalidAnswer fails a job whose UserParameters, event or token are
-// wrong, with the problem in the message.
+// InvalidAnswer fails a job whose UserParameters are wrong, with the
+// problem in the message.
 func InvalidAnswer(err error) Answer {
 	// ParseParams's errors start with ErrInvalidParams; the prefix says it.
 	msg := strings.TrimPrefix(strings.ReplaceAll(err.Error(), "\n", "; "), ErrInvalidParams.Error()+": ")
 	return Answer{
 		Verdict: VerdictInvalid, FailureType: types.FailureTypeConfigurationError,
 		Message: clipTo(fmt.Sprintf("%s (fix the action's configuration): %s", InvalidPrefix, msg), MaxMessageLength),
+	}
+}
+
+// InvalidTokenAnswer fails a job whose continuation token (ParseToken's
+// err) the gate cannot continue from. CodePipeline hands back whatever the
+// last answer carried, so the cure is a fresh run of the action, not a
+// change to its configuration, which is not at fault.
+func InvalidTokenAnswer(err error) Answer {
+	msg := strings.TrimPrefix(err.Error(), tokenErrPrefix)
+	return Answer{
+		Verdict: VerdictInvalid, FailureType: types.FailureTypeJobFailed,
+		Message: clipTo(fmt.Sprintf("%s: %s. CodePipeline handed back a continuation token this gate did not write or cannot continue from; the action's UserParameters are not at fault. "+
+			"Retry the stage: a new run of the action starts without a token and checks AWS Health afresh.", InvalidTokenPrefix, msg), MaxMessageLength),
+	}
+}
+
+// InvalidEventAnswer fails a job whose event names the job but cannot be
+// read (DecodeJob's err): the event, not the configuration, is at fault.
+func InvalidEventAnswer(err error) Answer {
+	return Answer{
+		Verdict: VerdictInvalid, FailureType: types.FailureTypeJobFailed,
+		Message: clipTo(fmt.Sprintf("%s: %s. The event is not as CodePipeline sends it; the action's UserParameters are not at fault. "+
+			"Retry the stage; if it happens again, the function's log has the details.", InvalidEventPrefix, strings.ReplaceAll(err.Error(), "\n", "; ")), MaxMessageLength),
 	}
 }
 

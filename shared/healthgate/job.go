@@ -111,29 +111,32 @@ func (t Token) String() string {
 	}
 }
 
+// tokenErrPrefix starts every ParseToken error.
+const tokenErrPrefix = "continuation token: "
+
 // ParseToken reads a continuation token the gate wrote. now bounds the
 // start time: a token from the future is not one of ours.
 func ParseToken(s string, now time.Time) (Token, error) {
 	if len(s) > MaxTokenLength {
-		return Token{}, fmt.Errorf("continuation token: %d characters, more than %d", len(s), MaxTokenLength)
+		return Token{}, fmt.Errorf(tokenErrPrefix+"%d characters, more than %d", len(s), MaxTokenLength)
 	}
 	var tj tokenJSON
 	if err := json.Unmarshal([]byte(s), &tj); err != nil || tj.Gate != tokenGate {
-		return Token{}, fmt.Errorf("continuation token %q is not the health gate's", clip(s))
+		return Token{}, fmt.Errorf(tokenErrPrefix+"%q is not the health gate's", clip(s))
 	}
 	started, err := time.Parse(time.RFC3339, tj.StartedAt)
 	if err != nil {
-		return Token{}, fmt.Errorf("continuation token: startedAt %q is not an RFC 3339 time", clip(tj.StartedAt))
+		return Token{}, fmt.Errorf(tokenErrPrefix+"startedAt %q is not an RFC 3339 time", clip(tj.StartedAt))
 	}
 	if started.After(now.Add(5 * time.Minute)) {
-		return Token{}, fmt.Errorf("continuation token: startedAt %s is in the future", started.Format(time.RFC3339))
+		return Token{}, fmt.Errorf(tokenErrPrefix+"startedAt %s is in the future", started.Format(time.RFC3339))
 	}
 	if tj.Attempt < 1 || tj.Attempt > 1_000_000 {
-		return Token{}, fmt.Errorf("continuation token: attempt %d is out of range", tj.Attempt)
+		return Token{}, fmt.Errorf(tokenErrPrefix+"attempt %d is out of range", tj.Attempt)
 	}
 	for _, arn := range tj.LastEvents {
 		if arn == "" || len(arn) > 1600 {
-			return Token{}, fmt.Errorf("continuation token: lastEvents holds %q, not an event ARN", clip(arn))
+			return Token{}, fmt.Errorf(tokenErrPrefix+"lastEvents holds %q, not an event ARN", clip(arn))
 		}
 	}
 	return Token{StartedAt: started.UTC(), Attempt: tj.Attempt, LastEvents: tj.LastEvents}, nil
