@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -48,47 +49,107 @@ func (e errPanicked) Error() string { return fmt.Sprintf("panic: %v", e.value) }
 // good, so that the job still gets an answer (a failure). It returns an
 // error only when the answer could not be sent and a retry of the
 // invocation can still give it.
+//
+// No panic leaves Handle. One before the answer call fails the job; one in
+// logging the decision leaves the decision as it is. One in the answer call
+// itself is not followed by another call: CodePipeline may have taken the
+// answer, so Handle returns an error and Lambda retries the invocation,
+// whose answer CodePipeline takes only if none was (it refuses a second
+// one for the job with InvalidJobStateException). One after the answer
+// keeps the result as it stood.
 func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (Result, error) {
-	job, decodeErr := healthgate.DecodeJob(raw)
+	job, answer, decodeErr := h.prepare(ctx, raw)
 	if job.ID == "" {
 		// Without a job ID there is nobody to answer; CodePipeline never
 		// sends such an event, so it is not from CodePipeline.
-		h.log.ErrorContext(ctx, "event rejected: no CodePipeline job to answer", "error", decodeErr.Error())
-		return Result{Verdict: healthgate.VerdictInvalid, Text: decodeErr.Error()}, nil
+		text := "no CodePipeline job to answer"
+		if decodeErr != nil {
+			text = decodeErr.Error()
+		}
+		h.guard(ctx, "logging the rejected event", job.ID, func() {
+			h.log.ErrorContext(ctx, "event rejected: no CodePipeline job to answer", "error", text)
+		})
+		return Result{Verdict: healthgate.VerdictInvalid, Text: text}, nil
 	}
+	h.guard(ctx, "logging the decision", job.ID, func() { h.logDecision(ctx, job, answer) })
+	return h.reply(ctx, job, answer)
+}
 
-	answer := h.decide(ctx, job, decodeErr)
-	h.logDecision(ctx, job, answer)
-
-	sent, err := healthgate.Send(ctx, h.jobs, job.ID, requestID(ctx), answer)
-	if sent.Verdict != answer.Verdict || sent.Success != answer.Success {
-		h.log.ErrorContext(ctx, "CodePipeline refused the answer; failed the job instead", "jobId", job.ID, "verdict", answer.Verdict, "message", sent.Message)
+// prepare reads the event and decides the answer. A panic in either is
+// recovered into a failure of the job (when the event named one).
+func (h *handler) prepare(ctx context.Context, raw json.RawMessage) (job healthgate.Job, a healthgate.Answer, decodeErr error) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.logPanic(ctx, "reading the job", job.ID, v)
+			a, decodeErr = healthgate.InternalAnswer(fmt.Sprintf("panic: %v", v)), fmt.Errorf("panic reading the job: %v", v)
+		}
+	}()
+	job, decodeErr = healthgate.DecodeJob(raw)
+	if job.ID == "" {
+		return job, a, decodeErr
 	}
-	res := Result{JobID: job.ID, Verdict: sent.Verdict, Success: sent.Success, ContinuationToken: sent.ContinuationToken, Text: sent.Message}
+	return job, h.decide(ctx, job, decodeErr), decodeErr
+}
+
+// errAnswerPanicked marks an answer call that panicked: it may or may not
+// have reached CodePipeline.
+var errAnswerPanicked = errors.New("the answer call panicked")
+
+// send is healthgate.Send with a panic in the call turned into an error
+// wrapping errAnswerPanicked.
+func (h *handler) send(ctx context.Context, jobID string, a healthgate.Answer) (sent healthgate.Answer, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.logPanic(ctx, "answering CodePipeline", jobID, v)
+			sent, err = a, fmt.Errorf("answer job %s: %w: %v", jobID, errAnswerPanicked, v)
+		}
+	}()
+	return healthgate.Send(ctx, h.jobs, jobID, requestID(ctx), a)
+}
+
+// reply sends the answer once and turns what happened into the result.
+func (h *handler) reply(ctx context.Context, job healthgate.Job, answer healthgate.Answer) (res Result, err error) {
+	sent, sendErr := h.send(ctx, job.ID, answer)
+	res = Result{JobID: job.ID, Verdict: sent.Verdict, Success: sent.Success, ContinuationToken: sent.ContinuationToken, Text: sent.Message}
 	if sent.Success {
 		res.Text = sent.Summary
 	}
 	switch {
-	case errors.Is(err, healthgate.ErrJobClosed):
-		h.log.WarnContext(ctx, "CodePipeline no longer takes an answer for the job", "jobId", job.ID, "error", err.Error())
-		return res, nil
-	case errors.Is(err, healthgate.ErrAnswerRefused):
+	case sendErr == nil:
+		res.Answered = true
+	case errors.Is(sendErr, healthgate.ErrJobClosed), errors.Is(sendErr, healthgate.ErrAnswerRefused):
 		// Sending the same answer again cannot help: no Lambda retry.
-		h.log.ErrorContext(ctx, "CodePipeline refused the answer; the action stays open until it times out", "jobId", job.ID, "error", err.Error())
-		return res, nil
-	case err != nil:
-		h.log.ErrorContext(ctx, "job not answered; asking Lambda to retry the invocation", "jobId", job.ID, "error", err.Error())
-		return res, err
+	default:
+		err = sendErr
 	}
-	res.Answered = true
-	return res, nil
+	// What is left only logs: a panic in it keeps the result as it is.
+	defer func() {
+		if v := recover(); v != nil {
+			h.logPanic(ctx, "logging the answer", job.ID, v)
+		}
+	}()
+	if sendErr == nil && (sent.Verdict != answer.Verdict || sent.Success != answer.Success) {
+		h.log.ErrorContext(ctx, "CodePipeline refused the answer; failed the job instead", "jobId", job.ID, "verdict", answer.Verdict, "message", sent.Message)
+	}
+	switch {
+	case errors.Is(sendErr, healthgate.ErrJobClosed):
+		h.log.WarnContext(ctx, "CodePipeline no longer takes an answer for the job", "jobId", job.ID, "error", sendErr.Error())
+	case errors.Is(sendErr, healthgate.ErrAnswerRefused):
+		h.log.ErrorContext(ctx, "CodePipeline refused the answer; the action stays open until it times out", "jobId", job.ID, "error", sendErr.Error())
+	case errors.Is(sendErr, errAnswerPanicked):
+		h.log.ErrorContext(ctx, "the answer call panicked and is not repeated in this invocation (CodePipeline may have taken it); asking Lambda to retry the invocation, which answers the job or finds it answered",
+			"jobId", job.ID, "error", sendErr.Error())
+	case sendErr != nil:
+		h.log.ErrorContext(ctx, "job not answered; asking Lambda to retry the invocation", "jobId", job.ID, "error", sendErr.Error())
+	}
+	return res, err
 }
 
 // decide turns the job into its answer, and never panics.
 func (h *handler) decide(ctx context.Context, job healthgate.Job, decodeErr error) (a healthgate.Answer) {
 	defer func() {
 		if v := recover(); v != nil {
-			h.log.ErrorContext(ctx, "panic while deciding; failing the job", "jobId", job.ID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			h.logPanic(ctx, "deciding", job.ID, v)
 			a = healthgate.InternalAnswer(fmt.Sprintf("panic: %v", v))
 		}
 	}()
@@ -118,6 +179,28 @@ func (h *handler) decide(ctx context.Context, job healthgate.Job, decodeErr erro
 		return healthgate.InternalAnswer(panicked.Error())
 	}
 	return healthgate.Decide(params, tok, h.clock(), events, err)
+}
+
+// guard runs f, which only logs, and recovers a panic in it.
+func (h *handler) guard(ctx context.Context, what, jobID string, f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.logPanic(ctx, what, jobID, v)
+		}
+	}()
+	f()
+}
+
+// logPanic logs a recovered panic with its stack. The logger may be what
+// panicked: then the line goes to stderr, which Lambda keeps in the log.
+func (h *handler) logPanic(ctx context.Context, what, jobID string, v any) {
+	stack := string(debug.Stack())
+	defer func() {
+		if recover() != nil {
+			fmt.Fprintf(os.Stderr, "panic while %s (job %q): %v\n%s\n", what, jobID, v, stack)
+		}
+	}()
+	h.log.ErrorContext(ctx, "panic while "+what, "jobId", jobID, "panic", fmt.Sprint(v), "stack", stack)
 }
 
 // minCheckTime is the least time the gate gives AWS Health: with less
@@ -155,8 +238,10 @@ func (h *handler) check(ctx context.Context, p healthgate.Params) ([]healthgate.
 	go func() {
 		defer func() {
 			if v := recover(); v != nil {
-				h.log.ErrorContext(ctx, "panic in the AWS Health check", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				// A panic here would end the process: recovered, and logged
+				// in a way that cannot panic in turn.
 				done <- result{err: errPanicked{v}}
+				h.logPanic(ctx, "checking AWS Health", "", v)
 			}
 		}()
 		events, err := healthgate.Check(checkCtx, h.health, p, h.organization)

@@ -483,6 +483,99 @@ func TestPanicStillAnswersOnce(t *testing.T) {
 	}
 }
 
+// panickingLog is a slog handler with a bug: every record panics.
+type panickingLog struct{ slog.Handler }
+
+func (panickingLog) Enabled(context.Context, slog.Level) bool { return true }
+func (panickingLog) Handle(context.Context, slog.Record) error {
+	panic("log handler broke")
+}
+func (h panickingLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h panickingLog) WithGroup(string) slog.Handler      { return h }
+
+// panickingJobs is a CodePipeline client that panics while answering:
+// before the call goes out, or after CodePipeline has taken the answer.
+type panickingJobs struct {
+	healthgate.JobAPI
+	afterCall bool
+}
+
+func (p panickingJobs) PutJobSuccessResult(ctx context.Context, in *codepipeline.PutJobSuccessResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error) {
+	if p.afterCall {
+		_, _ = p.JobAPI.PutJobSuccessResult(ctx, in, opts...)
+	}
+	panic("answer client broke")
+}
+
+// handleSafely invokes the handler, turning a panic that escapes it into a
+// test failure.
+func (f fixture) handleSafely(t *testing.T, ev json.RawMessage) (res Result, err error) {
+	t.Helper()
+	defer func() {
+		if v := recover(); v != nil {
+			t.Fatalf("Handle panicked: %v", v)
+		}
+	}()
+	return f.h.Handle(context.Background(), ev)
+}
+
+// A panic outside the decision is recovered in Handle too. One in logging
+// does not change the answer, which CodePipeline gets exactly once. One in
+// the answer call makes no second call in the invocation (the answer may
+// have landed) and returns an error, so that Lambda retries the invocation:
+// CodePipeline refuses any answer after the first, so the job still gets
+// exactly one.
+func TestPanicOutsideTheDecisionIsRecovered(t *testing.T) {
+	t.Run("in logging", func(t *testing.T) {
+		f := newFixture(t)
+		f.h.log = slog.New(panickingLog{})
+		res, err := f.handleSafely(t, sample(t, "job-json-params.json"))
+		if err != nil || !res.Answered || !res.Success {
+			t.Errorf("Handle = %+v, %v, want the healthy decision answered", res, err)
+		}
+		if calls := f.fake.AnswerCalls(""); len(calls) != 1 {
+			t.Errorf("answer calls = %d (%s), want exactly 1", len(calls), callList(calls))
+		}
+	})
+	t.Run("in logging the Health check's panic", func(t *testing.T) {
+		f := newFixture(t)
+		f.h.log = slog.New(panickingLog{})
+		f.h.health = panicking{}
+		a := f.answer(t, sample(t, "job-json-params.json"), jsonJob)
+		if a.Success || !strings.HasPrefix(a.Message, healthgate.InternalPrefix) {
+			t.Errorf("answer = %+v, want a failure saying the gate failed", a)
+		}
+	})
+	for _, afterCall := range []bool{false, true} {
+		name := map[bool]string{false: "in the answer call, before it went out", true: "in the answer call, after CodePipeline took it"}[afterCall]
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			f.h.jobs = panickingJobs{JobAPI: f.h.jobs, afterCall: afterCall}
+			res, err := f.handleSafely(t, sample(t, "job-json-params.json"))
+			if err == nil || res.Answered || !strings.Contains(err.Error(), "panic") {
+				t.Errorf("Handle = %+v, %v, want an error naming the panic so that Lambda retries", res, err)
+			}
+			want := 0
+			if afterCall {
+				want = 1
+			}
+			if calls := f.fake.AnswerCalls(""); len(calls) != want {
+				t.Errorf("answer calls = %d (%s), want %d: no second call after a panic in the first", len(calls), callList(calls), want)
+			}
+			if afterCall {
+				// Lambda's retry of the invocation finds the job answered.
+				f.h.jobs = codepipeline.NewFromConfig(f.fake.AWSConfig())
+				if res, err := f.handleSafely(t, sample(t, "job-json-params.json")); err != nil || res.Answered {
+					t.Errorf("retried Handle = %+v, %v, want the job found closed, no error", res, err)
+				}
+				if n := len(f.fake.AnswersFor(jsonJob)); n != 1 {
+					t.Errorf("answers CodePipeline took = %d, want 1", n)
+				}
+			}
+		})
+	}
+}
+
 func TestDeadlineStillAnswersOnce(t *testing.T) {
 	f := newFixture(t)
 	f.fake.Delay("Health.DescribeEvents", 20*time.Second) // AWS Health does not answer
