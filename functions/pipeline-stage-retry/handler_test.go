@@ -412,6 +412,31 @@ func TestRetryWindowEnds(t *testing.T) {
 	}
 }
 
+// A stage failure older than MAX_RETRY_WINDOW is skipped before anything
+// is read, and the reason says the event is too old.
+func TestStaleStageFailureIsSkippedWithoutACall(t *testing.T) {
+	fx := newFixture(t)
+	fx.now = failedAt.Add(6*time.Hour + time.Minute)
+	res := fx.handle(t, sample(t, "stage-failed.json"))
+	if res.Outcome != healthgate.RetryGaveUp {
+		t.Errorf("Handle(a failure 6h1m old) = %+v, want gaveUp", res)
+	}
+	for _, part := range []string{"6h1m0s ago", "older than MAX_RETRY_WINDOW 6h0m0s"} {
+		if !strings.Contains(res.Reason, part) {
+			t.Errorf("reason %q does not say %q", res.Reason, part)
+		}
+	}
+	if strings.Contains(res.Reason, "is left of") {
+		t.Errorf("reason %q speaks of time left in the window", res.Reason)
+	}
+	if calls := fx.fake.Calls(""); len(calls) != 0 {
+		t.Errorf("calls = %v, want none: the pipeline's state is not read for a stale event", calls)
+	}
+	if n := len(fx.schedules(t)); n != 0 {
+		t.Errorf("schedules = %d, want none", n)
+	}
+}
+
 func TestLastRecheckRunsAtTheWindowsEnd(t *testing.T) {
 	fx := newFixture(t)
 	blocker := fx.fake.AddEvent(fake.Event{Service: "RDS", Region: "us-east-1"})

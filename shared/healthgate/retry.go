@@ -193,6 +193,13 @@ func (r *Retrier) HandleFailure(ctx context.Context, f StageFailure, target stri
 		res.Outcome, res.Reason = RetryIgnored, "pipeline is not opted in"
 		return res, nil
 	}
+	// A failure older than the window (an event replayed from an archive,
+	// or delivered very late) is past retrying whatever the pipeline's
+	// state: say so before reading it.
+	if age := r.now().Sub(f.Time); !f.Time.IsZero() && age > r.Config.Window {
+		res.Outcome, res.Reason = RetryGaveUp, fmt.Sprintf("the stage failed %s ago, older than MAX_RETRY_WINDOW %s: too old to re-check; the stage stays failed for a person to retry", age.Round(time.Second), r.Config.Window)
+		return res, nil
+	}
 	stage, err := r.stageState(ctx, f.Pipeline, f.Stage)
 	if err != nil {
 		return res, err
