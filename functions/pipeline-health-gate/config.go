@@ -13,7 +13,9 @@ type Config struct {
 	// empty UserParameters gates.
 	Region string
 	// DeadlineMargin is how long before the Lambda deadline the gate stops
-	// waiting for AWS Health, to leave time to answer CodePipeline. At most
+	// waiting for AWS Health, to leave time to answer CodePipeline. Zero
+	// (DEADLINE_MARGIN unset) means the margin that scales with the time
+	// given (deadline.Margin: a fifth, at most 30 s). At most
 	// maxDeadlineMargin; when it leaves less than a second for the check
 	// (a timeout too short for it), the gate fails the job unchecked.
 	DeadlineMargin time.Duration
@@ -33,7 +35,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 	r := settings.NewReader(lookup)
 	cfg := Config{
 		Region:           r.String("AWS_REGION", ""),
-		DeadlineMargin:   r.Duration("DEADLINE_MARGIN", 3*time.Second, 500*time.Millisecond, maxDeadlineMargin),
+		DeadlineMargin:   r.Duration("DEADLINE_MARGIN", 0, 500*time.Millisecond, maxDeadlineMargin),
 		OrganizationView: r.Bool("ORGANIZATION_VIEW", false),
 	}
 	if cfg.Region == "" {

@@ -15,8 +15,8 @@ func TestLoadConfig(t *testing.T) {
 		want    Config
 		wantErr []string
 	}{
-		{name: "defaults", env: map[string]string{"AWS_REGION": "eu-west-1"},
-			want: Config{Region: "eu-west-1", DeadlineMargin: 3 * time.Second}},
+		{name: "defaults: the margin scales", env: map[string]string{"AWS_REGION": "eu-west-1"},
+			want: Config{Region: "eu-west-1"}},
 		{name: "custom", env: map[string]string{"AWS_REGION": "us-east-1", "DEADLINE_MARGIN": "5s", "ORGANIZATION_VIEW": "true"},
 			want: Config{Region: "us-east-1", DeadlineMargin: 5 * time.Second, OrganizationView: true}},
 		{name: "invalid", env: map[string]string{"DEADLINE_MARGIN": "soon", "ORGANIZATION_VIEW": "maybe"},

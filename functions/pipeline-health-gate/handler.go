@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
 )
 
@@ -109,7 +110,10 @@ func (h *handler) send(ctx context.Context, jobID string, a healthgate.Answer) (
 
 // reply sends the answer once and turns what happened into the result.
 func (h *handler) reply(ctx context.Context, job healthgate.Job, answer healthgate.Answer) (res Result, err error) {
-	sent, sendErr := h.send(ctx, job.ID, answer)
+	// The answer goes out in the margin the check left free.
+	fin, cancel := deadline.Finish(ctx)
+	defer cancel()
+	sent, sendErr := h.send(fin, job.ID, answer)
 	res = Result{JobID: job.ID, Verdict: sent.Verdict, Success: sent.Success, ContinuationToken: sent.ContinuationToken, Text: sent.Message}
 	if sent.Success {
 		res.Text = sent.Summary
@@ -168,12 +172,14 @@ func (h *handler) decide(ctx context.Context, job healthgate.Job, decodeErr erro
 		}
 		tok = &t
 	}
-	if left, ok := h.timeToCheck(ctx); !ok {
-		// A margin that leaves no time to ask AWS Health is a
+	checkCtx, cancel, margin := h.budget(ctx)
+	defer cancel()
+	if left, ok := timeToCheck(checkCtx); !ok {
+		// A timeout or margin that leaves no time to ask AWS Health is a
 		// misconfiguration: it must never pass a deployment unchecked.
-		return healthgate.NoTimeAnswer(left, h.margin, minCheckTime)
+		return healthgate.NoTimeAnswer(left, margin, minCheckTime, h.margin > 0)
 	}
-	events, err := h.check(ctx, params)
+	events, err := h.check(ctx, checkCtx, params)
 	var panicked errPanicked
 	if errors.As(err, &panicked) {
 		return healthgate.InternalAnswer(panicked.Error())
@@ -207,29 +213,35 @@ func (h *handler) logPanic(ctx context.Context, what, jobID string, v any) {
 // left between the margin and the Lambda deadline, it does not ask.
 const minCheckTime = time.Second
 
-// timeToCheck returns how long the check may take (the time to the Lambda
-// deadline less the margin) and whether that is at least minCheckTime.
-// Without a deadline there is no limit.
-func (h *handler) timeToCheck(ctx context.Context) (time.Duration, bool) {
-	deadline, ok := ctx.Deadline()
+// budget is the context the Health check runs on: it ends the margin
+// before the Lambda deadline, DEADLINE_MARGIN if set, else the margin that
+// scales with the time given (deadline.Margin), so the answer still reaches
+// CodePipeline.
+func (h *handler) budget(ctx context.Context) (context.Context, context.CancelFunc, time.Duration) {
+	dl, ok := ctx.Deadline()
+	if !ok || h.margin <= 0 {
+		return deadline.Budget(ctx)
+	}
+	c, cancel := context.WithDeadline(ctx, dl.Add(-h.margin))
+	return c, cancel, h.margin
+}
+
+// timeToCheck returns how long the check may take (the time to checkCtx's
+// deadline) and whether that is at least minCheckTime. Without a deadline
+// there is no limit.
+func timeToCheck(checkCtx context.Context) (time.Duration, bool) {
+	dl, ok := checkCtx.Deadline()
 	if !ok {
 		return 0, true
 	}
-	left := time.Until(deadline) - h.margin
+	left := time.Until(dl)
 	return left, left >= minCheckTime
 }
 
-// check asks AWS Health, but gives up margin before the Lambda deadline so
-// that the answer still reaches CodePipeline. It runs the call in its own
-// goroutine: even a call that ignored its context could not hold the
-// answer back.
-func (h *handler) check(ctx context.Context, p healthgate.Params) ([]healthgate.Event, error) {
-	checkCtx, cancel := ctx, context.CancelFunc(func() {})
-	if deadline, ok := ctx.Deadline(); ok {
-		checkCtx, cancel = context.WithDeadline(ctx, deadline.Add(-h.margin))
-	}
-	defer cancel()
-
+// check asks AWS Health on checkCtx, which ends the margin before the
+// Lambda deadline. It runs the call in its own goroutine: even a call that
+// ignored its context could not hold the answer back.
+func (h *handler) check(ctx, checkCtx context.Context, p healthgate.Params) ([]healthgate.Event, error) {
 	type result struct {
 		events []healthgate.Event
 		err    error

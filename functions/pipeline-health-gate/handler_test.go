@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -594,6 +595,64 @@ func TestDeadlineStillAnswersOnce(t *testing.T) {
 	}
 }
 
+// checkDeadlines is AWS Health as the fake answers it, recording the
+// deadline of each call's context.
+type checkDeadlines struct {
+	healthgate.HealthAPI
+	seen []time.Time
+}
+
+func (c *checkDeadlines) DescribeEvents(ctx context.Context, in *health.DescribeEventsInput, opts ...func(*health.Options)) (*health.DescribeEventsOutput, error) {
+	dl, _ := ctx.Deadline()
+	c.seen = append(c.seen, dl)
+	return c.HealthAPI.DescribeEvents(ctx, in, opts...)
+}
+
+// The check stops a margin before the Lambda deadline that scales with the
+// time given (a fifth, at most 30 s) unless DEADLINE_MARGIN sets one; with
+// 10 s, 30 s and 900 s the gate checks and answers once, and in wait mode
+// hands the wait on to the next invocation with a continuation token.
+func TestMarginScalesWithTheDeadline(t *testing.T) {
+	tests := []struct {
+		timeout, explicit, kept time.Duration
+	}{
+		{10 * time.Second, 0, 2 * time.Second},
+		{30 * time.Second, 0, 6 * time.Second},
+		{900 * time.Second, 0, 30 * time.Second},
+		{30 * time.Second, 3 * time.Second, 3 * time.Second},
+	}
+	for _, tt := range tests {
+		for _, blocked := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s margin %s blocked %t", tt.timeout, tt.explicit, blocked), func(t *testing.T) {
+				f := newFixture(t)
+				f.h.margin = tt.explicit
+				rec := &checkDeadlines{HealthAPI: f.h.health}
+				f.h.health = rec
+				ev := sample(t, "job-json-params.json")
+				if blocked {
+					f.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1"})
+					ev = withParams(t, ev, `{"regions":["us-east-1"],"mode":"wait"}`)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
+				defer cancel()
+				dl, _ := ctx.Deadline()
+				a := f.answerCtx(t, ctx, ev, jsonJob)
+				if want := !blocked; a.Success != true || (a.ContinuationToken == "") != want {
+					t.Errorf("answer = %+v, want a success (with a continuation token when blocked)", a)
+				}
+				if len(rec.seen) == 0 {
+					t.Fatal("AWS Health was not asked")
+				}
+				for _, got := range rec.seen {
+					if kept := dl.Sub(got); kept > tt.kept || kept < tt.kept-100*time.Millisecond {
+						t.Errorf("the check ends %s before the Lambda deadline, want %s", kept, tt.kept)
+					}
+				}
+			})
+		}
+	}
+}
+
 func TestEventsWithoutAJobAreNotAnswered(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -720,6 +779,30 @@ func TestNoTimeToCheckFailsWithoutAsking(t *testing.T) {
 				t.Errorf("DescribeEvents calls = %d, want none without time to check", n)
 			}
 		})
+	}
+}
+
+// Without DEADLINE_MARGIN, a timeout too short to check fails the job
+// naming the timeout, not a setting nobody made.
+func TestTimeoutTooShortToCheckFailsWithoutAsking(t *testing.T) {
+	f := newFixture(t)
+	f.h.margin = 0
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // 800 ms after the margin
+	defer cancel()
+	a := f.answerCtx(t, ctx, sample(t, "job-json-params.json"), jsonJob)
+	if a.Success || a.FailureType != "ConfigurationError" {
+		t.Fatalf("answer = %+v, want a ConfigurationError failure", a)
+	}
+	for _, part := range []string{"timeout is too short", "200ms", "Raise the function's timeout"} {
+		if !strings.Contains(a.Message, part) {
+			t.Errorf("failure message %q does not say %q", a.Message, part)
+		}
+	}
+	if strings.Contains(a.Message, "DEADLINE_MARGIN") {
+		t.Errorf("failure message %q names DEADLINE_MARGIN, which is not set", a.Message)
+	}
+	if n := f.fake.Count("Health.DescribeEvents"); n != 0 {
+		t.Errorf("DescribeEvents calls = %d, want none without time to check", n)
 	}
 }
 

@@ -163,14 +163,18 @@ func waitThroughHealthError(p Params, tok Token, now time.Time, healthErr error)
 }
 
 // NoTimeAnswer fails a job the gate had no time to check: the time left
-// before the Lambda deadline, less margin (DEADLINE_MARGIN), is under
-// need. A misconfigured margin must never pass a deployment unchecked.
-func NoTimeAnswer(left, margin, need time.Duration) Answer {
-	return Answer{
-		Verdict: VerdictHealthError, FailureType: types.FailureTypeConfigurationError,
-		Message: fmt.Sprintf("%s: the gate's DEADLINE_MARGIN %s leaves %s before the Lambda deadline for the check, less than the %s it needs, so it did not ask. "+
-			"Raise the function's timeout or lower DEADLINE_MARGIN.", HealthErrorPrefix, margin, max(left, 0).Round(time.Millisecond), need),
+// before the Lambda deadline, less margin, is under need. explicit says
+// whether the margin is DEADLINE_MARGIN's or the one that scales with the
+// time given. A timeout too short must never pass a deployment unchecked.
+func NoTimeAnswer(left, margin, need time.Duration, explicit bool) Answer {
+	left = max(left, 0).Round(time.Millisecond)
+	msg := fmt.Sprintf("%s: the gate's DEADLINE_MARGIN %s leaves %s before the Lambda deadline for the check, less than the %s it needs, so it did not ask. "+
+		"Raise the function's timeout or lower DEADLINE_MARGIN.", HealthErrorPrefix, margin, left, need)
+	if !explicit {
+		msg = fmt.Sprintf("%s: the function's timeout is too short: keeping %s before the Lambda deadline to answer (a fifth of the time left, at most 30s) leaves %s for the check, less than the %s it needs, so it did not ask. "+
+			"Raise the function's timeout (3s, SAM's default, is enough).", HealthErrorPrefix, margin.Round(time.Millisecond), left, need)
 	}
+	return Answer{Verdict: VerdictHealthError, FailureType: types.FailureTypeConfigurationError, Message: msg}
 }
 
 func arns(events []Event) []string {
