@@ -172,7 +172,9 @@ func (h *handler) decide(ctx context.Context, job healthgate.Job, decodeErr erro
 		}
 		tok = &t
 	}
-	checkCtx, cancel, margin := h.budget(ctx)
+	// The check ends DEADLINE_MARGIN, or the margin that scales with the
+	// time given, before the Lambda deadline: the answer goes out in it.
+	checkCtx, cancel, margin := deadline.BudgetKeeping(ctx, h.margin)
 	defer cancel()
 	if left, ok := timeToCheck(checkCtx); !ok {
 		// A timeout or margin that leaves no time to ask AWS Health is a
@@ -212,19 +214,6 @@ func (h *handler) logPanic(ctx context.Context, what, jobID string, v any) {
 // minCheckTime is the least time the gate gives AWS Health: with less
 // left between the margin and the Lambda deadline, it does not ask.
 const minCheckTime = time.Second
-
-// budget is the context the Health check runs on: it ends the margin
-// before the Lambda deadline, DEADLINE_MARGIN if set, else the margin that
-// scales with the time given (deadline.Margin), so the answer still reaches
-// CodePipeline.
-func (h *handler) budget(ctx context.Context) (context.Context, context.CancelFunc, time.Duration) {
-	dl, ok := ctx.Deadline()
-	if !ok || h.margin <= 0 {
-		return deadline.Budget(ctx)
-	}
-	c, cancel := context.WithDeadline(ctx, dl.Add(-h.margin))
-	return c, cancel, h.margin
-}
 
 // timeToCheck returns how long the check may take (the time to checkCtx's
 // deadline) and whether that is at least minCheckTime. Without a deadline

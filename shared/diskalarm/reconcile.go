@@ -173,7 +173,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 
 	// Reads and writes run on the budget; the margin it keeps is for the
 	// last batch of deletes, the hand-over and the answer.
-	work, stop, margin := r.budget(ctx)
+	work, stop, margin := deadline.BudgetKeeping(ctx, r.DeadlineMargin)
 	defer stop()
 	outOfTime := func(err error) error {
 		if work.Err() == nil || ctx.Err() != nil {
@@ -243,18 +243,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 	}
 	r.apply(ctx, work, margin, log, plan, req.Cursor, &res)
 	return res, nil
-}
-
-// budget is the context the run reads and writes on, ending the margin
-// before ctx's deadline, and that margin: DeadlineMargin if set, else the
-// one that scales with the time given.
-func (r *Reconciler) budget(ctx context.Context) (context.Context, context.CancelFunc, time.Duration) {
-	dl, ok := ctx.Deadline()
-	if !ok || r.DeadlineMargin <= 0 {
-		return deadline.Budget(ctx)
-	}
-	work, cancel := context.WithDeadline(ctx, dl.Add(-r.DeadlineMargin))
-	return work, cancel, r.DeadlineMargin
 }
 
 // apply writes the plan in name order, paced, on work (which ends margin
