@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/health"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
 	"github.com/google/go-cmp/cmp"
@@ -434,6 +436,89 @@ func TestStaleStageFailureIsSkippedWithoutACall(t *testing.T) {
 	}
 	if n := len(fx.schedules(t)); n != 0 {
 		t.Errorf("schedules = %d, want none", n)
+	}
+}
+
+// healthDeadlines is AWS Health recording the deadline of each call's
+// context; unanswered, it fails each call as one that ran out of time.
+type healthDeadlines struct {
+	healthgate.HealthAPI
+	unanswered bool
+	seen       []time.Time
+}
+
+func (h *healthDeadlines) DescribeEvents(ctx context.Context, in *health.DescribeEventsInput, opts ...func(*health.Options)) (*health.DescribeEventsOutput, error) {
+	dl, _ := ctx.Deadline()
+	h.seen = append(h.seen, dl)
+	if h.unanswered {
+		return nil, fmt.Errorf("operation error Health: DescribeEvents: %w", context.DeadlineExceeded)
+	}
+	return h.HealthAPI.DescribeEvents(ctx, in, opts...)
+}
+
+// handleWithin invokes the handler with a deadline timeout away and
+// returns the result and that deadline.
+func (fx *fixture) handleWithin(t *testing.T, timeout time.Duration, payload json.RawMessage) (healthgate.RetryResult, time.Time) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	dl, _ := ctx.Deadline()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "test", InvokedFunctionArn: functionARN})
+	res, err := fx.h.Handle(ctx, payload)
+	if err != nil {
+		t.Fatalf("Handle = %+v, %v, want no error", res, err)
+	}
+	return res, dl
+}
+
+// The re-check asks AWS Health on a budget that ends a margin before the
+// deadline, scaled to the time given, so that with 10 s, 30 s or 900 s it
+// either retries the stage (progress) or, when AWS Health does not answer
+// in time, still schedules the next re-check (hand-over).
+func TestRecheckWorksWithinEveryDeadline(t *testing.T) {
+	for _, timeout := range []time.Duration{10 * time.Second, 30 * time.Second, 900 * time.Second} {
+		for _, unanswered := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s unanswered %t", timeout, unanswered), func(t *testing.T) {
+				fx := newFixture(t)
+				rec := &healthDeadlines{HealthAPI: fx.h.retrier.Health, unanswered: unanswered}
+				fx.h.retrier.Health = rec
+				fx.now = failedAt.Add(10 * time.Minute)
+				res, dl := fx.handleWithin(t, timeout, sample(t, "recheck.json"))
+				switch {
+				case unanswered && (res.Outcome != healthgate.RetryScheduled || res.Check != 2 || !strings.Contains(res.Reason, "AWS Health could not be checked")):
+					t.Errorf("Handle = %+v, want re-check 2 scheduled because AWS Health did not answer", res)
+				case !unanswered && res.Outcome != healthgate.RetryRetried:
+					t.Errorf("Handle = %+v, want retried", res)
+				}
+				if len(rec.seen) == 0 {
+					t.Fatal("AWS Health was not asked")
+				}
+				want := deadline.Margin(timeout)
+				for _, got := range rec.seen {
+					if kept := dl.Sub(got); kept > want || kept < want-100*time.Millisecond {
+						t.Errorf("the Health check ends %s before the deadline, want %s", kept, want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// A Health that really does not answer is cut at the budget's end, and the
+// next re-check is still scheduled before the deadline.
+func TestRecheckHandsOnWhenHealthHangs(t *testing.T) {
+	fx := newFixture(t)
+	fx.fake.Delay("Health.DescribeEvents", 20*time.Second)
+	fx.now = failedAt.Add(10 * time.Minute)
+	res, dl := fx.handleWithin(t, 1500*time.Millisecond, sample(t, "recheck.json"))
+	if time.Now().After(dl) {
+		t.Errorf("Handle returned after the deadline")
+	}
+	if res.Outcome != healthgate.RetryScheduled || res.Check != 2 || !strings.Contains(res.Reason, "did not answer") {
+		t.Errorf("Handle = %+v, want re-check 2 scheduled because AWS Health did not answer in time", res)
+	}
+	if n := len(fx.schedules(t)); n != 1 {
+		t.Errorf("schedules = %d, want 1", n)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
 // StageFailure is a "CodePipeline Stage Execution State Change" event with
@@ -254,17 +255,26 @@ func (r *Retrier) HandleRecheck(ctx context.Context, m Recheck, target string) (
 		return res, nil
 	}
 
-	if blockers, err := r.blockers(ctx, m.Checks); err != nil || len(blockers) > 0 {
+	// AWS Health is asked on a budget that ends a margin before the
+	// deadline (deadline.Budget); the retry or the next re-check's schedule
+	// go out in that margin, so a Health that does not answer still hands
+	// the chain on.
+	work, stop, _ := deadline.Budget(ctx)
+	blockers, err := r.blockers(work, m.Checks)
+	stop()
+	fin, cancel := deadline.Finish(ctx)
+	defer cancel()
+	if err != nil || len(blockers) > 0 {
 		why := fmt.Sprintf("still blocked: %s", blockersText(blockers))
 		if err != nil {
 			why = fmt.Sprintf("AWS Health could not be checked (%s)", DescribeHealthError(err))
 		}
 		next := m
 		next.Check++
-		return r.schedule(ctx, next, target, why)
+		return r.schedule(fin, next, target, why)
 	}
 
-	_, err = r.CodePipeline.RetryStageExecution(ctx, &codepipeline.RetryStageExecutionInput{
+	_, err = r.CodePipeline.RetryStageExecution(fin, &codepipeline.RetryStageExecutionInput{
 		PipelineName:        aws.String(m.Pipeline),
 		StageName:           aws.String(m.Stage),
 		PipelineExecutionId: aws.String(m.ExecutionID),
