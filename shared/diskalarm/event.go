@@ -3,6 +3,7 @@ package diskalarm
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/ebs-ops/lambda-suite/shared/partition"
 )
 
 // Kinds of invocation the function answers.
@@ -136,6 +138,9 @@ func decodeEventBridge(raw []byte) (Invocation, error) {
 	if !instanceIDPattern.MatchString(detail.InstanceID) {
 		return Invocation{}, fmt.Errorf("%w: detail.instance-id %q is not an EC2 instance ID", ErrBadInput, trimmed(detail.InstanceID))
 	}
+	if err := namesInstance(ev.Resources, detail.InstanceID); err != nil {
+		return Invocation{}, err
+	}
 	if detail.State == "" {
 		return Invocation{}, fmt.Errorf("%w: detail.state is missing", ErrBadInput)
 	}
@@ -154,6 +159,18 @@ func decodeQueue(raw []byte) (Invocation, error) {
 		if r.EventSource != "aws:sqs" {
 			return Invocation{}, fmt.Errorf("%w: unknown trigger: a record from %q, want aws:sqs", ErrBadInput, trimmed(r.EventSource))
 		}
+		if r.EventSourceARN == "" {
+			continue
+		}
+		a, err := arn.Parse(r.EventSourceARN)
+		if err == nil && a.Service == "sqs" {
+			err = partition.Check(a)
+		} else {
+			err = errors.New("not an SQS queue ARN")
+		}
+		if err != nil {
+			return Invocation{}, fmt.Errorf("%w: the record's eventSourceARN %q: %v", ErrBadInput, trimmed(r.EventSourceARN), err)
+		}
 	}
 	return Invocation{Kind: KindQueue, Messages: ev.Records}, nil
 }
@@ -169,7 +186,36 @@ func ValidateTopicARN(s string) error {
 	if err != nil || a.Service != "sns" || a.Region == "" || len(a.AccountID) != 12 || !topicName.MatchString(a.Resource) {
 		return fmt.Errorf("%w: %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC)", ErrBadInput, trimmed(s))
 	}
+	if err := partition.Check(a); err != nil {
+		return fmt.Errorf("%w: SNS topic %q: %v", ErrBadInput, trimmed(s), err)
+	}
 	return nil
+}
+
+// namesInstance checks a state-change event's resources, when it has any
+// (EC2 sends one): one must be the ARN of the instance its detail names, in
+// the partition of its Region. Another instance's or service's ARN means
+// the event is not what it claims.
+func namesInstance(resources []string, instanceID string) error {
+	if len(resources) == 0 {
+		return nil
+	}
+	var problems []string
+	for _, r := range resources {
+		a, err := arn.Parse(r)
+		switch {
+		case err != nil || a.Service != "ec2" || a.Resource != "instance/"+instanceID:
+			problems = append(problems, fmt.Sprintf("%q is not instance %s's ARN", trimmed(r), instanceID))
+		case partition.Check(a) != nil:
+			problems = append(problems, fmt.Sprintf("%q: %v", trimmed(r), partition.Check(a)))
+		default:
+			return nil
+		}
+		if len(problems) == 3 {
+			break
+		}
+	}
+	return fmt.Errorf("%w: the state-change event's resources name no instance %s: %s", ErrBadInput, instanceID, strings.Join(problems, "; "))
 }
 
 func jsonKind(v json.RawMessage) string {

@@ -1,0 +1,47 @@
+package partition
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+)
+
+func TestOf(t *testing.T) {
+	tests := map[string]string{
+		"us-east-1": AWS, "eu-west-1": AWS, "cn-north-1": China, "cn-northwest-1": China,
+		"us-gov-west-1": GovCloud, "us-iso-east-1": ISO, "us-isob-east-1": ISOB,
+		"eu-isoe-west-1": ISOE, "us-isof-south-1": ISOF, "eusc-de-east-1": EUSC,
+	}
+	for region, want := range tests {
+		if got := Of(region); got != want {
+			t.Errorf("Of(%q) = %q, want %q", region, got, want)
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		arn string
+		ok  bool
+	}{
+		{"arn:aws:sns:us-east-1:123456789012:alerts", true},
+		{"arn:aws-cn:sns:cn-north-1:123456789012:alerts", true},
+		{"arn:aws-us-gov:sns:us-gov-west-1:123456789012:alerts", true},
+		{"arn:aws:iam::123456789012:role/x", true},
+		{"arn:aws-cn:health:global::event/IAM/X/X_1", true},
+		{"arn:aws-cn:sns:us-east-1:123456789012:alerts", false},
+		{"arn:aws:sns:cn-north-1:123456789012:alerts", false},
+		{"arn:aws-us-gov:sns:us-east-1:123456789012:alerts", false},
+		{"arn:aws-mars:sns:us-east-1:123456789012:alerts", false},
+		{"arn:AWS:sns:us-east-1:123456789012:alerts", false},
+	}
+	for _, tt := range tests {
+		a, err := arn.Parse(tt.arn)
+		if err != nil {
+			t.Fatalf("arn.Parse(%q): %v", tt.arn, err)
+		}
+		if err := Check(a); (err == nil) != tt.ok {
+			t.Errorf("Check(%s) = %v, want ok %t", tt.arn, err, tt.ok)
+		}
+	}
+}
