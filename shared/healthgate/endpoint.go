@@ -13,6 +13,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/health"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/ebs-ops/lambda-suite/shared/partition"
 )
 
 // AWS Health runs active-passive in two Regions of the aws partition. The
@@ -62,7 +63,7 @@ func NewHealthClient(ctx context.Context, cfg aws.Config, lookupCNAME func(conte
 	if configured := health.NewFromConfig(cfg).Options().BaseEndpoint; configured != nil {
 		return NewHealthClientFor(cfg, []Endpoint{{Region: cfg.Region, URL: *configured}}, log)
 	}
-	if partitionOf(cfg.Region) != "aws" {
+	if partition.Of(cfg.Region) != partition.AWS {
 		return NewHealthClientFor(cfg, []Endpoint{{Region: cfg.Region}}, log)
 	}
 	active := DefaultActiveRegion
@@ -176,16 +177,4 @@ func regionFromHealthHost(host string) (string, bool) {
 		return "", false
 	}
 	return region, true
-}
-
-func partitionOf(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(region, "us-iso"), strings.HasPrefix(region, "eu-isoe-"):
-		return "aws-iso"
-	}
-	return "aws"
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/ebs-ops/lambda-suite/shared/partition"
 )
 
 // Job is what the gate needs of a CodePipeline job event. The event also
@@ -55,6 +57,10 @@ func DecodeJob(raw []byte) (Job, error) {
 	if !validJobID(job.ID) {
 		job.ID = ""
 		return job, ErrNoJobID
+	}
+	if j.Data.ActionConfiguration.Configuration.FunctionName == "" {
+		// CodePipeline names the function of every Lambda invoke action.
+		return job, errors.New("the job has no data.actionConfiguration.configuration.FunctionName: not a job of a Lambda invoke action as CodePipeline sends it")
 	}
 	return job, nil
 }
@@ -134,9 +140,13 @@ func ParseToken(s string, now time.Time) (Token, error) {
 	if tj.Attempt < 1 || tj.Attempt > 1_000_000 {
 		return Token{}, fmt.Errorf(tokenErrPrefix+"attempt %d is out of range", tj.Attempt)
 	}
-	for _, arn := range tj.LastEvents {
-		if arn == "" || len(arn) > 1600 {
-			return Token{}, fmt.Errorf(tokenErrPrefix+"lastEvents holds %q, not an event ARN", clip(arn))
+	for _, s := range tj.LastEvents {
+		a, err := arn.Parse(s)
+		if err != nil || len(s) > 1600 || a.Service != "health" || !strings.HasPrefix(a.Resource, "event/") {
+			return Token{}, fmt.Errorf(tokenErrPrefix+"lastEvents holds %q, not an AWS Health event ARN", clip(s))
+		}
+		if err := partition.Check(a); err != nil {
+			return Token{}, fmt.Errorf(tokenErrPrefix+"lastEvents holds %q: %v", clip(s), err)
 		}
 	}
 	return Token{StartedAt: started.UTC(), Attempt: tj.Attempt, LastEvents: tj.LastEvents}, nil

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/health/types"
+	"github.com/ebs-ops/lambda-suite/shared/partition"
 )
 
 // Mode says what the gate does while AWS Health shows a blocking event.
@@ -120,18 +121,41 @@ func ParseParams(raw, region string) (Params, error) {
 		return p, nil
 	case strings.HasPrefix(s, "{"):
 		err := p.parseJSON([]byte(s))
+		if err == nil {
+			err = samePartition("regions", p.Regions, region)
+		}
 		if err != nil {
 			return p, fmt.Errorf("%w: %w", ErrInvalidParams, err)
 		}
 		return p, nil
 	default:
 		regions, err := parseRegions("Regions", strings.Split(s, ","))
+		if err == nil {
+			err = samePartition("Regions", regions, region)
+		}
 		if err != nil {
 			return p, fmt.Errorf("%w: %w", ErrInvalidParams, err)
 		}
 		p.Regions = regions
 		return p, nil
 	}
+}
+
+// samePartition refuses Regions outside the partition of own, the
+// function's Region: AWS Health answers for its own partition only, so the
+// gate would pass a deployment there without having seen its events.
+func samePartition(field string, regions []string, own string) error {
+	if own == "" {
+		return nil
+	}
+	var errs []error
+	for _, r := range regions {
+		if r != GlobalRegion && partition.Of(r) != partition.Of(own) {
+			errs = append(errs, fmt.Errorf("%s: %q is in partition %s, but the gate runs in %s (%s), whose AWS Health cannot see that Region's events; gate it with a function deployed in %s",
+				field, r, partition.Of(r), own, partition.Of(own), partition.Of(r)))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (p *Params) parseJSON(data []byte) error {
