@@ -8,20 +8,14 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
 )
 
 // replace returns sample name with each old, new pair replaced once.
 func replace(t *testing.T, name string, pairs ...string) json.RawMessage {
 	t.Helper()
-	s := string(sample(t, name, sampleInstance))
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if !strings.Contains(s, pairs[i]) {
-			t.Fatalf("sample %s holds no %q", name, pairs[i])
-		}
-		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
-	}
-	return json.RawMessage(s)
+	return json.RawMessage(awstest.Replace(t, string(sample(t, name, sampleInstance)), pairs...))
 }
 
 // Every bad event gets a clear error (or, for a continuation on the queue,

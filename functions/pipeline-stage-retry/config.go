@@ -17,9 +17,8 @@ type Config struct {
 }
 
 var (
-	pipelineName = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
-	roleARN      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`)
-	groupName    = regexp.MustCompile(`^[0-9A-Za-z_.-]{1,64}$`)
+	roleARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`)
+	groupName = regexp.MustCompile(`^[0-9A-Za-z_.-]{1,64}$`)
 )
 
 func loadConfig(lookup settings.Lookup) (Config, error) {
@@ -61,7 +60,7 @@ func parsePipelines(s string) ([]string, error) {
 		if name == "" {
 			continue
 		}
-		if !pipelineName.MatchString(name) {
+		if !healthgate.PipelineNamePattern.MatchString(name) {
 			return nil, fmt.Errorf("%q is not a pipeline name", name)
 		}
 		out = append(out, name)

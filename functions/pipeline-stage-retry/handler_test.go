@@ -326,7 +326,8 @@ func TestFailuresNotToRetry(t *testing.T) {
 	}{
 		{name: "pipeline not opted in", pipeline: webApp("Failed", healthgate.BlockedPrefix), outcome: healthgate.RetryIgnored, reason: "not opted in",
 			payload: func(t *testing.T) json.RawMessage {
-				return json.RawMessage(strings.ReplaceAll(string(sample(t, "stage-failed.json")), `"web-app"`, `"payments"`))
+				// The pipeline's name in the detail and in the resources' ARN.
+				return json.RawMessage(strings.ReplaceAll(strings.ReplaceAll(string(sample(t, "stage-failed.json")), `"web-app"`, `"payments"`), `:web-app"`, `:payments"`))
 			}},
 		{name: "gate failed on its configuration", pipeline: webApp("Failed", healthgate.InvalidPrefix+": regions"), outcome: healthgate.RetryIgnored, reason: "another reason"},
 		{name: "gate could not check AWS Health", pipeline: webApp("Failed", healthgate.HealthErrorPrefix+": throttled"), outcome: healthgate.RetryIgnored, reason: "another reason"},

@@ -138,8 +138,8 @@ func decodeEventBridge(raw []byte) (Invocation, error) {
 	if !instanceIDPattern.MatchString(detail.InstanceID) {
 		return Invocation{}, fmt.Errorf("%w: detail.instance-id %q is not an EC2 instance ID", ErrBadInput, trimmed(detail.InstanceID))
 	}
-	if err := namesInstance(ev.Resources, detail.InstanceID); err != nil {
-		return Invocation{}, err
+	if err := partition.Named(ev.Resources, "ec2", "instance/"+detail.InstanceID); err != nil {
+		return Invocation{}, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	if detail.State == "" {
 		return Invocation{}, fmt.Errorf("%w: detail.state is missing", ErrBadInput)
@@ -190,32 +190,6 @@ func ValidateTopicARN(s string) error {
 		return fmt.Errorf("%w: SNS topic %q: %v", ErrBadInput, trimmed(s), err)
 	}
 	return nil
-}
-
-// namesInstance checks a state-change event's resources, when it has any
-// (EC2 sends one): one must be the ARN of the instance its detail names, in
-// the partition of its Region. Another instance's or service's ARN means
-// the event is not what it claims.
-func namesInstance(resources []string, instanceID string) error {
-	if len(resources) == 0 {
-		return nil
-	}
-	var problems []string
-	for _, r := range resources {
-		a, err := arn.Parse(r)
-		switch {
-		case err != nil || a.Service != "ec2" || a.Resource != "instance/"+instanceID:
-			problems = append(problems, fmt.Sprintf("%q is not instance %s's ARN", trimmed(r), instanceID))
-		case partition.Check(a) != nil:
-			problems = append(problems, fmt.Sprintf("%q: %v", trimmed(r), partition.Check(a)))
-		default:
-			return nil
-		}
-		if len(problems) == 3 {
-			break
-		}
-	}
-	return fmt.Errorf("%w: the state-change event's resources name no instance %s: %s", ErrBadInput, instanceID, strings.Join(problems, "; "))
 }
 
 func jsonKind(v json.RawMessage) string {

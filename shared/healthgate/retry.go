@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
+	"github.com/ebs-ops/lambda-suite/shared/partition"
 )
 
 // StageFailure is a "CodePipeline Stage Execution State Change" event with
@@ -90,6 +92,9 @@ func DecodeRetryInput(raw []byte) (*StageFailure, *Recheck, error) {
 		if m.Pipeline == "" || m.Stage == "" || m.ExecutionID == "" || m.Check < 1 || len(m.Checks) == 0 || m.FailedAt.IsZero() {
 			return nil, nil, fmt.Errorf("%w: recheck lacks pipeline, stage, executionId, failedAt, check or checks", ErrNotStageFailure)
 		}
+		if err := validStage(m.Pipeline, m.Stage, m.ExecutionID); err != nil {
+			return nil, nil, fmt.Errorf("%w: recheck: %w", ErrNotStageFailure, err)
+		}
 		return nil, &m, nil
 	case probe.DetailType == events.CodePipelineStageEventDetailType:
 		var ev events.CloudWatchEvent
@@ -106,9 +111,38 @@ func DecodeRetryInput(raw []byte) (*StageFailure, *Recheck, error) {
 		if d.Pipeline == "" || d.Stage == "" || d.ExecutionID == "" {
 			return nil, nil, fmt.Errorf("%w: detail lacks pipeline, stage or execution-id", ErrNotStageFailure)
 		}
+		if err := validStage(d.Pipeline, d.Stage, d.ExecutionID); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrNotStageFailure, err)
+		}
+		if err := partition.Named(ev.Resources, "codepipeline", d.Pipeline); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrNotStageFailure, err)
+		}
 		return &StageFailure{Pipeline: d.Pipeline, Stage: d.Stage, ExecutionID: d.ExecutionID, Region: ev.Region, Time: ev.Time}, nil, nil
 	}
 	return nil, nil, fmt.Errorf("%w: detail-type %q", ErrNotStageFailure, clip(probe.DetailType))
+}
+
+// CodePipeline's rules for the names and IDs a stage event carries.
+var (
+	// PipelineNamePattern is a pipeline's (and a stage's) name.
+	PipelineNamePattern = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
+	executionIDPattern  = regexp.MustCompile(`^[0-9a-f-]{36}$`)
+)
+
+// validStage checks the names and the execution ID before any of them is
+// used in a call, a schedule's name or a log line.
+func validStage(pipeline, stage, executionID string) error {
+	var errs []error
+	if !PipelineNamePattern.MatchString(pipeline) {
+		errs = append(errs, fmt.Errorf("%q is not a pipeline name", clip(pipeline)))
+	}
+	if !PipelineNamePattern.MatchString(stage) {
+		errs = append(errs, fmt.Errorf("%q is not a stage name", clip(stage)))
+	}
+	if !executionIDPattern.MatchString(executionID) {
+		errs = append(errs, fmt.Errorf("%q is not a pipeline execution ID", clip(executionID)))
+	}
+	return errors.Join(errs...)
 }
 
 // RetryConfig is pipeline-stage-retry's configuration.

@@ -70,3 +70,29 @@ func clip(s string) string {
 	}
 	return strings.ToValidUTF8(s, "?")
 }
+
+// Named checks an AWS event's resources, when it has any: one must be the
+// ARN of resource ("instance/i-…", a pipeline's name) in service, in a
+// partition that holds its Region. The error lists up to three that are
+// not, so the event's claim and its resources can be compared.
+func Named(resources []string, service, resource string) error {
+	if len(resources) == 0 {
+		return nil
+	}
+	var problems []string
+	for _, r := range resources {
+		a, err := arn.Parse(r)
+		switch {
+		case err != nil || a.Service != service || a.Resource != resource:
+			problems = append(problems, fmt.Sprintf("%q is not the ARN of %s %s", clip(r), service, clip(resource)))
+		case Check(a) != nil:
+			problems = append(problems, fmt.Sprintf("%q: %v", clip(r), Check(a)))
+		default:
+			return nil
+		}
+		if len(problems) == 3 {
+			break
+		}
+	}
+	return fmt.Errorf("the event's resources name no %s %s: %s", service, clip(resource), strings.Join(problems, "; "))
+}

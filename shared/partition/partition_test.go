@@ -45,3 +45,26 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestNamed(t *testing.T) {
+	const id = "instance/i-0123456789abcdef0"
+	tests := []struct {
+		name      string
+		resources []string
+		ok        bool
+	}{
+		{"none: nothing to compare", nil, true},
+		{"the instance", []string{"arn:aws:ec2:us-east-1:123456789012:" + id}, true},
+		{"the instance in aws-us-gov", []string{"arn:aws-us-gov:ec2:us-gov-west-1:123456789012:" + id}, true},
+		{"among others", []string{"arn:aws:ec2:us-east-1:123456789012:volume/vol-1", "arn:aws-cn:ec2:cn-north-1:123456789012:" + id}, true},
+		{"another instance", []string{"arn:aws:ec2:us-east-1:123456789012:instance/i-0fedcba9876543210"}, false},
+		{"another service", []string{"arn:aws:lambda:us-east-1:123456789012:" + id}, false},
+		{"the wrong partition", []string{"arn:aws-cn:ec2:us-east-1:123456789012:" + id}, false},
+		{"not an ARN", []string{id}, false},
+	}
+	for _, tt := range tests {
+		if err := Named(tt.resources, "ec2", id); (err == nil) != tt.ok {
+			t.Errorf("%s: Named(%q) = %v, want ok %t", tt.name, tt.resources, err, tt.ok)
+		}
+	}
+}
