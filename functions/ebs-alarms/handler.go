@@ -138,11 +138,11 @@ func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string
 		switch {
 		case !res.Progressed(req.Cursor) && trigger == diskalarm.TriggerDirect && pass == 1:
 			// A person is waiting for the answer: say why nothing was done.
-			err := noProgress(res, given)
+			err := noProgress(res, given, h.rec.DeadlineMargin)
 			h.log.ErrorContext(ctx, "no progress before the deadline", "trigger", req.Trigger, "left", res.Left, "error", err.Error())
 			return res, err
 		case !res.Progressed(req.Cursor):
-			// Reads used the time, or no write it tried could be counted:
+			// No write could be tried, or none it tried could be counted:
 			// another pass would start from the same cursor, so the chain
 			// ends here rather than run forever.
 			h.log.ErrorContext(ctx, "the cursor did not move forward before the deadline; not continuing, the next scheduled run tries again",
@@ -175,7 +175,11 @@ func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string
 // noProgress is the error of a direct invocation that the deadline stopped
 // before it could try a single write. It names the time the invocation had
 // and the margin kept, so the operator knows the timeout is the cure.
-func noProgress(res diskalarm.Result, given time.Duration) error {
+func noProgress(res diskalarm.Result, given, fixed time.Duration) error {
+	margin := deadline.Margin(given)
+	if fixed > 0 {
+		margin = fixed
+	}
 	return fmt.Errorf("%w: no alarm write could be tried before the deadline (%d left to write): the invocation had %s, kept %s of it to finish, and its reads and paced writes needed more than the rest; raise the function's timeout",
-		diskalarm.ErrOutOfTime, res.Left, given.Round(time.Second), deadline.Margin(given).Round(time.Millisecond))
+		diskalarm.ErrOutOfTime, res.Left, given.Round(time.Second), margin.Round(time.Millisecond))
 }
