@@ -134,11 +134,11 @@ func FuzzDecodeRetryInput(f *testing.F) {
 				t.Errorf("DecodeRetryInput = %v, %v, %v", failure, recheck, err)
 			}
 		case failure != nil:
-			if recheck != nil || failure.Pipeline == "" || failure.Stage == "" || failure.ExecutionID == "" {
+			if recheck != nil || validStage(failure.Pipeline, failure.Stage, failure.ExecutionID) != nil {
 				t.Errorf("DecodeRetryInput failure = %+v", failure)
 			}
 		case recheck != nil:
-			if recheck.Check < 1 || len(recheck.Checks) == 0 || len(ScheduleName(*recheck)) > 64 {
+			if recheck.Check < 1 || len(recheck.Checks) == 0 || len(ScheduleName(*recheck)) > 64 || validStage(recheck.Pipeline, recheck.Stage, recheck.ExecutionID) != nil {
 				t.Errorf("DecodeRetryInput recheck = %+v", recheck)
 			}
 		default:
