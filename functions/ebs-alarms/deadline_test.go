@@ -19,8 +19,10 @@ import (
 )
 
 // slowWrites paces writes as if each took cost: it keeps its own clock,
-// which every Wait moves on by cost, and refuses a wait that would end past
-// its context's deadline. Time passes without the test waiting for it.
+// from now (the invocation's start, so that the reads' real time does not
+// change the count), which every Wait moves on by cost, and refuses a wait
+// that would end past its context's deadline. Time passes without the test
+// waiting for it.
 type slowWrites struct {
 	cost time.Duration
 	now  time.Time
@@ -88,7 +90,7 @@ func TestEveryDeadlineMakesProgress(t *testing.T) {
 					t.Fatalf("the chain did not end after 8 passes")
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), timeout)
-				f.h.rec.Limiter = &slowWrites{cost: 2 * time.Second}
+				f.h.rec.Limiter = &slowWrites{cost: 2 * time.Second, now: time.Now()}
 				out, err := f.h.Handle(ctx, payload)
 				cancel()
 				if err != nil {
