@@ -1,0 +1,253 @@
+// Package fakeimagebuilder is a loopback stand-in for EC2 Image Builder,
+// which moto does not implement. It speaks Image Builder's REST-JSON
+// protocol (each operation a path such as GET /GetImage, errors named in
+// the X-Amzn-ErrorType header), so the real SDK client reaches it through
+// AWS_ENDPOINT_URL_IMAGEBUILDER or BaseEndpoint. It holds images with their
+// output AMIs, answers GetImage as Image Builder does, records every call,
+// and fails calls on demand.
+//
+// It lives under internal/ so that nothing outside this module imports it;
+// TestShippedCodeDoesNotImportTheFake keeps the functions' binaries free of
+// it too. A later Image Builder capability (workflow step executions) adds
+// its state to Server and its operations to the ops table.
+package fakeimagebuilder
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+)
+
+// Server is a running fake.
+type Server struct {
+	URL string
+	srv *http.Server
+
+	mu       sync.Mutex
+	calls    []Call
+	failures map[string][]APIError
+	images   map[string]Image // by image build version ARN
+}
+
+// Image is an image build version as Image Builder holds it.
+type Image struct {
+	ARN     string // arn:aws:imagebuilder:REGION:ACCOUNT:image/NAME/VERSION/BUILD
+	Name    string
+	Version string
+	Status  string // AVAILABLE, FAILED, BUILDING, ...
+	Reason  string
+	Created time.Time
+	// AMIs are the build's output AMIs: one per Region and account of its
+	// distribution.
+	AMIs []AMI
+}
+
+// AMI is one output AMI of a build.
+type AMI struct {
+	Region    string
+	ID        string
+	Name      string
+	AccountID string
+}
+
+// Call is one request as the fake received it.
+type Call struct {
+	Op     string     // "GetImage", ...
+	Region string     // the Region the request was signed for
+	Query  url.Values // the query string
+	Body   json.RawMessage
+	At     time.Time
+	Error  string // the error code the fake answered with, or ""
+}
+
+// APIError is an error the fake answers with.
+type APIError struct {
+	Code    string
+	Message string
+	Status  int // default 400
+}
+
+// ops are the operations the fake serves, by path. A new capability adds
+// its operations here.
+var ops = map[string]func(s *Server, r *http.Request, body []byte) (any, *APIError){
+	"/GetImage": (*Server).getImage,
+}
+
+// Start serves a fake on a free loopback port.
+func Start() (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	s := &Server{URL: "http://" + ln.Addr().String(), failures: map[string][]APIError{}, images: map[string]Image{}}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// New starts a fake for a test and stops it when the test ends.
+func New(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := Start()
+	if err != nil {
+		tb.Fatalf("start fake Image Builder: %v", err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Close stops the server.
+func (s *Server) Close() { _ = s.srv.Close() }
+
+// Env returns the variable that points a child process's SDK at the fake.
+func (s *Server) Env() string { return "AWS_ENDPOINT_URL_IMAGEBUILDER=" + s.URL }
+
+// PutImage adds or replaces an image.
+func (s *Server) PutImage(im Image) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	im.AMIs = slices.Clone(im.AMIs)
+	s.images[im.ARN] = im
+}
+
+// Fail makes the next call of op answer with e; several queue up.
+func (s *Server) Fail(op string, e APIError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[op] = append(s.failures[op], e)
+}
+
+// Calls returns the recorded calls of op, or every call with op "".
+func (s *Server) Calls(op string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if op == "" || c.Op == op {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Count returns how many calls of op were received.
+func (s *Server) Count(op string) int { return len(s.Calls(op)) }
+
+// ResetCalls forgets the recorded calls (not the images).
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeError(w, APIError{Code: "ClientException", Message: "cannot read the body"})
+		return
+	}
+	op := strings.TrimPrefix(r.URL.Path, "/")
+	call := Call{Op: op, Region: signingRegion(r.Header.Get("Authorization")), Query: r.URL.Query(), At: time.Now()}
+	if json.Valid(body) {
+		call.Body = body
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	handle, ok := ops[r.URL.Path]
+	var out any
+	var apiErr *APIError
+	switch {
+	case !ok:
+		apiErr = &APIError{Code: "UnknownOperationException", Message: "the fake does not implement " + r.Method + " " + r.URL.Path, Status: http.StatusNotFound}
+	case len(s.failures[op]) > 0:
+		e := s.failures[op][0]
+		s.failures[op] = s.failures[op][1:]
+		apiErr = &e
+	default:
+		out, apiErr = handle(s, r, body)
+	}
+	if apiErr != nil {
+		call.Error = apiErr.Code
+		s.calls = append(s.calls, call)
+		writeError(w, *apiErr)
+		return
+	}
+	s.calls = append(s.calls, call)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-Requestid", fmt.Sprintf("fake-%d", len(s.calls)))
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// getImage answers GET /GetImage?imageBuildVersionArn=… with the image in
+// the shape of the SDK's deserializer (GetImageOutput). Callers hold mu.
+func (s *Server) getImage(r *http.Request, _ []byte) (any, *APIError) {
+	if r.Method != http.MethodGet {
+		return nil, &APIError{Code: "InvalidRequestException", Message: "GetImage is a GET", Status: http.StatusMethodNotAllowed}
+	}
+	q := r.URL.Query()
+	for k := range q {
+		if k != "imageBuildVersionArn" {
+			return nil, &APIError{Code: "InvalidRequestException", Message: fmt.Sprintf("the fake does not know the parameter %q", k)}
+		}
+	}
+	id := q.Get("imageBuildVersionArn")
+	a, err := arn.Parse(id)
+	if err != nil || a.Service != "imagebuilder" || !strings.HasPrefix(a.Resource, "image/") {
+		return nil, &APIError{Code: "InvalidParameterValueException", Message: fmt.Sprintf("imageBuildVersionArn %q is not an image ARN", id)}
+	}
+	im, ok := s.images[id]
+	if !ok {
+		return nil, &APIError{Code: "ResourceNotFoundException", Message: fmt.Sprintf("The resource %s does not exist.", id), Status: http.StatusNotFound}
+	}
+	amis := make([]map[string]any, 0, len(im.AMIs))
+	for _, a := range im.AMIs {
+		amis = append(amis, map[string]any{
+			"region": a.Region, "image": a.ID, "name": a.Name, "accountId": a.AccountID,
+			"state": map[string]any{"status": "AVAILABLE"},
+		})
+	}
+	return map[string]any{
+		"requestId": fmt.Sprintf("fake-%d", len(s.calls)+1),
+		"image": map[string]any{
+			"arn": im.ARN, "name": im.Name, "version": im.Version, "type": "AMI", "platform": "Linux",
+			"state":           map[string]any{"status": im.Status, "reason": im.Reason},
+			"dateCreated":     im.Created.UTC().Format("2006-01-02T15:04:05.000Z"),
+			"outputResources": map[string]any{"amis": amis},
+		},
+	}, nil
+}
+
+func writeError(w http.ResponseWriter, e APIError) {
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-ErrorType", e.Code)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": e.Message})
+}
+
+// signingRegion reads the Region from a SigV4 Authorization header.
+func signingRegion(auth string) string {
+	_, cred, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return ""
+	}
+	cred, _, _ = strings.Cut(cred, ",")
+	parts := strings.Split(cred, "/")
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[2]
+}
