@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -106,23 +107,27 @@ func newFixture(t *testing.T, url string) *fixture {
 	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	s := env.Settings(url)
+	decider := newDecider(fnCfg, Config{Settings: s}, log)
+	decider.Builds = env.Builds(fnCfg)
 	return &fixture{
 		env:   env,
 		calls: calls,
-		h:     &handler{decider: newDecider(fnCfg, Config{Settings: s}, log), log: log},
+		h:     &handler{decider: decider, log: log},
 		// The request function's side, to make requests as it does.
 		requests: &approval.Requester{
-			Store: &approval.Store{DB: dynamodb.NewFromConfig(env.Cfg), Table: s.Table},
-			SNS:   sns.NewFromConfig(env.Cfg), ApproverTopicARN: s.ApproverTopicARN,
+			Store:  &approval.Store{DB: dynamodb.NewFromConfig(env.Cfg), Table: s.Table},
+			Builds: env.Builds(env.Cfg), EC2: env.Names(env.Cfg),
+			SNS: sns.NewFromConfig(env.Cfg), ApproverTopicARN: s.ApproverTopicARN,
 			Targets: s.Targets, ApprovalURL: s.ApprovalURL, LinkTTL: s.LinkTTL, Log: log,
 		},
 	}
 }
 
-// request makes the approval request of a build and returns the token from
-// its email.
+// request makes the approval request of a build, which Image Builder lists
+// with the message's AMIs, and returns the token from its email.
 func (f *fixture) request(t *testing.T, im approval.Image) string {
 	t.Helper()
+	f.env.Built(im.ARN, im.AMIs...)
 	if _, err := f.requests.Handle(context.Background(), im); err != nil {
 		t.Fatalf("make request: %v", err)
 	}
@@ -753,6 +758,7 @@ type table interface {
 	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
 // barrierTable holds each decision write until the test lets it go: both
@@ -887,5 +893,231 @@ func TestApprovalChecksEachAMIOnce(t *testing.T) {
 	}
 	if n := f.calls.Count("EC2.DescribeImages"); n != 1 {
 		t.Errorf("DescribeImages calls on retry = %d, want 1", n)
+	}
+}
+
+// TestAMIImageBuilderDoesNotListIsRefused: an approval request made before
+// Image Builder was asked (a pending request of the previous version, whose
+// AMIs came from the message) names an AMI that carries both Image Builder
+// tags with the build's ARN, but that Image Builder does not list for the
+// build. Approving it shares nothing, and the refusal names the AMI.
+func TestAMIImageBuilderDoesNotListIsRefused(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	ami, token := f.singleRegion(t)
+	im := requestEvent(t, "available-single-region.json", nil)
+	real := approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "the real output")
+	f.env.Built(im.ARN, approval.AMI{Region: "us-east-1", ID: real})
+
+	resp := f.serve(t, linkEvent(t, "post-approve.json", token))
+	if pageOutcome(resp) != "refused" || !strings.Contains(resp.Body, ami+" in us-east-1: Image Builder does not list this AMI") {
+		t.Errorf("approve: outcome %q, want refused naming %s\n%s", pageOutcome(resp), ami, resp.Body)
+	}
+	if n := f.calls.Count("EC2.ModifyImageAttribute") + f.calls.Count("SNS.Publish"); n != 0 {
+		t.Errorf("share or notice calls = %d, want 0", n)
+	}
+	for _, id := range []string{ami, real} {
+		if got := approvaltest.LaunchPermissions(t, f.env.EC2("us-east-1"), id); len(got) != 0 {
+			t.Errorf("launch permissions of %s = %v, want none", id, got)
+		}
+	}
+	if n := f.env.IB.Count("GetImage"); n < 1 {
+		t.Errorf("GetImage calls = %d: the approval did not ask Image Builder", n)
+	}
+}
+
+// TestPagesShowEC2sNames: before any decision, the page and the email show
+// the AMI's name and creation date as EC2 reports them, not the message's.
+func TestPagesShowEC2sNames(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	im := requestEvent(t, "available-single-region.json", nil)
+	ami := approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "name EC2 knows")
+	im = requestEvent(t, "available-single-region.json", map[string]string{sampleAMIEast: ami})
+	const messageName = "golden-al2023 2026-06-01T07-03-10.104Z"
+	if im.AMIs[0].Name != messageName {
+		t.Fatalf("the sample message names the AMI %q, want %q", im.AMIs[0].Name, messageName)
+	}
+	f.env.Built(im.ARN, im.AMIs...)
+	if _, err := f.requests.Handle(context.Background(), im); err != nil {
+		t.Fatal(err)
+	}
+	mails := f.env.Approver.Receive(t)
+	if len(mails) != 1 || !strings.Contains(mails[0].Body, ami+"  us-east-1  name EC2 knows  created ") || strings.Contains(mails[0].Body, messageName) {
+		t.Fatalf("email does not show EC2's name (or shows the message's):\n%v", mails)
+	}
+	token := linkPattern.FindStringSubmatch(mails[0].Body)[1]
+	resp := f.serve(t, linkEvent(t, "get.json", token))
+	if !strings.Contains(resp.Body, "<td>name EC2 knows</td>") || strings.Contains(resp.Body, messageName) {
+		t.Errorf("GET page does not show EC2's name, or shows the message's")
+	}
+}
+
+// TestRejectSaysRejected: the page and the audit record say "rejected".
+func TestRejectSaysRejected(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	_, token := f.singleRegion(t)
+	f.serve(t, linkEvent(t, "post-reject.json", token))
+	resp := f.serve(t, linkEvent(t, "post-reject.json", token))
+	if !strings.Contains(resp.Body, "<dd>rejected on ") || strings.Contains(resp.Body, "rejectd") {
+		t.Errorf("page does not say \"rejected on\":\n%s", resp.Body)
+	}
+	var said bool
+	for _, item := range f.env.Items(t) {
+		if strings.Contains(item, "rejectd") {
+			t.Errorf("an item says rejectd: %s", item)
+		}
+		said = said || strings.Contains(item, "outcome=already rejected: rejected ")
+	}
+	if !said {
+		t.Errorf("no audit record says \"already rejected\"")
+	}
+}
+
+// stallingEC2 holds the launch-permission grants of one Region until the
+// caller gives up (a slow EC2), or stops the invocation there (a crash).
+type stallingEC2 struct {
+	approval.ImageAPI
+	stall bool
+	crash bool
+}
+
+func (c stallingEC2) ModifyImageAttribute(ctx context.Context, in *ec2.ModifyImageAttributeInput, opts ...func(*ec2.Options)) (*ec2.ModifyImageAttributeOutput, error) {
+	if in.LaunchPermission != nil && len(in.LaunchPermission.Add) > 0 {
+		switch {
+		case c.crash:
+			runtime.Goexit() // the invocation dies here: nothing after runs
+		case c.stall:
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+	}
+	return c.ImageAPI.ModifyImageAttribute(ctx, in, opts...)
+}
+
+// withSlowRegion makes EC2 in region stall or crash on grants.
+func (f *fixture) withSlowRegion(region string, stall, crash bool) {
+	cfg := f.env.Cfg.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, f.calls.Middleware)
+	f.h.decider.EC2 = &approval.Regional[approval.ImageAPI]{New: func(r string) approval.ImageAPI {
+		c := approval.ImageAPI(ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = r }))
+		if r == region {
+			return stallingEC2{ImageAPI: c, stall: stall, crash: crash}
+		}
+		return c
+	}}
+}
+
+func (f *fixture) multiRegion(t *testing.T) (east, west, token string) {
+	t.Helper()
+	im := requestEvent(t, "available-multi-region.json", nil)
+	east = approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "golden east")
+	west = approvaltest.GoldenAMI(t, f.env.EC2("eu-west-1"), "eu-west-1", im.ARN, "golden west")
+	return east, west, f.request(t, requestEvent(t, "available-multi-region.json", map[string]string{sampleAMIEast: east, sampleAMIWest: west}))
+}
+
+// TestSlowEC2AndAShortDeadline: EC2 in the second Region does not answer.
+// The page still answers before the invocation's deadline, and afterwards
+// either everything is shared and the targets were told once, or nothing
+// is shared and the approver can retry; never anything in between.
+func TestSlowEC2AndAShortDeadline(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	east, west, token := f.multiRegion(t)
+	f.withSlowRegion("eu-west-1", true, false)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	dl, _ := ctx.Deadline()
+	resp, err := f.h.Handle(ctx, linkEvent(t, "post-approve.json", token))
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if !time.Now().Before(dl) {
+		t.Errorf("the page answered after the invocation's deadline")
+	}
+	perms := func(region, ami string) []string { return approvaltest.LaunchPermissions(t, f.env.EC2(region), ami) }
+	notices := len(f.env.Target.Receive(t))
+	shared := len(perms("us-east-1", east)) > 0 || len(perms("eu-west-1", west)) > 0
+	allShared := len(perms("us-east-1", east)) > 0 && len(perms("eu-west-1", west)) > 0
+	switch {
+	case allShared && notices == 1 && pageOutcome(resp) == "shared":
+		return // (a)
+	case !shared && notices == 0 && pageOutcome(resp) == "failed" && strings.Contains(resp.Body, "Retry sharing"):
+		// (b): and the retry works.
+	default:
+		t.Fatalf("after the deadline: outcome %q, east %v, west %v, notices %d: neither all shared and told once, nor nothing shared with a retry",
+			pageOutcome(resp), perms("us-east-1", east), perms("eu-west-1", west), notices)
+	}
+	if got := stringAttr(f.requestRecord(t, token), "outcome"); got != approval.OutcomeFailed {
+		t.Errorf("recorded outcome = %q, want failed", got)
+	}
+	f.withSlowRegion("", false, false)
+	resp = f.serve(t, linkEvent(t, "post-approve.json", token))
+	if pageOutcome(resp) != "shared" || len(perms("us-east-1", east)) == 0 || len(perms("eu-west-1", west)) == 0 {
+		t.Errorf("retry: outcome %q, want shared in both Regions", pageOutcome(resp))
+	}
+	if n := len(f.env.Target.Receive(t)); n != 1 {
+		t.Errorf("target notices after the retry = %d, want 1", n)
+	}
+}
+
+// TestCrashAfterTheFirstShareIsSwept: the invocation dies after sharing the
+// first AMI. The page then says what may be shared and offers to finish;
+// the sweeper finishes it exactly once, tells the targets once and the
+// approvers once, and a second sweep does nothing.
+func TestCrashAfterTheFirstShareIsSwept(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	east, west, token := f.multiRegion(t)
+	f.withSlowRegion("eu-west-1", false, true)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, _ = f.h.Handle(context.Background(), linkEvent(t, "post-approve.json", token))
+	}()
+	wg.Wait()
+	perms := func(region, ami string) []string { return approvaltest.LaunchPermissions(t, f.env.EC2(region), ami) }
+	if got := stringAttr(f.requestRecord(t, token), "outcome"); got != approval.OutcomeSharing || len(perms("us-east-1", east)) == 0 {
+		t.Fatalf("after the crash: outcome %q, east %v; want sharing with east shared", got, perms("us-east-1", east))
+	}
+
+	// The page after the lease: what may be shared, and a button.
+	later := time.Now().Add(approval.SharingLease + time.Minute)
+	f.h.now = func() time.Time { return later }
+	resp := f.serve(t, linkEvent(t, "get.json", token))
+	for _, want := range []string{"May already be shared", "<li><code>" + east + "</code> in us-east-1</li>", "Finish sharing"} {
+		if !strings.Contains(resp.Body, want) || pageOutcome(resp) != "stopped" {
+			t.Errorf("GET after the crash: outcome %q, lacks %q", pageOutcome(resp), want)
+		}
+	}
+	if strings.Contains(resp.Body, "Nothing") {
+		t.Errorf("GET after the crash claims nothing is shared")
+	}
+
+	f.withSlowRegion("", false, false)
+	f.h.decider.Now = func() time.Time { return later }
+	swept, err := f.h.decider.Sweep(context.Background())
+	if err != nil || len(swept) != 1 || swept[0].Outcome != approval.OutcomeShared {
+		t.Fatalf("Sweep = %+v, %v, want one approval finished as shared", swept, err)
+	}
+	swept, err = f.h.decider.Sweep(context.Background())
+	if err != nil || len(swept) != 0 {
+		t.Errorf("second Sweep = %+v, %v, want nothing to do", swept, err)
+	}
+	for region, ami := range map[string]string{"us-east-1": east, "eu-west-1": west} {
+		if got := perms(region, ami); !slices.Equal(got, approvaltest.Targets.Accounts) {
+			t.Errorf("launch permissions of %s = %v, want %v", ami, got, approvaltest.Targets.Accounts)
+		}
+	}
+	if n := len(f.env.Target.Receive(t)); n != 1 {
+		t.Errorf("target notices = %d, want 1", n)
+	}
+	mails := f.env.Approver.Receive(t)
+	if len(mails) != 1 || !strings.Contains(mails[0].Subject, "sharing finished") {
+		t.Errorf("approver messages = %+v, want one saying sharing finished", mails)
+	}
+	if got := stringAttr(f.requestRecord(t, token), "outcome"); got != approval.OutcomeShared {
+		t.Errorf("recorded outcome = %q, want shared", got)
+	}
+	if resp := f.serve(t, linkEvent(t, "get.json", token)); pageOutcome(resp) != "shared" {
+		t.Errorf("GET after the sweep: outcome %q, want shared", pageOutcome(resp))
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
@@ -27,19 +28,24 @@ func main() {
 	lambda.Start(h.Handle)
 }
 
-// newDecider builds the clients once, at cold start; EC2 and KMS clients
-// are made per Region as the AMIs need them.
+// newDecider builds the clients once, at cold start; Image Builder, EC2 and
+// KMS clients are made per Region as the builds and AMIs need them. The
+// sweeper builds the same Decider (see functions/ami-approval-sweeper).
 func newDecider(awsCfg aws.Config, cfg Config, log *slog.Logger) *approval.Decider {
 	return &approval.Decider{
 		Store: &approval.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
+		Builds: &approval.Regional[approval.BuildAPI]{New: func(region string) approval.BuildAPI {
+			return imagebuilder.NewFromConfig(awsCfg, func(o *imagebuilder.Options) { o.Region = region })
+		}},
 		EC2: &approval.Regional[approval.ImageAPI]{New: func(region string) approval.ImageAPI {
 			return ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.Region = region })
 		}},
 		KMS: &approval.Regional[approval.KeyAPI]{New: func(region string) approval.KeyAPI {
 			return kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.Region = region })
 		}},
-		SNS:            sns.NewFromConfig(awsCfg),
-		TargetTopicARN: cfg.TargetTopicARN,
-		Log:            log,
+		SNS:              sns.NewFromConfig(awsCfg),
+		TargetTopicARN:   cfg.TargetTopicARN,
+		ApproverTopicARN: cfg.ApproverTopicARN,
+		Log:              log,
 	}
 }

@@ -44,6 +44,7 @@ type page struct {
 	Reason         string
 	KeyNotes       []string
 	StillShared    []approval.AMI // after a failure or refusal: could not be undone
+	MaybeShared    []approval.AMI // while sharing: may carry the permission already
 	Unshared       []approval.AMI // after a failure or refusal: shared, then undone
 	Request        *approval.Request
 	Expires        string
@@ -56,8 +57,9 @@ type page struct {
 type outcome struct{ Class, Text string }
 
 type form struct {
-	Token string
-	Retry bool // a failed approval: offer to share again
+	Token  string
+	Retry  bool // a failed approval: offer to share again
+	Finish bool // a stopped approval: offer to finish it
 }
 
 // requestPage shows a request: the two buttons while it is undecided, the
@@ -79,15 +81,15 @@ func requestPage(r approval.Request, t approval.Token, now time.Time) page {
 	}
 }
 
-// resultPage shows what a POST came to. The AMI names are EC2's, from the
-// checks the POST ran, rather than those of Image Builder's message.
+// resultPage shows what a POST came to. The AMI names and creation dates
+// are EC2's, from the checks the POST ran.
 func resultPage(res approval.Result, t approval.Token, now time.Time) page {
 	r := res.Request
 	r.AMIs = slices.Clone(r.AMIs)
 	for i, a := range r.AMIs {
 		for _, c := range res.Checks {
 			if c.AMI.Region == a.Region && c.AMI.ID == a.ID && c.Name != "" {
-				r.AMIs[i].Name = c.Name
+				r.AMIs[i].Name, r.AMIs[i].Created = c.Name, c.Created
 			}
 		}
 	}
@@ -103,7 +105,7 @@ func decidedPage(r approval.Request, t approval.Token, now time.Time) page {
 		Status:         http.StatusOK,
 		Request:        &r,
 		Reason:         r.Reason,
-		Decided:        fmt.Sprintf("%sd on %s", r.Decision, r.DecidedAt.UTC().Format(time.RFC1123)),
+		Decided:        fmt.Sprintf("%s on %s", approval.PastTense(r.Decision), r.DecidedAt.UTC().Format(time.RFC1123)),
 		TargetsHeading: "Shared with",
 	}
 	switch r.Outcome {
@@ -126,9 +128,22 @@ func decidedPage(r approval.Request, t approval.Token, now time.Time) page {
 		if !r.Expired(now) {
 			p.Form = &form{Token: t.Secret(), Retry: true}
 		}
-	default: // sharing
-		p.Title, p.TargetsHeading = "Sharing in progress", "Being shared with"
-		p.Outcome = &outcome{"sharing", "Approved. Sharing is in progress: reload this page in a minute."}
+	case approval.OutcomeSharing:
+		if !r.Stopped(now) {
+			p.Title, p.TargetsHeading = "Sharing in progress", "Being shared with"
+			p.Outcome = &outcome{"sharing", "Approved. Sharing is in progress: reload this page in a minute."}
+			p.MaybeShared = r.Shared
+			break
+		}
+		// Its invocation stopped part way: say what may be shared, and let
+		// the approver finish it now rather than wait for the sweeper.
+		p.Title, p.TargetsHeading = "Sharing stopped before it finished", "To be shared with"
+		p.Outcome = &outcome{"stopped", "Approved, but sharing stopped before it finished, and the target accounts have not been told. " +
+			"Finish sharing below, or wait: the sweeper finishes or reverts it within minutes."}
+		p.MaybeShared = r.Shared
+		if !r.Expired(now) {
+			p.Form = &form{Token: t.Secret(), Retry: true, Finish: true}
+		}
 	}
 	return p
 }

@@ -60,10 +60,32 @@ func newFixture(t *testing.T) fixture {
 	s := env.Settings(approvalURL)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	return fixture{env: env, calls: calls, h: &handler{log: log, requests: &approval.Requester{
-		Store: &approval.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: s.Table},
-		SNS:   sns.NewFromConfig(fnCfg), ApproverTopicARN: s.ApproverTopicARN,
+		Store:  &approval.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: s.Table},
+		Builds: env.Builds(fnCfg), EC2: env.Names(fnCfg),
+		SNS: sns.NewFromConfig(fnCfg), ApproverTopicARN: s.ApproverTopicARN,
 		Targets: s.Targets, ApprovalURL: s.ApprovalURL, LinkTTL: s.LinkTTL, Log: log,
 	}}}
+}
+
+// built makes the AMIs of a sample's message in this account (named
+// "EC2 name <region>", unlike the message's names), registers the build
+// with Image Builder, and returns the sample with the AMIs' real IDs.
+func (f fixture) built(t *testing.T, ev events.SNSEvent) events.SNSEvent {
+	t.Helper()
+	im, err := approval.ParseImage([]byte(ev.Records[0].SNS.Message))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := ev.Records[0].SNS.Message
+	var amis []approval.AMI
+	for _, a := range im.AMIs {
+		id := approvaltest.GoldenAMI(t, f.env.EC2(a.Region), a.Region, im.ARN, "EC2 name "+a.Region)
+		msg = strings.ReplaceAll(msg, a.ID, id)
+		amis = append(amis, approval.AMI{Region: a.Region, ID: id})
+	}
+	f.env.Built(im.ARN, amis...)
+	ev.Records[0].SNS.Message = msg
+	return ev
 }
 
 func (f fixture) handle(t *testing.T, ev events.SNSEvent, want string) approval.RequestResult {
@@ -77,7 +99,8 @@ func (f fixture) handle(t *testing.T, ev events.SNSEvent, want string) approval.
 
 func TestAvailableBuildEmailsOneLink(t *testing.T) {
 	f := newFixture(t)
-	ev := sample(t, "available-single-region.json")
+	ev := f.built(t, sample(t, "available-single-region.json"))
+	ami := approvaltest.AMIs(t, ev)[0]
 
 	res := f.handle(t, ev, approval.Requested)
 	mails := f.env.Approver.Receive(t)
@@ -90,9 +113,9 @@ func TestAvailableBuildEmailsOneLink(t *testing.T) {
 	}
 	for _, want := range []string{
 		"arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.4/2", // what was built
-		"ami-0123456789abcdef0  us-east-1  golden-al2023 2026-06-01T07-03-10.104Z",
-		"accounts 111111111111, 222222222222", // who it will be shared with
-		"The link expires ", "(in 3 days)",    // when the link expires
+		ami + "  us-east-1  EC2 name us-east-1  created ",                         // EC2's name and date, not the message's
+		"accounts 111111111111, 222222222222",                                     // who it will be shared with
+		"The link expires ", "(in 3 days)",                                        // when the link expires
 		"Request: " + res.Ref,
 	} {
 		if !strings.Contains(mail.Body, want) {
@@ -167,8 +190,10 @@ func TestFailedBuildSendsNoticeWithoutLink(t *testing.T) {
 
 func TestMultiRegionBuildListsEveryAMI(t *testing.T) {
 	f := newFixture(t)
-	res := f.handle(t, sample(t, "available-multi-region.json"), approval.Requested)
-	if want := []string{"us-east-1/ami-0123456789abcdef0", "eu-west-1/ami-0fedcba9876543210"}; strings.Join(res.AMIs, " ") != strings.Join(want, " ") {
+	ev := f.built(t, sample(t, "available-multi-region.json"))
+	amis := approvaltest.AMIs(t, ev)
+	res := f.handle(t, ev, approval.Requested)
+	if want := []string{"us-east-1/" + amis[0], "eu-west-1/" + amis[1]}; strings.Join(res.AMIs, " ") != strings.Join(want, " ") {
 		t.Errorf("request AMIs = %v, want %v", res.AMIs, want)
 	}
 	mails := f.env.Approver.Receive(t)
@@ -176,7 +201,7 @@ func TestMultiRegionBuildListsEveryAMI(t *testing.T) {
 		t.Fatalf("approver emails = %d, want 1", len(mails))
 	}
 	for _, want := range []string{
-		"ami-0123456789abcdef0  us-east-1", "ami-0fedcba9876543210  eu-west-1",
+		amis[0] + "  us-east-1  EC2 name us-east-1", amis[1] + "  eu-west-1  EC2 name eu-west-1",
 		"Not part of this approval (distributed to other accounts):\n  ami-0aaaabbbbccccdddd  us-east-1",
 	} {
 		if !strings.Contains(mails[0].Body, want) {
@@ -220,7 +245,7 @@ func TestMessagesThatAreNotImagesChangeNothing(t *testing.T) {
 // one), not take the build for handled.
 func TestFailedPublishIsRetriedWithANewLink(t *testing.T) {
 	f := newFixture(t)
-	ev := sample(t, "available-single-region.json")
+	ev := f.built(t, sample(t, "available-single-region.json"))
 	topic := f.h.requests.ApproverTopicARN
 	f.h.requests.ApproverTopicARN = topic + "-missing"
 	if _, err := f.h.Handle(context.Background(), ev); err == nil {
@@ -243,5 +268,54 @@ func TestFailedPublishIsRetriedWithANewLink(t *testing.T) {
 	}
 	if requests != 1 {
 		t.Errorf("request items = %d, want 1 (the unsent one replaced)", requests)
+	}
+}
+
+// TestForgedMessageIsRefused: a message naming an AMI that Image Builder
+// does not list for the build makes no request and no link, even when the
+// AMI carries both Image Builder tags with the build's ARN; the approvers
+// get a notice naming the AMI, and the build's real message still works.
+func TestForgedMessageIsRefused(t *testing.T) {
+	f := newFixture(t)
+	genuine := f.built(t, sample(t, "available-single-region.json"))
+	im, err := approval.ParseImage([]byte(genuine.Records[0].SNS.Message))
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "golden-al2023 looks right")
+	forged := genuine
+	forged.Records = []events.SNSEventRecord{genuine.Records[0]}
+	forged.Records[0].SNS.Message = strings.Replace(genuine.Records[0].SNS.Message, im.AMIs[0].ID, foreign, 1)
+
+	res := f.handle(t, forged, approval.Refused)
+	if !strings.Contains(res.Reason, foreign) || !strings.Contains(res.Reason, "does not list") {
+		t.Errorf("refusal reason %q does not name %s", res.Reason, foreign)
+	}
+	mails := f.env.Approver.Receive(t)
+	if len(mails) != 1 || !strings.Contains(mails[0].Body, foreign) || strings.Contains(mails[0].Body, "token=") {
+		t.Fatalf("approver messages = %+v, want one notice naming %s, without a link", mails, foreign)
+	}
+	for _, item := range f.env.Items(t) {
+		if strings.Contains(item, "id=request#") || strings.Contains(item, "id=image#") {
+			t.Errorf("a refused message left an item: %s", item)
+		}
+	}
+	// The forgery did not claim the build: Image Builder's own message
+	// still gets its approval email.
+	f.handle(t, genuine, approval.Requested)
+	if n := len(f.env.Approver.Receive(t)); n != 1 {
+		t.Errorf("emails for the genuine message = %d, want 1", n)
+	}
+}
+
+// TestBuildImageBuilderDoesNotKnowIsRefused: no build, no request.
+func TestBuildImageBuilderDoesNotKnowIsRefused(t *testing.T) {
+	f := newFixture(t)
+	res := f.handle(t, sample(t, "available-single-region.json"), approval.Refused)
+	if !strings.Contains(res.Reason, "Image Builder has no build") {
+		t.Errorf("reason = %q, want Image Builder has no build", res.Reason)
+	}
+	if n := f.env.IB.Count("GetImage"); n != 1 {
+		t.Errorf("GetImage calls = %d, want 1", n)
 	}
 }

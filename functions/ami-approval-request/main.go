@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
@@ -21,7 +23,15 @@ func main() {
 	awsCfg := coldstart.AWS(context.Background(), log)
 	h := &handler{
 		requests: &approval.Requester{
-			Store:            &approval.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
+			Store: &approval.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
+			// Image Builder is asked what each build made, in the build's
+			// Region; EC2 names its AMIs, in theirs.
+			Builds: &approval.Regional[approval.BuildAPI]{New: func(region string) approval.BuildAPI {
+				return imagebuilder.NewFromConfig(awsCfg, func(o *imagebuilder.Options) { o.Region = region })
+			}},
+			EC2: &approval.Regional[approval.NameAPI]{New: func(region string) approval.NameAPI {
+				return ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.Region = region })
+			}},
 			SNS:              sns.NewFromConfig(awsCfg),
 			ApproverTopicARN: cfg.ApproverTopicARN,
 			Targets:          cfg.Targets,

@@ -48,6 +48,17 @@ var (
 	ErrInProgress = errors.New("request for this build in progress elsewhere")
 )
 
+// PastTense says a decision as done: "approved", "rejected".
+func PastTense(decision string) string {
+	switch decision {
+	case Approve:
+		return "approved"
+	case Reject:
+		return "rejected"
+	}
+	return decision
+}
+
 // Targets are who an approved build is shared with.
 type Targets struct {
 	Accounts      []string // 12-digit account IDs

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -33,9 +34,11 @@ type AMICheck struct {
 	// CustomerKeys are the customer managed KMS keys of its snapshots: the
 	// targets need use of them to launch the AMI.
 	CustomerKeys []string
-	// Name is the AMI's name as EC2 reports it, "" when EC2 has no such
-	// AMI. Pages show it rather than the name in Image Builder's message.
-	Name string
+	// Name and Created are the AMI's name and creation date as EC2 reports
+	// them, empty when EC2 has no such AMI. Pages and audit records show
+	// them rather than anything in Image Builder's message.
+	Name    string
+	Created time.Time
 }
 
 // assess decides whether an AMI can be shared, from what EC2 and KMS said:
@@ -45,7 +48,7 @@ type AMICheck struct {
 func assess(ami AMI, imageARN string, image *types.Image, snapshots map[string]types.Snapshot, keys map[string]kmstypes.KeyManagerType) AMICheck {
 	c := AMICheck{AMI: ami}
 	if image != nil {
-		c.Name = aws.ToString(image.Name)
+		c.Name, c.Created = aws.ToString(image.Name), parseCreated(aws.ToString(image.CreationDate))
 	}
 	refuse := func(format string, args ...any) AMICheck {
 		c.Refusal = fmt.Sprintf("%s in %s: ", ami.ID, ami.Region) + fmt.Sprintf(format, args...)

@@ -12,22 +12,31 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go"
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
-// sharingLease is how long an approval may stay "sharing" before a new
-// Approve may take it over: well past the function's timeout, so only a
-// stopped invocation is taken over, never a running one.
-const sharingLease = 2 * time.Minute
+// SharingLease is how long an approval may stay "sharing" before a new
+// Approve or the sweeper may take it over: well past the link function's
+// timeout (25 s) and the sweeper's (60 s), so only a stopped invocation is
+// taken over, never a running one.
+const SharingLease = 2 * time.Minute
 
-// Decider serves the approval page: it shows requests and records decisions.
+// Decider serves the approval page: it shows requests and records
+// decisions. The sweeper uses it too (Sweep).
 type Decider struct {
-	Store          *Store
+	Store *Store
+	// Builds asks Image Builder what a build made: the truth the checks
+	// hold each AMI to before it is shared.
+	Builds         *Regional[BuildAPI]
 	EC2            *Regional[ImageAPI]
 	KMS            *Regional[KeyAPI]
 	SNS            publishAPI
 	TargetTopicARN string
-	Now            func() time.Time // time.Now when nil
-	Log            *slog.Logger
+	// ApproverTopicARN hears what the sweeper finished.
+	ApproverTopicARN string
+	Now              func() time.Time // time.Now when nil
+	Log              *slog.Logger
 }
 
 // Result is what a decision came to.
@@ -37,6 +46,9 @@ type Result struct {
 	Repeated bool
 	// Checks are the AMI checks of an approval, when they ran.
 	Checks []AMICheck
+	// Unrecorded: sharing ended, but its outcome could not be written; the
+	// record stays "sharing" with what may be shared, for the sweeper.
+	Unrecorded bool
 }
 
 // View returns the request a token opens, without changing anything.
@@ -57,11 +69,19 @@ func (d *Decider) View(ctx context.Context, t Token) (Request, error) {
 // first decision wins; a later one gets the recorded decision back with
 // Repeated set. Errors: ErrUnknownToken, ErrExpired, and AWS errors worth a
 // retry. An approval whose AMIs cannot be shared is recorded as refused.
+//
+// The work runs to the budget of deadline.Budget(ctx), which keeps a margin
+// before the invocation's deadline; undoing and recording run after it on
+// deadline.Finish(ctx), so they never run on an expired context.
 func (d *Decider) Decide(ctx context.Context, t Token, decision string, who Who) (Result, error) {
 	if decision != Approve && decision != Reject {
 		return Result{}, fmt.Errorf("decision %q: want %s or %s", decision, Approve, Reject)
 	}
-	req, err := d.Store.Request(ctx, t)
+	work, cancel, _ := deadline.Budget(ctx)
+	defer cancel()
+	done, cancelDone := deadline.Finish(ctx)
+	defer cancelDone()
+	req, err := d.Store.Request(work, t)
 	if err != nil {
 		return Result{}, err
 	}
@@ -70,70 +90,85 @@ func (d *Decider) Decide(ctx context.Context, t Token, decision string, who Who)
 
 	switch {
 	case req.Decided() && decision == Approve && d.resumable(req, now):
-		// An approval whose sharing failed or stopped: share again. The
-		// checks run first, once for this POST, so a check that cannot run
-		// leaves the record as it was.
-		checks, err := d.check(ctx, req)
-		if err != nil {
-			return Result{Request: req}, d.auditError(ctx, audit, err)
+		// An approval whose sharing failed or stopped: share again.
+		res, err := d.resume(ctx, work, req, audit, false)
+		if errors.Is(err, errConflict) {
+			return d.repeated(done, t, audit)
 		}
-		if err := d.Store.resumeSharing(ctx, req, now, now.Add(-sharingLease)); errors.Is(err, errConflict) {
-			return d.repeated(ctx, t, audit)
-		} else if err != nil {
-			return Result{Request: req}, d.auditError(ctx, audit, err)
-		}
-		if req.Outcome == OutcomeSharing {
-			// A stopped invocation records nothing of what it shared: any
-			// AMI may carry the permission, so any is undone on a refusal.
-			for _, ami := range req.AMIs {
-				req.Shared = addAMI(req.Shared, ami)
-			}
-		}
-		req.Outcome, req.Reason = OutcomeSharing, ""
-		return d.share(ctx, req, audit, checks)
+		return res, err
 	case req.Decided():
-		return d.repeated(ctx, t, audit)
+		return d.repeated(done, t, audit)
 	case req.Expired(now):
 		audit.Outcome = "expired"
-		d.audit(ctx, audit)
+		d.audit(done, audit)
 		return Result{Request: req}, ErrExpired
 	}
 
 	req.Decision, req.DecidedAt, req.DecidedBy = decision, now.UTC().Truncate(time.Second), who
 	if decision == Reject {
 		req.Outcome = OutcomeRejected
-		return d.record(ctx, t, req, audit, nil)
+		return d.record(work, done, t, req, audit, nil)
 	}
 
-	checks, err := d.check(ctx, req)
+	checks, err := d.check(work, req)
 	if err != nil {
-		return Result{Request: req}, d.auditError(ctx, audit, err)
+		return Result{Request: req}, d.auditError(done, audit, err)
 	}
+	audit.Checked = checked(checks)
 	if reason := refusals(checks); reason != "" {
 		req.Outcome, req.Reason = OutcomeRefused, reason
-		return d.record(ctx, t, req, audit, checks)
+		return d.record(work, done, t, req, audit, checks)
 	}
-	req.Outcome = OutcomeSharing
-	res, err := d.record(ctx, t, req, audit, checks)
+	req.Outcome, req.lease = OutcomeSharing, randomHex(8)
+	res, err := d.record(work, done, t, req, audit, checks)
 	if err != nil || res.Repeated {
 		return res, err
 	}
-	return d.share(ctx, req, audit, checks)
+	return d.share(ctx, work, req, audit, checks)
+}
+
+// resume takes an approval whose sharing failed (the approver's retry) or
+// stopped (the approver's "Finish sharing", or the sweeper) back to sharing
+// under a new lease, and shares. The checks run first, so a check that
+// cannot run leaves the record as it was. errConflict: someone else took it.
+func (d *Decider) resume(ctx, work context.Context, req Request, audit Audit, sweep bool) (Result, error) {
+	done, cancel := deadline.Finish(ctx)
+	defer cancel()
+	checks, err := d.check(work, req)
+	if err != nil {
+		return Result{Request: req}, d.auditError(done, audit, err)
+	}
+	audit.Checked = checked(checks)
+	now, oldLease := d.now(), req.lease
+	req.lease = randomHex(8)
+	if err := d.Store.resumeSharing(work, req, now, now.Add(-SharingLease), sweep); errors.Is(err, errConflict) {
+		return Result{Request: req}, err
+	} else if err != nil {
+		return Result{Request: req}, d.auditError(done, audit, err)
+	}
+	if req.Outcome == OutcomeSharing && oldLease == "" {
+		// A stopped invocation of the version before progress was
+		// recorded: any AMI may carry the permission, so any is undone on
+		// a refusal or failure.
+		req.Shared = append(req.Shared, req.AMIs...)
+	}
+	req.Outcome, req.Reason = OutcomeSharing, ""
+	return d.share(ctx, work, req, audit, checks)
 }
 
 // record writes the decision; when another was first, that one is returned.
 // A decision that starts sharing is audited once sharing ends.
-func (d *Decider) record(ctx context.Context, t Token, req Request, audit Audit, checks []AMICheck) (Result, error) {
-	err := d.Store.recordDecision(ctx, req, audit.At)
+func (d *Decider) record(work, done context.Context, t Token, req Request, audit Audit, checks []AMICheck) (Result, error) {
+	err := d.Store.recordDecision(work, req, audit.At)
 	if errors.Is(err, errConflict) {
-		return d.repeated(ctx, t, audit)
+		return d.repeated(done, t, audit)
 	}
 	if err != nil {
-		return Result{Request: req}, d.auditError(ctx, audit, err)
+		return Result{Request: req}, d.auditError(done, audit, err)
 	}
 	if req.Outcome != OutcomeSharing {
 		audit.Outcome = req.Outcome
-		d.audit(ctx, audit)
+		d.audit(done, audit)
 	}
 	return Result{Request: req, Checks: checks}, nil
 }
@@ -144,37 +179,69 @@ func (d *Decider) record(ctx context.Context, t Token, req Request, audit Audit,
 // All or nothing: an approval ends either shared (every AMI shared, the
 // targets told) or with nothing shared. Sharing goes AMI by AMI, one Region
 // at a time, and no API shares them all at once; so when it stops part way
-// (an AMI in a later Region fails, or the notice does) or a resumed approval
-// is refused, unshare removes the launch permissions this request added,
-// best effort. Undoing is simpler to reason about than a half-shared build
-// that the targets were never told of, and a retry shares everything again.
+// (an AMI in a later Region fails, the budget runs out, or the notice
+// fails) or a resumed approval is refused, unshare removes the launch
+// permissions this request added, best effort. Undoing is simpler to reason
+// about than a half-shared build that the targets were never told of, and a
+// retry shares everything again.
+//
+// Before each share, the record is told that the AMI may carry the
+// permission (markSharing): an invocation cut off at any point leaves a
+// record that names at least what is shared, and the sweeper finishes it.
 // The request records what is true either way: Shared, the AMIs that may
 // still carry the permission (their removal failed too), and Unshared, those
 // shared and then undone. The page, the audit record and the log show both,
 // so "nothing was shared" is said only when it holds. A failure is recorded
 // for the approver to retry.
-func (d *Decider) share(ctx context.Context, req Request, audit Audit, checks []AMICheck) (Result, error) {
+//
+// work carries the budget; the undo and the records run on
+// deadline.Finish(ctx), which the budget's end does not cancel.
+func (d *Decider) share(ctx, work context.Context, req Request, audit Audit, checks []AMICheck) (Result, error) {
+	done, cancel := deadline.Finish(ctx)
+	defer cancel()
 	if reason := refusals(checks); reason != "" {
 		req.Outcome, req.Reason = OutcomeRefused, reason
-		d.unshare(ctx, &req)
-		return d.finish(ctx, req, audit, checks)
+		d.unshare(done, &req)
+		return d.finish(done, req, audit, checks)
 	}
 	req.KeyNotes = customerKeys(checks)
+	req.AMIs = named(req.AMIs, checks)
 	var failure string
 	for _, ami := range req.AMIs {
-		if err := share(ctx, d.EC2.In(ami.Region), ami, req.Targets); err != nil {
+		before := req.Shared
+		req.Shared, req.Unshared = addAMI(req.Shared, ami), dropAMI(req.Unshared, ami)
+		if err := d.Store.markSharing(work, req, d.now()); errors.Is(err, errConflict) {
+			// Another invocation took the approval over: it shares and
+			// records from here, and this one must not touch it.
+			d.log().WarnContext(ctx, "sharing taken over elsewhere; stopping", "ref", req.Ref)
+			return Result{Request: req, Checks: checks, Unrecorded: true}, nil
+		} else if err != nil {
+			d.log().ErrorContext(ctx, "sharing not recorded; not sharing", "ref", req.Ref, "amiId", ami.ID, "error", err.Error())
+			failure = "recording the sharing failed"
+			break
+		}
+		if err := share(work, d.EC2.In(ami.Region), ami, req.Targets); err != nil {
 			// The error may name roles and policies: it goes to the log,
 			// and the page gets a reason without it.
 			d.log().ErrorContext(ctx, "sharing failed", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "error", err.Error())
 			failure = fmt.Sprintf("sharing failed in %s", ami.Region)
+			var refused smithy.APIError
+			switch {
+			case work.Err() != nil:
+				// Cut off: EC2 may have applied it, so it stays listed as
+				// possibly shared, and is undone below.
+				failure = fmt.Sprintf("sharing ran out of time in %s", ami.Region)
+			case errors.As(err, &refused):
+				// EC2 answered with a refusal: this call shared nothing.
+				req.Shared = before
+			}
 			break
 		}
-		req.Shared, req.Unshared = addAMI(req.Shared, ami), dropAMI(req.Unshared, ami)
 		d.log().InfoContext(ctx, "AMI shared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "targets", req.Targets.Describe())
 	}
 	if failure == "" {
 		subject, body := TargetNotice(req)
-		_, err := d.SNS.Publish(ctx, &sns.PublishInput{
+		_, err := d.SNS.Publish(work, &sns.PublishInput{
 			TopicArn: aws.String(d.TargetTopicARN), Subject: aws.String(subject), Message: aws.String(body),
 		})
 		if err != nil {
@@ -184,13 +251,13 @@ func (d *Decider) share(ctx context.Context, req Request, audit Audit, checks []
 	}
 	if failure != "" {
 		req.Outcome, req.Reason = OutcomeFailed, failure+"; retry, or ask an operator to check the function's logs"
-		d.unshare(ctx, &req)
+		d.unshare(done, &req)
 		d.log().ErrorContext(ctx, "sharing failed; the approver can retry", "ref", req.Ref,
 			"stillShared", amiNames(req.Shared), "unshared", amiNames(req.Unshared))
-		return d.finish(ctx, req, audit, checks)
+		return d.finish(done, req, audit, checks)
 	}
 	req.Outcome, req.Reason = OutcomeShared, ""
-	return d.finish(ctx, req, audit, checks)
+	return d.finish(done, req, audit, checks)
 }
 
 // unshare removes the launch permissions of every AMI in req.Shared, best
@@ -210,12 +277,15 @@ func (d *Decider) unshare(ctx context.Context, req *Request) {
 	req.Shared = still
 }
 
+// finish records how sharing ended, on a context the budget's end does not
+// cancel. When the write fails, the record stays "sharing" and names what
+// may be shared (markSharing): the sweeper or the approver finishes it.
 func (d *Decider) finish(ctx context.Context, req Request, audit Audit, checks []AMICheck) (Result, error) {
 	req.UpdatedAt = d.now()
+	var unrecorded bool
 	if err := d.Store.finishSharing(ctx, req, req.UpdatedAt); err != nil {
-		// The AWS side is as the result says; only the record lags, and a
-		// later Approve resumes from "sharing" after the lease.
-		d.log().ErrorContext(ctx, "outcome not recorded", "ref", req.Ref, "outcome", req.Outcome, "error", err.Error())
+		d.log().ErrorContext(ctx, "outcome not recorded; the sweeper finishes it", "ref", req.Ref, "outcome", req.Outcome, "error", err.Error())
+		unrecorded = true
 	}
 	audit.Outcome = req.Outcome
 	if req.Reason != "" {
@@ -231,6 +301,16 @@ func (d *Decider) finish(ctx context.Context, req Request, audit Audit, checks [
 	}
 	audit.Shared, audit.Unshared = req.Shared, req.Unshared
 	d.audit(ctx, audit)
+	if unrecorded {
+		// What the page shows must be what the record says: sharing,
+		// stopped, with what may be shared.
+		shown := req
+		shown.Outcome, shown.Reason = OutcomeSharing, ""
+		if req.Outcome != OutcomeShared {
+			shown.Shared = append(shown.Shared, req.Unshared...)
+		}
+		return Result{Request: shown, Checks: checks, Unrecorded: true}, nil
+	}
 	return Result{Request: req, Checks: checks}, nil
 }
 
@@ -249,7 +329,7 @@ func (d *Decider) repeated(ctx context.Context, t Token, audit Audit) (Result, e
 		}
 		return Result{Request: req}, d.auditError(ctx, audit, errors.New("decision not recorded; try again"))
 	}
-	audit.Outcome, audit.Repeated = "already "+req.Decision+"d: "+req.Outcome, true
+	audit.Outcome, audit.Repeated = "already "+PastTense(req.Decision)+": "+req.Outcome, true
 	d.audit(ctx, audit)
 	return Result{Request: req, Repeated: true}, nil
 }
@@ -259,16 +339,26 @@ func (d *Decider) resumable(req Request, now time.Time) bool {
 	if req.Decision != Approve || req.Expired(now) {
 		return false
 	}
-	return req.Outcome == OutcomeFailed || (req.Outcome == OutcomeSharing && req.UpdatedAt.Before(now.Add(-sharingLease)))
+	return req.Outcome == OutcomeFailed || req.Stopped(now)
 }
 
-// check runs the AMI checks, each AMI in its own Region.
+// check asks Image Builder for the build, then runs the AMI checks, each
+// AMI in its own Region. An AMI Image Builder does not list for the build
+// (same ID, same Region, this account) is refused whatever its tags say;
+// the tag checks stay as a second line.
 func (d *Decider) check(ctx context.Context, req Request) ([]AMICheck, error) {
+	b, err := getBuild(ctx, d.Builds, req.ImageARN)
+	if err != nil {
+		return nil, err
+	}
 	checks := make([]AMICheck, 0, len(req.AMIs))
 	for _, ami := range req.AMIs {
 		c, err := checkAMI(ctx, d.EC2.In(ami.Region), d.KMS.In(ami.Region), ami, req.ImageARN)
 		if err != nil {
 			return nil, err
+		}
+		if reason := b.Vouch([]AMI{ami}); reason != "" {
+			c.Refusal, c.CustomerKeys = reason, nil
 		}
 		checks = append(checks, c)
 	}
@@ -299,6 +389,28 @@ func (d *Decider) now() time.Time {
 }
 
 func (d *Decider) log() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
+
+// checked lists the AMIs as the checks found them in EC2.
+func checked(checks []AMICheck) []AMI {
+	out := make([]AMI, len(checks))
+	for i, c := range checks {
+		out[i] = AMI{Region: c.AMI.Region, ID: c.AMI.ID, Name: c.Name, Created: c.Created}
+	}
+	return out
+}
+
+// named gives amis the names and creation dates EC2 reported in checks.
+func named(amis []AMI, checks []AMICheck) []AMI {
+	out := slices.Clone(amis)
+	for i, a := range out {
+		for _, c := range checks {
+			if c.AMI.Region == a.Region && c.AMI.ID == a.ID && (c.Name != "" || !c.Created.IsZero()) {
+				out[i].Name, out[i].Created = c.Name, c.Created
+			}
+		}
+	}
+	return out
+}
 
 // addAMI adds ami to amis unless it is there.
 func addAMI(amis []AMI, ami AMI) []AMI {

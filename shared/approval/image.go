@@ -39,11 +39,13 @@ type Image struct {
 // Available says whether the build succeeded and has AMIs to approve.
 func (im Image) Available() bool { return im.Status == StatusAvailable }
 
-// AMI is one AMI of a build.
+// AMI is one AMI of a build. Name and Created are EC2's (DescribeImages)
+// once a request is made; in a parsed message, Name is the message's.
 type AMI struct {
-	Region string
-	ID     string
-	Name   string
+	Region  string
+	ID      string
+	Name    string
+	Created time.Time
 }
 
 var (

@@ -21,9 +21,9 @@ func ApprovalEmail(req Request, im Image, link string) (subject, body string) {
 		fmt.Fprintf(&b, "Built:   %s\n", im.Created.UTC().Format(time.RFC1123))
 	}
 	fmt.Fprintf(&b, "Request: %s\n\n", req.Ref)
-	fmt.Fprintf(&b, "AMIs:\n")
+	fmt.Fprintf(&b, "AMIs (as Image Builder lists them, named as EC2 reports them):\n")
 	for _, a := range req.AMIs {
-		fmt.Fprintf(&b, "  %s  %s  %s\n", oneLine(a.ID), oneLine(a.Region), oneLine(a.Name))
+		fmt.Fprintf(&b, "  %s\n", amiLine(a))
 	}
 	if len(im.Elsewhere) > 0 {
 		fmt.Fprintf(&b, "\nNot part of this approval (distributed to other accounts):\n")
@@ -39,6 +39,20 @@ func ApprovalEmail(req Request, im Image, link string) (subject, body string) {
 	fmt.Fprintf(&b, "Review and decide:\n%s\n\n", link)
 	fmt.Fprintf(&b, "Opening the link changes nothing: the page shows the request with an Approve and a Reject button,\n")
 	fmt.Fprintf(&b, "and only pressing one of them decides. The link works once; do not forward this email.\n")
+	return subject, b.String()
+}
+
+// RefusalNotice tells the approvers that a message about a build was
+// refused: Image Builder does not vouch for what it says. No link: there is
+// nothing to approve.
+func RefusalNotice(im Image, reason string) (subject, body string) {
+	subject = subjectLine(fmt.Sprintf("AMI build %s refused: not as Image Builder reports it", buildLabel(im.Name, im.Version)))
+	var b strings.Builder
+	fmt.Fprintf(&b, "A message about an EC2 Image Builder build named AMIs that Image Builder does not list for it.\n")
+	fmt.Fprintf(&b, "Nothing was requested and nothing is shared. If you did not expect this, someone may have\n")
+	fmt.Fprintf(&b, "published a forged message to the Image Builder topic: check who can publish to it.\n\n")
+	fmt.Fprintf(&b, "Build:  %s\n", oneLine(im.ARN))
+	fmt.Fprintf(&b, "Reason: %s\n", oneLine(reason))
 	return subject, b.String()
 }
 
@@ -63,7 +77,7 @@ func TargetNotice(req Request) (subject, body string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "These AMIs were approved and shared with you (launch permission):\n\n")
 	for _, a := range req.AMIs {
-		fmt.Fprintf(&b, "  %s  %s  %s\n", oneLine(a.ID), oneLine(a.Region), oneLine(a.Name))
+		fmt.Fprintf(&b, "  %s\n", amiLine(a))
 	}
 	fmt.Fprintf(&b, "\nShared with:\n")
 	for _, line := range req.Targets.Describe() {
@@ -78,6 +92,49 @@ func TargetNotice(req Request) (subject, body string) {
 	}
 	fmt.Fprintf(&b, "\nBuild:    %s\nApproved: %s (request %s)\n", oneLine(req.ImageARN), req.DecidedAt.UTC().Format(time.RFC1123), req.Ref)
 	return subject, b.String()
+}
+
+// amiLine shows an AMI on one line: ID, Region, and EC2's name and
+// creation date when EC2 knows the AMI.
+func amiLine(a AMI) string {
+	line := oneLine(a.ID) + "  " + oneLine(a.Region) + "  "
+	if a.Name == "" && a.Created.IsZero() {
+		return line + "(EC2 does not know this AMI)"
+	}
+	line += oneLine(a.Name)
+	if !a.Created.IsZero() {
+		line += "  created " + a.Created.UTC().Format(time.RFC3339)
+	}
+	return line
+}
+
+// SweepNotice tells the approvers how the sweeper finished an approval
+// whose sharing had stopped part way.
+func SweepNotice(req Request) (subject, body string) {
+	var b strings.Builder
+	switch req.Outcome {
+	case OutcomeShared:
+		subject = "AMI build " + buildLabel(req.ImageName, req.Version) + ": sharing finished"
+		fmt.Fprintf(&b, "Sharing of this approved build had stopped part way. It is now finished: every AMI is shared\n")
+		fmt.Fprintf(&b, "and the target accounts were told.\n\n")
+	default:
+		subject = "AMI build " + buildLabel(req.ImageName, req.Version) + ": sharing reverted"
+		fmt.Fprintf(&b, "Sharing of this approved build had stopped part way, and could not be finished: %s.\n", oneLine(req.Reason))
+		if len(req.Shared) > 0 {
+			fmt.Fprintf(&b, "Undoing it failed for some AMIs; these are STILL SHARED:\n")
+			for _, a := range req.Shared {
+				fmt.Fprintf(&b, "  %s  %s\n", oneLine(a.ID), oneLine(a.Region))
+			}
+		} else {
+			fmt.Fprintf(&b, "It was reverted: nothing is shared.\n")
+		}
+		if req.Outcome == OutcomeFailed {
+			fmt.Fprintf(&b, "Retry from the approval page while its link is valid.\n")
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "Build:   %s\nRequest: %s\n", oneLine(req.ImageARN), req.Ref)
+	return subjectLine(subject), b.String()
 }
 
 // buildLabel names a build for a subject; subjectLine makes it one line.

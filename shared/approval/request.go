@@ -22,12 +22,17 @@ const (
 	Requested       = "requested"        // request stored, email published
 	FailureNotified = "failure-notified" // the build failed; notice published
 	Duplicate       = "duplicate"        // this build's email or notice is out already
-	NotAnImage      = "not-an-image"     // the message was rejected: nothing done
+	Refused         = "refused"          // Image Builder does not vouch for the message: no request, a notice
+
+	NotAnImage = "not-an-image" // the message was rejected: nothing done
 )
 
 // Requester turns Image Builder's messages into approval requests and emails.
 type Requester struct {
-	Store            *Store
+	Store *Store
+	// Builds asks Image Builder what a build made; EC2 names its AMIs.
+	Builds           *Regional[BuildAPI]
+	EC2              *Regional[NameAPI]
 	SNS              publishAPI
 	ApproverTopicARN string
 	Targets          Targets
@@ -56,9 +61,28 @@ type RequestResult struct {
 // with its link, any other status a notice without one. SNS delivers at
 // least once, so the build's claim makes a redelivery a Duplicate. It
 // returns an error only when a retry can help.
+//
+// The message is only a hint: before any request, Image Builder is asked
+// for the build (GetImage). The request is for the AMIs Image Builder lists
+// in this account, named as EC2 names them; a message naming an AMI that
+// Image Builder does not list is Refused whole, with a notice to the
+// approvers that names it, and no claim, so that a forged message cannot
+// block the build's real one.
 func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error) {
 	now := r.now()
 	res := RequestResult{ImageARN: im.ARN, Status: im.Status}
+	if im.Available() {
+		b, err := getBuild(ctx, r.Builds, im.ARN)
+		if err != nil {
+			return res, err
+		}
+		if reason := b.Vouch(im.AMIs); reason != "" {
+			return r.refuse(ctx, im, res, reason)
+		}
+		if im.AMIs, err = describeAMIs(ctx, r.EC2, b.AMIs); err != nil {
+			return res, err
+		}
+	}
 	c := claim{ImageARN: im.ARN, ClaimID: randomHex(8), ClaimedAt: now}
 
 	var req *Request
@@ -122,6 +146,20 @@ func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error)
 		// does the same, which is the best that at-least-once allows.
 		r.log().ErrorContext(ctx, "email sent but not marked as sent", "imageArn", im.ARN, "ref", res.Ref, "error", err.Error())
 	}
+	return res, nil
+}
+
+// refuse tells the approvers that a message was refused, and why.
+func (r *Requester) refuse(ctx context.Context, im Image, res RequestResult, reason string) (RequestResult, error) {
+	res.Outcome, res.Reason = Refused, reason
+	subject, body := RefusalNotice(im, reason)
+	out, err := r.SNS.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(r.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
+	})
+	if err != nil {
+		return res, fmt.Errorf("publish refusal to approver topic: %w", err)
+	}
+	res.MessageID = aws.ToString(out.MessageId)
 	return res, nil
 }
 

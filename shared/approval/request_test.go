@@ -38,10 +38,12 @@ func TestConcurrentDeliveryWaitsForTheFirst(t *testing.T) {
 		Status: approval.StatusAvailable, AccountID: "123456789012",
 		AMIs: []approval.AMI{{Region: "us-east-1", ID: "ami-0123456789abcdef0", Name: "app"}},
 	}
+	env.Built(im.ARN, im.AMIs...)
 	newRequester := func(p publisher) *approval.Requester {
 		s := env.Settings("https://approvals.example.com/")
 		return &approval.Requester{
 			Store: &approval.Store{DB: dynamodb.NewFromConfig(env.Cfg), Table: s.Table}, SNS: p,
+			Builds: env.Builds(env.Cfg), EC2: env.Names(env.Cfg),
 			ApproverTopicARN: s.ApproverTopicARN, Targets: s.Targets, ApprovalURL: s.ApprovalURL,
 		}
 	}

@@ -64,10 +64,20 @@ type Request struct {
 	Shared    []AMI
 	Unshared  []AMI
 	UpdatedAt time.Time
+	// lease names the one invocation that may share and record while the
+	// outcome is "sharing": each write of that invocation is conditional on
+	// it, so a sweeper or a retry that took over is never overwritten.
+	lease string
 }
 
 // Decided says whether a decision is recorded.
 func (r Request) Decided() bool { return r.Decision != "" }
+
+// Stopped says whether an approval was left "sharing" for longer than its
+// lease at now: the invocation that shared it stopped before it finished.
+func (r Request) Stopped(now time.Time) bool {
+	return r.Outcome == OutcomeSharing && r.UpdatedAt.Before(now.Add(-SharingLease))
+}
 
 // Expired says whether the link no longer works at now.
 func (r Request) Expired(now time.Time) bool { return !now.Before(r.LinkExpiresAt) }
@@ -209,18 +219,20 @@ func (s *Store) Request(ctx context.Context, t Token) (Request, error) {
 	return parseRequestItem(id, item), nil
 }
 
-// recordDecision stores the first decision on a live request. errConflict:
-// decided already, expired, or gone.
+// recordDecision stores the first decision on a live request, with req's
+// lease when it starts sharing. errConflict: decided already, expired, or
+// gone.
 func (s *Store) recordDecision(ctx context.Context, req Request, now time.Time) error {
 	values := map[string]types.AttributeValue{
 		":decision": str(req.Decision), ":outcome": str(req.Outcome), ":reason": str(req.Reason),
 		":at": str(stamp(now)), ":ip": str(req.DecidedBy.SourceIP), ":ua": str(req.DecidedBy.UserAgent),
+		":lease": str(req.lease),
 	}
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.Table),
 		Key:       key(req.id),
 		UpdateExpression: aws.String("SET decision = :decision, outcome = :outcome, reason = :reason, " +
-			"decidedAt = :at, updatedAt = :at, sourceIp = :ip, userAgent = :ua"),
+			"decidedAt = :at, updatedAt = :at, sourceIp = :ip, userAgent = :ua, leaseId = :lease"),
 		// The first decision wins: the write happens only while none is
 		// recorded and the link is live.
 		ConditionExpression:       aws.String("attribute_exists(id) AND attribute_not_exists(decision) AND linkExpiresAt > :at"),
@@ -233,18 +245,26 @@ func (s *Store) recordDecision(ctx context.Context, req Request, now time.Time) 
 }
 
 // resumeSharing takes an approved request whose sharing failed, or stopped
-// before staleBefore, back to sharing. errConflict: nothing to resume.
-func (s *Store) resumeSharing(ctx context.Context, req Request, now, staleBefore time.Time) error {
+// before staleBefore, back to sharing under req's (new) lease: only one
+// taker wins. The approver may resume only while the link is live; the
+// sweeper (sweep) only a stopped share, link or not, since the approval
+// itself was given in time. errConflict: nothing to resume.
+func (s *Store) resumeSharing(ctx context.Context, req Request, now, staleBefore time.Time, sweep bool) error {
+	cond := "decision = :approve AND linkExpiresAt > :now AND (outcome = :failed OR (outcome = :sharing AND updatedAt < :stale))"
+	values := map[string]types.AttributeValue{
+		":sharing": str(OutcomeSharing), ":failed": str(OutcomeFailed), ":approve": str(Approve),
+		":empty": str(""), ":now": str(stamp(now)), ":stale": str(stamp(staleBefore)), ":lease": str(req.lease),
+	}
+	if sweep {
+		cond = "decision = :approve AND outcome = :sharing AND updatedAt < :stale"
+		delete(values, ":failed")
+	}
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(s.Table),
-		Key:              key(req.id),
-		UpdateExpression: aws.String("SET outcome = :sharing, reason = :empty, updatedAt = :now"),
-		ConditionExpression: aws.String("decision = :approve AND linkExpiresAt > :now AND " +
-			"(outcome = :failed OR (outcome = :sharing AND updatedAt < :stale))"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":sharing": str(OutcomeSharing), ":failed": str(OutcomeFailed), ":approve": str(Approve),
-			":empty": str(""), ":now": str(stamp(now)), ":stale": str(stamp(staleBefore)),
-		},
+		TableName:                 aws.String(s.Table),
+		Key:                       key(req.id),
+		UpdateExpression:          aws.String("SET outcome = :sharing, reason = :empty, updatedAt = :now, leaseId = :lease"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeValues: values,
 	})
 	if err != nil {
 		return fmt.Errorf("resume sharing of %s: %w", req.Ref, conflict(err))
@@ -252,18 +272,63 @@ func (s *Store) resumeSharing(ctx context.Context, req Request, now, staleBefore
 	return nil
 }
 
-// finishSharing records how sharing ended.
+// markSharing records, before an AMI is shared, that it may carry the
+// targets' permission from now on: a share cut off at any point leaves a
+// record that says at least what is shared. errConflict: the lease is lost.
+func (s *Store) markSharing(ctx context.Context, req Request, now time.Time) error {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.Table),
+		Key:                 key(req.id),
+		UpdateExpression:    aws.String("SET sharedAmis = :shared, unsharedAmis = :unshared, updatedAt = :now"),
+		ConditionExpression: aws.String("outcome = :sharing AND leaseId = :lease"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":shared": amiList(req.Shared), ":unshared": amiList(req.Unshared), ":now": str(stamp(now)),
+			":sharing": str(OutcomeSharing), ":lease": str(req.lease),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("record sharing of %s: %w", req.Ref, conflict(err))
+	}
+	return nil
+}
+
+// staleSharing lists the approvals left "sharing" since before staleBefore:
+// their invocation stopped. The table is small (a few items a build), so
+// a filtered scan serves; it reads every page.
+func (s *Store) staleSharing(ctx context.Context, staleBefore time.Time) ([]Request, error) {
+	p := dynamodb.NewScanPaginator(s.DB, &dynamodb.ScanInput{
+		TableName:        aws.String(s.Table),
+		ConsistentRead:   aws.Bool(true),
+		FilterExpression: aws.String("kind = :request AND outcome = :sharing AND updatedAt < :stale"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":request": str("request"), ":sharing": str(OutcomeSharing), ":stale": str(stamp(staleBefore)),
+		},
+	})
+	var out []Request
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("find stopped approvals: %w", err)
+		}
+		for _, item := range page.Items {
+			out = append(out, parseRequestItem(getS(item, "id"), item))
+		}
+	}
+	return out, nil
+}
+
+// finishSharing records how sharing ended, if req's lease still holds.
 func (s *Store) finishSharing(ctx context.Context, req Request, now time.Time) error {
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.Table),
 		Key:       key(req.id),
 		UpdateExpression: aws.String("SET outcome = :outcome, reason = :reason, keyNotes = :notes, " +
 			"sharedAmis = :shared, unsharedAmis = :unshared, updatedAt = :now"),
-		ConditionExpression: aws.String("outcome = :sharing"),
+		ConditionExpression: aws.String("outcome = :sharing AND leaseId = :lease"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":outcome": str(req.Outcome), ":reason": str(req.Reason), ":notes": strList(req.KeyNotes),
 			":shared": amiList(req.Shared), ":unshared": amiList(req.Unshared),
-			":now": str(stamp(now)), ":sharing": str(OutcomeSharing),
+			":now": str(stamp(now)), ":sharing": str(OutcomeSharing), ":lease": str(req.lease),
 		},
 	})
 	if err != nil {
@@ -286,6 +351,9 @@ type Audit struct {
 	Targets  Targets
 	// Shared and Unshared are the request's after the attempt.
 	Shared, Unshared []AMI
+	// Checked are the AMIs as EC2 reported them when the attempt checked
+	// them (names and creation dates), never the message's.
+	Checked []AMI
 }
 
 func (s *Store) putAudit(ctx context.Context, a Audit) error {
@@ -304,6 +372,13 @@ func (s *Store) putAudit(ctx context.Context, a Audit) error {
 		"targetAccounts":      strList(a.Targets.Accounts),
 		"targetOrganizations": strList(a.Targets.Organizations),
 		"targetOus":           strList(a.Targets.OUs),
+	}
+	if len(a.Checked) > 0 {
+		var names []string
+		for _, c := range a.Checked {
+			names = append(names, c.Region+"/"+c.ID+" "+amiLine(c))
+		}
+		item["ec2Amis"] = strList(names)
 	}
 	if len(a.Shared) > 0 {
 		item["sharedAmis"] = strList(amiNames(a.Shared))
@@ -371,7 +446,7 @@ func amiList(amis []AMI) types.AttributeValue {
 	l := make([]types.AttributeValue, len(amis))
 	for i, a := range amis {
 		l[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-			"region": str(a.Region), "id": str(a.ID), "name": str(a.Name),
+			"region": str(a.Region), "id": str(a.ID), "name": str(a.Name), "created": str(stampOrEmpty(a.Created)),
 		}}
 	}
 	return &types.AttributeValueMemberL{Value: l}
@@ -385,7 +460,7 @@ func getAMIs(item map[string]types.AttributeValue, name string) []AMI {
 	var out []AMI
 	for _, v := range l.Value {
 		if m, ok := v.(*types.AttributeValueMemberM); ok {
-			out = append(out, AMI{Region: getS(m.Value, "region"), ID: getS(m.Value, "id"), Name: getS(m.Value, "name")})
+			out = append(out, AMI{Region: getS(m.Value, "region"), ID: getS(m.Value, "id"), Name: getS(m.Value, "name"), Created: getTime(m.Value, "created")})
 		}
 	}
 	return out
@@ -430,6 +505,7 @@ func parseRequestItem(id string, item map[string]types.AttributeValue) Request {
 		Shared:        getAMIs(item, "sharedAmis"),
 		Unshared:      getAMIs(item, "unsharedAmis"),
 		UpdatedAt:     getTime(item, "updatedAt"),
+		lease:         getS(item, "leaseId"),
 	}
 	return r
 }
@@ -470,6 +546,14 @@ func epoch(t time.Time) types.AttributeValue {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// stampOrEmpty stores an unknown time as "".
+func stampOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return stamp(t)
+}
 
 func getS(item map[string]types.AttributeValue, name string) string {
 	if v, ok := item[name].(*types.AttributeValueMemberS); ok {

@@ -1,7 +1,8 @@
 // Package approvaltest sets up a moto account for the approval functions'
 // tests: the decisions table, the approver and target topics with an SQS
 // queue subscribed to each (what SNS sent is read back from there), and
-// AMIs tagged as EC2 Image Builder tags its own.
+// AMIs tagged as EC2 Image Builder tags its own, and a fake Image Builder
+// that knows the builds a test registers (Built).
 package approvaltest
 
 import (
@@ -10,15 +11,20 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/ebs-ops/lambda-suite/internal/fakeimagebuilder"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
 )
@@ -37,6 +43,8 @@ type Env struct {
 	// what was published to them.
 	ApproverTopic, TargetTopic string
 	Approver, Target           *Inbox
+	// IB is the fake Image Builder the account's builds are registered in.
+	IB *fakeimagebuilder.Server
 }
 
 // New sets up a fresh moto account. The clients it returns are the test's
@@ -44,7 +52,8 @@ type Env struct {
 func New(tb testing.TB) *Env {
 	tb.Helper()
 	cfg, acct := awstest.Moto(tb).Config(tb)
-	e := &Env{Cfg: cfg, Account: acct, DynamoDB: dynamodb.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg), Table: "ami-approval-decisions"}
+	e := &Env{Cfg: cfg, Account: acct, DynamoDB: dynamodb.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg), Table: "ami-approval-decisions",
+		IB: fakeimagebuilder.New(tb)}
 	CreateTable(tb, e.DynamoDB, e.Table)
 	sqsc := sqs.NewFromConfig(cfg)
 	e.ApproverTopic = CreateTopic(tb, e.SNS, "ami-approval-approvers")
@@ -57,6 +66,36 @@ func New(tb testing.TB) *Env {
 // EC2 returns an EC2 client of the account in region.
 func (e *Env) EC2(region string) *ec2.Client {
 	return ec2.NewFromConfig(e.Cfg, func(o *ec2.Options) { o.Region = region })
+}
+
+// Builds returns Image Builder clients, made from cfg (the code under
+// test's, with its middleware), that reach the fake.
+func (e *Env) Builds(cfg aws.Config) *approval.Regional[approval.BuildAPI] {
+	return &approval.Regional[approval.BuildAPI]{New: func(region string) approval.BuildAPI {
+		return imagebuilder.NewFromConfig(cfg, func(o *imagebuilder.Options) { o.Region, o.BaseEndpoint = region, aws.String(e.IB.URL) })
+	}}
+}
+
+// Names returns EC2 clients made from cfg, for the request function.
+func (e *Env) Names(cfg aws.Config) *approval.Regional[approval.NameAPI] {
+	return &approval.Regional[approval.NameAPI]{New: func(region string) approval.NameAPI {
+		return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = region })
+	}}
+}
+
+// Built registers an AVAILABLE build in the fake Image Builder, its output
+// AMIs (Region and ID) in the build's own account, in the order given.
+func (e *Env) Built(imageARN string, amis ...approval.AMI) {
+	a, _ := arn.Parse(imageARN)
+	im := fakeimagebuilder.Image{ARN: imageARN, Status: approval.StatusAvailable, Created: time.Now().UTC()}
+	parts := strings.Split(a.Resource, "/")
+	if len(parts) >= 3 {
+		im.Name, im.Version = parts[1], parts[2]
+	}
+	for _, ami := range amis {
+		im.AMIs = append(im.AMIs, fakeimagebuilder.AMI{Region: ami.Region, ID: ami.ID, Name: im.Name + " " + ami.Region, AccountID: a.AccountID})
+	}
+	e.IB.PutImage(im)
 }
 
 // Settings returns the functions' settings for this account.
@@ -252,4 +291,19 @@ func itemText(item map[string]dbtypes.AttributeValue) string {
 		walk(item[k])
 	}
 	return b.String()
+}
+
+// AMIs lists the IDs of the AMIs a sample SNS event's message names in the
+// build's account, in the message's order.
+func AMIs(tb testing.TB, ev events.SNSEvent) []string {
+	tb.Helper()
+	im, err := approval.ParseImage([]byte(ev.Records[0].SNS.Message))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var ids []string
+	for _, a := range im.AMIs {
+		ids = append(ids, a.ID)
+	}
+	return ids
 }

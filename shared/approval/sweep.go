@@ -1,0 +1,85 @@
+package approval
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
+)
+
+// Sweeper is who the audit records name for what the sweeper did.
+var Sweeper = Who{UserAgent: "ami-approval-sweeper"}
+
+// Swept is what the sweeper did with one stopped approval.
+type Swept struct {
+	Ref     string `json:"ref"`
+	Outcome string `json:"outcome"` // shared, failed or refused; "" when another took it
+	Reason  string `json:"reason,omitempty"`
+	// StillShared lists AMIs whose sharing could not be undone.
+	StillShared []string `json:"stillShared,omitempty"`
+	Error       string   `json:"error,omitempty"`
+}
+
+// Sweep finishes every approval left "sharing" past its lease: its
+// invocation stopped (a timeout, a crash, a failed final write). For each,
+// the sweeper takes the lease with a conditional write, so one sweep and
+// one approver's retry cannot both act; runs the checks again; and either
+// completes the share (every AMI shared, the targets told once) or, when an
+// AMI cannot be shared, reverts it (nothing left shared). It records which,
+// and tells the approver topic once the outcome is recorded.
+//
+// It works to deadline.Budget(ctx) and leaves an approval it had no time
+// for to the next sweep. It returns an error only when it could not look.
+func (d *Decider) Sweep(ctx context.Context) ([]Swept, error) {
+	work, cancel, _ := deadline.Budget(ctx)
+	defer cancel()
+	stale, err := d.Store.staleSharing(work, d.now().Add(-SharingLease))
+	if err != nil {
+		return nil, err
+	}
+	var out []Swept
+	for _, req := range stale {
+		if work.Err() != nil {
+			d.log().WarnContext(ctx, "out of time; the next sweep goes on", "left", len(stale)-len(out))
+			break
+		}
+		out = append(out, d.sweepOne(ctx, work, req))
+	}
+	return out, nil
+}
+
+func (d *Decider) sweepOne(ctx, work context.Context, req Request) Swept {
+	sw := Swept{Ref: req.Ref}
+	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: "sweep", Who: Sweeper, At: d.now(), AMIs: req.AMIs, Targets: req.Targets}
+	res, err := d.resume(ctx, work, req, audit, true)
+	switch {
+	case errors.Is(err, errConflict):
+		d.log().InfoContext(ctx, "stopped approval taken by another", "ref", req.Ref)
+		return sw
+	case err != nil:
+		d.log().ErrorContext(ctx, "stopped approval not finished; the next sweep retries", "ref", req.Ref, "error", err.Error())
+		sw.Error = err.Error()
+		return sw
+	case res.Unrecorded:
+		sw.Error = "outcome not recorded; the next sweep retries"
+		return sw
+	}
+	sw.Outcome, sw.Reason, sw.StillShared = res.Request.Outcome, res.Request.Reason, amiNames(res.Request.Shared)
+	if res.Request.Outcome == OutcomeShared {
+		sw.StillShared = nil
+	}
+	done, cancel := deadline.Finish(ctx)
+	defer cancel()
+	subject, body := SweepNotice(res.Request)
+	if _, err := d.SNS.Publish(done, &sns.PublishInput{
+		TopicArn: aws.String(d.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
+	}); err != nil {
+		// The outcome is recorded and the page shows it; only the email
+		// is lost.
+		d.log().ErrorContext(ctx, "approver notice of the sweep failed", "ref", req.Ref, "error", err.Error())
+	}
+	d.log().InfoContext(ctx, "stopped approval finished", "ref", req.Ref, "outcome", sw.Outcome, "stillShared", sw.StillShared)
+	return sw
+}
