@@ -107,7 +107,7 @@ func newFixture(t *testing.T, url string) *fixture {
 	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	s := env.Settings(url)
-	decider := newDecider(fnCfg, Config{Settings: s}, log)
+	decider := approval.NewDecider(fnCfg, s, log)
 	decider.Builds = env.Builds(fnCfg)
 	return &fixture{
 		env:   env,

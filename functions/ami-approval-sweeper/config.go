@@ -1,0 +1,18 @@
+package main
+
+import (
+	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/settings"
+)
+
+// Config is the function's configuration, from its environment: the
+// approval contract both approval functions share.
+type Config struct {
+	approval.Settings
+}
+
+func loadConfig(lookup settings.Lookup) (Config, error) {
+	r := settings.NewReader(lookup)
+	cfg := Config{Settings: approval.ReadSettings(r)}
+	return cfg, r.Err()
+}

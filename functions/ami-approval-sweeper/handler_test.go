@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/awstest"
+)
+
+func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
+
+const imageARN = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.5/1"
+
+var linkPattern = regexp.MustCompile(`\?token=([A-Za-z0-9_-]{43})\n`)
+
+func scheduled(t *testing.T) events.EventBridgeEvent {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-sweeper", "scheduled.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.EventBridgeEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// stuck makes an approval request for a two-Region build and leaves it as
+// an invocation that crashed after the first share leaves it: approved,
+// "sharing" since before the lease, the first AMI shared and recorded.
+func stuck(t *testing.T, env *approvaltest.Env, stoppedAt time.Time) (east, west string) {
+	t.Helper()
+	ctx := context.Background()
+	east = approvaltest.GoldenAMI(t, env.EC2("us-east-1"), "us-east-1", imageARN, "golden east")
+	west = approvaltest.GoldenAMI(t, env.EC2("eu-west-1"), "eu-west-1", imageARN, "golden west")
+	amis := []approval.AMI{{Region: "us-east-1", ID: east}, {Region: "eu-west-1", ID: west}}
+	env.Built(imageARN, amis...)
+	s := env.Settings("https://approvals.example.com/")
+	req := &approval.Requester{
+		Store: &approval.Store{DB: env.DynamoDB, Table: s.Table}, Builds: env.Builds(env.Cfg), EC2: env.Names(env.Cfg),
+		SNS: env.SNS, ApproverTopicARN: s.ApproverTopicARN, Targets: s.Targets, ApprovalURL: s.ApprovalURL,
+	}
+	im := approval.Image{ARN: imageARN, Name: "golden-al2023", Version: "1.0.5", Status: approval.StatusAvailable, AccountID: "123456789012", AMIs: amis}
+	if _, err := req.Handle(ctx, im); err != nil {
+		t.Fatal(err)
+	}
+	mails := env.Approver.Receive(t)
+	if len(mails) != 1 {
+		t.Fatalf("approval emails = %d, want 1", len(mails))
+	}
+	sum := sha256.Sum256([]byte(linkPattern.FindStringSubmatch(mails[0].Body)[1]))
+
+	// The crash: east shared, and recorded as possibly shared, then nothing.
+	if _, err := env.EC2("us-east-1").ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{
+		ImageId: aws.String(east), LaunchPermission: &ec2types.LaunchPermissionModifications{Add: []ec2types.LaunchPermission{
+			{UserId: aws.String(approvaltest.Targets.Accounts[0])}, {UserId: aws.String(approvaltest.Targets.Accounts[1])},
+		}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	at := &dbtypes.AttributeValueMemberS{Value: stoppedAt.UTC().Format("2006-01-02T15:04:05Z")}
+	s2 := func(v string) dbtypes.AttributeValue { return &dbtypes.AttributeValueMemberS{Value: v} }
+	_, err := env.DynamoDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(env.Table),
+		Key:              map[string]dbtypes.AttributeValue{"id": s2("request#" + hex.EncodeToString(sum[:]))},
+		UpdateExpression: aws.String("SET decision = :a, outcome = :s, reason = :e, decidedAt = :t, updatedAt = :t, leaseId = :l, sharedAmis = :sh"),
+		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{
+			":a": s2("approve"), ":s": s2("sharing"), ":e": s2(""), ":t": at, ":l": s2("crashed"),
+			":sh": &dbtypes.AttributeValueMemberL{Value: []dbtypes.AttributeValue{&dbtypes.AttributeValueMemberM{Value: map[string]dbtypes.AttributeValue{
+				"region": s2("us-east-1"), "id": s2(east), "name": s2(""),
+			}}}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return east, west
+}
+
+func newHandler(t *testing.T, env *approvaltest.Env, calls *awstest.Calls) *handler {
+	t.Helper()
+	cfg := env.Cfg.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	d := approval.NewDecider(cfg, env.Settings("https://approvals.example.com/"), log)
+	d.Builds = env.Builds(cfg)
+	return &handler{decider: d, log: log}
+}
+
+// TestStoppedApprovalIsFinishedOnce: a decision left "sharing" after a
+// crash past its lease is completed by the sweep, exactly once: every AMI
+// shared, the targets told once, the approvers told once; a second sweep
+// and an approval still within its lease are left alone.
+func TestStoppedApprovalIsFinishedOnce(t *testing.T) {
+	env := approvaltest.New(t)
+	calls := awstest.NewCalls()
+	east, west := stuck(t, env, time.Now().Add(-approval.SharingLease-time.Minute))
+	h := newHandler(t, env, calls)
+
+	swept, err := h.Handle(context.Background(), scheduled(t))
+	if err != nil || len(swept) != 1 || swept[0].Outcome != approval.OutcomeShared {
+		t.Fatalf("Handle = %+v, %v, want one approval finished as shared", swept, err)
+	}
+	for region, ami := range map[string]string{"us-east-1": east, "eu-west-1": west} {
+		if got := approvaltest.LaunchPermissions(t, env.EC2(region), ami); !slices.Equal(got, approvaltest.Targets.Accounts) {
+			t.Errorf("launch permissions of %s = %v, want %v", ami, got, approvaltest.Targets.Accounts)
+		}
+	}
+	if n := len(env.Target.Receive(t)); n != 1 {
+		t.Errorf("target notices = %d, want 1", n)
+	}
+	mails := env.Approver.Receive(t)
+	if len(mails) != 1 || !strings.Contains(mails[0].Subject, "sharing finished") {
+		t.Errorf("approver messages = %+v, want one saying sharing finished", mails)
+	}
+	var audited bool
+	for _, item := range env.Items(t) {
+		audited = audited || strings.Contains(item, "action=sweep ") && strings.Contains(item, "outcome=shared ")
+	}
+	if !audited {
+		t.Errorf("no audit record of the sweep")
+	}
+
+	calls.Reset()
+	if swept, err := h.Handle(context.Background(), scheduled(t)); err != nil || len(swept) != 0 {
+		t.Errorf("second sweep = %+v, %v, want nothing to do", swept, err)
+	}
+	if n := calls.Count("EC2.ModifyImageAttribute") + calls.Count("SNS.Publish"); n != 0 {
+		t.Errorf("second sweep made %d share or notice calls, want 0", n)
+	}
+}
+
+// TestRunningApprovalIsLeftAlone: within its lease, an approval belongs to
+// the invocation sharing it.
+func TestRunningApprovalIsLeftAlone(t *testing.T) {
+	env := approvaltest.New(t)
+	calls := awstest.NewCalls()
+	stuck(t, env, time.Now())
+	h := newHandler(t, env, calls)
+	if swept, err := h.Handle(context.Background(), scheduled(t)); err != nil || len(swept) != 0 {
+		t.Errorf("Handle = %+v, %v, want nothing done", swept, err)
+	}
+	// (Writes would count the Scan, which only reads.)
+	if n := calls.Count("DynamoDB.UpdateItem") + calls.Count("EC2.ModifyImageAttribute") + calls.Count("SNS.Publish"); n != 0 {
+		t.Errorf("update, share or notice calls = %d (%s), want none", n, calls)
+	}
+}
+
+// TestStoppedApprovalOfAnUnlistedAMIIsReverted: when Image Builder no
+// longer lists an AMI, the sweep reverts: nothing stays shared.
+func TestStoppedApprovalOfAnUnlistedAMIIsReverted(t *testing.T) {
+	env := approvaltest.New(t)
+	east, west := stuck(t, env, time.Now().Add(-approval.SharingLease-time.Minute))
+	env.Built(imageARN, approval.AMI{Region: "eu-west-1", ID: west})
+	h := newHandler(t, env, awstest.NewCalls())
+	swept, err := h.Handle(context.Background(), scheduled(t))
+	if err != nil || len(swept) != 1 || swept[0].Outcome != approval.OutcomeRefused || !strings.Contains(swept[0].Reason, east) {
+		t.Fatalf("Handle = %+v, %v, want one refused naming %s", swept, err, east)
+	}
+	for region, ami := range map[string]string{"us-east-1": east, "eu-west-1": west} {
+		if got := approvaltest.LaunchPermissions(t, env.EC2(region), ami); len(got) != 0 {
+			t.Errorf("launch permissions of %s = %v, want none", ami, got)
+		}
+	}
+	if n := len(env.Target.Receive(t)); n != 0 {
+		t.Errorf("target notices = %d, want 0", n)
+	}
+	if mails := env.Approver.Receive(t); len(mails) != 1 || !strings.Contains(mails[0].Body, "nothing is shared") {
+		t.Errorf("approver messages = %+v, want one saying nothing is shared", mails)
+	}
+}

@@ -1,0 +1,23 @@
+// Command ami-approval-sweeper finishes AMI approvals whose sharing stopped
+// part way (a timeout, a crash, a failed final write): each approval left
+// "sharing" past its lease is completed (every AMI shared, the targets told
+// once) or reverted (nothing left shared), recorded, and told to the
+// approver topic. Trigger: an EventBridge schedule (rate(5 minutes)).
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/coldstart"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	cfg := coldstart.Config(log, loadConfig)
+	awsCfg := coldstart.AWS(context.Background(), log)
+	h := &handler{decider: approval.NewDecider(awsCfg, cfg.Settings, log), log: log}
+	lambda.Start(h.Handle)
+}
