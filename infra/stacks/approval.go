@@ -8,7 +8,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -20,10 +23,24 @@ import (
 const (
 	AmiApprovalRequest = "ami-approval-request"
 	AmiApprovalLink    = "ami-approval-link"
+	AmiApprovalSweeper = "ami-approval-sweeper"
 )
 
 // ApprovalFunctions lists the folders the AMI-approval stack deploys.
-var ApprovalFunctions = []string{AmiApprovalRequest, AmiApprovalLink}
+var ApprovalFunctions = []string{AmiApprovalRequest, AmiApprovalLink, AmiApprovalSweeper}
+
+// The sweeper's schedule and timeout. The timeout stays below the sharing
+// lease (approval.SharingLease, 2 minutes), so a running sweep is never
+// taken over; the link function's 25 s does too.
+const (
+	ApprovalSweepSchedule       = "rate(5 minutes)"
+	approvalSweepTimeoutSeconds = 60
+)
+
+// imageBuilderRole is the service-linked role Image Builder publishes to
+// its SNS topic as (Image Builder user guide, "Amazon SNS integration":
+// the role named in the key policy of an encrypted topic).
+const imageBuilderRole = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder"
 
 // Defaults of ApprovalStackProps.
 const (
@@ -44,6 +61,7 @@ const (
 // that a refactoring never replaces them. template.yaml uses the same.
 const (
 	approvalTableID        = "AmiApprovalTable"
+	approverKeyID          = "AmiApprovalApproverKey"
 	approverTopicID        = "AmiApprovalApproverTopic"
 	targetTopicID          = "AmiApprovalTargetTopic"
 	imageBuilderTopicID    = "AmiApprovalImageBuilderTopic"
@@ -114,11 +132,39 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 	pinLogicalID(table, approvalTableID)
 
 	// The approver topic's messages carry approval links: whoever may
-	// subscribe to it may approve. Both topics refuse plain HTTP.
+	// subscribe to it may approve. It is encrypted with a key of its own,
+	// which SNS may use for this account's topics, and only the stack's own
+	// subscriptions and the principal given as a parameter may subscribe.
+	// Both topics refuse plain HTTP.
+	approverKey := awskms.NewKey(stack, jsii.String("ApproverKey"), &awskms.KeyProps{
+		Description:       jsii.String("Encrypts the AMI approval topic, whose messages carry approval links."),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	approverKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("LetSNSUseTheKey"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("sns.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:GenerateDataKey*", "kms:Decrypt"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
+	}), jsii.Bool(false))
+	pinLogicalID(approverKey, approverKeyID)
 	approverTopic := awssns.NewTopic(stack, jsii.String("ApproverTopic"), &awssns.TopicProps{
-		DisplayName: jsii.String("AMI approval"), EnforceSSL: jsii.Bool(true),
+		DisplayName: jsii.String("AMI approval"), EnforceSSL: jsii.Bool(true), MasterKey: approverKey,
 	})
 	pinLogicalID(approverTopic, approverTopicID)
+	approverTopic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyKnownSubscribers"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("sns:Subscribe"),
+		Resources:  &[]*string{approverTopic.TopicArn()},
+		Conditions: &map[string]any{
+			// The stack's own subscriptions are made by CloudFormation.
+			"ForAllValues:StringNotEquals": map[string]any{"aws:CalledVia": "cloudformation.amazonaws.com"},
+			"ArnNotLike":                   map[string]any{"aws:PrincipalArn": params.subscriber.ValueAsString()},
+		},
+	}))
 	targetTopic := awssns.NewTopic(stack, jsii.String("TargetTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("AMIs shared"), EnforceSSL: jsii.Bool(true),
 	})
@@ -144,6 +190,12 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		"LINK_TTL":                 *params.linkTTL.ValueAsString(),
 	}
 
+	// Image Builder is asked about builds of this account only.
+	getImage := statement("AskImageBuilder", []string{"imagebuilder:GetImage"},
+		[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*"), nil)}, nil)
+	// Publishing to the encrypted approver topic uses its key.
+	approverKeyUse := statement("EncryptForApprovers", []string{"kms:GenerateDataKey*", "kms:Decrypt"}, []*string{approverKey.KeyArn()}, nil)
+
 	request := NewFunction(stack, "AmiApprovalRequest", &FunctionProps{
 		Name:        AmiApprovalRequest,
 		AssetDir:    p.AssetDir,
@@ -153,36 +205,68 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 				[]*string{table.TableArn()}, nil),
 			statement("EmailApprovers", []string{"sns:Publish"}, []*string{approverTopic.TopicArn()}, nil),
+			approverKeyUse,
+			getImage,
+			// Reads have no resource-level permissions: the AMIs' names.
+			statement("DescribeAMIs", []string{"ec2:DescribeImages"}, star(), nil),
 		},
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,
 	})
+
+	// What sharing needs, for the page and the sweeper alike.
+	sharing := []awsiam.PolicyStatement{
+		statement("NotifyTargets", []string{"sns:Publish"}, []*string{targetTopic.TopicArn()}, nil),
+		getImage,
+		// Reads have no resource-level permissions.
+		statement("DescribeAMIs", []string{"ec2:DescribeImages", "ec2:DescribeSnapshots"}, star(), nil),
+		// In every Region (the build's distribution decides which), and
+		// only AMIs that EC2 Image Builder made: a second line behind
+		// Image Builder's own list of the build's AMIs.
+		statement("ShareImageBuilderAMIs", []string{"ec2:ModifyImageAttribute"},
+			[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:*::image/*"), nil)},
+			map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + imageBuilderTagKey: imageBuilderTagValue}}),
+		// To refuse AMIs encrypted with the AWS managed key, which other
+		// accounts cannot use.
+		statement("DescribeSnapshotKeys", []string{"kms:DescribeKey"},
+			[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*"), nil)}, nil),
+	}
 
 	link := NewFunction(stack, "AmiApprovalLink", &FunctionProps{
 		Name:        AmiApprovalLink,
 		AssetDir:    p.AssetDir,
 		Description: "Serves the AMI approval page; an approval shares the build's AMIs and tells the target accounts.",
 		// Below API Gateway's 30-second integration limit, so the page
-		// always gets an answer.
+		// always gets an answer. Sharing works to a fifth less (the
+		// deadline package's margin: 5 s to undo and record).
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(25)),
 		Environment: env,
-		Statements: []awsiam.PolicyStatement{
+		Statements: append([]awsiam.PolicyStatement{
 			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 				[]*string{table.TableArn()}, nil),
-			statement("NotifyTargets", []string{"sns:Publish"}, []*string{targetTopic.TopicArn()}, nil),
-			// Reads have no resource-level permissions.
-			statement("DescribeAMIs", []string{"ec2:DescribeImages", "ec2:DescribeSnapshots"}, star(), nil),
-			// In every Region (the build's distribution decides which), and
-			// only AMIs that EC2 Image Builder made.
-			statement("ShareImageBuilderAMIs", []string{"ec2:ModifyImageAttribute"},
-				[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:*::image/*"), nil)},
-				map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + imageBuilderTagKey: imageBuilderTagValue}}),
-			// To refuse AMIs encrypted with the AWS managed key, which other
-			// accounts cannot use.
-			statement("DescribeSnapshotKeys", []string{"kms:DescribeKey"},
-				[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*"), nil)}, nil),
-		},
+		}, sharing...),
 		LogRetentionDays: p.LogRetentionDays,
+	})
+
+	sweeper := NewFunction(stack, "AmiApprovalSweeper", &FunctionProps{
+		Name:        AmiApprovalSweeper,
+		AssetDir:    p.AssetDir,
+		Description: "Finishes AMI approvals whose sharing stopped part way: completes or reverts each, once, and tells the approvers.",
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(approvalSweepTimeoutSeconds)),
+		Environment: env,
+		Statements: append([]awsiam.PolicyStatement{
+			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"},
+				[]*string{table.TableArn()}, nil),
+			statement("EmailApprovers", []string{"sns:Publish"}, []*string{approverTopic.TopicArn()}, nil),
+			approverKeyUse,
+		}, sharing...),
+		OnFailure:        true,
+		LogRetentionDays: p.LogRetentionDays,
+	})
+	awsevents.NewRule(stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Finishes AMI approvals left sharing past their lease"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(ApprovalSweepSchedule)),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(sweeper.Function, nil)},
 	})
 
 	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{RemovalPolicy: awscdk.RemovalPolicy_RETAIN})
@@ -227,6 +311,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 
 type approvalParameters struct {
 	approverEmail, targetEmail, imageBuilderTopic awscdk.CfnParameter
+	subscriber                                    awscdk.CfnParameter
 	accounts, organizations, ous, linkTTL         awscdk.CfnParameter
 	createImageBuilderTopic                       awscdk.CfnCondition
 }
@@ -251,6 +336,9 @@ func newApprovalParameters(stack awscdk.Stack) approvalParameters {
 			`^$|^arn:aws[a-z-]*:organizations::[0-9]{12}:organization/o-[a-z0-9]{10,32}(,arn:aws[a-z-]*:organizations::[0-9]{12}:organization/o-[a-z0-9]{10,32})*$`),
 		ous: param("AmiApprovalTargetOuArns", "Comma-separated organizational unit ARNs to share with too; empty for none.", "",
 			`^$|^arn:aws[a-z-]*:organizations::[0-9]{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}(,arn:aws[a-z-]*:organizations::[0-9]{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})*$`),
+		subscriber: param("AmiApprovalSubscriberPrincipalArn",
+			"ARN of the one principal (a role or user) besides this stack that may subscribe to the approver topic; empty for none.", "",
+			`^$|^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$`),
 		linkTTL: param("AmiApprovalLinkTtl", "How long an approval link works, as a Go duration between 5m and 336h.", "72h",
 			`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`),
 	}
@@ -285,10 +373,24 @@ func subscribeToImageBuilder(stack awscdk.Stack, p approvalParameters, fn awslam
 		Topics: &[]*string{topic.Ref()},
 		PolicyDocument: map[string]any{
 			"Version": "2012-10-17",
-			"Statement": []any{map[string]any{
-				"Sid": "EnforceTLS", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
-				"Resource": topic.Ref(), "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
-			}},
+			"Statement": []any{
+				map[string]any{
+					"Sid": "EnforceTLS", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+					"Resource": topic.Ref(), "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+				},
+				// Only Image Builder publishes here: it does so as its
+				// service-linked role, whose own policy allows it. (A Deny
+				// on a condition rather than an Allow naming the role: a
+				// principal that does not exist yet, before the account's
+				// first build, would make the policy invalid.) A forged
+				// message is refused by the request function anyway, but
+				// need not reach it.
+				map[string]any{
+					"Sid": "OnlyImageBuilderPublishes", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+					"Resource":  topic.Ref(),
+					"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": awscdk.Fn_Sub(jsii.String(imageBuilderRole), nil)}},
+				},
+			},
 		},
 	})
 	policy.CfnOptions().SetCondition(p.createImageBuilderTopic)

@@ -24,16 +24,18 @@ func defaultApproval(t *testing.T) assertions.Template {
 func TestApprovalResourceCounts(t *testing.T) {
 	tmpl := defaultApproval(t)
 	checkResourceCounts(t, tmpl, map[string]int{
-		"AWS::Lambda::Function":    2,
+		"AWS::Lambda::Function":    3, // request, link, sweeper
+		"AWS::KMS::Key":            1, // the approver topic's
+		"AWS::Events::Rule":        1, // the sweeper's schedule
 		"AWS::DynamoDB::Table":     1,
 		"AWS::SNS::Topic":          3, // approver, target, and Image Builder's when none is given
 		"AWS::SNS::Subscription":   4, // two by email, Image Builder's topic new or existing
 		"AWS::ApiGatewayV2::Api":   1,
 		"AWS::ApiGatewayV2::Stage": 1,
 		"AWS::ApiGatewayV2::Route": 1,
-		"AWS::Logs::LogGroup":      3,
-		"AWS::SQS::Queue":          1, // the request function's on-failure queue
-		"AWS::IAM::Role":           2,
+		"AWS::Logs::LogGroup":      4,
+		"AWS::SQS::Queue":          2, // the request function's and the sweeper's on-failure queues
+		"AWS::IAM::Role":           3,
 	})
 }
 
@@ -83,26 +85,44 @@ func TestApprovalScopedStatements(t *testing.T) {
 		}
 		return s
 	}
+	// imagebuilder:GetImage only on this account's images.
+	getImage := allow("AskImageBuilder", "imagebuilder:GetImage", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*"})
+	keyUse := allow("EncryptForApprovers", []any{"kms:GenerateDataKey*", "kms:Decrypt"}, map[string]any{"Fn::GetAtt": []any{"AmiApprovalApproverKey", "Arn"}})
+	onFailure := func(queue string) map[string]any {
+		return map[string]any{
+			"Effect": "Allow", "Action": []any{"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"},
+			"Resource": map[string]any{"Fn::GetAtt": []any{queue, "Arn"}},
+		}
+	}
+	sharing := []any{
+		allow("NotifyTargets", "sns:Publish", map[string]any{"Ref": "AmiApprovalTargetTopic"}),
+		getImage,
+		allow("DescribeAMIs", []any{"ec2:DescribeImages", "ec2:DescribeSnapshots"}, "*"),
+		allow("ShareImageBuilderAMIs", "ec2:ModifyImageAttribute", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*::image/*"},
+			map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/CreatedBy": "EC2 Image Builder"}}),
+		allow("DescribeSnapshotKeys", "kms:DescribeKey", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*"}),
+	}
 	tests := []struct {
 		function string
 		want     []any
 	}{
 		{AmiApprovalRequest, []any{
-			map[string]any{
-				"Effect": "Allow", "Action": []any{"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"},
-				"Resource": map[string]any{"Fn::GetAtt": []any{"AmiApprovalRequestOnFailureQueue", "Arn"}},
-			},
+			onFailure("AmiApprovalRequestOnFailureQueue"),
 			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, table),
 			allow("EmailApprovers", "sns:Publish", map[string]any{"Ref": "AmiApprovalApproverTopic"}),
+			keyUse,
+			getImage,
+			allow("DescribeAMIs", "ec2:DescribeImages", "*"),
 		}},
-		{AmiApprovalLink, []any{
+		{AmiApprovalLink, append([]any{
 			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, table),
-			allow("NotifyTargets", "sns:Publish", map[string]any{"Ref": "AmiApprovalTargetTopic"}),
-			allow("DescribeAMIs", []any{"ec2:DescribeImages", "ec2:DescribeSnapshots"}, "*"),
-			allow("ShareImageBuilderAMIs", "ec2:ModifyImageAttribute", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*::image/*"},
-				map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/CreatedBy": "EC2 Image Builder"}}),
-			allow("DescribeSnapshotKeys", "kms:DescribeKey", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*"}),
-		}},
+		}, sharing...)},
+		{AmiApprovalSweeper, append([]any{
+			onFailure("AmiApprovalSweeperOnFailureQueue"),
+			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"}, table),
+			allow("EmailApprovers", "sns:Publish", map[string]any{"Ref": "AmiApprovalApproverTopic"}),
+			keyUse,
+		}, sharing...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.function, func(t *testing.T) {
@@ -144,7 +164,7 @@ func TestApprovalFunctions(t *testing.T) {
 		"DECISIONS_TABLE":          map[string]any{"Ref": "AmiApprovalTable"},
 		"LINK_TTL":                 map[string]any{"Ref": "AmiApprovalLinkTtl"},
 	}
-	for name, timeout := range map[string]int{AmiApprovalRequest: 30, AmiApprovalLink: 25} {
+	for name, timeout := range map[string]int{AmiApprovalRequest: 30, AmiApprovalLink: 25, AmiApprovalSweeper: 60} {
 		t.Run(name, func(t *testing.T) {
 			check(t, func() {
 				tmpl.HasResource(jsii.String("AWS::Lambda::Function"), map[string]any{
@@ -164,7 +184,112 @@ func TestApprovalFunctions(t *testing.T) {
 			"FunctionName": map[string]any{"Ref": functionID(t, tmpl, AmiApprovalRequest)}, "MaximumRetryAttempts": 2,
 		}, jsii.Number(1))
 	})
-	check(t, func() { tmpl.ResourceCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), jsii.Number(1)) })
+	check(t, func() {
+		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]any{
+			"FunctionName": map[string]any{"Ref": functionID(t, tmpl, AmiApprovalSweeper)}, "MaximumRetryAttempts": 2,
+		}, jsii.Number(1))
+	})
+	check(t, func() { tmpl.ResourceCountIs(jsii.String("AWS::Lambda::EventInvokeConfig"), jsii.Number(2)) })
+}
+
+// TestApprovalSweepSchedule: the sweeper runs every 5 minutes.
+func TestApprovalSweepSchedule(t *testing.T) {
+	tmpl := defaultApproval(t)
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+			"ScheduleExpression": "rate(5 minutes)", "State": "ENABLED",
+			"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+				"Arn": map[string]any{"Fn::GetAtt": []any{functionID(t, tmpl, AmiApprovalSweeper), "Arn"}},
+			})},
+		})
+	})
+}
+
+// topicPolicy returns the statements of the policy of a topic.
+func topicPolicy(t *testing.T, tmpl assertions.Template, topic string) []any {
+	t.Helper()
+	for _, p := range resources(tmpl, "AWS::SNS::TopicPolicy") {
+		props := p["Properties"].(map[string]any)
+		if cmp.Equal(props["Topics"], []any{map[string]any{"Ref": topic}}) {
+			return props["PolicyDocument"].(map[string]any)["Statement"].([]any)
+		}
+	}
+	t.Fatalf("no policy for topic %s", topic)
+	return nil
+}
+
+// TestApprovalTopicPolicies: Image Builder's topic takes messages only from
+// Image Builder's service-linked role; the approver topic, whose messages
+// carry approval links, is encrypted and takes subscriptions only from the
+// stack (CloudFormation) and the principal given as a parameter.
+func TestApprovalTopicPolicies(t *testing.T) {
+	tmpl := defaultApproval(t)
+	tls := func(sid any, action string, topic string) map[string]any {
+		s := map[string]any{
+			"Effect": "Deny", "Principal": "*", "Action": action, "Resource": map[string]any{"Ref": topic},
+			"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+		}
+		if sid != nil {
+			s["Sid"] = sid
+		}
+		return s
+	}
+	want := map[string][]any{
+		"AmiApprovalImageBuilderTopic": {
+			tls("EnforceTLS", "sns:Publish", "AmiApprovalImageBuilderTopic"),
+			map[string]any{
+				"Sid": "OnlyImageBuilderPublishes", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+				"Resource": map[string]any{"Ref": "AmiApprovalImageBuilderTopic"},
+				"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": map[string]any{
+					"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder",
+				}}},
+			},
+		},
+		"AmiApprovalApproverTopic": {
+			map[string]any{
+				"Sid": "AllowPublishThroughSSLOnly", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+				"Resource": map[string]any{"Ref": "AmiApprovalApproverTopic"},
+				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			},
+			map[string]any{
+				"Sid": "OnlyKnownSubscribers", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"}, "Action": "sns:Subscribe",
+				"Resource": map[string]any{"Ref": "AmiApprovalApproverTopic"},
+				"Condition": map[string]any{
+					"ForAllValues:StringNotEquals": map[string]any{"aws:CalledVia": "cloudformation.amazonaws.com"},
+					"ArnNotLike":                   map[string]any{"aws:PrincipalArn": map[string]any{"Ref": "AmiApprovalSubscriberPrincipalArn"}},
+				},
+			},
+		},
+	}
+	for topic, statements := range want {
+		if diff := cmp.Diff(statements, topicPolicy(t, tmpl, topic)); diff != "" {
+			t.Errorf("%s's policy (-want +got):\n%s", topic, diff)
+		}
+	}
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::SNS::Topic"), map[string]any{
+			"DisplayName": "AMI approval", "KmsMasterKeyId": map[string]any{"Fn::GetAtt": []any{"AmiApprovalApproverKey", "Arn"}},
+		})
+	})
+}
+
+// TestApprovalKey: the approver topic's key rotates, is kept, and lets SNS
+// use it for this account only.
+func TestApprovalKey(t *testing.T) {
+	tmpl := defaultApproval(t)
+	check(t, func() {
+		tmpl.HasResource(jsii.String("AWS::KMS::Key"), map[string]any{
+			"DeletionPolicy": "Retain",
+			"Properties": map[string]any{
+				"EnableKeyRotation": true,
+				"KeyPolicy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+					"Sid": "LetSNSUseTheKey", "Effect": "Allow", "Principal": map[string]any{"Service": "sns.amazonaws.com"},
+					"Action": []any{"kms:GenerateDataKey*", "kms:Decrypt"}, "Resource": "*",
+					"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}}},
+				}})},
+			},
+		})
+	})
 }
 
 func TestApprovalTriggers(t *testing.T) {
@@ -239,8 +364,9 @@ func TestApprovalLogicalIDs(t *testing.T) {
 	}{
 		{"AWS::DynamoDB::Table", []string{"AmiApprovalTable"}},
 		{"AWS::SNS::Topic", []string{"AmiApprovalApproverTopic", "AmiApprovalImageBuilderTopic", "AmiApprovalTargetTopic"}},
-		{"AWS::Logs::LogGroup", []string{"AmiApprovalApiAccessLogs", "AmiApprovalLinkLogGroup", "AmiApprovalRequestLogGroup"}},
-		{"AWS::SQS::Queue", []string{"AmiApprovalRequestOnFailureQueue"}},
+		{"AWS::Logs::LogGroup", []string{"AmiApprovalApiAccessLogs", "AmiApprovalLinkLogGroup", "AmiApprovalRequestLogGroup", "AmiApprovalSweeperLogGroup"}},
+		{"AWS::SQS::Queue", []string{"AmiApprovalRequestOnFailureQueue", "AmiApprovalSweeperOnFailureQueue"}},
+		{"AWS::KMS::Key", []string{"AmiApprovalApproverKey"}},
 		{"AWS::ApiGatewayV2::Api", []string{"AmiApprovalApi"}},
 	}
 	for _, tt := range tests {
