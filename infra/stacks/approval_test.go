@@ -248,7 +248,7 @@ func TestApprovalTopicPolicies(t *testing.T) {
 		"AmiApprovalApproverTopic": {
 			map[string]any{
 				"Sid": "AllowPublishThroughSSLOnly", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
-				"Resource": map[string]any{"Ref": "AmiApprovalApproverTopic"},
+				"Resource":  map[string]any{"Ref": "AmiApprovalApproverTopic"},
 				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
 			},
 			map[string]any{
