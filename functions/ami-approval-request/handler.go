@@ -32,7 +32,7 @@ func (h *handler) Handle(ctx context.Context, ev events.SNSEvent) ([]approval.Re
 			return append(results, res), err
 		}
 		h.log.InfoContext(ctx, "decision", "outcome", res.Outcome, "imageArn", res.ImageARN, "status", res.Status,
-			"ref", res.Ref, "amis", res.AMIs, "linkExpiresAt", res.Expires, "replaced", res.Replaced, "snsMessageId", res.MessageID)
+			"ref", res.Ref, "amis", res.AMIs, "linkExpiresAt", res.Expires, "replaced", res.Replaced, "snsMessageId", res.MessageID, "reason", res.Reason)
 		results = append(results, res)
 	}
 	return results, nil

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,9 +24,11 @@ import (
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/ebs-ops/lambda-suite/internal/fakeimagebuilder"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/runtimeapi"
@@ -34,8 +38,8 @@ import (
 // Register it in scenarios (scenarios.go).
 var amiApprovalScenario = scenario{
 	name:      "ami-approval",
-	about:     "an Image Builder build is emailed for approval, and shared only when the link's page is approved",
-	functions: []string{"ami-approval-request", "ami-approval-link"},
+	about:     "an Image Builder build is emailed for approval and shared only when approved; a forged message is refused; a stopped approval is finished by the sweeper",
+	functions: []string{"ami-approval-request", "ami-approval-link", "ami-approval-sweeper"},
 	run:       amiApproval,
 }
 
@@ -55,16 +59,24 @@ type approvalRun struct {
 	approver, target *inbox
 	page             string // the page's base URL
 	amis             map[string]string
+	ib               *fakeimagebuilder.Server
+	table            string
 }
 
 func amiApproval(ctx context.Context, r *runner) error {
-	r.note("moto has no Image Builder: its SNS message is the sample event, and the AMIs are made")
-	r.note("with the tags Image Builder puts on its own. Approvers and targets read their email from")
-	r.note("SQS queues subscribed to the two topics; the page is served on loopback by the built")
-	r.note("ami-approval-link through a local stand-in for API Gateway (payload format 2.0).")
-	a := &approvalRun{r: r, amis: map[string]string{}}
-
+	r.note("moto has no Image Builder: a fake one on loopback (internal/fakeimagebuilder, reached through")
+	r.note("AWS_ENDPOINT_URL_IMAGEBUILDER) answers GetImage with each build's output AMIs; the SNS message is")
+	r.note("the sample event, and the AMIs are made in moto with the tags Image Builder puts on its own.")
+	r.note("Approvers and targets read their email from SQS queues subscribed to the two topics; the page")
+	r.note("is served on loopback by the built ami-approval-link through a local stand-in for API Gateway.")
 	const table = "ami-approval-decisions"
+	ib, err := fakeimagebuilder.Start()
+	if err != nil {
+		return err
+	}
+	defer ib.Close()
+	a := &approvalRun{r: r, amis: map[string]string{}, ib: ib, table: table}
+
 	if err := a.createTable(ctx, table); err != nil {
 		return err
 	}
@@ -94,6 +106,7 @@ func amiApproval(ctx context.Context, r *runner) error {
 	env := []string{
 		"APPROVER_TOPIC_ARN=" + approverTopic, "TARGET_TOPIC_ARN=" + targetTopic,
 		"TARGET_ACCOUNT_IDS=" + approvalTargets, "APPROVAL_URL=" + a.page, "DECISIONS_TABLE=" + table,
+		ib.Env(),
 	}
 	request, err := r.start("ami-approval-request", env...)
 	if err != nil {
@@ -107,6 +120,12 @@ func amiApproval(ctx context.Context, r *runner) error {
 		return err
 	}
 	defer link.Close()
+	sweeper, err := r.start("ami-approval-sweeper", env...)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer sweeper.Close()
 	srv := &http.Server{Handler: approval.HTTPHandler(a.invokeLink(link)), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
@@ -127,6 +146,7 @@ func amiApproval(ctx context.Context, r *runner) error {
 		a.amis[region] = id
 		sample = bytes.ReplaceAll(sample, []byte(placeholder), []byte(id))
 	}
+	a.built(im, a.amis["us-east-1"], a.amis["eu-west-1"])
 
 	r.step("EC2 Image Builder finished %s (available-multi-region.json, AMIs → %s in us-east-1, %s in eu-west-1)",
 		im.ARN, a.amis["us-east-1"], a.amis["eu-west-1"])
@@ -137,10 +157,12 @@ func amiApproval(ctx context.Context, r *runner) error {
 	if err != nil {
 		return err
 	}
+	r.check(ib.Count("GetImage") == 1, "the request function asked Image Builder for the build (GetImage calls %d)", ib.Count("GetImage"))
 	r.check(len(mails) == 1, "the approvers got 1 email (found %d)", len(mails))
 	if len(mails) == 0 {
 		return errors.New("no approval email")
 	}
+	r.check(strings.Contains(mails[0].Body, "golden-al2023 1.0.5 eu-west-1  created "), "the email names the AMIs as EC2 does, with their creation dates")
 	a.printMail("email to the approvers", mails[0])
 	linkURL := approvalLink.FindString(mails[0].Body)
 	r.check(strings.HasPrefix(linkURL, a.page), "the email has a link to the page")
@@ -173,12 +195,14 @@ func amiApproval(ctx context.Context, r *runner) error {
 
 	token := strings.TrimPrefix(linkURL[strings.Index(linkURL, "?"):], "?token=")
 	form := url.Values{"token": {token}, "decision": {approval.Approve}}
+	asked := ib.Count("GetImage")
 	r.step("the approver presses Approve (POST token and decision=approve)")
 	page, err := a.fetch(ctx, http.MethodPost, a.page, form)
 	if err != nil {
 		return err
 	}
 	r.check(page.status == http.StatusOK && page.outcome == "shared", "200, the page confirms the AMIs are shared (outcome %q)", page.outcome)
+	r.check(ib.Count("GetImage") == asked+1, "the link function asked Image Builder again before sharing (GetImage calls %d)", ib.Count("GetImage")-asked)
 	if err := a.checkShared(ctx, true); err != nil {
 		return err
 	}
@@ -217,7 +241,235 @@ func amiApproval(ctx context.Context, r *runner) error {
 	for _, m := range mails {
 		a.printMail("notice to the approvers", m)
 	}
+
+	if err := a.forged(ctx, request); err != nil {
+		return err
+	}
+	return a.stopped(ctx, request, sweeper)
+}
+
+// built registers a build with the fake Image Builder: its output AMIs in
+// this account (us-east-1, then eu-west-1 when given) and the sample's AMI
+// in another account.
+func (a *approvalRun) built(im approval.Image, east string, west ...string) {
+	out := fakeimagebuilder.Image{ARN: im.ARN, Name: im.Name, Version: im.Version, Status: approval.StatusAvailable, Created: time.Now().UTC(),
+		AMIs: []fakeimagebuilder.AMI{{Region: "us-east-1", ID: east, Name: im.Name, AccountID: im.AccountID}}}
+	for _, w := range west {
+		out.AMIs = append(out.AMIs, fakeimagebuilder.AMI{Region: "eu-west-1", ID: w, Name: im.Name, AccountID: im.AccountID})
+	}
+	out.AMIs = append(out.AMIs, fakeimagebuilder.AMI{Region: "us-east-1", ID: "ami-0aaaabbbbccccdddd", Name: im.Name, AccountID: "210987654321"})
+	a.ib.PutImage(out)
+}
+
+// forged publishes, as an insider could, a message for a real build that
+// names an AMI of the insider's choosing, tagged as Image Builder tags its
+// own with the build's ARN. Image Builder does not list it: refused.
+func (a *approvalRun) forged(ctx context.Context, request *runtimeapi.Function) error {
+	r := a.r
+	sample, im, err := a.sample("available-single-region.json")
+	if err != nil {
+		return err
+	}
+	real, err := a.goldenAMI(ctx, "us-east-1", im.ARN)
+	if err != nil {
+		return err
+	}
+	a.built(im, real)
+	foreign, err := a.goldenAMI(ctx, "us-east-1", im.ARN)
+	if err != nil {
+		return err
+	}
+	r.step("a forged message: build %s, naming %s (tagged %s=%s and %s=<the build>), which Image Builder did not make",
+		im.ARN, foreign, approval.TagCreatedBy, approval.CreatedByImageBuilder, approval.TagImageBuilderARN)
+	res, err := request.Invoke(ctx, bytes.ReplaceAll(sample, []byte(approvalSampleEast), []byte(foreign)), invokeTimeout)
+	r.result(res)
+	if err != nil {
+		return err
+	}
+	var out []approval.RequestResult
+	_ = json.Unmarshal(res.Payload, &out)
+	r.check(len(out) == 1 && out[0].Outcome == approval.Refused && strings.Contains(out[0].Reason, foreign),
+		"refused, the reason names %s", foreign)
+	mails, err := a.approver.receive(ctx)
+	if err != nil {
+		return err
+	}
+	r.check(len(mails) == 1 && strings.Contains(mails[0].Body, foreign) && !approvalLink.MatchString(mails[0].Body),
+		"the approvers got a notice naming it, without a link")
+	for _, m := range mails {
+		a.printMail("notice to the approvers", m)
+	}
+	shared, err := a.launchPermissions(ctx, "us-east-1", foreign)
+	if err != nil {
+		return err
+	}
+	r.check(len(shared) == 0, "%s is not shared (launch permissions %v)", foreign, shared)
 	return nil
+}
+
+// stopped shows the sweeper finishing an approval whose invocation stopped
+// after sharing: the build's real message is approved, and the state a
+// crash after the share leaves (AMI shared, record "sharing" since before
+// the lease, the targets not told) is written as the crash would leave it,
+// since a built binary cannot be made to crash on cue.
+func (a *approvalRun) stopped(ctx context.Context, request, sweeper *runtimeapi.Function) error {
+	r := a.r
+	sample, im, err := a.sample("available-single-region.json")
+	if err != nil {
+		return err
+	}
+	out, err := a.ibAMI(ctx, im.ARN)
+	if err != nil {
+		return err
+	}
+	r.step("Image Builder's own message for that build (AMI %s)", out)
+	if _, err := r.invoke(ctx, request, bytes.ReplaceAll(sample, []byte(approvalSampleEast), []byte(out))); err != nil {
+		return err
+	}
+	mails, err := a.approver.receive(ctx)
+	if err != nil {
+		return err
+	}
+	r.check(len(mails) == 1, "the approvers got 1 email (found %d)", len(mails))
+	if len(mails) == 0 {
+		return errors.New("no approval email")
+	}
+	linkURL := approvalLink.FindString(mails[0].Body)
+	token := linkURL[strings.Index(linkURL, "=")+1:]
+
+	r.step("the approver approved; the invocation shared %s and stopped before telling anyone (written as it would leave it)", out)
+	if err := a.crashAfterShare(ctx, token, out); err != nil {
+		return err
+	}
+	page, err := a.fetch(ctx, http.MethodGet, linkURL, nil)
+	if err != nil {
+		return err
+	}
+	r.check(page.outcome == "stopped" && strings.Contains(page.body, "May already be shared") && strings.Contains(page.body, "Finish sharing"),
+		"the page says sharing stopped, lists %s as possibly shared, and offers to finish", out)
+
+	event, err := r.event("ami-approval-sweeper", "scheduled.json")
+	if err != nil {
+		return err
+	}
+	for i := range 2 {
+		r.step("the sweeper's schedule fires (scheduled.json), %s time", []string{"first", "second"}[i])
+		res, err := sweeper.Invoke(ctx, event, invokeTimeout)
+		a.printLog(res.Log)
+		r.result(res)
+		if err != nil {
+			return err
+		}
+		var swept []approval.Swept
+		_ = json.Unmarshal(res.Payload, &swept)
+		notices, err := a.target.receive(ctx)
+		if err != nil {
+			return err
+		}
+		mails, err := a.approver.receive(ctx)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			r.check(len(swept) == 1 && swept[0].Outcome == approval.OutcomeShared, "the stopped approval is finished: shared")
+			r.check(len(notices) == 1, "the target accounts got 1 notice (found %d)", len(notices))
+			r.check(len(mails) == 1 && strings.Contains(mails[0].Subject, "sharing finished"), "the approvers were told")
+			for _, m := range mails {
+				a.printMail("notice to the approvers", m)
+			}
+			continue
+		}
+		r.check(len(swept) == 0 && len(notices) == 0 && len(mails) == 0, "nothing left to do: no share, no notice")
+	}
+	shared, err := a.launchPermissions(ctx, "us-east-1", out)
+	if err != nil {
+		return err
+	}
+	r.check(slices.Equal(shared, strings.Split(approvalTargets, ",")), "%s may be launched by %s (found %v)", out, approvalTargets, shared)
+	page, err = a.fetch(ctx, http.MethodGet, linkURL, nil)
+	if err != nil {
+		return err
+	}
+	r.check(page.outcome == "shared", "the page now says shared (outcome %q)", page.outcome)
+	return nil
+}
+
+// sample reads a sample Image Builder message and what it says.
+func (a *approvalRun) sample(name string) ([]byte, approval.Image, error) {
+	b, err := a.r.event("ami-approval-request", name)
+	if err != nil {
+		return nil, approval.Image{}, err
+	}
+	im, err := approvalImage(b)
+	return b, im, err
+}
+
+// ibAMI returns the AMI the fake Image Builder lists for a build in this
+// account.
+func (a *approvalRun) ibAMI(ctx context.Context, imageARN string) (string, error) {
+	c := imagebuilder.NewFromConfig(a.r.cfg, func(o *imagebuilder.Options) { o.BaseEndpoint = aws.String(a.ib.URL) })
+	out, err := c.GetImage(ctx, &imagebuilder.GetImageInput{ImageBuildVersionArn: aws.String(imageARN)})
+	if err != nil {
+		return "", fmt.Errorf("get image %s: %w", imageARN, err)
+	}
+	for _, ami := range out.Image.OutputResources.Amis {
+		if aws.ToString(ami.AccountId) == "123456789012" {
+			return aws.ToString(ami.Image), nil
+		}
+	}
+	return "", fmt.Errorf("build %s has no AMI in this account", imageARN)
+}
+
+// crashAfterShare leaves what an approval invocation that stopped right
+// after sharing ami leaves: the launch permission granted, the record
+// "sharing" with the AMI listed as possibly shared, last written before the
+// lease, and no notice.
+func (a *approvalRun) crashAfterShare(ctx context.Context, token, ami string) error {
+	c := ec2.NewFromConfig(a.r.cfg)
+	var perms []types.LaunchPermission
+	for _, id := range strings.Split(approvalTargets, ",") {
+		perms = append(perms, types.LaunchPermission{UserId: aws.String(id)})
+	}
+	if _, err := c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{
+		ImageId: aws.String(ami), LaunchPermission: &types.LaunchPermissionModifications{Add: perms},
+	}); err != nil {
+		return fmt.Errorf("share %s: %w", ami, err)
+	}
+	sum := sha256.Sum256([]byte(token))
+	at := time.Now().Add(-approval.SharingLease - time.Minute).UTC().Format("2006-01-02T15:04:05Z")
+	str := func(v string) dbtypes.AttributeValue { return &dbtypes.AttributeValueMemberS{Value: v} }
+	_, err := dynamodb.NewFromConfig(a.r.cfg).UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(a.table),
+		Key:              map[string]dbtypes.AttributeValue{"id": str("request#" + hex.EncodeToString(sum[:]))},
+		UpdateExpression: aws.String("SET decision = :a, outcome = :s, reason = :e, decidedAt = :t, updatedAt = :t, leaseId = :l, sharedAmis = :sh"),
+		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{
+			":a": str(approval.Approve), ":s": str(approval.OutcomeSharing), ":e": str(""), ":t": str(at), ":l": str("stopped"),
+			":sh": &dbtypes.AttributeValueMemberL{Value: []dbtypes.AttributeValue{&dbtypes.AttributeValueMemberM{Value: map[string]dbtypes.AttributeValue{
+				"region": str("us-east-1"), "id": str(ami), "name": str(""),
+			}}}},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("leave the approval sharing: %w", err)
+	}
+	return nil
+}
+
+// launchPermissions lists who may launch an AMI, sorted.
+func (a *approvalRun) launchPermissions(ctx context.Context, region, ami string) ([]string, error) {
+	c := ec2.NewFromConfig(a.r.cfg, func(o *ec2.Options) { o.Region = region })
+	out, err := c.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{
+		ImageId: aws.String(ami), Attribute: types.ImageAttributeNameLaunchPermission,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describe launch permissions of %s: %w", ami, err)
+	}
+	var who []string
+	for _, p := range out.LaunchPermissions {
+		who = append(who, aws.ToString(p.UserId))
+	}
+	slices.Sort(who)
+	return who, nil
 }
 
 // invokeLink is the stand-in for API Gateway: each HTTP request becomes one
@@ -293,18 +545,10 @@ func (a *approvalRun) fetch(ctx context.Context, method, target string, form url
 func (a *approvalRun) checkShared(ctx context.Context, want bool) error {
 	targets := strings.Split(approvalTargets, ",")
 	for _, region := range []string{"us-east-1", "eu-west-1"} {
-		c := ec2.NewFromConfig(a.r.cfg, func(o *ec2.Options) { o.Region = region })
-		out, err := c.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{
-			ImageId: aws.String(a.amis[region]), Attribute: types.ImageAttributeNameLaunchPermission,
-		})
+		who, err := a.launchPermissions(ctx, region, a.amis[region])
 		if err != nil {
-			return fmt.Errorf("describe launch permissions of %s: %w", a.amis[region], err)
+			return err
 		}
-		var who []string
-		for _, p := range out.LaunchPermissions {
-			who = append(who, aws.ToString(p.UserId))
-		}
-		slices.Sort(who)
 		if want {
 			a.r.check(slices.Equal(who, targets), "%s in %s may be launched by %s (found %v)", a.amis[region], region, approvalTargets, who)
 		} else {
