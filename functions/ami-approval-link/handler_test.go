@@ -949,6 +949,19 @@ func TestPagesShowEC2sNames(t *testing.T) {
 	if !strings.Contains(resp.Body, "<td>name EC2 knows</td>") || strings.Contains(resp.Body, messageName) {
 		t.Errorf("GET page does not show EC2's name, or shows the message's")
 	}
+
+	// The audit record of the decision names the AMI as EC2 does too.
+	f.serve(t, linkEvent(t, "post-reject.json", token))
+	var audited bool
+	for _, item := range f.env.Items(t) {
+		if strings.Contains(item, messageName) {
+			t.Errorf("an item holds the message's name: %s", item)
+		}
+		audited = audited || strings.Contains(item, "kind=audit ") && strings.Contains(item, "ec2Amis="+ami+"  us-east-1  name EC2 knows  created ")
+	}
+	if !audited {
+		t.Errorf("no audit record names %s as EC2 does", ami)
+	}
 }
 
 // TestRejectSaysRejected: the page and the audit record say "rejected".

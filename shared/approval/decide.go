@@ -86,7 +86,8 @@ func (d *Decider) Decide(ctx context.Context, t Token, decision string, who Who)
 		return Result{}, err
 	}
 	now := d.now()
-	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: decision, Who: who, At: now, AMIs: req.AMIs, Targets: req.Targets}
+	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: decision, Who: who, At: now, AMIs: req.AMIs, Targets: req.Targets,
+		Checked: describedByEC2(req.AMIs)}
 
 	switch {
 	case req.Decided() && decision == Approve && d.resumable(req, now):
@@ -389,6 +390,14 @@ func (d *Decider) now() time.Time {
 }
 
 func (d *Decider) log() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
+
+// describedByEC2 keeps the AMIs of a request whose name and date EC2 gave
+// when the request was made (a request of the previous version holds the
+// message's names, and no dates): the audit record of a decision that runs
+// no checks (a reject) names them as EC2 did.
+func describedByEC2(amis []AMI) []AMI {
+	return slices.DeleteFunc(slices.Clone(amis), func(a AMI) bool { return a.Created.IsZero() })
+}
 
 // checked lists the AMIs as the checks found them in EC2.
 func checked(checks []AMICheck) []AMI {

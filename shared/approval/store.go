@@ -376,7 +376,7 @@ func (s *Store) putAudit(ctx context.Context, a Audit) error {
 	if len(a.Checked) > 0 {
 		var names []string
 		for _, c := range a.Checked {
-			names = append(names, c.Region+"/"+c.ID+" "+amiLine(c))
+			names = append(names, amiLine(c))
 		}
 		item["ec2Amis"] = strList(names)
 	}
