@@ -21,6 +21,10 @@ type Build struct {
 	// AMIs are the build's output AMIs in the build's own account (the ARN's
 	// account, the one the functions run in), one per Region.
 	AMIs []AMI
+	// Denied: Image Builder would not say (AccessDenied). The stack allows
+	// GetImage on this account's images only, so a message naming another
+	// account's build ends here.
+	Denied bool
 }
 
 // Found says whether Image Builder knows the build.
@@ -43,6 +47,8 @@ func (b Build) Lists(ami AMI) bool {
 // or wrong, and nothing it says is worth acting on (see docs/ami-approval.md).
 func (b Build) Vouch(claimed []AMI) string {
 	switch {
+	case b.Denied:
+		return fmt.Sprintf("Image Builder would not describe build %s to this function (access denied: not a build of this account?)", b.ARN)
 	case !b.Found():
 		return fmt.Sprintf("Image Builder has no build %s", b.ARN)
 	case b.Status != StatusAvailable:
@@ -69,6 +75,9 @@ func getBuild(ctx context.Context, builds *Regional[BuildAPI], imageARN string) 
 	out, err := builds.In(a.Region).GetImage(ctx, &imagebuilder.GetImageInput{ImageBuildVersionArn: aws.String(imageARN)})
 	switch {
 	case hasCode(err, "ResourceNotFoundException"):
+		return b, nil
+	case hasCode(err, "AccessDeniedException"):
+		b.Denied = true
 		return b, nil
 	case err != nil:
 		return Build{}, fmt.Errorf("ask Image Builder for %s: %w", imageARN, err)

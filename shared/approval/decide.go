@@ -352,6 +352,11 @@ func (d *Decider) check(ctx context.Context, req Request) ([]AMICheck, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.Denied {
+		// Requests are made only for builds Image Builder described, so
+		// this is a permission gone wrong: keep the decision open, retry.
+		return nil, fmt.Errorf("ask Image Builder for %s: access denied", req.ImageARN)
+	}
 	checks := make([]AMICheck, 0, len(req.AMIs))
 	for _, ami := range req.AMIs {
 		c, err := checkAMI(ctx, d.EC2.In(ami.Region), d.KMS.In(ami.Region), ami, req.ImageARN)
