@@ -422,11 +422,20 @@ func TestMultiRegionApprovalSharesEachAMIInItsRegion(t *testing.T) {
 	im := requestEvent(t, "available-multi-region.json", nil)
 	east := approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "golden east")
 	west := approvaltest.GoldenAMI(t, f.env.EC2("eu-west-1"), "eu-west-1", im.ARN, "golden west")
+	// Tagged for this build too, but not among its outputs.
+	stray := approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "golden stray")
 	token := f.request(t, requestEvent(t, "available-multi-region.json", map[string]string{sampleAMIEast: east, sampleAMIWest: west}))
 
+	f.env.IB.ResetCalls()
 	resp := f.serve(t, linkEvent(t, "post-approve.json", token))
 	if resp.StatusCode != http.StatusOK || pageOutcome(resp) != "shared" {
 		t.Fatalf("approve = %d, outcome %q: %s", resp.StatusCode, pageOutcome(resp), resp.Body)
+	}
+	if n := f.env.IB.Count("GetImage"); n != 1 {
+		t.Errorf("GetImage calls on approve = %d, want 1", n)
+	}
+	if got := approvaltest.LaunchPermissions(t, f.env.EC2("us-east-1"), stray); len(got) != 0 {
+		t.Errorf("launch permissions of %s, which Image Builder does not list = %v, want none", stray, got)
 	}
 	for region, ami := range map[string]string{"us-east-1": east, "eu-west-1": west} {
 		if got, want := approvaltest.LaunchPermissions(t, f.env.EC2(region), ami), approvaltest.Targets.Accounts; !slices.Equal(got, want) {
