@@ -1081,13 +1081,10 @@ func TestSlowEC2AndAShortDeadline(t *testing.T) {
 	}
 }
 
-// TestCrashAfterTheFirstShareIsSwept: the invocation dies after sharing the
-// first AMI. The page then says what may be shared and offers to finish;
-// the sweeper finishes it exactly once, tells the targets once and the
-// approvers once, and a second sweep does nothing.
-func TestCrashAfterTheFirstShareIsSwept(t *testing.T) {
-	f := newFixture(t, approvalURL)
-	east, west, token := f.multiRegion(t)
+// crashInSecondRegion approves, and the invocation dies at the share in
+// eu-west-1, after us-east-1 was shared: nothing after that point runs.
+func (f *fixture) crashInSecondRegion(t *testing.T, token string) {
+	t.Helper()
 	f.withSlowRegion("eu-west-1", false, true)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -1096,6 +1093,16 @@ func TestCrashAfterTheFirstShareIsSwept(t *testing.T) {
 		_, _ = f.h.Handle(context.Background(), linkEvent(t, "post-approve.json", token))
 	}()
 	wg.Wait()
+}
+
+// TestCrashAfterTheFirstShareIsSwept: the invocation dies after sharing the
+// first AMI. The page then says what may be shared and offers to finish;
+// the sweeper finishes it exactly once, tells the targets once and the
+// approvers once, and a second sweep does nothing.
+func TestCrashAfterTheFirstShareIsSwept(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	east, west, token := f.multiRegion(t)
+	f.crashInSecondRegion(t, token)
 	perms := func(region, ami string) []string { return approvaltest.LaunchPermissions(t, f.env.EC2(region), ami) }
 	if got := stringAttr(f.requestRecord(t, token), "outcome"); got != approval.OutcomeSharing || len(perms("us-east-1", east)) == 0 {
 		t.Fatalf("after the crash: outcome %q, east %v; want sharing with east shared", got, perms("us-east-1", east))
@@ -1141,5 +1148,32 @@ func TestCrashAfterTheFirstShareIsSwept(t *testing.T) {
 	}
 	if resp := f.serve(t, linkEvent(t, "get.json", token)); pageOutcome(resp) != "shared" {
 		t.Errorf("GET after the sweep: outcome %q, want shared", pageOutcome(resp))
+	}
+}
+
+// TestFinishSharingFromThePage: the approver need not wait for the
+// sweeper: "Finish sharing" on a stopped approval's page completes it once.
+func TestFinishSharingFromThePage(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	east, west, token := f.multiRegion(t)
+	f.crashInSecondRegion(t, token)
+
+	f.withSlowRegion("", false, false)
+	later := time.Now().Add(approval.SharingLease + time.Minute)
+	f.h.now, f.h.decider.Now = func() time.Time { return later }, func() time.Time { return later }
+	resp := f.serve(t, linkEvent(t, "post-approve.json", token))
+	if pageOutcome(resp) != "shared" {
+		t.Fatalf("Finish sharing: outcome %q, want shared", pageOutcome(resp))
+	}
+	for region, ami := range map[string]string{"us-east-1": east, "eu-west-1": west} {
+		if got := approvaltest.LaunchPermissions(t, f.env.EC2(region), ami); !slices.Equal(got, approvaltest.Targets.Accounts) {
+			t.Errorf("launch permissions of %s = %v, want %v", ami, got, approvaltest.Targets.Accounts)
+		}
+	}
+	if n := len(f.env.Target.Receive(t)); n != 1 {
+		t.Errorf("target notices = %d, want 1", n)
+	}
+	if swept, err := f.h.decider.Sweep(context.Background()); err != nil || len(swept) != 0 {
+		t.Errorf("Sweep after the approver finished = %+v, %v, want nothing to do", swept, err)
 	}
 }
