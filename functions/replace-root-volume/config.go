@@ -9,6 +9,9 @@ import (
 type Config struct {
 	SnapshotTag rootvolume.Tag
 	DeleteTag   rootvolume.Tag
+	OptInTag    rootvolume.Tag
+	// Table is the replacements table (REPLACEMENTS_TABLE); required.
+	Table string
 }
 
 func loadConfig(lookup settings.Lookup) (Config, error) {
@@ -16,6 +19,8 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 	cfg := Config{
 		SnapshotTag: settings.Parse(r, "SNAPSHOT_TAG", rootvolume.DefaultSnapshotTag.String(), rootvolume.ParseTag),
 		DeleteTag:   settings.Parse(r, "DELETE_VOLUME_TAG", rootvolume.DefaultDeleteTag.String(), rootvolume.ParseTag),
+		OptInTag:    settings.Parse(r, "REPLACE_OPT_IN_TAG", rootvolume.DefaultOptInTag.String(), rootvolume.ParseTag),
+		Table:       settings.Parse(r, "REPLACEMENTS_TABLE", "", rootvolume.ParseTableName),
 	}
 	return cfg, r.Err()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 )
 
@@ -21,14 +22,21 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (rootvolume.R
 		h.log.ErrorContext(ctx, "request rejected", "error", err.Error())
 		return rootvolume.ReplaceResult{}, err
 	}
-	res, err := h.replacer.Replace(ctx, req)
+	var requestID string
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		requestID = lc.AwsRequestID
+	}
+	requestedBy := rootvolume.Requester(raw, requestID)
+	res, err := h.replacer.Replace(ctx, req, requestedBy)
 	if err != nil {
 		h.log.ErrorContext(ctx, "replacement not started", "instanceId", req.InstanceID, "restoreTo", req.RestoreTo,
-			"replacedVolumeId", res.ReplacedVolumeID, "snapshotId", res.SnapshotID, "error", err.Error())
+			"replacedVolumeId", res.ReplacedVolumeID, "snapshotId", res.SnapshotID, "recordId", res.RecordID,
+			"requestedBy", requestedBy, "error", err.Error())
 		return res, err
 	}
 	h.log.InfoContext(ctx, "replacement started", "instanceId", res.InstanceID, "taskId", res.TaskID,
 		"restoreTo", res.RestoreTo, "snapshotId", res.SnapshotID, "replacedVolumeId", res.ReplacedVolumeID,
-		"deleteReplacedVolume", res.DeleteReplacedVolume)
+		"deleteReplacedVolume", res.DeleteReplacedVolume, "recordId", res.RecordID, "retried", res.Retried,
+		"requestedBy", requestedBy)
 	return res, nil
 }

@@ -9,67 +9,65 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume/replacetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
-// replaceTasks fakes CreateReplaceRootVolumeTask, which moto lacks, behind
-// the real EC2 client: every other call goes to moto. Like EC2, it returns
-// the same task for a repeated client token.
-type replaceTasks struct {
-	*ec2.Client
-	mu      sync.Mutex
-	calls   []ec2.CreateReplaceRootVolumeTaskInput
-	byToken map[string]string
-}
-
-func (f *replaceTasks) CreateReplaceRootVolumeTask(_ context.Context, in *ec2.CreateReplaceRootVolumeTaskInput, _ ...func(*ec2.Options)) (*ec2.CreateReplaceRootVolumeTaskOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, *in)
-	if f.byToken == nil {
-		f.byToken = map[string]string{}
-	}
-	id, ok := f.byToken[aws.ToString(in.ClientToken)]
-	if !ok {
-		id = "replacevol-" + strings.Repeat("0", 16) + string(rune('a'+len(f.byToken)))
-		f.byToken[aws.ToString(in.ClientToken)] = id
-	}
-	return &ec2.CreateReplaceRootVolumeTaskOutput{ReplaceRootVolumeTask: &types.ReplaceRootVolumeTask{
-		ReplaceRootVolumeTaskId: aws.String(id), InstanceId: in.InstanceId, TaskState: types.ReplaceRootVolumeTaskStatePending,
-	}}, nil
-}
-
 type fixture struct {
 	ec2   *ec2.Client
-	fake  *replaceTasks
+	db    *dynamodb.Client
+	fake  *replacetest.Tasks
 	calls *awstest.Calls
 	h     *handler
 }
 
+const table = "replacements"
+
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	cfg, _ := awstest.Moto(t).Config(t)
+	replacetest.CreateTable(t, dynamodb.NewFromConfig(cfg), table)
 	calls := awstest.NewCalls()
 	fnCfg := cfg.Copy()
 	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
-	fake := &replaceTasks{Client: ec2.NewFromConfig(fnCfg)}
+	fake := replacetest.Clocked(ec2.NewFromConfig(fnCfg), time.Now().UTC().Truncate(time.Second))
 	return fixture{
-		ec2: ec2.NewFromConfig(cfg), fake: fake, calls: calls,
+		ec2: ec2.NewFromConfig(cfg), db: dynamodb.NewFromConfig(cfg), fake: fake, calls: calls,
 		h: &handler{
-			log:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
-			replacer: &rootvolume.Replacer{EC2: fake, SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag},
+			log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			replacer: &rootvolume.Replacer{
+				EC2: fake, Store: &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table},
+				SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag,
+				OptInTag: rootvolume.DefaultOptInTag, Now: fake.Now,
+			},
 		},
 	}
+}
+
+var optIn = awstest.Tag("root-volume-replace", "enabled")
+
+// optedIn starts an instance that carries the opt-in tag.
+func optedIn(t *testing.T, c *ec2.Client, name string) types.Instance {
+	t.Helper()
+	inst := awstest.RunInstance(t, c, name)
+	if _, err := c.CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{aws.ToString(inst.InstanceId)}, Tags: []types.Tag{optIn}}); err != nil {
+		t.Fatal(err)
+	}
+	return inst
+}
+
+func records(t *testing.T, db *dynamodb.Client) []rootvolume.Replacement {
+	return replacetest.Items[rootvolume.Replacement](t, db, table)
 }
 
 func request(t *testing.T, file, instanceID string) json.RawMessage {
@@ -98,8 +96,8 @@ func volumeTags(t *testing.T, c *ec2.Client, id string) map[string]string {
 
 func TestLatestSnapshotOfTheCurrentRootIsRestored(t *testing.T) {
 	f := newFixture(t)
-	inst := awstest.RunInstance(t, f.ec2, "mac-builder")
-	other := awstest.RunInstance(t, f.ec2, "other")
+	inst := optedIn(t, f.ec2, "mac-builder")
+	other := optedIn(t, f.ec2, "other")
 	id := aws.ToString(inst.InstanceId)
 	root, _ := rootvolume.RootVolumeOf(inst)
 	otherRoot, _ := rootvolume.RootVolumeOf(other)
@@ -120,26 +118,128 @@ func TestLatestSnapshotOfTheCurrentRootIsRestored(t *testing.T) {
 	if got := volumeTags(t, f.ec2, root)["delete-volume"]; got != "true" {
 		t.Errorf("old root volume tag delete-volume = %q, want true", got)
 	}
-	if len(f.fake.calls) != 1 {
-		t.Fatalf("CreateReplaceRootVolumeTask calls = %d, want 1", len(f.fake.calls))
+	tasks, err := f.fake.DescribeReplaceRootVolumeTasks(context.Background(), &ec2.DescribeReplaceRootVolumeTasksInput{})
+	if err != nil || len(tasks.ReplaceRootVolumeTasks) != 1 {
+		t.Fatalf("tasks = %+v, %v, want 1", tasks, err)
 	}
-	call := f.fake.calls[0]
-	if aws.ToString(call.SnapshotId) != newest || aws.ToString(call.InstanceId) != id || aws.ToBool(call.DeleteReplacedRootVolume) {
-		t.Errorf("task input = snapshot %s instance %s delete %v, want %s %s false",
-			aws.ToString(call.SnapshotId), aws.ToString(call.InstanceId), aws.ToBool(call.DeleteReplacedRootVolume), newest, id)
+	task := tasks.ReplaceRootVolumeTasks[0]
+	if aws.ToString(task.SnapshotId) != newest || aws.ToString(task.InstanceId) != id || aws.ToBool(task.DeleteReplacedRootVolume) {
+		t.Errorf("task = snapshot %s instance %s delete %v, want %s %s false",
+			aws.ToString(task.SnapshotId), aws.ToString(task.InstanceId), aws.ToBool(task.DeleteReplacedRootVolume), newest, id)
 	}
-	if len(call.TagSpecifications) != 1 || call.TagSpecifications[0].ResourceType != types.ResourceTypeReplaceRootVolumeTask ||
-		!rootvolume.ReplacedTaskTag.On(call.TagSpecifications[0].Tags) {
-		t.Errorf("task tags = %+v, want replaced-volume=true on the task", call.TagSpecifications)
+	if !rootvolume.ReplacedTaskTag.On(task.Tags) {
+		t.Errorf("task tags = %+v, want replaced-volume=true on the task", task.Tags)
 	}
+	recs := records(t, f.db)
+	if len(recs) != 1 || recs[0].TaskID != res.TaskID || recs[0].ReplacedVolumeID != root || recs[0].State != rootvolume.StateStarted ||
+		recs[0].SnapshotID != newest || recs[0].InstanceID != id || recs[0].RequestedBy == "" || recs[0].ID != res.RecordID {
+		t.Errorf("records = %+v, want one started record of task %s replacing %s, who asked said", recs, res.TaskID, root)
+	}
+}
 
-	// A retried request carries the same client token, so EC2 starts no second task.
-	again, err := f.h.Handle(context.Background(), request(t, "latest-snapshot.json", id))
+func TestRetriedRequestWritesOneRecordAndStartsOneTask(t *testing.T) {
+	f := newFixture(t)
+	inst := optedIn(t, f.ec2, "builder")
+	id := aws.ToString(inst.InstanceId)
+	root, _ := rootvolume.RootVolumeOf(inst)
+	awstest.CreateSnapshot(t, f.ec2, root, replaceTag)
+
+	first, err := f.h.Handle(context.Background(), request(t, "eventbridge-request.json", id))
+	if err != nil {
+		t.Fatalf("Handle = %v", err)
+	}
+	// EventBridge delivers at least once; Lambda retries a failed attempt.
+	again, err := f.h.Handle(context.Background(), request(t, "eventbridge-request.json", id))
 	if err != nil {
 		t.Fatalf("Handle again = %v", err)
 	}
-	if again.ClientToken != res.ClientToken || again.TaskID != res.TaskID {
-		t.Errorf("retry token/task = %s/%s, want %s/%s", again.ClientToken, again.TaskID, res.ClientToken, res.TaskID)
+	if again.ClientToken != first.ClientToken || again.TaskID != first.TaskID || !again.Retried {
+		t.Errorf("retry token/task/retried = %s/%s/%v, want %s/%s/true", again.ClientToken, again.TaskID, again.Retried, first.ClientToken, first.TaskID)
+	}
+	if n := f.fake.Started(); n != 1 {
+		t.Errorf("tasks started = %d, want 1", n)
+	}
+	recs := records(t, f.db)
+	if len(recs) != 1 {
+		t.Fatalf("records = %d, want 1: %+v", len(recs), recs)
+	}
+	if want := "EventBridge event"; !strings.HasPrefix(recs[0].RequestedBy, want) || !strings.Contains(recs[0].RequestedBy, "lambda-suite.root-volume") {
+		t.Errorf("record requestedBy = %q, want the event's source and account", recs[0].RequestedBy)
+	}
+}
+
+func TestInstanceWithoutOptInIsRefusedAndNothingChanges(t *testing.T) {
+	f := newFixture(t)
+	inst := awstest.RunInstance(t, f.ec2, "not-opted-in")
+	id := aws.ToString(inst.InstanceId)
+	root, _ := rootvolume.RootVolumeOf(inst)
+	awstest.CreateSnapshot(t, f.ec2, root, replaceTag)
+	// A look-alike tag with another value is no opt-in either.
+	if _, err := f.ec2.CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{id},
+		Tags: []types.Tag{awstest.Tag("root-volume-replace", "disabled")}}); err != nil {
+		t.Fatal(err)
+	}
+	f.calls.Reset()
+
+	_, err := f.h.Handle(context.Background(), request(t, "latest-snapshot.json", id))
+	if !errors.Is(err, rootvolume.ErrNotOptedIn) || !strings.Contains(err.Error(), "root-volume-replace=enabled") {
+		t.Errorf("Handle(not opted in) = %v, want ErrNotOptedIn naming the tag", err)
+	}
+	if w := f.calls.Writes(); len(w) != 0 || f.fake.Started() != 0 {
+		t.Errorf("write calls = %v, tasks = %d, want none", w, f.fake.Started())
+	}
+	if recs := records(t, f.db); len(recs) != 0 {
+		t.Errorf("records = %+v, want none", recs)
+	}
+	if tag := volumeTags(t, f.ec2, root)["delete-volume"]; tag != "" {
+		t.Errorf("root volume tagged delete-volume=%q", tag)
+	}
+}
+
+func TestRefusedTaskLeavesNoLabelAndARefusedRecord(t *testing.T) {
+	f := newFixture(t)
+	inst := optedIn(t, f.ec2, "refused")
+	id := aws.ToString(inst.InstanceId)
+	root, _ := rootvolume.RootVolumeOf(inst)
+	f.fake.Refuse(id, "IncorrectState", "The instance is not in a valid state for this operation")
+
+	_, err := f.h.Handle(context.Background(), request(t, "launch-state.json", id))
+	if err == nil || !strings.Contains(err.Error(), "IncorrectState") {
+		t.Fatalf("Handle(refused) = %v, want EC2's refusal", err)
+	}
+	if tag := volumeTags(t, f.ec2, root)["delete-volume"]; tag != "" {
+		t.Errorf("live root volume tagged delete-volume=%q after a refused task", tag)
+	}
+	recs := records(t, f.db)
+	if len(recs) != 1 || recs[0].State != rootvolume.StateRefused || !strings.Contains(recs[0].Reason, "IncorrectState") || recs[0].TaskID != "" {
+		t.Errorf("records = %+v, want one refused record with EC2's reason", recs)
+	}
+}
+
+func TestFailedTaskLeavesTheRootInPlace(t *testing.T) {
+	f := newFixture(t)
+	inst := optedIn(t, f.ec2, "fails")
+	id := aws.ToString(inst.InstanceId)
+	root, _ := rootvolume.RootVolumeOf(inst)
+	awstest.CreateSnapshot(t, f.ec2, root, replaceTag)
+	f.fake.Fail(id)
+
+	res, err := f.h.Handle(context.Background(), request(t, "latest-snapshot.json", id))
+	if err != nil {
+		t.Fatalf("Handle = %v", err)
+	}
+	if err := f.fake.Advance(context.Background(), 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.fake.DescribeReplaceRootVolumeTasks(context.Background(), &ec2.DescribeReplaceRootVolumeTasksInput{ReplaceRootVolumeTaskIds: []string{res.TaskID}})
+	if err != nil || len(out.ReplaceRootVolumeTasks) != 1 || out.ReplaceRootVolumeTasks[0].TaskState != types.ReplaceRootVolumeTaskStateFailed {
+		t.Fatalf("task = %+v, %v, want failed", out, err)
+	}
+	// A failed task leaves the root where it was. The label put on when EC2
+	// accepted the task comes off when the cleanup records the failure
+	// (root-volume-cleanup's tests).
+	if got, _ := rootvolume.RootVolumeOf(awstest.DescribeInstance(t, f.ec2, id)); got != root {
+		t.Errorf("root after a failed task = %s, want still %s", got, root)
 	}
 }
 
@@ -167,7 +267,7 @@ func TestPendingSnapshotIsNotChosen(t *testing.T) {
 
 func TestLaunchStateFromEventBridge(t *testing.T) {
 	f := newFixture(t)
-	inst := awstest.RunInstance(t, f.ec2, "lab")
+	inst := optedIn(t, f.ec2, "lab")
 	id := aws.ToString(inst.InstanceId)
 	root, _ := rootvolume.RootVolumeOf(inst)
 
@@ -175,8 +275,12 @@ func TestLaunchStateFromEventBridge(t *testing.T) {
 	if err != nil || res.SnapshotID != "" || !res.DeleteReplacedVolume {
 		t.Fatalf("Handle(launch-state) = %+v, %v, want no snapshot, delete requested", res, err)
 	}
-	if call := f.fake.calls[0]; call.SnapshotId != nil || !aws.ToBool(call.DeleteReplacedRootVolume) {
-		t.Errorf("task input snapshot %v delete %v, want none and true", call.SnapshotId, aws.ToBool(call.DeleteReplacedRootVolume))
+	tasks, err := f.fake.DescribeReplaceRootVolumeTasks(context.Background(), &ec2.DescribeReplaceRootVolumeTasksInput{})
+	if err != nil || len(tasks.ReplaceRootVolumeTasks) != 1 {
+		t.Fatalf("tasks = %+v, %v", tasks, err)
+	}
+	if task := tasks.ReplaceRootVolumeTasks[0]; task.SnapshotId != nil || !aws.ToBool(task.DeleteReplacedRootVolume) {
+		t.Errorf("task snapshot %v delete %v, want none and true", task.SnapshotId, aws.ToBool(task.DeleteReplacedRootVolume))
 	}
 
 	// The EventBridge form carries the same request in its detail.
@@ -189,7 +293,7 @@ func TestLaunchStateFromEventBridge(t *testing.T) {
 
 func TestInvalidRequestsChangeNothing(t *testing.T) {
 	f := newFixture(t)
-	inst := awstest.RunInstance(t, f.ec2, "ci")
+	inst := optedIn(t, f.ec2, "ci")
 	id := aws.ToString(inst.InstanceId)
 	root, _ := rootvolume.RootVolumeOf(inst)
 	other := awstest.RunInstance(t, f.ec2, "other")
@@ -217,8 +321,8 @@ func TestInvalidRequestsChangeNothing(t *testing.T) {
 			}
 		})
 	}
-	if w := f.calls.Writes(); len(w) != 0 || len(f.fake.calls) != 0 {
-		t.Errorf("write calls = %v, tasks = %d, want none", w, len(f.fake.calls))
+	if w := f.calls.Writes(); len(w) != 0 || f.fake.Started() != 0 {
+		t.Errorf("write calls = %v, tasks = %d, want none", w, f.fake.Started())
 	}
 	if tag := volumeTags(t, f.ec2, root)["delete-volume"]; tag != "" {
 		t.Errorf("root volume tagged delete-volume=%q by a rejected request", tag)

@@ -1,7 +1,9 @@
 // Command replace-root-volume starts an EC2 root-volume replacement from the
 // newest replacement snapshot of the instance's root volume, a named
-// snapshot of it, or the launch state. Trigger: direct invocation, or an
-// EventBridge event whose detail is the same JSON.
+// snapshot of it, or the launch state, on instances that opt in with
+// REPLACE_OPT_IN_TAG, and records it in REPLACEMENTS_TABLE. Trigger: direct
+// invocation, or an EventBridge event on the stack's bus whose detail is the
+// same JSON.
 package main
 
 import (
@@ -9,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
@@ -21,8 +24,10 @@ func main() {
 	h := &handler{
 		replacer: &rootvolume.Replacer{
 			EC2:         ec2.NewFromConfig(awsCfg),
+			Store:       &rootvolume.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
 			SnapshotTag: cfg.SnapshotTag,
 			DeleteTag:   cfg.DeleteTag,
+			OptInTag:    cfg.OptInTag,
 		},
 		log: log,
 	}

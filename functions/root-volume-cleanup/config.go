@@ -11,24 +11,37 @@ import (
 type Config struct {
 	SnapshotTag rootvolume.Tag
 	DeleteTag   rootvolume.Tag
-	MinAge      time.Duration
-	DryRun      bool
-	DeleteRate  float64 // deletes a second
+	KeepTag     rootvolume.Tag
+	// MinAge is how old a snapshot must be before it is deleted.
+	MinAge time.Duration
+	// RetainReplaced is the rollback window after a replacement completed.
+	RetainReplaced time.Duration
+	AdoptExternal  bool
+	DryRun         bool
+	DeleteRate     float64 // deletes a second
+	Table          string
 }
 
 func loadConfig(lookup settings.Lookup) (Config, error) {
 	r := settings.NewReader(lookup)
 	cfg := Config{
-		SnapshotTag: settings.Parse(r, "SNAPSHOT_TAG", rootvolume.DefaultSnapshotTag.String(), rootvolume.ParseTag),
-		DeleteTag:   settings.Parse(r, "DELETE_VOLUME_TAG", rootvolume.DefaultDeleteTag.String(), rootvolume.ParseTag),
-		MinAge:      r.Duration("MIN_AGE", time.Hour, 0, 100*365*24*time.Hour),
-		DryRun:      r.Bool("DRY_RUN", false),
+		SnapshotTag:    settings.Parse(r, "SNAPSHOT_TAG", rootvolume.DefaultSnapshotTag.String(), rootvolume.ParseTag),
+		DeleteTag:      settings.Parse(r, "DELETE_VOLUME_TAG", rootvolume.DefaultDeleteTag.String(), rootvolume.ParseTag),
+		KeepTag:        settings.Parse(r, "KEEP_TAG", rootvolume.DefaultKeepTag.String(), rootvolume.ParseTag),
+		MinAge:         r.Duration("MIN_AGE", time.Hour, 0, 100*365*24*time.Hour),
+		RetainReplaced: r.Duration("RETAIN_REPLACED", 24*time.Hour, 0, rootvolume.MaxRetainReplaced),
+		AdoptExternal:  r.Bool("ADOPT_EXTERNAL_REPLACEMENTS", false),
+		DryRun:         r.Bool("DRY_RUN", false),
 		// EC2 refills its mutating-call bucket at about 5 a second per
 		// account; stay under it so other tools are not starved.
 		DeleteRate: r.Float("DELETE_RATE", 5, 0.1, 100),
+		Table:      settings.Parse(r, "REPLACEMENTS_TABLE", "", rootvolume.ParseTableName),
 	}
 	if cfg.SnapshotTag == cfg.DeleteTag {
 		r.Fail("DELETE_VOLUME_TAG", "must differ from SNAPSHOT_TAG (%s)", cfg.SnapshotTag)
+	}
+	if cfg.KeepTag.Key == cfg.DeleteTag.Key || cfg.KeepTag.Key == cfg.SnapshotTag.Key {
+		r.Fail("KEEP_TAG", "must have a key of its own, not DELETE_VOLUME_TAG's or SNAPSHOT_TAG's")
 	}
 	return cfg, r.Err()
 }

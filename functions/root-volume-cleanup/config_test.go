@@ -10,24 +10,39 @@ import (
 )
 
 func TestLoadConfig(t *testing.T) {
-	got, err := loadConfig(settings.Map(nil))
-	want := Config{SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag, MinAge: time.Hour, DeleteRate: 5}
+	table := map[string]string{"REPLACEMENTS_TABLE": "replacements"}
+	got, err := loadConfig(settings.Map(table))
+	want := Config{SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag, KeepTag: rootvolume.DefaultKeepTag,
+		MinAge: time.Hour, RetainReplaced: 24 * time.Hour, DeleteRate: 5, Table: "replacements"}
 	if err != nil || got != want {
 		t.Errorf("loadConfig(defaults) = %+v, %v, want %+v", got, err, want)
 	}
-	got, err = loadConfig(settings.Map(map[string]string{"MIN_AGE": "24h", "DRY_RUN": "true"}))
-	if err != nil || got.MinAge != 24*time.Hour || !got.DryRun {
-		t.Errorf("loadConfig(MIN_AGE=24h DRY_RUN=true) = %+v, %v", got, err)
+	got, err = loadConfig(settings.Map(map[string]string{"REPLACEMENTS_TABLE": "t-1", "MIN_AGE": "24h", "DRY_RUN": "true",
+		"RETAIN_REPLACED": "72h", "ADOPT_EXTERNAL_REPLACEMENTS": "true", "KEEP_TAG": "hold=yes"}))
+	if err != nil || got.MinAge != 24*time.Hour || !got.DryRun || got.RetainReplaced != 72*time.Hour || !got.AdoptExternal ||
+		got.KeepTag != (rootvolume.Tag{Key: "hold", Value: "yes"}) {
+		t.Errorf("loadConfig(set) = %+v, %v", got, err)
 	}
 	tests := map[string]map[string]string{
-		"MIN_AGE":           {"MIN_AGE": "-1h"},
-		"DRY_RUN":           {"DRY_RUN": "perhaps"},
-		"DELETE_RATE":       {"DELETE_RATE": "0"},
-		"DELETE_VOLUME_TAG": {"DELETE_VOLUME_TAG": "replace-snapshot=true"},
+		"MIN_AGE":                     {"MIN_AGE": "-1h"},
+		"DRY_RUN":                     {"DRY_RUN": "perhaps"},
+		"DELETE_RATE":                 {"DELETE_RATE": "0"},
+		"DELETE_VOLUME_TAG":           {"DELETE_VOLUME_TAG": "replace-snapshot=true"},
+		"RETAIN_REPLACED":             {"RETAIN_REPLACED": "a day"},
+		"ADOPT_EXTERNAL_REPLACEMENTS": {"ADOPT_EXTERNAL_REPLACEMENTS": "sometimes"},
+		"KEEP_TAG":                    {"KEEP_TAG": "delete-volume=no"},
+		"REPLACEMENTS_TABLE":          {"REPLACEMENTS_TABLE": "x"},
 	}
 	for name, env := range tests {
+		if _, ok := env["REPLACEMENTS_TABLE"]; !ok {
+			env["REPLACEMENTS_TABLE"] = "replacements"
+		}
 		if _, err := loadConfig(settings.Map(env)); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("loadConfig(%v) = %v, want an error naming %s", env, err, name)
 		}
+	}
+	if _, err := loadConfig(settings.Map(map[string]string{"RETAIN_REPLACED": "9000h"})); err == nil ||
+		!strings.Contains(err.Error(), "RETAIN_REPLACED") || !strings.Contains(err.Error(), "REPLACEMENTS_TABLE") {
+		t.Errorf("loadConfig(two problems) = %v, want both named", err)
 	}
 }

@@ -28,7 +28,7 @@ func (h *handler) Handle(ctx context.Context, _ events.CloudWatchEvent) (rootvol
 	}
 	h.log.InfoContext(ctx, "cleanup summary", "dryRun", sum.DryRun,
 		"volumesToDelete", len(sum.VolumesToDelete), "snapshotsToDelete", len(sum.SnapshotsToDelete),
-		"volumesDeleted", sum.VolumesDeleted, "snapshotsDeleted", sum.SnapshotsDeleted,
+		"volumesDeleted", sum.VolumesDeleted, "snapshotsDeleted", sum.SnapshotsDeleted, "recordsUpdated", len(sum.RecordsUpdated),
 		"skipped", skipped, "failed", sum.Failed, "stoppedEarly", sum.StoppedEarly)
 	return sum, nil
 }

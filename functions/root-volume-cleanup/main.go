@@ -1,6 +1,7 @@
-// Command root-volume-cleanup deletes replaced root volumes (detached and
-// tagged) and replacement snapshots whose source volume is gone, unless
-// they back an AMI. Trigger: a schedule.
+// Command root-volume-cleanup deletes the root volumes the suite provably
+// replaced (a record in REPLACEMENTS_TABLE, a succeeded task, detached, past
+// RETAIN_REPLACED) and the suite's snapshots (marked in their description)
+// whose source volume is gone, unless they back an AMI. Trigger: a schedule.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
@@ -22,13 +24,17 @@ func main() {
 	awsCfg := coldstart.AWS(context.Background(), log)
 	h := &handler{
 		cleaner: &rootvolume.Cleaner{
-			EC2:         ec2.NewFromConfig(awsCfg),
-			SnapshotTag: cfg.SnapshotTag,
-			DeleteTag:   cfg.DeleteTag,
-			MinAge:      cfg.MinAge,
-			DryRun:      cfg.DryRun,
-			Limiter:     rate.NewLimiter(rate.Limit(cfg.DeleteRate), 1),
-			Log:         log,
+			EC2:            ec2.NewFromConfig(awsCfg),
+			Store:          &rootvolume.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
+			SnapshotTag:    cfg.SnapshotTag,
+			DeleteTag:      cfg.DeleteTag,
+			KeepTag:        cfg.KeepTag,
+			MinAge:         cfg.MinAge,
+			RetainReplaced: cfg.RetainReplaced,
+			AdoptExternal:  cfg.AdoptExternal,
+			DryRun:         cfg.DryRun,
+			Limiter:        rate.NewLimiter(rate.Limit(cfg.DeleteRate), 1),
+			Log:            log,
 		},
 		log: log,
 	}

@@ -11,6 +11,9 @@ import (
 type Config struct {
 	SnapshotTag rootvolume.Tag
 	AttachWait  time.Duration
+	// Table is the replacements table (REPLACEMENTS_TABLE), where every
+	// confirmed root volume is recorded; required.
+	Table string
 }
 
 func loadConfig(lookup settings.Lookup) (Config, error) {
@@ -19,6 +22,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		SnapshotTag: settings.Parse(r, "SNAPSHOT_TAG", rootvolume.DefaultSnapshotTag.String(), rootvolume.ParseTag),
 		// Up to the longest a Lambda invocation may run.
 		AttachWait: r.Duration("ATTACH_WAIT", 60*time.Second, 0, 15*time.Minute),
+		Table:      settings.Parse(r, "REPLACEMENTS_TABLE", "", rootvolume.ParseTableName),
 	}
 	return cfg, r.Err()
 }

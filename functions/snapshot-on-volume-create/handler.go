@@ -15,8 +15,13 @@ type handler struct {
 
 // Handle decodes the event itself, so a malformed one is logged and
 // rejected here (no retry can fix it) instead of failing in the runtime.
-// It returns an error only when a retry can help.
+// It returns an error only when a retry can help. Two events come: EC2's
+// "EBS Volume Notification" and the suite's "Snapshot Root Volume
+// Requested" (on the stack's bus).
 func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (rootvolume.SnapshotResult, error) {
+	if rootvolume.DetailType(raw) == rootvolume.SnapshotNowDetailType {
+		return h.snapshotNow(ctx, raw)
+	}
 	ev, err := rootvolume.DecodeVolumeEvent(raw)
 	if err != nil {
 		h.log.ErrorContext(ctx, "event rejected", "error", err.Error())
@@ -29,6 +34,23 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (rootvolume.S
 		return res, err
 	}
 	h.log.InfoContext(ctx, "decision", "outcome", res.Outcome, "reason", res.Reason,
+		"volumeId", res.VolumeID, "instanceId", res.InstanceID, "device", res.Device, "snapshotId", res.SnapshotID)
+	return res, nil
+}
+
+func (h *handler) snapshotNow(ctx context.Context, raw json.RawMessage) (rootvolume.SnapshotResult, error) {
+	instanceID, err := rootvolume.DecodeSnapshotNow(raw)
+	if err != nil {
+		h.log.ErrorContext(ctx, "event rejected", "error", err.Error())
+		return rootvolume.SnapshotResult{Outcome: rootvolume.SnapshotRejected, Reason: err.Error()}, nil
+	}
+	res, err := h.snapshotter.SnapshotNow(ctx, instanceID)
+	if err != nil {
+		h.log.ErrorContext(ctx, "snapshot not taken; asking Lambda to retry", "instanceId", instanceID,
+			"volumeId", res.VolumeID, "error", err.Error())
+		return res, err
+	}
+	h.log.InfoContext(ctx, "decision", "request", "snapshot now", "outcome", res.Outcome, "reason", res.Reason,
 		"volumeId", res.VolumeID, "instanceId", res.InstanceID, "device", res.Device, "snapshotId", res.SnapshotID)
 	return res, nil
 }

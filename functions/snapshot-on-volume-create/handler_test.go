@@ -8,14 +8,17 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume/replacetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -35,9 +38,12 @@ func sample(t *testing.T, name, volumeID string) json.RawMessage {
 
 type fixture struct {
 	ec2   *ec2.Client
+	db    *dynamodb.Client
 	calls *awstest.Calls
 	h     *handler
 }
+
+const table = "replacements"
 
 func newFixture(t *testing.T, attachWait time.Duration) fixture {
 	t.Helper()
@@ -46,11 +52,14 @@ func newFixture(t *testing.T, attachWait time.Duration) fixture {
 	fnCfg := cfg.Copy()
 	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	replacetest.CreateTable(t, dynamodb.NewFromConfig(cfg), table)
 	return fixture{
 		ec2:   ec2.NewFromConfig(cfg),
+		db:    dynamodb.NewFromConfig(cfg),
 		calls: calls,
 		h: &handler{log: log, snapshotter: &rootvolume.Snapshotter{
 			EC2: ec2.NewFromConfig(fnCfg), Tag: rootvolume.DefaultSnapshotTag, AttachWait: attachWait,
+			Store:   &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table},
 			PollMin: 200 * time.Millisecond, PollMax: 400 * time.Millisecond, Log: log,
 		}},
 	}
@@ -90,6 +99,15 @@ func TestRootVolumeIsSnapshottedOnceWithTags(t *testing.T) {
 	if aws.ToString(snaps[0].SnapshotId) != res.SnapshotID {
 		t.Errorf("result snapshot %s, but the account has %s", res.SnapshotID, aws.ToString(snaps[0].SnapshotId))
 	}
+	// The description, which EC2 fixes at creation, carries the marker and
+	// the volume: what the cleanup trusts.
+	if vol, ok := rootvolume.MarkedVolume(aws.ToString(snaps[0].Description)); !ok || vol != root {
+		t.Errorf("snapshot description %q, want the suite's marker and %s", aws.ToString(snaps[0].Description), root)
+	}
+	if roots := rootRecords(t, f.db); len(roots) != 1 || roots[0].VolumeID != root || roots[0].InstanceID != aws.ToString(inst.InstanceId) ||
+		roots[0].VolumeCreated.IsZero() {
+		t.Errorf("root records = %+v, want one for %s of %s with its creation time", roots, root, aws.ToString(inst.InstanceId))
+	}
 
 	// EventBridge delivers at least once: the same event again.
 	f.calls.Reset()
@@ -102,6 +120,58 @@ func TestRootVolumeIsSnapshottedOnceWithTags(t *testing.T) {
 	}
 	if n := f.calls.Count("EC2.CreateSnapshot"); n != 0 {
 		t.Errorf("CreateSnapshot calls on redelivery = %d, want 0", n)
+	}
+}
+
+func rootRecords(t *testing.T, db *dynamodb.Client) []rootvolume.RootObservation {
+	roots := replacetest.Items[rootvolume.RootObservation](t, db, table)
+	return slices.DeleteFunc(roots, func(o rootvolume.RootObservation) bool { return o.Kind != "root" })
+}
+
+func snapshotNow(t *testing.T, instanceID string) json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "snapshot-on-volume-create", "snapshot-now.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return json.RawMessage(strings.ReplaceAll(string(b), "i-0123456789abcdef0", instanceID))
+}
+
+func TestSnapshotNowMakesOneSnapshotEvenWhenDeliveredTwice(t *testing.T) {
+	f := newFixture(t, time.Second)
+	inst := awstest.RunInstance(t, f.ec2, "on-demand")
+	id := aws.ToString(inst.InstanceId)
+	root, _ := rootvolume.RootVolumeOf(inst)
+	ev := snapshotNow(t, id)
+
+	res, err := f.h.Handle(context.Background(), ev)
+	if err != nil || res.Outcome != rootvolume.SnapshotCreated || res.VolumeID != root {
+		t.Fatalf("Handle(snapshot now) = %+v, %v, want created of %s", res, err, root)
+	}
+	res2, err := f.h.Handle(context.Background(), ev)
+	if err != nil || res2.Outcome != rootvolume.SnapshotExists || res2.SnapshotID != res.SnapshotID {
+		t.Errorf("Handle(redelivered) = %+v, %v, want exists with %s", res2, err, res.SnapshotID)
+	}
+	snaps := awstest.SnapshotsOf(t, f.ec2, root)
+	if len(snaps) != 1 {
+		t.Fatalf("snapshots of %s = %d, want 1", root, len(snaps))
+	}
+	if vol, ok := rootvolume.MarkedVolume(aws.ToString(snaps[0].Description)); !ok || vol != root || !rootvolume.DefaultSnapshotTag.On(snaps[0].Tags) {
+		t.Errorf("snapshot = %q %v, want the marker, %s and the tag, as createVolume's", aws.ToString(snaps[0].Description), snaps[0].Tags, root)
+	}
+	if n := f.calls.Count("EC2.CreateSnapshot"); n != 1 {
+		t.Errorf("CreateSnapshot calls = %d, want 1", n)
+	}
+
+	for _, bad := range []string{
+		strings.ReplaceAll(string(ev), id, "i-0aaaaaaaaaaaaaaaa"), // no such instance
+		strings.ReplaceAll(string(ev), id, "not-an-instance"),
+		strings.ReplaceAll(string(ev), `"instanceId"`, `"instance"`),
+	} {
+		res, err := f.h.Handle(context.Background(), json.RawMessage(bad))
+		if err != nil || res.Outcome != rootvolume.SnapshotRejected || res.Reason == "" {
+			t.Errorf("Handle(%s) = %+v, %v, want rejected with a reason", bad, res, err)
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 // Command snapshot-on-volume-create snapshots every new EBS root volume,
 // tagged so that the instance can later be reset with EC2 root-volume
-// replacement. Trigger: EventBridge "EBS Volume Notification" (createVolume).
+// replacement, and records it in REPLACEMENTS_TABLE. Triggers: EventBridge
+// "EBS Volume Notification" (createVolume), and "Snapshot Root Volume
+// Requested" on the stack's bus, which snapshots an instance's root now.
 package main
 
 import (
@@ -8,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
@@ -20,6 +23,7 @@ func main() {
 	h := &handler{
 		snapshotter: &rootvolume.Snapshotter{
 			EC2:        ec2.NewFromConfig(awsCfg),
+			Store:      &rootvolume.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
 			Tag:        cfg.SnapshotTag,
 			AttachWait: cfg.AttachWait,
 			Log:        log,

@@ -65,14 +65,16 @@ func (c *Calls) Total(prefixes ...string) int {
 	return total
 }
 
-// Writes returns the calls that are not reads (Describe, List, Get).
+// Writes returns the calls that are not reads (Describe, List, Get, and
+// DynamoDB's Scan and Query).
 func (c *Calls) Writes() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := map[string]int{}
 	for key, n := range c.n {
 		op := key[strings.IndexByte(key, '.')+1:]
-		if strings.HasPrefix(op, "Describe") || strings.HasPrefix(op, "List") || strings.HasPrefix(op, "Get") {
+		if strings.HasPrefix(op, "Describe") || strings.HasPrefix(op, "List") || strings.HasPrefix(op, "Get") ||
+			op == "Scan" || op == "Query" {
 			continue
 		}
 		out[key] = n

@@ -1,6 +1,7 @@
 package rootvolume
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,4 +78,51 @@ func VolumeIDFromARN(s string) (string, error) {
 		return "", fmt.Errorf("%w: resource %q is not an EC2 volume ARN", ErrBadEvent, s)
 	}
 	return id, nil
+}
+
+// The custom events the stack's own bus carries to the suite.
+const (
+	// EventSource is the source of the suite's custom events.
+	EventSource = "lambda-suite.root-volume"
+	// ReplaceDetailType asks replace-root-volume for a replacement.
+	ReplaceDetailType = "Replace Root Volume Requested"
+	// SnapshotNowDetailType asks snapshot-on-volume-create to snapshot an
+	// instance's current root volume now.
+	SnapshotNowDetailType = "Snapshot Root Volume Requested"
+)
+
+// DetailType returns an EventBridge event's detail-type, or "" for input
+// that is not one (a direct invocation's payload).
+func DetailType(raw []byte) string {
+	var ev struct {
+		DetailType string `json:"detail-type"`
+	}
+	if json.Unmarshal(raw, &ev) != nil {
+		return ""
+	}
+	return ev.DetailType
+}
+
+// DecodeSnapshotNow reads a "Snapshot Root Volume Requested" event and
+// returns the instance ID in its detail. Every error wraps ErrBadEvent.
+func DecodeSnapshotNow(raw []byte) (string, error) {
+	var ev events.CloudWatchEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return "", fmt.Errorf("%w: not an EventBridge event: %v", ErrBadEvent, err)
+	}
+	if ev.DetailType != SnapshotNowDetailType {
+		return "", fmt.Errorf("%w: detail-type %q, want %q", ErrBadEvent, ev.DetailType, SnapshotNowDetailType)
+	}
+	var detail struct {
+		InstanceID string `json:"instanceId"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(ev.Detail))
+	dec.DisallowUnknownFields()
+	if len(ev.Detail) == 0 || dec.Decode(&detail) != nil {
+		return "", fmt.Errorf("%w: detail must be {\"instanceId\": \"i-…\"}", ErrBadEvent)
+	}
+	if !instanceIDPattern.MatchString(detail.InstanceID) {
+		return "", fmt.Errorf("%w: instanceId %q is not an EC2 instance ID (i-…)", ErrBadEvent, detail.InstanceID)
+	}
+	return detail.InstanceID, nil
 }

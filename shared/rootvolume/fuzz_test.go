@@ -54,3 +54,19 @@ func FuzzDecodeReplaceRequest(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeSnapshotNow(f *testing.F) {
+	seedFromEvents(f, "snapshot-on-volume-create", "replace-root-volume")
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		id, err := DecodeSnapshotNow(raw)
+		if err != nil {
+			if !errors.Is(err, ErrBadEvent) {
+				t.Fatalf("error %v does not wrap ErrBadEvent", err)
+			}
+			return
+		}
+		if !instanceIDPattern.MatchString(id) {
+			t.Fatalf("accepted instance ID %q", id)
+		}
+	})
+}

@@ -6,13 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
 // What a replacement restores the root volume to.
@@ -70,6 +73,26 @@ func (r ReplaceRequest) Validate() error {
 	return nil
 }
 
+// Requester says who asked for a request, from what the input tells: an
+// EventBridge event's source, account and ID, or a direct invocation (whose
+// caller Lambda does not pass to the function: CloudTrail's Invoke record
+// names it, found by the request ID).
+func Requester(raw []byte, requestID string) string {
+	var ev struct {
+		ID         string `json:"id"`
+		DetailType string `json:"detail-type"`
+		Source     string `json:"source"`
+		Account    string `json:"account"`
+	}
+	if json.Unmarshal(raw, &ev) == nil && ev.DetailType != "" {
+		return fmt.Sprintf("EventBridge event %s from source %s, account %s", ev.ID, ev.Source, ev.Account)
+	}
+	return "direct invocation, Lambda request " + requestID
+}
+
+// ErrNotOptedIn refuses an instance that does not carry the opt-in tag.
+var ErrNotOptedIn = fmt.Errorf("%w: instance does not opt in to root-volume replacement", ErrBadEvent)
+
 // ReplaceResult says what a replacement chose and started.
 type ReplaceResult struct {
 	TaskID               string `json:"taskId"`
@@ -80,25 +103,41 @@ type ReplaceResult struct {
 	SnapshotID           string `json:"snapshotId,omitempty"`
 	DeleteReplacedVolume bool   `json:"deleteReplacedVolume"`
 	ClientToken          string `json:"clientToken"`
+	RecordID             string `json:"recordId,omitempty"`
+	// Retried is set when the request had been recorded before.
+	Retried bool `json:"retried,omitempty"`
 }
 
 // Replacer starts root-volume replacements.
 type Replacer struct {
 	EC2         replaceAPI
+	Store       *Store
 	SnapshotTag Tag // marks the snapshots that may be restored
-	DeleteTag   Tag // put on the replaced root volume for the cleanup
+	DeleteTag   Tag // a label put on the replaced root volume once EC2 accepted the task
+	OptInTag    Tag // instances must carry it (REPLACE_OPT_IN_TAG)
+	Now         func() time.Time
 }
 
 // Replace starts a replacement of the instance's root volume. Nothing is
-// changed until the instance, its root volume and the snapshot are known
-// to fit together.
-func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest) (ReplaceResult, error) {
+// changed until the instance opts in and the instance, its root volume and
+// the snapshot are known to fit together. Then, in this order: the request
+// is recorded (once per client token), EC2 is asked with that token, and
+// only once EC2 accepted the task is the old root labelled. A refused task
+// leaves its record marked refused and no label.
+func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, requestedBy string) (ReplaceResult, error) {
 	if err := req.Validate(); err != nil {
 		return ReplaceResult{}, err
 	}
 	res := ReplaceResult{InstanceID: req.InstanceID, RestoreTo: req.RestoreTo, DeleteReplacedVolume: req.DeleteReplacedVolume}
 
-	rootVolume, err := r.rootVolume(ctx, req.InstanceID)
+	inst, err := r.instance(ctx, req.InstanceID)
+	if err != nil {
+		return res, err
+	}
+	if !r.OptInTag.On(inst.Tags) {
+		return res, fmt.Errorf("%w: %s lacks the tag %s", ErrNotOptedIn, req.InstanceID, r.OptInTag)
+	}
+	rootVolume, err := RootVolumeOf(inst)
 	if err != nil {
 		return res, err
 	}
@@ -115,14 +154,19 @@ func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest) (ReplaceResu
 		return res, err
 	}
 
-	if _, err := r.EC2.CreateTags(ctx, &ec2.CreateTagsInput{
-		Resources: []string{rootVolume},
-		Tags:      []types.Tag{r.DeleteTag.ec2()},
-	}); err != nil {
-		return res, fmt.Errorf("tag replaced root volume %s: %w", rootVolume, err)
-	}
-
 	res.ClientToken = ClientToken(req.InstanceID, rootVolume, res.SnapshotID, req.DeleteReplacedVolume)
+	now := r.now().UTC()
+	rec, err := r.Store.PutNewReplacement(ctx, Replacement{
+		ClientToken: res.ClientToken, InstanceID: req.InstanceID, ReplacedVolumeID: rootVolume,
+		RestoreTo: req.RestoreTo, SnapshotID: res.SnapshotID, DeleteReplacedVolume: req.DeleteReplacedVolume,
+		RequestedBy: requestedBy, RequestedAt: now, State: StateRequested, UpdatedAt: now,
+	})
+	res.Retried = errors.Is(err, ErrRecordExists)
+	if err != nil && !res.Retried {
+		return res, err
+	}
+	res.RecordID = rec.ID
+
 	in := &ec2.CreateReplaceRootVolumeTaskInput{
 		InstanceId:               aws.String(req.InstanceID),
 		ClientToken:              aws.String(res.ClientToken),
@@ -139,14 +183,49 @@ func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest) (ReplaceResu
 	if res.SnapshotID != "" {
 		in.SnapshotId = aws.String(res.SnapshotID)
 	}
-	out, err := r.EC2.CreateReplaceRootVolumeTask(ctx, in)
-	if err != nil {
-		return res, fmt.Errorf("start root-volume replacement of %s: %w", req.InstanceID, err)
+	out, taskErr := r.EC2.CreateReplaceRootVolumeTask(ctx, in)
+
+	// The outcome is recorded even when the budget ran out on EC2's answer.
+	finish, cancel := deadline.Finish(ctx)
+	defer cancel()
+	rec.UpdatedAt = r.now().UTC()
+	if taskErr != nil {
+		if rec.TaskID == "" {
+			rec.State, rec.Reason = StateRefused, taskErr.Error()
+			if err := r.Store.UpdateReplacement(finish, rec); err != nil {
+				return res, errors.Join(fmt.Errorf("start root-volume replacement of %s: %w", req.InstanceID, taskErr), err)
+			}
+		}
+		return res, fmt.Errorf("start root-volume replacement of %s: %w", req.InstanceID, taskErr)
 	}
 	if t := out.ReplaceRootVolumeTask; t != nil {
 		res.TaskID, res.TaskState = aws.ToString(t.ReplaceRootVolumeTaskId), string(t.TaskState)
+		if rec.State == StateRequested || rec.State == StateRefused {
+			rec.State, rec.Reason = StateStarted, ""
+		}
+		rec.TaskID = res.TaskID
+		if start, ok := parseTaskTime(t.StartTime); ok {
+			rec.TaskStartedAt = aws.Time(start)
+		}
+		if err := r.Store.UpdateReplacement(finish, rec); err != nil {
+			return res, err
+		}
+	}
+
+	if _, err := r.EC2.CreateTags(finish, &ec2.CreateTagsInput{
+		Resources: []string{rootVolume},
+		Tags:      []types.Tag{r.DeleteTag.ec2()},
+	}); err != nil {
+		return res, fmt.Errorf("label replaced root volume %s: %w", rootVolume, err)
 	}
 	return res, nil
+}
+
+func (r *Replacer) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
 }
 
 // ClientToken derives the idempotency token from what the replacement does
@@ -158,20 +237,20 @@ func ClientToken(instanceID, rootVolumeID, snapshotID string, deleteReplaced boo
 	return hex.EncodeToString(sum[:])
 }
 
-func (r *Replacer) rootVolume(ctx context.Context, instanceID string) (string, error) {
+func (r *Replacer) instance(ctx context.Context, instanceID string) (types.Instance, error) {
 	out, err := r.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
 	if isNotFound(err) {
-		return "", fmt.Errorf("%w: instance %s not found", ErrBadEvent, instanceID)
+		return types.Instance{}, fmt.Errorf("%w: instance %s not found", ErrBadEvent, instanceID)
 	}
 	if err != nil {
-		return "", fmt.Errorf("describe instance %s: %w", instanceID, err)
+		return types.Instance{}, fmt.Errorf("describe instance %s: %w", instanceID, err)
 	}
 	for _, res := range out.Reservations {
 		for _, inst := range res.Instances {
-			return RootVolumeOf(inst)
+			return inst, nil
 		}
 	}
-	return "", fmt.Errorf("%w: instance %s not found", ErrBadEvent, instanceID)
+	return types.Instance{}, fmt.Errorf("%w: instance %s not found", ErrBadEvent, instanceID)
 }
 
 // RootVolumeOf returns the EBS volume mapped at the instance's root device.
@@ -246,4 +325,11 @@ func (r *Replacer) checkSnapshot(ctx context.Context, snapshotID, volumeID strin
 		return "", fmt.Errorf("%w: snapshot %s is %s, not completed", ErrBadEvent, snapshotID, snap.State)
 	}
 	return snapshotID, nil
+}
+
+// parseTaskTime reads a replace-root-volume task's time as EC2 gives it
+// (ISO 8601, UTC, perhaps with milliseconds).
+func parseTaskTime(s *string) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339, aws.ToString(s))
+	return t.UTC(), err == nil
 }

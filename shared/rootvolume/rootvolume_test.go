@@ -4,11 +4,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -119,46 +121,156 @@ func TestClientTokenIsStablePerRequestAndRootVolume(t *testing.T) {
 func TestPlanCleanup(t *testing.T) {
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	old, young := now.Add(-2*time.Hour), now.Add(-10*time.Minute)
+	done := now.Add(-25 * time.Hour) // a task that completed before the 24h window
+	recent := now.Add(-time.Hour)    // one inside it
+	avail := func(id string) VolumeFacts { return VolumeFacts{ID: id, State: "available"} }
+	rec := func(vol, task, state string, completed time.Time) Replacement {
+		r := Replacement{ID: "replacement#" + vol, ReplacedVolumeID: vol, TaskID: task, State: state, InstanceID: "i-" + vol}
+		if !completed.IsZero() {
+			r.CompletedAt = &completed
+		}
+		return r
+	}
+	marked := func(id, vol, state string, created time.Time) SnapshotFacts {
+		return SnapshotFacts{ID: id, VolumeID: vol, Description: SnapshotDescription(vol, "i-1", "/dev/xvda"), State: state, Created: created}
+	}
+	const gone, live, other = "vol-0000000000000000a", "vol-0000000000000000b", "vol-0000000000000000c"
 	in := PlanInput{
-		Now: now, MinAge: time.Hour,
-		Volumes: []Candidate{
-			{ID: "vol-del", Created: old, State: "available", Tagged: true},
-			{ID: "vol-attached", Created: old, State: "available", Attached: true, Tagged: true},
-			{ID: "vol-inuse", Created: old, State: "in-use", Tagged: true},
-			{ID: "vol-young", Created: young, State: "available", Tagged: true},
-			{ID: "vol-untagged", Created: old, State: "available"},
-			{ID: "vol-notime", State: "available", Tagged: true},
+		Now: now, MinAge: time.Hour, RetainReplaced: 24 * time.Hour,
+		Records: Records{
+			Replacements: []Replacement{
+				rec("vol-done", "", StateSucceeded, done),
+				rec("vol-window", "", StateSucceeded, recent),
+				rec("vol-kept", "", StateSucceeded, done),
+				rec("vol-refused", "", StateRefused, time.Time{}),
+				rec("vol-fails", "task-fails", StateStarted, time.Time{}),
+				rec("vol-running", "task-running", StateStarted, time.Time{}),
+				rec("vol-now-done", "task-done", StateStarted, time.Time{}),
+				rec("vol-attached", "", StateSucceeded, done),
+				rec("vol-root", "", StateSucceeded, done),
+				rec("vol-gone", "", StateSucceeded, done),
+			},
+			Roots: []RootObservation{
+				{InstanceID: "i-ext", VolumeID: "vol-ext-old", VolumeCreated: now.Add(-100 * time.Hour)},
+				{InstanceID: "i-ext", VolumeID: "vol-ext-older", VolumeCreated: now.Add(-200 * time.Hour)},
+				{InstanceID: "i-ext", VolumeID: "vol-ext-new", VolumeCreated: now.Add(-29 * time.Hour)},
+			},
 		},
-		Snapshots: []Candidate{
-			{ID: "snap-orphan", Created: old, State: "completed", VolumeID: "vol-gone", Tagged: true},
-			{ID: "snap-live", Created: old, State: "completed", VolumeID: "vol-live", Tagged: true},
-			{ID: "snap-ami", Created: old, State: "completed", VolumeID: "vol-gone", Tagged: true},
-			{ID: "snap-pending", Created: old, State: "pending", VolumeID: "vol-gone", Tagged: true},
-			{ID: "snap-young", Created: young, State: "completed", VolumeID: "vol-gone", Tagged: true},
-			{ID: "snap-untagged", Created: old, State: "completed", VolumeID: "vol-gone"},
-			{ID: "snap-novolume", Created: old, State: "completed", Tagged: true},
+		Tasks: map[string]TaskFacts{
+			"task-fails":   {ID: "task-fails", State: "failed-detached", Completed: done},
+			"task-running": {ID: "task-running", State: "in-progress"},
+			"task-done":    {ID: "task-done", State: "succeeded", Completed: done},
+			"task-ext":     {ID: "task-ext", InstanceID: "i-ext", State: "succeeded", Started: now.Add(-30 * time.Hour), Completed: done},
 		},
-		ExistingVolumes: map[string]bool{"vol-live": true},
+		Volumes: map[string]VolumeFacts{
+			"vol-done":     avail("vol-done"),
+			"vol-window":   avail("vol-window"),
+			"vol-kept":     {ID: "vol-kept", State: "available", Keep: true},
+			"vol-refused":  avail("vol-refused"),
+			"vol-fails":    {ID: "vol-fails", State: "available", Labelled: true},
+			"vol-running":  {ID: "vol-running", State: "in-use", Attached: true},
+			"vol-now-done": {ID: "vol-now-done", State: "available", Labelled: true},
+			"vol-attached": {ID: "vol-attached", State: "in-use", Attached: true},
+			"vol-root":     avail("vol-root"),
+			"vol-ext-old":  avail("vol-ext-old"),
+			"vol-forged":   {ID: "vol-forged", State: "available", Labelled: true},
+		},
+		Roots: map[string]string{"vol-root": "i-9"},
+		Snapshots: []SnapshotFacts{
+			marked("snap-orphan", gone, "completed", old),
+			marked("snap-live", live, "completed", old),
+			marked("snap-ami", gone, "completed", old),
+			marked("snap-pending", gone, "pending", old),
+			marked("snap-young", gone, "completed", young),
+			{ID: "snap-forged", VolumeID: gone, Description: "nightly backup", State: "completed", Created: old},
+			{ID: "snap-lying", VolumeID: other, Description: SnapshotDescription(gone, "i-1", "/dev/xvda"), State: "completed", Created: old},
+			{ID: "snap-keep", VolumeID: gone, Description: SnapshotDescription(gone, "i-1", "/dev/xvda"), State: "completed", Created: old, Keep: true},
+		},
+		ExistingVolumes: map[string]bool{live: true},
 		AMISnapshots:    map[string]string{"snap-ami": "ami-1"},
 	}
+	window := recent.Add(24 * time.Hour).Format(time.RFC3339)
+	doneAt := done
 	want := Plan{
-		Volumes:   []string{"vol-del"},
+		Volumes:   []string{"vol-done", "vol-now-done"},
 		Snapshots: []string{"snap-orphan"},
+		Label:     []string{"vol-done"},
+		Unlabel:   []string{"vol-fails"},
+		Records: []Replacement{
+			{ID: "replacement#vol-fails", ReplacedVolumeID: "vol-fails", TaskID: "task-fails", InstanceID: "i-vol-fails",
+				State: StateFailed, Reason: "EC2 reports the task failed-detached", CompletedAt: &doneAt, UpdatedAt: now},
+			{ID: "replacement#vol-now-done", ReplacedVolumeID: "vol-now-done", TaskID: "task-done", InstanceID: "i-vol-now-done",
+				State: StateSucceeded, Reason: "EC2 reports the task succeeded", CompletedAt: &doneAt, UpdatedAt: now},
+		},
 		Skipped: []Skip{
+			{"vol-window", KindVolume, ReasonRollbackWindow + " until " + window},
+			{"vol-kept", KindVolume, ReasonKeepTag},
+			{"vol-refused", KindVolume, ReasonTaskRefused},
+			{"vol-fails", KindVolume, ReasonTaskFailed},
+			{"vol-running", KindVolume, ReasonTaskNotDone + " (record started)"},
 			{"vol-attached", KindVolume, ReasonAttached},
-			{"vol-inuse", KindVolume, ReasonNotAvailable},
-			{"vol-young", KindVolume, ReasonTooYoung},
-			{"vol-untagged", KindVolume, ReasonNotTagged},
-			{"vol-notime", KindVolume, ReasonTooYoung},
+			{"vol-root", KindVolume, ReasonIsRoot + " (i-9)"},
+			{"vol-ext-old", KindVolume, ReasonExternal},
+			{"vol-forged", KindVolume, ReasonUnrecorded},
 			{"snap-live", KindSnapshot, ReasonSourceExists},
 			{"snap-ami", KindSnapshot, ReasonBacksAMI + " (ami-1)"},
 			{"snap-pending", KindSnapshot, ReasonNotCompleted},
 			{"snap-young", KindSnapshot, ReasonTooYoung},
-			{"snap-untagged", KindSnapshot, ReasonNotTagged},
-			{"snap-novolume", KindSnapshot, ReasonSourceExists},
+			{"snap-forged", KindSnapshot, ReasonUnmarked},
+			{"snap-lying", KindSnapshot, ReasonMarkMismatch},
+			{"snap-keep", KindSnapshot, ReasonKeepTag},
 		},
 	}
-	if diff := cmp.Diff(want, PlanCleanup(in)); diff != "" {
+	// Order follows the records' and tasks' order, which the test does not pin.
+	anyOrder := cmp.Options{
+		cmpopts.SortSlices(func(a, b Skip) bool { return a.Kind+a.ID < b.Kind+b.ID }),
+		cmpopts.SortSlices(func(a, b string) bool { return a < b }),
+	}
+	if diff := cmp.Diff(want, PlanCleanup(in), anyOrder); diff != "" {
 		t.Errorf("PlanCleanup (-want +got):\n%s", diff)
+	}
+
+	// Adopting external replacements: the root the instance had when the
+	// task started (the newest recorded before it) goes after the window.
+	in.AdoptExternal = true
+	got := PlanCleanup(in)
+	if !slices.Contains(got.Volumes, "vol-ext-old") || !slices.Contains(got.Label, "vol-ext-old") {
+		t.Errorf("PlanCleanup(adopt) volumes = %v, label %v, want vol-ext-old in both", got.Volumes, got.Label)
+	}
+
+	// The Recycle Bin: unreadable keeps every snapshot; an AMI that
+	// entered it after a snapshot was made may hold that snapshot.
+	in.RecycleBinUnread = "UnauthorizedOperation"
+	if got := PlanCleanup(in); len(got.Snapshots) != 0 {
+		t.Errorf("PlanCleanup(Recycle Bin unread) snapshots = %v, want none", got.Snapshots)
+	}
+	in.RecycleBinUnread = ""
+	in.RecycleBin = []RecycledAMI{{ID: "ami-before", Entered: old.Add(-time.Minute)}}
+	if got := PlanCleanup(in); !slices.Contains(got.Snapshots, "snap-orphan") {
+		t.Errorf("PlanCleanup(AMI binned before the snapshot) snapshots = %v, want snap-orphan", got.Snapshots)
+	}
+	in.RecycleBin = append(in.RecycleBin, RecycledAMI{ID: "ami-after", Entered: old.Add(time.Minute)})
+	if got := PlanCleanup(in); len(got.Snapshots) != 0 {
+		t.Errorf("PlanCleanup(AMI binned after the snapshot) snapshots = %v, want none", got.Snapshots)
+	}
+}
+
+func TestMarkedVolume(t *testing.T) {
+	tests := []struct {
+		desc   string
+		want   string
+		wantOK bool
+	}{
+		{SnapshotDescription("vol-0123456789abcdef0", "i-1", "/dev/xvda"), "vol-0123456789abcdef0", true},
+		{"Root volume vol-0123456789abcdef0 of i-1 (/dev/xvda), kept so …", "", false}, // an earlier version's
+		{SnapshotMarker + " vol-x: forged", "", false},
+		{"backup " + SnapshotMarker + " vol-0123456789abcdef0: inside", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := MarkedVolume(tt.desc)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("MarkedVolume(%q) = %q, %v, want %q, %v", tt.desc, got, ok, tt.want, tt.wantOK)
+		}
 	}
 }

@@ -9,20 +9,31 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume/replacetest"
 )
 
-// fleet seeds an account at scale: tagged detached volumes, and tagged
-// snapshots (perSource of each source volume) whose sources are deleted
-// for the first orphanSources of them.
+// fleet seeds an account at scale: replaced root volumes, detached, tagged
+// and recorded as replaced by a task that succeeded two days ago, and
+// snapshots the suite made (perSource of each source volume) whose sources
+// are deleted for the first orphanSources of them.
 type fleet struct {
 	taggedVolumes, sources, perSource, orphanSources int
 }
 
-func (f fleet) seed(tb testing.TB, c *ec2.Client) {
+const testTable = "replacements"
+
+func (f fleet) seed(tb testing.TB, cfg aws.Config) {
 	tb.Helper()
 	ctx := context.Background()
+	c := ec2.NewFromConfig(cfg)
+	db := dynamodb.NewFromConfig(cfg)
+	replacetest.CreateTable(tb, db, testTable)
+	store := &Store{DB: db, Table: testTable}
+	completed := time.Now().Add(-48 * time.Hour).UTC()
 	snapTag := awstest.Tag(DefaultSnapshotTag.Key, DefaultSnapshotTag.Value)
 	delTag := awstest.Tag(DefaultDeleteTag.Key, DefaultDeleteTag.Value)
 	work := make(chan func(), 64)
@@ -35,13 +46,26 @@ func (f fleet) seed(tb testing.TB, c *ec2.Client) {
 		})
 	}
 	for range f.taggedVolumes {
-		work <- func() { awstest.CreateVolume(tb, c, delTag) }
+		work <- func() {
+			vol := awstest.CreateVolume(tb, c, delTag)
+			if _, err := store.PutNewReplacement(ctx, Replacement{
+				ClientToken: vol, InstanceID: "i-0123456789abcdef0", ReplacedVolumeID: vol, RestoreTo: RestoreLaunchState,
+				RequestedAt: completed, State: StateSucceeded, CompletedAt: &completed,
+			}); err != nil {
+				tb.Errorf("PutNewReplacement: %v", err)
+			}
+		}
 	}
 	for i := range f.sources {
 		work <- func() {
 			vol := awstest.CreateVolume(tb, c)
 			for range f.perSource {
-				awstest.CreateSnapshot(tb, c, vol, snapTag)
+				if _, err := c.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{
+					VolumeId: aws.String(vol), Description: aws.String(SnapshotDescription(vol, "i-0123456789abcdef0", "/dev/xvda")),
+					TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeSnapshot, Tags: []types.Tag{snapTag}}},
+				}); err != nil {
+					tb.Errorf("CreateSnapshot: %v", err)
+				}
 			}
 			if i < f.orphanSources {
 				if _, err := c.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: aws.String(vol)}); err != nil {
@@ -58,18 +82,20 @@ func newCleaner(cfg aws.Config, calls *awstest.Calls, dryRun bool) *Cleaner {
 	cfg = cfg.Copy()
 	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
 	return &Cleaner{
-		EC2: ec2.NewFromConfig(cfg), SnapshotTag: DefaultSnapshotTag, DeleteTag: DefaultDeleteTag,
-		DryRun: dryRun, Now: func() time.Time { return time.Now().Add(time.Hour) }, MinAge: time.Minute,
+		EC2: replacetest.New(ec2.NewFromConfig(cfg)), Store: &Store{DB: dynamodb.NewFromConfig(cfg), Table: testTable},
+		SnapshotTag: DefaultSnapshotTag, DeleteTag: DefaultDeleteTag, KeepTag: DefaultKeepTag,
+		DryRun: dryRun, Now: func() time.Time { return time.Now().Add(time.Hour) }, MinAge: time.Minute, RetainReplaced: 24 * time.Hour,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }
 
-// The number of Describe calls follows pages and batches, not items: 250
+// The number of Describe calls follows pages and batches, not items: 30
+// recorded volumes need one batch and the labelled ones one page; 250
 // orphan snapshots need 2 source-volume batches (200 IDs a filter), one
-// page of snapshots, one of volumes, one of images.
+// page of snapshots, one of images; the instances one page.
 func TestCleanupDescribesInPagesAndBatches(t *testing.T) {
 	cfg, _ := awstest.Moto(t).Config(t)
-	fleet{taggedVolumes: 30, sources: 250, perSource: 1, orphanSources: 250}.seed(t, ec2.NewFromConfig(cfg))
+	fleet{taggedVolumes: 30, sources: 250, perSource: 1, orphanSources: 250}.seed(t, cfg)
 
 	calls := awstest.NewCalls()
 	sum, err := newCleaner(cfg, calls, true).Run(context.Background())
@@ -79,7 +105,7 @@ func TestCleanupDescribesInPagesAndBatches(t *testing.T) {
 	if len(sum.VolumesToDelete) != 30 || len(sum.SnapshotsToDelete) != 250 {
 		t.Fatalf("plan = %d volumes, %d snapshots, want 30 and 250", len(sum.VolumesToDelete), len(sum.SnapshotsToDelete))
 	}
-	want := map[string]int{"EC2.DescribeVolumes": 1 + 2, "EC2.DescribeSnapshots": 1, "EC2.DescribeImages": 1}
+	want := map[string]int{"EC2.DescribeVolumes": 1 + 1 + 2, "EC2.DescribeInstances": 1, "EC2.DescribeSnapshots": 1, "EC2.DescribeImages": 1, "DynamoDB.Scan": 1}
 	for op, n := range want {
 		if got := calls.Count(op); got != n {
 			t.Errorf("%s calls = %d, want %d (all calls: %s)", op, got, n, calls)
@@ -100,7 +126,7 @@ func BenchmarkCleanup(b *testing.B) {
 
 	b.Run("dry-run", func(b *testing.B) {
 		cfg, _ := srv.Config(b)
-		f.seed(b, ec2.NewFromConfig(cfg))
+		f.seed(b, cfg)
 		calls := awstest.NewCalls()
 		c := newCleaner(cfg, calls, true)
 		var planned int
@@ -121,7 +147,7 @@ func BenchmarkCleanup(b *testing.B) {
 		for range b.N {
 			b.StopTimer()
 			cfg, _ := srv.Config(b)
-			f.seed(b, ec2.NewFromConfig(cfg))
+			f.seed(b, cfg)
 			c := newCleaner(cfg, calls, false)
 			b.StartTimer()
 			sum, err := c.Run(context.Background())

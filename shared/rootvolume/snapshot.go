@@ -40,7 +40,11 @@ type Snapshotter struct {
 	// PollMin and PollMax bound the backoff between attachment checks
 	// (defaults 2s and 10s).
 	PollMin, PollMax time.Duration
-	Log              *slog.Logger
+	// Store, when set, records every root volume confirmed (the facts
+	// ADOPT_EXTERNAL_REPLACEMENTS rests on).
+	Store *Store
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 // SnapshotResult says what was decided, with the IDs it touched.
@@ -87,7 +91,10 @@ func (s *Snapshotter) Handle(ctx context.Context, ev VolumeEvent) (SnapshotResul
 		return res, nil
 	}
 
-	existing, err := s.existingSnapshot(ctx, ev.VolumeID)
+	if err := s.recordRoot(ctx, vol, res.InstanceID, res.Device); err != nil {
+		return res, err
+	}
+	existing, err := s.existingSnapshot(ctx, ev.VolumeID, time.Time{})
 	if err != nil {
 		return res, err
 	}
@@ -97,26 +104,60 @@ func (s *Snapshotter) Handle(ctx context.Context, ev VolumeEvent) (SnapshotResul
 		return res, nil
 	}
 
+	res.SnapshotID, err = s.createSnapshot(ctx, ev.VolumeID, res.InstanceID, res.Device)
+	if err != nil {
+		return res, err
+	}
+	res.Outcome = SnapshotCreated
+	return res, nil
+}
+
+// createSnapshot snapshots a root volume with the suite's tags and, in its
+// description, the marker and the volume ID: EC2 fixes a description at
+// creation, so the cleanup can tell the suite's snapshots by it.
+func (s *Snapshotter) createSnapshot(ctx context.Context, volumeID, instanceID, device string) (string, error) {
 	out, err := s.EC2.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{
-		VolumeId: aws.String(ev.VolumeID),
-		Description: aws.String(fmt.Sprintf("Root volume %s of %s (%s), kept so the instance can be reset with EC2 root-volume replacement",
-			ev.VolumeID, res.InstanceID, res.Device)),
+		VolumeId:    aws.String(volumeID),
+		Description: aws.String(SnapshotDescription(volumeID, instanceID, device)),
 		TagSpecifications: []types.TagSpecification{{
 			ResourceType: types.ResourceTypeSnapshot,
 			Tags: []types.Tag{
 				s.Tag.ec2(),
-				{Key: aws.String(TagInstanceID), Value: aws.String(res.InstanceID)},
-				{Key: aws.String(TagSourceVolume), Value: aws.String(ev.VolumeID)},
-				{Key: aws.String(TagDevice), Value: aws.String(res.Device)},
+				{Key: aws.String(TagInstanceID), Value: aws.String(instanceID)},
+				{Key: aws.String(TagSourceVolume), Value: aws.String(volumeID)},
+				{Key: aws.String(TagDevice), Value: aws.String(device)},
 				{Key: aws.String(TagCreatedBy), Value: aws.String("snapshot-on-volume-create")},
 			},
 		}},
 	})
 	if err != nil {
-		return res, fmt.Errorf("snapshot volume %s: %w", ev.VolumeID, err)
+		return "", fmt.Errorf("snapshot volume %s: %w", volumeID, err)
 	}
-	res.Outcome, res.SnapshotID = SnapshotCreated, aws.ToString(out.SnapshotId)
-	return res, nil
+	return aws.ToString(out.SnapshotId), nil
+}
+
+// SnapshotMarker starts the description of every snapshot the suite takes.
+const SnapshotMarker = "lambda-suite:root-volume-snapshot"
+
+// SnapshotDescription is the description the suite gives a snapshot of
+// volumeID: the marker, the volume ID, then words for people.
+func SnapshotDescription(volumeID, instanceID, device string) string {
+	return fmt.Sprintf("%s %s: root volume of %s (%s), kept so the instance can be reset with EC2 root-volume replacement",
+		SnapshotMarker, volumeID, instanceID, device)
+}
+
+// MarkedVolume returns the volume ID a suite snapshot's description names,
+// and whether the description carries the marker at all.
+func MarkedVolume(description string) (string, bool) {
+	rest, ok := strings.CutPrefix(description, SnapshotMarker+" ")
+	if !ok {
+		return "", false
+	}
+	id, _, ok := strings.Cut(rest, ":")
+	if !ok || !volumeIDPattern.MatchString(id) {
+		return "", false
+	}
+	return id, true
 }
 
 var errVolumeGone = errors.New("volume gone")
@@ -180,8 +221,9 @@ func (s *Snapshotter) rootDevice(ctx context.Context, instanceID string) (string
 }
 
 // existingSnapshot returns a pending or completed tagged snapshot of the
-// volume, so a redelivered event creates no second one.
-func (s *Snapshotter) existingSnapshot(ctx context.Context, volumeID string) (string, error) {
+// volume started at or after since, so a redelivered event creates no
+// second one.
+func (s *Snapshotter) existingSnapshot(ctx context.Context, volumeID string, since time.Time) (string, error) {
 	p := ec2.NewDescribeSnapshotsPaginator(s.EC2, &ec2.DescribeSnapshotsInput{
 		OwnerIds: []string{"self"},
 		Filters:  []types.Filter{filter("volume-id", volumeID), s.Tag.Filter(), filter("status", "pending", "completed")},
@@ -192,13 +234,82 @@ func (s *Snapshotter) existingSnapshot(ctx context.Context, volumeID string) (st
 			return "", fmt.Errorf("list snapshots of %s: %w", volumeID, err)
 		}
 		for _, snap := range page.Snapshots {
-			if aws.ToString(snap.VolumeId) == volumeID && s.Tag.On(snap.Tags) &&
+			if aws.ToString(snap.VolumeId) == volumeID && s.Tag.On(snap.Tags) && !aws.ToTime(snap.StartTime).Before(since) &&
 				(snap.State == types.SnapshotStatePending || snap.State == types.SnapshotStateCompleted) {
 				return aws.ToString(snap.SnapshotId), nil
 			}
 		}
 	}
 	return "", nil
+}
+
+// recordRoot writes that the volume is the instance's root volume.
+func (s *Snapshotter) recordRoot(ctx context.Context, vol types.Volume, instanceID, device string) error {
+	if s.Store == nil {
+		return nil
+	}
+	return s.Store.PutRoot(ctx, RootObservation{
+		InstanceID: instanceID, VolumeID: aws.ToString(vol.VolumeId), Device: device,
+		VolumeCreated: aws.ToTime(vol.CreateTime).UTC(), ObservedAt: s.now().UTC(),
+	})
+}
+
+// SnapshotNowWindow is how recent a suite snapshot of the root volume may
+// be for a "Snapshot Root Volume Requested" event to make no new one: a
+// redelivered or repeated request within it is answered with that snapshot.
+const SnapshotNowWindow = 15 * time.Minute
+
+// SnapshotNow snapshots the instance's current root volume, as the
+// createVolume path does (same tags, same marker), unless a suite snapshot
+// of it started within SnapshotNowWindow.
+func (s *Snapshotter) SnapshotNow(ctx context.Context, instanceID string) (SnapshotResult, error) {
+	res := SnapshotResult{InstanceID: instanceID}
+	out, err := s.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
+	if isNotFound(err) || (err == nil && (len(out.Reservations) == 0 || len(out.Reservations[0].Instances) == 0)) {
+		res.Outcome, res.Reason = SnapshotRejected, fmt.Sprintf("instance %s not found", instanceID)
+		return res, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("describe instance %s: %w", instanceID, err)
+	}
+	inst := out.Reservations[0].Instances[0]
+	root, err := RootVolumeOf(inst)
+	if err != nil {
+		res.Outcome, res.Reason = SnapshotRejected, err.Error()
+		return res, nil
+	}
+	res.VolumeID, res.Device = root, aws.ToString(inst.RootDeviceName)
+	vols, err := s.EC2.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{root}})
+	if err != nil {
+		return res, fmt.Errorf("describe root volume %s: %w", root, err)
+	}
+	if len(vols.Volumes) != 1 {
+		return res, fmt.Errorf("root volume %s of %s not found", root, instanceID)
+	}
+	if err := s.recordRoot(ctx, vols.Volumes[0], instanceID, res.Device); err != nil {
+		return res, err
+	}
+	existing, err := s.existingSnapshot(ctx, root, s.now().Add(-SnapshotNowWindow))
+	if err != nil {
+		return res, err
+	}
+	if existing != "" {
+		res.Outcome, res.SnapshotID = SnapshotExists, existing
+		res.Reason = fmt.Sprintf("a tagged snapshot of the root volume started within %s", SnapshotNowWindow)
+		return res, nil
+	}
+	if res.SnapshotID, err = s.createSnapshot(ctx, root, instanceID, res.Device); err != nil {
+		return res, err
+	}
+	res.Outcome = SnapshotCreated
+	return res, nil
+}
+
+func (s *Snapshotter) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 func (s *Snapshotter) logger() *slog.Logger {

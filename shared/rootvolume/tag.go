@@ -20,6 +20,10 @@ type Tag struct {
 var (
 	DefaultSnapshotTag = Tag{Key: "replace-snapshot", Value: "true"}
 	DefaultDeleteTag   = Tag{Key: "delete-volume", Value: "true"}
+	// DefaultKeepTag on a volume or snapshot keeps it from every cleanup.
+	DefaultKeepTag = Tag{Key: "lambda-suite:keep", Value: "true"}
+	// DefaultOptInTag marks the instances whose root volume may be replaced.
+	DefaultOptInTag = Tag{Key: "root-volume-replace", Value: "enabled"}
 	// ReplacedTaskTag marks the replace-root-volume tasks the suite starts,
 	// as the operators' runbooks expect.
 	ReplacedTaskTag = Tag{Key: "replaced-volume", Value: "true"}
