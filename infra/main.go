@@ -43,7 +43,13 @@ func run() error {
 		MinAge:           ctx.string("minAge", stacks.DefaultMinAge),
 		DryRun:           ctx.bool("dryRun", false),
 		CleanupSchedule:  ctx.string("cleanupSchedule", stacks.DefaultCleanupSchedule),
+		RetainReplaced:   ctx.string("retainReplaced", stacks.DefaultRetainReplaced),
+		KeepTag:          ctx.tag("keepTag", stacks.DefaultKeepTag),
+		ReplaceOptInTag:  ctx.tag("replaceOptInTag", stacks.DefaultReplaceOptInTag),
+		BusPrincipals:    ctx.list("rootVolumeBusPrincipals"),
 		LogRetentionDays: ctx.int("logRetentionDays", stacks.DefaultLogRetentionDays),
+
+		AdoptExternalReplacements: ctx.bool("adoptExternalReplacements", false),
 	}
 	pipelineHealth := &stacks.HealthGateStackProps{
 		StackProps: awscdk.StackProps{

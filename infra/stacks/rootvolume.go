@@ -3,11 +3,13 @@ package stacks
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -33,11 +35,22 @@ const (
 	DefaultDeleteVolumeTag = "delete-volume=true"
 	DefaultMinAge          = "1h"
 	DefaultCleanupSchedule = "rate(1 hour)"
+	DefaultRetainReplaced  = "24h"
+	DefaultKeepTag         = "lambda-suite:keep=true"
+	DefaultReplaceOptInTag = "root-volume-replace=enabled"
 
 	// ReplaceRootVolumeSource and ReplaceRootVolumeDetailType name the custom
-	// event that asks replace-root-volume to act.
-	ReplaceRootVolumeSource     = "lambda-suite.root-volume"
-	ReplaceRootVolumeDetailType = "Replace Root Volume Requested"
+	// event that asks replace-root-volume to act; SnapshotNowDetailType the
+	// one that asks snapshot-on-volume-create to snapshot a root volume now.
+	// Both travel on the stack's own bus.
+	ReplaceRootVolumeSource     = rootvolume.EventSource
+	ReplaceRootVolumeDetailType = rootvolume.ReplaceDetailType
+	SnapshotNowDetailType       = rootvolume.SnapshotNowDetailType
+
+	// Logical IDs of the stateful or shared resources, pinned so that a
+	// refactor never replaces them, and the same in template.yaml.
+	ReplacementsTableID = "RootVolumeReplacementsTable"
+	RootVolumeBusID     = "RootVolumeBus"
 
 	// attachWait is how long snapshot-on-volume-create waits for a new volume
 	// to be attached; its timeout leaves room for the snapshot calls after.
@@ -75,6 +88,19 @@ type RootVolumeStackProps struct {
 	MinAge          string
 	DryRun          bool
 	CleanupSchedule string
+	// RetainReplaced is the rollback window after a replacement completed
+	// before its old root volume may be deleted, as a Go duration.
+	RetainReplaced string
+	// KeepTag on a volume or snapshot keeps it from the cleanup.
+	KeepTag Tag
+	// AdoptExternalReplacements lets the cleanup remove the old root volumes
+	// of replacements the suite did not start.
+	AdoptExternalReplacements bool
+	// ReplaceOptInTag must be on an instance for its root to be replaced.
+	ReplaceOptInTag Tag
+	// BusPrincipals may put events on the stack's bus (account IDs or IAM
+	// ARNs); default: this account, whose IAM then decides.
+	BusPrincipals []string
 	// LogRetentionDays is one of the values CloudWatch Logs accepts.
 	LogRetentionDays int
 }
@@ -93,6 +119,15 @@ func (p *RootVolumeStackProps) withDefaults() RootVolumeStackProps {
 	if out.CleanupSchedule == "" {
 		out.CleanupSchedule = DefaultCleanupSchedule
 	}
+	if out.RetainReplaced == "" {
+		out.RetainReplaced = DefaultRetainReplaced
+	}
+	if out.KeepTag == (Tag{}) {
+		out.KeepTag, _ = ParseTag(DefaultKeepTag)
+	}
+	if out.ReplaceOptInTag == (Tag{}) {
+		out.ReplaceOptInTag, _ = ParseTag(DefaultReplaceOptInTag)
+	}
 	return out
 }
 
@@ -107,6 +142,23 @@ func (p *RootVolumeStackProps) validate() error {
 	if p.SnapshotTag.Key == p.DeleteVolumeTag.Key {
 		// Cleanup would then delete snapshots' volumes by the snapshot tag.
 		errs = append(errs, fmt.Errorf("snapshot and delete-volume tags share the key %q", p.SnapshotTag.Key))
+	}
+	if _, err := ParseTag(p.KeepTag.String()); err != nil {
+		errs = append(errs, fmt.Errorf("keep %w", err))
+	}
+	if _, err := ParseTag(p.ReplaceOptInTag.String()); err != nil {
+		errs = append(errs, fmt.Errorf("replace opt-in %w", err))
+	}
+	if p.KeepTag.Key == p.DeleteVolumeTag.Key || p.KeepTag.Key == p.SnapshotTag.Key {
+		errs = append(errs, fmt.Errorf("keep tag key %q: must differ from the snapshot and delete-volume tags' keys", p.KeepTag.Key))
+	}
+	if d, err := time.ParseDuration(p.RetainReplaced); err != nil || d < 0 || d > rootvolume.MaxRetainReplaced {
+		errs = append(errs, fmt.Errorf("retain replaced %q: want a Go duration from 0 to %s", p.RetainReplaced, rootvolume.MaxRetainReplaced))
+	}
+	for _, pr := range p.BusPrincipals {
+		if !accountIDPattern.MatchString(pr) && !strings.HasPrefix(pr, "arn:") {
+			errs = append(errs, fmt.Errorf("bus principal %q: want an account ID or an IAM ARN", pr))
+		}
 	}
 	if d, err := time.ParseDuration(p.MinAge); err != nil || d < 0 {
 		errs = append(errs, fmt.Errorf("min age %q: want a non-negative Go duration such as 1h", p.MinAge))
@@ -130,17 +182,61 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
 	tagCapability(stack, "root-volume")
 
+	// The replacements table is what the cleanup trusts: only the suite's
+	// three roles are granted writes (identity policies below). No resource
+	// policy: within the account nobody may write a table unless IAM grants
+	// it, and a resource policy naming the roles would make the table and
+	// the roles depend on each other.
+	table := awsdynamodb.NewTable(stack, jsii.String("ReplacementsTable"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("id"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String("expiresAt"),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		Encryption:         awsdynamodb.TableEncryption_AWS_MANAGED,
+		DeletionProtection: jsii.Bool(true),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+	})
+	pinLogicalID(table, ReplacementsTableID)
+	tableARN := []*string{table.TableArn()}
+
+	// The suite's custom events travel on a bus of its own, whose policy
+	// names who may put them.
+	bus := awsevents.NewEventBus(stack, jsii.String("Bus"), nil)
+	pinLogicalID(bus, RootVolumeBusID)
+	principals := make([]any, 0, len(p.BusPrincipals))
+	for _, pr := range p.BusPrincipals {
+		principals = append(principals, pr)
+	}
+	if len(principals) == 0 {
+		principals = append(principals, awscdk.Aws_ACCOUNT_ID())
+	}
+	awsevents.NewCfnEventBusPolicy(stack, jsii.String("BusPolicy"), &awsevents.CfnEventBusPolicyProps{
+		EventBusName: bus.EventBusName(),
+		StatementId:  jsii.String("PutSuiteEvents"),
+		Statement: map[string]any{
+			"Sid":       "PutSuiteEvents",
+			"Effect":    "Allow",
+			"Principal": map[string]any{"AWS": principals},
+			"Action":    "events:PutEvents",
+			"Resource":  bus.EventBusArn(),
+		},
+	}).OverrideLogicalId(jsii.String(RootVolumeBusID + "Policy"))
+
 	snapshot := NewFunction(stack, "SnapshotOnVolumeCreate", &FunctionProps{
 		Name:        SnapshotOnVolumeCreate,
 		AssetDir:    p.AssetDir,
 		Description: "Snapshots a new EBS volume that becomes a root volume, tagged for replace-root-volume.",
 		Timeout:     awscdk.Duration_Minutes(jsii.Number(2)),
 		Environment: map[string]string{
-			"SNAPSHOT_TAG": p.SnapshotTag.String(),
-			"ATTACH_WAIT":  attachWait,
+			"SNAPSHOT_TAG":       p.SnapshotTag.String(),
+			"ATTACH_WAIT":        attachWait,
+			"REPLACEMENTS_TABLE": *table.TableName(),
 		},
 		Statements: []awsiam.PolicyStatement{
 			allow("Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeInstances", "ec2:DescribeSnapshots"}, nil, nil),
+			statement("RecordRootVolumes", []string{"dynamodb:PutItem"}, tableARN, nil),
 			allow("CreateTaggedSnapshot", []string{"ec2:CreateSnapshot"}, []string{"snapshot/*"}, requestTag(p.SnapshotTag)),
 			// The volume side of CreateSnapshot carries no request tags.
 			allow("SnapshotVolumes", []string{"ec2:CreateSnapshot"}, []string{"volume/*"}, nil),
@@ -158,6 +254,15 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 		},
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(snapshot.Function, nil)},
 	})
+	awsevents.NewRule(stack, jsii.String("SnapshotNowRule"), &awsevents.RuleProps{
+		Description: jsii.String("Snapshot-now requests to " + SnapshotOnVolumeCreate),
+		EventBus:    bus,
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings(ReplaceRootVolumeSource),
+			DetailType: jsii.Strings(SnapshotNowDetailType),
+		},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(snapshot.Function, nil)},
+	})
 
 	replace := NewFunction(stack, "ReplaceRootVolume", &FunctionProps{
 		Name:        ReplaceRootVolume,
@@ -165,17 +270,22 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 		Description: "Replaces an instance's root volume from its latest tagged snapshot or its launch state.",
 		Timeout:     awscdk.Duration_Minutes(jsii.Number(1)),
 		Environment: map[string]string{
-			"SNAPSHOT_TAG":      p.SnapshotTag.String(),
-			"DELETE_VOLUME_TAG": p.DeleteVolumeTag.String(),
+			"SNAPSHOT_TAG":       p.SnapshotTag.String(),
+			"DELETE_VOLUME_TAG":  p.DeleteVolumeTag.String(),
+			"REPLACE_OPT_IN_TAG": p.ReplaceOptInTag.String(),
+			"REPLACEMENTS_TABLE": *table.TableName(),
 		},
 		Statements: []awsiam.PolicyStatement{
 			allow("Describe", []string{"ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeReplaceRootVolumeTasks"}, nil, nil),
+			statement("RecordReplacements", []string{"dynamodb:PutItem", "dynamodb:GetItem"}, tableARN, nil),
 			allow("MarkVolumeForDeletion", []string{"ec2:CreateTags"}, []string{"volume/*"}, merge(
 				requestTag(p.DeleteVolumeTag),
 				map[string]any{"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{p.DeleteVolumeTag.Key}}},
 			)),
+			// Only instances that opt in, as the function checks too.
+			allow("ReplaceOptedInInstances", []string{"ec2:CreateReplaceRootVolumeTask"}, []string{"instance/*"}, resourceTag(p.ReplaceOptInTag)),
 			allow("ReplaceRootVolume", []string{"ec2:CreateReplaceRootVolumeTask"},
-				[]string{"instance/*", "volume/*", "snapshot/*", "image/*", "replace-root-volume-task/*"}, nil),
+				[]string{"volume/*", "snapshot/*", "image/*", "replace-root-volume-task/*"}, nil),
 			allow("TagTaskOnCreate", []string{"ec2:CreateTags"}, []string{"replace-root-volume-task/*"}, createAction("CreateReplaceRootVolumeTask")),
 		},
 		OnFailure:        true,
@@ -183,6 +293,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 	})
 	awsevents.NewRule(stack, jsii.String("ReplaceRequestedRule"), &awsevents.RuleProps{
 		Description: jsii.String("Replace-root-volume requests to " + ReplaceRootVolume),
+		EventBus:    bus,
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings(ReplaceRootVolumeSource),
 			DetailType: jsii.Strings(ReplaceRootVolumeDetailType),
@@ -193,19 +304,28 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 	cleanup := NewFunction(stack, "RootVolumeCleanup", &FunctionProps{
 		Name:        RootVolumeCleanup,
 		AssetDir:    p.AssetDir,
-		Description: "Deletes replaced root volumes and replace snapshots that carry the suite's tags.",
+		Description: "Deletes root volumes the suite provably replaced, after a rollback window, and the suite's orphaned snapshots.",
 		Timeout:     awscdk.Duration_Minutes(jsii.Number(15)),
 		Environment: map[string]string{
-			"SNAPSHOT_TAG":      p.SnapshotTag.String(),
-			"DELETE_VOLUME_TAG": p.DeleteVolumeTag.String(),
-			"MIN_AGE":           p.MinAge,
-			"DRY_RUN":           strconv.FormatBool(p.DryRun),
+			"SNAPSHOT_TAG":                p.SnapshotTag.String(),
+			"DELETE_VOLUME_TAG":           p.DeleteVolumeTag.String(),
+			"MIN_AGE":                     p.MinAge,
+			"DRY_RUN":                     strconv.FormatBool(p.DryRun),
+			"RETAIN_REPLACED":             p.RetainReplaced,
+			"KEEP_TAG":                    p.KeepTag.String(),
+			"ADOPT_EXTERNAL_REPLACEMENTS": strconv.FormatBool(p.AdoptExternalReplacements),
+			"REPLACEMENTS_TABLE":          *table.TableName(),
 			// Mass deletes get throttled; the SDK's adaptive retryer paces them.
 			"AWS_RETRY_MODE":   "adaptive",
 			"AWS_MAX_ATTEMPTS": "10",
 		},
 		Statements: []awsiam.PolicyStatement{
-			allow("Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeImages"}, nil, nil),
+			allow("Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeImages", "ec2:DescribeInstances",
+				"ec2:DescribeReplaceRootVolumeTasks", "ec2:ListImagesInRecycleBin"}, nil, nil),
+			statement("ReadAndCloseRecords", []string{"dynamodb:Scan", "dynamodb:PutItem"}, tableARN, nil),
+			// The label goes on an adopted volume before its delete, and
+			// off a failed replacement's root: that tag only.
+			allow("LabelVolumes", []string{"ec2:CreateTags", "ec2:DeleteTags"}, []string{"volume/*"}, onlyTagKey(p.DeleteVolumeTag)),
 			allow("DeleteMarkedVolumes", []string{"ec2:DeleteVolume"}, []string{"volume/*"}, resourceTag(p.DeleteVolumeTag)),
 			allow("DeleteReplaceSnapshots", []string{"ec2:DeleteSnapshot"}, []string{"snapshot/*"}, resourceTag(p.SnapshotTag)),
 		},
@@ -219,6 +339,19 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 		Description: jsii.String("Runs " + RootVolumeCleanup + " on a schedule"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(p.CleanupSchedule)),
 		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(cleanup.Function, nil)},
+	})
+
+	awscdk.NewCfnOutput(stack, jsii.String("ReplaceRootVolumeFunctionName"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Invoke directly, or put a \"Replace Root Volume Requested\" event from lambda-suite.root-volume on the bus."),
+		Value:       replace.Function.FunctionName(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("RootVolumeBusName"), &awscdk.CfnOutputProps{
+		Description: jsii.String("The bus for \"Replace Root Volume Requested\" and \"Snapshot Root Volume Requested\" events."),
+		Value:       bus.EventBusName(),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("ReplacementsTableName"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Replacement records and confirmed root volumes: what the cleanup trusts."),
+		Value:       table.TableName(),
 	})
 
 	return stack, nil
@@ -261,6 +394,18 @@ func requestTag(t Tag) map[string]any {
 func resourceTag(t Tag) map[string]any {
 	return map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + t.Key: t.Value}}
 }
+
+// onlyTagKey allows tagging with this tag's key only (and untagging it).
+// The keys must be given: DeleteTags without any removes every tag, and
+// ForAllValues holds for an empty set.
+func onlyTagKey(t Tag) map[string]any {
+	return map[string]any{
+		"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{t.Key}},
+		"Null":                      map[string]any{"aws:TagKeys": "false"},
+	}
+}
+
+var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
 // createAction allows tagging only as part of the named create call.
 func createAction(action string) map[string]any {

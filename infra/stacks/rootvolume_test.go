@@ -17,7 +17,10 @@ func TestRootVolumeResourceCounts(t *testing.T) {
 	checkResourceCounts(t, tmpl, map[string]int{
 		"AWS::Lambda::Function":          3,
 		"AWS::Lambda::EventInvokeConfig": 3,
-		"AWS::Events::Rule":              3,
+		"AWS::Events::Rule":              4,
+		"AWS::Events::EventBus":          1,
+		"AWS::Events::EventBusPolicy":    1,
+		"AWS::DynamoDB::Table":           1,
 		"AWS::SQS::Queue":                3,
 		"AWS::SQS::QueuePolicy":          3,
 		"AWS::Logs::LogGroup":            3,
@@ -36,25 +39,31 @@ func TestRootVolumeFunctions(t *testing.T) {
 		{
 			name:           SnapshotOnVolumeCreate,
 			timeoutSeconds: 120,
-			env:            map[string]any{"SNAPSHOT_TAG": "replace-snapshot=true", "ATTACH_WAIT": "60s"},
-			retries:        2,
+			env: map[string]any{"SNAPSHOT_TAG": "replace-snapshot=true", "ATTACH_WAIT": "60s",
+				"REPLACEMENTS_TABLE": map[string]any{"Ref": ReplacementsTableID}},
+			retries: 2,
 		},
 		{
 			name:           ReplaceRootVolume,
 			timeoutSeconds: 60,
-			env:            map[string]any{"SNAPSHOT_TAG": "replace-snapshot=true", "DELETE_VOLUME_TAG": "delete-volume=true"},
-			retries:        2,
+			env: map[string]any{"SNAPSHOT_TAG": "replace-snapshot=true", "DELETE_VOLUME_TAG": "delete-volume=true",
+				"REPLACE_OPT_IN_TAG": "root-volume-replace=enabled", "REPLACEMENTS_TABLE": map[string]any{"Ref": ReplacementsTableID}},
+			retries: 2,
 		},
 		{
 			name:           RootVolumeCleanup,
 			timeoutSeconds: 900,
 			env: map[string]any{
-				"SNAPSHOT_TAG":      "replace-snapshot=true",
-				"DELETE_VOLUME_TAG": "delete-volume=true",
-				"MIN_AGE":           "1h",
-				"DRY_RUN":           "false",
-				"AWS_RETRY_MODE":    "adaptive",
-				"AWS_MAX_ATTEMPTS":  "10",
+				"SNAPSHOT_TAG":                "replace-snapshot=true",
+				"DELETE_VOLUME_TAG":           "delete-volume=true",
+				"MIN_AGE":                     "1h",
+				"DRY_RUN":                     "false",
+				"AWS_RETRY_MODE":              "adaptive",
+				"AWS_MAX_ATTEMPTS":            "10",
+				"RETAIN_REPLACED":             "24h",
+				"KEEP_TAG":                    "lambda-suite:keep=true",
+				"REPLACEMENTS_TABLE":          map[string]any{"Ref": ReplacementsTableID},
+				"ADOPT_EXTERNAL_REPLACEMENTS": "false",
 			},
 			retries: 0,
 		},
@@ -108,10 +117,21 @@ func TestRootVolumeTriggers(t *testing.T) {
 		},
 		{
 			name: ReplaceRootVolume,
-			trigger: map[string]any{"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
-				"source":      []any{"lambda-suite.root-volume"},
-				"detail-type": []any{"Replace Root Volume Requested"},
-			})},
+			trigger: map[string]any{
+				"EventBusName": map[string]any{"Ref": RootVolumeBusID},
+				"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
+					"source":      []any{"lambda-suite.root-volume"},
+					"detail-type": []any{"Replace Root Volume Requested"},
+				})},
+		},
+		{
+			name: SnapshotOnVolumeCreate,
+			trigger: map[string]any{
+				"EventBusName": map[string]any{"Ref": RootVolumeBusID},
+				"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
+					"source":      []any{"lambda-suite.root-volume"},
+					"detail-type": []any{"Snapshot Root Volume Requested"},
+				})},
 		},
 		{
 			name:    RootVolumeCleanup,
@@ -133,6 +153,7 @@ func TestRootVolumeConditionedStatements(t *testing.T) {
 	for _, tt := range conditionedStatements(
 		Tag{Key: "replace-snapshot", Value: "true"},
 		Tag{Key: "delete-volume", Value: "true"},
+		Tag{Key: "root-volume-replace", Value: "enabled"},
 	) {
 		t.Run(tt.name, func(t *testing.T) {
 			hasStatement(t, tmpl, tt.function, tt.statement)
@@ -143,10 +164,10 @@ func TestRootVolumeConditionedStatements(t *testing.T) {
 // TestRootVolumeTagProps checks that the tag props reach both the conditions
 // and the environment, and that the defaults are gone.
 func TestRootVolumeTagProps(t *testing.T) {
-	snapshotTag, deleteTag := Tag{Key: "backup-origin", Value: "rv"}, Tag{Key: "purge", Value: "yes"}
-	tmpl := synthRootVolume(t, RootVolumeStackProps{SnapshotTag: snapshotTag, DeleteVolumeTag: deleteTag})
+	snapshotTag, deleteTag, optIn := Tag{Key: "backup-origin", Value: "rv"}, Tag{Key: "purge", Value: "yes"}, Tag{Key: "resettable", Value: "yes"}
+	tmpl := synthRootVolume(t, RootVolumeStackProps{SnapshotTag: snapshotTag, DeleteVolumeTag: deleteTag, ReplaceOptInTag: optIn})
 
-	for _, tt := range conditionedStatements(snapshotTag, deleteTag) {
+	for _, tt := range conditionedStatements(snapshotTag, deleteTag, optIn) {
 		t.Run(tt.name, func(t *testing.T) {
 			hasStatement(t, tmpl, tt.function, tt.statement)
 		})
@@ -155,7 +176,7 @@ func TestRootVolumeTagProps(t *testing.T) {
 		check(t, func() {
 			tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 				"Environment": map[string]any{"Variables": map[string]any{
-					"SNAPSHOT_TAG": "backup-origin=rv", "DELETE_VOLUME_TAG": "purge=yes",
+					"SNAPSHOT_TAG": "backup-origin=rv", "DELETE_VOLUME_TAG": "purge=yes", "REPLACE_OPT_IN_TAG": "resettable=yes",
 				}},
 			})
 		})
@@ -165,7 +186,7 @@ func TestRootVolumeTagProps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, old := range []string{"replace-snapshot", "delete-volume"} {
+		for _, old := range []string{"replace-snapshot", "delete-volume", "root-volume-replace"} {
 			if strings.Contains(string(doc), old) {
 				t.Errorf("template still mentions %q after the tag props changed", old)
 			}
@@ -181,14 +202,36 @@ type statementCase struct {
 
 // conditionedStatements are the statements that let the suite create or
 // delete EC2 resources, each only under its tag condition.
-func conditionedStatements(snapshotTag, deleteTag Tag) []statementCase {
+func conditionedStatements(snapshotTag, deleteTag, optIn Tag) []statementCase {
 	const (
 		snapshots = "arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*"
 		volumes   = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"
+		instances = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"
 		tasks     = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:replace-root-volume-task/*"
 	)
 	sub := func(s string) map[string]any { return map[string]any{"Fn::Sub": s} }
 	return []statementCase{
+		{
+			name:     "CreateReplaceRootVolumeTask only on instances that opt in",
+			function: ReplaceRootVolume,
+			statement: map[string]any{
+				"Action":    "ec2:CreateReplaceRootVolumeTask",
+				"Resource":  sub(instances),
+				"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + optIn.Key: optIn.Value}},
+			},
+		},
+		{
+			name:     "cleanup labels and unlabels volumes with the delete-volume key only",
+			function: RootVolumeCleanup,
+			statement: map[string]any{
+				"Action":   []any{"ec2:CreateTags", "ec2:DeleteTags"},
+				"Resource": sub(volumes),
+				"Condition": map[string]any{
+					"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{deleteTag.Key}},
+					"Null":                      map[string]any{"aws:TagKeys": "false"},
+				},
+			},
+		},
 		{
 			name:     "CreateSnapshot only with the snapshot tag in the request",
 			function: SnapshotOnVolumeCreate,
@@ -328,6 +371,7 @@ func TestRootVolumeStatefulLogicalIDs(t *testing.T) {
 	}{
 		{"AWS::Logs::LogGroup", []string{"ReplaceRootVolumeLogGroup", "RootVolumeCleanupLogGroup", "SnapshotOnVolumeCreateLogGroup"}},
 		{"AWS::SQS::Queue", []string{"ReplaceRootVolumeOnFailureQueue", "RootVolumeCleanupOnFailureQueue", "SnapshotOnVolumeCreateOnFailureQueue"}},
+		{"AWS::DynamoDB::Table", []string{ReplacementsTableID}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ, func(t *testing.T) {
@@ -343,6 +387,105 @@ func TestRootVolumeStatefulLogicalIDs(t *testing.T) {
 				t.Errorf("logical IDs of %s (-want +got):\n%s", tt.typ, diff)
 			}
 		})
+	}
+}
+
+// TestRootVolumeReplacementsTable pins the table the cleanup trusts: key,
+// TTL, point-in-time recovery, encryption, kept when the stack goes.
+func TestRootVolumeReplacementsTable(t *testing.T) {
+	tmpl := defaultRootVolume(t)
+	check(t, func() {
+		tmpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"DeletionPolicy": "Retain",
+			"Properties": map[string]any{
+				"KeySchema":                        []any{map[string]any{"AttributeName": "id", "KeyType": "HASH"}},
+				"AttributeDefinitions":             []any{map[string]any{"AttributeName": "id", "AttributeType": "S"}},
+				"BillingMode":                      "PAY_PER_REQUEST",
+				"TimeToLiveSpecification":          map[string]any{"AttributeName": "expiresAt", "Enabled": true},
+				"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+				"SSESpecification":                 map[string]any{"SSEEnabled": true},
+				"DeletionProtectionEnabled":        true,
+			},
+		})
+	})
+}
+
+// TestRootVolumeTableWritesOnlyBySuiteRoles: every statement that allows a
+// write to the table belongs to one of the suite's three function roles.
+func TestRootVolumeTableWritesOnlyBySuiteRoles(t *testing.T) {
+	tmpl := defaultRootVolume(t)
+	suiteRoles := map[string]bool{}
+	for _, name := range RootVolumeFunctions {
+		fn := resources(tmpl, "AWS::Lambda::Function")[functionID(t, tmpl, name)]
+		suiteRoles[fn["Properties"].(map[string]any)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)] = true
+	}
+	table := map[string]any{"Fn::GetAtt": []any{ReplacementsTableID, "Arn"}}
+	writers := map[string]bool{}
+	for id, policy := range resources(tmpl, "AWS::IAM::Policy") {
+		props := policy["Properties"].(map[string]any)
+		for _, s := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			s := s.(map[string]any)
+			writes := slices.ContainsFunc(asStrings(s["Action"]), func(a string) bool {
+				return strings.HasPrefix(a, "dynamodb:") && !slices.Contains([]string{"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query"}, a)
+			})
+			if !writes || !cmp.Equal(s["Resource"], table) {
+				continue
+			}
+			for _, r := range props["Roles"].([]any) {
+				role := r.(map[string]any)["Ref"].(string)
+				if !suiteRoles[role] {
+					t.Errorf("%s lets %s write the replacements table", id, role)
+				}
+				writers[role] = true
+			}
+		}
+	}
+	if len(writers) != len(suiteRoles) {
+		t.Errorf("roles that write the table = %v, want the three suite roles %v", writers, suiteRoles)
+	}
+	if _, ok := resources(tmpl, "AWS::DynamoDB::Table")[ReplacementsTableID]["Properties"].(map[string]any)["ResourcePolicy"]; ok {
+		t.Errorf("the table has a resource policy; the design grants by identity policy only (README)")
+	}
+}
+
+func TestRootVolumeBusPolicy(t *testing.T) {
+	policy := func(principals ...any) map[string]any {
+		return map[string]any{
+			"EventBusName": map[string]any{"Ref": RootVolumeBusID},
+			"StatementId":  "PutSuiteEvents",
+			"Statement": map[string]any{
+				"Sid": "PutSuiteEvents", "Effect": "Allow", "Action": "events:PutEvents",
+				"Principal": map[string]any{"AWS": principals},
+				"Resource":  map[string]any{"Fn::GetAtt": []any{RootVolumeBusID, "Arn"}},
+			},
+		}
+	}
+	t.Run("default: this account", func(t *testing.T) {
+		check(t, func() {
+			defaultRootVolume(t).HasResourceProperties(jsii.String("AWS::Events::EventBusPolicy"),
+				assertions.Match_ObjectEquals(&map[string]any{"EventBusName": map[string]any{"Ref": RootVolumeBusID},
+					"StatementId": "PutSuiteEvents", "Statement": policy(map[string]any{"Ref": "AWS::AccountId"})["Statement"]}))
+		})
+	})
+	t.Run("given principals only", func(t *testing.T) {
+		given := []string{"111122223333", "arn:aws:iam::444455556666:role/ops"}
+		tmpl := synthRootVolume(t, RootVolumeStackProps{BusPrincipals: given})
+		check(t, func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::Events::EventBusPolicy"),
+				assertions.Match_ObjectEquals(&map[string]any{"EventBusName": map[string]any{"Ref": RootVolumeBusID},
+					"StatementId": "PutSuiteEvents", "Statement": policy(given[0], given[1])["Statement"]}))
+		})
+	})
+}
+
+func TestRootVolumeOutputs(t *testing.T) {
+	tmpl := defaultRootVolume(t)
+	for name, value := range map[string]any{
+		"ReplaceRootVolumeFunctionName": map[string]any{"Ref": functionID(t, tmpl, ReplaceRootVolume)},
+		"RootVolumeBusName":             map[string]any{"Ref": RootVolumeBusID},
+		"ReplacementsTableName":         map[string]any{"Ref": ReplacementsTableID},
+	} {
+		check(t, func() { tmpl.HasOutput(jsii.String(name), map[string]any{"Value": value}) })
 	}
 }
 
@@ -363,10 +506,12 @@ func TestRootVolumeProps(t *testing.T) {
 	t.Run("settings", func(t *testing.T) {
 		tmpl := synthRootVolume(t, RootVolumeStackProps{
 			MinAge: "36h", DryRun: true, CleanupSchedule: "cron(0 3 * * ? *)", LogRetentionDays: 7,
+			RetainReplaced: "72h", KeepTag: Tag{Key: "hold", Value: "yes"}, AdoptExternalReplacements: true,
 		})
 		check(t, func() {
 			tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
-				"Environment": map[string]any{"Variables": map[string]any{"MIN_AGE": "36h", "DRY_RUN": "true"}},
+				"Environment": map[string]any{"Variables": map[string]any{"MIN_AGE": "36h", "DRY_RUN": "true",
+					"RETAIN_REPLACED": "72h", "KEEP_TAG": "hold=yes", "ADOPT_EXTERNAL_REPLACEMENTS": "true"}},
 			})
 		})
 		check(t, func() {
@@ -386,6 +531,9 @@ func TestRootVolumeProps(t *testing.T) {
 		{"tag without value", RootVolumeStackProps{SnapshotTag: Tag{Key: "replace-snapshot"}}, "want key=value"},
 		{"tags share a key", RootVolumeStackProps{SnapshotTag: Tag{Key: "k", Value: "a"}, DeleteVolumeTag: Tag{Key: "k", Value: "b"}}, "share the key"},
 		{"min age not a duration", RootVolumeStackProps{MinAge: "1 day"}, "min age"},
+		{"retain replaced too long", RootVolumeStackProps{RetainReplaced: "9000h"}, "retain replaced"},
+		{"keep tag shares a key", RootVolumeStackProps{KeepTag: Tag{Key: "delete-volume", Value: "no"}}, "keep tag key"},
+		{"bus principal not an account", RootVolumeStackProps{BusPrincipals: []string{"everyone"}}, "bus principal"},
 		{"schedule not an expression", RootVolumeStackProps{CleanupSchedule: "hourly"}, "cleanup schedule"},
 		{"retention CloudWatch refuses", RootVolumeStackProps{LogRetentionDays: 31}, "log retention 31"},
 	}

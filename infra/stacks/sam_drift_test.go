@@ -88,7 +88,8 @@ func TestSAMDriftIsReported(t *testing.T) {
 			name: "condition dropped",
 			edit: func(r map[string]any) {
 				policies := dig(r, "RootVolumeCleanupRole", "Properties", "Policies").([]any)
-				doc := policies[1].(map[string]any)["PolicyDocument"].(map[string]any)
+				i := slices.IndexFunc(policies, func(p any) bool { return dig(p, "PolicyName") == "ec2" })
+				doc := policies[i].(map[string]any)["PolicyDocument"].(map[string]any)
 				sub := doc["Fn::Sub"].([]any)
 				sub[0] = strings.Replace(sub[0].(string), `"Condition": {"StringEquals": {"aws:ResourceTag/${DeleteTagKey}": "${DeleteTagValue}"}}`, `"Condition": {}`, 1)
 			},
