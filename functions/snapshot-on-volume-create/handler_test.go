@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume/replacetest"
@@ -142,6 +143,9 @@ func TestSnapshotNowMakesOneSnapshotEvenWhenDeliveredTwice(t *testing.T) {
 	inst := awstest.RunInstance(t, f.ec2, "on-demand")
 	id := aws.ToString(inst.InstanceId)
 	root, _ := rootvolume.RootVolumeOf(inst)
+	// A tagged snapshot without the suite's marker (someone's, or an
+	// earlier version's) does not count as one the suite made.
+	awstest.CreateSnapshot(t, f.ec2, root, awstest.Tag("replace-snapshot", "true"))
 	ev := snapshotNow(t, id)
 
 	res, err := f.h.Handle(context.Background(), ev)
@@ -152,12 +156,17 @@ func TestSnapshotNowMakesOneSnapshotEvenWhenDeliveredTwice(t *testing.T) {
 	if err != nil || res2.Outcome != rootvolume.SnapshotExists || res2.SnapshotID != res.SnapshotID {
 		t.Errorf("Handle(redelivered) = %+v, %v, want exists with %s", res2, err, res.SnapshotID)
 	}
-	snaps := awstest.SnapshotsOf(t, f.ec2, root)
+	snaps := slices.DeleteFunc(awstest.SnapshotsOf(t, f.ec2, root), func(s types.Snapshot) bool {
+		return aws.ToString(s.SnapshotId) != res.SnapshotID
+	})
 	if len(snaps) != 1 {
-		t.Fatalf("snapshots of %s = %d, want 1", root, len(snaps))
+		t.Fatalf("snapshot %s of %s not found", res.SnapshotID, root)
 	}
 	if vol, ok := rootvolume.MarkedVolume(aws.ToString(snaps[0].Description)); !ok || vol != root || !rootvolume.DefaultSnapshotTag.On(snaps[0].Tags) {
 		t.Errorf("snapshot = %q %v, want the marker, %s and the tag, as createVolume's", aws.ToString(snaps[0].Description), snaps[0].Tags, root)
+	}
+	if n := len(awstest.SnapshotsOf(t, f.ec2, root)); n != 2 {
+		t.Errorf("snapshots of %s = %d, want the unmarked one and one new", root, n)
 	}
 	if n := f.calls.Count("EC2.CreateSnapshot"); n != 1 {
 		t.Errorf("CreateSnapshot calls = %d, want 1", n)

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
@@ -15,7 +17,10 @@ import (
 const (
 	snapshotTagKey, snapshotTagValue = "replace-snapshot", "true"
 	deleteTagKey, deleteTagValue     = "delete-volume", "true"
+	optInKey, optInValue             = "root-volume-replace", "enabled"
 	zone                             = "us-east-1a"
+	// replacementsTable is the root-volume functions' REPLACEMENTS_TABLE.
+	replacementsTable = "lambda-suite-replacements"
 )
 
 var (
@@ -29,8 +34,10 @@ type instance struct {
 
 // account is the sample account every scenario starts from, by role.
 type account struct {
-	web1, web2 instance
-	dataVolume string // attached to web-1 at /dev/sdf: never snapshotted
+	// web-1, web-2, app-1 and app-2 opt in to root-volume replacement;
+	// db-1 does not.
+	web1, web2, app1, app2, db1 instance
+	dataVolume                  string // attached to web-1 at /dev/sdf: never snapshotted
 	// replacedRoot is an old root volume, detached and tagged for deletion.
 	replacedRoot string
 	// taggedAttached is tagged for deletion but still attached: kept.
@@ -47,12 +54,15 @@ type account struct {
 
 // seed creates the sample account in moto's default account, the one the
 // function binaries act in.
-func seed(ctx context.Context, c *ec2.Client) (*account, error) {
+func seed(ctx context.Context, c *ec2.Client, db *dynamodb.Client) (*account, error) {
 	s := seeder{ctx: ctx, c: c}
 	a := &account{}
 	s.pickImage()
-	a.web1 = s.launch("web-1")
-	a.web2 = s.launch("web-2")
+	a.web1 = s.launch("web-1", optInKey, optInValue)
+	a.web2 = s.launch("web-2", optInKey, optInValue)
+	a.app1 = s.launch("app-1", optInKey, optInValue)
+	a.app2 = s.launch("app-2", optInKey, optInValue)
+	a.db1 = s.launch("db-1")
 
 	a.dataVolume = s.volume("web-1 data")
 	s.attach(a.dataVolume, a.web1.ID, "/dev/sdf")
@@ -80,6 +90,17 @@ func seed(ctx context.Context, c *ec2.Client) (*account, error) {
 	})
 
 	a.untaggedSnapshot = s.snapshot(a.dataVolume, "web-1 data backup")
+
+	// The replacements table, as the stack creates it.
+	s.call("CreateTable", func() error {
+		_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+			TableName:            aws.String(replacementsTable),
+			AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
+			KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dbtypes.KeyTypeHash}},
+			BillingMode:          dbtypes.BillingModePayPerRequest,
+		})
+		return err
+	})
 	return a, s.err
 }
 
@@ -126,7 +147,8 @@ func (s *seeder) pickImage() {
 	})
 }
 
-func (s *seeder) launch(name string) instance {
+// launch starts an instance named name, with more tags (key, value...).
+func (s *seeder) launch(name string, tags ...string) instance {
 	var in instance
 	s.call("RunInstances "+name, func() error {
 		out, err := s.c.RunInstances(s.ctx, &ec2.RunInstancesInput{
@@ -137,7 +159,7 @@ func (s *seeder) launch(name string) instance {
 			Placement:    &types.Placement{AvailabilityZone: aws.String(zone)},
 			TagSpecifications: []types.TagSpecification{{
 				ResourceType: types.ResourceTypeInstance,
-				Tags:         []types.Tag{{Key: aws.String("Name"), Value: aws.String(name)}},
+				Tags:         ec2Tags(append([]string{"Name", name}, tags...)),
 			}},
 		})
 		if err != nil {
@@ -252,11 +274,13 @@ func ec2Tags(kv []string) []types.Tag {
 func (a *account) describe() []string {
 	return []string{
 		fmt.Sprintf("web-1 %s and web-2 %s, root volumes %s and %s at %s", a.web1.ID, a.web2.ID, a.web1.RootVolume, a.web2.RootVolume, a.web1.RootDevice),
+		fmt.Sprintf("app-1 %s and app-2 %s; these four opt in to replacement (%s=%s)", a.app1.ID, a.app2.ID, optInKey, optInValue),
+		fmt.Sprintf("db-1 %s, which does not opt in", a.db1.ID),
 		fmt.Sprintf("a data volume %s on web-1 at /dev/sdf", a.dataVolume),
-		fmt.Sprintf("a replaced root volume %s, detached, tagged %s", a.replacedRoot, deleteTag),
+		fmt.Sprintf("a volume %s, detached, tagged %s by hand or by the earlier version (no record)", a.replacedRoot, deleteTag),
 		fmt.Sprintf("a volume %s tagged %s but attached to web-2 (must be kept)", a.taggedAttached, deleteTag),
 		fmt.Sprintf("a snapshot %s of web-2's root volume, tagged %s", a.web2Snapshot, snapshotTag),
-		fmt.Sprintf("an orphan snapshot %s tagged %s, its volume deleted", a.orphanSnapshot, snapshotTag),
+		fmt.Sprintf("an orphan snapshot %s tagged %s, its volume deleted, without the suite's marker", a.orphanSnapshot, snapshotTag),
 		fmt.Sprintf("a snapshot %s tagged %s backing AMI %s (must be kept)", a.amiSnapshot, snapshotTag, a.ami),
 		fmt.Sprintf("an untagged snapshot %s of the data volume", a.untaggedSnapshot),
 	}

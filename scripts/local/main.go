@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/runtimeapi"
@@ -145,7 +146,7 @@ func (r *runner) run(ctx context.Context, chosen []scenario) error {
 	defer r.standIn.Close()
 
 	r.heading("Sample account")
-	if r.acct, err = seed(ctx, r.ec2); err != nil {
+	if r.acct, err = seed(ctx, r.ec2, dynamodb.NewFromConfig(r.cfg)); err != nil {
 		return fmt.Errorf("seed the sample account: %w", err)
 	}
 	for _, line := range r.acct.describe() {
@@ -231,18 +232,24 @@ func (r *runner) start(name string, env ...string) (*runtimeapi.Function, error)
 // A function error is part of the report; err means the invocation itself
 // failed (the process died, the timeout passed).
 func (r *runner) invoke(ctx context.Context, f *runtimeapi.Function, payload []byte) (*inventory, error) {
+	inv, _, err := r.invokeResult(ctx, f, payload)
+	return inv, err
+}
+
+// invokeResult is invoke that also returns what the function answered.
+func (r *runner) invokeResult(ctx context.Context, f *runtimeapi.Function, payload []byte) (*inventory, runtimeapi.Result, error) {
 	before, err := readInventory(ctx, r.ec2)
 	if err != nil {
-		return nil, err
+		return nil, runtimeapi.Result{}, err
 	}
 	res, err := f.Invoke(ctx, payload, invokeTimeout)
 	r.result(res)
 	if err != nil {
-		return nil, err
+		return nil, res, err
 	}
 	after, err := readInventory(ctx, r.ec2)
 	if err != nil {
-		return nil, err
+		return nil, res, err
 	}
 	changes := diff(before.state(), after.state())
 	if len(changes) == 0 {
@@ -255,7 +262,7 @@ func (r *runner) invoke(ctx context.Context, f *runtimeapi.Function, payload []b
 		}
 		r.note("%s %s", label, c)
 	}
-	return after, nil
+	return after, res, nil
 }
 
 func (r *runner) event(fn, file string) ([]byte, error) {

@@ -1,12 +1,20 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+	"github.com/ebs-ops/lambda-suite/shared/runtimeapi"
 )
 
 // scenario is one capability's part of the run: the functions it needs
@@ -21,20 +29,20 @@ type scenario struct {
 var scenarios = []scenario{
 	{
 		name:      "snapshot-on-volume-create",
-		about:     "a new root volume is snapshotted once; other volumes and events are left alone",
+		about:     "a new root volume is snapshotted once, and on a \"snapshot now\" event; other volumes and events are left alone",
 		functions: []string{"snapshot-on-volume-create"},
 		run:       snapshotOnVolumeCreate,
 	},
 	{
 		name:      "replace-root-volume",
-		about:     "an instance's root volume is restored from its latest snapshot, or to its launch state",
+		about:     "an opted-in instance's root volume is restored from its latest snapshot, or to its launch state; others are refused",
 		functions: []string{"replace-root-volume"},
 		run:       replaceRootVolume,
 	},
 	{
 		name:      "root-volume-cleanup",
-		about:     "replaced root volumes and orphaned replacement snapshots are deleted, nothing else",
-		functions: []string{"root-volume-cleanup"},
+		about:     "only what the suite provably replaced goes, after the rollback window; failed replacements and forged tags are kept",
+		functions: []string{"replace-root-volume", "root-volume-cleanup"},
 		run:       rootVolumeCleanup,
 	},
 	healthGateScenario,
@@ -43,7 +51,7 @@ var scenarios = []scenario{
 }
 
 func snapshotOnVolumeCreate(ctx context.Context, r *runner) error {
-	f, err := r.start("snapshot-on-volume-create", "SNAPSHOT_TAG="+snapshotTag, "ATTACH_WAIT=2s")
+	f, err := r.start("snapshot-on-volume-create", "SNAPSHOT_TAG="+snapshotTag, "ATTACH_WAIT=2s", "REPLACEMENTS_TABLE="+replacementsTable)
 	if err != nil {
 		return err
 	}
@@ -97,47 +105,98 @@ func snapshotOnVolumeCreate(ctx context.Context, r *runner) error {
 		after := len(inv.taggedSnapshots("", snapshotTagKey, snapshotTagValue))
 		r.check(after == before, "no snapshot made (%d tagged before, %d after)", before, after)
 	}
+
+	web2 := r.acct.web2
+	now, err := r.event("snapshot-on-volume-create", "snapshot-now.json")
+	if err != nil {
+		return err
+	}
+	if now, err = withInstance(now, web2.ID); err != nil {
+		return err
+	}
+	r.step("\"snapshot now\" for web-2, on the suite's bus (snapshot-now.json, detail.instanceId → %s)", web2.ID)
+	before := len(inv.markedSnapshots(web2.RootVolume))
+	if inv, err = r.invoke(ctx, f, now); err != nil {
+		return err
+	}
+	n = len(inv.markedSnapshots(web2.RootVolume))
+	r.check(n == before+1, "web-2's root volume has one more snapshot with the suite's marker (%d → %d)", before, n)
+	r.step("the same event, delivered again")
+	if inv, err = r.invoke(ctx, f, now); err != nil {
+		return err
+	}
+	after := len(inv.markedSnapshots(web2.RootVolume))
+	r.check(after == n, "still %d: no second snapshot within the window (found %d)", n, after)
 	return nil
 }
 
-func replaceRootVolume(ctx context.Context, r *runner) error {
-	r.note("moto has no CreateReplaceRootVolumeTask: this function's EC2 endpoint is a stand-in in")
-	r.note("front of moto that answers it as EC2 completes such a task (a volume from the snapshot,")
-	r.note("or the AMI's, takes the root device; the old one stays, detached, unless deleteReplacedVolume)")
-	r.note("and passes every other call to moto. The real call is exercised only in AWS.")
-	f, err := r.start("replace-root-volume",
-		"SNAPSHOT_TAG="+snapshotTag, "DELETE_VOLUME_TAG="+deleteTag,
+// startReplace starts replace-root-volume against the stand-in.
+func (r *runner) startReplace() (*runtimeapi.Function, error) {
+	return r.start("replace-root-volume",
+		"SNAPSHOT_TAG="+snapshotTag, "DELETE_VOLUME_TAG="+deleteTag, "REPLACEMENTS_TABLE="+replacementsTable,
 		"AWS_ENDPOINT_URL="+r.standIn.URL, "AWS_MAX_ATTEMPTS=1")
+}
+
+// request is a sample replace request for the instance.
+func (r *runner) request(file, instanceID string) ([]byte, error) {
+	ev, err := r.event("replace-root-volume", file)
+	if err != nil {
+		return nil, err
+	}
+	return withInstance(ev, instanceID)
+}
+
+func replaceRootVolume(ctx context.Context, r *runner) error {
+	r.note("moto has no CreateReplaceRootVolumeTask: this function's endpoint is a stand-in in front")
+	r.note("of moto that answers it with the tests' task fake (replacetest), as EC2 completes such a")
+	r.note("task (a volume from the snapshot, or the AMI's, takes the root device; the old one stays,")
+	r.note("detached, unless deleteReplacedVolume), and passes every other call to moto.")
+	r.note("The real call is exercised only in AWS.")
+	f, err := r.startReplace()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 
-	web2 := r.acct.web2
-	ev, err := r.event("replace-root-volume", "eventbridge-request.json")
+	db1 := r.acct.db1
+	ev, err := r.request("launch-state.json", db1.ID)
 	if err != nil {
 		return err
 	}
-	if ev, err = withInstance(ev, web2.ID); err != nil {
+	r.step("db-1 does not carry %s=%s (launch-state.json, instanceId → %s)", optInKey, optInValue, db1.ID)
+	before, err := readInventory(ctx, r.ec2)
+	if err != nil {
+		return err
+	}
+	inv, res, err := r.invokeResult(ctx, f, ev)
+	if err != nil {
+		return err
+	}
+	r.check(res.FunctionError != nil && len(diff(before.state(), inv.state())) == 0,
+		"refused, and nothing changed")
+
+	web2 := r.acct.web2
+	if ev, err = r.request("eventbridge-request.json", web2.ID); err != nil {
 		return err
 	}
 	r.step("restore web-2 from its latest snapshot (eventbridge-request.json, detail.instanceId → %s)", web2.ID)
-	inv, err := r.invoke(ctx, f, ev)
-	if err != nil {
+	// The newest completed tagged snapshot of its root: the seeded one, or
+	// the "snapshot now" one if that scenario ran first.
+	latest := slices.MaxFunc(inv.taggedSnapshots(web2.RootVolume, snapshotTagKey, snapshotTagValue), func(a, b types.Snapshot) int {
+		return cmp.Or(aws.ToTime(a.StartTime).Compare(aws.ToTime(b.StartTime)), strings.Compare(aws.ToString(a.SnapshotId), aws.ToString(b.SnapshotId)))
+	})
+	if inv, err = r.invoke(ctx, f, ev); err != nil {
 		return err
 	}
 	old := inv.volume(web2.RootVolume)
 	r.check(old != nil && len(old.Attachments) == 0 && tagValue(old.Tags, deleteTagKey) == deleteTagValue,
-		"web-2's old root volume %s is kept, detached and tagged %s", web2.RootVolume, deleteTag)
+		"web-2's old root volume %s is kept, detached and labelled %s", web2.RootVolume, deleteTag)
 	root := inv.volume(inv.rootVolume(web2.ID))
-	r.check(root != nil && aws.ToString(root.SnapshotId) == r.acct.web2Snapshot,
-		"web-2's root volume is now %s, restored from %s", inv.rootVolume(web2.ID), r.acct.web2Snapshot)
+	r.check(root != nil && aws.ToString(root.SnapshotId) == aws.ToString(latest.SnapshotId),
+		"web-2's root volume is now %s, restored from %s", inv.rootVolume(web2.ID), aws.ToString(latest.SnapshotId))
 
 	web1 := r.acct.web1
-	if ev, err = r.event("replace-root-volume", "launch-state.json"); err != nil {
-		return err
-	}
-	if ev, err = withInstance(ev, web1.ID); err != nil {
+	if ev, err = r.request("launch-state.json", web1.ID); err != nil {
 		return err
 	}
 	r.step("restore web-1 to its launch state and delete the old root volume (launch-state.json, instanceId → %s)", web1.ID)
@@ -150,14 +209,64 @@ func replaceRootVolume(ctx context.Context, r *runner) error {
 	return nil
 }
 
+// cleanupSummary is the part of root-volume-cleanup's answer the checks read.
+type cleanupSummary struct {
+	VolumesDeleted   []string `json:"volumesDeleted"`
+	SnapshotsDeleted []string `json:"snapshotsDeleted"`
+	Skipped          []struct {
+		ID, Reason string
+	} `json:"skipped"`
+}
+
+func (s cleanupSummary) reason(id string) string {
+	for _, k := range s.Skipped {
+		if k.ID == id {
+			return k.Reason
+		}
+	}
+	return ""
+}
+
 func rootVolumeCleanup(ctx context.Context, r *runner) error {
+	const window = 6 * time.Second
 	ev, err := r.event("root-volume-cleanup", "scheduled.json")
 	if err != nil {
 		return err
 	}
-	env := []string{"SNAPSHOT_TAG=" + snapshotTag, "DELETE_VOLUME_TAG=" + deleteTag, "MIN_AGE=0s"}
+	env := []string{"SNAPSHOT_TAG=" + snapshotTag, "DELETE_VOLUME_TAG=" + deleteTag, "MIN_AGE=0s",
+		"RETAIN_REPLACED=" + window.String(), "REPLACEMENTS_TABLE=" + replacementsTable,
+		// moto lacks DescribeReplaceRootVolumeTasks and ListImagesInRecycleBin.
+		"AWS_ENDPOINT_URL=" + r.standIn.URL}
 
-	r.step("dry run: the plan, nothing deleted (scheduled.json)")
+	replace, err := r.startReplace()
+	if err != nil {
+		return err
+	}
+	defer replace.Close()
+	app1, app2 := r.acct.app1, r.acct.app2
+	r.step("replace app-1's root volume: the task succeeds (launch-state.json, instanceId → %s)", app1.ID)
+	req, err := r.request("launch-state.json", app1.ID)
+	if err != nil {
+		return err
+	}
+	// The sample asks EC2 to delete the old root; here it is kept, to show
+	// the rollback window.
+	if req, err = withField(req, "deleteReplacedVolume", false); err != nil {
+		return err
+	}
+	if _, err = r.invoke(ctx, replace, req); err != nil {
+		return err
+	}
+	r.step("replace app-2's root volume: EC2 accepts the task, which then fails (the stand-in is told to fail it)")
+	r.standIn.Tasks.Fail(app2.ID)
+	if req, err = r.request("launch-state.json", app2.ID); err != nil {
+		return err
+	}
+	if _, err = r.invoke(ctx, replace, req); err != nil {
+		return err
+	}
+
+	r.step("dry run: the plan, nothing changed (scheduled.json)")
 	before, err := readInventory(ctx, r.ec2)
 	if err != nil {
 		return err
@@ -174,43 +283,84 @@ func rootVolumeCleanup(ctx context.Context, r *runner) error {
 	changes := diff(before.state(), inv.state())
 	r.check(len(changes) == 0, "nothing changed (%d changes)", len(changes))
 
-	r.step("the real run (scheduled.json)")
 	f, err := r.start("root-volume-cleanup", append(env, "DRY_RUN=false")...)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if inv, err = r.invoke(ctx, f, ev); err != nil {
-		return err
+	run := func() (*inventory, cleanupSummary, error) {
+		inv, res, err := r.invokeResult(ctx, f, ev)
+		var sum cleanupSummary
+		if err == nil {
+			err = json.Unmarshal(res.Payload, &sum)
+		}
+		return inv, sum, err
 	}
 
-	// What must go and what must stay follows from the account as the run
-	// found it, so the checks hold whichever scenarios ran before.
-	amis := before.amiSnapshots()
-	for _, v := range before.volumes {
-		id := aws.ToString(v.VolumeId)
-		if tagValue(v.Tags, deleteTagKey) != deleteTagValue {
-			continue
-		}
-		if len(v.Attachments) == 0 {
-			r.check(inv.volume(id) == nil, "detached tagged volume %s%s is deleted", id, nameSuffix(tagValue(v.Tags, "Name")))
-		} else {
-			r.check(inv.volume(id) != nil, "attached tagged volume %s%s is kept", id, nameSuffix(tagValue(v.Tags, "Name")))
-		}
+	r.step("the real run, inside the rollback window (RETAIN_REPLACED=%s)", window)
+	inv, sum, err := run()
+	if err != nil {
+		return err
 	}
-	for _, s := range before.taggedSnapshots("", snapshotTagKey, snapshotTagValue) {
-		id, name := aws.ToString(s.SnapshotId), nameSuffix(tagValue(s.Tags, "Name"))
-		switch {
-		case amis[id] != "":
-			r.check(inv.snapshot(id) != nil, "snapshot %s%s backing %s is kept", id, name, amis[id])
-		case before.volume(aws.ToString(s.VolumeId)) == nil:
-			r.check(inv.snapshot(id) == nil, "snapshot %s%s, whose volume is gone, is deleted", id, name)
-		default:
-			r.check(inv.snapshot(id) != nil, "snapshot %s%s, whose volume exists, is kept", id, name)
-		}
-	}
+	old1 := inv.volume(app1.RootVolume)
+	r.check(old1 != nil && len(old1.Attachments) == 0 && strings.HasPrefix(sum.reason(app1.RootVolume), "inside the rollback window"),
+		"app-1's old root %s is kept, detached: %q", app1.RootVolume, sum.reason(app1.RootVolume))
+	root2 := inv.volume(app2.RootVolume)
+	r.check(root2 != nil && inv.rootVolume(app2.ID) == app2.RootVolume && tagValue(root2.Tags, deleteTagKey) == "",
+		"app-2's failed replacement left its root %s in place, and the label is taken off", app2.RootVolume)
+	r.check(inv.volume(r.acct.replacedRoot) != nil, "volume %s with a %s tag but no record is kept: %q",
+		r.acct.replacedRoot, deleteTag, sum.reason(r.acct.replacedRoot))
+	r.check(inv.snapshot(r.acct.orphanSnapshot) != nil, "snapshot %s with a %s tag but no marker is kept: %q",
+		r.acct.orphanSnapshot, snapshotTag, sum.reason(r.acct.orphanSnapshot))
+	r.check(inv.snapshot(r.acct.amiSnapshot) != nil, "snapshot %s backing %s is kept", r.acct.amiSnapshot, r.acct.ami)
+	r.check(inv.volume(r.acct.taggedAttached) != nil, "attached tagged volume %s is kept", r.acct.taggedAttached)
 	r.check(inv.snapshot(r.acct.untaggedSnapshot) != nil, "untagged snapshot %s is kept", r.acct.untaggedSnapshot)
+	for _, id := range sum.SnapshotsDeleted {
+		var desc, of string
+		if s := before.snapshot(id); s != nil {
+			desc, of = aws.ToString(s.Description), aws.ToString(s.VolumeId)
+		}
+		vol, marked := rootvolume.MarkedVolume(desc)
+		r.check(marked && vol == of && before.volume(vol) == nil,
+			"snapshot %s deleted: the suite's marker names %s, which is gone", id, vol)
+	}
+
+	r.step("someone detaches app-2's root for a rescue, and tags it %s", deleteTag)
+	if err := r.detach(ctx, app2); err != nil {
+		return err
+	}
+	r.step("wait out the rollback window (%s), then the next run", window)
+	time.Sleep(window)
+	if inv, sum, err = run(); err != nil {
+		return err
+	}
+	r.check(inv.volume(app1.RootVolume) == nil && slices.Contains(sum.VolumesDeleted, app1.RootVolume),
+		"app-1's old root %s is deleted after the window", app1.RootVolume)
+	r.check(inv.volume(app2.RootVolume) != nil, "app-2's root %s, detached and tagged, is still kept: %q",
+		app2.RootVolume, sum.reason(app2.RootVolume))
+	r.check(inv.volume(r.acct.replacedRoot) != nil, "the forged-tag volume %s is still kept", r.acct.replacedRoot)
 	return nil
+}
+
+// detach takes the instance's root volume off it and tags it for deletion,
+// as a rescue job would (and as anyone could).
+func (r *runner) detach(ctx context.Context, in instance) error {
+	if _, err := r.ec2.DetachVolume(ctx, &ec2.DetachVolumeInput{
+		VolumeId: aws.String(in.RootVolume), InstanceId: aws.String(in.ID), Device: aws.String(in.RootDevice)}); err != nil {
+		return err
+	}
+	_, err := r.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{in.RootVolume}, Tags: ec2Tags([]string{deleteTagKey, deleteTagValue})})
+	return err
+}
+
+// withField sets a field of a direct request.
+func withField(event []byte, name string, value any) ([]byte, error) {
+	var ev map[string]any
+	if err := json.Unmarshal(event, &ev); err != nil {
+		return nil, fmt.Errorf("sample event: %w", err)
+	}
+	ev[name] = value
+	return json.Marshal(ev)
 }
 
 // withResource returns the EventBridge event with resources[0] set to arn.

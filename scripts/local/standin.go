@@ -13,29 +13,29 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume/replacetest"
 )
 
-// replaceStandIn is an EC2 endpoint in front of moto for the
-// replace-root-volume function. moto 5.2.1 does not implement
-// CreateReplaceRootVolumeTask, so the stand-in answers it by doing to the
-// instance what EC2 does when the task succeeds: a new volume from the
-// snapshot (or the AMI's root snapshot, for the launch state) takes the
-// root device, and the old volume stays detached unless asked to be
-// deleted. Every other call goes to moto unchanged.
+// replaceStandIn is an endpoint in front of moto for the root-volume
+// functions. moto 5.2.1 does not implement CreateReplaceRootVolumeTask,
+// DescribeReplaceRootVolumeTasks or ListImagesInRecycleBin, so the stand-in
+// answers them from replacetest.Tasks, the tests' fake with EC2's semantics,
+// on the wall clock: a task is answered pending and then, at once, does to
+// the instance what EC2 does when it succeeds (a new volume from the
+// snapshot, or the AMI's, takes the root device; the old one stays
+// detached unless asked to be deleted), or fails for an instance told to.
+// Every other call (EC2's, DynamoDB's) goes to moto unchanged.
 type replaceStandIn struct {
 	URL   string
-	ec2   *ec2.Client
+	Tasks *replacetest.Tasks
 	proxy *httputil.ReverseProxy
 	srv   *http.Server
-
-	mu    sync.Mutex
-	tasks map[string]replaceTask // by client token: a retried request starts no second task
 }
 
 func startStandIn(motoURL string, c *ec2.Client) (*replaceStandIn, error) {
@@ -49,9 +49,8 @@ func startStandIn(motoURL string, c *ec2.Client) (*replaceStandIn, error) {
 	}
 	s := &replaceStandIn{
 		URL:   "http://" + ln.Addr().String(),
-		ec2:   c,
+		Tasks: replacetest.New(c),
 		proxy: httputil.NewSingleHostReverseProxy(target),
-		tasks: map[string]replaceTask{},
 	}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
@@ -68,9 +67,20 @@ func (s *replaceStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		if form, err := url.ParseQuery(string(body)); err == nil && form.Get("Action") == "CreateReplaceRootVolumeTask" {
-			s.createTask(w, r.Context(), form)
-			return
+		if form, err := url.ParseQuery(string(body)); err == nil {
+			switch form.Get("Action") {
+			case "CreateReplaceRootVolumeTask":
+				s.createTask(w, r.Context(), form)
+				return
+			case "DescribeReplaceRootVolumeTasks":
+				s.describeTasks(w, r.Context(), form)
+				return
+			case "ListImagesInRecycleBin":
+				writeXML(w, "ListImagesInRecycleBinResponse", struct {
+					Images []struct{} `xml:"imageSet>item"`
+				}{})
+				return
+			}
 		}
 	}
 	s.proxy.ServeHTTP(w, r)
@@ -78,146 +88,102 @@ func (s *replaceStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // replaceTask is EC2's ReplaceRootVolumeTask in its XML shape.
 type replaceTask struct {
-	ID             string `xml:"replaceRootVolumeTaskId"`
-	InstanceID     string `xml:"instanceId"`
-	TaskState      string `xml:"taskState"`
-	StartTime      string `xml:"startTime"`
-	CompleteTime   string `xml:"completeTime"`
-	SnapshotID     string `xml:"snapshotId,omitempty"`
-	ImageID        string `xml:"imageId,omitempty"`
-	DeleteReplaced bool   `xml:"deleteReplacedRootVolume"`
+	ID             string   `xml:"replaceRootVolumeTaskId"`
+	InstanceID     string   `xml:"instanceId"`
+	TaskState      string   `xml:"taskState"`
+	StartTime      string   `xml:"startTime"`
+	CompleteTime   string   `xml:"completeTime,omitempty"`
+	SnapshotID     string   `xml:"snapshotId,omitempty"`
+	ImageID        string   `xml:"imageId,omitempty"`
+	DeleteReplaced bool     `xml:"deleteReplacedRootVolume"`
+	Tags           []xmlTag `xml:"tagSet>item"`
+}
+
+type xmlTag struct {
+	Key   string `xml:"key"`
+	Value string `xml:"value"`
+}
+
+func toXML(t types.ReplaceRootVolumeTask) replaceTask {
+	out := replaceTask{
+		ID: aws.ToString(t.ReplaceRootVolumeTaskId), InstanceID: aws.ToString(t.InstanceId), TaskState: string(t.TaskState),
+		StartTime: aws.ToString(t.StartTime), CompleteTime: aws.ToString(t.CompleteTime),
+		SnapshotID: aws.ToString(t.SnapshotId), ImageID: aws.ToString(t.ImageId), DeleteReplaced: aws.ToBool(t.DeleteReplacedRootVolume),
+	}
+	for _, tag := range t.Tags {
+		out.Tags = append(out.Tags, xmlTag{aws.ToString(tag.Key), aws.ToString(tag.Value)})
+	}
+	return out
 }
 
 func (s *replaceStandIn) createTask(w http.ResponseWriter, ctx context.Context, form url.Values) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	token := form.Get("ClientToken")
-	task, seen := s.tasks[token]
-	if !seen || token == "" {
-		var err error
-		task, err = s.replace(ctx, form.Get("InstanceId"), form.Get("SnapshotId"), form.Get("ImageId"), form.Get("DeleteReplacedRootVolume") == "true")
-		if err != nil {
-			writeEC2Error(w, err)
-			return
-		}
-		s.tasks[token] = task
+	in := &ec2.CreateReplaceRootVolumeTaskInput{
+		InstanceId:               aws.String(form.Get("InstanceId")),
+		DeleteReplacedRootVolume: aws.Bool(form.Get("DeleteReplacedRootVolume") == "true"),
 	}
+	for name, field := range map[string]**string{"ClientToken": &in.ClientToken, "SnapshotId": &in.SnapshotId, "ImageId": &in.ImageId} {
+		if v := form.Get(name); v != "" {
+			*field = aws.String(v)
+		}
+	}
+	var tags []types.Tag
+	for i := 1; form.Get(fmt.Sprintf("TagSpecification.1.Tag.%d.Key", i)) != ""; i++ {
+		tags = append(tags, types.Tag{Key: aws.String(form.Get(fmt.Sprintf("TagSpecification.1.Tag.%d.Key", i))),
+			Value: aws.String(form.Get(fmt.Sprintf("TagSpecification.1.Tag.%d.Value", i)))})
+	}
+	if len(tags) > 0 {
+		in.TagSpecifications = []types.TagSpecification{{ResourceType: types.ResourceTypeReplaceRootVolumeTask, Tags: tags}}
+	}
+	out, err := s.Tasks.CreateReplaceRootVolumeTask(ctx, in)
+	if err != nil {
+		writeEC2Error(w, err)
+		return
+	}
+	// EC2 answers pending and completes the task on its own.
+	if err := s.Tasks.Settle(ctx); err != nil {
+		writeEC2Error(w, err)
+		return
+	}
+	writeXML(w, "CreateReplaceRootVolumeTaskResponse", struct {
+		Task replaceTask `xml:"replaceRootVolumeTask"`
+	}{toXML(*out.ReplaceRootVolumeTask)})
+}
+
+func (s *replaceStandIn) describeTasks(w http.ResponseWriter, ctx context.Context, form url.Values) {
+	in := &ec2.DescribeReplaceRootVolumeTasksInput{}
+	for i := 1; form.Get(fmt.Sprintf("ReplaceRootVolumeTaskId.%d", i)) != ""; i++ {
+		in.ReplaceRootVolumeTaskIds = append(in.ReplaceRootVolumeTaskIds, form.Get(fmt.Sprintf("ReplaceRootVolumeTaskId.%d", i)))
+	}
+	for i := 1; form.Get(fmt.Sprintf("Filter.%d.Name", i)) != ""; i++ {
+		f := types.Filter{Name: aws.String(form.Get(fmt.Sprintf("Filter.%d.Name", i)))}
+		for j := 1; form.Get(fmt.Sprintf("Filter.%d.Value.%d", i, j)) != ""; j++ {
+			f.Values = append(f.Values, form.Get(fmt.Sprintf("Filter.%d.Value.%d", i, j)))
+		}
+		in.Filters = append(in.Filters, f)
+	}
+	out, err := s.Tasks.DescribeReplaceRootVolumeTasks(ctx, in)
+	if err != nil {
+		writeEC2Error(w, err)
+		return
+	}
+	var tasks []replaceTask
+	for _, t := range out.ReplaceRootVolumeTasks {
+		tasks = append(tasks, toXML(t))
+	}
+	writeXML(w, "DescribeReplaceRootVolumeTasksResponse", struct {
+		Tasks []replaceTask `xml:"replaceRootVolumeTaskSet>item"`
+	}{tasks})
+}
+
+// writeXML answers in EC2's query-protocol shape: body's fields inside
+// <name xmlns="…">.
+func writeXML(w http.ResponseWriter, name string, body any) {
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	_ = xml.NewEncoder(w).Encode(struct {
-		XMLName   xml.Name    `xml:"CreateReplaceRootVolumeTaskResponse"`
-		XMLNS     string      `xml:"xmlns,attr"`
-		RequestID string      `xml:"requestId"`
-		Task      replaceTask `xml:"replaceRootVolumeTask"`
-	}{XMLNS: "http://ec2.amazonaws.com/doc/2016-11-15/", RequestID: randomHex(16), Task: task})
-}
-
-// replace swaps the instance's root volume through moto.
-func (s *replaceStandIn) replace(ctx context.Context, instanceID, snapshotID, imageID string, deleteOld bool) (replaceTask, error) {
-	start := time.Now().UTC()
-	out, err := s.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
-	if err != nil {
-		return replaceTask{}, err
+	start := xml.StartElement{
+		Name: xml.Name{Local: name},
+		Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: "http://ec2.amazonaws.com/doc/2016-11-15/"}},
 	}
-	if len(out.Reservations) == 0 || len(out.Reservations[0].Instances) == 0 {
-		return replaceTask{}, apiError("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", instanceID)
-	}
-	inst := out.Reservations[0].Instances[0]
-	device := aws.ToString(inst.RootDeviceName)
-	var oldRoot string
-	for _, m := range inst.BlockDeviceMappings {
-		if m.Ebs != nil && aws.ToString(m.DeviceName) == device {
-			oldRoot = aws.ToString(m.Ebs.VolumeId)
-		}
-	}
-	if oldRoot == "" {
-		return replaceTask{}, apiError("IncorrectState", "instance %s has no EBS volume at its root device %s", instanceID, device)
-	}
-	vols, err := s.ec2.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{oldRoot}})
-	if err != nil {
-		return replaceTask{}, err
-	}
-	old := vols.Volumes[0]
-
-	source := snapshotID
-	switch {
-	case snapshotID != "":
-		snaps, err := s.ec2.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{snapshotID}})
-		if err != nil {
-			return replaceTask{}, err
-		}
-		// As EC2 insists: only a snapshot of the current root volume.
-		if got := aws.ToString(snaps.Snapshots[0].VolumeId); got != oldRoot {
-			return replaceTask{}, apiError("InvalidParameterValue", "snapshot %s is of volume %s, not of the root volume %s", snapshotID, got, oldRoot)
-		}
-	default:
-		if imageID == "" {
-			imageID = aws.ToString(inst.ImageId)
-		}
-		source = s.imageRootSnapshot(ctx, imageID)
-	}
-
-	in := &ec2.CreateVolumeInput{AvailabilityZone: old.AvailabilityZone, VolumeType: old.VolumeType}
-	if source != "" {
-		in.SnapshotId = aws.String(source)
-	} else {
-		in.Size = old.Size
-	}
-	created, err := s.ec2.CreateVolume(ctx, in)
-	if err != nil {
-		return replaceTask{}, err
-	}
-	steps := []func() error{
-		func() error {
-			_, err := s.ec2.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: aws.String(oldRoot), InstanceId: aws.String(instanceID), Device: aws.String(device)})
-			return err
-		},
-		func() error {
-			_, err := s.ec2.AttachVolume(ctx, &ec2.AttachVolumeInput{VolumeId: created.VolumeId, InstanceId: aws.String(instanceID), Device: aws.String(device)})
-			return err
-		},
-	}
-	if deleteOld {
-		steps = append(steps, func() error {
-			_, err := s.ec2.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: aws.String(oldRoot)})
-			return err
-		})
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return replaceTask{}, err
-		}
-	}
-	task := replaceTask{
-		ID: "replacevol-" + randomHex(17), InstanceID: instanceID, TaskState: "succeeded",
-		StartTime: start.Format(time.RFC3339), CompleteTime: time.Now().UTC().Format(time.RFC3339),
-		DeleteReplaced: deleteOld,
-	}
-	if snapshotID != "" {
-		task.SnapshotID = snapshotID
-	} else {
-		task.ImageID = imageID
-	}
-	return task, nil
-}
-
-// imageRootSnapshot returns the snapshot behind the AMI's root device, or
-// "" (then the new volume starts blank, which is all moto can tell apart).
-func (s *replaceStandIn) imageRootSnapshot(ctx context.Context, imageID string) string {
-	out, err := s.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{imageID}})
-	if err != nil || len(out.Images) == 0 {
-		return ""
-	}
-	im := out.Images[0]
-	for _, m := range im.BlockDeviceMappings {
-		if m.Ebs != nil && aws.ToString(m.DeviceName) == aws.ToString(im.RootDeviceName) {
-			return aws.ToString(m.Ebs.SnapshotId)
-		}
-	}
-	return ""
-}
-
-func apiError(code, format string, args ...any) error {
-	return &smithy.GenericAPIError{Code: code, Message: fmt.Sprintf(format, args...)}
+	_ = xml.NewEncoder(w).EncodeElement(body, start)
 }
 
 // writeEC2Error answers in EC2's error shape, so the SDK in the function

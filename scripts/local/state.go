@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 )
 
 // row is one resource as the report shows it.
@@ -126,6 +127,18 @@ func (inv *inventory) taggedSnapshots(volumeID, key, value string) []types.Snaps
 }
 
 // amiSnapshots maps each snapshot behind one of the account's AMIs to it.
+// markedSnapshots are the snapshots of volumeID whose description carries
+// the suite's marker naming that volume.
+func (inv *inventory) markedSnapshots(volumeID string) []types.Snapshot {
+	var out []types.Snapshot
+	for _, s := range inv.snapshots {
+		if vol, ok := rootvolume.MarkedVolume(aws.ToString(s.Description)); ok && vol == volumeID && aws.ToString(s.VolumeId) == volumeID {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func (inv *inventory) amiSnapshots() map[string]string {
 	backs := map[string]string{}
 	for _, im := range inv.images {

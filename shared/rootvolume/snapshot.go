@@ -100,7 +100,7 @@ func (s *Snapshotter) Handle(ctx context.Context, ev VolumeEvent) (SnapshotResul
 	}
 	if existing != "" {
 		res.Outcome, res.SnapshotID = SnapshotExists, existing
-		res.Reason = "a tagged snapshot of this volume is already pending or completed"
+		res.Reason = "a suite snapshot of this volume is already pending or completed"
 		return res, nil
 	}
 
@@ -220,9 +220,10 @@ func (s *Snapshotter) rootDevice(ctx context.Context, instanceID string) (string
 	return "", fmt.Errorf("instance %s not found", instanceID)
 }
 
-// existingSnapshot returns a pending or completed tagged snapshot of the
-// volume started at or after since, so a redelivered event creates no
-// second one.
+// existingSnapshot returns a pending or completed snapshot the suite made
+// of the volume (tagged, and marked in its description) started at or after
+// since, so a redelivered event creates no second one. A tagged snapshot
+// without the marker is not the suite's, and does not count.
 func (s *Snapshotter) existingSnapshot(ctx context.Context, volumeID string, since time.Time) (string, error) {
 	p := ec2.NewDescribeSnapshotsPaginator(s.EC2, &ec2.DescribeSnapshotsInput{
 		OwnerIds: []string{"self"},
@@ -234,7 +235,8 @@ func (s *Snapshotter) existingSnapshot(ctx context.Context, volumeID string, sin
 			return "", fmt.Errorf("list snapshots of %s: %w", volumeID, err)
 		}
 		for _, snap := range page.Snapshots {
-			if aws.ToString(snap.VolumeId) == volumeID && s.Tag.On(snap.Tags) && !aws.ToTime(snap.StartTime).Before(since) &&
+			marked, ok := MarkedVolume(aws.ToString(snap.Description))
+			if aws.ToString(snap.VolumeId) == volumeID && ok && marked == volumeID && s.Tag.On(snap.Tags) && !aws.ToTime(snap.StartTime).Before(since) &&
 				(snap.State == types.SnapshotStatePending || snap.State == types.SnapshotStateCompleted) {
 				return aws.ToString(snap.SnapshotId), nil
 			}
@@ -295,7 +297,7 @@ func (s *Snapshotter) SnapshotNow(ctx context.Context, instanceID string) (Snaps
 	}
 	if existing != "" {
 		res.Outcome, res.SnapshotID = SnapshotExists, existing
-		res.Reason = fmt.Sprintf("a tagged snapshot of the root volume started within %s", SnapshotNowWindow)
+		res.Reason = fmt.Sprintf("a suite snapshot of the root volume started within %s", SnapshotNowWindow)
 		return res, nil
 	}
 	if res.SnapshotID, err = s.createSnapshot(ctx, root, instanceID, res.Device); err != nil {
