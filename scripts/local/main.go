@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/ebs-ops/lambda-suite/scripts/internal/standin"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/runtimeapi"
 )
@@ -99,7 +100,7 @@ type runner struct {
 	cfg     aws.Config // moto's default account: the account the built binaries act in
 	ec2     *ec2.Client
 	acct    *account
-	standIn *replaceStandIn
+	standIn *standin.ReplaceRootVolume
 }
 
 func (r *runner) run(ctx context.Context, chosen []scenario) error {
@@ -140,7 +141,7 @@ func (r *runner) run(ctx context.Context, chosen []scenario) error {
 		return err
 	}
 	r.ec2 = ec2.NewFromConfig(r.cfg)
-	if r.standIn, err = startStandIn(moto.URL, r.ec2); err != nil {
+	if r.standIn, err = standin.Start(moto.URL, r.ec2); err != nil {
 		return err
 	}
 	defer r.standIn.Close()

@@ -1,4 +1,6 @@
-package main
+// Package standin holds loopback stand-ins for AWS APIs that moto lacks,
+// shared by the local run (scripts/local) and the benchmarks (scripts/bench).
+package standin
 
 import (
 	"bytes"
@@ -22,7 +24,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume/replacetest"
 )
 
-// replaceStandIn is an endpoint in front of moto for the root-volume
+// ReplaceRootVolume is an endpoint in front of moto for the root-volume
 // functions. moto 5.2.1 does not implement CreateReplaceRootVolumeTask,
 // DescribeReplaceRootVolumeTasks or ListImagesInRecycleBin, so the stand-in
 // answers them from replacetest.Tasks, the tests' fake with EC2's semantics,
@@ -31,14 +33,16 @@ import (
 // snapshot, or the AMI's, takes the root device; the old one stays
 // detached unless asked to be deleted), or fails for an instance told to.
 // Every other call (EC2's, DynamoDB's) goes to moto unchanged.
-type replaceStandIn struct {
+type ReplaceRootVolume struct {
 	URL   string
 	Tasks *replacetest.Tasks
 	proxy *httputil.ReverseProxy
 	srv   *http.Server
 }
 
-func startStandIn(motoURL string, c *ec2.Client) (*replaceStandIn, error) {
+// Start serves the stand-in on a free loopback port, in front of moto at
+// motoURL; c is a client of that moto, for the work a task does.
+func Start(motoURL string, c *ec2.Client) (*ReplaceRootVolume, error) {
 	target, err := url.Parse(motoURL)
 	if err != nil {
 		return nil, err
@@ -47,7 +51,7 @@ func startStandIn(motoURL string, c *ec2.Client) (*replaceStandIn, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &replaceStandIn{
+	s := &ReplaceRootVolume{
 		URL:   "http://" + ln.Addr().String(),
 		Tasks: replacetest.New(c),
 		proxy: httputil.NewSingleHostReverseProxy(target),
@@ -57,9 +61,9 @@ func startStandIn(motoURL string, c *ec2.Client) (*replaceStandIn, error) {
 	return s, nil
 }
 
-func (s *replaceStandIn) Close() { _ = s.srv.Close() }
+func (s *ReplaceRootVolume) Close() { _ = s.srv.Close() }
 
-func (s *replaceStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *ReplaceRootVolume) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -116,7 +120,7 @@ func toXML(t types.ReplaceRootVolumeTask) replaceTask {
 	return out
 }
 
-func (s *replaceStandIn) createTask(w http.ResponseWriter, ctx context.Context, form url.Values) {
+func (s *ReplaceRootVolume) createTask(w http.ResponseWriter, ctx context.Context, form url.Values) {
 	in := &ec2.CreateReplaceRootVolumeTaskInput{
 		InstanceId:               aws.String(form.Get("InstanceId")),
 		DeleteReplacedRootVolume: aws.Bool(form.Get("DeleteReplacedRootVolume") == "true"),
@@ -149,7 +153,7 @@ func (s *replaceStandIn) createTask(w http.ResponseWriter, ctx context.Context, 
 	}{toXML(*out.ReplaceRootVolumeTask)})
 }
 
-func (s *replaceStandIn) describeTasks(w http.ResponseWriter, ctx context.Context, form url.Values) {
+func (s *ReplaceRootVolume) describeTasks(w http.ResponseWriter, ctx context.Context, form url.Values) {
 	in := &ec2.DescribeReplaceRootVolumeTasksInput{}
 	for i := 1; form.Get(fmt.Sprintf("ReplaceRootVolumeTaskId.%d", i)) != ""; i++ {
 		in.ReplaceRootVolumeTaskIds = append(in.ReplaceRootVolumeTaskIds, form.Get(fmt.Sprintf("ReplaceRootVolumeTaskId.%d", i)))
