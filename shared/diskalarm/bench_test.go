@@ -2,6 +2,7 @@ package diskalarm
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,56 +12,67 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm/diskalarmtest"
 )
 
-// BenchmarkReconcile reconciles 1,000 instances with 3 disks each in moto:
-// 500 Windows (C: 100 GiB, D: 1 TiB, E: full) and 500 Linux (/, /data,
-// /var/log), so 6,000 alarms. "first-run" starts with no alarms,
-// "unchanged" with all of them in place. Writes are not paced: at the
-// default 3 a second, a first run in AWS takes writes/3 seconds on top.
+// BenchmarkReconcile reconciles fleets of about n alarms for each n in
+// BENCH_SIZES (default 100, 1,000 and 5,000): n/12 Windows instances (C:
+// 100 GiB, D: 1 TiB, E: full) and n/12 Linux ones (/, /data, /var/log),
+// each disk with a Warning and a Critical alarm. "first-run" starts with
+// no alarms, "unchanged" with all of them in place and must write nothing.
+// Writes are not paced: at the default 3 a second, a first run in AWS takes
+// writes/3 seconds on top. scripts/bench reads these metrics into its report.
 func BenchmarkReconcile(b *testing.B) {
-	a := newAccount(b)
-	seedBenchFleet(b, a)
-	req := Request{Trigger: TriggerSchedule, Selector: Selector{NamePattern: "bench-*"}, TopicARN: testTopic}
+	for _, size := range awstest.BenchSizes(b) {
+		a := newAccount(b)
+		perOS := max(1, size/12)
+		alarms := perOS * 12
+		seedBenchFleet(b, a, perOS)
+		req := Request{Trigger: TriggerSchedule, Selector: Selector{NamePattern: "bench-*"}, TopicARN: testTopic}
 
-	b.Run("first-run", func(b *testing.B) {
-		a.calls.Reset()
-		for range b.N {
-			b.StopTimer()
-			deleteAll(b, a.cw)
-			b.StartTimer()
-			res, err := a.rec.Reconcile(context.Background(), req)
-			if err != nil || res.Created != 6000 {
-				b.Fatalf("first run = %+v, %v, want 6000 created", res, err)
+		b.Run(fmt.Sprintf("resources=%d/first-run", size), func(b *testing.B) {
+			a.calls.Reset()
+			for range b.N {
+				b.StopTimer()
+				deleteAll(b, a.cw)
+				b.StartTimer()
+				res, err := a.rec.Reconcile(context.Background(), req)
+				if err != nil || res.Created != alarms {
+					b.Fatalf("first run = %+v, %v, want %d created", res, err, alarms)
+				}
 			}
-		}
-		reportCalls(b, a.calls)
-	})
-	b.Run("unchanged", func(b *testing.B) {
-		if _, err := a.rec.Reconcile(context.Background(), req); err != nil {
-			b.Fatal(err)
-		}
-		a.calls.Reset()
-		for b.Loop() {
-			res, err := a.rec.Reconcile(context.Background(), req)
-			if err != nil || res.Unchanged != 6000 || res.Writes != 0 {
-				b.Fatalf("re-run = %+v, %v, want 6000 unchanged and no writes", res, err)
+			reportCalls(b, a.calls)
+			b.ReportMetric(float64(alarms), "alarms")
+		})
+		b.Run(fmt.Sprintf("resources=%d/rerun", size), func(b *testing.B) {
+			if _, err := a.rec.Reconcile(context.Background(), req); err != nil {
+				b.Fatal(err)
 			}
-		}
-		reportCalls(b, a.calls)
-	})
+			a.calls.Reset()
+			for b.Loop() {
+				res, err := a.rec.Reconcile(context.Background(), req)
+				if err != nil || res.Unchanged != alarms || res.Writes != 0 {
+					b.Fatalf("re-run = %+v, %v, want %d unchanged and no writes", res, err, alarms)
+				}
+			}
+			reportCalls(b, a.calls)
+			b.ReportMetric(float64(alarms), "alarms")
+		})
+	}
 }
 
-func seedBenchFleet(b *testing.B, a *account) {
+// seedBenchFleet launches perOS Windows and perOS Linux instances with
+// three disks each, and their agents' metrics.
+func seedBenchFleet(b *testing.B, a *account, perOS int) {
 	b.Helper()
 	var windows []diskalarmtest.WindowsDisk
 	var linux []diskalarmtest.LinuxDisk
-	for range 5 {
-		for _, id := range a.launch(b, "bench-windows", 100) {
+	for launched := 0; launched < perOS; launched += 100 {
+		n := min(100, perOS-launched)
+		for _, id := range a.launch(b, "bench-windows", n) {
 			windows = append(windows,
 				diskalarmtest.WindowsDisk{InstanceID: id, Drive: "C:", SizeGiB: 100, FreePercent: 40},
 				diskalarmtest.WindowsDisk{InstanceID: id, Drive: "D:", SizeGiB: 1024, FreePercent: 60},
 				diskalarmtest.WindowsDisk{InstanceID: id, Drive: "E:", SizeGiB: 20, FreePercent: 0})
 		}
-		for _, id := range a.launch(b, "bench-linux", 100) {
+		for _, id := range a.launch(b, "bench-linux", n) {
 			for _, path := range []string{"/", "/data", "/var/log"} {
 				linux = append(linux, diskalarmtest.LinuxDisk{InstanceID: id, Path: path, Device: "nvme0n1p1", FSType: "xfs", UsedPercent: 50})
 			}

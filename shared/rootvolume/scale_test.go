@@ -2,6 +2,7 @@ package rootvolume
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -113,53 +114,80 @@ func TestCleanupDescribesInPagesAndBatches(t *testing.T) {
 	}
 }
 
-// BenchmarkCleanup runs the cleanup over 5,000 tagged snapshots (1,000
-// source volumes, half of them deleted) and 1,000 tagged detached volumes.
+// BenchmarkCleanup runs the cleanup at each size in BENCH_SIZES (default
+// 100, 1,000 and 5,000): n tagged snapshots (n/5 source volumes with 5
+// each, half of the sources deleted) and n/5 tagged detached volumes.
+// "dry-run" plans only; "first-run" deletes on a freshly seeded account;
+// "rerun" runs again over what is left, where nothing is due: it must
+// make no write. scripts/bench reads these metrics into its report.
 func BenchmarkCleanup(b *testing.B) {
 	srv := awstest.Moto(b)
-	f := fleet{taggedVolumes: 1000, sources: 1000, perSource: 5, orphanSources: 500}
-	report := func(b *testing.B, calls *awstest.Calls) {
-		n := float64(b.N)
+	report := func(b *testing.B, calls *awstest.Calls, runs int) {
+		n := float64(runs)
 		b.ReportMetric(float64(calls.Total("Describe"))/n, "describe-calls/op")
 		b.ReportMetric(float64(calls.Total("Delete"))/n, "delete-calls/op")
+		writes := 0
+		for _, c := range calls.Writes() {
+			writes += c
+		}
+		b.ReportMetric(float64(writes)/n, "writes/op")
 	}
-
-	b.Run("dry-run", func(b *testing.B) {
+	for _, size := range awstest.BenchSizes(b) {
+		f := fleet{taggedVolumes: size / 5, sources: size / 5, perSource: 5, orphanSources: size / 10}
 		cfg, _ := srv.Config(b)
 		f.seed(b, cfg)
-		calls := awstest.NewCalls()
-		c := newCleaner(cfg, calls, true)
-		var planned int
-		for b.Loop() {
-			sum, err := c.Run(context.Background())
-			if err != nil {
-				b.Fatal(err)
+		b.Run(fmt.Sprintf("resources=%d/dry-run", size), func(b *testing.B) {
+			calls := awstest.NewCalls()
+			c := newCleaner(cfg, calls, true)
+			var planned int
+			for b.Loop() {
+				sum, err := c.Run(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+				planned = len(sum.VolumesToDelete) + len(sum.SnapshotsToDelete)
 			}
-			planned = len(sum.VolumesToDelete) + len(sum.SnapshotsToDelete)
-		}
-		report(b, calls)
-		b.ReportMetric(float64(planned), "planned-deletes")
-	})
-
-	b.Run("delete", func(b *testing.B) {
-		calls := awstest.NewCalls()
-		var deleted int
-		for range b.N {
-			b.StopTimer()
-			cfg, _ := srv.Config(b)
-			f.seed(b, cfg)
+			report(b, calls, b.N)
+			b.ReportMetric(float64(planned), "planned-deletes")
+		})
+		// The first iteration deletes in the account the dry run planned
+		// for; any further one seeds a fresh account (untimed), and the
+		// re-run follows on the last of them.
+		b.Run(fmt.Sprintf("resources=%d/first-run", size), func(b *testing.B) {
+			calls := awstest.NewCalls()
+			var deleted int
+			for i := range b.N {
+				if i > 0 {
+					b.StopTimer()
+					cfg, _ = srv.Config(b)
+					f.seed(b, cfg)
+					b.StartTimer()
+				}
+				sum, err := newCleaner(cfg, calls, false).Run(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(sum.Failed) > 0 {
+					b.Fatalf("failed deletes: %v", sum.Failed[0])
+				}
+				deleted += len(sum.VolumesDeleted) + len(sum.SnapshotsDeleted)
+			}
+			report(b, calls, b.N)
+			b.ReportMetric(float64(deleted)/float64(b.N), "deleted/op")
+		})
+		b.Run(fmt.Sprintf("resources=%d/rerun", size), func(b *testing.B) {
+			calls := awstest.NewCalls()
 			c := newCleaner(cfg, calls, false)
-			b.StartTimer()
-			sum, err := c.Run(context.Background())
-			if err != nil {
-				b.Fatal(err)
+			for b.Loop() {
+				sum, err := c.Run(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if d := len(sum.VolumesDeleted) + len(sum.SnapshotsDeleted); d != 0 {
+					b.Fatalf("re-run deleted %d, want 0", d)
+				}
 			}
-			if len(sum.Failed) > 0 {
-				b.Fatalf("failed deletes: %v", sum.Failed[0])
-			}
-			deleted += len(sum.VolumesDeleted) + len(sum.SnapshotsDeleted)
-		}
-		report(b, calls)
-		b.ReportMetric(float64(deleted)/float64(b.N), "deleted/op")
-	})
+			report(b, calls, b.N)
+		})
+	}
 }
