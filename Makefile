@@ -37,7 +37,7 @@ help:
 	@echo "make build   build every function for Lambda (linux/arm64) into $(BIN)/<name>/bootstrap and $(BIN)/<name>.zip"
 	@echo "make test    unit, integration (moto) and infrastructure tests: what CI runs"
 	@echo "make local   run the built functions against a local AWS (moto) with the sample events"
-	@echo "make bench   benchmarks against moto (wall time and API calls per operation)"
+	@echo "make bench   the performance report (sizes, cold start, RSS, API calls, scale) in $(BIN)/bench/report.md"
 	@echo "make lint    gofmt, go vet, staticcheck"
 	@echo "make fuzz    run each fuzz test for FUZZTIME (default 20s)"
 	@echo "make synth   synthesize the CDK stacks (after build)"
@@ -69,10 +69,13 @@ local:
 	@echo "run every function as a built binary, through a local Lambda Runtime API, against moto"
 	go run ./scripts/local $(ARGS)
 
-bench:
+# The sizes come from build's arm64 zips; the rest from the functions run
+# as binaries against moto, and the cleanup and reconcile scale benchmarks.
+# ARGS passes flags on: ARGS="-runs 9 -reconcile-sizes 100,1000,5000".
+bench: build
 	$(call need,go moto_server)
-	@echo "benchmarks against moto: ns/op plus API calls per operation"
-	AWSTEST_REQUIRE=1 go test -run '^$$' -bench . -benchmem -timeout 60m ./shared/...
+	@echo "performance report: sizes, cold start, warm latency, peak RSS, API calls per event, scale (about 12 minutes)"
+	go run ./scripts/bench $(ARGS)
 
 lint:
 	$(call need,go)

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -26,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/ebs-ops/lambda-suite/scripts/internal/gomod"
 	"github.com/ebs-ops/lambda-suite/scripts/internal/standin"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/runtimeapi"
@@ -104,7 +104,7 @@ type runner struct {
 }
 
 func (r *runner) run(ctx context.Context, chosen []scenario) error {
-	root, err := moduleRoot(ctx)
+	root, err := gomod.Root(ctx)
 	if err != nil {
 		return err
 	}
@@ -181,18 +181,6 @@ func (r *runner) run(ctx context.Context, chosen []scenario) error {
 		return fmt.Errorf("scenarios stopped early: %s", strings.Join(failed, ", "))
 	}
 	return nil
-}
-
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("run from inside the lambda-suite module")
-	}
-	return filepath.Dir(gomod), nil
 }
 
 // build compiles the functions for this machine, as `make build` does for
