@@ -58,7 +58,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
-	rep := report{When: time.Now(), GoVersion: runtime.Version(), Runs: *runs}
+	rep := report{When: time.Now(), GoVersion: runtime.Version(), Runs: *runs, Machine: machine()}
 	b := &bench{root: root, runs: *runs}
 	if err := b.measureFunctions(ctx, &rep, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -330,6 +330,17 @@ func (b *bench) build(ctx context.Context, names []string) error {
 		return fmt.Errorf("build functions: %w", err)
 	}
 	return nil
+}
+
+// machine says what the figures were taken on: timings move with the load.
+func machine() string {
+	m := fmt.Sprintf("%d CPUs", runtime.NumCPU())
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			m += ", load average " + strings.Join(f[:3], " ")
+		}
+	}
+	return m
 }
 
 // peakRSS reads the process's VmHWM in KiB; 0 when it cannot.

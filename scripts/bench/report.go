@@ -59,6 +59,7 @@ type report struct {
 	When      time.Time
 	GoVersion string
 	Runs      int
+	Machine   string // CPUs and load when the run started
 	Functions []functionResult
 	Scale     []scaleRow
 	Notes     []string
@@ -104,8 +105,8 @@ func readsGrowWithPages(r scaleRow) bool {
 func (r report) markdown(w io.Writer) error {
 	b := &strings.Builder{}
 	fmt.Fprintf(b, "# Performance report\n\n")
-	fmt.Fprintf(b, "%s, %s, %d runs per function; functions run as built binaries through the local Lambda Runtime API against moto_server. Reproduce with `make bench`.\n\n",
-		r.When.UTC().Format("2006-01-02 15:04 UTC"), r.GoVersion, r.Runs)
+	fmt.Fprintf(b, "%s, %s, %s; functions run as built binaries through the local Lambda Runtime API against moto_server. Reproduce with `make bench`.\n\n",
+		r.When.UTC().Format("2006-01-02 15:04 UTC"), r.GoVersion, r.Machine)
 
 	fmt.Fprintf(b, "## Functions\n\n")
 	fmt.Fprintf(b, "Medians of %d runs. *Own* is the time less the time spent waiting on moto's and the stand-ins' answers (measured at the counting proxy): the function's own share, which the first-response target is checked on, as moto's answer times are not AWS's.\n\n", r.Runs)
@@ -122,7 +123,7 @@ func (r report) markdown(w io.Writer) error {
 			pass(firstResponseOK(f)), zipOK)
 	}
 
-	fmt.Fprintf(b, "\n## AWS API calls per event\n\nEach sample event of `events/<function>/`, in order, in one warm process, on a fresh sample account; calls counted at a proxy in front of moto and the stand-ins.\n\n")
+	fmt.Fprintf(b, "\n## AWS API calls per event\n\nEach sample event of `events/<function>/`, in order, in one warm process, with the placeholders in the events pointed at the sample resources the run made; calls counted at a proxy in front of moto and the stand-ins. The functions share one moto account, in the order listed, so the cleanup also finds what the functions before it left.\n\n")
 	fmt.Fprintf(b, "| Function | Event | Outcome | Calls | API calls by operation |\n|---|---|---|--:|---|\n")
 	for _, f := range r.Functions {
 		for _, e := range f.Events {
