@@ -47,7 +47,7 @@ func run() int {
 	out := flag.String("out", "bin/bench/report.md", "where to write the report")
 	cleanupSizes := flag.String("cleanup-sizes", "100,1000,5000", "tagged snapshots for the cleanup's scale benchmark (BENCH_SIZES); empty skips it")
 	reconcileSizes := flag.String("reconcile-sizes", "100,1000", "alarms for the reconcile's scale benchmark (BENCH_SIZES); empty skips it. "+
-		"5000 takes moto about 10 minutes")
+		"5000 adds about 12 minutes of moto time")
 	only := flag.String("only", "", "comma-separated functions to measure (default: every functions/*)")
 	flag.Parse()
 
