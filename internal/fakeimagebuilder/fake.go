@@ -8,8 +8,8 @@
 //
 // It lives under internal/ so that nothing outside this module imports it;
 // TestShippedCodeDoesNotImportTheFake keeps the functions' binaries free of
-// it too. A later Image Builder capability (workflow step executions) adds
-// its state to Server and its operations to the ops table.
+// it too. Workflow step executions (workflow.go) add their state to Server
+// and their operations to the ops table; the next capability does the same.
 package fakeimagebuilder
 
 import (
@@ -37,6 +37,9 @@ type Server struct {
 	calls    []Call
 	failures map[string][]APIError
 	images   map[string]Image // by image build version ARN
+	steps    map[string]*Step // by step execution ID (workflow.go)
+	// Now is the fake's clock, for steps' time-outs; time.Now when nil.
+	Now func() time.Time
 }
 
 // Image is an image build version as Image Builder holds it.
@@ -89,7 +92,7 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	s := &Server{URL: "http://" + ln.Addr().String(), failures: map[string][]APIError{}, images: map[string]Image{}}
+	s := &Server{URL: "http://" + ln.Addr().String(), failures: map[string][]APIError{}, images: map[string]Image{}, steps: map[string]*Step{}}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
