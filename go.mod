@@ -10,6 +10,7 @@ require (
 	github.com/aws/aws-sdk-go-v2 v1.47.7
 	github.com/aws/aws-sdk-go-v2/config v1.33.15
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.15
+	github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue v1.21.19
 	// Pinned: newer cloudwatch clients speak Smithy RPC v2 CBOR, which moto
 	// 5.2.1 (the local AWS of the tests) does not answer; real CloudWatch
 	// accepts both protocols.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -10,7 +12,37 @@ import (
 
 type handler struct {
 	requests *approval.Requester
-	log      *slog.Logger
+	// steps handles the workflow mode's waiting-step events.
+	steps *approval.StepRequester
+	log   *slog.Logger
+}
+
+// Invoke takes both triggers: Image Builder's SNS messages (Handle) and
+// the EventBridge event "EC2 Image Builder Workflow Step Waiting"
+// (HandleStep). An event of neither shape is logged and dropped.
+func (h *handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Records    []json.RawMessage `json:"Records"`
+		DetailType string            `json:"detail-type"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		h.log.ErrorContext(ctx, "event rejected", "error", err.Error())
+		return nil, nil
+	}
+	if probe.DetailType != "" {
+		var ev events.EventBridgeEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			h.log.ErrorContext(ctx, "event rejected", "error", err.Error())
+			return nil, nil
+		}
+		return h.HandleStep(ctx, ev)
+	}
+	var ev events.SNSEvent
+	if err := json.Unmarshal(raw, &ev); err != nil || len(probe.Records) == 0 {
+		h.log.ErrorContext(ctx, "event rejected", "error", fmt.Sprint("neither an SNS event nor an EventBridge event: ", err))
+		return nil, nil
+	}
+	return h.Handle(ctx, ev)
 }
 
 // Handle turns each Image Builder message into an approval request and an
@@ -36,4 +68,25 @@ func (h *handler) Handle(ctx context.Context, ev events.SNSEvent) ([]approval.Re
 		results = append(results, res)
 	}
 	return results, nil
+}
+
+// HandleStep turns a waiting-step event into an approval request bound to
+// the step, and an email. An event that is not Image Builder's waiting-step
+// event is logged and dropped; an error is returned only when a retry can
+// help (EventBridge's asynchronous invocation retries it).
+func (h *handler) HandleStep(ctx context.Context, ev events.EventBridgeEvent) (approval.RequestResult, error) {
+	sw, err := approval.ParseStepWaiting(ev)
+	if err != nil {
+		h.log.ErrorContext(ctx, "event rejected", "eventId", ev.ID, "detailType", ev.DetailType, "error", err.Error())
+		return approval.RequestResult{Outcome: approval.NotAnImage, Reason: err.Error()}, nil
+	}
+	res, err := h.steps.HandleStep(ctx, sw)
+	if err != nil {
+		h.log.ErrorContext(ctx, "request not made; asking Lambda to retry", "imageArn", sw.ImageARN, "stepExecutionId", sw.StepExecutionID, "error", err.Error())
+		return res, err
+	}
+	h.log.InfoContext(ctx, "decision", "outcome", res.Outcome, "imageArn", res.ImageARN, "stepExecutionId", sw.StepExecutionID,
+		"workflowStepName", sw.StepName, "ref", res.Ref, "amis", res.AMIs, "linkExpiresAt", res.Expires, "replaced", res.Replaced,
+		"snsMessageId", res.MessageID, "reason", res.Reason)
+	return res, nil
 }

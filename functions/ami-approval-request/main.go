@@ -1,7 +1,9 @@
 // Command ami-approval-request asks a person to approve an EC2 Image Builder
 // build before its AMIs are shared: for an AVAILABLE build it stores an
 // approval request and emails a one-time link through the approver topic;
-// for a failed build it sends a notice. Trigger: Image Builder's SNS topic.
+// for a failed build it sends a notice. Triggers: Image Builder's SNS topic,
+// and the EventBridge event "EC2 Image Builder Workflow Step Waiting" (the
+// workflow mode: a request bound to the paused step).
 package main
 
 import (
@@ -21,25 +23,31 @@ func main() {
 	log := lambdacontext.NewLogger()
 	cfg := coldstart.Config(log, loadConfig)
 	awsCfg := coldstart.AWS(context.Background(), log)
+	requests := &approval.Requester{
+		Store: &approval.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
+		// Image Builder is asked what each build made, in the build's
+		// Region; EC2 names its AMIs, in theirs.
+		Builds: &approval.Regional[approval.BuildAPI]{New: func(region string) approval.BuildAPI {
+			return imagebuilder.NewFromConfig(awsCfg, func(o *imagebuilder.Options) { o.Region = region })
+		}},
+		EC2: &approval.Regional[approval.NameAPI]{New: func(region string) approval.NameAPI {
+			return ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.Region = region })
+		}},
+		SNS:              sns.NewFromConfig(awsCfg),
+		ApproverTopicARN: cfg.ApproverTopicARN,
+		Targets:          cfg.Targets,
+		ApprovalURL:      cfg.ApprovalURL,
+		LinkTTL:          cfg.LinkTTL,
+		Log:              log,
+	}
 	h := &handler{
-		requests: &approval.Requester{
-			Store: &approval.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
-			// Image Builder is asked what each build made, in the build's
-			// Region; EC2 names its AMIs, in theirs.
-			Builds: &approval.Regional[approval.BuildAPI]{New: func(region string) approval.BuildAPI {
-				return imagebuilder.NewFromConfig(awsCfg, func(o *imagebuilder.Options) { o.Region = region })
-			}},
-			EC2: &approval.Regional[approval.NameAPI]{New: func(region string) approval.NameAPI {
-				return ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.Region = region })
-			}},
-			SNS:              sns.NewFromConfig(awsCfg),
-			ApproverTopicARN: cfg.ApproverTopicARN,
-			Targets:          cfg.Targets,
-			ApprovalURL:      cfg.ApprovalURL,
-			LinkTTL:          cfg.LinkTTL,
-			Log:              log,
-		},
+		requests: requests,
+		// Workflow mode: a waiting step is asked about in the build's
+		// Region, where it is later resumed or stopped.
+		steps: &approval.StepRequester{Requester: requests, Steps: &approval.Regional[approval.StepAPI]{New: func(region string) approval.StepAPI {
+			return imagebuilder.NewFromConfig(awsCfg, func(o *imagebuilder.Options) { o.Region = region })
+		}}},
 		log: log,
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h.Invoke)
 }

@@ -1,0 +1,57 @@
+package approvaltest
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
+	"github.com/ebs-ops/lambda-suite/internal/fakeimagebuilder"
+	"github.com/ebs-ops/lambda-suite/shared/approval"
+)
+
+// Steps returns Image Builder clients for workflow steps, made from cfg
+// (the code under test's, with its middleware), that reach the fake.
+func (e *Env) Steps(cfg aws.Config) *approval.Regional[approval.StepAPI] {
+	return &approval.Regional[approval.StepAPI]{New: func(region string) approval.StepAPI {
+		return imagebuilder.NewFromConfig(cfg, func(o *imagebuilder.Options) { o.Region, o.BaseEndpoint = region, aws.String(e.IB.URL) })
+	}}
+}
+
+// StepEvent reads events/ami-approval-request/workflow-step-waiting.json,
+// the waiting-step event as EventBridge delivers it, from a test two
+// folders below the repository's root.
+func StepEvent(tb testing.TB) events.EventBridgeEvent {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-request", "workflow-step-waiting.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var ev events.EventBridgeEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		tb.Fatal(err)
+	}
+	return ev
+}
+
+// Paused registers the build of a waiting-step event in the fake Image
+// Builder (with the AMIs given, made so far) and its step, waiting since
+// started for at most timeout (0: the default 3 days).
+func (e *Env) Paused(tb testing.TB, ev events.EventBridgeEvent, started time.Time, timeout time.Duration, amis ...approval.AMI) approval.StepWaiting {
+	tb.Helper()
+	sw, err := approval.ParseStepWaiting(ev)
+	if err != nil {
+		tb.Fatalf("ParseStepWaiting: %v", err)
+	}
+	e.Built(sw.ImageARN, amis...)
+	e.IB.PutStep(fakeimagebuilder.Step{
+		ID: sw.StepExecutionID, WorkflowExecutionID: sw.WorkflowExecutionID, WorkflowARN: sw.WorkflowARN,
+		ImageARN: sw.ImageARN, Name: sw.StepName, Message: "Waiting for approval before distribution",
+		Started: started, TimeoutSeconds: int32(timeout / time.Second),
+	})
+	return sw
+}

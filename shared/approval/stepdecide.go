@@ -1,0 +1,200 @@
+package approval
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
+	"github.com/aws/aws-sdk-go-v2/service/imagebuilder/types"
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
+)
+
+// StepDecider serves the page of both kinds of request: a request bound to
+// a workflow step is decided by resuming or stopping the step; any other
+// goes to the Decider (the SNS flow) unchanged.
+type StepDecider struct {
+	*Decider
+	// Steps acts on a build's workflow steps, in the build's Region.
+	Steps *Regional[StepAPI]
+}
+
+// View returns the request a token opens and, when it is bound to a step,
+// the step, without changing anything. Errors as Decider.View.
+func (d *StepDecider) View(ctx context.Context, t Token) (Request, *Step, error) {
+	req, st, err := d.Store.StepRequest(ctx, t)
+	if err != nil {
+		return Request{}, nil, err
+	}
+	if !req.Decided() && req.Expired(d.now()) {
+		return req, st, ErrExpired
+	}
+	return req, st, nil
+}
+
+// Decide records a decision on the request of a token. A request not bound
+// to a step is the Decider's (the SNS flow, exactly as before). For a
+// step-bound one, the first decision wins, as in the SNS flow; Approve then
+// sends RESUME to the step and Reject STOP, once: the client token is
+// derived from the request, so a retried POST (after a lost answer) asks
+// Image Builder for the first answer again rather than acting twice, and no
+// request can send two different actions. Nothing is shared here: the
+// workflow's distribution shares the AMIs.
+//
+// A step that no longer waits (it timed out, or was resumed or stopped
+// elsewhere) gets nothing: the decision is recorded with that outcome and
+// the page says so.
+func (d *StepDecider) Decide(ctx context.Context, t Token, decision string, who Who) (Result, *Step, error) {
+	if decision != Approve && decision != Reject {
+		return Result{}, nil, fmt.Errorf("decision %q: want %s or %s", decision, Approve, Reject)
+	}
+	work, cancel, _ := deadline.Budget(ctx)
+	defer cancel()
+	done, cancelDone := deadline.Finish(ctx)
+	defer cancelDone()
+	req, st, err := d.Store.StepRequest(work, t)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	if st == nil {
+		res, err := d.Decider.Decide(ctx, t, decision, who)
+		return res, nil, err
+	}
+	now := d.now()
+	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: decision, Who: who, At: now, AMIs: req.AMIs, Checked: describedByEC2(req.AMIs)}
+	switch {
+	case req.Decided() && req.Outcome == OutcomeSending:
+		// The action was not confirmed (an error, or a lost write): send
+		// the recorded decision's action again, with the same client token.
+		audit.Repeated = decision != req.Decision
+		res, err := d.send(ctx, work, req, *st, audit)
+		res.Repeated = audit.Repeated
+		return res, st, err
+	case req.Decided():
+		res, err := d.repeated(done, t, audit)
+		return res, st, err
+	case req.Expired(now):
+		audit.Outcome = "expired"
+		d.audit(done, audit)
+		return Result{Request: req}, st, ErrExpired
+	}
+
+	state, err := getStep(work, d.Steps, st.Region, st.ExecutionID)
+	if err != nil {
+		return Result{Request: req}, st, d.auditError(done, audit, err)
+	}
+	req.Decision, req.DecidedAt, req.DecidedBy = decision, now.UTC().Truncate(time.Second), who
+	req.Outcome = OutcomeSending
+	if !state.Found || state.ImageARN != req.ImageARN || !state.Waiting() {
+		req.Outcome, req.Reason = notWaiting(state, *st, now)
+	}
+	if err := d.Store.recordDecision(work, req, now); errors.Is(err, errConflict) {
+		res, err := d.repeated(done, t, audit)
+		return res, st, err
+	} else if err != nil {
+		return Result{Request: req}, st, d.auditError(done, audit, err)
+	}
+	if req.Outcome != OutcomeSending {
+		audit.Outcome = req.Outcome + ": " + req.Reason
+		d.audit(done, audit)
+		return Result{Request: req}, st, nil
+	}
+	res, err := d.send(ctx, work, req, *st, audit)
+	return res, st, err
+}
+
+// send sends the recorded decision's action to the step and records what
+// came of it. An answer that the step no longer waits is an outcome, not an
+// error; any other error leaves the record "sending", for a retry.
+func (d *StepDecider) send(ctx, work context.Context, req Request, st Step, audit Audit) (Result, error) {
+	done, cancel := deadline.Finish(ctx)
+	defer cancel()
+	action := types.WorkflowStepActionTypeStop
+	if req.Decision == Approve {
+		action = types.WorkflowStepActionTypeResume
+	}
+	_, err := d.Steps.In(st.Region).SendWorkflowStepAction(work, &imagebuilder.SendWorkflowStepActionInput{
+		StepExecutionId:      aws.String(st.ExecutionID),
+		ImageBuildVersionArn: aws.String(req.ImageARN),
+		Action:               action,
+		Reason:               aws.String(stepReason(req)),
+		ClientToken:          aws.String(stepClientToken(req, st)),
+	})
+	now := d.now()
+	var sentAt time.Time
+	switch {
+	case err == nil:
+		sentAt, req.Reason = now, ""
+		req.Outcome = OutcomeStopped
+		if action == types.WorkflowStepActionTypeResume {
+			req.Outcome = OutcomeResumed
+		}
+		d.log().InfoContext(ctx, "workflow step acted on", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "action", string(action))
+	case hasCode(err, "InvalidRequestException", "ResourceInUseException", "ResourceNotFoundException"):
+		// "The request fails if the step has already timed out or been
+		// actioned": ask Image Builder which.
+		state, gerr := getStep(done, d.Steps, st.Region, st.ExecutionID)
+		if gerr != nil {
+			d.log().ErrorContext(ctx, "action refused, and the step could not be read", "ref", req.Ref, "error", err.Error(), "readError", gerr.Error())
+			return Result{Request: req}, d.auditError(done, audit, err)
+		}
+		if state.Waiting() {
+			// Refused for another reason while the step waits: the
+			// record stays "sending" and a retry sends again.
+			d.log().ErrorContext(ctx, "action refused while the step waits", "ref", req.Ref, "error", err.Error())
+			return Result{Request: req}, d.auditError(done, audit, err)
+		}
+		req.Outcome, req.Reason = notWaiting(state, st, now)
+	default:
+		d.log().ErrorContext(ctx, "action not sent; the approver can retry", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "error", err.Error())
+		return Result{Request: req}, d.auditError(done, audit, fmt.Errorf("send %s to step %s: %w", action, st.ExecutionID, err))
+	}
+	req.UpdatedAt = now
+	if err := d.Store.finishStep(done, req, sentAt, now); err != nil {
+		// Image Builder has the action; a retry asks it again with the
+		// same client token and records then.
+		d.log().ErrorContext(ctx, "outcome not recorded", "ref", req.Ref, "outcome", req.Outcome, "error", err.Error())
+	}
+	audit.Outcome = req.Outcome
+	if req.Reason != "" {
+		audit.Outcome += ": " + req.Reason
+	}
+	d.audit(done, audit)
+	return Result{Request: req}, nil
+}
+
+// notWaiting names why a step can no longer be acted on.
+func notWaiting(state StepState, st Step, now time.Time) (outcome, reason string) {
+	switch {
+	case !state.Found:
+		return OutcomeClosed, fmt.Sprintf("Image Builder no longer knows step %s", st.ExecutionID)
+	case state.TimedOut(now) || (state.Status == "FAILED" && !now.Before(st.TimesOutAt)):
+		return OutcomeTimedOut, fmt.Sprintf("the workflow step timed out at %s before a decision; nothing was sent to Image Builder, and the build failed",
+			st.TimesOutAt.UTC().Format(time.RFC1123))
+	default:
+		return OutcomeClosed, fmt.Sprintf("the workflow step was already resumed or stopped elsewhere (Image Builder reports it %s); nothing was sent", state.Status)
+	}
+}
+
+// stepClientToken is the client token of the request's one action:
+// derived from the request item's key (itself the token's hash, never the
+// token) and the step, 32 hex characters (the API takes at most 36).
+func stepClientToken(req Request, st Step) string {
+	sum := sha256.Sum256([]byte("workflow-step-action\x00" + req.id + "\x00" + st.ExecutionID))
+	return hex.EncodeToString(sum[:16])
+}
+
+// stepReason is the reason Image Builder keeps with the step (and gives
+// later steps as its output): the decision and where its audit record is.
+func stepReason(req Request) string {
+	r := fmt.Sprintf("%s on the AMI approval page on %s by %s; audit records audit#%s#* in the decisions table",
+		PastTense(req.Decision), stamp(req.DecidedAt), req.DecidedBy.SourceIP, req.Ref)
+	if len(r) > 1024 {
+		r = r[:1024]
+	}
+	return r
+}

@@ -1,0 +1,143 @@
+package approval
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
+)
+
+// Outcomes of handling a waiting-step event, besides Requested and
+// Duplicate.
+const (
+	// StepNotWaiting: Image Builder says the step no longer waits (it timed
+	// out or was acted on before the event was handled): nothing to ask.
+	StepNotWaiting = "step-not-waiting"
+	// StepUnknown: Image Builder does not know the step as the event names
+	// it (another build, another action): nothing done.
+	StepUnknown = "step-unknown"
+)
+
+// StepRequester turns waiting-step events into approval requests bound to
+// the step, and emails the approvers as the SNS flow does.
+type StepRequester struct {
+	*Requester
+	// Steps asks Image Builder about the step, in the build's Region.
+	Steps *Regional[StepAPI]
+}
+
+// HandleStep acts on one waiting step: it asks Image Builder for the step
+// (the event is a hint; GetWorkflowStepExecution says which build, which
+// action, whether it still waits and when it times out) and for the build
+// (GetImage: its name and any AMIs made so far), stores a request bound to
+// the step and emails its link. EventBridge delivers at least once: the
+// step's claim makes a redelivery a Duplicate. It returns an error only
+// when a retry can help.
+func (r *StepRequester) HandleStep(ctx context.Context, ev StepWaiting) (RequestResult, error) {
+	now := r.now()
+	res := RequestResult{ImageARN: ev.ImageARN, Status: "WAITING"}
+	state, err := getStep(ctx, r.Steps, ev.Region, ev.StepExecutionID)
+	if err != nil {
+		return res, err
+	}
+	switch {
+	case !state.Found || state.ImageARN != ev.ImageARN || state.Action != "WaitForAction":
+		res.Outcome = StepUnknown
+		res.Reason = fmt.Sprintf("Image Builder has no WaitForAction step %s of build %s", ev.StepExecutionID, ev.ImageARN)
+		return res, nil
+	case !state.Waiting():
+		res.Outcome, res.Status = StepNotWaiting, state.Status
+		res.Reason = fmt.Sprintf("Image Builder reports step %s as %s: nothing to approve", ev.StepExecutionID, state.Status)
+		return res, nil
+	}
+	b, err := getBuild(ctx, r.Builds, ev.ImageARN)
+	if err != nil {
+		return res, err
+	}
+	if b.Denied || !b.Found() {
+		res.Outcome, res.Reason = StepUnknown, fmt.Sprintf("Image Builder would not describe build %s", ev.ImageARN)
+		return res, nil
+	}
+	amis, err := describeAMIs(ctx, r.EC2, b.AMIs)
+	if err != nil {
+		return res, err
+	}
+	arn, err := awsid.ParseImageBuildVersionARN(ev.ImageARN)
+	if err != nil {
+		return res, nil // ParseStepWaiting checked it; unreachable
+	}
+	im := Image{ARN: ev.ImageARN, Name: arn.Name, Version: arn.Version + "/" + arn.Build, Status: b.Status, AMIs: amis}
+	st := Step{ExecutionID: ev.StepExecutionID, WorkflowExecutionID: ev.WorkflowExecutionID, Name: cmp.Or(state.Name, ev.StepName),
+		Message: state.Message, Region: ev.Region, TimesOutAt: state.TimesOutAt.UTC().Truncate(time.Second)}
+	if st.TimesOutAt.IsZero() {
+		st.TimesOutAt = now.Add(DefaultStepTimeout).UTC().Truncate(time.Second)
+	}
+
+	token := NewToken()
+	// The workflow's distribution decides who gets the AMIs: the request
+	// names no targets of its own. The link lives at least until the step
+	// times out, so that a late click is told the step timed out.
+	req := newRequest(im, token, Targets{}, now, cmp.Or(r.LinkTTL, DefaultLinkTTL))
+	req.LinkExpiresAt = later(req.LinkExpiresAt, st.TimesOutAt)
+	c := stepClaim{ID: stepClaimPrefix + st.ExecutionID, Kind: "step", StepExecutionID: st.ExecutionID, ImageARN: ev.ImageARN,
+		ClaimID: randomHex(8), RequestID: req.id, ClaimedAt: stamp(now), ExpiresAt: req.LinkExpiresAt.Add(keepAfterExpiry).Unix()}
+	res.Ref, res.Expires = req.Ref, stamp(req.LinkExpiresAt)
+	for _, a := range req.AMIs {
+		res.AMIs = append(res.AMIs, a.Region+"/"+a.ID)
+	}
+
+	err = r.Store.createStepClaim(ctx, c, req, st)
+	if errors.Is(err, errConflict) {
+		old, ok, err := r.Store.getStepClaim(ctx, st.ExecutionID)
+		switch {
+		case err != nil:
+			return res, err
+		case ok && old.NotifiedAt != "":
+			res.Outcome, res.Ref, res.AMIs, res.Expires = Duplicate, "", nil, ""
+			return res, nil
+		case ok && now.Sub(parseStamp(old.ClaimedAt)) < claimLease:
+			return res, fmt.Errorf("step %s: %w", st.ExecutionID, ErrInProgress)
+		case ok:
+			// The attempt that claimed it never sent its email: start afresh.
+			if err := r.Store.dropStepClaim(ctx, old); err != nil {
+				return res, fmt.Errorf("step %s: %w", st.ExecutionID, ErrInProgress)
+			}
+		}
+		if err := r.Store.createStepClaim(ctx, c, req, st); errors.Is(err, errConflict) {
+			return res, fmt.Errorf("step %s: %w", st.ExecutionID, ErrInProgress)
+		} else if err != nil {
+			return res, err
+		}
+		res.Replaced = true
+	} else if err != nil {
+		return res, err
+	}
+
+	subject, body := StepApprovalEmail(req, st, Link(r.ApprovalURL, token), now)
+	out, err := r.SNS.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(r.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
+	})
+	if err != nil {
+		if derr := r.Store.dropStepClaim(ctx, c); derr != nil {
+			r.log().WarnContext(ctx, "claim not dropped; the retry waits for the lease", "stepExecutionId", st.ExecutionID, "error", derr.Error())
+		}
+		return res, fmt.Errorf("publish to approver topic: %w", err)
+	}
+	res.Outcome, res.MessageID = Requested, aws.ToString(out.MessageId)
+	if err := r.Store.markStepNotified(ctx, c, now); err != nil {
+		r.log().ErrorContext(ctx, "email sent but not marked as sent", "stepExecutionId", st.ExecutionID, "ref", res.Ref, "error", err.Error())
+	}
+	return res, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,278 @@
+package approval
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Workflow mode's items, in the same decisions table (see store.go):
+//
+//	step#<step execution ID>  the waiting step's claim: one request and one email per step
+//	request#<token hash>      the request, as in the SNS flow, plus the step it is bound to
+//
+// A request item bound to a step carries the stepItem attributes; one
+// without stepExecutionId is the SNS flow's, and is decided as before.
+const stepClaimPrefix = "step#"
+
+// Step is the waiting step a request is bound to, as Image Builder
+// described it when the request was made.
+type Step struct {
+	ExecutionID         string
+	WorkflowExecutionID string
+	Name                string
+	Message             string // the step's message, as Image Builder gave it
+	Region              string // the build's Region, where the step is acted on
+	TimesOutAt          time.Time
+	// ActionSentAt is when Image Builder accepted the decision's action;
+	// RemindedAt when the reminder before the time-out went out.
+	ActionSentAt time.Time
+	RemindedAt   time.Time
+}
+
+// stepItem is Step as stored on the request item.
+type stepItem struct {
+	StepExecutionID     string `dynamodbav:"stepExecutionId"`
+	WorkflowExecutionID string `dynamodbav:"workflowExecutionId"`
+	StepName            string `dynamodbav:"stepName"`
+	StepMessage         string `dynamodbav:"stepMessage"`
+	StepRegion          string `dynamodbav:"stepRegion"`
+	StepTimesOutAt      string `dynamodbav:"stepTimesOutAt"`
+	StepActionSentAt    string `dynamodbav:"stepActionSentAt,omitempty"`
+	ReminderSentAt      string `dynamodbav:"reminderSentAt,omitempty"`
+}
+
+func (s Step) item() stepItem {
+	return stepItem{
+		StepExecutionID: s.ExecutionID, WorkflowExecutionID: s.WorkflowExecutionID, StepName: s.Name,
+		StepMessage: s.Message, StepRegion: s.Region, StepTimesOutAt: stamp(s.TimesOutAt),
+		StepActionSentAt: stampOrEmpty(s.ActionSentAt), ReminderSentAt: stampOrEmpty(s.RemindedAt),
+	}
+}
+
+func (i stepItem) step() Step {
+	return Step{
+		ExecutionID: i.StepExecutionID, WorkflowExecutionID: i.WorkflowExecutionID, Name: i.StepName,
+		Message: i.StepMessage, Region: i.StepRegion, TimesOutAt: parseStamp(i.StepTimesOutAt),
+		ActionSentAt: parseStamp(i.StepActionSentAt), RemindedAt: parseStamp(i.ReminderSentAt),
+	}
+}
+
+func parseStamp(s string) time.Time {
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// stepClaim is a waiting step's claim item.
+type stepClaim struct {
+	ID              string `dynamodbav:"id"`
+	Kind            string `dynamodbav:"kind"`
+	StepExecutionID string `dynamodbav:"stepExecutionId"`
+	ImageARN        string `dynamodbav:"imageArn"`
+	ClaimID         string `dynamodbav:"claimId"`
+	RequestID       string `dynamodbav:"requestId"`
+	ClaimedAt       string `dynamodbav:"claimedAt"`
+	NotifiedAt      string `dynamodbav:"notifiedAt,omitempty"`
+	ExpiresAt       int64  `dynamodbav:"expiresAt"`
+}
+
+// stepRequestItem is the request item of a step-bound request: the SNS
+// flow's attributes (requestItem) and the step's.
+func stepRequestItem(req Request, st Step) (map[string]types.AttributeValue, error) {
+	item := requestItem(req)
+	extra, err := attributevalue.MarshalMap(st.item())
+	if err != nil {
+		return nil, fmt.Errorf("marshal step of %s: %w", req.Ref, err)
+	}
+	maps.Copy(item, extra)
+	return item, nil
+}
+
+// createStepClaim writes the step's claim and its request in one
+// transaction. errConflict: the step has a claim already.
+func (s *Store) createStepClaim(ctx context.Context, c stepClaim, req Request, st Step) error {
+	claimAV, err := attributevalue.MarshalMap(c)
+	if err != nil {
+		return fmt.Errorf("marshal claim of %s: %w", c.StepExecutionID, err)
+	}
+	reqAV, err := stepRequestItem(req, st)
+	if err != nil {
+		return err
+	}
+	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{s.putNew(claimAV), s.putNew(reqAV)}})
+	if err != nil {
+		return fmt.Errorf("claim step %s: %w", c.StepExecutionID, conflict(err))
+	}
+	return nil
+}
+
+func (s *Store) getStepClaim(ctx context.Context, stepID string) (stepClaim, bool, error) {
+	item, err := s.get(ctx, stepClaimPrefix+stepID)
+	if err != nil || item == nil {
+		return stepClaim{}, false, err
+	}
+	var c stepClaim
+	if err := attributevalue.UnmarshalMap(item, &c); err != nil {
+		return stepClaim{}, false, fmt.Errorf("read claim of step %s: %w", stepID, err)
+	}
+	return c, true, nil
+}
+
+// dropStepClaim deletes a claim whose email was never sent, and its
+// undecided request, so that the next delivery starts afresh. errConflict:
+// another attempt took it, or the email is out.
+func (s *Store) dropStepClaim(ctx context.Context, c stepClaim) error {
+	items := []types.TransactWriteItem{{Delete: &types.Delete{
+		TableName: aws.String(s.Table), Key: key(c.ID),
+		ConditionExpression:       aws.String("claimId = :id AND attribute_not_exists(notifiedAt)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(c.ClaimID)},
+	}}}
+	if c.RequestID != "" {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: aws.String(s.Table), Key: key(c.RequestID),
+			ConditionExpression: aws.String("attribute_not_exists(decision)"),
+		}})
+	}
+	if _, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}); err != nil {
+		return fmt.Errorf("drop claim of step %s: %w", c.StepExecutionID, conflict(err))
+	}
+	return nil
+}
+
+// markStepNotified records that the step's email is out: every later
+// delivery of the event is a duplicate.
+func (s *Store) markStepNotified(ctx context.Context, c stepClaim, now time.Time) error {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Table), Key: key(c.ID),
+		UpdateExpression:          aws.String("SET notifiedAt = :now"),
+		ConditionExpression:       aws.String("claimId = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(stamp(now)), ":id": str(c.ClaimID)},
+	})
+	if err != nil {
+		return fmt.Errorf("mark step %s notified: %w", c.StepExecutionID, conflict(err))
+	}
+	return nil
+}
+
+// StepRequest returns the request for a token and, when it is bound to a
+// workflow step, the step (nil for the SNS flow's requests), in one read.
+// ErrUnknownToken: none.
+func (s *Store) StepRequest(ctx context.Context, t Token) (Request, *Step, error) {
+	id := requestPrefix + t.hash()
+	item, err := s.get(ctx, id)
+	if err != nil {
+		return Request{}, nil, err
+	}
+	if item == nil {
+		return Request{}, nil, ErrUnknownToken
+	}
+	req, st, err := parseStepRequest(id, item)
+	return req, st, err
+}
+
+func parseStepRequest(id string, item map[string]types.AttributeValue) (Request, *Step, error) {
+	req := parseRequestItem(id, item)
+	if _, ok := item["stepExecutionId"]; !ok {
+		return req, nil, nil
+	}
+	var si stepItem
+	if err := attributevalue.UnmarshalMap(item, &si); err != nil {
+		return req, nil, fmt.Errorf("read step of %s: %w", req.Ref, err)
+	}
+	st := si.step()
+	return req, &st, nil
+}
+
+// finishStep records what came of a step-bound decision, once: only while
+// the record says the action is being sent.
+func (s *Store) finishStep(ctx context.Context, req Request, sentAt, now time.Time) error {
+	update := "SET outcome = :outcome, reason = :reason, updatedAt = :now"
+	values := map[string]types.AttributeValue{
+		":outcome": str(req.Outcome), ":reason": str(req.Reason), ":now": str(stamp(now)), ":sending": str(OutcomeSending),
+	}
+	if !sentAt.IsZero() {
+		update += ", stepActionSentAt = :sent"
+		values[":sent"] = str(stamp(sentAt))
+	}
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Table), Key: key(req.id),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("outcome = :sending"),
+		ExpressionAttributeValues: values,
+	})
+	if err != nil {
+		return fmt.Errorf("record outcome of %s: %w", req.Ref, conflict(err))
+	}
+	return nil
+}
+
+// stepsToRemind lists the undecided step-bound requests whose step times
+// out before soon (and after now) and that were not reminded yet. The
+// sweeper's filtered scan, as staleSharing's.
+func (s *Store) stepsToRemind(ctx context.Context, now, soon time.Time) ([]Request, []Step, error) {
+	p := dynamodb.NewScanPaginator(s.DB, &dynamodb.ScanInput{
+		TableName:      aws.String(s.Table),
+		ConsistentRead: aws.Bool(true),
+		FilterExpression: aws.String("kind = :request AND attribute_exists(stepExecutionId) AND attribute_not_exists(decision) " +
+			"AND attribute_not_exists(reminderSentAt) AND stepTimesOutAt > :now AND stepTimesOutAt <= :soon"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":request": str("request"), ":now": str(stamp(now)), ":soon": str(stamp(soon)),
+		},
+	})
+	var reqs []Request
+	var steps []Step
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("find steps to remind of: %w", err)
+		}
+		for _, item := range page.Items {
+			req, st, err := parseStepRequest(getS(item, "id"), item)
+			if err != nil || st == nil {
+				continue
+			}
+			reqs, steps = append(reqs, req), append(steps, *st)
+		}
+	}
+	return reqs, steps, nil
+}
+
+// markReminded claims a request's one reminder: only the first writer
+// wins, and only while the request is undecided. errConflict: reminded
+// already, or decided.
+func (s *Store) markReminded(ctx context.Context, req Request, now time.Time) error {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Table), Key: key(req.id),
+		UpdateExpression:          aws.String("SET reminderSentAt = :now"),
+		ConditionExpression:       aws.String("attribute_exists(id) AND attribute_not_exists(reminderSentAt) AND attribute_not_exists(decision)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(stamp(now))},
+	})
+	if err != nil {
+		return fmt.Errorf("mark %s reminded: %w", req.Ref, conflict(err))
+	}
+	return nil
+}
+
+// unmarkReminded gives the reminder back after its publish failed, so that
+// the next sweep sends it.
+func (s *Store) unmarkReminded(ctx context.Context, req Request, at time.Time) error {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Table), Key: key(req.id),
+		UpdateExpression:          aws.String("REMOVE reminderSentAt"),
+		ConditionExpression:       aws.String("reminderSentAt = :at"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(stamp(at))},
+	})
+	if err != nil {
+		return fmt.Errorf("unmark %s reminded: %w", req.Ref, conflict(err))
+	}
+	return nil
+}
