@@ -13,8 +13,11 @@ import (
 
 type handler struct {
 	decider *approval.Decider
-	log     *slog.Logger
-	now     func() time.Time // for the page's "expires in"; time.Now when nil
+	// steps, when set, serves the workflow mode's requests too (and hands
+	// the others to decider's logic unchanged).
+	steps *approval.StepDecider
+	log   *slog.Logger
+	now   func() time.Time // for the page's "expires in"; time.Now when nil
 }
 
 // Handle answers every request with a page and a status, never an error:
@@ -23,6 +26,9 @@ func (h *handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	lr, err := approval.ParseLinkRequest(req)
 	if err != nil {
 		return h.refuse(ctx, lr, err), nil
+	}
+	if h.steps != nil {
+		return h.handleSteps(ctx, lr), nil
 	}
 	if lr.Method == http.MethodGet {
 		r, err := h.decider.View(ctx, lr.Token)
@@ -37,6 +43,30 @@ func (h *handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return h.refuse(ctx, lr, err), nil
 	}
 	return render(resultPage(res, lr.Token, h.clock())), nil
+}
+
+// handleSteps is Handle with the workflow mode: a request bound to a
+// workflow step gets the step's pages; any other the SNS flow's, as before.
+func (h *handler) handleSteps(ctx context.Context, lr approval.LinkRequest) events.APIGatewayV2HTTPResponse {
+	if lr.Method == http.MethodGet {
+		r, st, err := h.steps.View(ctx, lr.Token)
+		if err != nil {
+			return h.refuse(ctx, lr, err)
+		}
+		h.log.InfoContext(ctx, "page viewed", "ref", r.Ref, "decision", r.Decision, "outcome", r.Outcome, "workflowStep", st != nil, "sourceIp", lr.Who.SourceIP)
+		if st != nil {
+			return render(stepPage(r, *st, lr.Token, h.clock(), false))
+		}
+		return render(requestPage(r, lr.Token, h.clock()))
+	}
+	res, st, err := h.steps.Decide(ctx, lr.Token, lr.Decision, lr.Who)
+	if err != nil {
+		return h.refuse(ctx, lr, err)
+	}
+	if st != nil {
+		return render(stepPage(res.Request, *st, lr.Token, h.clock(), res.Repeated))
+	}
+	return render(resultPage(res, lr.Token, h.clock()))
 }
 
 // refuse answers a request that led to no page of a request, with a status

@@ -109,10 +109,13 @@ func newFixture(t *testing.T, url string) *fixture {
 	s := env.Settings(url)
 	decider := approval.NewDecider(fnCfg, s, log)
 	decider.Builds = env.Builds(fnCfg)
+	// The workflow mode is on, as deployed: every SNS-flow test here also
+	// shows that it leaves that flow as it was.
+	steps := &approval.StepDecider{Decider: decider, Steps: env.Steps(fnCfg)}
 	return &fixture{
 		env:   env,
 		calls: calls,
-		h:     &handler{decider: decider, log: log},
+		h:     &handler{decider: decider, steps: steps, log: log},
 		// The request function's side, to make requests as it does.
 		requests: &approval.Requester{
 			Store:  &approval.Store{DB: dynamodb.NewFromConfig(env.Cfg), Table: s.Table},
@@ -131,6 +134,12 @@ func (f *fixture) request(t *testing.T, im approval.Image) string {
 	if _, err := f.requests.Handle(context.Background(), im); err != nil {
 		t.Fatalf("make request: %v", err)
 	}
+	return f.emailedToken(t)
+}
+
+// emailedToken reads the one approver email and returns its link's token.
+func (f *fixture) emailedToken(t *testing.T) string {
+	t.Helper()
 	mails := f.env.Approver.Receive(t)
 	if len(mails) != 1 {
 		t.Fatalf("approver emails = %d, want 1", len(mails))

@@ -1,7 +1,9 @@
 // Command ami-approval-link serves the page behind an approval link: GET
 // shows the build's approval request and changes nothing; POST records the
 // decision, first one wins, and an approval checks the build with Image
-// Builder, shares each AMI in its Region and tells the target topic.
+// Builder, shares each AMI in its Region and tells the target topic. A
+// request bound to a workflow's waiting step (the workflow mode) is decided
+// by resuming (Approve) or stopping (Reject) the step instead.
 // Trigger: an API Gateway HTTP API (payload 2.0).
 package main
 
@@ -18,6 +20,7 @@ func main() {
 	log := lambdacontext.NewLogger()
 	cfg := coldstart.Config(log, loadConfig)
 	awsCfg := coldstart.AWS(context.Background(), log)
-	h := &handler{decider: approval.NewDecider(awsCfg, cfg.Settings, log), log: log}
+	d := approval.NewDecider(awsCfg, cfg.Settings, log)
+	h := &handler{decider: d, steps: approval.NewStepDecider(awsCfg, d), log: log}
 	lambda.Start(h.Handle)
 }

@@ -51,7 +51,10 @@ type page struct {
 	Decided        string
 	TargetsHeading string
 	Form           *form
-	CSS            template.CSS
+	// Step is the workflow step a request is bound to (page_step.go); the
+	// page then names no targets: the workflow's distribution does.
+	Step *stepView
+	CSS  template.CSS
 }
 
 type outcome struct{ Class, Text string }
@@ -60,6 +63,10 @@ type form struct {
 	Token  string
 	Retry  bool // a failed approval: offer to share again
 	Finish bool // a stopped approval: offer to finish it
+	// Step: the buttons resume or stop a workflow step; Resend offers to
+	// send the recorded decision (approve or reject) again.
+	Step   bool
+	Resend string
 }
 
 // requestPage shows a request: the two buttons while it is undecided, the

@@ -198,3 +198,11 @@ func stepReason(req Request) string {
 	}
 	return r
 }
+
+// NewStepDecider wires the workflow mode around d: Image Builder clients
+// for the steps, in the builds' Regions.
+func NewStepDecider(cfg aws.Config, d *Decider) *StepDecider {
+	return &StepDecider{Decider: d, Steps: &Regional[StepAPI]{New: func(region string) StepAPI {
+		return imagebuilder.NewFromConfig(cfg, func(o *imagebuilder.Options) { o.Region = region })
+	}}}
+}
