@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/settings"
 )
@@ -9,10 +11,11 @@ import (
 // approval contract both approval functions share.
 type Config struct {
 	approval.Settings
+	ReminderLead time.Duration // STEP_REMINDER_LEAD: the workflow mode's reminder
 }
 
 func loadConfig(lookup settings.Lookup) (Config, error) {
 	r := settings.NewReader(lookup)
-	cfg := Config{Settings: approval.ReadSettings(r)}
+	cfg := Config{Settings: approval.ReadSettings(r), ReminderLead: approval.ReadReminderLead(r)}
 	return cfg, r.Err()
 }

@@ -104,7 +104,9 @@ func newHandler(t *testing.T, env *approvaltest.Env, calls *awstest.Calls) *hand
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	d := approval.NewDecider(cfg, env.Settings("https://approvals.example.com/"), log)
 	d.Builds = env.Builds(cfg)
-	return &handler{decider: d, log: log}
+	// The workflow mode's reminders on, as deployed: the sweep tests here
+	// show that they leave the SNS flow's sweep as it was.
+	return &handler{decider: d, steps: &approval.StepDecider{Decider: d, Steps: env.Steps(cfg)}, lead: approval.DefaultReminderLead, log: log}
 }
 
 // TestStoppedApprovalIsFinishedOnce: a decision left "sharing" after a

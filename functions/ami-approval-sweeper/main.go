@@ -2,7 +2,9 @@
 // part way (a timeout, a crash, a failed final write): each approval left
 // "sharing" past its lease is completed (every AMI shared, the targets told
 // once) or reverted (nothing left shared), recorded, and told to the
-// approver topic. Trigger: an EventBridge schedule (rate(5 minutes)).
+// approver topic. On the same schedule it reminds the approvers, once, of
+// each undecided workflow step (the workflow mode) that times out within
+// STEP_REMINDER_LEAD. Trigger: an EventBridge schedule (rate(5 minutes)).
 package main
 
 import (
@@ -18,6 +20,7 @@ func main() {
 	log := lambdacontext.NewLogger()
 	cfg := coldstart.Config(log, loadConfig)
 	awsCfg := coldstart.AWS(context.Background(), log)
-	h := &handler{decider: approval.NewDecider(awsCfg, cfg.Settings, log), log: log}
+	d := approval.NewDecider(awsCfg, cfg.Settings, log)
+	h := &handler{decider: d, steps: approval.NewStepDecider(awsCfg, d), lead: cfg.ReminderLead, log: log}
 	lambda.Start(h.Handle)
 }

@@ -1,0 +1,75 @@
+package approval
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
+)
+
+// DefaultReminderLead is how long before a waiting step times out its
+// approvers are reminded, when STEP_REMINDER_LEAD does not say.
+const DefaultReminderLead = 12 * time.Hour
+
+// Reminded is one reminder the sweep sent (or tried to).
+type Reminded struct {
+	Ref             string `json:"ref"`
+	StepExecutionID string `json:"stepExecutionId"`
+	TimesOutAt      string `json:"stepTimesOutAt"`
+	MessageID       string `json:"messageId,omitempty"`
+	Error           string `json:"error,omitempty"`
+}
+
+// Remind emails the approvers once about each undecided step-bound request
+// whose step times out within lead. "Once" rests on a conditional write
+// made before publishing (reminderSentAt, only while none is set and no
+// decision is recorded): two sweeps cannot both send, and a request decided
+// meanwhile gets none. A failed publish gives the mark back for the next
+// sweep. It works to deadline.Budget(ctx) and returns an error only when it
+// could not look.
+func (d *StepDecider) Remind(ctx context.Context, lead time.Duration) ([]Reminded, error) {
+	work, cancel, _ := deadline.Budget(ctx)
+	defer cancel()
+	now := d.now()
+	reqs, steps, err := d.Store.stepsToRemind(work, now, now.Add(lead))
+	if err != nil {
+		return nil, err
+	}
+	var out []Reminded
+	for i, req := range reqs {
+		if work.Err() != nil {
+			d.log().WarnContext(ctx, "out of time; the next sweep reminds the rest", "left", len(reqs)-i)
+			break
+		}
+		st := steps[i]
+		r := Reminded{Ref: req.Ref, StepExecutionID: st.ExecutionID, TimesOutAt: stamp(st.TimesOutAt)}
+		if err := d.Store.markReminded(work, req, now); errors.Is(err, errConflict) {
+			continue // reminded by another sweep, or decided meanwhile
+		} else if err != nil {
+			r.Error = err.Error()
+			out = append(out, r)
+			continue
+		}
+		subject, body := StepReminderEmail(req, st, now)
+		pub, err := d.SNS.Publish(work, &sns.PublishInput{
+			TopicArn: aws.String(d.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
+		})
+		if err != nil {
+			r.Error = "publish: " + err.Error()
+			done, cancelDone := deadline.Finish(ctx)
+			if uerr := d.Store.unmarkReminded(done, req, now); uerr != nil {
+				d.log().ErrorContext(ctx, "reminder failed and not given back: none will be sent", "ref", req.Ref, "error", uerr.Error())
+			}
+			cancelDone()
+			out = append(out, r)
+			continue
+		}
+		r.MessageID = aws.ToString(pub.MessageId)
+		d.log().InfoContext(ctx, "reminder sent", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "stepTimesOutAt", r.TimesOutAt)
+		out = append(out, r)
+	}
+	return out, nil
+}
