@@ -38,7 +38,7 @@ import (
 // Register it in scenarios (scenarios.go).
 var amiApprovalScenario = scenario{
 	name:      "ami-approval",
-	about:     "an Image Builder build is emailed for approval and shared only when approved; a forged message is refused; a stopped approval is finished by the sweeper",
+	about:     "an Image Builder build is emailed for approval and shared only when approved; a forged message is refused; a stopped approval is finished by the sweeper; a paused workflow build is approved and resumed",
 	functions: []string{"ami-approval-request", "ami-approval-link", "ami-approval-sweeper"},
 	run:       amiApproval,
 }
@@ -245,7 +245,10 @@ func amiApproval(ctx context.Context, r *runner) error {
 	if err := a.forged(ctx, request); err != nil {
 		return err
 	}
-	return a.stopped(ctx, request, sweeper)
+	if err := a.stopped(ctx, request, sweeper); err != nil {
+		return err
+	}
+	return a.paused(ctx, request, sweeper)
 }
 
 // built registers a build with the fake Image Builder: its output AMIs in
