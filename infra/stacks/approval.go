@@ -188,6 +188,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		"APPROVAL_URL":             *approvalURL,
 		"DECISIONS_TABLE":          *table.TableName(),
 		"LINK_TTL":                 *params.linkTTL.ValueAsString(),
+		"STEP_REMINDER_LEAD":       *params.reminderLead.ValueAsString(),
 	}
 
 	// Image Builder is asked about builds of this account only.
@@ -207,6 +208,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 			statement("EmailApprovers", []string{"sns:Publish"}, []*string{approverTopic.TopicArn()}, nil),
 			approverKeyUse,
 			getImage,
+			readStep(),
 			// Reads have no resource-level permissions: the AMIs' names.
 			statement("DescribeAMIs", []string{"ec2:DescribeImages"}, star(), nil),
 		},
@@ -244,6 +246,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Statements: append([]awsiam.PolicyStatement{
 			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 				[]*string{table.TableArn()}, nil),
+			readStep(), actOnStep(),
 		}, sharing...),
 		LogRetentionDays: p.LogRetentionDays,
 	})
@@ -297,6 +300,8 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 	})
 
 	subscribeToImageBuilder(stack, params, request.Function)
+	routeStepWaiting(stack, request.Function)
+	exampleApprovalPipeline(stack)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApprovalUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("The approval page's base URL (links are URL?token=…)."),
@@ -313,6 +318,7 @@ type approvalParameters struct {
 	approverEmail, targetEmail, imageBuilderTopic awscdk.CfnParameter
 	subscriber                                    awscdk.CfnParameter
 	accounts, organizations, ous, linkTTL         awscdk.CfnParameter
+	reminderLead                                  awscdk.CfnParameter
 	createImageBuilderTopic                       awscdk.CfnCondition
 }
 
@@ -340,6 +346,9 @@ func newApprovalParameters(stack awscdk.Stack) approvalParameters {
 			"ARN of the one principal (a role or user) besides this stack that may subscribe to the approver topic; empty for none.", "",
 			`^$|^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$`),
 		linkTTL: param("AmiApprovalLinkTtl", "How long an approval link works, as a Go duration between 5m and 336h.", "72h",
+			`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`),
+		reminderLead: param("AmiApprovalStepReminderLead",
+			"Workflow mode: how long before a waiting step times out its approvers are reminded, once; a Go duration between 5m and 168h.", "12h",
 			`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`),
 	}
 	p.createImageBuilderTopic = awscdk.NewCfnCondition(stack, jsii.String(approvalCreateTopicCnd), &awscdk.CfnConditionProps{

@@ -26,7 +26,7 @@ func TestApprovalResourceCounts(t *testing.T) {
 	checkResourceCounts(t, tmpl, map[string]int{
 		"AWS::Lambda::Function":    3, // request, link, sweeper
 		"AWS::KMS::Key":            1, // the approver topic's
-		"AWS::Events::Rule":        1, // the sweeper's schedule
+		"AWS::Events::Rule":        2, // the sweeper's schedule, the waiting-step event
 		"AWS::DynamoDB::Table":     1,
 		"AWS::SNS::Topic":          3, // approver, target, and Image Builder's when none is given
 		"AWS::SNS::Subscription":   4, // two by email, Image Builder's topic new or existing
@@ -35,7 +35,10 @@ func TestApprovalResourceCounts(t *testing.T) {
 		"AWS::ApiGatewayV2::Route": 1,
 		"AWS::Logs::LogGroup":      4,
 		"AWS::SQS::Queue":          2, // the request function's and the sweeper's on-failure queues
-		"AWS::IAM::Role":           3,
+		"AWS::IAM::Role":           4, // the functions', and the example pipeline's instance role (conditional)
+		// The example pipeline, made only when AmiApprovalExamplePipeline is true.
+		"AWS::ImageBuilder::Workflow":      1,
+		"AWS::ImageBuilder::ImagePipeline": 1,
 	})
 }
 
@@ -87,6 +90,9 @@ func TestApprovalScopedStatements(t *testing.T) {
 	}
 	// imagebuilder:GetImage only on this account's images.
 	getImage := allow("AskImageBuilder", "imagebuilder:GetImage", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*"})
+	// The workflow mode: steps of this account's image build versions.
+	builds := map[string]any{"Fn::Sub": "arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*/*/*"}
+	readStep := allow("ReadWorkflowSteps", "imagebuilder:GetWorkflowStepExecution", builds)
 	keyUse := allow("EncryptForApprovers", []any{"kms:GenerateDataKey*", "kms:Decrypt"}, map[string]any{"Fn::GetAtt": []any{"AmiApprovalApproverKey", "Arn"}})
 	onFailure := func(queue string) map[string]any {
 		return map[string]any{
@@ -112,10 +118,13 @@ func TestApprovalScopedStatements(t *testing.T) {
 			allow("EmailApprovers", "sns:Publish", map[string]any{"Ref": "AmiApprovalApproverTopic"}),
 			keyUse,
 			getImage,
+			readStep,
 			allow("DescribeAMIs", "ec2:DescribeImages", "*"),
 		}},
 		{AmiApprovalLink, append([]any{
 			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, table),
+			readStep,
+			allow("ActOnWorkflowSteps", "imagebuilder:SendWorkflowStepAction", builds),
 		}, sharing...)},
 		{AmiApprovalSweeper, append([]any{
 			onFailure("AmiApprovalSweeperOnFailureQueue"),
@@ -163,6 +172,7 @@ func TestApprovalFunctions(t *testing.T) {
 		"APPROVAL_URL":             assertions.Match_AnyValue(),
 		"DECISIONS_TABLE":          map[string]any{"Ref": "AmiApprovalTable"},
 		"LINK_TTL":                 map[string]any{"Ref": "AmiApprovalLinkTtl"},
+		"STEP_REMINDER_LEAD":       map[string]any{"Ref": "AmiApprovalStepReminderLead"},
 	}
 	for name, timeout := range map[string]int{AmiApprovalRequest: 30, AmiApprovalLink: 25, AmiApprovalSweeper: 60} {
 		t.Run(name, func(t *testing.T) {

@@ -1,0 +1,151 @@
+package stacks
+
+import (
+	_ "embed"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsimagebuilder"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// The workflow mode of the AMI approval: a build paused at a workflow's
+// WaitForAction step is approved on the same page, which resumes (or
+// stops) the step; the workflow's distribution shares the AMIs.
+
+// approvalWorkflowDocument is the example workflow's document: a test
+// workflow ending in the WaitForAction step ApproveImage. template.yaml
+// carries the same text (TestApprovalWorkflowDocumentInSAM).
+//
+//go:embed workflows/approve-before-distribution.yaml
+var approvalWorkflowDocument string
+
+// Logical IDs of the workflow mode's resources.
+const (
+	approvalStepRuleID        = "AmiApprovalStepWaitingRule"
+	approvalExampleCnd        = "AmiApprovalExamplePipelineEnabled"
+	approvalExampleWorkflowID = "AmiApprovalExampleTestWorkflow"
+	approvalExamplePipelineID = "AmiApprovalExampleImagePipeline"
+)
+
+// stepWaitingPattern is the EventBridge pattern of Image Builder's
+// waiting-step event (Image Builder user guide, "Event messages that Image
+// Builder sends").
+func stepWaitingPattern() *awsevents.EventPattern {
+	return &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.imagebuilder"),
+		DetailType: jsii.Strings("EC2 Image Builder Workflow Step Waiting"),
+		// No account filter: a service's events reach only the default bus
+		// of the account they happen in.
+	}
+}
+
+// imageBuildVersions are this account's image build versions, in every
+// Region: what the workflow mode asks about and acts on.
+func imageBuildVersions() []*string {
+	return []*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*/*/*"), nil)}
+}
+
+// readStep lets a function read a build's workflow steps.
+func readStep() awsiam.PolicyStatement {
+	return statement("ReadWorkflowSteps", []string{"imagebuilder:GetWorkflowStepExecution"}, imageBuildVersions(), nil)
+}
+
+// actOnStep lets the page resume or stop a waiting step of this account's
+// builds.
+func actOnStep() awsiam.PolicyStatement {
+	return statement("ActOnWorkflowSteps", []string{"imagebuilder:SendWorkflowStepAction"}, imageBuildVersions(), nil)
+}
+
+// routeStepWaiting sends the waiting-step event to the request function.
+func routeStepWaiting(stack awscdk.Stack, request awslambda.Function) {
+	rule := awsevents.NewRule(stack, jsii.String("StepWaitingRule"), &awsevents.RuleProps{
+		Description:  jsii.String("Image Builder builds paused at a WaitForAction step: ask for approval"),
+		EventPattern: stepWaitingPattern(),
+		Targets:      &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(request, nil)},
+	})
+	pinLogicalID(rule, approvalStepRuleID)
+}
+
+// exampleApprovalPipeline adds, when the parameter AmiApprovalExamplePipeline
+// is "true" (default "false"), an Image Builder pipeline that shows the
+// whole workflow mode: Amazon Linux 2023 updated by the managed build
+// workflow, the example test workflow that waits at ApproveImage, and a
+// distribution in this Region that runs only once the step is resumed. It
+// has no schedule: start it by hand.
+func exampleApprovalPipeline(stack awscdk.Stack) {
+	enabled := awscdk.NewCfnParameter(stack, jsii.String("AmiApprovalExamplePipeline"), &awscdk.CfnParameterProps{
+		Type: jsii.String("String"), Default: jsii.String("false"), AllowedValues: jsii.Strings("true", "false"),
+		Description: jsii.String("true: deploy an example Image Builder pipeline whose test workflow waits for approval before distribution."),
+	})
+	cnd := awscdk.NewCfnCondition(stack, jsii.String(approvalExampleCnd), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionEquals(enabled.ValueAsString(), jsii.String("true")),
+	})
+	when := func(r awscdk.CfnResource, id string) {
+		r.CfnOptions().SetCondition(cnd)
+		r.OverrideLogicalId(jsii.String(id))
+	}
+
+	workflow := awsimagebuilder.NewCfnWorkflow(stack, jsii.String("ExampleTestWorkflow"), &awsimagebuilder.CfnWorkflowProps{
+		Name: jsii.String("ami-approval-approve-before-distribution"), Version: jsii.String("1.0.0"), Type: jsii.String("TEST"),
+		Description: jsii.String("Waits at ApproveImage for the AMI approval page before distribution."),
+		Data:        jsii.String(approvalWorkflowDocument),
+	})
+	when(workflow, approvalExampleWorkflowID)
+
+	role := awsiam.NewCfnRole(stack, jsii.String("ExampleInstanceRole"), &awsiam.CfnRoleProps{
+		AssumeRolePolicyDocument: map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+			"Effect": "Allow", "Principal": map[string]any{"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole",
+		}}},
+		ManagedPolicyArns: &[]any{
+			awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"), nil),
+			awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::aws:policy/EC2InstanceProfileForImageBuilder"), nil),
+		},
+	})
+	when(role, "AmiApprovalExampleInstanceRole")
+	profile := awsiam.NewCfnInstanceProfile(stack, jsii.String("ExampleInstanceProfile"), &awsiam.CfnInstanceProfileProps{
+		Roles: &[]any{role.Ref()},
+	})
+	when(profile, "AmiApprovalExampleInstanceProfile")
+	infra := awsimagebuilder.NewCfnInfrastructureConfiguration(stack, jsii.String("ExampleInfrastructure"), &awsimagebuilder.CfnInfrastructureConfigurationProps{
+		Name: jsii.String("ami-approval-example"), InstanceProfileName: profile.Ref(),
+		InstanceTypes: jsii.Strings("t3.small"), TerminateInstanceOnFailure: jsii.Bool(true),
+	})
+	when(infra, "AmiApprovalExampleInfrastructure")
+	recipe := awsimagebuilder.NewCfnImageRecipe(stack, jsii.String("ExampleRecipe"), &awsimagebuilder.CfnImageRecipeProps{
+		Name: jsii.String("ami-approval-example"), Version: jsii.String("1.0.0"),
+		ParentImage: awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:imagebuilder:${AWS::Region}:aws:image/amazon-linux-2023-x86/x.x.x"), nil),
+		Components: &[]any{&awsimagebuilder.CfnImageRecipe_ComponentConfigurationProperty{
+			ComponentArn: awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:imagebuilder:${AWS::Region}:aws:component/update-linux/x.x.x"), nil),
+		}},
+	})
+	when(recipe, "AmiApprovalExampleRecipe")
+	dist := awsimagebuilder.NewCfnDistributionConfiguration(stack, jsii.String("ExampleDistribution"), &awsimagebuilder.CfnDistributionConfigurationProps{
+		Name: jsii.String("ami-approval-example"),
+		Distributions: &[]any{&awsimagebuilder.CfnDistributionConfiguration_DistributionProperty{
+			Region: awscdk.Aws_REGION(),
+			AmiDistributionConfiguration: map[string]any{
+				"Name":        "ami-approval-example-{{ imagebuilder:buildDate }}",
+				"Description": "Approved on the AMI approval page before distribution",
+			},
+		}},
+	})
+	when(dist, "AmiApprovalExampleDistribution")
+	pipeline := awsimagebuilder.NewCfnImagePipeline(stack, jsii.String("ExamplePipeline"), &awsimagebuilder.CfnImagePipelineProps{
+		Name:                           jsii.String("ami-approval-example"),
+		Description:                    jsii.String("Example: build, test, wait for approval on the AMI approval page, then distribute."),
+		ImageRecipeArn:                 recipe.AttrArn(),
+		InfrastructureConfigurationArn: infra.AttrArn(),
+		DistributionConfigurationArn:   dist.AttrArn(),
+		Workflows: &[]any{
+			&awsimagebuilder.CfnImagePipeline_WorkflowConfigurationProperty{
+				WorkflowArn: awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:imagebuilder:${AWS::Region}:aws:workflow/build/build-image/x.x.x"), nil),
+			},
+			&awsimagebuilder.CfnImagePipeline_WorkflowConfigurationProperty{WorkflowArn: workflow.AttrArn()},
+		},
+	})
+	when(pipeline, approvalExamplePipelineID)
+}

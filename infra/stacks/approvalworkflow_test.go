@@ -1,0 +1,122 @@
+package stacks
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"gopkg.in/yaml.v3"
+)
+
+// TestApprovalStepWaitingRule: Image Builder's waiting-step event reaches
+// the request function.
+func TestApprovalStepWaitingRule(t *testing.T) {
+	tmpl := defaultApproval(t)
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+			"EventPattern": map[string]any{
+				"source":      []any{"aws.imagebuilder"},
+				"detail-type": []any{"EC2 Image Builder Workflow Step Waiting"},
+			},
+			"Targets": []any{map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{functionID(t, tmpl, AmiApprovalRequest), "Arn"}}, "Id": "Target0"}},
+		})
+	})
+}
+
+// TestApprovalExamplePipelineOffByDefault: every resource of the example
+// is made only when the parameter says true, and its default is false.
+func TestApprovalExamplePipelineOffByDefault(t *testing.T) {
+	tmpl := defaultApproval(t)
+	check(t, func() {
+		tmpl.HasParameter(jsii.String("AmiApprovalExamplePipeline"), map[string]any{"Default": "false", "AllowedValues": []any{"true", "false"}})
+		tmpl.HasCondition(jsii.String(approvalExampleCnd), map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "AmiApprovalExamplePipeline"}, "true"}})
+	})
+	for _, id := range []string{approvalExampleWorkflowID, "AmiApprovalExampleInstanceRole", "AmiApprovalExampleInstanceProfile",
+		"AmiApprovalExampleInfrastructure", "AmiApprovalExampleRecipe", "AmiApprovalExampleDistribution", approvalExamplePipelineID} {
+		r, ok := allResources(tmpl)[id]
+		if !ok || r["Condition"] != approvalExampleCnd {
+			t.Errorf("example resource %s: present %v, condition %v; want it under %s", id, ok, r["Condition"], approvalExampleCnd)
+		}
+	}
+	pipeline := allResources(tmpl)[approvalExamplePipelineID]["Properties"].(map[string]any)
+	wfs, _ := pipeline["Workflows"].([]any)
+	if len(wfs) != 2 {
+		t.Fatalf("example pipeline workflows = %v, want the managed build workflow and the approval test workflow", wfs)
+	}
+	if got := wfs[1].(map[string]any)["WorkflowArn"]; !strings.Contains(strings.Join(flatten(got), " "), approvalExampleWorkflowID) {
+		t.Errorf("example pipeline's test workflow = %v, want %s", got, approvalExampleWorkflowID)
+	}
+}
+
+// TestApprovalWorkflowDocument: the example document waits at ApproveImage
+// (WaitForAction, within the 7-day maximum) as its last step, so the
+// distribution runs only once the step is resumed; template.yaml carries
+// the same document.
+func TestApprovalWorkflowDocument(t *testing.T) {
+	var raw struct {
+		Steps []map[string]any `yaml:"steps"`
+	}
+	if err := yaml.Unmarshal([]byte(approvalWorkflowDocument), &raw); err != nil {
+		t.Fatalf("workflow document: %v", err)
+	}
+	last := raw.Steps[len(raw.Steps)-1]
+	if last["name"] != "ApproveImage" || last["action"] != "WaitForAction" || last["onFailure"] != "Abort" {
+		t.Errorf("last step = %v, want ApproveImage, WaitForAction, onFailure Abort", last)
+	}
+	if to, _ := last["timeoutSeconds"].(int); to <= 0 || to > 604800 {
+		t.Errorf("ApproveImage timeoutSeconds = %v, want 1..604800 (7 days)", last["timeoutSeconds"])
+	}
+
+	b, err := os.ReadFile(samTemplatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sam struct {
+		Resources map[string]struct {
+			Properties struct {
+				Data string `yaml:"Data"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(b, &sam); err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	if got := sam.Resources[approvalExampleWorkflowID].Properties.Data; got != approvalWorkflowDocument {
+		t.Errorf("template.yaml's %s document differs from workflows/approve-before-distribution.yaml:\n%s", approvalExampleWorkflowID, got)
+	}
+}
+
+// allResources returns every resource of the template, by logical ID.
+func allResources(tmpl assertions.Template) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	rs, _ := (*tmpl.ToJSON())["Resources"].(map[string]any)
+	for id, r := range rs {
+		if m, ok := r.(map[string]any); ok {
+			out[id] = m
+		}
+	}
+	return out
+}
+
+// flatten lists the strings inside an intrinsic function's value.
+func flatten(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			out = append(out, flatten(x)...)
+		}
+		return out
+	case map[string]any:
+		var out []string
+		for _, x := range v {
+			out = append(out, flatten(x)...)
+		}
+		return out
+	}
+	return nil
+}
