@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
 	"github.com/ebs-ops/lambda-suite/shared/settings"
 )
@@ -48,14 +49,15 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		}
 	}
 	if cfg.TopicARN != "" {
-		check("SNS_TOPIC_ARN", diskalarm.ValidateTopicARN(cfg.TopicARN))
+		_, err := awsid.ParseSNSTopicARN(cfg.TopicARN)
+		check("SNS_TOPIC_ARN", err)
 	}
 	if p := r.String("INSTANCE_NAME_PATTERN", ""); p != "" {
 		check("INSTANCE_NAME_PATTERN", diskalarm.ValidatePattern(p))
 		cfg.Selector.NamePattern = p
 	}
 	if t := r.String("ALARM_TAG", ""); t != "" {
-		tag, err := diskalarm.ParseTag(t)
+		tag, err := awsid.ParseTag(t)
 		check("ALARM_TAG", err)
 		cfg.Selector.Tag = tag
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
 	"github.com/ebs-ops/lambda-suite/shared/settings"
 	"github.com/google/go-cmp/cmp"
@@ -18,7 +19,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	custom := defaults
 	custom.TopicARN = "arn:aws:sns:eu-west-1:123456789012:ops"
-	custom.Selector = diskalarm.Selector{NamePattern: "Windows*", Tag: diskalarm.Tag{Key: "disk-alarms", Value: "enabled"}}
+	custom.Selector = diskalarm.Selector{NamePattern: "Windows*", Tag: awsid.Tag{Key: "disk-alarms", Value: "enabled"}}
 	custom.Alarms.Prefix = "ops/disk/"
 	custom.Alarms.TreatMissingData = "breaching"
 	custom.Alarms.Thresholds.Linux = diskalarm.LinuxBand{WarningUsedPercent: 75, CriticalUsedPercent: 85}
@@ -44,6 +45,11 @@ func TestLoadConfig(t *testing.T) {
 			"TREAT_MISSING_DATA": "zero", "DISK_THRESHOLDS": `{"linux": {"warningUsedPercent": 95, "criticalUsedPercent": 90}}`,
 			"METRIC_NAMESPACE": "CWAgent\x7f", "WRITE_RATE": "0", "RECENT_METRICS_ONLY": "sometimes", "RESUME_QUEUE_URL": "queue",
 		}, wantErr: []string{"SNS_TOPIC_ARN", "INSTANCE_NAME_PATTERN", "ALARM_TAG", "ALARM_PREFIX", "TREAT_MISSING_DATA", "DISK_THRESHOLDS", "METRIC_NAMESPACE", "WRITE_RATE", "RECENT_METRICS_ONLY", "RESUME_QUEUE_URL"}},
+		// The edges the old copies disagreed on. diskalarm took the aws:
+		// prefix, which AWS reserves; and an account field of any 12
+		// characters, which the approval functions refused.
+		{name: "an alarm tag with the aws: prefix", env: map[string]string{"SNS_TOPIC_ARN": custom.TopicARN, "ALARM_TAG": "aws:cloudformation:stack-name=x"}, wantErr: []string{"ALARM_TAG", "aws: prefix"}},
+		{name: "a topic ARN whose account is not 12 digits", env: map[string]string{"SNS_TOPIC_ARN": "arn:aws:sns:eu-west-1:12345678901x:ops"}, wantErr: []string{"SNS_TOPIC_ARN"}},
 		{name: "a selection without a topic", env: map[string]string{"ALARM_TAG": "disk-alarms=enabled"}, wantErr: []string{"SNS_TOPIC_ARN: required"}},
 	}
 	for _, tt := range tests {

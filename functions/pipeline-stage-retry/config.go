@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
 	"github.com/ebs-ops/lambda-suite/shared/settings"
 )
@@ -16,10 +17,7 @@ type Config struct {
 	Retry healthgate.RetryConfig
 }
 
-var (
-	roleARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$`)
-	groupName = regexp.MustCompile(`^[0-9A-Za-z_.-]{1,64}$`)
-)
+var groupName = regexp.MustCompile(`^[0-9A-Za-z_.-]{1,64}$`)
 
 func loadConfig(lookup settings.Lookup) (Config, error) {
 	r := settings.NewReader(lookup)
@@ -43,8 +41,8 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 	if !groupName.MatchString(c.ScheduleGroup) {
 		r.Fail("SCHEDULE_GROUP", "%q is not a schedule group name", c.ScheduleGroup)
 	}
-	if !roleARN.MatchString(c.SchedulerRoleARN) {
-		r.Fail("SCHEDULER_ROLE_ARN", "%q is not an IAM role ARN", c.SchedulerRoleARN)
+	if _, err := awsid.ParseRoleARN(c.SchedulerRoleARN); err != nil {
+		r.Fail("SCHEDULER_ROLE_ARN", "%v", err)
 	}
 	if c.MaxDelay < c.FirstDelay {
 		r.Fail("RECHECK_MAX_DELAY", "%s is shorter than RECHECK_DELAY %s", c.MaxDelay, c.FirstDelay)
@@ -60,7 +58,7 @@ func parsePipelines(s string) ([]string, error) {
 		if name == "" {
 			continue
 		}
-		if !healthgate.PipelineNamePattern.MatchString(name) {
+		if !awsid.IsPipelineName(name) {
 			return nil, fmt.Errorf("%q is not a pipeline name", name)
 		}
 		out = append(out, name)

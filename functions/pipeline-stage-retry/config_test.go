@@ -47,6 +47,10 @@ func TestLoadConfig(t *testing.T) {
 		{name: "custom", env: with("RETRY_ANY_FAILURE", "true", "MAX_RETRY_WINDOW", "2h", "RECHECK_DELAY", "1m", "DEFAULT_CHECK", "eu-west-1,eu-central-1"), want: custom},
 		{name: "invalid", env: map[string]string{"PIPELINES": "web app", "DEFAULT_CHECK": `{"mode":"x"}`, "MAX_RETRY_WINDOW": "forever", "SCHEDULER_ROLE_ARN": "scheduler"},
 			wantErr: []string{"AWS_REGION", "PIPELINES", "DEFAULT_CHECK", "MAX_RETRY_WINDOW", "SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN"}},
+		// The old regex took role/.+: a path with no role name, and any
+		// partition-like word. ParseRoleARN follows IAM's rules.
+		{name: "role ARN with no name", env: with("SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/path/"), wantErr: []string{"SCHEDULER_ROLE_ARN"}},
+		{name: "role ARN of no partition", env: with("SCHEDULER_ROLE_ARN", "arn:awsx:iam::123456789012:role/r"), wantErr: []string{"SCHEDULER_ROLE_ARN"}},
 		{name: "no pipeline", env: with("PIPELINES", " , "), wantErr: []string{"PIPELINES"}},
 		{name: "max delay below first", env: with("RECHECK_DELAY", "20m", "RECHECK_MAX_DELAY", "10m"), wantErr: []string{"RECHECK_MAX_DELAY"}},
 	}

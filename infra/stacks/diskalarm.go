@@ -17,6 +17,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
 )
 
@@ -90,13 +91,14 @@ func (p *DiskAlarmStackProps) withDefaults() DiskAlarmStackProps {
 func (p *DiskAlarmStackProps) validate() error {
 	var errs []error
 	if p.TopicARN != "" {
-		errs = append(errs, diskalarm.ValidateTopicARN(p.TopicARN))
+		_, err := awsid.ParseSNSTopicARN(p.TopicARN)
+		errs = append(errs, err)
 	}
 	if p.InstanceNamePattern != "" {
 		errs = append(errs, diskalarm.ValidatePattern(p.InstanceNamePattern))
 	}
 	if p.AlarmTag != "" {
-		_, err := diskalarm.ParseTag(p.AlarmTag)
+		_, err := awsid.ParseTag(p.AlarmTag)
 		errs = append(errs, err)
 	}
 	errs = append(errs, diskalarm.ValidatePrefix(p.AlarmPrefix))

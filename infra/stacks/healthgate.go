@@ -3,7 +3,6 @@ package stacks
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
 )
 
@@ -45,8 +45,6 @@ const (
 	// waiting for AWS Health; the gate's timeout leaves room for the check.
 	gateDeadlineMargin = "3s"
 )
-
-var pipelineNamePattern = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
 
 // HealthGateStackProps configures the pipeline-health stack. Zero values
 // take the defaults above.
@@ -106,7 +104,7 @@ func (p *HealthGateStackProps) validate() error {
 		errs = append(errs, errors.New("no pipeline opted in for stage retries: name some, or add the example pipeline"))
 	}
 	for _, name := range p.Pipelines {
-		if !pipelineNamePattern.MatchString(name) {
+		if !awsid.IsPipelineName(name) {
 			errs = append(errs, fmt.Errorf("pipeline name %q: want 1-100 of A-Za-z0-9.@_-", name))
 		}
 	}

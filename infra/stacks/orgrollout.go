@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -78,12 +77,6 @@ const (
 // accounts do not have.
 const cdkBootstrapQualifier = "hnb659fds"
 
-var (
-	orgIDPattern = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
-	// An OU ID, or the organization's root (the whole organization).
-	ouIDPattern = regexp.MustCompile(`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`)
-)
-
 // OrgAssetBucketName is the name of the asset bucket of the administrator
 // account in one Region, as an Fn::Sub string: account is a literal account
 // ID or a reference such as "${AWS::AccountId}"; the Region is the stack's.
@@ -138,14 +131,14 @@ func (p *OrgRolloutProps) withDefaults() OrgRolloutProps {
 
 func (p *OrgRolloutProps) validate() error {
 	var errs []error
-	if !orgIDPattern.MatchString(p.OrganizationID) {
+	if !awsid.IsOrganizationID(p.OrganizationID) {
 		errs = append(errs, fmt.Errorf("organization ID %q: want o- and 10 to 32 lowercase letters or digits (aws organizations describe-organization)", p.OrganizationID))
 	}
 	if len(p.TargetOUs) == 0 {
 		errs = append(errs, errors.New("target OUs: name at least one OU ID (ou-...) or the root ID (r-...)"))
 	}
 	for _, ou := range p.TargetOUs {
-		if !ouIDPattern.MatchString(ou) {
+		if !awsid.IsOUID(ou) && !awsid.IsRootID(ou) {
 			errs = append(errs, fmt.Errorf("target OU %q: want an OU ID (ou-xxxx-xxxxxxxx) or the root ID (r-xxxx)", ou))
 		}
 	}

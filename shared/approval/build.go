@@ -7,9 +7,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // Build is what Image Builder itself says of a build (GetImage): the one
@@ -67,9 +68,9 @@ func (b Build) Vouch(claimed []AMI) string {
 // build it does not know is a Build without Status; any other error is one
 // a retry may fix, and nothing is decided on it.
 func getBuild(ctx context.Context, builds *Regional[BuildAPI], imageARN string) (Build, error) {
-	a, err := arn.Parse(imageARN)
+	a, err := awsid.ParseImageBuilderImageARN(imageARN)
 	if err != nil {
-		return Build{}, fmt.Errorf("image ARN %q: %w", clip(imageARN), err)
+		return Build{}, fmt.Errorf("image ARN: %w", err)
 	}
 	b := Build{ARN: imageARN}
 	out, err := builds.In(a.Region).GetImage(ctx, &imagebuilder.GetImageInput{ImageBuildVersionArn: aws.String(imageARN)})

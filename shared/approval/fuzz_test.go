@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 func FuzzParseImage(f *testing.F) {
@@ -23,6 +25,12 @@ func FuzzParseImage(f *testing.F) {
 		}
 		f.Add(sampleMessage(f, filepath.Base(file)))
 	}
+	for _, seed := range []string{
+		`{"arn":"arn:aws-cn:imagebuilder:cn-north-1:123456789012:image/golden/1.0.0/1","type":"AMI","state":{"status":"AVAILABLE"},"outputResources":{"amis":[{"region":"cn-north-1","image":"ami-0123456789abcdef0"}]}}`,
+		`{"arn":"arn:aws-us-gov:imagebuilder:us-gov-west-1:123456789012:image/golden/1.0.0/1","type":"AMI","state":{"status":"AVAILABLE"},"outputResources":{"amis":[{"region":"us-gov-west-1","image":"ami-0123456789abcdef0"}]}}`,
+	} {
+		f.Add([]byte(seed))
+	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		im, err := ParseImage(msg)
 		if err != nil {
@@ -35,7 +43,7 @@ func FuzzParseImage(f *testing.F) {
 			t.Fatalf("accepted %+v", im)
 		}
 		for _, a := range append(im.AMIs, im.Elsewhere...) {
-			if !regionPattern.MatchString(a.Region) || !amiIDPattern.MatchString(a.ID) {
+			if !awsid.IsRegion(a.Region) || !awsid.IsAMIID(a.ID) {
 				t.Fatalf("accepted AMI %+v", a)
 			}
 		}

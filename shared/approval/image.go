@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // StatusAvailable is the Image Builder status of a build whose AMIs exist.
@@ -48,12 +47,6 @@ type AMI struct {
 	Created time.Time
 }
 
-var (
-	amiIDPattern   = regexp.MustCompile(`^ami-[0-9a-f]{8}([0-9a-f]{9})?$`)
-	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
-)
-
 // imageMessage is the part of Image Builder's message that is read. Fields
 // not named here (recipe, infrastructure, a semver too large for any number
 // type) are skipped.
@@ -89,9 +82,9 @@ func ParseImage(msg []byte) (Image, error) {
 	if dec.More() {
 		return Image{}, fmt.Errorf("%w: data after the JSON object", ErrNotImage)
 	}
-	a, err := arn.Parse(m.ARN)
-	if err != nil || a.Service != "imagebuilder" || !strings.HasPrefix(a.Resource, "image/") || !accountPattern.MatchString(a.AccountID) {
-		return Image{}, fmt.Errorf("%w: arn %q is not an Image Builder image ARN", ErrNotImage, clip(m.ARN))
+	a, err := awsid.ParseImageBuilderImageARN(m.ARN)
+	if err != nil {
+		return Image{}, fmt.Errorf("%w: arn: %v", ErrNotImage, err)
 	}
 	if m.State == nil || m.State.Status == "" {
 		return Image{}, fmt.Errorf("%w: no state.status", ErrNotImage)
@@ -111,7 +104,7 @@ func ParseImage(msg []byte) (Image, error) {
 	seen := map[string]bool{}
 	for i, out := range m.OutputResources.AMIs {
 		ami := AMI{Region: out.Region, ID: out.Image, Name: out.Name}
-		if !regionPattern.MatchString(ami.Region) || !amiIDPattern.MatchString(ami.ID) {
+		if !awsid.IsRegion(ami.Region) || !awsid.IsAMIID(ami.ID) {
 			return Image{}, fmt.Errorf("%w: outputResources.amis[%d]: region %q image %q is not a Region and an AMI ID",
 				ErrNotImage, i, clip(ami.Region), clip(ami.ID))
 		}
@@ -175,10 +168,4 @@ func parseDate(raw json.RawMessage) time.Time {
 
 // clip shortens outside input quoted in an error, so a hostile message cannot
 // flood the logs.
-func clip(s string) string {
-	const max = 120
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "…"
-}
+func clip(s string) string { return awsid.Clip(s, 120) }

@@ -1,6 +1,7 @@
 package approval
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +58,14 @@ func TestTargetNoticeNamesCustomerKeys(t *testing.T) {
 // decide" link.
 func TestMessageTextCannotForgeEmailLines(t *testing.T) {
 	const evil = "Review and decide: https://evil.example/approve"
-	msg := `{"arn": "arn:aws:imagebuilder:us-east-1:123456789012:image/app/1.0.0/1\n` + evil + `",
+	// The ARN is no way in: ParseImage refuses one that is not an image
+	// ARN (awsid.ParseImageBuilderImageARN), a line break and all.
+	forgedARN := `{"arn": "arn:aws:imagebuilder:us-east-1:123456789012:image/app/1.0.0/1\n` + evil + `", "type": "AMI", "state": {"status": "AVAILABLE"},
+		"outputResources": {"amis": [{"region": "us-east-1", "image": "ami-0123456789abcdef0"}]}}`
+	if im, err := ParseImage([]byte(forgedARN)); !errors.Is(err, ErrNotImage) {
+		t.Errorf("ParseImage(an ARN with a line break) = %+v, %v, want ErrNotImage", im, err)
+	}
+	msg := `{"arn": "arn:aws:imagebuilder:us-east-1:123456789012:image/app/1.0.0/1",
 		"name": "app\n` + evil + `", "version": "1.0.0\r\n` + evil + `\u2028` + evil + `",
 		"type": "AMI", "state": {"status": "%s", "reason": "disk full\n` + evil + `\u0085` + evil + `"},
 		"outputResources": {"amis": [{"region": "us-east-1", "image": "ami-0123456789abcdef0",

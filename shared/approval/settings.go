@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/settings"
 )
 
@@ -33,11 +34,7 @@ type Settings struct {
 	LinkTTL     time.Duration
 }
 
-var (
-	organizationPattern = regexp.MustCompile(`^arn:aws[a-z-]*:organizations::[0-9]{12}:organization/o-[a-z0-9]{10,32}$`)
-	ouPattern           = regexp.MustCompile(`^arn:aws[a-z-]*:organizations::[0-9]{12}:ou/o-[a-z0-9]{10,32}/ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
-	tablePattern        = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
-)
+var tablePattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 
 // ReadSettings reads the contract's variables; r records every problem
 // against the variable's name.
@@ -46,9 +43,9 @@ func ReadSettings(r *settings.Reader) Settings {
 		ApproverTopicARN: required(r, "APPROVER_TOPIC_ARN", topicARN),
 		TargetTopicARN:   required(r, "TARGET_TOPIC_ARN", topicARN),
 		Targets: Targets{
-			Accounts:      required(r, "TARGET_ACCOUNT_IDS", nonEmpty(list(accountPattern, "a 12-digit account ID"))),
-			Organizations: settings.Parse(r, "TARGET_ORGANIZATION_ARNS", "", list(organizationPattern, "an organization ARN")),
-			OUs:           settings.Parse(r, "TARGET_OU_ARNS", "", list(ouPattern, "an organizational unit ARN")),
+			Accounts:      required(r, "TARGET_ACCOUNT_IDS", nonEmpty(list(accountID))),
+			Organizations: settings.Parse(r, "TARGET_ORGANIZATION_ARNS", "", list(parsed(awsid.ParseOrganizationARN))),
+			OUs:           settings.Parse(r, "TARGET_OU_ARNS", "", list(parsed(awsid.ParseOUARN))),
 		},
 		ApprovalURL: required(r, "APPROVAL_URL", approvalURL),
 		Table:       required(r, "DECISIONS_TABLE", tableName),
@@ -73,16 +70,28 @@ func required[T any](r *settings.Reader, name string, parse func(string) (T, err
 }
 
 func topicARN(s string) (string, error) {
-	a, err := arn.Parse(s)
-	if err != nil || a.Service != "sns" || a.Region == "" || !accountPattern.MatchString(a.AccountID) || strings.Contains(a.Resource, ":") {
-		return "", fmt.Errorf("%q is not an SNS topic ARN", s)
-	}
-	return s, nil
+	_, err := awsid.ParseSNSTopicARN(s)
+	return s, err
 }
 
-// list parses a comma-separated list whose every item matches p; blanks and
-// repeats are dropped.
-func list(p *regexp.Regexp, what string) func(string) ([]string, error) {
+// parsed checks a string with one of awsid's ARN parsers, keeping it as given.
+func parsed(parse func(string) (arn.ARN, error)) func(string) error {
+	return func(s string) error {
+		_, err := parse(s)
+		return err
+	}
+}
+
+func accountID(s string) error {
+	if !awsid.IsAccountID(s) {
+		return fmt.Errorf("%q is not a 12-digit account ID", s)
+	}
+	return nil
+}
+
+// list parses a comma-separated list whose every item passes check; blanks
+// and repeats are dropped.
+func list(check func(string) error) func(string) ([]string, error) {
 	return func(s string) ([]string, error) {
 		var out []string
 		for item := range strings.SplitSeq(s, ",") {
@@ -90,8 +99,8 @@ func list(p *regexp.Regexp, what string) func(string) ([]string, error) {
 			if item == "" || slices.Contains(out, item) {
 				continue
 			}
-			if !p.MatchString(item) {
-				return nil, fmt.Errorf("%q is not %s", item, what)
+			if err := check(item); err != nil {
+				return nil, err
 			}
 			out = append(out, item)
 		}

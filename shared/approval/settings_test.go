@@ -61,6 +61,17 @@ func TestReadSettings(t *testing.T) {
 			"APPROVAL_URL": "http://approvals.example.com/", "DECISIONS_TABLE": "a b", "LINK_TTL": "3 days",
 		}, wantErr: []string{"APPROVER_TOPIC_ARN", "TARGET_TOPIC_ARN", "TARGET_ACCOUNT_IDS", "TARGET_ORGANIZATION_ARNS",
 			"TARGET_OU_ARNS", "APPROVAL_URL", "DECISIONS_TABLE", "LINK_TTL"}},
+		// The edge the two topic validators disagreed on: this one took any
+		// topic name, the disk alarms' checked it. SNS refuses a space.
+		{name: "topic name SNS refuses", env: with("TARGET_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:ami targets"), wantErr: []string{"TARGET_TOPIC_ARN"}},
+		{name: "topic in a partition that does not hold its Region", env: with("TARGET_TOPIC_ARN", "arn:aws-cn:sns:us-east-1:123456789012:ami-targets"), wantErr: []string{"TARGET_TOPIC_ARN"}},
+		{name: "GovCloud and China topics and OUs", env: with(
+			"APPROVER_TOPIC_ARN", "arn:aws-us-gov:sns:us-gov-west-1:123456789012:ami-approvers",
+			"TARGET_OU_ARNS", "arn:aws-cn:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cdef3456"),
+			want: func(s *Settings) {
+				s.ApproverTopicARN = "arn:aws-us-gov:sns:us-gov-west-1:123456789012:ami-approvers"
+				s.Targets.OUs = []string{"arn:aws-cn:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cdef3456"}
+			}},
 		{name: "accounts listing none", env: with("TARGET_ACCOUNT_IDS", " , "), wantErr: []string{"TARGET_ACCOUNT_IDS"}},
 		{name: "link TTL too long", env: with("LINK_TTL", "720h"), wantErr: []string{"LINK_TTL"}},
 		{name: "link TTL too short", env: with("LINK_TTL", "1m"), wantErr: []string{"LINK_TTL"}},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -414,11 +415,11 @@ func (s *Store) get(ctx context.Context, id string) (map[string]types.AttributeV
 // kindOf names an item in errors without its key: a request's key is the
 // token's hash, which stays out of logs.
 func kindOf(id string) string {
-	for _, p := range []string{claimPrefix, requestPrefix, auditPrefix} {
-		if len(id) >= len(p) && id[:len(p)] == p {
-			if p == claimPrefix {
-				return "claim " + id[len(p):]
-			}
+	if ami, ok := strings.CutPrefix(id, claimPrefix); ok {
+		return "claim " + ami
+	}
+	for _, p := range []string{requestPrefix, auditPrefix} {
+		if strings.HasPrefix(id, p) {
 			return p[:len(p)-1]
 		}
 	}

@@ -13,17 +13,18 @@ var topicNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 
 // parseARN parses s with aws/arn and checks what every ARN the suite reads
 // has in common: a known partition, the expected service, and, where given,
-// a 12-digit account. what names the kind in the error.
+// a 12-digit account. what names the kind in the error. The partition is
+// checked by CheckPartition: one that exists and holds the ARN's Region.
 func parseARN(s, service, what string) (arn.ARN, error) {
 	a, err := arn.Parse(s)
 	if err != nil {
-		return arn.ARN{}, fmt.Errorf("%q is not an ARN, want %s", Clip(s, 120), what)
+		return arn.ARN{}, fmt.Errorf("%q is not %s: not an ARN", Clip(s, 120), what)
 	}
-	switch {
-	case !IsPartition(a.Partition):
-		return arn.ARN{}, fmt.Errorf("%q has partition %q, not an AWS partition (aws, aws-cn, aws-us-gov, …)", Clip(s, 120), Clip(a.Partition, 20))
-	case a.Service != service:
-		return arn.ARN{}, fmt.Errorf("%q is an ARN of service %q, want %s", Clip(s, 120), Clip(a.Service, 30), what)
+	if a.Service != service {
+		return arn.ARN{}, fmt.Errorf("%q is not %s: it is an ARN of service %q", Clip(s, 120), what, Clip(a.Service, 30))
+	}
+	if err := CheckPartition(a); err != nil {
+		return arn.ARN{}, fmt.Errorf("%q is not %s: %v", Clip(s, 120), what, err)
 	}
 	return a, nil
 }
@@ -80,4 +81,34 @@ func ParseImageBuilderImageARN(s string) (ImageARN, error) {
 		im.Build = parts[3]
 	}
 	return im, nil
+}
+
+// ParseOrganizationARN checks that s is an organization's ARN,
+// arn:PARTITION:organizations::MANAGEMENT-ACCOUNT:organization/o-….
+func ParseOrganizationARN(s string) (arn.ARN, error) {
+	const what = "an organization ARN (arn:aws:organizations::ACCOUNT:organization/o-…)"
+	a, err := parseARN(s, "organizations", what)
+	if err != nil {
+		return a, err
+	}
+	id, ok := strings.CutPrefix(a.Resource, "organization/")
+	if a.Region != "" || !IsAccountID(a.AccountID) || !ok || !IsOrganizationID(id) {
+		return arn.ARN{}, fmt.Errorf("%q is not %s", Clip(s, 120), what)
+	}
+	return a, nil
+}
+
+// ParseOUARN checks that s is an organizational unit's ARN,
+// arn:PARTITION:organizations::MANAGEMENT-ACCOUNT:ou/o-…/ou-….
+func ParseOUARN(s string) (arn.ARN, error) {
+	const what = "an organizational unit ARN (arn:aws:organizations::ACCOUNT:ou/o-…/ou-…)"
+	a, err := parseARN(s, "organizations", what)
+	if err != nil {
+		return a, err
+	}
+	parts := strings.Split(a.Resource, "/")
+	if a.Region != "" || !IsAccountID(a.AccountID) || len(parts) != 3 || parts[0] != "ou" || !IsOrganizationID(parts[1]) || !IsOUID(parts[2]) {
+		return arn.ARN{}, fmt.Errorf("%q is not %s", Clip(s, 120), what)
+	}
+	return a, nil
 }

@@ -13,10 +13,14 @@ import (
 )
 
 var (
-	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	accountPattern   = regexp.MustCompile(`^[0-9]{12}$`)
-	partitionPattern = regexp.MustCompile(`^aws(-[a-z]+)*$`)
-	pipelinePattern  = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
+	// Two letters, or four for the European Sovereign Cloud (eusc-de-east-1).
+	regionPattern   = regexp.MustCompile(`^[a-z]{2}([a-z]{2})?(-[a-z]+)+-[0-9]{1,2}$`)
+	accountPattern  = regexp.MustCompile(`^[0-9]{12}$`)
+	pipelinePattern = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
+	// AWS Organizations: o-…, ou-<root>-<ou>, r-….
+	organizationIDPattern = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+	ouIDPattern           = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+	rootIDPattern         = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
 )
 
 // IsRegion reports whether s has the shape of an AWS Region name in any
@@ -26,12 +30,18 @@ func IsRegion(s string) bool { return regionPattern.MatchString(s) }
 // IsAccountID reports whether s is a 12-digit AWS account ID.
 func IsAccountID(s string) bool { return accountPattern.MatchString(s) }
 
-// IsPartition reports whether s names an AWS partition (aws, aws-cn,
-// aws-us-gov, aws-iso-b, …).
-func IsPartition(s string) bool { return partitionPattern.MatchString(s) }
-
-// IsPipelineName reports whether s is a valid CodePipeline pipeline name.
+// IsPipelineName reports whether s is a valid CodePipeline pipeline name;
+// a stage's name follows the same rule.
 func IsPipelineName(s string) bool { return pipelinePattern.MatchString(s) }
+
+// IsOrganizationID reports whether s is an AWS Organizations ID (o-…).
+func IsOrganizationID(s string) bool { return organizationIDPattern.MatchString(s) }
+
+// IsOUID reports whether s is an organizational unit ID (ou-…-…).
+func IsOUID(s string) bool { return ouIDPattern.MatchString(s) }
+
+// IsRootID reports whether s is an organization's root ID (r-…).
+func IsRootID(s string) bool { return rootIDPattern.MatchString(s) }
 
 // EC2 resource IDs: a prefix and 8 (older) or 17 lowercase hex digits.
 var (
@@ -77,4 +87,23 @@ func Clip(s string, n int) string {
 		count++
 	}
 	return s[:cut] + "…"
+}
+
+// Truncate cuts s to at most n bytes without splitting a character, and
+// without a mark: for a value that must fit an AWS length limit where the
+// cut is shown another way (a CloudWatch alarm name keeps a hash of what
+// was cut). AWS documents such limits in characters (255 for an alarm
+// name); n bytes are at most n characters, so a value cut to n bytes fits
+// however the service counts, and a name once made stays the same.
+func Truncate(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -14,17 +14,27 @@ func TestIdentifierShapes(t *testing.T) {
 		bad  []string
 	}{
 		{"region", IsRegion,
-			[]string{"us-east-1", "eu-central-2", "ap-southeast-5", "cn-north-1", "cn-northwest-1", "us-gov-west-1", "us-iso-east-1", "eu-isoe-west-1"},
+			[]string{"us-east-1", "eu-central-2", "ap-southeast-5", "cn-north-1", "cn-northwest-1", "us-gov-west-1", "us-iso-east-1", "eu-isoe-west-1", "eusc-de-east-1"},
 			[]string{"", "global", "US-EAST-1", "us-east", "useast1", "us-east-1a", "us-east-100", "aws-global"}},
 		{"account", IsAccountID,
 			[]string{"123456789012", "000000000000"},
 			[]string{"", "12345678901", "1234567890123", "12345678901a", " 123456789012"}},
 		{"partition", IsPartition,
 			[]string{"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-eusc"},
-			[]string{"", "AWS", "azure", "aws-", "aws_cn"}},
+			// Only the partitions that exist: the old pattern took aws-mars.
+			[]string{"", "AWS", "azure", "aws-", "aws_cn", "aws-mars"}},
 		{"pipeline", IsPipelineName,
 			[]string{"deploy", "my.pipe@line_1-2", strings.Repeat("p", 100)},
 			[]string{"", "has space", "slash/name", strings.Repeat("p", 101)}},
+		{"organization", IsOrganizationID,
+			[]string{"o-a1b2c3d4e5", "o-" + strings.Repeat("a", 32)},
+			[]string{"", "o-short", "O-a1b2c3d4e5", "r-a1b2"}},
+		{"ou", IsOUID,
+			[]string{"ou-ab12-cd34ef56", "ou-a1b2c3d4-e5f6g7h8"},
+			[]string{"", "ou-ab1-cd34ef56", "ou-ab12-cd34", "r-ab12"}},
+		{"root", IsRootID,
+			[]string{"r-ab12", "r-a1b2c3d4"},
+			[]string{"", "r-ab1", "ou-ab12-cd34ef56"}},
 		{"instance", IsInstanceID,
 			[]string{"i-0123abcd", "i-0123456789abcdef0"},
 			[]string{"", "i-0123ABCD", "i-0123abc", "i-0123456789abcdef", "vol-0123abcd", "i-0123456789abcdef01"}},
@@ -66,6 +76,15 @@ func TestClip(t *testing.T) {
 		{"counts characters, not bytes", "ééééééé", 4, "ééé…"},
 		{"invalid UTF-8 replaced", "a\xffb", 10, "a?b"},
 		{"zero", "abc", 0, ""},
+	}
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{{"abc", 5, "abc"}, {"abcdef", 3, "abc"}, {"ééé", 4, "éé"}, {"ééé", 3, "é"}, {"abc", 0, ""}} {
+		if got := Truncate(tt.in, tt.n); got != tt.want {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,6 +149,8 @@ func TestParseSNSTopicARN(t *testing.T) {
 		"sns": "not an ARN",
 		"arn:aws:sqs:us-east-1:123456789012:queue":           `service "sqs"`,
 		"arn:azure:sns:us-east-1:123456789012:t":             "not an AWS partition",
+		"arn:aws-mars:sns:us-east-1:123456789012:t":          "not an AWS partition",
+		"arn:aws-cn:sns:us-east-1:123456789012:t":            "does not hold Region",
 		"arn:aws:sns::123456789012:t":                        "not an SNS topic ARN",
 		"arn:aws:sns:us-east-1:12345678901x:t":               "not an SNS topic ARN",
 		"arn:aws:sns:us-east-1:123456789012:t:subscription1": "not an SNS topic ARN",
@@ -197,6 +218,37 @@ func TestParseImageBuilderImageARN(t *testing.T) {
 	}
 }
 
+func TestParseOrganizationARNs(t *testing.T) {
+	orgs := map[string]bool{
+		"arn:aws:organizations::123456789012:organization/o-a1b2c3d4e5":          true,
+		"arn:aws-cn:organizations::123456789012:organization/o-a1b2c3d4e5":       true,
+		"arn:aws-us-gov:organizations::123456789012:organization/o-a1b2c3d4e5":   true,
+		"arn:aws:organizations:us-east-1:123456789012:organization/o-a1b2c3d4e5": false,
+		"arn:aws:organizations::123456789012:organization/o-short":               false,
+		"arn:aws:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56":   false,
+		"arn:aws-mars:organizations::123456789012:organization/o-a1b2c3d4e5":     false,
+	}
+	for s, ok := range orgs {
+		if _, err := ParseOrganizationARN(s); (err == nil) != ok {
+			t.Errorf("ParseOrganizationARN(%q) = %v, want ok %t", s, err, ok)
+		}
+	}
+	ous := map[string]bool{
+		"arn:aws:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56":        true,
+		"arn:aws-cn:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56":     true,
+		"arn:aws-us-gov:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56": true,
+		"arn:aws:organizations::123456789012:ou/o-a1b2c3d4e5":                         false,
+		"arn:aws:organizations::123456789012:ou/o-a1b2c3d4e5/r-ab12":                  false,
+		"arn:aws:organizations::123456789012:organization/o-a1b2c3d4e5":               false,
+		"arn:aws:organizations::1234:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56":                false,
+	}
+	for s, ok := range ous {
+		if _, err := ParseOUARN(s); (err == nil) != ok {
+			t.Errorf("ParseOUARN(%q) = %v, want ok %t", s, err, ok)
+		}
+	}
+}
+
 // Each parser is fuzzed: none panics, and whatever one accepts is what
 // it claims to accept.
 func FuzzParseTag(f *testing.F) {
@@ -221,6 +273,11 @@ func FuzzParseARNs(f *testing.F) {
 		"arn:aws-us-gov:iam::123456789012:role/service-role/r",
 		"arn:aws:imagebuilder:us-east-1:123456789012:image/golden/1.0.0/1",
 		"arn:aws:ec2:us-east-1:123456789012:volume/vol-0123456789abcdef0",
+		"arn:aws-us-gov:sns:us-gov-west-1:123456789012:alarms.fifo",
+		"arn:aws-cn:imagebuilder:cn-north-1:123456789012:image/golden/1.0.0/1",
+		"arn:aws:organizations::123456789012:organization/o-a1b2c3d4e5",
+		"arn:aws-cn:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56",
+		"arn:aws-us-gov:organizations::123456789012:organization/o-a1b2c3d4e5",
 	} {
 		f.Add(s)
 	}
@@ -233,6 +290,12 @@ func FuzzParseARNs(f *testing.F) {
 		}
 		if a, err := ParseImageBuilderImageARN(s); err == nil && (a.Service != "imagebuilder" || a.Name == "" || a.Version == "") {
 			t.Errorf("ParseImageBuilderImageARN(%q) accepted %+v", s, a)
+		}
+		if a, err := ParseOrganizationARN(s); err == nil && (a.Service != "organizations" || CheckPartition(a) != nil) {
+			t.Errorf("ParseOrganizationARN(%q) accepted %+v", s, a)
+		}
+		if a, err := ParseOUARN(s); err == nil && (a.Service != "organizations" || !strings.HasPrefix(a.Resource, "ou/")) {
+			t.Errorf("ParseOUARN(%q) accepted %+v", s, a)
 		}
 		if c := Clip(s, 40); !utf8.ValidString(c) || utf8.RuneCountInString(c) > 40 {
 			t.Errorf("Clip(%q, 40) = %q", s, c)

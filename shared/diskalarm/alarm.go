@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // Severities, in alarm names and descriptions.
@@ -146,7 +148,7 @@ func (s AlarmSettings) Alarms(d Disk, instanceName string) []Alarm {
 
 func description(s string) string {
 	s += " Managed by lambda-suite ebs-alarms: changes made by hand are overwritten, and the alarm is deleted when its instance or disk is gone."
-	return truncateUTF8(s, maxDescription)
+	return awsid.Truncate(s, maxDescription)
 }
 
 // AlarmName is "<prefix><instance ID> <disk> <severity>", at most 255 bytes.
@@ -160,7 +162,7 @@ func AlarmName(prefix, instanceID, disk, severity string) string {
 	sum := sha256.Sum256([]byte(disk))
 	tail := "~" + hex.EncodeToString(sum[:4])
 	room := maxNameBytes - len(prefix+instanceID+"  "+severity) - len(tail)
-	return prefix + instanceID + " " + truncateUTF8(disk, max(room, 0)) + tail + " " + severity
+	return prefix + instanceID + " " + awsid.Truncate(disk, max(room, 0)) + tail + " " + severity
 }
 
 // InstancePrefix is the name prefix of one instance's alarms. The space
@@ -175,7 +177,7 @@ func instanceOfName(prefix, name string) string {
 		return ""
 	}
 	id, _, ok := strings.Cut(rest, " ")
-	if !ok || !instanceIDPattern.MatchString(id) {
+	if !ok || !awsid.IsInstanceID(id) {
 		return ""
 	}
 	return id
@@ -272,15 +274,4 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(slices.Compact(a), slices.Compact(b))
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

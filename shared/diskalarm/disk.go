@@ -12,7 +12,6 @@ package diskalarm
 import (
 	"cmp"
 	"errors"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -50,8 +49,6 @@ const (
 
 // pseudoFilesystems hold no disk: memory, container layers, snap images.
 var pseudoFilesystems = []string{"tmpfs", "devtmpfs", "overlay", "squashfs"}
-
-var instanceIDPattern = regexp.MustCompile(`^i-[0-9a-f]{8}([0-9a-f]{9})?$`)
 
 // Dimension is one name=value pair of a metric.
 type Dimension struct {

@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/ebs-ops/lambda-suite/shared/partition"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // Kinds of invocation the function answers.
@@ -109,7 +107,7 @@ func decodeDirect(fields map[string]json.RawMessage) (Invocation, error) {
 		inv.TopicARN = byName
 	}
 	if hasName || hasARN {
-		if err := ValidateTopicARN(inv.TopicARN); err != nil {
+		if err := checkTopic(inv.TopicARN); err != nil {
 			return inv, err
 		}
 	}
@@ -135,10 +133,10 @@ func decodeEventBridge(raw []byte) (Invocation, error) {
 	if len(ev.Detail) == 0 || json.Unmarshal(ev.Detail, &detail) != nil {
 		return Invocation{}, fmt.Errorf("%w: the state-change event has no detail object", ErrBadInput)
 	}
-	if !instanceIDPattern.MatchString(detail.InstanceID) {
+	if !awsid.IsInstanceID(detail.InstanceID) {
 		return Invocation{}, fmt.Errorf("%w: detail.instance-id %q is not an EC2 instance ID", ErrBadInput, trimmed(detail.InstanceID))
 	}
-	if err := partition.Named(ev.Resources, "ec2", "instance/"+detail.InstanceID); err != nil {
+	if err := awsid.CheckResources(ev.Resources, "ec2", "instance/"+detail.InstanceID); err != nil {
 		return Invocation{}, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	if detail.State == "" {
@@ -164,7 +162,7 @@ func decodeQueue(raw []byte) (Invocation, error) {
 		}
 		a, err := arn.Parse(r.EventSourceARN)
 		if err == nil && a.Service == "sqs" {
-			err = partition.Check(a)
+			err = awsid.CheckPartition(a)
 		} else {
 			err = errors.New("not an SQS queue ARN")
 		}
@@ -175,19 +173,14 @@ func decodeQueue(raw []byte) (Invocation, error) {
 	return Invocation{Kind: KindQueue, Messages: ev.Records}, nil
 }
 
-var topicName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
-
-// ValidateTopicARN checks that s is an SNS topic ARN.
-func ValidateTopicARN(s string) error {
+// checkTopic checks the alarms' topic by awsid.ParseSNSTopicARN, naming
+// where a missing one is given.
+func checkTopic(s string) error {
 	if s == "" {
 		return fmt.Errorf("%w: no SNS topic: give sns_topic_arn, or set SNS_TOPIC_ARN", ErrBadInput)
 	}
-	a, err := arn.Parse(s)
-	if err != nil || a.Service != "sns" || a.Region == "" || len(a.AccountID) != 12 || !topicName.MatchString(a.Resource) {
-		return fmt.Errorf("%w: %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC)", ErrBadInput, trimmed(s))
-	}
-	if err := partition.Check(a); err != nil {
-		return fmt.Errorf("%w: SNS topic %q: %v", ErrBadInput, trimmed(s), err)
+	if _, err := awsid.ParseSNSTopicARN(s); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	return nil
 }
@@ -213,9 +206,4 @@ func jsonKind(v json.RawMessage) string {
 }
 
 // trimmed is for error messages that quote outside input.
-func trimmed(s string) string {
-	if len(s) > 80 {
-		return truncateUTF8(s, 80) + "…"
-	}
-	return strings.ToValidUTF8(s, "?")
-}
+func trimmed(s string) string { return awsid.Clip(s, 80) }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 func sample(tb testing.TB, name string) []byte {
@@ -44,7 +46,7 @@ func TestDecodeSamples(t *testing.T) {
 		t.Fatalf("DecodeInvocation(resume.json) = %+v, %v, want one queued message", inv, err)
 	}
 	m, req, err := DecodeResume(inv.Messages[0].Body)
-	if err != nil || m.Pass != 2 || req.Cursor == "" || req.Selector.Tag != (Tag{"disk-alarms", "enabled"}) || req.Trigger != TriggerResume {
+	if err != nil || m.Pass != 2 || req.Cursor == "" || req.Selector.Tag != (awsid.Tag{Key: "disk-alarms", Value: "enabled"}) || req.Trigger != TriggerResume {
 		t.Errorf("DecodeResume(resume.json) = %+v, %+v, %v", m, req, err)
 	}
 }
@@ -153,11 +155,11 @@ func FuzzDecodeInvocation(f *testing.F) {
 		}
 		switch inv.Kind {
 		case KindDirect:
-			if ValidatePattern(inv.NamePattern) != nil || (inv.TopicARN != "" && ValidateTopicARN(inv.TopicARN) != nil) {
+			if ValidatePattern(inv.NamePattern) != nil || (inv.TopicARN != "" && checkTopic(inv.TopicARN) != nil) {
 				t.Fatalf("accepted an invalid direct invocation %+v", inv)
 			}
 		case KindStateChange:
-			if !instanceIDPattern.MatchString(inv.InstanceID) || inv.State == "" {
+			if !awsid.IsInstanceID(inv.InstanceID) || inv.State == "" {
 				t.Fatalf("accepted an invalid state change %+v", inv)
 			}
 		case KindQueue:

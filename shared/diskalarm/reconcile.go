@@ -14,6 +14,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
@@ -72,9 +73,9 @@ func (q Request) Validate() error {
 		errs = append(errs, ValidatePattern(q.Selector.NamePattern))
 	}
 	if !q.Selector.Empty() {
-		errs = append(errs, ValidateTopicARN(q.TopicARN))
+		errs = append(errs, checkTopic(q.TopicARN))
 	}
-	if q.InstanceID != "" && !instanceIDPattern.MatchString(q.InstanceID) {
+	if q.InstanceID != "" && !awsid.IsInstanceID(q.InstanceID) {
 		errs = append(errs, fmt.Errorf("%w: %q is not an EC2 instance ID (i-…)", ErrBadInput, q.InstanceID))
 	}
 	if len(q.Cursor) > maxNameBytes {

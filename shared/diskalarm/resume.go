@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // A fleet of 20,000 instances has about 120,000 alarms. Reading them all
@@ -72,9 +74,9 @@ func DecodeResume(body string) (Resume, Request, error) {
 	}
 	req := Request{Trigger: TriggerResume, TopicARN: m.TopicARN, Cursor: m.Cursor, Selector: Selector{NamePattern: m.NamePattern}}
 	if m.Tag != "" {
-		t, err := ParseTag(m.Tag)
+		t, err := awsid.ParseTag(m.Tag)
 		if err != nil {
-			return m, Request{}, err
+			return m, Request{}, fmt.Errorf("%w: %w", ErrBadInput, err)
 		}
 		req.Selector.Tag = t
 	}

@@ -2,8 +2,11 @@ package diskalarm
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // Instance states that still exist; terminated and shutting-down instances
@@ -20,44 +23,20 @@ type Instance struct {
 	Tags  map[string]string
 }
 
-// Tag is the opt-in tag (ALARM_TAG), key=value.
-type Tag struct {
-	Key, Value string
-}
-
-func (t Tag) String() string {
-	if t == (Tag{}) {
-		return ""
-	}
-	return t.Key + "=" + t.Value
-}
-
-// ParseTag reads "key=value"; the value may be empty, as EC2 allows.
-func ParseTag(s string) (Tag, error) {
-	key, value, ok := strings.Cut(s, "=")
-	key, value = strings.TrimSpace(key), strings.TrimSpace(value)
-	switch {
-	case !ok || key == "":
-		return Tag{}, fmt.Errorf("%w: tag %q is not key=value", ErrBadInput, s)
-	case len(key) > 128 || len(value) > 256:
-		return Tag{}, fmt.Errorf("%w: tag %q is longer than EC2 allows (key 128, value 256)", ErrBadInput, s)
-	}
-	return Tag{Key: key, Value: value}, nil
-}
-
 // Selector says which instances get alarms: those whose Name tag matches
-// NamePattern, and those that carry Tag. The zero Selector selects nothing.
+// NamePattern, and those that carry Tag (ALARM_TAG, read by
+// awsid.ParseTag). The zero Selector selects nothing.
 type Selector struct {
 	NamePattern string
-	Tag         Tag
+	Tag         awsid.Tag
 }
 
 // Empty reports whether the selector selects nothing at all.
-func (s Selector) Empty() bool { return s.NamePattern == "" && s.Tag == (Tag{}) }
+func (s Selector) Empty() bool { return s.NamePattern == "" && s.Tag.IsZero() }
 
 // Selects reports whether the instance is selected. Only live instances are.
 func (s Selector) Selects(i Instance) bool {
-	if !isLive(i.State) {
+	if !slices.Contains(liveStates, i.State) {
 		return false
 	}
 	// Like EC2's tag:Name filter, a pattern matches only instances that
@@ -65,7 +44,7 @@ func (s Selector) Selects(i Instance) bool {
 	if _, named := i.Tags["Name"]; named && s.NamePattern != "" && MatchName(s.NamePattern, i.Name) {
 		return true
 	}
-	if s.Tag != (Tag{}) {
+	if !s.Tag.IsZero() {
 		if v, ok := i.Tags[s.Tag.Key]; ok && v == s.Tag.Value {
 			return true
 		}
@@ -78,7 +57,7 @@ func (s Selector) String() string {
 	if s.NamePattern != "" {
 		parts = append(parts, fmt.Sprintf("Name matches %q", s.NamePattern))
 	}
-	if s.Tag != (Tag{}) {
+	if !s.Tag.IsZero() {
 		parts = append(parts, "tagged "+s.Tag.String())
 	}
 	if len(parts) == 0 {
@@ -99,15 +78,6 @@ func ValidatePattern(p string) error {
 		return fmt.Errorf("%w: the name pattern holds control characters", ErrBadInput)
 	}
 	return nil
-}
-
-func isLive(state string) bool {
-	for _, s := range liveStates {
-		if s == state {
-			return true
-		}
-	}
-	return false
 }
 
 // MatchName matches a Name tag against a pattern where * stands for any run

@@ -1,6 +1,10 @@
 package diskalarm
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
+)
 
 func TestSelector(t *testing.T) {
 	named := func(name, state string, tags ...string) Instance {
@@ -13,7 +17,7 @@ func TestSelector(t *testing.T) {
 		}
 		return i
 	}
-	s := Selector{NamePattern: "*", Tag: Tag{"disk-alarms", "enabled"}}
+	s := Selector{NamePattern: "*", Tag: awsid.Tag{Key: "disk-alarms", Value: "enabled"}}
 	tests := []struct {
 		name string
 		inst Instance

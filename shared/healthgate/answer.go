@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // ErrJobClosed means CodePipeline no longer takes an answer for the job
@@ -51,8 +53,8 @@ func Send(ctx context.Context, api JobAPI, jobID, externalID string, a Answer) (
 func RefusedAnswer(success Answer, err error) Answer {
 	return Answer{
 		Verdict: VerdictInternal, FailureType: types.FailureTypeJobFailed, Events: success.Events,
-		Message: clipTo(fmt.Sprintf("%s: CodePipeline refused its answer (%s). The gate had decided: %s. Retry the stage; if it happens again, the function's log has the details.",
-			InternalPrefix, clipTo(refusal(err), 600), clipTo(success.Summary, 1200)), MaxMessageLength),
+		Message: awsid.Clip(fmt.Sprintf("%s: CodePipeline refused its answer (%s). The gate had decided: %s. Retry the stage; if it happens again, the function's log has the details.",
+			InternalPrefix, awsid.Clip(refusal(err), 600), awsid.Clip(success.Summary, 1200)), MaxMessageLength),
 	}
 }
 
@@ -60,7 +62,7 @@ func sendSuccess(ctx context.Context, api JobAPI, jobID, externalID string, a An
 	in := &codepipeline.PutJobSuccessResultInput{
 		JobId: aws.String(jobID),
 		ExecutionDetails: &types.ExecutionDetails{
-			Summary:             nonEmpty(clipTo(a.Summary, MaxSummaryLength)),
+			Summary:             nonEmpty(awsid.Clip(a.Summary, MaxSummaryLength)),
 			ExternalExecutionId: nonEmpty(externalID),
 		},
 	}
@@ -82,7 +84,7 @@ func sendFailure(ctx context.Context, api JobAPI, jobID, externalID string, a An
 		JobId: aws.String(jobID),
 		FailureDetails: &types.FailureDetails{
 			Type:                a.FailureType,
-			Message:             aws.String(clipTo(msg, MaxMessageLength)),
+			Message:             aws.String(awsid.Clip(msg, MaxMessageLength)),
 			ExternalExecutionId: nonEmpty(externalID),
 		},
 	})

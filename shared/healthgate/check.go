@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/health/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // Event is an AWS Health event as the gate reports it.
@@ -157,7 +159,7 @@ func DescribeHealthError(err error) string {
 		// the client failed over is told by the cases below.
 		return "AWS Health did not answer in the time the gate had before its Lambda deadline. Retry the stage; if it keeps happening, raise the function's timeout"
 	case errors.As(err, &sendErr):
-		return fmt.Sprintf("AWS Health could not be reached (%s). Retry the stage; check the function's network path to AWS Health (a VPC needs a NAT gateway)", clipTo(sendErr.Error(), 300))
+		return fmt.Sprintf("AWS Health could not be reached (%s). Retry the stage; check the function's network path to AWS Health (a VPC needs a NAT gateway)", awsid.Clip(sendErr.Error(), 300))
 	case serverError(err) > 0:
 		return fmt.Sprintf("AWS Health answered with HTTP %d on every endpoint that answered. Retry the stage later", serverError(err))
 	case errors.Is(err, context.DeadlineExceeded):
@@ -166,7 +168,7 @@ func DescribeHealthError(err error) string {
 	case errors.As(err, &apiErr):
 		return fmt.Sprintf("AWS Health refused the check (%s: %s)", apiErr.ErrorCode(), clip(apiErr.ErrorMessage()))
 	default:
-		return fmt.Sprintf("asking AWS Health failed: %s", clipTo(err.Error(), 300))
+		return fmt.Sprintf("asking AWS Health failed: %s", awsid.Clip(err.Error(), 300))
 	}
 }
 

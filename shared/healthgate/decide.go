@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // Verdict names the gate's decision, for logs and results.
@@ -84,7 +86,7 @@ func Decide(p Params, tok *Token, now time.Time, events []Event, healthErr error
 		if p.OnHealthError == OnHealthErrorPass {
 			return Answer{
 				Verdict: VerdictPassedOnHealthError, Success: true,
-				Summary: clipTo(fmt.Sprintf("%s, passed because onHealthError is \"pass\": %s", HealthErrorPrefix, what), MaxSummaryLength),
+				Summary: awsid.Clip(fmt.Sprintf("%s, passed because onHealthError is \"pass\": %s", HealthErrorPrefix, what), MaxSummaryLength),
 				OutputVariables: map[string]string{
 					"healthy": "unknown", "checkedRegions": strings.Join(p.CheckedRegions(), ","), "checkedAt": now.UTC().Format(time.RFC3339),
 				},
@@ -92,7 +94,7 @@ func Decide(p Params, tok *Token, now time.Time, events []Event, healthErr error
 		}
 		return Answer{
 			Verdict: VerdictHealthError, FailureType: types.FailureTypeJobFailed,
-			Message: clipTo(fmt.Sprintf("%s: %s. To deploy anyway whenever AWS Health cannot be checked, set \"onHealthError\": \"pass\" in the action's UserParameters.", HealthErrorPrefix, what), MaxMessageLength),
+			Message: awsid.Clip(fmt.Sprintf("%s: %s. To deploy anyway whenever AWS Health cannot be checked, set \"onHealthError\": \"pass\" in the action's UserParameters.", HealthErrorPrefix, what), MaxMessageLength),
 		}
 	}
 
@@ -102,7 +104,7 @@ func Decide(p Params, tok *Token, now time.Time, events []Event, healthErr error
 			summary += fmt.Sprintf(" Cleared after waiting %s (%d checks).", now.Sub(tok.StartedAt).Round(time.Second), tok.Attempt+1)
 		}
 		return Answer{
-			Verdict: VerdictHealthy, Success: true, Summary: clipTo(summary, MaxSummaryLength),
+			Verdict: VerdictHealthy, Success: true, Summary: awsid.Clip(summary, MaxSummaryLength),
 			OutputVariables: map[string]string{
 				"healthy": "true", "checkedRegions": strings.Join(p.CheckedRegions(), ","), "checkedAt": now.UTC().Format(time.RFC3339),
 			},
@@ -118,7 +120,7 @@ func Decide(p Params, tok *Token, now time.Time, events []Event, healthErr error
 		if waited < p.MaxWait {
 			return Answer{
 				Verdict: VerdictWaiting, Success: true, ContinuationToken: next.String(), Events: events,
-				Summary: clipTo(fmt.Sprintf("Waiting for AWS Health: %s (check %d, waited %s of maxWait %s). First: %s",
+				Summary: awsid.Clip(fmt.Sprintf("Waiting for AWS Health: %s (check %d, waited %s of maxWait %s). First: %s",
 					openEvents(len(events), p), next.Attempt, waited.Round(time.Second), p.MaxWait, eventLine(events[0])), MaxSummaryLength),
 			}
 		}
@@ -142,7 +144,7 @@ func waitThroughHealthError(p Params, tok Token, now time.Time, healthErr error)
 	if waited < p.MaxWait {
 		return Answer{
 			Verdict: VerdictWaiting, Success: true, ContinuationToken: next.String(),
-			Summary: clipTo(fmt.Sprintf("Waiting for AWS Health (check %d, waited %s of maxWait %s): %s: %s. Still waiting on the events the last check found open: %s",
+			Summary: awsid.Clip(fmt.Sprintf("Waiting for AWS Health (check %d, waited %s of maxWait %s): %s: %s. Still waiting on the events the last check found open: %s",
 				next.Attempt, waited.Round(time.Second), p.MaxWait, HealthErrorPrefix, what, last), MaxSummaryLength),
 		}
 	}
@@ -204,7 +206,7 @@ func InvalidAnswer(err error) Answer {
 	msg := strings.TrimPrefix(strings.ReplaceAll(err.Error(), "\n", "; "), ErrInvalidParams.Error()+": ")
 	return Answer{
 		Verdict: VerdictInvalid, FailureType: types.FailureTypeConfigurationError,
-		Message: clipTo(fmt.Sprintf("%s (fix the action's configuration): %s", InvalidPrefix, msg), MaxMessageLength),
+		Message: awsid.Clip(fmt.Sprintf("%s (fix the action's configuration): %s", InvalidPrefix, msg), MaxMessageLength),
 	}
 }
 
@@ -216,7 +218,7 @@ func InvalidTokenAnswer(err error) Answer {
 	msg := strings.TrimPrefix(err.Error(), tokenErrPrefix)
 	return Answer{
 		Verdict: VerdictInvalid, FailureType: types.FailureTypeJobFailed,
-		Message: clipTo(fmt.Sprintf("%s: %s. CodePipeline handed back a continuation token this gate did not write or cannot continue from; the action's UserParameters are not at fault. "+
+		Message: awsid.Clip(fmt.Sprintf("%s: %s. CodePipeline handed back a continuation token this gate did not write or cannot continue from; the action's UserParameters are not at fault. "+
 			"Retry the stage: a new run of the action starts without a token and checks AWS Health afresh.", InvalidTokenPrefix, msg), MaxMessageLength),
 	}
 }
@@ -226,7 +228,7 @@ func InvalidTokenAnswer(err error) Answer {
 func InvalidEventAnswer(err error) Answer {
 	return Answer{
 		Verdict: VerdictInvalid, FailureType: types.FailureTypeJobFailed,
-		Message: clipTo(fmt.Sprintf("%s: %s. The event is not as CodePipeline sends it; the action's UserParameters are not at fault. "+
+		Message: awsid.Clip(fmt.Sprintf("%s: %s. The event is not as CodePipeline sends it; the action's UserParameters are not at fault. "+
 			"Retry the stage; if it happens again, the function's log has the details.", InvalidEventPrefix, strings.ReplaceAll(err.Error(), "\n", "; ")), MaxMessageLength),
 	}
 }
@@ -236,7 +238,7 @@ func InvalidEventAnswer(err error) Answer {
 func InternalAnswer(reason string) Answer {
 	return Answer{
 		Verdict: VerdictInternal, FailureType: types.FailureTypeJobFailed,
-		Message: clipTo(fmt.Sprintf("%s: %s. Retry the stage; the function's log has the details.", InternalPrefix, reason), MaxMessageLength),
+		Message: awsid.Clip(fmt.Sprintf("%s: %s. Retry the stage; the function's log has the details.", InternalPrefix, reason), MaxMessageLength),
 	}
 }
 
@@ -276,7 +278,7 @@ func fitMessage(head string, lines []string, tail string, limit int) string {
 	more := func(n int) string { return fmt.Sprintf("- … and %d more", n) }
 	used := runes(head) + 1 + runes(tail)
 	if used > limit {
-		return clipTo(head, limit)
+		return awsid.Clip(head, limit)
 	}
 	var b strings.Builder
 	b.WriteString(head)

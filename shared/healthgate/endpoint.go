@@ -13,7 +13,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/health"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-	"github.com/ebs-ops/lambda-suite/shared/partition"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // AWS Health runs active-passive in two Regions of the aws partition. The
@@ -63,7 +63,7 @@ func NewHealthClient(ctx context.Context, cfg aws.Config, lookupCNAME func(conte
 	if configured := health.NewFromConfig(cfg).Options().BaseEndpoint; configured != nil {
 		return NewHealthClientFor(cfg, []Endpoint{{Region: cfg.Region, URL: *configured}}, log)
 	}
-	if partition.Of(cfg.Region) != partition.AWS {
+	if awsid.PartitionOf(cfg.Region) != awsid.PartitionAWS {
 		return NewHealthClientFor(cfg, []Endpoint{{Region: cfg.Region}}, log)
 	}
 	active := DefaultActiveRegion
@@ -173,7 +173,7 @@ func regionFromHealthHost(host string) (string, bool) {
 		return "", false
 	}
 	region, ok := strings.CutSuffix(rest, ".amazonaws.com")
-	if !ok || !regionPattern.MatchString(region) {
+	if !ok || !awsid.IsRegion(region) {
 		return "", false
 	}
 	return region, true

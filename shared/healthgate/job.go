@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/ebs-ops/lambda-suite/shared/partition"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // Job is what the gate needs of a CodePipeline job event. The event also
@@ -145,7 +145,7 @@ func ParseToken(s string, now time.Time) (Token, error) {
 		if err != nil || len(s) > 1600 || a.Service != "health" || !strings.HasPrefix(a.Resource, "event/") {
 			return Token{}, fmt.Errorf(tokenErrPrefix+"lastEvents holds %q, not an AWS Health event ARN", clip(s))
 		}
-		if err := partition.Check(a); err != nil {
+		if err := awsid.CheckPartition(a); err != nil {
 			return Token{}, fmt.Errorf(tokenErrPrefix+"lastEvents holds %q: %v", clip(s), err)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/health/types"
-	"github.com/ebs-ops/lambda-suite/shared/partition"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // Mode says what the gate does while AWS Health shows a blocking event.
@@ -100,10 +100,7 @@ func (p Params) CheckedRegions() []string {
 // so that its problem is reported under its name.
 var knownFields = []string{"regions", "services", "eventTypeCategories", "mode", "maxWait", "onHealthError"}
 
-var (
-	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	servicePattern = regexp.MustCompile(`^[A-Z0-9_-]{2,30}$`)
-)
+var servicePattern = regexp.MustCompile(`^[A-Z0-9_-]{2,30}$`)
 
 // ParseParams reads an action's UserParameters: a JSON object such as
 // {"regions":["us-east-1"],"services":["EC2"],"mode":"wait","maxWait":"2h"},
@@ -115,7 +112,7 @@ func ParseParams(raw, region string) (Params, error) {
 	s := strings.TrimSpace(raw)
 	switch {
 	case s == "":
-		if !regionPattern.MatchString(region) {
+		if !awsid.IsRegion(region) {
 			return p, fmt.Errorf("%w: empty, and the function's own Region %q is not a Region name", ErrInvalidParams, region)
 		}
 		return p, nil
@@ -150,9 +147,9 @@ func samePartition(field string, regions []string, own string) error {
 	}
 	var errs []error
 	for _, r := range regions {
-		if r != GlobalRegion && partition.Of(r) != partition.Of(own) {
+		if r != GlobalRegion && awsid.PartitionOf(r) != awsid.PartitionOf(own) {
 			errs = append(errs, fmt.Errorf("%s: %q is in partition %s, but the gate runs in %s (%s), whose AWS Health cannot see that Region's events; gate it with a function deployed in %s",
-				field, r, partition.Of(r), own, partition.Of(own), partition.Of(r)))
+				field, r, awsid.PartitionOf(r), own, awsid.PartitionOf(own), awsid.PartitionOf(r)))
 		}
 	}
 	return errors.Join(errs...)
@@ -258,7 +255,7 @@ func parseRegions(field string, list []string) ([]string, error) {
 		switch {
 		case r == "":
 			continue
-		case r != GlobalRegion && !regionPattern.MatchString(r):
+		case r != GlobalRegion && !awsid.IsRegion(r):
 			errs = append(errs, fmt.Errorf("%s: %q is not a Region name such as us-east-1", field, clip(r)))
 			continue
 		}
@@ -346,12 +343,4 @@ func (p Params) UserParameters() string {
 }
 
 // clip keeps echoed input short in messages.
-func clip(s string) string { return clipTo(s, 64) }
-
-// clipTo cuts s to at most n runes, marking the cut.
-func clipTo(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
-}
+func clip(s string) string { return awsid.Clip(s, 64) }

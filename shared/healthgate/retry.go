@@ -20,8 +20,8 @@ import (
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
-	"github.com/ebs-ops/lambda-suite/shared/partition"
 )
 
 // StageFailure is a "CodePipeline Stage Execution State Change" event with
@@ -114,7 +114,7 @@ func DecodeRetryInput(raw []byte) (*StageFailure, *Recheck, error) {
 		if err := validStage(d.Pipeline, d.Stage, d.ExecutionID); err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrNotStageFailure, err)
 		}
-		if err := partition.Named(ev.Resources, "codepipeline", d.Pipeline); err != nil {
+		if err := awsid.CheckResources(ev.Resources, "codepipeline", d.Pipeline); err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrNotStageFailure, err)
 		}
 		return &StageFailure{Pipeline: d.Pipeline, Stage: d.Stage, ExecutionID: d.ExecutionID, Region: ev.Region, Time: ev.Time}, nil, nil
@@ -124,19 +124,17 @@ func DecodeRetryInput(raw []byte) (*StageFailure, *Recheck, error) {
 
 // CodePipeline's rules for the names and IDs a stage event carries.
 var (
-	// PipelineNamePattern is a pipeline's (and a stage's) name.
-	PipelineNamePattern = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
-	executionIDPattern  = regexp.MustCompile(`^[0-9a-f-]{36}$`)
+	executionIDPattern = regexp.MustCompile(`^[0-9a-f-]{36}$`)
 )
 
 // validStage checks the names and the execution ID before any of them is
 // used in a call, a schedule's name or a log line.
 func validStage(pipeline, stage, executionID string) error {
 	var errs []error
-	if !PipelineNamePattern.MatchString(pipeline) {
+	if !awsid.IsPipelineName(pipeline) {
 		errs = append(errs, fmt.Errorf("%q is not a pipeline name", clip(pipeline)))
 	}
-	if !PipelineNamePattern.MatchString(stage) {
+	if !awsid.IsPipelineName(stage) {
 		errs = append(errs, fmt.Errorf("%q is not a stage name", clip(stage)))
 	}
 	if !executionIDPattern.MatchString(executionID) {
@@ -320,7 +318,7 @@ func (r *Retrier) HandleRecheck(ctx context.Context, m Recheck, target string) (
 	switch {
 	case errors.As(err, &notRetryable), errors.As(err, &notLatest), errors.As(err, &conflict):
 		// A newer run or a person has taken over: nothing is left to do.
-		res.Outcome, res.Reason = RetryDropped, "CodePipeline refused the retry: "+clipTo(err.Error(), 300)
+		res.Outcome, res.Reason = RetryDropped, "CodePipeline refused the retry: "+awsid.Clip(err.Error(), 300)
 		return res, nil
 	case err != nil:
 		return res, fmt.Errorf("retry stage %s of %s (execution %s): %w", m.Stage, m.Pipeline, m.ExecutionID, err)
@@ -524,7 +522,7 @@ func (r *Retrier) schedule(ctx context.Context, m Recheck, target, why string) (
 		ScheduleExpressionTimezone: aws.String("UTC"),
 		FlexibleTimeWindow:         &schedtypes.FlexibleTimeWindow{Mode: schedtypes.FlexibleTimeWindowModeOff},
 		ActionAfterCompletion:      schedtypes.ActionAfterCompletionDelete,
-		Description:                aws.String(clipTo(fmt.Sprintf("Re-check AWS Health for %s/%s (check %d)", m.Pipeline, m.Stage, m.Check), 512)),
+		Description:                aws.String(awsid.Clip(fmt.Sprintf("Re-check AWS Health for %s/%s (check %d)", m.Pipeline, m.Stage, m.Check), 512)),
 		Target: &schedtypes.Target{
 			Arn:     aws.String(target),
 			RoleArn: aws.String(r.Config.SchedulerRoleARN),

@@ -1,4 +1,4 @@
-package partition
+package awsid
 
 import (
 	"testing"
@@ -6,20 +6,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
-func TestOf(t *testing.T) {
+func TestPartitionOf(t *testing.T) {
 	tests := map[string]string{
-		"us-east-1": AWS, "eu-west-1": AWS, "cn-north-1": China, "cn-northwest-1": China,
-		"us-gov-west-1": GovCloud, "us-iso-east-1": ISO, "us-isob-east-1": ISOB,
-		"eu-isoe-west-1": ISOE, "us-isof-south-1": ISOF, "eusc-de-east-1": EUSC,
+		"us-east-1": PartitionAWS, "eu-west-1": PartitionAWS, "cn-north-1": PartitionChina, "cn-northwest-1": PartitionChina,
+		"us-gov-west-1": PartitionGovCloud, "us-iso-east-1": PartitionISO, "us-isob-east-1": PartitionISOB,
+		"eu-isoe-west-1": PartitionISOE, "us-isof-south-1": PartitionISOF, "eusc-de-east-1": PartitionEUSC,
 	}
 	for region, want := range tests {
-		if got := Of(region); got != want {
-			t.Errorf("Of(%q) = %q, want %q", region, got, want)
+		if got := PartitionOf(region); got != want {
+			t.Errorf("PartitionOf(%q) = %q, want %q", region, got, want)
 		}
 	}
 }
 
-func TestCheck(t *testing.T) {
+func TestCheckPartition(t *testing.T) {
 	tests := []struct {
 		arn string
 		ok  bool
@@ -40,13 +40,13 @@ func TestCheck(t *testing.T) {
 		if err != nil {
 			t.Fatalf("arn.Parse(%q): %v", tt.arn, err)
 		}
-		if err := Check(a); (err == nil) != tt.ok {
-			t.Errorf("Check(%s) = %v, want ok %t", tt.arn, err, tt.ok)
+		if err := CheckPartition(a); (err == nil) != tt.ok {
+			t.Errorf("CheckPartition(%s) = %v, want ok %t", tt.arn, err, tt.ok)
 		}
 	}
 }
 
-func TestNamed(t *testing.T) {
+func TestCheckResources(t *testing.T) {
 	const id = "instance/i-0123456789abcdef0"
 	tests := []struct {
 		name      string
@@ -63,8 +63,28 @@ func TestNamed(t *testing.T) {
 		{"not an ARN", []string{id}, false},
 	}
 	for _, tt := range tests {
-		if err := Named(tt.resources, "ec2", id); (err == nil) != tt.ok {
-			t.Errorf("%s: Named(%q) = %v, want ok %t", tt.name, tt.resources, err, tt.ok)
+		if err := CheckResources(tt.resources, "ec2", id); (err == nil) != tt.ok {
+			t.Errorf("%s: CheckResources(%q) = %v, want ok %t", tt.name, tt.resources, err, tt.ok)
 		}
 	}
+}
+
+func FuzzCheckResources(f *testing.F) {
+	for _, s := range []string{
+		"arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0",
+		"arn:aws-cn:ec2:cn-north-1:123456789012:instance/i-0123456789abcdef0",
+		"arn:aws-us-gov:ec2:us-gov-west-1:123456789012:instance/i-0123456789abcdef0",
+		"arn:aws-cn:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if CheckResources([]string{s}, "ec2", "instance/i-0123456789abcdef0") != nil {
+			return
+		}
+		a, err := arn.Parse(s)
+		if err != nil || a.Service != "ec2" || CheckPartition(a) != nil {
+			t.Errorf("CheckResources accepted %q", s)
+		}
+	})
 }
