@@ -6,11 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -104,9 +104,9 @@ type claim struct {
 // createClaim writes the build's claim and, for an AVAILABLE build, its
 // request, in one transaction. errConflict: the build has a claim already.
 func (s *Store) createClaim(ctx context.Context, c claim, req *Request) error {
-	items := []types.TransactWriteItem{s.putNew(claimItem(c, req))}
+	items := []types.TransactWriteItem{s.putNew(marshal(newClaimItem(c, req)))}
 	if req != nil {
-		items = append(items, s.putNew(requestItem(*req)))
+		items = append(items, s.putNew(marshal(newRequestItem(*req))))
 	}
 	_, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err != nil {
@@ -134,13 +134,13 @@ func (s *Store) takeOverClaim(ctx context.Context, old claim, c claim, req *Requ
 		Key:                 key(claimPrefix + c.ImageARN),
 		UpdateExpression:    aws.String("SET claimId = :new, claimedAt = :now REMOVE requestId"),
 		ConditionExpression: aws.String("claimId = :old AND attribute_not_exists(notifiedAt)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":new": str(c.ClaimID), ":old": str(old.ClaimID), ":now": str(stamp(c.ClaimedAt)),
-		},
+		ExpressionAttributeValues: values(map[string]any{
+			":new": c.ClaimID, ":old": old.ClaimID, ":now": stamp(c.ClaimedAt),
+		}),
 	}
 	if req != nil {
 		update.UpdateExpression = aws.String("SET claimId = :new, claimedAt = :now, requestId = :req")
-		update.ExpressionAttributeValues[":req"] = str(req.id)
+		update.ExpressionAttributeValues[":req"] = &types.AttributeValueMemberS{Value: req.id}
 	}
 	items := []types.TransactWriteItem{{Update: update}}
 	if old.RequestID != "" {
@@ -152,7 +152,7 @@ func (s *Store) takeOverClaim(ctx context.Context, old claim, c claim, req *Requ
 		}})
 	}
 	if req != nil {
-		items = append(items, s.putNew(requestItem(*req)))
+		items = append(items, s.putNew(marshal(newRequestItem(*req))))
 	}
 	_, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err != nil {
@@ -166,12 +166,16 @@ func (s *Store) getClaim(ctx context.Context, imageARN string) (claim, error) {
 	if err != nil || item == nil {
 		return claim{}, err
 	}
+	var it claimItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return claim{}, fmt.Errorf("read claim of %s: %w", imageARN, err)
+	}
 	return claim{
 		ImageARN:   imageARN,
-		ClaimID:    getS(item, "claimId"),
-		RequestID:  getS(item, "requestId"),
-		ClaimedAt:  getTime(item, "claimedAt"),
-		NotifiedAt: getTime(item, "notifiedAt"),
+		ClaimID:    it.ClaimID,
+		RequestID:  it.RequestID,
+		ClaimedAt:  time.Time(it.ClaimedAt),
+		NotifiedAt: it.NotifiedAt.time(),
 	}, nil
 }
 
@@ -183,7 +187,7 @@ func (s *Store) markNotified(ctx context.Context, c claim, now time.Time) error 
 		Key:                       key(claimPrefix + c.ImageARN),
 		UpdateExpression:          aws.String("SET notifiedAt = :now"),
 		ConditionExpression:       aws.String("claimId = :id"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(stamp(now)), ":id": str(c.ClaimID)},
+		ExpressionAttributeValues: values(map[string]any{":now": stamp(now), ":id": c.ClaimID}),
 	})
 	if err != nil {
 		return fmt.Errorf("mark %s notified: %w", c.ImageARN, conflict(err))
@@ -199,7 +203,7 @@ func (s *Store) releaseClaim(ctx context.Context, c claim) error {
 		Key:                       key(claimPrefix + c.ImageARN),
 		UpdateExpression:          aws.String("SET claimedAt = :epoch"),
 		ConditionExpression:       aws.String("claimId = :id AND attribute_not_exists(notifiedAt)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":epoch": str(stamp(time.Unix(0, 0))), ":id": str(c.ClaimID)},
+		ExpressionAttributeValues: values(map[string]any{":epoch": stamp(time.Unix(0, 0)), ":id": c.ClaimID}),
 	})
 	if err != nil {
 		return fmt.Errorf("release claim of %s: %w", c.ImageARN, conflict(err))
@@ -217,18 +221,18 @@ func (s *Store) Request(ctx context.Context, t Token) (Request, error) {
 	if item == nil {
 		return Request{}, ErrUnknownToken
 	}
-	return parseRequestItem(id, item), nil
+	return parseRequestItem(id, item)
 }
 
 // recordDecision stores the first decision on a live request, with req's
 // lease when it starts sharing. errConflict: decided already, expired, or
 // gone.
 func (s *Store) recordDecision(ctx context.Context, req Request, now time.Time) error {
-	values := map[string]types.AttributeValue{
-		":decision": str(req.Decision), ":outcome": str(req.Outcome), ":reason": str(req.Reason),
-		":at": str(stamp(now)), ":ip": str(req.DecidedBy.SourceIP), ":ua": str(req.DecidedBy.UserAgent),
-		":lease": str(req.lease),
-	}
+	values := values(map[string]any{
+		":decision": req.Decision, ":outcome": req.Outcome, ":reason": req.Reason,
+		":at": stamp(now), ":ip": req.DecidedBy.SourceIP, ":ua": req.DecidedBy.UserAgent,
+		":lease": req.lease,
+	})
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.Table),
 		Key:       key(req.id),
@@ -252,10 +256,10 @@ func (s *Store) recordDecision(ctx context.Context, req Request, now time.Time) 
 // itself was given in time. errConflict: nothing to resume.
 func (s *Store) resumeSharing(ctx context.Context, req Request, now, staleBefore time.Time, sweep bool) error {
 	cond := "decision = :approve AND linkExpiresAt > :now AND (outcome = :failed OR (outcome = :sharing AND updatedAt < :stale))"
-	values := map[string]types.AttributeValue{
-		":sharing": str(OutcomeSharing), ":failed": str(OutcomeFailed), ":approve": str(Approve),
-		":empty": str(""), ":now": str(stamp(now)), ":stale": str(stamp(staleBefore)), ":lease": str(req.lease),
-	}
+	values := values(map[string]any{
+		":sharing": OutcomeSharing, ":failed": OutcomeFailed, ":approve": Approve,
+		":empty": "", ":now": stamp(now), ":stale": stamp(staleBefore), ":lease": req.lease,
+	})
 	if sweep {
 		cond = "decision = :approve AND outcome = :sharing AND updatedAt < :stale"
 		delete(values, ":failed")
@@ -282,10 +286,10 @@ func (s *Store) markSharing(ctx context.Context, req Request, now time.Time) err
 		Key:                 key(req.id),
 		UpdateExpression:    aws.String("SET sharedAmis = :shared, unsharedAmis = :unshared, updatedAt = :now"),
 		ConditionExpression: aws.String("outcome = :sharing AND leaseId = :lease"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":shared": amiList(req.Shared), ":unshared": amiList(req.Unshared), ":now": str(stamp(now)),
-			":sharing": str(OutcomeSharing), ":lease": str(req.lease),
-		},
+		ExpressionAttributeValues: values(map[string]any{
+			":shared": amiItems(req.Shared), ":unshared": amiItems(req.Unshared), ":now": stamp(now),
+			":sharing": OutcomeSharing, ":lease": req.lease,
+		}),
 	})
 	if err != nil {
 		return fmt.Errorf("record sharing of %s: %w", req.Ref, conflict(err))
@@ -301,9 +305,9 @@ func (s *Store) staleSharing(ctx context.Context, staleBefore time.Time) ([]Requ
 		TableName:        aws.String(s.Table),
 		ConsistentRead:   aws.Bool(true),
 		FilterExpression: aws.String("kind = :request AND outcome = :sharing AND updatedAt < :stale"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":request": str("request"), ":sharing": str(OutcomeSharing), ":stale": str(stamp(staleBefore)),
-		},
+		ExpressionAttributeValues: values(map[string]any{
+			":request": "request", ":sharing": OutcomeSharing, ":stale": stamp(staleBefore),
+		}),
 	})
 	var out []Request
 	for p.HasMorePages() {
@@ -312,7 +316,11 @@ func (s *Store) staleSharing(ctx context.Context, staleBefore time.Time) ([]Requ
 			return nil, fmt.Errorf("find stopped approvals: %w", err)
 		}
 		for _, item := range page.Items {
-			out = append(out, parseRequestItem(getS(item, "id"), item))
+			var it requestItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return nil, fmt.Errorf("find stopped approvals: %w", err)
+			}
+			out = append(out, it.request())
 		}
 	}
 	return out, nil
@@ -326,11 +334,11 @@ func (s *Store) finishSharing(ctx context.Context, req Request, now time.Time) e
 		UpdateExpression: aws.String("SET outcome = :outcome, reason = :reason, keyNotes = :notes, " +
 			"sharedAmis = :shared, unsharedAmis = :unshared, updatedAt = :now"),
 		ConditionExpression: aws.String("outcome = :sharing AND leaseId = :lease"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":outcome": str(req.Outcome), ":reason": str(req.Reason), ":notes": strList(req.KeyNotes),
-			":shared": amiList(req.Shared), ":unshared": amiList(req.Unshared),
-			":now": str(stamp(now)), ":sharing": str(OutcomeSharing), ":lease": str(req.lease),
-		},
+		ExpressionAttributeValues: values(map[string]any{
+			":outcome": req.Outcome, ":reason": req.Reason, ":notes": orEmpty(req.KeyNotes),
+			":shared": amiItems(req.Shared), ":unshared": amiItems(req.Unshared),
+			":now": stamp(now), ":sharing": OutcomeSharing, ":lease": req.lease,
+		}),
 	})
 	if err != nil {
 		return fmt.Errorf("record outcome of %s: %w", req.Ref, conflict(err))
@@ -358,37 +366,19 @@ type Audit struct {
 }
 
 func (s *Store) putAudit(ctx context.Context, a Audit) error {
-	item := map[string]types.AttributeValue{
-		"id":                  str(auditPrefix + a.Ref + "#" + a.At.UTC().Format(time.RFC3339Nano) + "#" + randomHex(4)),
-		"kind":                str("audit"),
-		"requestRef":          str(a.Ref),
-		"imageArn":            str(a.ImageARN),
-		"action":              str(a.Action),
-		"sourceIp":            str(a.Who.SourceIP),
-		"userAgent":           str(a.Who.UserAgent),
-		"at":                  str(stamp(a.At)),
-		"outcome":             str(a.Outcome),
-		"repeated":            &types.AttributeValueMemberBOOL{Value: a.Repeated},
-		"amis":                strList(amiNames(a.AMIs)),
-		"targetAccounts":      strList(a.Targets.Accounts),
-		"targetOrganizations": strList(a.Targets.Organizations),
-		"targetOus":           strList(a.Targets.OUs),
+	item := auditItem{
+		ID:   auditPrefix + a.Ref + "#" + a.At.UTC().Format(time.RFC3339Nano) + "#" + randomHex(4),
+		Kind: "audit", RequestRef: a.Ref, ImageARN: a.ImageARN, Action: a.Action,
+		SourceIP: a.Who.SourceIP, UserAgent: a.Who.UserAgent, At: storedTime(a.At),
+		Outcome: a.Outcome, Repeated: a.Repeated, AMIs: orEmpty(amiNames(a.AMIs)),
+		TargetAccounts: orEmpty(a.Targets.Accounts), TargetOrganizations: orEmpty(a.Targets.Organizations), TargetOUs: orEmpty(a.Targets.OUs),
+		Shared: orNil(amiNames(a.Shared)), Unshared: orNil(amiNames(a.Unshared)), // left out when none
 	}
-	if len(a.Checked) > 0 {
-		var names []string
-		for _, c := range a.Checked {
-			names = append(names, amiLine(c))
-		}
-		item["ec2Amis"] = strList(names)
-	}
-	if len(a.Shared) > 0 {
-		item["sharedAmis"] = strList(amiNames(a.Shared))
-	}
-	if len(a.Unshared) > 0 {
-		item["unsharedAmis"] = strList(amiNames(a.Unshared))
+	for _, c := range a.Checked {
+		item.EC2AMIs = append(item.EC2AMIs, amiLine(c))
 	}
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.Table), Item: item,
+		TableName: aws.String(s.Table), Item: marshal(item),
 		ConditionExpression: aws.String("attribute_not_exists(id)"),
 	})
 	if err != nil {
@@ -426,90 +416,209 @@ func kindOf(id string) string {
 	return "item"
 }
 
-func claimItem(c claim, req *Request) map[string]types.AttributeValue {
-	item := map[string]types.AttributeValue{
-		"id":        str(claimPrefix + c.ImageARN),
-		"kind":      str("build"),
-		"imageArn":  str(c.ImageARN),
-		"claimId":   str(c.ClaimID),
-		"claimedAt": str(stamp(c.ClaimedAt)),
-		"expiresAt": epoch(c.ClaimedAt.Add(MaxLinkTTL + keepAfterExpiry)),
+// The items, as tagged structs: each attribute is named once, here, and
+// attributevalue marshals them. The shapes are those deployed tables hold
+// (testdata/items.json): times as storedTime, lists as lists (empty, not
+// NULL, when there is nothing in them), expiresAt as epoch seconds.
+
+// claimItem is a build's claim (claimPrefix).
+type claimItem struct {
+	ID         string      `dynamodbav:"id"`
+	Kind       string      `dynamodbav:"kind"` // "build"
+	ImageARN   string      `dynamodbav:"imageArn"`
+	ClaimID    string      `dynamodbav:"claimId"`
+	ClaimedAt  storedTime  `dynamodbav:"claimedAt"`
+	RequestID  string      `dynamodbav:"requestId,omitempty"`
+	NotifiedAt *storedTime `dynamodbav:"notifiedAt,omitempty"` // set by markNotified
+	ExpiresAt  time.Time   `dynamodbav:"expiresAt,unixtime"`
+}
+
+// requestItem is an approval request (requestPrefix). The fields after
+// ExpiresAt are written by the updates, never when the item is made.
+type requestItem struct {
+	ID                  string      `dynamodbav:"id"`
+	Kind                string      `dynamodbav:"kind"` // "request"
+	Ref                 string      `dynamodbav:"ref"`
+	ImageARN            string      `dynamodbav:"imageArn"`
+	ImageName           string      `dynamodbav:"imageName"`
+	Version             string      `dynamodbav:"imageVersion"`
+	AMIs                []amiItem   `dynamodbav:"amis"`
+	TargetAccounts      []string    `dynamodbav:"targetAccounts"`
+	TargetOrganizations []string    `dynamodbav:"targetOrganizations"`
+	TargetOUs           []string    `dynamodbav:"targetOus"`
+	CreatedAt           storedTime  `dynamodbav:"createdAt"`
+	UpdatedAt           storedTime  `dynamodbav:"updatedAt"`
+	LinkExpiresAt       storedTime  `dynamodbav:"linkExpiresAt"`
+	ExpiresAt           time.Time   `dynamodbav:"expiresAt,unixtime"`
+	Decision            string      `dynamodbav:"decision,omitempty"`
+	DecidedAt           *storedTime `dynamodbav:"decidedAt,omitempty"`
+	SourceIP            string      `dynamodbav:"sourceIp,omitempty"`
+	UserAgent           string      `dynamodbav:"userAgent,omitempty"`
+	Outcome             string      `dynamodbav:"outcome,omitempty"`
+	Reason              string      `dynamodbav:"reason,omitempty"`
+	KeyNotes            []string    `dynamodbav:"keyNotes,omitempty"`
+	Shared              []amiItem   `dynamodbav:"sharedAmis,omitempty"`
+	Unshared            []amiItem   `dynamodbav:"unsharedAmis,omitempty"`
+	Lease               string      `dynamodbav:"leaseId,omitempty"`
+}
+
+// auditItem is one decision attempt (auditPrefix); never expires.
+type auditItem struct {
+	ID                  string     `dynamodbav:"id"`
+	Kind                string     `dynamodbav:"kind"` // "audit"
+	RequestRef          string     `dynamodbav:"requestRef"`
+	ImageARN            string     `dynamodbav:"imageArn"`
+	Action              string     `dynamodbav:"action"`
+	SourceIP            string     `dynamodbav:"sourceIp"`
+	UserAgent           string     `dynamodbav:"userAgent"`
+	At                  storedTime `dynamodbav:"at"`
+	Outcome             string     `dynamodbav:"outcome"`
+	Repeated            bool       `dynamodbav:"repeated"`
+	AMIs                []string   `dynamodbav:"amis"` // region/ID
+	TargetAccounts      []string   `dynamodbav:"targetAccounts"`
+	TargetOrganizations []string   `dynamodbav:"targetOrganizations"`
+	TargetOUs           []string   `dynamodbav:"targetOus"`
+	EC2AMIs             []string   `dynamodbav:"ec2Amis,omitempty"` // amiLine of each AMI checked
+	Shared              []string   `dynamodbav:"sharedAmis,omitempty"`
+	Unshared            []string   `dynamodbav:"unsharedAmis,omitempty"`
+}
+
+// amiItem is an AMI in a request's lists; created is "" when unknown.
+type amiItem struct {
+	Region  string     `dynamodbav:"region"`
+	ID      string     `dynamodbav:"id"`
+	Name    string     `dynamodbav:"name"`
+	Created storedTime `dynamodbav:"created"`
+}
+
+// storedTime is a time as the table holds it: a fixed-width UTC string
+// (timeLayout), which compares in condition expressions as it sorts; the
+// zero time is "". Reading, anything that is not such a string is the
+// zero time.
+type storedTime time.Time
+
+func (t storedTime) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
+	if time.Time(t).IsZero() {
+		return &types.AttributeValueMemberS{Value: ""}, nil
+	}
+	return &types.AttributeValueMemberS{Value: stamp(time.Time(t))}, nil
+}
+
+func (t *storedTime) UnmarshalDynamoDBAttributeValue(av types.AttributeValue) error {
+	*t = storedTime{}
+	if s, ok := av.(*types.AttributeValueMemberS); ok {
+		if parsed, err := time.Parse(timeLayout, s.Value); err == nil {
+			*t = storedTime(parsed)
+		}
+	}
+	return nil
+}
+
+func (t *storedTime) time() time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return time.Time(*t)
+}
+
+func newClaimItem(c claim, req *Request) claimItem {
+	item := claimItem{
+		ID: claimPrefix + c.ImageARN, Kind: "build", ImageARN: c.ImageARN, ClaimID: c.ClaimID,
+		ClaimedAt: storedTime(c.ClaimedAt), ExpiresAt: c.ClaimedAt.Add(MaxLinkTTL + keepAfterExpiry),
 	}
 	if req != nil {
-		item["requestId"] = str(req.id)
-		item["expiresAt"] = epoch(req.LinkExpiresAt.Add(keepAfterExpiry))
+		item.RequestID, item.ExpiresAt = req.id, req.LinkExpiresAt.Add(keepAfterExpiry)
 	}
 	return item
 }
 
-// amiList stores AMIs as a list of maps of region, id and name.
-func amiList(amis []AMI) types.AttributeValue {
-	l := make([]types.AttributeValue, len(amis))
-	for i, a := range amis {
-		l[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-			"region": str(a.Region), "id": str(a.ID), "name": str(a.Name), "created": str(stampOrEmpty(a.Created)),
-		}}
+func newRequestItem(r Request) requestItem {
+	return requestItem{
+		ID: r.id, Kind: "request", Ref: r.Ref, ImageARN: r.ImageARN, ImageName: r.ImageName, Version: r.Version,
+		AMIs:           amiItems(r.AMIs),
+		TargetAccounts: orEmpty(r.Targets.Accounts), TargetOrganizations: orEmpty(r.Targets.Organizations), TargetOUs: orEmpty(r.Targets.OUs),
+		CreatedAt: storedTime(r.CreatedAt), UpdatedAt: storedTime(r.CreatedAt), LinkExpiresAt: storedTime(r.LinkExpiresAt),
+		ExpiresAt: r.LinkExpiresAt.Add(keepAfterExpiry),
 	}
-	return &types.AttributeValueMemberL{Value: l}
 }
 
-func getAMIs(item map[string]types.AttributeValue, name string) []AMI {
-	l, ok := item[name].(*types.AttributeValueMemberL)
-	if !ok {
-		return nil
+func (it requestItem) request() Request {
+	return Request{
+		id: it.ID, Ref: it.Ref, ImageARN: it.ImageARN, ImageName: it.ImageName, Version: it.Version,
+		Targets:       Targets{Accounts: orNil(it.TargetAccounts), Organizations: orNil(it.TargetOrganizations), OUs: orNil(it.TargetOUs)},
+		CreatedAt:     time.Time(it.CreatedAt),
+		LinkExpiresAt: time.Time(it.LinkExpiresAt),
+		Decision:      it.Decision,
+		DecidedAt:     it.DecidedAt.time(),
+		DecidedBy:     Who{SourceIP: it.SourceIP, UserAgent: it.UserAgent},
+		Outcome:       it.Outcome,
+		Reason:        it.Reason,
+		KeyNotes:      orNil(it.KeyNotes),
+		AMIs:          amis(it.AMIs),
+		Shared:        amis(it.Shared),
+		Unshared:      amis(it.Unshared),
+		UpdatedAt:     time.Time(it.UpdatedAt),
+		lease:         it.Lease,
 	}
-	var out []AMI
-	for _, v := range l.Value {
-		if m, ok := v.(*types.AttributeValueMemberM); ok {
-			out = append(out, AMI{Region: getS(m.Value, "region"), ID: getS(m.Value, "id"), Name: getS(m.Value, "name"), Created: getTime(m.Value, "created")})
-		}
+}
+
+// parseRequestItem reads a request item. id is the key it was read by.
+func parseRequestItem(id string, item map[string]types.AttributeValue) (Request, error) {
+	var it requestItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return Request{}, fmt.Errorf("read request item: %w", err)
+	}
+	r := it.request()
+	r.id = id
+	return r, nil
+}
+
+func amiItems(in []AMI) []amiItem {
+	out := make([]amiItem, len(in))
+	for i, a := range in {
+		out[i] = amiItem{Region: a.Region, ID: a.ID, Name: a.Name, Created: storedTime(a.Created)}
 	}
 	return out
 }
 
-func requestItem(r Request) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		"id":                  str(r.id),
-		"kind":                str("request"),
-		"ref":                 str(r.Ref),
-		"imageArn":            str(r.ImageARN),
-		"imageName":           str(r.ImageName),
-		"imageVersion":        str(r.Version),
-		"amis":                amiList(r.AMIs),
-		"targetAccounts":      strList(r.Targets.Accounts),
-		"targetOrganizations": strList(r.Targets.Organizations),
-		"targetOus":           strList(r.Targets.OUs),
-		"createdAt":           str(stamp(r.CreatedAt)),
-		"updatedAt":           str(stamp(r.CreatedAt)),
-		"linkExpiresAt":       str(stamp(r.LinkExpiresAt)),
-		"expiresAt":           epoch(r.LinkExpiresAt.Add(keepAfterExpiry)),
+func amis(in []amiItem) []AMI {
+	var out []AMI
+	for _, a := range in {
+		out = append(out, AMI{Region: a.Region, ID: a.ID, Name: a.Name, Created: time.Time(a.Created)})
 	}
+	return out
 }
 
-func parseRequestItem(id string, item map[string]types.AttributeValue) Request {
-	r := Request{
-		id:            id,
-		Ref:           getS(item, "ref"),
-		ImageARN:      getS(item, "imageArn"),
-		ImageName:     getS(item, "imageName"),
-		Version:       getS(item, "imageVersion"),
-		Targets:       Targets{Accounts: getList(item, "targetAccounts"), Organizations: getList(item, "targetOrganizations"), OUs: getList(item, "targetOus")},
-		CreatedAt:     getTime(item, "createdAt"),
-		LinkExpiresAt: getTime(item, "linkExpiresAt"),
-		Decision:      getS(item, "decision"),
-		DecidedAt:     getTime(item, "decidedAt"),
-		DecidedBy:     Who{SourceIP: getS(item, "sourceIp"), UserAgent: getS(item, "userAgent")},
-		Outcome:       getS(item, "outcome"),
-		Reason:        getS(item, "reason"),
-		KeyNotes:      getList(item, "keyNotes"),
-		AMIs:          getAMIs(item, "amis"),
-		Shared:        getAMIs(item, "sharedAmis"),
-		Unshared:      getAMIs(item, "unsharedAmis"),
-		UpdatedAt:     getTime(item, "updatedAt"),
-		lease:         getS(item, "leaseId"),
+// orEmpty is s, or an empty list for nil: the table holds an empty list, not
+// NULL, where there is nothing.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
 	}
-	return r
+	return s
 }
+
+// orNil is s, or nil when it is empty: an empty list reads as none.
+func orNil[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// marshal is attributevalue.MarshalMap for the store's own item types,
+// which always marshal.
+func marshal(item any) map[string]types.AttributeValue {
+	m, err := attributevalue.MarshalMap(item)
+	if err != nil {
+		panic(fmt.Sprintf("approval: marshal %T: %v", item, err)) // a programming error: the item types marshal
+	}
+	return m
+}
+
+// values marshals an expression's values; each is a string, a storedTime
+// or a list.
+func values(v map[string]any) map[string]types.AttributeValue { return marshal(v) }
 
 // conflict turns DynamoDB's refusals of a condition into errConflict.
 func conflict(err error) error {
@@ -529,61 +638,10 @@ func conflict(err error) error {
 }
 
 func key(id string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"id": str(id)}
-}
-
-func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-
-func strList(ss []string) types.AttributeValue {
-	l := make([]types.AttributeValue, len(ss))
-	for i, s := range ss {
-		l[i] = str(s)
-	}
-	return &types.AttributeValueMemberL{Value: l}
-}
-
-func epoch(t time.Time) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}
+	return map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}}
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-// stampOrEmpty stores an unknown time as "".
-func stampOrEmpty(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return stamp(t)
-}
-
-func getS(item map[string]types.AttributeValue, name string) string {
-	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
-}
-
-func getTime(item map[string]types.AttributeValue, name string) time.Time {
-	t, err := time.Parse(timeLayout, getS(item, name))
-	if err != nil {
-		return time.Time{}
-	}
-	return t
-}
-
-func getList(item map[string]types.AttributeValue, name string) []string {
-	l, ok := item[name].(*types.AttributeValueMemberL)
-	if !ok {
-		return nil
-	}
-	var out []string
-	for _, v := range l.Value {
-		if s, ok := v.(*types.AttributeValueMemberS); ok {
-			out = append(out, s.Value)
-		}
-	}
-	return out
-}
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -44,7 +44,7 @@ func TestRecordDecisionFirstWins(t *testing.T) {
 		t.Helper()
 		tok := NewToken()
 		req := newRequest(im, tok, Targets{Accounts: []string{"111111111111"}}, now, time.Hour)
-		if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: requestItem(req)}); err != nil {
+		if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: marshal(newRequestItem(req))}); err != nil {
 			t.Fatal(err)
 		}
 		return req, tok
