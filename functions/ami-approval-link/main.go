@@ -18,9 +18,9 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	cfg := coldstart.Config(log, loadConfig)
+	cfg := coldstart.Config(log, approval.LoadSettings)
 	awsCfg := coldstart.AWS(context.Background(), log)
-	d := approval.NewDecider(awsCfg, cfg.Settings, log)
+	d := approval.NewDecider(awsCfg, cfg, log)
 	h := &handler{decider: d, steps: approval.NewStepDecider(awsCfg, d), log: log}
 	lambda.Start(h.Handle)
 }

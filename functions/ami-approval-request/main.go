@@ -21,7 +21,7 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	cfg := coldstart.Config(log, loadConfig)
+	cfg := coldstart.Config(log, approval.LoadSettings)
 	awsCfg := coldstart.AWS(context.Background(), log)
 	requests := &approval.Requester{
 		Store: &approval.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},

@@ -54,6 +54,15 @@ func ReadSettings(r *settings.Reader) Settings {
 	return s
 }
 
+// LoadSettings is the one configuration loader of the approval functions
+// (ami-approval-request, -link and -sweeper): each main passes it to
+// coldstart.Config. Every bad variable is named at once.
+func LoadSettings(lookup settings.Lookup) (Settings, error) {
+	r := settings.NewReader(lookup)
+	s := ReadSettings(r)
+	return s, r.Err()
+}
+
 func required[T any](r *settings.Reader, name string, parse func(string) (T, error)) T {
 	var zero T
 	v := r.String(name, "")

@@ -114,3 +114,22 @@ func TestLink(t *testing.T) {
 		t.Errorf("Link = %q, want %q", got, want)
 	}
 }
+
+// TestLoadSettings: the functions' loader reads the contract, and stops on
+// every bad variable by name.
+func TestLoadSettings(t *testing.T) {
+	env := validEnv()
+	cfg, err := LoadSettings(settings.Map(env))
+	if err != nil || cfg.Table != "ami-approval-decisions" || cfg.LinkTTL != 72*time.Hour || len(cfg.Targets.Accounts) != 2 {
+		t.Errorf("LoadSettings = %+v, %v", cfg, err)
+	}
+
+	env["LINK_TTL"], env["TARGET_ACCOUNT_IDS"] = "forever", "me"
+	delete(env, "APPROVAL_URL")
+	_, err = LoadSettings(settings.Map(env))
+	for _, name := range []string{"LINK_TTL", "TARGET_ACCOUNT_IDS", "APPROVAL_URL"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("LoadSettings error %v does not name %s", err, name)
+		}
+	}
+}

@@ -85,7 +85,7 @@ func (r *StepRequester) HandleStep(ctx context.Context, ev StepWaiting) (Request
 	req := newRequest(im, token, Targets{}, now, cmp.Or(r.LinkTTL, DefaultLinkTTL))
 	req.LinkExpiresAt = later(req.LinkExpiresAt, st.TimesOutAt)
 	c := stepClaim{ID: stepClaimPrefix + st.ExecutionID, Kind: "step", StepExecutionID: st.ExecutionID, ImageARN: ev.ImageARN,
-		ClaimID: randomHex(8), RequestID: req.id, ClaimedAt: stamp(now), ExpiresAt: req.LinkExpiresAt.Add(keepAfterExpiry).Unix()}
+		ClaimID: randomHex(8), RequestID: req.id, ClaimedAt: storedTime(now), ExpiresAt: req.LinkExpiresAt.Add(keepAfterExpiry)}
 	res.Ref, res.Expires = req.Ref, stamp(req.LinkExpiresAt)
 	for _, a := range req.AMIs {
 		res.AMIs = append(res.AMIs, a.Region+"/"+a.ID)
@@ -97,10 +97,10 @@ func (r *StepRequester) HandleStep(ctx context.Context, ev StepWaiting) (Request
 		switch {
 		case err != nil:
 			return res, err
-		case ok && old.NotifiedAt != "":
+		case ok && old.NotifiedAt != nil:
 			res.Outcome, res.Ref, res.AMIs, res.Expires = Duplicate, "", nil, ""
 			return res, nil
-		case ok && now.Sub(parseStamp(old.ClaimedAt)) < claimLease:
+		case ok && now.Sub(time.Time(old.ClaimedAt)) < claimLease:
 			return res, fmt.Errorf("step %s: %w", st.ExecutionID, ErrInProgress)
 		case ok:
 			// The attempt that claimed it never sent its email: start afresh.

@@ -38,57 +38,58 @@ type Step struct {
 
 // stepItem is Step as stored on the request item.
 type stepItem struct {
-	StepExecutionID     string `dynamodbav:"stepExecutionId"`
-	WorkflowExecutionID string `dynamodbav:"workflowExecutionId"`
-	StepName            string `dynamodbav:"stepName"`
-	StepMessage         string `dynamodbav:"stepMessage"`
-	StepRegion          string `dynamodbav:"stepRegion"`
-	StepTimesOutAt      string `dynamodbav:"stepTimesOutAt"`
-	StepActionSentAt    string `dynamodbav:"stepActionSentAt,omitempty"`
-	ReminderSentAt      string `dynamodbav:"reminderSentAt,omitempty"`
+	StepExecutionID     string      `dynamodbav:"stepExecutionId"`
+	WorkflowExecutionID string      `dynamodbav:"workflowExecutionId"`
+	StepName            string      `dynamodbav:"stepName"`
+	StepMessage         string      `dynamodbav:"stepMessage"`
+	StepRegion          string      `dynamodbav:"stepRegion"`
+	StepTimesOutAt      storedTime  `dynamodbav:"stepTimesOutAt"`
+	StepActionSentAt    *storedTime `dynamodbav:"stepActionSentAt,omitempty"`
+	ReminderSentAt      *storedTime `dynamodbav:"reminderSentAt,omitempty"`
 }
 
 func (s Step) item() stepItem {
 	return stepItem{
 		StepExecutionID: s.ExecutionID, WorkflowExecutionID: s.WorkflowExecutionID, StepName: s.Name,
-		StepMessage: s.Message, StepRegion: s.Region, StepTimesOutAt: stamp(s.TimesOutAt),
-		StepActionSentAt: stampOrEmpty(s.ActionSentAt), ReminderSentAt: stampOrEmpty(s.RemindedAt),
+		StepMessage: s.Message, StepRegion: s.Region, StepTimesOutAt: storedTime(s.TimesOutAt),
+		StepActionSentAt: storedOrNil(s.ActionSentAt), ReminderSentAt: storedOrNil(s.RemindedAt),
 	}
 }
 
 func (i stepItem) step() Step {
 	return Step{
 		ExecutionID: i.StepExecutionID, WorkflowExecutionID: i.WorkflowExecutionID, Name: i.StepName,
-		Message: i.StepMessage, Region: i.StepRegion, TimesOutAt: parseStamp(i.StepTimesOutAt),
-		ActionSentAt: parseStamp(i.StepActionSentAt), RemindedAt: parseStamp(i.ReminderSentAt),
+		Message: i.StepMessage, Region: i.StepRegion, TimesOutAt: time.Time(i.StepTimesOutAt),
+		ActionSentAt: i.StepActionSentAt.time(), RemindedAt: i.ReminderSentAt.time(),
 	}
 }
 
-func parseStamp(s string) time.Time {
-	t, err := time.Parse(timeLayout, s)
-	if err != nil {
-		return time.Time{}
+// storedOrNil is t as stored, or nil (left out of the item) when zero.
+func storedOrNil(t time.Time) *storedTime {
+	if t.IsZero() {
+		return nil
 	}
-	return t
+	st := storedTime(t)
+	return &st
 }
 
 // stepClaim is a waiting step's claim item.
 type stepClaim struct {
-	ID              string `dynamodbav:"id"`
-	Kind            string `dynamodbav:"kind"`
-	StepExecutionID string `dynamodbav:"stepExecutionId"`
-	ImageARN        string `dynamodbav:"imageArn"`
-	ClaimID         string `dynamodbav:"claimId"`
-	RequestID       string `dynamodbav:"requestId"`
-	ClaimedAt       string `dynamodbav:"claimedAt"`
-	NotifiedAt      string `dynamodbav:"notifiedAt,omitempty"`
-	ExpiresAt       int64  `dynamodbav:"expiresAt"`
+	ID              string      `dynamodbav:"id"`
+	Kind            string      `dynamodbav:"kind"`
+	StepExecutionID string      `dynamodbav:"stepExecutionId"`
+	ImageARN        string      `dynamodbav:"imageArn"`
+	ClaimID         string      `dynamodbav:"claimId"`
+	RequestID       string      `dynamodbav:"requestId"`
+	ClaimedAt       storedTime  `dynamodbav:"claimedAt"`
+	NotifiedAt      *storedTime `dynamodbav:"notifiedAt,omitempty"`
+	ExpiresAt       time.Time   `dynamodbav:"expiresAt,unixtime"`
 }
 
 // stepRequestItem is the request item of a step-bound request: the SNS
 // flow's attributes (requestItem) and the step's.
 func stepRequestItem(req Request, st Step) (map[string]types.AttributeValue, error) {
-	item := requestItem(req)
+	item := marshal(newRequestItem(req))
 	extra, err := attributevalue.MarshalMap(st.item())
 	if err != nil {
 		return nil, fmt.Errorf("marshal step of %s: %w", req.Ref, err)
@@ -134,7 +135,7 @@ func (s *Store) dropStepClaim(ctx context.Context, c stepClaim) error {
 	items := []types.TransactWriteItem{{Delete: &types.Delete{
 		TableName: aws.String(s.Table), Key: key(c.ID),
 		ConditionExpression:       aws.String("claimId = :id AND attribute_not_exists(notifiedAt)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(c.ClaimID)},
+		ExpressionAttributeValues: values(map[string]any{":id": c.ClaimID}),
 	}}}
 	if c.RequestID != "" {
 		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
@@ -155,7 +156,7 @@ func (s *Store) markStepNotified(ctx context.Context, c stepClaim, now time.Time
 		TableName: aws.String(s.Table), Key: key(c.ID),
 		UpdateExpression:          aws.String("SET notifiedAt = :now"),
 		ConditionExpression:       aws.String("claimId = :id"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(stamp(now)), ":id": str(c.ClaimID)},
+		ExpressionAttributeValues: values(map[string]any{":now": stamp(now), ":id": c.ClaimID}),
 	})
 	if err != nil {
 		return fmt.Errorf("mark step %s notified: %w", c.StepExecutionID, conflict(err))
@@ -180,7 +181,10 @@ func (s *Store) StepRequest(ctx context.Context, t Token) (Request, *Step, error
 }
 
 func parseStepRequest(id string, item map[string]types.AttributeValue) (Request, *Step, error) {
-	req := parseRequestItem(id, item)
+	req, err := parseRequestItem(id, item)
+	if err != nil {
+		return req, nil, err
+	}
 	if _, ok := item["stepExecutionId"]; !ok {
 		return req, nil, nil
 	}
@@ -196,18 +200,16 @@ func parseStepRequest(id string, item map[string]types.AttributeValue) (Request,
 // the record says the action is being sent.
 func (s *Store) finishStep(ctx context.Context, req Request, sentAt, now time.Time) error {
 	update := "SET outcome = :outcome, reason = :reason, updatedAt = :now"
-	values := map[string]types.AttributeValue{
-		":outcome": str(req.Outcome), ":reason": str(req.Reason), ":now": str(stamp(now)), ":sending": str(OutcomeSending),
-	}
+	vals := map[string]any{":outcome": req.Outcome, ":reason": req.Reason, ":now": stamp(now), ":sending": OutcomeSending}
 	if !sentAt.IsZero() {
 		update += ", stepActionSentAt = :sent"
-		values[":sent"] = str(stamp(sentAt))
+		vals[":sent"] = stamp(sentAt)
 	}
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.Table), Key: key(req.id),
 		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String("outcome = :sending"),
-		ExpressionAttributeValues: values,
+		ExpressionAttributeValues: values(vals),
 	})
 	if err != nil {
 		return fmt.Errorf("record outcome of %s: %w", req.Ref, conflict(err))
@@ -224,9 +226,7 @@ func (s *Store) stepsToRemind(ctx context.Context, now, soon time.Time) ([]Reque
 		ConsistentRead: aws.Bool(true),
 		FilterExpression: aws.String("kind = :request AND attribute_exists(stepExecutionId) AND attribute_not_exists(decision) " +
 			"AND attribute_not_exists(reminderSentAt) AND stepTimesOutAt > :now AND stepTimesOutAt <= :soon"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":request": str("request"), ":now": str(stamp(now)), ":soon": str(stamp(soon)),
-		},
+		ExpressionAttributeValues: values(map[string]any{":request": "request", ":now": stamp(now), ":soon": stamp(soon)}),
 	})
 	var reqs []Request
 	var steps []Step
@@ -236,7 +236,11 @@ func (s *Store) stepsToRemind(ctx context.Context, now, soon time.Time) ([]Reque
 			return nil, nil, fmt.Errorf("find steps to remind of: %w", err)
 		}
 		for _, item := range page.Items {
-			req, st, err := parseStepRequest(getS(item, "id"), item)
+			var id string
+			if v, ok := item["id"].(*types.AttributeValueMemberS); ok {
+				id = v.Value
+			}
+			req, st, err := parseStepRequest(id, item)
 			if err != nil || st == nil {
 				continue
 			}
@@ -254,7 +258,7 @@ func (s *Store) markReminded(ctx context.Context, req Request, now time.Time) er
 		TableName: aws.String(s.Table), Key: key(req.id),
 		UpdateExpression:          aws.String("SET reminderSentAt = :now"),
 		ConditionExpression:       aws.String("attribute_exists(id) AND attribute_not_exists(reminderSentAt) AND attribute_not_exists(decision)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(stamp(now))},
+		ExpressionAttributeValues: values(map[string]any{":now": stamp(now)}),
 	})
 	if err != nil {
 		return fmt.Errorf("mark %s reminded: %w", req.Ref, conflict(err))
@@ -269,7 +273,7 @@ func (s *Store) unmarkReminded(ctx context.Context, req Request, at time.Time) e
 		TableName: aws.String(s.Table), Key: key(req.id),
 		UpdateExpression:          aws.String("REMOVE reminderSentAt"),
 		ConditionExpression:       aws.String("reminderSentAt = :at"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":at": str(stamp(at))},
+		ExpressionAttributeValues: values(map[string]any{":at": stamp(at)}),
 	})
 	if err != nil {
 		return fmt.Errorf("unmark %s reminded: %w", req.Ref, conflict(err))
