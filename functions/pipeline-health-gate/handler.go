@@ -36,12 +36,6 @@ type Result struct {
 	Answered          bool               `json:"answered"`
 }
 
-// errPanicked marks a check that panicked, so it fails the job whatever
-// onHealthError says: a bug must not pass a deployment.
-type errPanicked struct{ value any }
-
-func (e errPanicked) Error() string { return fmt.Sprintf("panic: %v", e.value) }
-
 // Handle answers the invocation's job exactly once: every path below ends
 // in the single Send, including a panic (recovered into a failure), a
 // Health check that would run into the Lambda deadline (cut short by
@@ -181,11 +175,11 @@ func (h *handler) decide(ctx context.Context, job healthgate.Job, decodeErr erro
 		// misconfiguration: it must never pass a deployment unchecked.
 		return healthgate.NoTimeAnswer(left, margin, minCheckTime, h.margin > 0)
 	}
-	events, err := h.check(ctx, checkCtx, params)
-	var panicked errPanicked
-	if errors.As(err, &panicked) {
-		return healthgate.InternalAnswer(panicked.Error())
-	}
+	// The SDK honours checkCtx: a Health call still out when it ends
+	// returns ErrOutOfTime. A panic in the check is recovered above into a
+	// failure, whatever onHealthError says: a bug must not pass a
+	// deployment.
+	events, err := healthgate.Check(checkCtx, h.health, params, h.organization)
 	return healthgate.Decide(params, tok, h.clock(), events, err)
 }
 
@@ -225,35 +219,6 @@ func timeToCheck(checkCtx context.Context) (time.Duration, bool) {
 	}
 	left := time.Until(dl)
 	return left, left >= minCheckTime
-}
-
-// check asks AWS Health on checkCtx, which ends the margin before the
-// Lambda deadline. It runs the call in its own goroutine: even a call that
-// ignored its context could not hold the answer back.
-func (h *handler) check(ctx, checkCtx context.Context, p healthgate.Params) ([]healthgate.Event, error) {
-	type result struct {
-		events []healthgate.Event
-		err    error
-	}
-	done := make(chan result, 1) // buffered: a late check must not leak blocked
-	go func() {
-		defer func() {
-			if v := recover(); v != nil {
-				// A panic here would end the process: recovered, and logged
-				// in a way that cannot panic in turn.
-				done <- result{err: errPanicked{v}}
-				h.logPanic(ctx, "checking AWS Health", "", v)
-			}
-		}()
-		events, err := healthgate.Check(checkCtx, h.health, p, h.organization)
-		done <- result{events, err}
-	}()
-	select {
-	case r := <-done:
-		return r.events, r.err
-	case <-checkCtx.Done():
-		return nil, fmt.Errorf("check AWS Health: %w: %w", healthgate.ErrOutOfTime, checkCtx.Err())
-	}
 }
 
 func (h *handler) logDecision(ctx context.Context, job healthgate.Job, a healthgate.Answer) {

@@ -38,7 +38,9 @@ func Send(ctx context.Context, api JobAPI, jobID, externalID string, a Answer) (
 		return a, sendFailure(ctx, api, jobID, externalID, a)
 	}
 	err := sendSuccess(ctx, api, jobID, externalID, a)
-	if err == nil || errors.Is(err, ErrJobClosed) || !errors.Is(err, ErrAnswerRefused) {
+	// Only a success refused for good gets the fallback. (An error wraps
+	// at most one of ErrJobClosed and ErrAnswerRefused: see classify.)
+	if !errors.Is(err, ErrAnswerRefused) {
 		return a, err
 	}
 	fallback := RefusedAnswer(a, err)

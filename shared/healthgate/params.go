@@ -96,9 +96,90 @@ func (p Params) CheckedRegions() []string {
 	return out
 }
 
-// knownFields are the fields of the JSON form. Each is decoded on its own,
-// so that its problem is reported under its name.
-var knownFields = []string{"regions", "services", "eventTypeCategories", "mode", "maxWait", "onHealthError"}
+// paramFields are the fields of the JSON form, in the order their problems
+// are reported. Each is decoded on its own, so that its problem is
+// reported under its name; parse sets the field of p only when it is valid.
+var paramFields = []struct {
+	name  string
+	parse func(p *Params, raw json.RawMessage) error
+}{
+	{"regions", func(p *Params, raw json.RawMessage) error {
+		var list []string
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return errors.New("regions: want a list of Region names such as [\"us-east-1\"]")
+		}
+		if len(list) == 0 {
+			return errors.New("regions: empty; leave it out to gate the function's own Region")
+		}
+		regions, err := parseRegions("regions", list)
+		if err == nil {
+			p.Regions = regions
+		}
+		return err
+	}},
+	{"services", func(p *Params, raw json.RawMessage) error {
+		var list []string
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return errors.New("services: want a list of AWS Health service codes such as [\"EC2\", \"RDS\"]")
+		}
+		services, err := parseServices(list)
+		if err == nil {
+			p.Services = services
+		}
+		return err
+	}},
+	{"eventTypeCategories", func(p *Params, raw json.RawMessage) error {
+		var list []string
+		if err := json.Unmarshal(raw, &list); err != nil || len(list) == 0 {
+			return fmt.Errorf("eventTypeCategories: want a non-empty list of %s", categoryNames())
+		}
+		cats, err := parseCategories(list)
+		if err == nil {
+			p.Categories = cats
+		}
+		return err
+	}},
+	{"mode", func(p *Params, raw json.RawMessage) error {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil || (Mode(s) != ModeFail && Mode(s) != ModeWait) {
+			return fmt.Errorf("mode: want \"fail\" or \"wait\", got %s", clip(string(raw)))
+		}
+		p.Mode = Mode(s)
+		return nil
+	}},
+	{"maxWait", func(p *Params, raw json.RawMessage) error {
+		var s string
+		d, err := time.Duration(0), json.Unmarshal(raw, &s)
+		if err == nil {
+			d, err = time.ParseDuration(strings.TrimSpace(s))
+		}
+		switch {
+		case err != nil:
+			return fmt.Errorf("maxWait: want a duration such as \"30m\" or \"2h\", got %s", clip(string(raw)))
+		case d <= 0 || d > MaxMaxWait:
+			return fmt.Errorf("maxWait: %s is outside (0, %s]: CodePipeline fails a Lambda action after 24 hours in progress", d, MaxMaxWait)
+		}
+		p.MaxWait = d
+		return nil
+	}},
+	{"onHealthError", func(p *Params, raw json.RawMessage) error {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil || (OnHealthError(s) != OnHealthErrorFail && OnHealthError(s) != OnHealthErrorPass) {
+			return fmt.Errorf("onHealthError: want \"fail\" or \"pass\", got %s", clip(string(raw)))
+		}
+		p.OnHealthError = OnHealthError(s)
+		return nil
+	}},
+}
+
+// knownFields names the fields of the JSON form, for the unknown-field error.
+func knownFields() []string {
+	names := make([]string, len(paramFields))
+	for i, f := range paramFields {
+		names[i] = f.name
+	}
+	return names
+}
 
 var servicePattern = regexp.MustCompile(`^[A-Z0-9_-]{2,30}$`)
 
@@ -165,81 +246,23 @@ func (p *Params) parseJSON(data []byte) error {
 		return errors.New("not valid JSON: more than one value")
 	}
 	var errs []error
-	fail := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
-	}
+	known := knownFields()
 	var unknown []string
 	for name := range fields {
-		if !slices.Contains(knownFields, name) {
+		if !slices.Contains(known, name) {
 			unknown = append(unknown, name)
 		}
 	}
 	sort.Strings(unknown)
 	for _, name := range unknown {
-		fail(name, "unknown field (known: %s)", strings.Join(knownFields, ", "))
+		errs = append(errs, fmt.Errorf("%s: unknown field (known: %s)", name, strings.Join(known, ", ")))
 	}
 
-	if raw, ok := fields["regions"]; ok {
-		var list []string
-		if err := json.Unmarshal(raw, &list); err != nil {
-			fail("regions", "want a list of Region names such as [\"us-east-1\"]")
-		} else if len(list) == 0 {
-			fail("regions", "empty; leave it out to gate the function's own Region")
-		} else if regions, err := parseRegions("regions", list); err != nil {
-			errs = append(errs, err)
-		} else {
-			p.Regions = regions
-		}
-	}
-	if raw, ok := fields["services"]; ok {
-		var list []string
-		if err := json.Unmarshal(raw, &list); err != nil {
-			fail("services", "want a list of AWS Health service codes such as [\"EC2\", \"RDS\"]")
-		} else if services, err := parseServices(list); err != nil {
-			errs = append(errs, err)
-		} else {
-			p.Services = services
-		}
-	}
-	if raw, ok := fields["eventTypeCategories"]; ok {
-		var list []string
-		if err := json.Unmarshal(raw, &list); err != nil || len(list) == 0 {
-			fail("eventTypeCategories", "want a non-empty list of %s", categoryNames())
-		} else if cats, err := parseCategories(list); err != nil {
-			errs = append(errs, err)
-		} else {
-			p.Categories = cats
-		}
-	}
-	if raw, ok := fields["mode"]; ok {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil || (Mode(s) != ModeFail && Mode(s) != ModeWait) {
-			fail("mode", "want \"fail\" or \"wait\", got %s", clip(string(raw)))
-		} else {
-			p.Mode = Mode(s)
-		}
-	}
-	if raw, ok := fields["maxWait"]; ok {
-		var s string
-		d, err := time.Duration(0), json.Unmarshal(raw, &s)
-		if err == nil {
-			d, err = time.ParseDuration(strings.TrimSpace(s))
-		}
-		switch {
-		case err != nil:
-			fail("maxWait", "want a duration such as \"30m\" or \"2h\", got %s", clip(string(raw)))
-		case d <= 0 || d > MaxMaxWait:
-			fail("maxWait", "%s is outside (0, %s]: CodePipeline fails a Lambda action after 24 hours in progress", d, MaxMaxWait)
-		default:
-			p.MaxWait = d
-		}
-	}
-	if raw, ok := fields["onHealthError"]; ok {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil || (OnHealthError(s) != OnHealthErrorFail && OnHealthError(s) != OnHealthErrorPass) {
-			fail("onHealthError", "want \"fail\" or \"pass\", got %s", clip(string(raw)))
-		} else {
-			p.OnHealthError = OnHealthError(s)
+	for _, f := range paramFields {
+		if raw, ok := fields[f.name]; ok {
+			if err := f.parse(p, raw); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)
