@@ -256,84 +256,80 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 // after them would count for nothing.
 func (r *Reconciler) apply(ctx, work context.Context, margin time.Duration, log *slog.Logger, plan Plan, cursor string, res *Result) {
 	steps := plan.steps(cursor)
-	// Every write, the SDK's retries included, ends before writeCtx's
-	// deadline; only the last batch of deletes may use lastCtx's, the first
-	// half of the margin. The rest queues the continuation and answers.
-	writeCtx, lastCtx := work, ctx
-	if dl, ok := ctx.Deadline(); ok {
-		var cancelLast context.CancelFunc
-		lastCtx, cancelLast = context.WithDeadline(ctx, dl.Add(-margin/2))
-		defer cancelLast()
-	}
-
-	done := 0         // steps[:done] have all been tried
-	reached := 0      // steps[:reached] have been tried or wait in pending
-	var pending []int // deletes waiting for a batch
-	// flush sends the pending deletes; false means the deadline came
-	// first and they still wait.
-	flush := func(ctx context.Context) bool {
-		if !r.pace(ctx) {
-			return false
-		}
-		names := make([]string, len(pending))
-		for i, s := range pending {
-			names[i] = steps[s].name
-		}
-		res.Writes++
-		_, err := r.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: names})
-		switch {
-		case err != nil && ctx.Err() != nil:
-			log.WarnContext(ctx, "delete cut by the deadline", "alarmNames", names, "error", err.Error())
-			return false
-		case err != nil:
-			log.WarnContext(ctx, "delete failed", "alarmNames", names, "error", err.Error())
-			for _, n := range names {
-				res.Failed = append(res.Failed, Failure{Alarm: n, Error: err.Error()})
-			}
-		default:
-			for _, s := range pending {
-				d := steps[s].del
-				log.InfoContext(ctx, "alarm deleted", "alarmName", d.Name, "instanceId", d.InstanceID, "reason", d.Reason)
-			}
-			res.Deleted += len(names)
-		}
-		pending = nil
-		return true
-	}
-
+	// Every write, the SDK's retries included, ends before work's deadline.
+	b := deleteBatcher{size: deleteBatch, send: func(ctx context.Context, dels []Delete) bool {
+		return r.deleteAlarms(ctx, log, dels, res)
+	}}
 	for i, s := range steps {
 		if s.del != nil {
-			pending = append(pending, i)
-			reached = i + 1
-			if len(pending) == deleteBatch && !flush(writeCtx) {
+			if !b.queue(work, i, *s.del) {
 				break
 			}
-		} else {
-			if !r.pace(writeCtx) || !r.put(writeCtx, log, *s.put, res) {
-				break
-			}
-			reached = i + 1
+			continue
 		}
-		if len(pending) == 0 {
-			done = reached
+		if !r.pace(work) || !r.put(work, log, *s.put, res) {
+			break
 		}
+		b.tried(i)
 	}
-	if len(pending) > 0 && (flush(writeCtx) || flush(lastCtx)) {
-		done = reached
+	// Only the last batch of deletes may use the first half of the margin;
+	// the rest of it queues the continuation and answers.
+	if !b.flush(work) {
+		last, cancel := lastBatchContext(ctx, margin)
+		b.flush(last)
+		cancel()
 	}
-	if done < len(steps) {
+	if b.done < len(steps) {
 		res.Incomplete = true
-		res.Left = len(steps) - done
+		res.Left = len(steps) - b.done
 		res.Cursor = cursor
-		if done > 0 {
-			res.Cursor = steps[done-1].name
+		if b.done > 0 {
+			res.Cursor = steps[b.done-1].name
 		}
-		log.WarnContext(ctx, "stopping before the deadline", "left", len(steps)-done, "cursor", res.Cursor)
+		log.WarnContext(ctx, "stopping before the deadline", "left", res.Left, "cursor", res.Cursor)
 	}
 }
 
-// put writes one alarm. It reports whether the write was tried: false when
-// the deadline cut it, so that the cursor does not pass it.
+// lastBatchContext ends half the margin before ctx's deadline: the time
+// the last batch of deletes may take.
+func lastBatchContext(ctx context.Context, margin time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-margin/2))
+	}
+	return context.WithCancel(ctx)
+}
+
+// deleteAlarms sends one DeleteAlarms batch, paced. false: the deadline
+// came first and the batch still waits. A batch CloudWatch refuses is
+// recorded as failed, and counts as sent.
+func (r *Reconciler) deleteAlarms(ctx context.Context, log *slog.Logger, dels []Delete, res *Result) bool {
+	if !r.pace(ctx) {
+		return false
+	}
+	names := make([]string, len(dels))
+	for i, d := range dels {
+		names[i] = d.Name
+	}
+	res.Writes++
+	_, err := r.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: names})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		log.WarnContext(ctx, "delete cut by the deadline", "alarmNames", names, "error", err.Error())
+		return false
+	case err != nil:
+		log.WarnContext(ctx, "delete failed", "alarmNames", names, "error", err.Error())
+		for _, n := range names {
+			res.Failed = append(res.Failed, Failure{Alarm: n, Error: err.Error()})
+		}
+	default:
+		for _, d := range dels {
+			log.InfoContext(ctx, "alarm deleted", "alarmName", d.Name, "instanceId", d.InstanceID, "reason", d.Reason)
+		}
+		res.Deleted += len(names)
+	}
+	return true
+}
+
 func (r *Reconciler) put(ctx context.Context, log *slog.Logger, p Put, res *Result) bool {
 	a := p.Alarm
 	in := &cloudwatch.PutMetricAlarmInput{
