@@ -405,17 +405,6 @@ func TestPatternMatchingNothingIsNoError(t *testing.T) {
 	}
 }
 
-// stopAfter lets n writes through per pass, then acts as a deadline.
-type stopAfter struct{ n int }
-
-func (s *stopAfter) Wait(context.Context) error {
-	if s.n == 0 {
-		return context.DeadlineExceeded
-	}
-	s.n--
-	return nil
-}
-
 // A run cut short by its deadline continues through the queue until every
 // alarm is written once; the schedule stands aside meanwhile.
 func TestStoppedRunResumesFromTheQueue(t *testing.T) {
@@ -428,7 +417,7 @@ func TestStoppedRunResumesFromTheQueue(t *testing.T) {
 	}
 	f.h.queue = &diskalarm.Queue{SQS: sqs.NewFromConfig(countedConfig(f)), URL: aws.ToString(q.QueueUrl)}
 
-	f.h.rec.Limiter = &stopAfter{n: 3}
+	f.h.rec.Limiter = &diskalarmtest.StopAfter{N: 3}
 	out, err := f.h.Handle(context.Background(), sample(t, "direct-invocation.json", ""))
 	if err != nil {
 		t.Fatal(err)
@@ -453,7 +442,7 @@ func TestStoppedRunResumesFromTheQueue(t *testing.T) {
 		batch, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{
 			MessageId: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), EventSource: "aws:sqs",
 		}}})
-		f.h.rec.Limiter = &stopAfter{n: 3}
+		f.h.rec.Limiter = &diskalarmtest.StopAfter{N: 3}
 		out, err := f.h.Handle(context.Background(), batch)
 		if err != nil {
 			t.Fatal(err)
@@ -620,7 +609,7 @@ func TestChainEndsWhenPutsKeepFailing(t *testing.T) {
 		body, _ := json.Marshal(diskalarm.Resume{Kind: diskalarm.ResumeKind, Trigger: diskalarm.TriggerSchedule,
 			NamePattern: "Windows*", TopicARN: sampleTopic, Cursor: cursor, Pass: 2})
 		batch, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m-1", Body: string(body), EventSource: "aws:sqs"}}})
-		f.h.rec.Limiter = &stopAfter{n: 3}
+		f.h.rec.Limiter = &diskalarmtest.StopAfter{N: 3}
 		out, err := f.h.Handle(context.Background(), batch)
 		if err != nil {
 			t.Fatal(err)

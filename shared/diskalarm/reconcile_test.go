@@ -133,17 +133,6 @@ func TestReadsAndDeletesGoInBatches(t *testing.T) {
 	}
 }
 
-// stopAfter lets n writes through, then acts as a deadline that has come.
-type stopAfter struct{ n int }
-
-func (s *stopAfter) Wait(context.Context) error {
-	if s.n == 0 {
-		return context.DeadlineExceeded
-	}
-	s.n--
-	return nil
-}
-
 // A run that stops before its deadline queues a continuation; following
 // the chain through SQS writes every alarm exactly once, then stops.
 func TestStoppedRunContinuesThroughTheQueue(t *testing.T) {
@@ -165,7 +154,7 @@ func TestStoppedRunContinuesThroughTheQueue(t *testing.T) {
 	req, trigger, pass := windowsFleet, TriggerSchedule, 1
 	var passes []Result
 	for len(passes) < 10 {
-		a.rec.Limiter = &stopAfter{n: 5}
+		a.rec.Limiter = &diskalarmtest.StopAfter{N: 5}
 		res, err := a.rec.Reconcile(context.Background(), req)
 		if err != nil {
 			t.Fatal(err)

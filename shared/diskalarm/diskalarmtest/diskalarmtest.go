@@ -145,3 +145,17 @@ func Dimensions(dims []types.Dimension) []string {
 	slices.Sort(out)
 	return out
 }
+
+// StopAfter is a write pacer (diskalarm.Reconciler.Limiter) that lets N
+// writes through, then acts as a deadline that has come. Set a new one for
+// each pass.
+type StopAfter struct{ N int }
+
+// Wait lets a write through while N lasts.
+func (s *StopAfter) Wait(context.Context) error {
+	if s.N == 0 {
+		return context.DeadlineExceeded
+	}
+	s.N--
+	return nil
+}
