@@ -90,7 +90,7 @@ func ParseImage(msg []byte) (Image, error) {
 		return Image{}, fmt.Errorf("%w: no state.status", ErrNotImage)
 	}
 	if m.Type != "" && m.Type != "AMI" {
-		return Image{}, fmt.Errorf("%w: image type %q, want AMI", ErrNotImage, clip(m.Type))
+		return Image{}, fmt.Errorf("%w: image type %q, want AMI", ErrNotImage, awsid.Clip(m.Type, 120))
 	}
 	im := Image{
 		ARN: m.ARN, Name: m.Name, Version: m.Version,
@@ -106,7 +106,7 @@ func ParseImage(msg []byte) (Image, error) {
 		ami := AMI{Region: out.Region, ID: out.Image, Name: out.Name}
 		if !awsid.IsRegion(ami.Region) || !awsid.IsAMIID(ami.ID) {
 			return Image{}, fmt.Errorf("%w: outputResources.amis[%d]: region %q image %q is not a Region and an AMI ID",
-				ErrNotImage, i, clip(ami.Region), clip(ami.ID))
+				ErrNotImage, i, awsid.Clip(ami.Region, 120), awsid.Clip(ami.ID, 120))
 		}
 		if seen[ami.Region+"/"+ami.ID] {
 			continue
@@ -165,7 +165,3 @@ func parseDate(raw json.RawMessage) time.Time {
 	}
 	return time.Time{}
 }
-
-// clip shortens outside input quoted in an error, so a hostile message cannot
-// flood the logs.
-func clip(s string) string { return awsid.Clip(s, 120) }

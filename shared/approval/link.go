@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // Errors of ParseLinkRequest besides ErrUnknownToken, each answered with its
@@ -67,11 +69,11 @@ func ParseLinkRequest(req events.APIGatewayV2HTTPRequest) (LinkRequest, error) {
 			return lr, err
 		}
 		if decision != Approve && decision != Reject {
-			return lr, fmt.Errorf("%w: %q is neither %s nor %s", ErrBadDecision, clip(decision), Approve, Reject)
+			return lr, fmt.Errorf("%w: %q is neither %s nor %s", ErrBadDecision, awsid.Clip(decision, 120), Approve, Reject)
 		}
 		lr.Decision = decision
 	default:
-		return lr, fmt.Errorf("%w: %s", ErrMethod, clip(lr.Method))
+		return lr, fmt.Errorf("%w: %s", ErrMethod, awsid.Clip(lr.Method, 120))
 	}
 	raw, err := single(fields, "token", ErrUnknownToken)
 	if err != nil {
@@ -88,7 +90,7 @@ func ParseLinkRequest(req events.APIGatewayV2HTTPRequest) (LinkRequest, error) {
 func parseForm(req events.APIGatewayV2HTTPRequest) (url.Values, error) {
 	ct := header(req.Headers, "content-type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, fmt.Errorf("%w: content type %q, want application/x-www-form-urlencoded", ErrBadForm, clip(ct))
+		return nil, fmt.Errorf("%w: content type %q, want application/x-www-form-urlencoded", ErrBadForm, awsid.Clip(ct, 120))
 	}
 	body := req.Body
 	if req.IsBase64Encoded {

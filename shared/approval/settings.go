@@ -40,8 +40,8 @@ var tablePattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 // against the variable's name.
 func ReadSettings(r *settings.Reader) Settings {
 	s := Settings{
-		ApproverTopicARN: required(r, "APPROVER_TOPIC_ARN", topicARN),
-		TargetTopicARN:   required(r, "TARGET_TOPIC_ARN", topicARN),
+		ApproverTopicARN: required(r, "APPROVER_TOPIC_ARN", asIs(parsed(awsid.ParseSNSTopicARN))),
+		TargetTopicARN:   required(r, "TARGET_TOPIC_ARN", asIs(parsed(awsid.ParseSNSTopicARN))),
 		Targets: Targets{
 			Accounts:      required(r, "TARGET_ACCOUNT_IDS", nonEmpty(list(accountID))),
 			Organizations: settings.Parse(r, "TARGET_ORGANIZATION_ARNS", "", list(parsed(awsid.ParseOrganizationARN))),
@@ -78,9 +78,9 @@ func required[T any](r *settings.Reader, name string, parse func(string) (T, err
 	return out
 }
 
-func topicARN(s string) (string, error) {
-	_, err := awsid.ParseSNSTopicARN(s)
-	return s, err
+// asIs keeps a value that check accepts as it is given.
+func asIs(check func(string) error) func(string) (string, error) {
+	return func(s string) (string, error) { return s, check(s) }
 }
 
 // parsed checks a string with one of awsid's ARN parsers, keeping it as given.

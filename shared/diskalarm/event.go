@@ -64,7 +64,7 @@ func DecodeInvocation(raw []byte) (Invocation, error) {
 func decodeDirect(fields map[string]json.RawMessage) (Invocation, error) {
 	for name := range fields {
 		if !slices.Contains(directFields, name) {
-			return Invocation{}, fmt.Errorf("%w: unknown field %q in the direct invocation (want hostname and sns_topic_arn)", ErrBadInput, trimmed(name))
+			return Invocation{}, fmt.Errorf("%w: unknown field %q in the direct invocation (want hostname and sns_topic_arn)", ErrBadInput, awsid.Clip(name, 80))
 		}
 	}
 	str := func(name string) (string, bool, error) {
@@ -124,7 +124,7 @@ func decodeEventBridge(raw []byte) (Invocation, error) {
 		return Invocation{Kind: KindSchedule}, nil
 	case ev.Source == "aws.ec2" && ev.DetailType == stateChangeType:
 	default:
-		return Invocation{}, fmt.Errorf("%w: unknown trigger: EventBridge source %q detail-type %q", ErrBadInput, trimmed(ev.Source), trimmed(ev.DetailType))
+		return Invocation{}, fmt.Errorf("%w: unknown trigger: EventBridge source %q detail-type %q", ErrBadInput, awsid.Clip(ev.Source, 80), awsid.Clip(ev.DetailType, 80))
 	}
 	var detail struct {
 		InstanceID string `json:"instance-id"`
@@ -134,7 +134,7 @@ func decodeEventBridge(raw []byte) (Invocation, error) {
 		return Invocation{}, fmt.Errorf("%w: the state-change event has no detail object", ErrBadInput)
 	}
 	if !awsid.IsInstanceID(detail.InstanceID) {
-		return Invocation{}, fmt.Errorf("%w: detail.instance-id %q is not an EC2 instance ID", ErrBadInput, trimmed(detail.InstanceID))
+		return Invocation{}, fmt.Errorf("%w: detail.instance-id %q is not an EC2 instance ID", ErrBadInput, awsid.Clip(detail.InstanceID, 80))
 	}
 	if err := awsid.CheckResources(ev.Resources, "ec2", "instance/"+detail.InstanceID); err != nil {
 		return Invocation{}, fmt.Errorf("%w: %w", ErrBadInput, err)
@@ -155,7 +155,7 @@ func decodeQueue(raw []byte) (Invocation, error) {
 	}
 	for _, r := range ev.Records {
 		if r.EventSource != "aws:sqs" {
-			return Invocation{}, fmt.Errorf("%w: unknown trigger: a record from %q, want aws:sqs", ErrBadInput, trimmed(r.EventSource))
+			return Invocation{}, fmt.Errorf("%w: unknown trigger: a record from %q, want aws:sqs", ErrBadInput, awsid.Clip(r.EventSource, 80))
 		}
 		if r.EventSourceARN == "" {
 			continue
@@ -167,7 +167,7 @@ func decodeQueue(raw []byte) (Invocation, error) {
 			err = errors.New("not an SQS queue ARN")
 		}
 		if err != nil {
-			return Invocation{}, fmt.Errorf("%w: the record's eventSourceARN %q: %v", ErrBadInput, trimmed(r.EventSourceARN), err)
+			return Invocation{}, fmt.Errorf("%w: the record's eventSourceARN %q: %v", ErrBadInput, awsid.Clip(r.EventSourceARN, 80), err)
 		}
 	}
 	return Invocation{Kind: KindQueue, Messages: ev.Records}, nil
@@ -204,6 +204,3 @@ func jsonKind(v json.RawMessage) string {
 	}
 	return "a number"
 }
-
-// trimmed is for error messages that quote outside input.
-func trimmed(s string) string { return awsid.Clip(s, 80) }

@@ -64,9 +64,9 @@ func DecodeResume(body string) (Resume, Request, error) {
 	}
 	switch {
 	case m.Kind != ResumeKind:
-		return m, Request{}, fmt.Errorf("%w: kind %q, want %q", ErrBadInput, trimmed(m.Kind), ResumeKind)
+		return m, Request{}, fmt.Errorf("%w: kind %q, want %q", ErrBadInput, awsid.Clip(m.Kind, 80), ResumeKind)
 	case m.Trigger != TriggerSchedule && m.Trigger != TriggerDirect:
-		return m, Request{}, fmt.Errorf("%w: trigger %q, want schedule or direct", ErrBadInput, trimmed(m.Trigger))
+		return m, Request{}, fmt.Errorf("%w: trigger %q, want schedule or direct", ErrBadInput, awsid.Clip(m.Trigger, 80))
 	case m.Cursor == "":
 		return m, Request{}, fmt.Errorf("%w: no cursor", ErrBadInput)
 	case m.Pass < 2:

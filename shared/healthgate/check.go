@@ -146,7 +146,7 @@ func DescribeHealthError(err error) string {
 			"Subscribe the account to one"
 	case errors.As(err, &apiErr) && strings.Contains(apiErr.ErrorCode(), "AccessDenied"):
 		return fmt.Sprintf("the function's role may not call AWS Health (%s: %s). Allow health:DescribeEvents (health:DescribeEventsForOrganization with the organizational view)",
-			apiErr.ErrorCode(), clip(apiErr.ErrorMessage()))
+			apiErr.ErrorCode(), awsid.Clip(apiErr.ErrorMessage(), 64))
 	case errors.As(err, &apiErr) && retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool():
 		attempts := ""
 		if errors.As(err, &maxAttempts) {
@@ -166,7 +166,7 @@ func DescribeHealthError(err error) string {
 		// An endpoint's own attempt timed out, with time left for the check.
 		return "AWS Health did not answer on any endpoint within the time the gate gives each. Retry the stage later"
 	case errors.As(err, &apiErr):
-		return fmt.Sprintf("AWS Health refused the check (%s: %s)", apiErr.ErrorCode(), clip(apiErr.ErrorMessage()))
+		return fmt.Sprintf("AWS Health refused the check (%s: %s)", apiErr.ErrorCode(), awsid.Clip(apiErr.ErrorMessage(), 64))
 	default:
 		return fmt.Sprintf("asking AWS Health failed: %s", awsid.Clip(err.Error(), 300))
 	}

@@ -128,11 +128,11 @@ func ParseToken(s string, now time.Time) (Token, error) {
 	}
 	var tj tokenJSON
 	if err := json.Unmarshal([]byte(s), &tj); err != nil || tj.Gate != tokenGate {
-		return Token{}, fmt.Errorf(tokenErrPrefix+"%q is not the health gate's", clip(s))
+		return Token{}, fmt.Errorf(tokenErrPrefix+"%q is not the health gate's", awsid.Clip(s, 64))
 	}
 	started, err := time.Parse(time.RFC3339, tj.StartedAt)
 	if err != nil {
-		return Token{}, fmt.Errorf(tokenErrPrefix+"startedAt %q is not an RFC 3339 time", clip(tj.StartedAt))
+		return Token{}, fmt.Errorf(tokenErrPrefix+"startedAt %q is not an RFC 3339 time", awsid.Clip(tj.StartedAt, 64))
 	}
 	if started.After(now.Add(5 * time.Minute)) {
 		return Token{}, fmt.Errorf(tokenErrPrefix+"startedAt %s is in the future", started.Format(time.RFC3339))
@@ -143,10 +143,10 @@ func ParseToken(s string, now time.Time) (Token, error) {
 	for _, s := range tj.LastEvents {
 		a, err := arn.Parse(s)
 		if err != nil || len(s) > 1600 || a.Service != "health" || !strings.HasPrefix(a.Resource, "event/") {
-			return Token{}, fmt.Errorf(tokenErrPrefix+"lastEvents holds %q, not an AWS Health event ARN", clip(s))
+			return Token{}, fmt.Errorf(tokenErrPrefix+"lastEvents holds %q, not an AWS Health event ARN", awsid.Clip(s, 64))
 		}
 		if err := awsid.CheckPartition(a); err != nil {
-			return Token{}, fmt.Errorf(tokenErrPrefix+"lastEvents holds %q: %v", clip(s), err)
+			return Token{}, fmt.Errorf(tokenErrPrefix+"lastEvents holds %q: %v", awsid.Clip(s, 64), err)
 		}
 	}
 	return Token{StartedAt: started.UTC(), Attempt: tj.Attempt, LastEvents: tj.LastEvents}, nil

@@ -142,7 +142,7 @@ var paramFields = []struct {
 	{"mode", func(p *Params, raw json.RawMessage) error {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil || (Mode(s) != ModeFail && Mode(s) != ModeWait) {
-			return fmt.Errorf("mode: want \"fail\" or \"wait\", got %s", clip(string(raw)))
+			return fmt.Errorf("mode: want \"fail\" or \"wait\", got %s", awsid.Clip(string(raw), 64))
 		}
 		p.Mode = Mode(s)
 		return nil
@@ -155,7 +155,7 @@ var paramFields = []struct {
 		}
 		switch {
 		case err != nil:
-			return fmt.Errorf("maxWait: want a duration such as \"30m\" or \"2h\", got %s", clip(string(raw)))
+			return fmt.Errorf("maxWait: want a duration such as \"30m\" or \"2h\", got %s", awsid.Clip(string(raw), 64))
 		case d <= 0 || d > MaxMaxWait:
 			return fmt.Errorf("maxWait: %s is outside (0, %s]: CodePipeline fails a Lambda action after 24 hours in progress", d, MaxMaxWait)
 		}
@@ -165,7 +165,7 @@ var paramFields = []struct {
 	{"onHealthError", func(p *Params, raw json.RawMessage) error {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil || (OnHealthError(s) != OnHealthErrorFail && OnHealthError(s) != OnHealthErrorPass) {
-			return fmt.Errorf("onHealthError: want \"fail\" or \"pass\", got %s", clip(string(raw)))
+			return fmt.Errorf("onHealthError: want \"fail\" or \"pass\", got %s", awsid.Clip(string(raw), 64))
 		}
 		p.OnHealthError = OnHealthError(s)
 		return nil
@@ -279,7 +279,7 @@ func parseRegions(field string, list []string) ([]string, error) {
 		case r == "":
 			continue
 		case r != GlobalRegion && !awsid.IsRegion(r):
-			errs = append(errs, fmt.Errorf("%s: %q is not a Region name such as us-east-1", field, clip(r)))
+			errs = append(errs, fmt.Errorf("%s: %q is not a Region name such as us-east-1", field, awsid.Clip(r, 64)))
 			continue
 		}
 		if !slices.Contains(out, r) {
@@ -305,7 +305,7 @@ func parseServices(list []string) ([]string, error) {
 	for _, s := range list {
 		s = strings.ToUpper(strings.TrimSpace(s))
 		if !servicePattern.MatchString(s) {
-			errs = append(errs, fmt.Errorf("services: %q is not an AWS Health service code such as EC2", clip(s)))
+			errs = append(errs, fmt.Errorf("services: %q is not an AWS Health service code such as EC2", awsid.Clip(s, 64)))
 			continue
 		}
 		if !slices.Contains(out, s) {
@@ -332,7 +332,7 @@ func parseCategories(list []string) ([]types.EventTypeCategory, error) {
 			return strings.EqualFold(string(c), strings.TrimSpace(s))
 		})
 		if i < 0 {
-			errs = append(errs, fmt.Errorf("eventTypeCategories: %q is not one of %s", clip(s), categoryNames()))
+			errs = append(errs, fmt.Errorf("eventTypeCategories: %q is not one of %s", awsid.Clip(s, 64), categoryNames()))
 			continue
 		}
 		if c := types.EventTypeCategory("").Values()[i]; !slices.Contains(out, c) {
@@ -364,6 +364,3 @@ func (p Params) UserParameters() string {
 	b, _ := json.Marshal(out) // strings and lists of strings always marshal
 	return string(b)
 }
-
-// clip keeps echoed input short in messages.
-func clip(s string) string { return awsid.Clip(s, 64) }

@@ -119,7 +119,7 @@ func DecodeRetryInput(raw []byte) (*StageFailure, *Recheck, error) {
 		}
 		return &StageFailure{Pipeline: d.Pipeline, Stage: d.Stage, ExecutionID: d.ExecutionID, Region: ev.Region, Time: ev.Time}, nil, nil
 	}
-	return nil, nil, fmt.Errorf("%w: detail-type %q", ErrNotStageFailure, clip(probe.DetailType))
+	return nil, nil, fmt.Errorf("%w: detail-type %q", ErrNotStageFailure, awsid.Clip(probe.DetailType, 64))
 }
 
 // CodePipeline's rules for the names and IDs a stage event carries.
@@ -132,13 +132,13 @@ var (
 func validStage(pipeline, stage, executionID string) error {
 	var errs []error
 	if !awsid.IsPipelineName(pipeline) {
-		errs = append(errs, fmt.Errorf("%q is not a pipeline name", clip(pipeline)))
+		errs = append(errs, fmt.Errorf("%q is not a pipeline name", awsid.Clip(pipeline, 64)))
 	}
 	if !awsid.IsPipelineName(stage) {
-		errs = append(errs, fmt.Errorf("%q is not a stage name", clip(stage)))
+		errs = append(errs, fmt.Errorf("%q is not a stage name", awsid.Clip(stage, 64)))
 	}
 	if !executionIDPattern.MatchString(executionID) {
-		errs = append(errs, fmt.Errorf("%q is not a pipeline execution ID", clip(executionID)))
+		errs = append(errs, fmt.Errorf("%q is not a pipeline execution ID", awsid.Clip(executionID, 64)))
 	}
 	return errors.Join(errs...)
 }
