@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // ErrBadEvent marks input that no retry can fix.
@@ -26,12 +26,6 @@ type VolumeEvent struct {
 }
 
 const volumeDetailType = "EBS Volume Notification"
-
-var (
-	volumeIDPattern   = regexp.MustCompile(`^vol-[0-9a-f]{8}([0-9a-f]{9})?$`)
-	instanceIDPattern = regexp.MustCompile(`^i-[0-9a-f]{8}([0-9a-f]{9})?$`)
-	snapshotIDPattern = regexp.MustCompile(`^snap-[0-9a-f]{8}([0-9a-f]{9})?$`)
-)
 
 // DecodeVolumeEvent parses an EventBridge "EBS Volume Notification" event.
 // Every error wraps ErrBadEvent.
@@ -74,7 +68,7 @@ func VolumeIDFromARN(s string) (string, error) {
 		return "", fmt.Errorf("%w: resource %q is not an ARN", ErrBadEvent, s)
 	}
 	id, ok := strings.CutPrefix(a.Resource, "volume/")
-	if a.Service != "ec2" || !ok || !volumeIDPattern.MatchString(id) {
+	if a.Service != "ec2" || !ok || !awsid.IsVolumeID(id) {
 		return "", fmt.Errorf("%w: resource %q is not an EC2 volume ARN", ErrBadEvent, s)
 	}
 	return id, nil
@@ -121,7 +115,7 @@ func DecodeSnapshotNow(raw []byte) (string, error) {
 	if len(ev.Detail) == 0 || dec.Decode(&detail) != nil {
 		return "", fmt.Errorf("%w: detail must be {\"instanceId\": \"i-…\"}", ErrBadEvent)
 	}
-	if !instanceIDPattern.MatchString(detail.InstanceID) {
+	if !awsid.IsInstanceID(detail.InstanceID) {
 		return "", fmt.Errorf("%w: instanceId %q is not an EC2 instance ID (i-…)", ErrBadEvent, detail.InstanceID)
 	}
 	return detail.InstanceID, nil

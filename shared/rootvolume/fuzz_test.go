@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 func seedFromEvents(f *testing.F, dirs ...string) {
@@ -33,7 +35,7 @@ func FuzzDecodeVolumeEvent(f *testing.F) {
 			}
 			return
 		}
-		if !volumeIDPattern.MatchString(ev.VolumeID) {
+		if !awsid.IsVolumeID(ev.VolumeID) {
 			t.Fatalf("accepted volume ID %q", ev.VolumeID)
 		}
 	})
@@ -65,7 +67,7 @@ func FuzzDecodeSnapshotNow(f *testing.F) {
 			}
 			return
 		}
-		if !instanceIDPattern.MatchString(id) {
+		if !awsid.IsInstanceID(id) {
 			t.Fatalf("accepted instance ID %q", id)
 		}
 	})

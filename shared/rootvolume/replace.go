@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
@@ -61,12 +62,12 @@ func DecodeReplaceRequest(raw []byte) (ReplaceRequest, error) {
 
 // Validate checks the IDs' shapes before anything is called.
 func (r ReplaceRequest) Validate() error {
-	if !instanceIDPattern.MatchString(r.InstanceID) {
+	if !awsid.IsInstanceID(r.InstanceID) {
 		return fmt.Errorf("%w: instanceId %q is not an EC2 instance ID (i-…)", ErrBadEvent, r.InstanceID)
 	}
 	switch {
 	case r.RestoreTo == RestoreLatestSnapshot, r.RestoreTo == RestoreLaunchState:
-	case snapshotIDPattern.MatchString(r.RestoreTo):
+	case awsid.IsSnapshotID(r.RestoreTo):
 	default:
 		return fmt.Errorf("%w: restoreTo %q is not %q, %q or a snapshot ID (snap-…)", ErrBadEvent, r.RestoreTo, RestoreLatestSnapshot, RestoreLaunchState)
 	}

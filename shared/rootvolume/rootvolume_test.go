@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,10 @@ func TestParseTag(t *testing.T) {
 		{in: "=value", wantErr: true},
 		{in: "aws:reserved=1", wantErr: true},
 		{in: string(make([]byte, 129)) + "=x", wantErr: true},
+		// AWS counts the limits in characters (awsid.ParseTag); the old
+		// copy here counted bytes and refused 128 two-byte characters.
+		{in: strings.Repeat("é", 128) + "=x", want: Tag{strings.Repeat("é", 128), "x"}},
+		{in: "k=\xff", wantErr: true},
 	}
 	for _, tt := range tests {
 		got, err := ParseTag(tt.in)

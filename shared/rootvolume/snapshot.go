@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // ErrNotAttached means the volume had no attachment within the wait: Lambda's
@@ -154,7 +155,7 @@ func MarkedVolume(description string) (string, bool) {
 		return "", false
 	}
 	id, _, ok := strings.Cut(rest, ":")
-	if !ok || !volumeIDPattern.MatchString(id) {
+	if !ok || !awsid.IsVolumeID(id) {
 		return "", false
 	}
 	return id, true

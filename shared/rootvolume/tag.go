@@ -4,17 +4,15 @@
 package rootvolume
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // Tag is one key=value pair the suite uses to mark resources it may act on.
-type Tag struct {
-	Key, Value string
-}
+// It is an awsid.Tag, which holds AWS's tag rules, with the EC2 methods the
+// root-volume code needs.
+type Tag awsid.Tag
 
 // Default tags; operators may configure others (SNAPSHOT_TAG, DELETE_VOLUME_TAG).
 var (
@@ -37,25 +35,14 @@ const (
 	TagCreatedBy    = "lambda-suite:created-by"
 )
 
-// ParseTag reads "key=value". The key may not be empty or use the reserved
-// aws: prefix; lengths follow EC2's limits (128 and 256 characters).
+// ParseTag reads "key=value" by AWS's rules for user tags (awsid.ParseTag).
 func ParseTag(s string) (Tag, error) {
-	key, value, ok := strings.Cut(s, "=")
-	key, value = strings.TrimSpace(key), strings.TrimSpace(value)
-	switch {
-	case !ok:
-		return Tag{}, fmt.Errorf("%q is not key=value", s)
-	case key == "":
-		return Tag{}, fmt.Errorf("%q has an empty key", s)
-	case strings.HasPrefix(strings.ToLower(key), "aws:"):
-		return Tag{}, fmt.Errorf("%q uses the reserved aws: prefix", s)
-	case len(key) > 128 || len(value) > 256:
-		return Tag{}, fmt.Errorf("%q is longer than EC2 allows (key 128, value 256)", s)
-	}
-	return Tag{Key: key, Value: value}, nil
+	t, err := awsid.ParseTag(s)
+	return Tag(t), err
 }
 
-func (t Tag) String() string { return t.Key + "=" + t.Value }
+// String is the key=value form ParseTag reads.
+func (t Tag) String() string { return awsid.Tag(t).String() }
 
 // Filter is the server-side EC2 filter selecting resources with this tag.
 func (t Tag) Filter() types.Filter {
