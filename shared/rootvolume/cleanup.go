@@ -427,37 +427,78 @@ func (c *Cleaner) Run(ctx context.Context) (CleanupSummary, error) {
 		}
 		log.InfoContext(ctx, "label removed: the replacement failed", "volumeId", id, "tag", c.DeleteTag.String())
 	}
-	deleteAll := func(kind string, ids []string, done *[]string, call func(id string) error) bool {
-		for _, id := range ids {
-			if c.Limiter != nil && c.Limiter.Wait(work) != nil || work.Err() != nil {
-				return false
-			}
-			if err := call(id); err != nil {
-				log.WarnContext(ctx, "delete failed", "kind", kind, "id", id, "error", err.Error())
-				sum.Failed = append(sum.Failed, Failure{ID: id, Kind: kind, Error: err.Error()})
-				continue
-			}
-			log.InfoContext(ctx, "deleted", "kind", kind, "id", id)
-			*done = append(*done, id)
-		}
-		return true
-	}
-	finished := deleteAll(KindVolume, plan.Volumes, &sum.VolumesDeleted, func(id string) error {
-		if slices.Contains(plan.Label, id) {
-			// Adopted volumes carry no label yet; IAM lets the cleanup
-			// delete only labelled volumes.
-			if _, err := c.EC2.CreateTags(work, &ec2.CreateTagsInput{Resources: []string{id}, Tags: []types.Tag{c.DeleteTag.ec2()}}); err != nil {
-				return fmt.Errorf("label: %w", err)
-			}
-		}
-		_, err := c.EC2.DeleteVolume(work, &ec2.DeleteVolumeInput{VolumeId: aws.String(id)})
-		return err
-	}) && deleteAll(KindSnapshot, plan.Snapshots, &sum.SnapshotsDeleted, func(id string) error {
-		_, err := c.EC2.DeleteSnapshot(work, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(id)})
-		return err
+	// Volumes first, then snapshots; a run that runs out of time leaves the
+	// rest to the next.
+	volumes := c.deleteEach(ctx, work, KindVolume, plan.Volumes, func(id string) error {
+		return c.deleteVolume(work, id, slices.Contains(plan.Label, id))
 	})
+	sum.VolumesDeleted = append(sum.VolumesDeleted, volumes.deleted...)
+	sum.Failed = append(sum.Failed, volumes.failed...)
+	finished := volumes.finished
+	if finished {
+		snapshots := c.deleteEach(ctx, work, KindSnapshot, plan.Snapshots, func(id string) error {
+			_, err := c.EC2.DeleteSnapshot(work, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(id)})
+			return err
+		})
+		sum.SnapshotsDeleted = append(sum.SnapshotsDeleted, snapshots.deleted...)
+		sum.Failed = append(sum.Failed, snapshots.failed...)
+		finished = snapshots.finished
+	}
 	sum.StoppedEarly = !finished
 	return sum, nil
+}
+
+// deleteResult is what deleteEach did with one kind of resource.
+type deleteResult struct {
+	deleted  []string
+	failed   []Failure
+	finished bool // every ID was tried before the budget ran out
+}
+
+// deleteEach calls del for each ID in order, paced by the limiter, and stops
+// when the work budget is spent. A failed delete is logged and recorded, and
+// the next ID is tried.
+func (c *Cleaner) deleteEach(ctx, work context.Context, kind string, ids []string, del func(id string) error) deleteResult {
+	log := c.logger()
+	var out deleteResult
+	for _, id := range ids {
+		if !c.mayDelete(work) {
+			return out
+		}
+		if err := del(id); err != nil {
+			log.WarnContext(ctx, "delete failed", "kind", kind, "id", id, "error", err.Error())
+			out.failed = append(out.failed, Failure{ID: id, Kind: kind, Error: err.Error()})
+			continue
+		}
+		log.InfoContext(ctx, "deleted", "kind", kind, "id", id)
+		out.deleted = append(out.deleted, id)
+	}
+	out.finished = true
+	return out
+}
+
+// mayDelete reports whether one more delete may start: the limiter, if
+// any, lets it through before the budget ends, and the budget is not spent.
+func (c *Cleaner) mayDelete(work context.Context) bool {
+	if c.Limiter != nil {
+		if err := c.Limiter.Wait(work); err != nil {
+			return false
+		}
+	}
+	return work.Err() == nil
+}
+
+// deleteVolume deletes a replaced volume. An adopted volume carries no
+// label yet and IAM lets the cleanup delete only labelled volumes, so
+// the label goes on first.
+func (c *Cleaner) deleteVolume(ctx context.Context, id string, label bool) error {
+	if label {
+		if _, err := c.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: []types.Tag{c.DeleteTag.ec2()}}); err != nil {
+			return fmt.Errorf("label: %w", err)
+		}
+	}
+	_, err := c.EC2.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: aws.String(id)})
+	return err
 }
 
 // gather reads, with server-side filters and the largest pages, everything
