@@ -40,7 +40,7 @@ const (
 // imageBuilderRole is the service-linked role Image Builder publishes to
 // its SNS topic as (Image Builder user guide, "Amazon SNS integration":
 // the role named in the key policy of an encrypted topic).
-const imageBuilderRole = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder"
+const imageBuilderRole = "aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder"
 
 // Defaults of ApprovalStackProps.
 const (
@@ -193,7 +193,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 
 	// Image Builder is asked about builds of this account only.
 	getImage := statement("AskImageBuilder", []string{"imagebuilder:GetImage"},
-		[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*"), nil)}, nil)
+		[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("imagebuilder"), Region: jsii.String("*"), Resource: jsii.String("image"), ResourceName: jsii.String("*")})}, nil)
 	// Publishing to the encrypted approver topic uses its key.
 	approverKeyUse := statement("EncryptForApprovers", []string{"kms:GenerateDataKey*", "kms:Decrypt"}, []*string{approverKey.KeyArn()}, nil)
 
@@ -208,7 +208,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 			statement("EmailApprovers", []string{"sns:Publish"}, []*string{approverTopic.TopicArn()}, nil),
 			approverKeyUse,
 			getImage,
-			readStep(),
+			readStep(stack),
 			// Reads have no resource-level permissions: the AMIs' names.
 			statement("DescribeAMIs", []string{"ec2:DescribeImages"}, star(), nil),
 		},
@@ -226,12 +226,12 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		// only AMIs that EC2 Image Builder made: a second line behind
 		// Image Builder's own list of the build's AMIs.
 		statement("ShareImageBuilderAMIs", []string{"ec2:ModifyImageAttribute"},
-			[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:*::image/*"), nil)},
+			[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ec2"), Region: jsii.String("*"), Account: jsii.String(""), Resource: jsii.String("image"), ResourceName: jsii.String("*")})},
 			map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + imageBuilderTagKey: imageBuilderTagValue}}),
 		// To refuse AMIs encrypted with the AWS managed key, which other
 		// accounts cannot use.
 		statement("DescribeSnapshotKeys", []string{"kms:DescribeKey"},
-			[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*"), nil)}, nil),
+			[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("kms"), Region: jsii.String("*"), Resource: jsii.String("key"), ResourceName: jsii.String("*")})}, nil),
 	}
 
 	link := NewFunction(stack, "AmiApprovalLink", &FunctionProps{
@@ -246,7 +246,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Statements: append([]awsiam.PolicyStatement{
 			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 				[]*string{table.TableArn()}, nil),
-			readStep(), actOnStep(),
+			readStep(stack), actOnStep(stack),
 		}, sharing...),
 		LogRetentionDays: p.LogRetentionDays,
 	})
@@ -275,7 +275,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{RemovalPolicy: awscdk.RemovalPolicy_RETAIN})
 	accessLogGroup := accessLogs.Node().DefaultChild().(awslogs.CfnLogGroup)
 	accessLogGroup.SetRetentionInDays(jsii.Number(orDefault(p.LogRetentionDays, DefaultLogRetentionDays)))
-	accessLogGroup.OverrideLogicalId(jsii.String(approvalAccessLogsID))
+	pinLogicalID(accessLogGroup, approvalAccessLogsID)
 
 	stage := awsapigatewayv2.NewHttpStage(stack, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:    api,
@@ -366,7 +366,7 @@ func emailSubscription(stack awscdk.Stack, id string, topic awssns.Topic, param 
 		TopicArn: topic.TopicArn(), Protocol: jsii.String("email"), Endpoint: param.ValueAsString(),
 	})
 	sub.CfnOptions().SetCondition(hasEmail)
-	sub.OverrideLogicalId(jsii.String(id))
+	pinLogicalID(sub, id)
 }
 
 // subscribeToImageBuilder subscribes the request function to Image Builder's
@@ -377,7 +377,7 @@ func subscribeToImageBuilder(stack awscdk.Stack, p approvalParameters, fn awslam
 		DisplayName: jsii.String("EC2 Image Builder notifications"),
 	})
 	topic.CfnOptions().SetCondition(p.createImageBuilderTopic)
-	topic.OverrideLogicalId(jsii.String(imageBuilderTopicID))
+	pinLogicalID(topic, imageBuilderTopicID)
 	policy := awssns.NewCfnTopicPolicy(stack, jsii.String(imageBuilderTopicID+"Policy"), &awssns.CfnTopicPolicyProps{
 		Topics: &[]*string{topic.Ref()},
 		PolicyDocument: map[string]any{
@@ -397,13 +397,13 @@ func subscribeToImageBuilder(stack awscdk.Stack, p approvalParameters, fn awslam
 				map[string]any{
 					"Sid": "OnlyImageBuilderPublishes", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
 					"Resource":  topic.Ref(),
-					"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": awscdk.Fn_Sub(jsii.String(imageBuilderRole), nil)}},
+					"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("role"), ResourceName: jsii.String(imageBuilderRole)})}},
 				},
 			},
 		},
 	})
 	policy.CfnOptions().SetCondition(p.createImageBuilderTopic)
-	policy.OverrideLogicalId(jsii.String(imageBuilderTopicID + "Policy"))
+	pinLogicalID(policy, imageBuilderTopicID+"Policy")
 
 	useExisting := awscdk.NewCfnCondition(stack, jsii.String(approvalUseTopicCnd), &awscdk.CfnConditionProps{
 		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(p.imageBuilderTopic.ValueAsString(), jsii.String(""))),
@@ -420,7 +420,7 @@ func subscribeToImageBuilder(stack awscdk.Stack, p approvalParameters, fn awslam
 			TopicArn: c.topicARN, Protocol: jsii.String("lambda"), Endpoint: fn.FunctionArn(),
 		})
 		sub.CfnOptions().SetCondition(c.condition)
-		sub.OverrideLogicalId(jsii.String(c.id + "Subscription"))
+		pinLogicalID(sub, c.id+"Subscription")
 		perm := awslambda.NewCfnPermission(stack, jsii.String(c.id+"Invoke"), &awslambda.CfnPermissionProps{
 			Action: jsii.String("lambda:InvokeFunction"), FunctionName: fn.FunctionArn(),
 			Principal: jsii.String("sns.amazonaws.com"), SourceArn: c.topicARN,
@@ -429,7 +429,7 @@ func subscribeToImageBuilder(stack awscdk.Stack, p approvalParameters, fn awslam
 			SourceAccount: awscdk.Aws_ACCOUNT_ID(),
 		})
 		perm.CfnOptions().SetCondition(c.condition)
-		perm.OverrideLogicalId(jsii.String(c.id + "Invoke"))
+		pinLogicalID(perm, c.id+"Invoke")
 	}
 
 	out := awscdk.NewCfnOutput(stack, jsii.String("ImageBuilderTopicArn"), &awscdk.CfnOutputProps{
@@ -437,9 +437,4 @@ func subscribeToImageBuilder(stack awscdk.Stack, p approvalParameters, fn awslam
 		Value:       topic.Ref(),
 	})
 	out.SetCondition(p.createImageBuilderTopic)
-}
-
-// pinLogicalID fixes the logical ID of a construct's CloudFormation resource.
-func pinLogicalID(c constructs.IConstruct, id string) {
-	c.Node().DefaultChild().(awscdk.CfnElement).OverrideLogicalId(jsii.String(id))
 }

@@ -89,9 +89,9 @@ func TestApprovalScopedStatements(t *testing.T) {
 		return s
 	}
 	// imagebuilder:GetImage only on this account's images.
-	getImage := allow("AskImageBuilder", "imagebuilder:GetImage", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*"})
+	getImage := allow("AskImageBuilder", "imagebuilder:GetImage", cfnARN("arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*"))
 	// The workflow mode: steps of this account's image build versions.
-	builds := map[string]any{"Fn::Sub": "arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*/*/*"}
+	builds := cfnARN("arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*/*/*")
 	readStep := allow("ReadWorkflowSteps", "imagebuilder:GetWorkflowStepExecution", builds)
 	keyUse := allow("EncryptForApprovers", []any{"kms:GenerateDataKey*", "kms:Decrypt"}, map[string]any{"Fn::GetAtt": []any{"AmiApprovalApproverKey", "Arn"}})
 	onFailure := func(queue string) map[string]any {
@@ -104,9 +104,9 @@ func TestApprovalScopedStatements(t *testing.T) {
 		allow("NotifyTargets", "sns:Publish", map[string]any{"Ref": "AmiApprovalTargetTopic"}),
 		getImage,
 		allow("DescribeAMIs", []any{"ec2:DescribeImages", "ec2:DescribeSnapshots"}, "*"),
-		allow("ShareImageBuilderAMIs", "ec2:ModifyImageAttribute", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ec2:*::image/*"},
+		allow("ShareImageBuilderAMIs", "ec2:ModifyImageAttribute", cfnARN("arn:${AWS::Partition}:ec2:*::image/*"),
 			map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/CreatedBy": "EC2 Image Builder"}}),
-		allow("DescribeSnapshotKeys", "kms:DescribeKey", map[string]any{"Fn::Sub": "arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*"}),
+		allow("DescribeSnapshotKeys", "kms:DescribeKey", cfnARN("arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*")),
 	}
 	tests := []struct {
 		function string
@@ -249,10 +249,8 @@ func TestApprovalTopicPolicies(t *testing.T) {
 			tls("EnforceTLS", "sns:Publish", "AmiApprovalImageBuilderTopic"),
 			map[string]any{
 				"Sid": "OnlyImageBuilderPublishes", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
-				"Resource": map[string]any{"Ref": "AmiApprovalImageBuilderTopic"},
-				"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": map[string]any{
-					"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder",
-				}}},
+				"Resource":  map[string]any{"Ref": "AmiApprovalImageBuilderTopic"},
+				"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": cfnARN("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder")}},
 			},
 		},
 		"AmiApprovalApproverTopic": {

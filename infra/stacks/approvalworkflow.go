@@ -45,19 +45,21 @@ func stepWaitingPattern() *awsevents.EventPattern {
 
 // imageBuildVersions are this account's image build versions, in every
 // Region: what the workflow mode asks about and acts on.
-func imageBuildVersions() []*string {
-	return []*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*/*/*"), nil)}
+func imageBuildVersions(stack awscdk.Stack) []*string {
+	return []*string{stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("imagebuilder"), Region: jsii.String("*"), Resource: jsii.String("image"), ResourceName: jsii.String("*/*/*"),
+	})}
 }
 
 // readStep lets a function read a build's workflow steps.
-func readStep() awsiam.PolicyStatement {
-	return statement("ReadWorkflowSteps", []string{"imagebuilder:GetWorkflowStepExecution"}, imageBuildVersions(), nil)
+func readStep(stack awscdk.Stack) awsiam.PolicyStatement {
+	return statement("ReadWorkflowSteps", []string{"imagebuilder:GetWorkflowStepExecution"}, imageBuildVersions(stack), nil)
 }
 
 // actOnStep lets the page resume or stop a waiting step of this account's
 // builds.
-func actOnStep() awsiam.PolicyStatement {
-	return statement("ActOnWorkflowSteps", []string{"imagebuilder:SendWorkflowStepAction"}, imageBuildVersions(), nil)
+func actOnStep(stack awscdk.Stack) awsiam.PolicyStatement {
+	return statement("ActOnWorkflowSteps", []string{"imagebuilder:SendWorkflowStepAction"}, imageBuildVersions(stack), nil)
 }
 
 // routeStepWaiting sends the waiting-step event to the request function.
@@ -101,8 +103,8 @@ func exampleApprovalPipeline(stack awscdk.Stack) {
 			"Effect": "Allow", "Principal": map[string]any{"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole",
 		}}},
 		ManagedPolicyArns: &[]any{
-			awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"), nil),
-			awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::aws:policy/EC2InstanceProfileForImageBuilder"), nil),
+			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore")).ManagedPolicyArn(),
+			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("EC2InstanceProfileForImageBuilder")).ManagedPolicyArn(),
 		},
 	})
 	when(role, "AmiApprovalExampleInstanceRole")
@@ -117,9 +119,9 @@ func exampleApprovalPipeline(stack awscdk.Stack) {
 	when(infra, "AmiApprovalExampleInfrastructure")
 	recipe := awsimagebuilder.NewCfnImageRecipe(stack, jsii.String("ExampleRecipe"), &awsimagebuilder.CfnImageRecipeProps{
 		Name: jsii.String("ami-approval-example"), Version: jsii.String("1.0.0"),
-		ParentImage: awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:imagebuilder:${AWS::Region}:aws:image/amazon-linux-2023-x86/x.x.x"), nil),
+		ParentImage: awsManaged(stack, "image", "amazon-linux-2023-x86/x.x.x"),
 		Components: &[]any{&awsimagebuilder.CfnImageRecipe_ComponentConfigurationProperty{
-			ComponentArn: awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:imagebuilder:${AWS::Region}:aws:component/update-linux/x.x.x"), nil),
+			ComponentArn: awsManaged(stack, "component", "update-linux/x.x.x"),
 		}},
 	})
 	when(recipe, "AmiApprovalExampleRecipe")
@@ -142,10 +144,18 @@ func exampleApprovalPipeline(stack awscdk.Stack) {
 		DistributionConfigurationArn:   dist.AttrArn(),
 		Workflows: &[]any{
 			&awsimagebuilder.CfnImagePipeline_WorkflowConfigurationProperty{
-				WorkflowArn: awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:imagebuilder:${AWS::Region}:aws:workflow/build/build-image/x.x.x"), nil),
+				WorkflowArn: awsManaged(stack, "workflow", "build/build-image/x.x.x"),
 			},
 			&awsimagebuilder.CfnImagePipeline_WorkflowConfigurationProperty{WorkflowArn: workflow.AttrArn()},
 		},
 	})
 	when(pipeline, approvalExamplePipelineID)
+}
+
+// awsManaged is the ARN of an Image Builder resource that AWS owns (account
+// "aws") in the stack's Region.
+func awsManaged(stack awscdk.Stack, resource, name string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("imagebuilder"), Account: jsii.String("aws"), Resource: jsii.String(resource), ResourceName: jsii.String(name),
+	})
 }

@@ -154,12 +154,12 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 			Resources:  &[]*string{topic.TopicArn()},
 			Conditions: &map[string]any{
 				"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
-				"ArnLike":      map[string]any{"aws:SourceArn": alarmARN(p.AlarmPrefix)},
+				"ArnLike":      map[string]any{"aws:SourceArn": alarmARN(stack, p.AlarmPrefix)},
 			},
 		}))
 		// Operators subscribe to it: never replace it.
 		topic.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
-		topic.Node().DefaultChild().(awssns.CfnTopic).OverrideLogicalId(jsii.String("EbsAlarmsTopic"))
+		pinLogicalID(topic, "EbsAlarmsTopic")
 		topicARN = *topic.TopicArn()
 	}
 
@@ -172,7 +172,7 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 		RemovalPolicy:   awscdk.RemovalPolicy_RETAIN,
 	})
-	deadLetter.Node().DefaultChild().(awssqs.CfnQueue).OverrideLogicalId(jsii.String("EbsAlarmsResumeDeadLetterQueue"))
+	pinLogicalID(deadLetter, "EbsAlarmsResumeDeadLetterQueue")
 	resume := awssqs.NewQueue(stack, jsii.String("ResumeQueue"), &awssqs.QueueProps{
 		Encryption: awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL: jsii.Bool(true),
@@ -182,7 +182,7 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(1)),
 		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: deadLetter, MaxReceiveCount: jsii.Number(3)},
 	})
-	resume.Node().DefaultChild().(awssqs.CfnQueue).OverrideLogicalId(jsii.String("EbsAlarmsResumeQueue"))
+	pinLogicalID(resume, "EbsAlarmsResumeQueue")
 
 	fn := NewFunction(stack, "EbsAlarms", &FunctionProps{
 		Name:        EbsAlarms,
@@ -212,7 +212,7 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 			statement("ReadFleet", []string{"ec2:DescribeInstances", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"}, star(), nil),
 			// TagResource: PutMetricAlarm sets the owner tags on create.
 			statement("WriteSuiteAlarms", []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"},
-				[]*string{alarmARN(p.AlarmPrefix)}, nil),
+				[]*string{alarmARN(stack, p.AlarmPrefix)}, nil),
 			statement("ResumeQueue", []string{"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"},
 				[]*string{resume.QueueArn()}, nil),
 		},
@@ -256,6 +256,7 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 }
 
 // alarmARN is the ARN of the alarms under prefix, in this stack's region.
-func alarmARN(prefix string) *string {
-	return awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"+prefix+"*"), nil)
+func alarmARN(stack awscdk.Stack, prefix string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+		ResourceName: jsii.String(prefix + "*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
 }

@@ -142,7 +142,7 @@ func TestDiskAlarmScopedStatements(t *testing.T) {
 			}
 			hasStatement(t, tmpl, EbsAlarms, map[string]any{
 				"Action":   []any{"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"},
-				"Resource": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + tt.prefix + "*"},
+				"Resource": cfnARN("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + tt.prefix + "*"),
 			})
 			hasStatement(t, tmpl, EbsAlarms, map[string]any{
 				"Action":   []any{"ec2:DescribeInstances", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"},
@@ -187,9 +187,7 @@ func TestDiskAlarmTopicAcceptsAlarms(t *testing.T) {
 							"Resource":  map[string]any{"Ref": "EbsAlarmsTopic"},
 							"Condition": map[string]any{
 								"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}},
-								"ArnLike": map[string]any{"aws:SourceArn": map[string]any{
-									"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + tt.prefix + "*",
-								}},
+								"ArnLike":      map[string]any{"aws:SourceArn": cfnARN("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + tt.prefix + "*")},
 							},
 						}),
 					})},

@@ -87,7 +87,7 @@ func NewFunction(scope constructs.Construct, id string, props *FunctionProps) *F
 	// and the SAM template speak, so set the number on the L1.
 	logGroup := f.LogGroup.Node().DefaultChild().(awslogs.CfnLogGroup)
 	logGroup.SetRetentionInDays(jsii.Number(orDefault(props.LogRetentionDays, DefaultLogRetentionDays)))
-	logGroup.OverrideLogicalId(jsii.String(id + "LogGroup"))
+	pinLogicalID(logGroup, id+"LogGroup")
 
 	fnProps := &awslambda.FunctionProps{
 		Description:   nonEmpty(props.Description),
@@ -112,7 +112,7 @@ func NewFunction(scope constructs.Construct, id string, props *FunctionProps) *F
 			RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 			RemovalPolicy:   removal,
 		})
-		f.OnFailureQueue.Node().DefaultChild().(awssqs.CfnQueue).OverrideLogicalId(jsii.String(id + "OnFailureQueue"))
+		pinLogicalID(f.OnFailureQueue, id+"OnFailureQueue")
 
 		retries := DefaultRetryAttempts
 		if props.RetryAttempts != nil {
@@ -209,3 +209,15 @@ func statement(sid string, actions []string, resources []*string, conditions map
 
 // star is the resource of actions that have no resource-level permissions.
 func star() []*string { return []*string{jsii.String("*")} }
+
+// pinLogicalID fixes the logical ID CloudFormation knows a resource by: of
+// c itself when it is an L1 (or a parameter), else of the L1 an L2 wraps.
+// It is the one way the stacks pin IDs: a changed logical ID would replace
+// a stateful resource, and the tests pin them.
+func pinLogicalID(c constructs.IConstruct, id string) {
+	element, ok := c.(awscdk.CfnElement)
+	if !ok {
+		element = c.Node().DefaultChild().(awscdk.CfnElement)
+	}
+	element.OverrideLogicalId(jsii.String(id))
+}

@@ -179,15 +179,15 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
 		}),
 	})
-	schedulerRole.Node().DefaultChild().(awsiam.CfnRole).OverrideLogicalId(jsii.String("PipelineStageRetrySchedulerRole"))
+	pinLogicalID(schedulerRole, "PipelineStageRetrySchedulerRole")
 	// CloudFormation names the group, so two copies of the stack (staging
 	// and production, say) can live in one account and Region.
 	group := awsscheduler.NewCfnScheduleGroup(stack, jsii.String("RecheckScheduleGroup"), &awsscheduler.CfnScheduleGroupProps{})
-	group.OverrideLogicalId(jsii.String("PipelineStageRetryScheduleGroup"))
+	pinLogicalID(group, "PipelineStageRetryScheduleGroup")
 
 	var pipelineARNs []*string
 	for _, name := range p.Pipelines {
-		pipelineARNs = append(pipelineARNs, pipelineARN(name))
+		pipelineARNs = append(pipelineARNs, pipelineARN(stack, name))
 	}
 	retry := NewFunction(stack, "PipelineStageRetry", &FunctionProps{
 		Name:        PipelineStageRetry,
@@ -210,7 +210,7 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 			// and state, and retrying the failed actions.
 			statement("RetryOptedInPipelines", []string{"codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:RetryStageExecution"}, pipelineARNs, nil),
 			statement("ScheduleRechecks", []string{"scheduler:CreateSchedule"},
-				[]*string{awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${PipelineStageRetryScheduleGroup}/*"), nil)}, nil),
+				[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("scheduler"), Resource: jsii.String("schedule"), ResourceName: jsii.String(*group.Ref() + "/*")})}, nil),
 			statement("PassSchedulerRole", []string{"iam:PassRole"}, []*string{schedulerRole.RoleArn()},
 				map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}}),
 		},
@@ -257,7 +257,7 @@ func newExamplePipeline(stack awscdk.Stack, gate *Function, p HealthGateStackPro
 			EnforceSSL:        jsii.Bool(true),
 			RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 		})
-		b.Node().DefaultChild().(awss3.CfnBucket).OverrideLogicalId(jsii.String("HealthGateExample" + id))
+		pinLogicalID(b, "HealthGateExample"+id)
 		return b
 	}
 	source, target, artifacts := bucket("SourceBucket"), bucket("DeployBucket"), bucket("ArtifactBucket")
@@ -317,6 +317,6 @@ func newExamplePipeline(stack awscdk.Stack, gate *Function, p HealthGateStackPro
 	awscdk.NewCfnOutput(stack, jsii.String("HealthGateExampleSourceBucket"), &awscdk.CfnOutputProps{Value: source.BucketName()})
 }
 
-func pipelineARN(name string) *string {
-	return awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:"+name), nil)
+func pipelineARN(stack awscdk.Stack, name string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("codepipeline"), Resource: jsii.String(name)})
 }

@@ -85,7 +85,7 @@ func TestHealthGateFunctions(t *testing.T) {
 
 func TestHealthGatePermissions(t *testing.T) {
 	tmpl := defaultHealthGate(t)
-	sub := func(s string) map[string]any { return map[string]any{"Fn::Sub": s} }
+	sub := cfnARN
 	tests := []struct {
 		name      string
 		function  string
@@ -226,8 +226,8 @@ func TestHealthGateProps(t *testing.T) {
 	for _, fn := range HealthGateFunctions {
 		hasStatement(t, tmpl, fn, map[string]any{"Action": []any{"health:DescribeEvents", "health:DescribeEventsForOrganization"}, "Resource": "*"})
 	}
-	sub := func(name string) map[string]any {
-		return map[string]any{"Fn::Sub": "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:" + name}
+	sub := func(name string) any {
+		return cfnARN("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:" + name)
 	}
 	hasStatement(t, tmpl, PipelineStageRetry, map[string]any{
 		"Action":   []any{"codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:RetryStageExecution"},

@@ -160,3 +160,24 @@ func functionID(t *testing.T, tmpl assertions.Template, name string) string {
 	}
 	return *id
 }
+
+// cfnARN is how the template writes the ARN s, given in Fn::Sub syntax
+// ("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"):
+// Stack.FormatArn joins the literal parts and a Ref for each ${Name}. The
+// tests spell each ARN in full, so the string an expectation names is the
+// ARN itself, whatever the encoding.
+func cfnARN(s string) any {
+	var parts []any
+	last := 0
+	for _, m := range subVariable.FindAllStringSubmatchIndex(s, -1) {
+		if m[0] > last {
+			parts = append(parts, s[last:m[0]])
+		}
+		parts = append(parts, map[string]any{"Ref": s[m[2]:m[3]]})
+		last = m[1]
+	}
+	if last < len(s) {
+		parts = append(parts, s[last:])
+	}
+	return map[string]any{"Fn::Join": []any{"", parts}}
+}

@@ -313,7 +313,7 @@ func newStackSet(stack awscdk.Stack, capability, body string, p OrgRolloutProps)
 			{Key: jsii.String("capability"), Value: jsii.String(capability)},
 		},
 	})
-	set.OverrideLogicalId(jsii.String(stackSetLogicalID(capability)))
+	pinLogicalID(set, stackSetLogicalID(capability))
 	awscdk.NewCfnOutput(stack, jsii.String(stackSetLogicalID(capability)+"Name"), &awscdk.CfnOutputProps{
 		Description: jsii.String("StackSet of the " + capability + " capability: aws cloudformation list-stack-instances --stack-set-name <this>"),
 		Value:       set.StackSetName(),
@@ -359,7 +359,7 @@ func stackSetTemplate(capability string, p OrgRolloutProps) (map[string]any, err
 		Description:    jsii.String("The StackSet administrator's account, whose per-Region bucket holds the functions' code"),
 		AllowedPattern: jsii.String(`^\d{12}$`),
 	})
-	account.OverrideLogicalId(jsii.String(orgAssetAccountParam))
+	pinLogicalID(account, orgAssetAccountParam)
 	bucket := awscdk.Fn_Sub(jsii.String(OrgAssetBucketName("${"+orgAssetAccountParam+"}")), nil)
 	for _, fn := range cfnFunctions(stack) {
 		fn.AddPropertyOverride(jsii.String("Code.S3Bucket"), bucket)
@@ -411,7 +411,7 @@ func newOrgAssetStack(app constructs.Construct, region, orgID, assetDir string, 
 		// the bucket outlives this stack until the StackSets are gone.
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
-	bucket.Node().DefaultChild().(awss3.CfnBucket).OverrideLogicalId(jsii.String("OrgAssetBucket"))
+	pinLogicalID(bucket, "OrgAssetBucket")
 	// Every principal of the organization may read the code, nobody else:
 	// a policy whose only principal "*" is bounded by aws:PrincipalOrgID is
 	// not public, so Block Public Access stays fully on. Lambda fetches the

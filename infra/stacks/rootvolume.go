@@ -3,7 +3,7 @@ package stacks
 import (
 	"errors"
 	"fmt"
-	"regexp"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +16,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 )
 
@@ -60,12 +61,16 @@ const (
 // Tag is a key=value tag that the functions set and that IAM conditions check.
 type Tag = rootvolume.Tag
 
-// ParseTag parses "key=value" as the functions do (rootvolume.ParseTag), and
-// further needs a value without "=": template.yaml splits the parameter on
-// "=", and an empty value would make the IAM conditions match untagged
-// resources' empty string.
+// ParseTag parses "key=value" by AWS's tag rules, as the functions do
+// (awsid.ParseTag), and further needs a non-empty value without "=". That
+// extra rule is the infra's own, not a second copy of the tag rule: the
+// functions may take any tag AWS takes, but template.yaml splits the
+// parameter on "=", and an empty value would make the IAM conditions
+// (aws:ResourceTag/KEY = VALUE) match the empty string of untagged
+// resources.
 func ParseTag(s string) (Tag, error) {
-	t, err := rootvolume.ParseTag(s)
+	parsed, err := awsid.ParseTag(s)
+	t := Tag(parsed)
 	if err == nil && (t.Value == "" || strings.Contains(t.Value, "=")) {
 		err = errors.New("the value must be non-empty and hold no \"=\"")
 	}
@@ -156,7 +161,7 @@ func (p *RootVolumeStackProps) validate() error {
 		errs = append(errs, fmt.Errorf("retain replaced %q: want a Go duration from 0 to %s", p.RetainReplaced, rootvolume.MaxRetainReplaced))
 	}
 	for _, pr := range p.BusPrincipals {
-		if !accountIDPattern.MatchString(pr) && !strings.HasPrefix(pr, "arn:") {
+		if _, err := awsid.ParseIAMPrincipalARN(pr); err != nil && !awsid.IsAccountID(pr) {
 			errs = append(errs, fmt.Errorf("bus principal %q: want an account ID or an IAM ARN", pr))
 		}
 	}
@@ -212,7 +217,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 	if len(principals) == 0 {
 		principals = append(principals, awscdk.Aws_ACCOUNT_ID())
 	}
-	awsevents.NewCfnEventBusPolicy(stack, jsii.String("BusPolicy"), &awsevents.CfnEventBusPolicyProps{
+	busPolicy := awsevents.NewCfnEventBusPolicy(stack, jsii.String("BusPolicy"), &awsevents.CfnEventBusPolicyProps{
 		EventBusName: bus.EventBusName(),
 		StatementId:  jsii.String("PutSuiteEvents"),
 		Statement: map[string]any{
@@ -222,7 +227,8 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"Action":    "events:PutEvents",
 			"Resource":  bus.EventBusArn(),
 		},
-	}).OverrideLogicalId(jsii.String(RootVolumeBusID + "Policy"))
+	})
+	pinLogicalID(busPolicy, RootVolumeBusID+"Policy")
 
 	snapshot := NewFunction(stack, "SnapshotOnVolumeCreate", &FunctionProps{
 		Name:        SnapshotOnVolumeCreate,
@@ -235,12 +241,12 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"REPLACEMENTS_TABLE": *table.TableName(),
 		},
 		Statements: []awsiam.PolicyStatement{
-			allow("Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeInstances", "ec2:DescribeSnapshots"}, nil, nil),
+			allow(stack, "Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeInstances", "ec2:DescribeSnapshots"}, nil, nil),
 			statement("RecordRootVolumes", []string{"dynamodb:PutItem"}, tableARN, nil),
-			allow("CreateTaggedSnapshot", []string{"ec2:CreateSnapshot"}, []string{"snapshot/*"}, requestTag(p.SnapshotTag)),
+			allow(stack, "CreateTaggedSnapshot", []string{"ec2:CreateSnapshot"}, []string{"snapshot/*"}, requestTag(p.SnapshotTag)),
 			// The volume side of CreateSnapshot carries no request tags.
-			allow("SnapshotVolumes", []string{"ec2:CreateSnapshot"}, []string{"volume/*"}, nil),
-			allow("TagSnapshotOnCreate", []string{"ec2:CreateTags"}, []string{"snapshot/*"}, createAction("CreateSnapshot")),
+			allow(stack, "SnapshotVolumes", []string{"ec2:CreateSnapshot"}, []string{"volume/*"}, nil),
+			allow(stack, "TagSnapshotOnCreate", []string{"ec2:CreateTags"}, []string{"snapshot/*"}, createAction("CreateSnapshot")),
 		},
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,
@@ -276,17 +282,17 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"REPLACEMENTS_TABLE": *table.TableName(),
 		},
 		Statements: []awsiam.PolicyStatement{
-			allow("Describe", []string{"ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeReplaceRootVolumeTasks"}, nil, nil),
+			allow(stack, "Describe", []string{"ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeReplaceRootVolumeTasks"}, nil, nil),
 			statement("RecordReplacements", []string{"dynamodb:PutItem", "dynamodb:GetItem"}, tableARN, nil),
-			allow("MarkVolumeForDeletion", []string{"ec2:CreateTags"}, []string{"volume/*"}, merge(
+			allow(stack, "MarkVolumeForDeletion", []string{"ec2:CreateTags"}, []string{"volume/*"}, merge(
 				requestTag(p.DeleteVolumeTag),
 				map[string]any{"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{p.DeleteVolumeTag.Key}}},
 			)),
 			// Only instances that opt in, as the function checks too.
-			allow("ReplaceOptedInInstances", []string{"ec2:CreateReplaceRootVolumeTask"}, []string{"instance/*"}, resourceTag(p.ReplaceOptInTag)),
-			allow("ReplaceRootVolume", []string{"ec2:CreateReplaceRootVolumeTask"},
+			allow(stack, "ReplaceOptedInInstances", []string{"ec2:CreateReplaceRootVolumeTask"}, []string{"instance/*"}, resourceTag(p.ReplaceOptInTag)),
+			allow(stack, "ReplaceRootVolume", []string{"ec2:CreateReplaceRootVolumeTask"},
 				[]string{"volume/*", "snapshot/*", "image/*", "replace-root-volume-task/*"}, nil),
-			allow("TagTaskOnCreate", []string{"ec2:CreateTags"}, []string{"replace-root-volume-task/*"}, createAction("CreateReplaceRootVolumeTask")),
+			allow(stack, "TagTaskOnCreate", []string{"ec2:CreateTags"}, []string{"replace-root-volume-task/*"}, createAction("CreateReplaceRootVolumeTask")),
 		},
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,
@@ -320,14 +326,14 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"AWS_MAX_ATTEMPTS": "10",
 		},
 		Statements: []awsiam.PolicyStatement{
-			allow("Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeImages", "ec2:DescribeInstances",
+			allow(stack, "Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeImages", "ec2:DescribeInstances",
 				"ec2:DescribeReplaceRootVolumeTasks", "ec2:ListImagesInRecycleBin"}, nil, nil),
 			statement("ReadAndCloseRecords", []string{"dynamodb:Scan", "dynamodb:PutItem"}, tableARN, nil),
 			// The label goes on an adopted volume before its delete, and
 			// off a failed replacement's root: that tag only.
-			allow("LabelVolumes", []string{"ec2:CreateTags", "ec2:DeleteTags"}, []string{"volume/*"}, onlyTagKey(p.DeleteVolumeTag)),
-			allow("DeleteMarkedVolumes", []string{"ec2:DeleteVolume"}, []string{"volume/*"}, resourceTag(p.DeleteVolumeTag)),
-			allow("DeleteReplaceSnapshots", []string{"ec2:DeleteSnapshot"}, []string{"snapshot/*"}, resourceTag(p.SnapshotTag)),
+			allow(stack, "LabelVolumes", []string{"ec2:CreateTags", "ec2:DeleteTags"}, []string{"volume/*"}, onlyTagKey(p.DeleteVolumeTag)),
+			allow(stack, "DeleteMarkedVolumes", []string{"ec2:DeleteVolume"}, []string{"volume/*"}, resourceTag(p.DeleteVolumeTag)),
+			allow(stack, "DeleteReplaceSnapshots", []string{"ec2:DeleteSnapshot"}, []string{"snapshot/*"}, resourceTag(p.SnapshotTag)),
 		},
 		OnFailure: true,
 		// No retries: the schedule runs it again anyway, and a retry would
@@ -366,25 +372,25 @@ func tagCapability(stack awscdk.Stack, capability string) {
 // allow builds an Allow statement on EC2 resources of the given types
 // ("volume/*"), or on "*" when there are none: Describe calls have no
 // resource-level permissions.
-func allow(sid string, actions, resourceTypes []string, conditions map[string]any) awsiam.PolicyStatement {
+func allow(stack awscdk.Stack, sid string, actions, resourceTypes []string, conditions map[string]any) awsiam.PolicyStatement {
 	if len(resourceTypes) == 0 {
 		return statement(sid, actions, star(), conditions)
 	}
 	resources := make([]*string, len(resourceTypes))
 	for i, r := range resourceTypes {
-		resources[i] = ec2ARN(r)
+		resources[i] = ec2ARN(stack, r)
 	}
 	return statement(sid, actions, resources, conditions)
 }
 
 // ec2ARN is the ARN of EC2 resources of one type in this stack's region.
 // Snapshot and image ARNs have no account: they can be shared or public.
-func ec2ARN(resource string) *string {
-	account := "${AWS::AccountId}"
+func ec2ARN(stack awscdk.Stack, resource string) *string {
+	arn := awscdk.ArnComponents{Service: jsii.String("ec2"), Resource: jsii.String(resource)}
 	if strings.HasPrefix(resource, "snapshot/") || strings.HasPrefix(resource, "image/") {
-		account = ""
+		arn.Account = jsii.String("")
 	}
-	return awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:ec2:${AWS::Region}:"+account+":"+resource), nil)
+	return stack.FormatArn(&arn)
 }
 
 func requestTag(t Tag) map[string]any {
@@ -405,8 +411,6 @@ func onlyTagKey(t Tag) map[string]any {
 	}
 }
 
-var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
-
 // createAction allows tagging only as part of the named create call.
 func createAction(action string) map[string]any {
 	return map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": action}}
@@ -416,9 +420,7 @@ func createAction(action string) map[string]any {
 func merge(blocks ...map[string]any) map[string]any {
 	out := map[string]any{}
 	for _, b := range blocks {
-		for op, c := range b {
-			out[op] = c
-		}
+		maps.Copy(out, b)
 	}
 	return out
 }

@@ -209,7 +209,7 @@ func conditionedStatements(snapshotTag, deleteTag, optIn Tag) []statementCase {
 		instances = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"
 		tasks     = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:replace-root-volume-task/*"
 	)
-	sub := func(s string) map[string]any { return map[string]any{"Fn::Sub": s} }
+	sub := cfnARN
 	return []statementCase{
 		{
 			name:     "CreateReplaceRootVolumeTask only on instances that opt in",
@@ -534,6 +534,8 @@ func TestRootVolumeProps(t *testing.T) {
 		{"retain replaced too long", RootVolumeStackProps{RetainReplaced: "9000h"}, "retain replaced"},
 		{"keep tag shares a key", RootVolumeStackProps{KeepTag: Tag{Key: "delete-volume", Value: "no"}}, "keep tag key"},
 		{"bus principal not an account", RootVolumeStackProps{BusPrincipals: []string{"everyone"}}, "bus principal"},
+		// The old check took anything starting with "arn:"; awsid parses it.
+		{"bus principal not an IAM principal ARN", RootVolumeStackProps{BusPrincipals: []string{"arn:aws:sns:us-east-1:123456789012:t"}}, "bus principal"},
 		{"schedule not an expression", RootVolumeStackProps{CleanupSchedule: "hourly"}, "cleanup schedule"},
 		{"retention CloudWatch refuses", RootVolumeStackProps{LogRetentionDays: 31}, "log retention 31"},
 	}
