@@ -194,8 +194,9 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 	// Image Builder is asked about builds of this account only.
 	getImage := statement("AskImageBuilder", []string{"imagebuilder:GetImage"},
 		[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("imagebuilder"), Region: jsii.String("*"), Resource: jsii.String("image"), ResourceName: jsii.String("*")})}, nil)
-	// Publishing to the encrypted approver topic uses its key.
-	approverKeyUse := statement("EncryptForApprovers", []string{"kms:GenerateDataKey*", "kms:Decrypt"}, []*string{approverKey.KeyArn()}, nil)
+	// The tables are written by hand-written statements: the DynamoDB
+	// Grant* calls add what no function uses (DescribeTable,
+	// ConditionCheckItem, the Batch* and stream actions, Query).
 
 	request := NewFunction(stack, "AmiApprovalRequest", &FunctionProps{
 		Name:        AmiApprovalRequest,
@@ -205,8 +206,6 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Statements: []awsiam.PolicyStatement{
 			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 				[]*string{table.TableArn()}, nil),
-			statement("EmailApprovers", []string{"sns:Publish"}, []*string{approverTopic.TopicArn()}, nil),
-			approverKeyUse,
 			getImage,
 			readStep(stack),
 			// Reads have no resource-level permissions: the AMIs' names.
@@ -215,10 +214,13 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,
 	})
+	// sns:Publish on the topic and, as it is encrypted, kms:Decrypt and
+	// kms:GenerateDataKey* on its key: no more than that.
+	approverTopic.GrantPublish(request.Function)
 
-	// What sharing needs, for the page and the sweeper alike.
+	// What sharing needs, for the page and the sweeper alike (with
+	// sns:Publish on the target topic, granted below).
 	sharing := []awsiam.PolicyStatement{
-		statement("NotifyTargets", []string{"sns:Publish"}, []*string{targetTopic.TopicArn()}, nil),
 		getImage,
 		// Reads have no resource-level permissions.
 		statement("DescribeAMIs", []string{"ec2:DescribeImages", "ec2:DescribeSnapshots"}, star(), nil),
@@ -250,6 +252,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		}, sharing...),
 		LogRetentionDays: p.LogRetentionDays,
 	})
+	targetTopic.GrantPublish(link.Function)
 
 	sweeper := NewFunction(stack, "AmiApprovalSweeper", &FunctionProps{
 		Name:        AmiApprovalSweeper,
@@ -260,12 +263,12 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Statements: append([]awsiam.PolicyStatement{
 			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"},
 				[]*string{table.TableArn()}, nil),
-			statement("EmailApprovers", []string{"sns:Publish"}, []*string{approverTopic.TopicArn()}, nil),
-			approverKeyUse,
 		}, sharing...),
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,
 	})
+	approverTopic.GrantPublish(sweeper.Function)
+	targetTopic.GrantPublish(sweeper.Function)
 	awsevents.NewRule(stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Finishes AMI approvals left sharing past their lease"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(ApprovalSweepSchedule)),

@@ -93,7 +93,18 @@ func TestApprovalScopedStatements(t *testing.T) {
 	// The workflow mode: steps of this account's image build versions.
 	builds := cfnARN("arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*/*/*")
 	readStep := allow("ReadWorkflowSteps", "imagebuilder:GetWorkflowStepExecution", builds)
-	keyUse := allow("EncryptForApprovers", []any{"kms:GenerateDataKey*", "kms:Decrypt"}, map[string]any{"Fn::GetAtt": []any{"AmiApprovalApproverKey", "Arn"}})
+	// What topic.GrantPublish gives, exactly: sns:Publish on the topic and,
+	// for the encrypted approver topic, the two key actions SNS needs - the
+	// same as the hand-written EmailApprovers, EncryptForApprovers and
+	// NotifyTargets statements it replaced.
+	grant := func(action, resource any) map[string]any {
+		return map[string]any{"Effect": "Allow", "Action": action, "Resource": resource}
+	}
+	emailApprovers := []any{
+		grant("sns:Publish", map[string]any{"Ref": "AmiApprovalApproverTopic"}),
+		grant([]any{"kms:Decrypt", "kms:GenerateDataKey*"}, map[string]any{"Fn::GetAtt": []any{"AmiApprovalApproverKey", "Arn"}}),
+	}
+	notifyTargets := grant("sns:Publish", map[string]any{"Ref": "AmiApprovalTargetTopic"})
 	onFailure := func(queue string) map[string]any {
 		return map[string]any{
 			"Effect": "Allow", "Action": []any{"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"},
@@ -101,7 +112,6 @@ func TestApprovalScopedStatements(t *testing.T) {
 		}
 	}
 	sharing := []any{
-		allow("NotifyTargets", "sns:Publish", map[string]any{"Ref": "AmiApprovalTargetTopic"}),
 		getImage,
 		allow("DescribeAMIs", []any{"ec2:DescribeImages", "ec2:DescribeSnapshots"}, "*"),
 		allow("ShareImageBuilderAMIs", "ec2:ModifyImageAttribute", cfnARN("arn:${AWS::Partition}:ec2:*::image/*"),
@@ -115,23 +125,20 @@ func TestApprovalScopedStatements(t *testing.T) {
 		{AmiApprovalRequest, []any{
 			onFailure("AmiApprovalRequestOnFailureQueue"),
 			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, table),
-			allow("EmailApprovers", "sns:Publish", map[string]any{"Ref": "AmiApprovalApproverTopic"}),
-			keyUse,
 			getImage,
 			readStep,
 			allow("DescribeAMIs", "ec2:DescribeImages", "*"),
+			emailApprovers[0], emailApprovers[1],
 		}},
-		{AmiApprovalLink, append([]any{
+		{AmiApprovalLink, slices.Concat([]any{
 			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, table),
 			readStep,
 			allow("ActOnWorkflowSteps", "imagebuilder:SendWorkflowStepAction", builds),
-		}, sharing...)},
-		{AmiApprovalSweeper, append([]any{
+		}, sharing, []any{notifyTargets})},
+		{AmiApprovalSweeper, slices.Concat([]any{
 			onFailure("AmiApprovalSweeperOnFailureQueue"),
 			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"}, table),
-			allow("EmailApprovers", "sns:Publish", map[string]any{"Ref": "AmiApprovalApproverTopic"}),
-			keyUse,
-		}, sharing...)},
+		}, sharing, emailApprovers, []any{notifyTargets})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.function, func(t *testing.T) {

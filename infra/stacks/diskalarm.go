@@ -213,6 +213,9 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 			// TagResource: PutMetricAlarm sets the owner tags on create.
 			statement("WriteSuiteAlarms", []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"},
 				[]*string{alarmARN(stack, p.AlarmPrefix)}, nil),
+			// By hand, with the mapping below, rather than SqsEventSource
+			// and GrantSendMessages: both add sqs:GetQueueUrl, which the
+			// function never calls (it is given the queue's URL).
 			statement("ResumeQueue", []string{"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"},
 				[]*string{resume.QueueArn()}, nil),
 		},

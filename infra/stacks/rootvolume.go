@@ -204,6 +204,9 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
 	})
 	pinLogicalID(table, ReplacementsTableID)
+	// Each function gets only the item actions it calls, by hand: the
+	// DynamoDB Grant* calls add DescribeTable, ConditionCheckItem, Query,
+	// the Batch* and stream actions, which none of them uses.
 	tableARN := []*string{table.TableArn()}
 
 	// The suite's custom events travel on a bus of its own, whose policy
