@@ -56,11 +56,11 @@ func run() error {
 			Description: jsii.String("lambda-suite: pipeline-health capability (AWS Health gate for CodePipeline, stage retries)"),
 		},
 		AssetDir:         assetDir,
-		Pipelines:        ctx.list("healthGatePipelines"),
+		Pipelines:        healthGatePipelines(&ctx),
 		OrganizationView: ctx.bool("healthGateOrganizationView", false),
 		RetryAnyFailure:  ctx.bool("healthGateRetryAnyFailure", false),
 		MaxRetryWindow:   ctx.string("healthGateMaxRetryWindow", ""),
-		ExamplePipeline:  ctx.bool("healthGateExamplePipeline", true),
+		ExamplePipeline:  ctx.bool("healthGateExamplePipeline", false),
 		LogRetentionDays: ctx.int("logRetentionDays", stacks.DefaultLogRetentionDays),
 	}
 	amiApproval := &stacks.ApprovalStackProps{
@@ -189,3 +189,13 @@ func (c *contextReader) list(key string) []string {
 }
 
 func (c *contextReader) err() error { return errors.Join(c.errs...) }
+
+// healthGatePipelines reads healthGatePipelines; unset, it names the example
+// pipeline's name, as SAM's HealthGatePipelines does, so that the stack
+// deploys without the example pipeline and retries a pipeline given that name.
+func healthGatePipelines(ctx *contextReader) []string {
+	if pipelines := ctx.list("healthGatePipelines"); len(pipelines) > 0 {
+		return pipelines
+	}
+	return []string{stacks.DefaultExamplePipelineName}
+}

@@ -17,8 +17,8 @@ import (
 // stops) the step; the workflow's distribution shares the AMIs.
 
 // approvalWorkflowDocument is the example workflow's document: a test
-// workflow ending in the WaitForAction step ApproveImage. template.yaml
-// carries the same text (TestApprovalWorkflowDocumentInSAM).
+// workflow ending in the WaitForAction step ApproveImage.
+// infra/sam/ami-approval.yaml carries the same text (TestApprovalWorkflowDocument).
 //
 //go:embed workflows/approve-before-distribution.yaml
 var approvalWorkflowDocument string

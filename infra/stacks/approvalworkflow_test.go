@@ -52,8 +52,8 @@ func TestApprovalExamplePipelineOffByDefault(t *testing.T) {
 
 // TestApprovalWorkflowDocument: the example document waits at ApproveImage
 // (WaitForAction, within the 7-day maximum) as its last step, so the
-// distribution runs only once the step is resumed; template.yaml carries
-// the same document.
+// distribution runs only once the step is resumed; infra/sam/ami-approval.yaml
+// carries the same document.
 func TestApprovalWorkflowDocument(t *testing.T) {
 	var raw struct {
 		Steps []map[string]any `yaml:"steps"`
@@ -69,7 +69,7 @@ func TestApprovalWorkflowDocument(t *testing.T) {
 		t.Errorf("ApproveImage timeoutSeconds = %v, want 1..604800 (7 days)", last["timeoutSeconds"])
 	}
 
-	b, err := os.ReadFile(samTemplatePath)
+	b, err := os.ReadFile(samCapabilityTemplates["AmiApproval"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,10 +81,10 @@ func TestApprovalWorkflowDocument(t *testing.T) {
 		} `yaml:"Resources"`
 	}
 	if err := yaml.Unmarshal(b, &sam); err != nil {
-		t.Fatalf("template.yaml: %v", err)
+		t.Fatalf("infra/sam/ami-approval.yaml: %v", err)
 	}
 	if got := sam.Resources[approvalExampleWorkflowID].Properties.Data; got != approvalWorkflowDocument {
-		t.Errorf("template.yaml's %s document differs from workflows/approve-before-distribution.yaml:\n%s", approvalExampleWorkflowID, got)
+		t.Errorf("infra/sam/ami-approval.yaml's %s document differs from workflows/approve-before-distribution.yaml:\n%s", approvalExampleWorkflowID, got)
 	}
 }
 

@@ -5,13 +5,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
-// TestCfnLint lints template.yaml and every synthesized stack. CI sets
-// AWSTEST_REQUIRE, so there a missing cfn-lint fails instead of skipping.
+// TestCfnLint lints template.yaml, every per-capability SAM template and
+// every synthesized stack. CI sets AWSTEST_REQUIRE, so there a missing
+// cfn-lint fails instead of skipping.
 func TestCfnLint(t *testing.T) {
-	cfnLintTemplates(t, []string{samTemplatePath}, suiteTemplates(t))
+	files := []string{samTemplatePath}
+	for _, file := range samCapabilityTemplates {
+		files = append(files, file)
+	}
+	slices.Sort(files)
+	cfnLintTemplates(t, files, suiteTemplates(t))
 }
 
 // cfnLintTemplates runs cfn-lint on files and on templates (by name) in one

@@ -21,29 +21,41 @@ func synthHealthGate(t *testing.T, props HealthGateStackProps) assertions.Templa
 	return synth(t, NewHealthGateStack, "PipelineHealth", &props)
 }
 
-var healthGateDefault onceTemplate
+var healthGateDefault, healthGateExample onceTemplate
 
-// defaultHealthGate is the stack as infra/main.go makes it by default: with
-// the example pipeline.
+// defaultHealthGate is the stack as infra/main.go makes it by default:
+// without the example pipeline, retrying the pipeline of the example's name
+// (SAM's HealthGatePipelines default).
 func defaultHealthGate(t *testing.T) assertions.Template {
 	t.Helper()
 	return healthGateDefault.get(t, func() (awscdk.Stack, error) {
+		return NewHealthGateStack(awscdk.NewApp(nil), "PipelineHealth", &HealthGateStackProps{AssetDir: assetDir, Pipelines: []string{DefaultExamplePipelineName}})
+	})
+}
+
+// exampleHealthGate is the stack with the example pipeline
+// (-c healthGateExamplePipeline=true).
+func exampleHealthGate(t *testing.T) assertions.Template {
+	t.Helper()
+	return healthGateExample.get(t, func() (awscdk.Stack, error) {
 		return NewHealthGateStack(awscdk.NewApp(nil), "PipelineHealth", &HealthGateStackProps{AssetDir: assetDir, ExamplePipeline: true})
 	})
 }
 
 func TestHealthGateResourceCounts(t *testing.T) {
-	tmpl := defaultHealthGate(t)
-	checkResourceCounts(t, tmpl, map[string]int{
+	counts := map[string]int{
 		"AWS::Lambda::Function":          2,
 		"AWS::Lambda::EventInvokeConfig": 2,
 		"AWS::Events::Rule":              1,
 		"AWS::Scheduler::ScheduleGroup":  1,
-		"AWS::CodePipeline::Pipeline":    1,
-		"AWS::S3::Bucket":                3,
+		"AWS::CodePipeline::Pipeline":    0,
+		"AWS::S3::Bucket":                0,
 		"AWS::SQS::Queue":                2,
 		"AWS::Logs::LogGroup":            2,
-	})
+	}
+	t.Run("default", func(t *testing.T) { checkResourceCounts(t, defaultHealthGate(t), counts) })
+	counts["AWS::CodePipeline::Pipeline"], counts["AWS::S3::Bucket"] = 1, 3
+	t.Run("example pipeline", func(t *testing.T) { checkResourceCounts(t, exampleHealthGate(t), counts) })
 }
 
 func TestHealthGateFunctions(t *testing.T) {
@@ -169,7 +181,7 @@ func TestHealthGateStageFailedRule(t *testing.T) {
 }
 
 func TestHealthGateExamplePipeline(t *testing.T) {
-	tmpl := defaultHealthGate(t)
+	tmpl := exampleHealthGate(t)
 	check(t, func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::CodePipeline::Pipeline"), map[string]any{
 			"Name":         "health-gate-example",
@@ -205,7 +217,7 @@ func TestHealthGateScheduleGroupIsNamedByCloudFormation(t *testing.T) {
 }
 
 func TestHealthGateLogicalIDs(t *testing.T) {
-	tmpl := defaultHealthGate(t)
+	tmpl := exampleHealthGate(t)
 	want := map[string][]string{
 		"AWS::Logs::LogGroup":           {"PipelineHealthGateLogGroup", "PipelineStageRetryLogGroup"},
 		"AWS::SQS::Queue":               {"PipelineHealthGateOnFailureQueue", "PipelineStageRetryOnFailureQueue"},

@@ -130,3 +130,60 @@ func TestDocsContextKeys(t *testing.T) {
 func isPlaceholder(s string) bool {
 	return strings.Contains(s, "…") || strings.HasPrefix(s, "<")
 }
+
+var (
+	samCommandPattern  = regexp.MustCompile(`\bsam (deploy|delete)\b([^\n|&;` + "`" + `]*)`)
+	samTemplatePattern = regexp.MustCompile(`(?:-t|--template-file|--template)[ =](\S+)`)
+	samOverridePattern = regexp.MustCompile(`--parameter-overrides((?: +[A-Za-z0-9]+=\S+)+)`)
+)
+
+// TestDocsSAMCommands checks that every `sam deploy` the operator documents
+// show names a template that exists (template.yaml when none is named), that
+// its --parameter-overrides are that template's parameters, that every
+// per-capability template has its command, and that `sam delete` is shown.
+func TestDocsSAMCommands(t *testing.T) {
+	deployed := map[string]bool{}
+	seen := map[string]bool{}
+	for _, doc := range operatorDocs {
+		for _, code := range codePattern.FindAllString(readRepoFile(t, doc), -1) {
+			// A command continued with a backslash is one line.
+			code = strings.ReplaceAll(code, "\\\n", " ")
+			for _, c := range samCommandPattern.FindAllStringSubmatch(code, -1) {
+				verb, args := c[1], c[2]
+				seen[verb] = true
+				if verb != "deploy" {
+					continue
+				}
+				file := "template.yaml"
+				if m := samTemplatePattern.FindStringSubmatch(args); m != nil {
+					file = m[1]
+				}
+				deployed[file] = true
+				path := filepath.Join("..", "..", file)
+				if _, err := os.Stat(path); err != nil {
+					t.Errorf("%s: `sam %s%s`: no template %s", doc, verb, args, file)
+					continue
+				}
+				params, _ := readSAMTemplate(t, path)["Parameters"].(map[string]any)
+				if m := samOverridePattern.FindStringSubmatch(args); m != nil {
+					for _, kv := range strings.Fields(m[1]) {
+						name, _, _ := strings.Cut(kv, "=")
+						if _, ok := params[name]; !ok {
+							t.Errorf("%s: `sam %s%s`: %s has no parameter %s", doc, verb, args, file, name)
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, file := range samCapabilityTemplates {
+		if name := strings.TrimPrefix(file, "../../"); !deployed[name] {
+			t.Errorf("no operator document shows `sam deploy --guided -t %s`", name)
+		}
+	}
+	for _, verb := range []string{"deploy", "delete"} {
+		if !seen[verb] {
+			t.Errorf("no operator document shows `sam %s`", verb)
+		}
+	}
+}

@@ -14,8 +14,18 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// samTemplatePath is the repo root's SAM template, seen from this package.
+// samTemplatePath is the repo root's SAM template, seen from this package:
+// the whole suite, nesting the per-capability templates.
 const samTemplatePath = "../../template.yaml"
+
+// samCapabilityTemplates are the per-capability SAM templates, by the key of
+// their CDK stack in suiteTemplates.
+var samCapabilityTemplates = map[string]string{
+	"RootVolume":     "../../infra/sam/root-volume.yaml",
+	"PipelineHealth": "../../infra/sam/health-gate.yaml",
+	"AmiApproval":    "../../infra/sam/ami-approval.yaml",
+	"DiskAlarm":      "../../infra/sam/disk-alarm.yaml",
+}
 
 // functionView is what must agree between template.yaml and the CDK app for
 // one function. Each item is one line of text, so a drift reads as a line.
@@ -26,35 +36,47 @@ type functionView struct {
 	Permissions []string
 }
 
-// TestSAMTemplateMatchesCDK keeps template.yaml in step with the CDK stacks:
-// same functions (matched by folder: the CodeUri basename in SAM, the
-// FunctionMetadataKey in CDK), settings, triggers, environment and IAM
-// statements. Both templates are read with their parameters and props at
-// their defaults.
+// TestSAMTemplateMatchesCDK keeps each per-capability SAM template in step
+// with its CDK stack: same functions (matched by folder: the CodeUri basename
+// in SAM, the FunctionMetadataKey in CDK), settings, triggers, environment and
+// IAM statements. Both templates are read with their parameters and props at
+// their defaults. template.yaml nests these templates
+// (TestSAMSuiteNestsEveryCapability), so it is covered through them.
 func TestSAMTemplateMatchesCDK(t *testing.T) {
-	sam, errs := samFunctions(readSAMTemplate(t))
-	for _, err := range errs {
-		t.Error(err)
+	stacks := suiteTemplates(t)
+	if len(stacks) != len(samCapabilityTemplates) {
+		t.Errorf("the CDK app has %d stacks and infra/sam %d templates, want one template per stack", len(stacks), len(samCapabilityTemplates))
 	}
-	cdk := map[string]functionView{}
-	for stack, tmpl := range suiteTemplates(t) {
-		for name, view := range cdkFunctions(tmpl) {
-			if _, dup := cdk[name]; dup {
-				t.Errorf("function %s is in more than one CDK stack (again in %s)", name, stack)
+	inTemplate := map[string]string{}
+	for stack, tmpl := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			file, ok := samCapabilityTemplates[stack]
+			if !ok {
+				t.Fatalf("CDK stack %s has no SAM template in samCapabilityTemplates", stack)
 			}
-			cdk[name] = view
-		}
-	}
-	if len(sam) == 0 || len(cdk) == 0 {
-		t.Fatalf("found %d functions in template.yaml and %d in the CDK app, want some in both", len(sam), len(cdk))
-	}
-	for _, drift := range compareFunctions(sam, cdk) {
-		t.Error(drift)
+			sam, errs := samFunctions(readSAMTemplate(t, file))
+			for _, err := range errs {
+				t.Error(err)
+			}
+			for name := range sam {
+				if other, dup := inTemplate[name]; dup {
+					t.Errorf("function %s is in %s and %s", name, other, file)
+				}
+				inTemplate[name] = file
+			}
+			cdk := cdkFunctions(tmpl)
+			if len(sam) == 0 || len(cdk) == 0 {
+				t.Fatalf("found %d functions in %s and %d in the CDK stack, want some in both", len(sam), file, len(cdk))
+			}
+			for _, drift := range compareFunctions(sam, cdk) {
+				t.Error(drift)
+			}
+		})
 	}
 }
 
 // TestSAMDriftIsReported makes sure the comparison sees each kind of drift,
-// by editing the parsed template.yaml.
+// by editing the parsed root-volume SAM template.
 func TestSAMDriftIsReported(t *testing.T) {
 	cdk := cdkFunctions(suiteTemplates(t)["RootVolume"])
 	tests := []struct {
@@ -65,7 +87,7 @@ func TestSAMDriftIsReported(t *testing.T) {
 		{
 			name: "function missing",
 			edit: func(r map[string]any) { delete(r, "ReplaceRootVolumeFunction") },
-			want: "function replace-root-volume is in the CDK app but not in template.yaml",
+			want: "function replace-root-volume is in the CDK app but not in the SAM template",
 		},
 		{
 			name: "env var renamed",
@@ -82,7 +104,7 @@ func TestSAMDriftIsReported(t *testing.T) {
 				pattern := dig(r, "SnapshotOnVolumeCreateFunction", "Properties", "Events", "VolumeCreated", "Properties", "Pattern").(map[string]any)
 				pattern["detail"] = map[string]any{"event": []any{"attachVolume"}}
 			},
-			want: `snapshot-on-volume-create: trigger only in template.yaml: pattern {"detail":{"event":["attachVolume"]}`,
+			want: `snapshot-on-volume-create: trigger only in the SAM template: pattern {"detail":{"event":["attachVolume"]}`,
 		},
 		{
 			name: "condition dropped",
@@ -93,12 +115,12 @@ func TestSAMDriftIsReported(t *testing.T) {
 				sub := doc["Fn::Sub"].([]any)
 				sub[0] = strings.Replace(sub[0].(string), `"Condition": {"StringEquals": {"aws:ResourceTag/${DeleteTagKey}": "${DeleteTagValue}"}}`, `"Condition": {}`, 1)
 			},
-			want: "root-volume-cleanup: permission only in template.yaml: Allow ec2:DeleteVolume on arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*\n",
+			want: "root-volume-cleanup: permission only in the SAM template: Allow ec2:DeleteVolume on arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*\n",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tmpl := readSAMTemplate(t)
+			tmpl := readSAMTemplate(t, samCapabilityTemplates["RootVolume"])
 			tt.edit(tmpl["Resources"].(map[string]any))
 			sam, errs := samFunctions(tmpl)
 			for _, err := range errs {
@@ -120,10 +142,10 @@ func compareFunctions(sam, cdk map[string]functionView) []string {
 		c, inCDK := cdk[name]
 		switch {
 		case !inSAM:
-			drifts = append(drifts, fmt.Sprintf("function %s is in the CDK app but not in template.yaml", name))
+			drifts = append(drifts, fmt.Sprintf("function %s is in the CDK app but not in the SAM template", name))
 			continue
 		case !inCDK:
-			drifts = append(drifts, fmt.Sprintf("function %s is in template.yaml but not in the CDK app", name))
+			drifts = append(drifts, fmt.Sprintf("function %s is in the SAM template but not in the CDK app", name))
 			continue
 		}
 		drifts = append(drifts, compareLines(name, "setting", s.Settings, c.Settings)...)
@@ -138,7 +160,7 @@ func compareLines(function, aspect string, sam, cdk []string) []string {
 	var drifts []string
 	for _, line := range sam {
 		if !slices.Contains(cdk, line) {
-			drifts = append(drifts, fmt.Sprintf("%s: %s only in template.yaml: %s", function, aspect, line))
+			drifts = append(drifts, fmt.Sprintf("%s: %s only in the SAM template: %s", function, aspect, line))
 		}
 	}
 	for _, line := range cdk {
@@ -189,19 +211,19 @@ func samFunctions(tmpl map[string]any) (map[string]functionView, []error) {
 				view.Triggers = append(view.Triggers, queueTrigger(dig(props, "Queue"), dig(props, "BatchSize"),
 					dig(props, "ScalingConfig", "MaximumConcurrency"), dig(props, "FunctionResponseTypes")))
 			default:
-				errs = append(errs, fmt.Errorf("template.yaml %s: event %s of type %v: teach sam_drift_test.go to compare it", id, eventID, typ))
+				errs = append(errs, fmt.Errorf("SAM template %s: event %s of type %v: teach sam_drift_test.go to compare it", id, eventID, typ))
 			}
 		}
 
 		roleID := getAttResource(props["Role"])
 		role, ok := res[roleID]
 		if !ok {
-			errs = append(errs, fmt.Errorf("template.yaml %s: give it Role: !GetAtt <an AWS::IAM::Role>.Arn, so its permissions can be compared", id))
+			errs = append(errs, fmt.Errorf("SAM template %s: give it Role: !GetAtt <an AWS::IAM::Role>.Arn, so its permissions can be compared", id))
 			continue
 		}
 		perms, err := rolePermissions(dig(role, "Properties").(map[string]any), nil)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("template.yaml %s: %w", roleID, err))
+			errs = append(errs, fmt.Errorf("SAM template %s: %w", roleID, err))
 		}
 		view.Permissions = perms
 		out[name] = view
@@ -517,26 +539,27 @@ func sortedKeys(maps ...map[string]functionView) []string {
 	return keys
 }
 
-// readSAMTemplate parses template.yaml into the JSON form of a template,
-// turning short-form tags (!Ref X, !GetAtt A.B, !Sub ...) into their long
-// form ({"Ref": "X"}, {"Fn::GetAtt": ["A", "B"]}, {"Fn::Sub": ...}).
-func readSAMTemplate(t *testing.T) map[string]any {
+// readSAMTemplate parses a SAM template (a path seen from this package) into
+// the JSON form of a template, turning short-form tags (!Ref X, !GetAtt A.B,
+// !Sub ...) into their long form ({"Ref": "X"}, {"Fn::GetAtt": ["A", "B"]},
+// {"Fn::Sub": ...}).
+func readSAMTemplate(t *testing.T, file string) map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(samTemplatePath)
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("template.yaml: %v", err)
+		t.Fatalf("%s: %v", file, err)
 	}
 	v, err := fromYAML(&doc)
 	if err != nil {
-		t.Fatalf("template.yaml: %v", err)
+		t.Fatalf("%s: %v", file, err)
 	}
 	tmpl, ok := v.(map[string]any)
 	if !ok {
-		t.Fatalf("template.yaml is not a mapping")
+		t.Fatalf("%s is not a mapping", file)
 	}
 	return tmpl
 }
