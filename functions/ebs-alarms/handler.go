@@ -48,7 +48,7 @@ func newHandler(cfg Config, awsCfg aws.Config, log *slog.Logger) *handler {
 	return h
 }
 
-// Handle answers the four triggers. It returns a diskalarm.Result, or for
+// Handle answers the four triggers and the operator's remove-all. It returns a diskalarm.Result, or for
 // an SQS batch the records to retry.
 //
 // A payload that cannot be read is returned as an error: EventBridge's own
@@ -95,6 +95,14 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		}
 		req := diskalarm.Request{Trigger: diskalarm.TriggerSchedule, Selector: h.selector, TopicARN: h.topicARN}
 		return h.run(ctx, req, diskalarm.TriggerSchedule, 1)
+
+	case diskalarm.KindRemoveAll:
+		res, err := h.rec.RemoveAll(ctx, inv.DryRun)
+		if err != nil {
+			h.log.ErrorContext(ctx, "remove-all failed before any delete", "dryRun", inv.DryRun, "error", err.Error())
+			return nil, err
+		}
+		return res, nil
 
 	default: // diskalarm.KindQueue
 		return h.resume(ctx, inv.Messages), nil

@@ -31,6 +31,8 @@ type Invocation struct {
 	State      string
 	// KindQueue.
 	Messages []events.SQSMessage
+	// KindRemoveAll.
+	DryRun bool
 }
 
 const (
@@ -52,13 +54,15 @@ func DecodeInvocation(raw []byte) (Invocation, error) {
 		return decodeQueue(raw)
 	case fields["detail-type"] != nil:
 		return decodeEventBridge(raw)
+	case fields["action"] != nil:
+		return decodeAction(fields)
 	}
 	for _, f := range directFields {
 		if fields[f] != nil {
 			return decodeDirect(fields)
 		}
 	}
-	return Invocation{}, fmt.Errorf("%w: unknown trigger: want a direct invocation {\"hostname\": \"Windows*\", \"sns_topic_arn\": \"arn:aws:sns:…\"}, an EC2 state-change event, a scheduled event or an SQS batch", ErrBadInput)
+	return Invocation{}, fmt.Errorf("%w: unknown trigger: want a direct invocation {\"hostname\": \"Windows*\", \"sns_topic_arn\": \"arn:aws:sns:…\"}, {\"action\": \"remove-all\", \"dryRun\": true}, an EC2 state-change event, a scheduled event or an SQS batch", ErrBadInput)
 }
 
 func decodeDirect(fields map[string]json.RawMessage) (Invocation, error) {

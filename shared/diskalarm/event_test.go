@@ -59,7 +59,10 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 		{"not JSON", `{"hostname": "Win`, "not a JSON object"},
 		{"JSON array", `["Windows*"]`, "not a JSON object"},
 		{"null", `null`, "not a JSON object"},
-		{"unknown trigger", `{"action": "create"}`, "unknown trigger"},
+		{"unknown trigger", `{"operation": "create"}`, "unknown trigger"},
+		{"unknown action", `{"action": "create"}`, `unknown action "create"`},
+		{"remove-all without dryRun", `{"action": "remove-all"}`, "dryRun is missing"},
+		{"remove-all with dryRun a string", `{"action": "remove-all", "dryRun": "true"}`, "dryRun must be true or false, got a string"},
 		{"pattern not a string", `{"hostname": 42, "sns_topic_arn": ` + topic + `}`, "hostname must be a string, got a number"},
 		{"pattern a list", `{"hostname": ["Windows*"], "sns_topic_arn": ` + topic + `}`, "hostname must be a string, got an array"},
 		{"pattern missing", `{"sns_topic_arn": ` + topic + `}`, "hostname is missing"},
@@ -166,7 +169,7 @@ func FuzzDecodeInvocation(f *testing.F) {
 			if len(inv.Messages) == 0 {
 				t.Fatal("accepted an SQS event without records")
 			}
-		case KindSchedule:
+		case KindSchedule, KindRemoveAll:
 		default:
 			t.Fatalf("unknown kind %q", inv.Kind)
 		}
