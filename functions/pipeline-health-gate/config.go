@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 	"github.com/ebs-ops/lambda-suite/shared/settings"
 )
 
@@ -24,6 +25,9 @@ type Config struct {
 	// organization and the function in its management or delegated
 	// administrator account.
 	OrganizationView bool
+	// NotifyTopicARN is the SNS topic told when the gate fails a deployment
+	// or starts to wait (NOTIFY_TOPIC_ARN); empty for no notifications.
+	NotifyTopicARN string
 }
 
 // maxDeadlineMargin bounds DEADLINE_MARGIN: answering CodePipeline takes
@@ -37,6 +41,10 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		Region:           r.String("AWS_REGION", ""),
 		DeadlineMargin:   r.Duration("DEADLINE_MARGIN", 0, 500*time.Millisecond, maxDeadlineMargin),
 		OrganizationView: r.Bool("ORGANIZATION_VIEW", false),
+		NotifyTopicARN:   r.String("NOTIFY_TOPIC_ARN", ""),
+	}
+	if err := notify.TopicFromEnv(cfg.NotifyTopicARN); err != nil {
+		r.Fail("NOTIFY_TOPIC_ARN", "%v", err)
 	}
 	if cfg.Region == "" {
 		r.Fail("AWS_REGION", "not set (Lambda sets it; set it when running elsewhere)")

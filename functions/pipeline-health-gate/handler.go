@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
 type handler struct {
@@ -23,6 +24,7 @@ type handler struct {
 	margin       time.Duration
 	now          func() time.Time
 	log          *slog.Logger
+	notify       *notify.Notifier // nil: no notifications
 }
 
 // Result is what an invocation returns. CodePipeline ignores it; it shows
@@ -67,7 +69,9 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 		return Result{Verdict: healthgate.VerdictInvalid, Text: text}, nil
 	}
 	h.guard(ctx, "logging the decision", job.ID, func() { h.logDecision(ctx, job, answer) })
-	return h.reply(ctx, job, answer)
+	res, err := h.reply(ctx, job, answer)
+	h.guard(ctx, "notifying", job.ID, func() { h.notifyResult(ctx, job, answer, res) })
+	return res, err
 }
 
 // prepare reads the event and decides the answer. A panic in either is
