@@ -6,26 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
-	"github.com/ebs-ops/lambda-suite/shared/notify"
+	"github.com/ebs-ops/lambda-suite/shared/notify/notifytest"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
-
-// withInbox gives the fixture's handler a notification topic in moto, and
-// returns the SQS queue subscribed to it.
-func withInbox(t *testing.T, f fixture) *approvaltest.Inbox {
-	t.Helper()
-	cfg, _ := awstest.Moto(t).Config(t)
-	snsc := sns.NewFromConfig(cfg)
-	topic := approvaltest.CreateTopic(t, snsc, "gate-notifications")
-	f.h.notify = &notify.Notifier{SNS: snsc, TopicARN: topic, Log: f.h.log}
-	return approvaltest.NewInbox(t, snsc, sqs.NewFromConfig(cfg), topic)
-}
 
 func TestGateNotifies(t *testing.T) {
 	start := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
@@ -70,26 +57,14 @@ func TestGateNotifies(t *testing.T) {
 			if tt.event != nil {
 				f.fake.AddEvent(*tt.event)
 			}
-			inbox := withInbox(t, f)
+			var inbox *approvaltest.Inbox
+			f.h.notify, inbox = notifytest.New(t, f.h.log)
 			f.answer(t, tt.payload(t), tt.jobID)
-			msgs := inbox.Receive(t)
 			if tt.subject == "" {
-				if len(msgs) != 0 {
-					t.Fatalf("messages = %+v, want none", msgs)
-				}
+				notifytest.CheckNone(t, inbox)
 				return
 			}
-			if len(msgs) != 1 {
-				t.Fatalf("messages = %d (%+v), want exactly 1", len(msgs), msgs)
-			}
-			if msgs[0].Subject != tt.subject {
-				t.Errorf("subject = %q, want %q", msgs[0].Subject, tt.subject)
-			}
-			for _, part := range tt.body {
-				if !strings.Contains(msgs[0].Body, part) {
-					t.Errorf("body %q does not say %q", msgs[0].Body, part)
-				}
-			}
+			notifytest.CheckOne(t, inbox, tt.subject, tt.body...)
 		})
 	}
 }

@@ -9,12 +9,16 @@ import (
 
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 	"github.com/ebs-ops/lambda-suite/shared/settings"
 )
 
 // Config is the function's configuration, from its environment.
 type Config struct {
 	Retry healthgate.RetryConfig
+	// NotifyTopicARN is the SNS topic told when a stage waits, is retried
+	// or is given up on (NOTIFY_TOPIC_ARN); empty for no notifications.
+	NotifyTopicARN string
 }
 
 var groupName = regexp.MustCompile(`^[0-9A-Za-z_.-]{1,64}$`)
@@ -47,7 +51,11 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 	if c.MaxDelay < c.FirstDelay {
 		r.Fail("RECHECK_MAX_DELAY", "%s is shorter than RECHECK_DELAY %s", c.MaxDelay, c.FirstDelay)
 	}
-	return Config{Retry: c}, r.Err()
+	topic := r.String("NOTIFY_TOPIC_ARN", "")
+	if err := notify.TopicFromEnv(topic); err != nil {
+		r.Fail("NOTIFY_TOPIC_ARN", "%v", err)
+	}
+	return Config{Retry: c, NotifyTopicARN: topic}, r.Err()
 }
 
 // parsePipelines reads the opted-in pipelines: names, comma-separated.

@@ -52,6 +52,8 @@ func TestLoadConfig(t *testing.T) {
 		{name: "role ARN with no name", env: with("SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/path/"), wantErr: []string{"SCHEDULER_ROLE_ARN"}},
 		{name: "role ARN of no partition", env: with("SCHEDULER_ROLE_ARN", "arn:awsx:iam::123456789012:role/r"), wantErr: []string{"SCHEDULER_ROLE_ARN"}},
 		{name: "no pipeline", env: with("PIPELINES", " , "), wantErr: []string{"PIPELINES"}},
+		{name: "notification topic", env: with("NOTIFY_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:pipeline-events"), want: defaults},
+		{name: "notification topic not an ARN", env: with("NOTIFY_TOPIC_ARN", "pipeline-events"), wantErr: []string{"NOTIFY_TOPIC_ARN"}},
 		{name: "max delay below first", env: with("RECHECK_DELAY", "20m", "RECHECK_MAX_DELAY", "10m"), wantErr: []string{"RECHECK_MAX_DELAY"}},
 	}
 	for _, tt := range tests {

@@ -7,11 +7,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
 type handler struct {
 	retrier *healthgate.Retrier
 	log     *slog.Logger
+	notify  *notify.Notifier // nil: no notifications
 }
 
 // Handle takes a FAILED stage event or a re-check message. It returns an
@@ -45,5 +47,6 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (healthgate.R
 		return res, err
 	}
 	h.log.InfoContext(ctx, "decision", attrs...)
+	h.notifyResult(ctx, res)
 	return res, nil
 }

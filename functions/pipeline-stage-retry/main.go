@@ -13,8 +13,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
 func main() {
@@ -30,7 +32,8 @@ func main() {
 			Health:       healthgate.NewHealthClient(ctx, awsCfg, net.DefaultResolver.LookupCNAME, log),
 			Log:          log,
 		},
-		log: log,
+		log:    log,
+		notify: &notify.Notifier{SNS: sns.NewFromConfig(awsCfg), TopicARN: cfg.NotifyTopicARN, Log: log},
 	}
 	lambda.Start(h.Handle)
 }

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
+	"github.com/ebs-ops/lambda-suite/shared/notify/notifytest"
+)
+
+const consoleLink = "https://us-east-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/web-app/view?region=us-east-1"
+
+func TestStageRetryNotifies(t *testing.T) {
+	t.Run("waits, then retries", func(t *testing.T) {
+		fx := newFixture(t)
+		var inbox *approvaltest.Inbox
+		fx.h.notify, inbox = notifytest.New(t, fx.h.log)
+		blocker := fx.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1"})
+
+		res := fx.handle(t, sample(t, "stage-failed.json"))
+		notifytest.CheckOne(t, inbox, "Stage retry: web-app/HealthGate waits for AWS Health",
+			"stage HealthGate of pipeline web-app", executionID, "re-check AWS Health at "+res.RunAt, "What to do:", consoleLink)
+
+		// A later re-check, still blocked: nothing new to tell.
+		fx.now = fx.now.Add(2 * time.Minute)
+		if res := fx.fire(t, 1); res.Outcome != healthgate.RetryScheduled {
+			t.Fatalf("re-check 1 = %+v, want scheduled", res)
+		}
+		notifytest.CheckNone(t, inbox)
+
+		if err := fx.fake.SetEventStatus(blocker.ARN, "closed"); err != nil {
+			t.Fatal(err)
+		}
+		fx.now = fx.now.Add(4 * time.Minute)
+		if res := fx.fire(t, 2); res.Outcome != healthgate.RetryRetried {
+			t.Fatalf("re-check 2 = %+v, want retried", res)
+		}
+		notifytest.CheckOne(t, inbox, "Stage retry: retried web-app/HealthGate",
+			"retried the failed actions of stage HealthGate of pipeline web-app", "AWS Health is clear", "What to do:", consoleLink)
+	})
+
+	t.Run("gives up", func(t *testing.T) {
+		fx := newFixture(t)
+		var inbox *approvaltest.Inbox
+		fx.h.notify, inbox = notifytest.New(t, fx.h.log)
+		fx.fake.AddEvent(fake.Event{Service: "RDS", Region: "us-east-1"})
+		fx.now = failedAt.Add(6*time.Hour + time.Minute)
+		if res := fx.handle(t, sample(t, "recheck.json")); res.Outcome != healthgate.RetryGaveUp {
+			t.Fatalf("Handle past the window = %+v, want gaveUp", res)
+		}
+		notifytest.CheckOne(t, inbox, "Stage retry: gave up on web-app/HealthGate",
+			"gave up on stage HealthGate of pipeline web-app", "MAX_RETRY_WINDOW", "What to do: check AWS Health", consoleLink)
+	})
+
+	t.Run("a redelivered failure tells nothing new", func(t *testing.T) {
+		fx := newFixture(t)
+		var inbox *approvaltest.Inbox
+		fx.h.notify, inbox = notifytest.New(t, fx.h.log)
+		fx.handle(t, sample(t, "stage-failed.json"))
+		inbox.Receive(t)
+		if res := fx.handle(t, sample(t, "stage-failed.json")); res.Outcome != healthgate.RetryDuplicate {
+			t.Fatalf("redelivery = %+v, want duplicate", res)
+		}
+		notifytest.CheckNone(t, inbox)
+	})
+}
