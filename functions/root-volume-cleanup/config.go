@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/settings"
 )
@@ -20,6 +21,9 @@ type Config struct {
 	DryRun         bool
 	DeleteRate     float64 // deletes a second
 	Table          string
+	// NotifyTopicARN is the SNS topic told what a run deleted or refused to
+	// delete (NOTIFY_TOPIC_ARN); empty for no notifications.
+	NotifyTopicARN string
 }
 
 func loadConfig(lookup settings.Lookup) (Config, error) {
@@ -34,8 +38,12 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		DryRun:         r.Bool("DRY_RUN", false),
 		// EC2 refills its mutating-call bucket at about 5 a second per
 		// account; stay under it so other tools are not starved.
-		DeleteRate: r.Float("DELETE_RATE", 5, 0.1, 100),
-		Table:      settings.Parse(r, "REPLACEMENTS_TABLE", "", rootvolume.ParseTableName),
+		DeleteRate:     r.Float("DELETE_RATE", 5, 0.1, 100),
+		Table:          settings.Parse(r, "REPLACEMENTS_TABLE", "", rootvolume.ParseTableName),
+		NotifyTopicARN: r.String("NOTIFY_TOPIC_ARN", ""),
+	}
+	if err := notify.TopicFromEnv(cfg.NotifyTopicARN); err != nil {
+		r.Fail("NOTIFY_TOPIC_ARN", "%v", err)
 	}
 	if cfg.SnapshotTag == cfg.DeleteTag {
 		r.Fail("DELETE_VOLUME_TAG", "must differ from SNAPSHOT_TAG (%s)", cfg.SnapshotTag)

@@ -5,12 +5,14 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 )
 
 type handler struct {
 	cleaner *rootvolume.Cleaner
 	log     *slog.Logger
+	notify  *notify.Notifier // nil: no notifications
 }
 
 // Handle runs one cleanup. The scheduled event carries nothing the cleanup
@@ -30,5 +32,6 @@ func (h *handler) Handle(ctx context.Context, _ events.CloudWatchEvent) (rootvol
 		"volumesToDelete", len(sum.VolumesToDelete), "snapshotsToDelete", len(sum.SnapshotsToDelete),
 		"volumesDeleted", sum.VolumesDeleted, "snapshotsDeleted", sum.SnapshotsDeleted, "recordsUpdated", len(sum.RecordsUpdated),
 		"skipped", skipped, "failed", sum.Failed, "stoppedEarly", sum.StoppedEarly)
+	h.notifyResult(ctx, sum)
 	return sum, nil
 }

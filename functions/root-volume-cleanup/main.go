@@ -11,7 +11,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"golang.org/x/time/rate"
 )
@@ -36,7 +38,8 @@ func main() {
 			Limiter:        rate.NewLimiter(rate.Limit(cfg.DeleteRate), 1),
 			Log:            log,
 		},
-		log: log,
+		log:    log,
+		notify: &notify.Notifier{SNS: sns.NewFromConfig(awsCfg), TopicARN: cfg.NotifyTopicARN, Log: log},
 	}
 	lambda.Start(h.Handle)
 }

@@ -33,7 +33,7 @@ func CheckOne(tb testing.TB, inbox *approvaltest.Inbox, subject string, parts ..
 		tb.Fatalf("messages = %d (%+v), want exactly 1", len(msgs), msgs)
 	}
 	if msgs[0].Subject != subject {
-		tb.Errorf("subject = %q, want %q", msgs[0].Subject, subject)
+		tb.Errorf("subject = %q, want %q (body %q)", msgs[0].Subject, subject, msgs[0].Body)
 	}
 	for _, part := range parts {
 		if !strings.Contains(msgs[0].Body, part) {

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+)
+
+// refusals are the reasons for keeping something the cleanup was asked to
+// delete (a delete-volume label, a replacement record, a suite-looking
+// snapshot tag) and that will not go by itself: a person has to look. Waits
+// that end by themselves (the rollback window, MIN_AGE, a task still
+// running, a snapshot whose volume is alive) are not refusals, nor is
+// KEEP_TAG where the plan names it: a person set it.
+var refusals = []string{
+	rootvolume.ReasonUnrecorded, rootvolume.ReasonTaskFailed, rootvolume.ReasonTaskRefused, rootvolume.ReasonExternal,
+	rootvolume.ReasonAttached, rootvolume.ReasonIsRoot, rootvolume.ReasonUnmarked, rootvolume.ReasonMarkMismatch,
+}
+
+// listed caps the IDs a message names per section.
+const listed = 50
+
+// notifyResult tells people, through NOTIFY_TOPIC_ARN, what a run deleted,
+// failed to delete or refused to delete. A dry run, and a run that did none
+// of these, say nothing.
+func (h *handler) notifyResult(ctx context.Context, sum rootvolume.CleanupSummary) {
+	m, ok := cleanupMessage(sum)
+	if !ok {
+		return
+	}
+	fin, cancel := deadline.Finish(ctx)
+	defer cancel()
+	_ = h.notify.Send(fin, m) // logged by Send; the run's outcome stands either way
+}
+
+// cleanupMessage is the summary of one run, if it deserves one.
+func cleanupMessage(sum rootvolume.CleanupSummary) (notify.Message, bool) {
+	if sum.DryRun {
+		return notify.Message{}, false
+	}
+	var refused []rootvolume.Skip
+	for _, s := range sum.Skipped {
+		if isRefusal(s.Reason) {
+			refused = append(refused, s)
+		}
+	}
+	deleted := len(sum.VolumesDeleted) + len(sum.SnapshotsDeleted)
+	if deleted == 0 && len(refused) == 0 && len(sum.Failed) == 0 {
+		return notify.Message{}, false
+	}
+
+	var b strings.Builder
+	var parts []string
+	if deleted > 0 {
+		parts = append(parts, fmt.Sprintf("deleted %d", deleted))
+		b.WriteString("Deleted (replaced root volumes past the rollback window, and suite snapshots of volumes that are gone):\n")
+		writeIDs(&b, "volume", sum.VolumesDeleted)
+		writeIDs(&b, "snapshot", sum.SnapshotsDeleted)
+		b.WriteString("\n")
+	}
+	if len(sum.Failed) > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed", len(sum.Failed)))
+		b.WriteString("Failed to delete (the next run tries again):\n")
+		for i, f := range sum.Failed {
+			if i == listed {
+				fmt.Fprintf(&b, "- and %d more\n", len(sum.Failed)-i)
+				break
+			}
+			fmt.Fprintf(&b, "- %s: %s\n", f.ID, awsid.Clip(f.Error, 300))
+		}
+		b.WriteString("\n")
+	}
+	if len(refused) > 0 {
+		parts = append(parts, fmt.Sprintf("refused %d", len(refused)))
+		b.WriteString("Refused to delete (asked to, but not provably safe; kept, and told again each run until resolved):\n")
+		for i, s := range refused {
+			if i == listed {
+				fmt.Fprintf(&b, "- and %d more\n", len(refused)-i)
+				break
+			}
+			fmt.Fprintf(&b, "- %s %s: %s\n", s.Kind, s.ID, s.Reason)
+		}
+		b.WriteString("\nWhat to do about a refusal: look at each resource. If it is yours to keep, remove the suite's label " +
+			"(the delete-volume or replace-snapshot tag) so it is no longer considered; if it should go, " +
+			"delete it yourself after checking (README, \"What the cleanup trusts, and why\").\n")
+	}
+	if sum.StoppedEarly {
+		b.WriteString("\nThe run stopped at its deadline; the next run continues.\n")
+	}
+	return notify.Message{Subject: "Root-volume cleanup: " + strings.Join(parts, ", "), Body: b.String()}, true
+}
+
+func isRefusal(reason string) bool {
+	for _, r := range refusals {
+		if strings.HasPrefix(reason, r) {
+			return true
+		}
+	}
+	return false
+}
+
+func writeIDs(b *strings.Builder, kind string, ids []string) {
+	for i, id := range ids {
+		if i == listed {
+			fmt.Fprintf(b, "- and %d more %ss\n", len(ids)-i, kind)
+			return
+		}
+		fmt.Fprintf(b, "- %s %s\n", kind, id)
+	}
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/notify/notifytest"
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+)
+
+// notifying is the cleanup with a notification topic, and its inbox.
+func (f fixture) notifying(t *testing.T, mod ...func(*rootvolume.Cleaner)) (*handler, *approvaltest.Inbox) {
+	t.Helper()
+	h := f.cleaner(mod...)
+	var inbox *approvaltest.Inbox
+	h.notify, inbox = notifytest.New(t, h.log)
+	return h, inbox
+}
+
+func TestCleanupTellsWhatItDeleted(t *testing.T) {
+	f := newFixture(t)
+	inst, oldRoot := f.instance(t, "web")
+	f.replace(t, inst)
+	f.advance(t, 10*time.Minute)
+	h, inbox := f.notifying(t)
+
+	// Inside the rollback window nothing is deleted or refused: no message.
+	f.run(t, h)
+	notifytest.CheckNone(t, inbox)
+
+	f.advance(t, 24*time.Hour)
+	dry, dryInbox := f.notifying(t, func(c *rootvolume.Cleaner) { c.DryRun = true })
+	if sum := f.run(t, dry); len(sum.VolumesToDelete) != 1 {
+		t.Fatalf("dry run to delete %v, want the old root", sum.VolumesToDelete)
+	}
+	notifytest.CheckNone(t, dryInbox)
+
+	sum := f.run(t, h)
+	if len(sum.VolumesDeleted) != 1 {
+		t.Fatalf("deleted %v, want the old root", sum.VolumesDeleted)
+	}
+	notifytest.CheckOne(t, inbox, "Root-volume cleanup: deleted 1", "volume "+oldRoot)
+
+	// The next run has nothing to tell.
+	f.run(t, h)
+	notifytest.CheckNone(t, inbox)
+}
+
+func TestCleanupTellsWhatItRefused(t *testing.T) {
+	f := newFixture(t)
+	forged := awstest.CreateVolume(t, f.ec2, deleteTag)
+	gone := awstest.CreateVolume(t, f.ec2)
+	backup, err := f.ec2.CreateSnapshot(context.Background(), &ec2.CreateSnapshotInput{VolumeId: aws.String(gone), Description: aws.String("nightly backup")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backupID := aws.ToString(backup.SnapshotId)
+	f.tag(t, backupID, snapshotTag)
+	if _, err := f.ec2.DeleteVolume(context.Background(), &ec2.DeleteVolumeInput{VolumeId: aws.String(gone)}); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(t, 1000*time.Hour)
+
+	h, inbox := f.notifying(t, func(c *rootvolume.Cleaner) { c.MinAge = 0 })
+	f.run(t, h)
+	notifytest.CheckOne(t, inbox, "Root-volume cleanup: refused 2",
+		"volume "+forged+": "+rootvolume.ReasonUnrecorded, "snapshot "+backupID+": "+rootvolume.ReasonUnmarked, "What to do about a refusal")
+	if !exists(t, f.ec2, "volume", forged) || !exists(t, f.ec2, "snapshot", backupID) {
+		t.Errorf("a refused resource was deleted")
+	}
+}
+
+func TestCleanupConfigTopic(t *testing.T) {
+	base := map[string]string{"REPLACEMENTS_TABLE": "replacements"}
+	for topic, ok := range map[string]bool{"": true, "arn:aws:sns:us-east-1:123456789012:cleanup": true, "cleanup": false} {
+		base["NOTIFY_TOPIC_ARN"] = topic
+		cfg, err := loadConfig(func(k string) (string, bool) { v, ok := base[k]; return v, ok })
+		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "NOTIFY_TOPIC_ARN")) || (ok && cfg.NotifyTopicARN != topic) {
+			t.Errorf("loadConfig(NOTIFY_TOPIC_ARN=%q) = %+v, %v, want ok %t", topic, cfg.NotifyTopicARN, err, ok)
+		}
+	}
+}
