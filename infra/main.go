@@ -50,6 +50,7 @@ func run() error {
 		LogRetentionDays: ctx.int("logRetentionDays", stacks.DefaultLogRetentionDays),
 
 		AdoptExternalReplacements: ctx.bool("adoptExternalReplacements", false),
+		NotifyTopicARN:            ctx.string("rootVolumeNotifyTopicArn", ""),
 	}
 	pipelineHealth := &stacks.HealthGateStackProps{
 		StackProps: awscdk.StackProps{
@@ -60,6 +61,7 @@ func run() error {
 		OrganizationView: ctx.bool("healthGateOrganizationView", false),
 		RetryAnyFailure:  ctx.bool("healthGateRetryAnyFailure", false),
 		MaxRetryWindow:   ctx.string("healthGateMaxRetryWindow", ""),
+		NotifyTopicARN:   ctx.string("healthGateNotifyTopicArn", ""),
 		ExamplePipeline:  ctx.bool("healthGateExamplePipeline", false),
 		LogRetentionDays: ctx.int("logRetentionDays", stacks.DefaultLogRetentionDays),
 	}

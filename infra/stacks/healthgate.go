@@ -72,6 +72,9 @@ type HealthGateStackProps struct {
 	RecheckDelay     string
 	RecheckMaxDelay  string
 	LogRetentionDays int
+	// NotifyTopicARN is the SNS topic both functions tell when they fail,
+	// hold, retry or give up on a deployment; empty creates one.
+	NotifyTopicARN string
 }
 
 func (p *HealthGateStackProps) withDefaults() HealthGateStackProps {
@@ -131,6 +134,7 @@ func (p *HealthGateStackProps) validate() error {
 		errs = append(errs, fmt.Errorf("recheck max delay %s is shorter than recheck delay %s", p.RecheckMaxDelay, p.RecheckDelay))
 	}
 	errs = append(errs, checkLogRetention(p.LogRetentionDays))
+	errs = append(errs, checkNotifyTopic(p.NotifyTopicARN))
 	errs = append(errs, checkFunctionAssets(p.AssetDir, HealthGateFunctions...))
 	return errors.Join(errs...)
 }
@@ -153,6 +157,7 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 		healthActions = append(healthActions, "health:DescribeEventsForOrganization")
 	}
 	orgView := strconv.FormatBool(p.OrganizationView)
+	topic := notificationTopic(stack, "HealthGateNotifyTopic", p.NotifyTopicARN, "lambda-suite pipeline health gate")
 
 	gate := NewFunction(stack, "PipelineHealthGate", &FunctionProps{
 		Name:        PipelineHealthGate,
@@ -162,11 +167,13 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 		Environment: map[string]string{
 			"DEADLINE_MARGIN":   gateDeadlineMargin,
 			"ORGANIZATION_VIEW": orgView,
+			NotifyTopicEnv:      *topic,
 		},
 		Statements: []awsiam.PolicyStatement{
 			statement("DescribeHealthEvents", healthActions, star(), nil),
 			// These take no resource ARN: a job ID is all they name.
 			statement("AnswerPipelineJobs", []string{"codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"}, star(), nil),
+			publishStatement(topic),
 		},
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,
@@ -203,6 +210,7 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 			"SCHEDULE_GROUP":     *group.Ref(), // the name, and the group before the function
 			"SCHEDULER_ROLE_ARN": *schedulerRole.RoleArn(),
 			"ORGANIZATION_VIEW":  orgView,
+			NotifyTopicEnv:       *topic,
 		},
 		Statements: []awsiam.PolicyStatement{
 			statement("DescribeHealthEvents", healthActions, star(), nil),
@@ -213,6 +221,7 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 				[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("scheduler"), Resource: jsii.String("schedule"), ResourceName: jsii.String(*group.Ref() + "/*")})}, nil),
 			statement("PassSchedulerRole", []string{"iam:PassRole"}, []*string{schedulerRole.RoleArn()},
 				map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}}),
+			publishStatement(topic),
 		},
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,

@@ -64,12 +64,13 @@ func TestHealthGateFunctions(t *testing.T) {
 		name string
 		env  map[string]any
 	}{
-		{PipelineHealthGate, map[string]any{"DEADLINE_MARGIN": "3s", "ORGANIZATION_VIEW": "false"}},
+		{PipelineHealthGate, map[string]any{"DEADLINE_MARGIN": "3s", "ORGANIZATION_VIEW": "false", "NOTIFY_TOPIC_ARN": map[string]any{"Ref": "HealthGateNotifyTopic"}}},
 		{PipelineStageRetry, map[string]any{
 			"PIPELINES": "health-gate-example", "RETRY_ANY_FAILURE": "false", "MAX_RETRY_WINDOW": "6h",
 			"RECHECK_DELAY": "2m", "RECHECK_MAX_DELAY": "15m", "ORGANIZATION_VIEW": "false",
 			"SCHEDULE_GROUP":     map[string]any{"Ref": "PipelineStageRetryScheduleGroup"},
 			"SCHEDULER_ROLE_ARN": map[string]any{"Fn::GetAtt": []any{"PipelineStageRetrySchedulerRole", "Arn"}},
+			"NOTIFY_TOPIC_ARN":   map[string]any{"Ref": "HealthGateNotifyTopic"},
 		}},
 	}
 	for _, tt := range tests {

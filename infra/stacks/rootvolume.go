@@ -108,6 +108,9 @@ type RootVolumeStackProps struct {
 	BusPrincipals []string
 	// LogRetentionDays is one of the values CloudWatch Logs accepts.
 	LogRetentionDays int
+	// NotifyTopicARN is the SNS topic the cleanup tells what it deleted or
+	// refused to delete; empty creates one.
+	NotifyTopicARN string
 }
 
 func (p *RootVolumeStackProps) withDefaults() RootVolumeStackProps {
@@ -172,6 +175,7 @@ func (p *RootVolumeStackProps) validate() error {
 		errs = append(errs, fmt.Errorf("cleanup schedule %q: want rate(...) or cron(...)", p.CleanupSchedule))
 	}
 	errs = append(errs, checkLogRetention(p.LogRetentionDays))
+	errs = append(errs, checkNotifyTopic(p.NotifyTopicARN))
 	errs = append(errs, checkFunctionAssets(p.AssetDir, RootVolumeFunctions...))
 	return errors.Join(errs...)
 }
@@ -310,6 +314,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(replace.Function, nil)},
 	})
 
+	topic := notificationTopic(stack, "RootVolumeNotifyTopic", p.NotifyTopicARN, "lambda-suite root-volume cleanup")
 	cleanup := NewFunction(stack, "RootVolumeCleanup", &FunctionProps{
 		Name:        RootVolumeCleanup,
 		AssetDir:    p.AssetDir,
@@ -324,6 +329,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"KEEP_TAG":                    p.KeepTag.String(),
 			"ADOPT_EXTERNAL_REPLACEMENTS": strconv.FormatBool(p.AdoptExternalReplacements),
 			"REPLACEMENTS_TABLE":          *table.TableName(),
+			NotifyTopicEnv:                *topic,
 			// Mass deletes get throttled; the SDK's adaptive retryer paces them.
 			"AWS_RETRY_MODE":   "adaptive",
 			"AWS_MAX_ATTEMPTS": "10",
@@ -337,6 +343,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			allow(stack, "LabelVolumes", []string{"ec2:CreateTags", "ec2:DeleteTags"}, []string{"volume/*"}, onlyTagKey(p.DeleteVolumeTag)),
 			allow(stack, "DeleteMarkedVolumes", []string{"ec2:DeleteVolume"}, []string{"volume/*"}, resourceTag(p.DeleteVolumeTag)),
 			allow(stack, "DeleteReplaceSnapshots", []string{"ec2:DeleteSnapshot"}, []string{"snapshot/*"}, resourceTag(p.SnapshotTag)),
+			publishStatement(topic),
 		},
 		OnFailure: true,
 		// No retries: the schedule runs it again anyway, and a retry would

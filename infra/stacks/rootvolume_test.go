@@ -64,6 +64,7 @@ func TestRootVolumeFunctions(t *testing.T) {
 				"KEEP_TAG":                    "lambda-suite:keep=true",
 				"REPLACEMENTS_TABLE":          map[string]any{"Ref": ReplacementsTableID},
 				"ADOPT_EXTERNAL_REPLACEMENTS": "false",
+				"NOTIFY_TOPIC_ARN":            map[string]any{"Ref": "RootVolumeNotifyTopic"},
 			},
 			retries: 0,
 		},

@@ -383,10 +383,13 @@ func rolePermissions(role map[string]any, extra []any) ([]string, error) {
 // Fn::Sub; both come out as the same string.
 type resolver struct {
 	params map[string]any
+	// tmpl is the template, for Fn::If: its condition is evaluated with
+	// every parameter at its default.
+	tmpl map[string]any
 }
 
 func newResolver(tmpl map[string]any) resolver {
-	r := resolver{params: map[string]any{}}
+	r := resolver{params: map[string]any{}, tmpl: tmpl}
 	params, _ := tmpl["Parameters"].(map[string]any)
 	for name, p := range params {
 		if d := dig(p, "Default"); d != nil {
@@ -401,9 +404,12 @@ var subVariable = regexp.MustCompile(`\$\{([^}]*)\}`)
 func (r resolver) resolve(v any) any {
 	switch v := v.(type) {
 	case []any:
-		out := make([]any, len(v))
-		for i, item := range v {
-			out[i] = r.resolve(item)
+		out := make([]any, 0, len(v))
+		for _, item := range v {
+			// Fn::If's AWS::NoValue leaves the item out.
+			if item := r.resolve(item); item != "${AWS::NoValue}" {
+				out = append(out, item)
+			}
 		}
 		return out
 	case map[string]any:
@@ -432,6 +438,15 @@ func (r resolver) intrinsic(fn string, arg any) (any, bool) {
 			return d, true
 		}
 		return "${" + name + "}", true
+	case "Fn::If":
+		if len(args) == 3 {
+			if on, err := evalCondition(r.tmpl, fmt.Sprint(args[0]), nil); err == nil {
+				if on {
+					return args[1], true
+				}
+				return args[2], true
+			}
+		}
 	case "Fn::GetAtt":
 		parts := asStrings(arg)
 		return "${" + strings.Join(parts, ".") + "}", true

@@ -6,6 +6,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -34,7 +35,9 @@ type Message struct {
 // line; a message of at most 256 KB.
 const (
 	maxSubject = 100
-	maxBody    = 200_000
+	maxBody    = 100_000
+	// maxChat keeps a chat message short enough for Slack and Teams.
+	maxChat = 8_000
 )
 
 // Notifier publishes to one topic. A nil Notifier, or one without a topic,
@@ -61,10 +64,15 @@ func (n *Notifier) Send(ctx context.Context, m Message) error {
 	if n == nil || n.TopicARN == "" {
 		return nil
 	}
-	_, err := n.SNS.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(n.TopicARN),
-		Subject:  aws.String(Subject(m.Subject)),
-		Message:  aws.String(awsid.Clip(m.Body, maxBody)),
+	msg, err := Structured(m)
+	if err != nil {
+		return err
+	}
+	_, err = n.SNS.Publish(ctx, &sns.PublishInput{
+		TopicArn:         aws.String(n.TopicARN),
+		Subject:          aws.String(Subject(m.Subject)),
+		Message:          aws.String(msg),
+		MessageStructure: aws.String("json"),
 	})
 	if err != nil {
 		err = fmt.Errorf("publish notification to %s: %w", n.TopicARN, err)
@@ -77,6 +85,38 @@ func (n *Notifier) Send(ctx context.Context, m Message) error {
 		n.Log.InfoContext(ctx, "notification sent", "subject", m.Subject)
 	}
 	return nil
+}
+
+// chatMessage is a custom notification of Amazon Q Developer in chat
+// applications (formerly AWS Chatbot), which delivers nothing else that is
+// not an AWS service's own event: version 1.0, source "custom".
+type chatMessage struct {
+	Version string      `json:"version"`
+	Source  string      `json:"source"`
+	Content chatContent `json:"content"`
+}
+
+type chatContent struct {
+	TextType    string `json:"textType"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+}
+
+// Structured renders m for SNS's MessageStructure "json": the text for
+// email, SQS and every other protocol ("default"), and a custom
+// notification for AWS Chatbot, which subscribes over HTTPS ("https").
+func Structured(m Message) (string, error) {
+	body := awsid.Clip(m.Body, maxBody)
+	chat, err := json.Marshal(chatMessage{Version: "1.0", Source: "custom",
+		Content: chatContent{TextType: "client-markdown", Title: Subject(m.Subject), Description: awsid.Clip(m.Body, maxChat)}})
+	if err != nil {
+		return "", fmt.Errorf("encode chat notification: %w", err)
+	}
+	out, err := json.Marshal(map[string]string{"default": body, "email": body, "https": string(chat)})
+	if err != nil {
+		return "", fmt.Errorf("encode notification: %w", err)
+	}
+	return string(out), nil
 }
 
 // Subject makes s an SNS subject: printable ASCII on one line, at most 100
