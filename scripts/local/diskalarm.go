@@ -25,7 +25,7 @@ import (
 // Windows instances and a Linux one, with the CloudWatch agent's metrics.
 var diskAlarmScenario = scenario{
 	name:      "ebs-alarms",
-	about:     "disk-space alarms are created for a sample fleet, left alone on a re-run, and removed on termination",
+	about:     "disk-space alarms are created for a sample fleet, left alone on a re-run, and removed on termination; remove-all lists them (dry run), then deletes them all",
 	functions: []string{"ebs-alarms"},
 	run:       ebsAlarms,
 }
@@ -148,6 +148,22 @@ func ebsAlarms(ctx context.Context, r *runner) error {
 		}
 	}
 	r.check(left == 0 && len(alarms) == 6, "Windows-app-2's 2 alarms are gone, Windows-app-1's 6 remain (%d and %d)", left, len(alarms))
+
+	// Before the stack is deleted: remove what the function created.
+	for _, sample := range []struct {
+		file string
+		want int
+	}{{"remove-all-dry-run.json", 6}, {"remove-all.json", 0}} {
+		payload, err := r.event("ebs-alarms", sample.file)
+		if err != nil {
+			return err
+		}
+		r.step("the operator removes every alarm under the prefix (%s)", sample.file)
+		if _, alarms, err = r.invokeAlarms(ctx, f, cw, payload, invokeTimeout); err != nil {
+			return err
+		}
+		r.check(len(alarms) == sample.want, "%d alarms left under the prefix, want %d", len(alarms), sample.want)
+	}
 	return nil
 }
 
