@@ -38,7 +38,7 @@ help:
 	@echo "make test    unit, integration (moto) and infrastructure tests: what CI runs"
 	@echo "make local   run the built functions against a local AWS (moto) with the sample events"
 	@echo "make bench   the performance report (sizes, cold start, RSS, API calls, scale) in $(BIN)/bench/report.md"
-	@echo "make lint    gofmt, go vet, staticcheck"
+	@echo "make lint    gofmt, go vet, staticcheck, golangci-lint, gosec (pinned versions)"
 	@echo "make fuzz    run each fuzz test for FUZZTIME (default 20s)"
 	@echo "make synth   synthesize the CDK stacks (after build)"
 	@echo "make deploy  deploy the CDK stacks to the current AWS account (after build);"
@@ -77,6 +77,13 @@ bench: build
 	@echo "performance report: sizes, cold start, warm latency, peak RSS, API calls per event, scale (about 12 minutes)"
 	go run ./scripts/bench $(ARGS)
 
+# The linters' versions are pinned (../shared/dependencies.md says what
+# resolves here); `go run pkg@version` builds each once into the Go build
+# cache, so a fresh machine needs only the module proxy.
+STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+GOSEC         := github.com/securego/gosec/v2/cmd/gosec@v2.29.0
+
 lint:
 	$(call need,go)
 	@echo "gofmt"
@@ -84,7 +91,11 @@ lint:
 	@echo "go vet"
 	go vet ./...
 	@echo "staticcheck"
-	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	go run $(STATICCHECK) ./...
+	@echo "golangci-lint (.golangci.yml: the standard set plus gosec, errorlint, bodyclose, misspell, ...)"
+	go run $(GOLANGCI_LINT) run ./...
+	@echo "gosec (G104 is errcheck's, which golangci-lint runs)"
+	go run $(GOSEC) -quiet -exclude=G104 ./...
 
 FUZZTIME ?= 20s
 fuzz:

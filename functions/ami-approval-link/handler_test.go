@@ -38,7 +38,7 @@ func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 // The placeholders in the sample events, replaced by what a test made.
 const (
-	sampleToken   = "c2FtcGxlIGFwcHJvdmFsIHRva2VuOiBub3QgcmVhbCE"
+	sampleToken   = "c2FtcGxlIGFwcHJvdmFsIHRva2VuOiBub3QgcmVhbCE" // #nosec G101 -- a test token: "sample approval token: not real!"
 	sampleAMIEast = "ami-0123456789abcdef0"
 	sampleAMIWest = "ami-0fedcba9876543210"
 	approvalURL   = "https://approvals.example.com/"

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-const sampleToken = "c2FtcGxlIGFwcHJvdmFsIHRva2VuOiBub3QgcmVhbCE"
+const sampleToken = "c2FtcGxlIGFwcHJvdmFsIHRva2VuOiBub3QgcmVhbCE" // #nosec G101 -- a test token: "sample approval token: not real!"
 
 func sampleLinkEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
@@ -129,7 +129,7 @@ func TestHTTPHandlerTranslatesAsAPIGateway(t *testing.T) {
 	if resp.StatusCode != http.StatusGone || resp.Header.Get("Cache-Control") != "no-store" || string(body) != "<p>gone</p>" {
 		t.Errorf("response = %d %v %q", resp.StatusCode, resp.Header, body)
 	}
-	if got.RequestContext.HTTP.Method != "POST" || got.RawQueryString != "token=abc" || got.RequestContext.HTTP.SourceIP != "127.0.0.1" ||
+	if got.RequestContext.HTTP.Method != http.MethodPost || got.RawQueryString != "token=abc" || got.RequestContext.HTTP.SourceIP != "127.0.0.1" ||
 		got.Headers["content-type"] != "application/x-www-form-urlencoded" || !got.IsBase64Encoded {
 		t.Errorf("request = %+v", got)
 	}

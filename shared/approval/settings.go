@@ -137,7 +137,7 @@ func approvalURL(s string) (string, error) {
 	}
 	loopback := u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"
 	switch {
-	case u.Scheme != "https" && !(u.Scheme == "http" && loopback):
+	case u.Scheme != "https" && (u.Scheme != "http" || !loopback):
 		return "", fmt.Errorf("%q: want https (http only on localhost)", s)
 	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
 		return "", fmt.Errorf("%q: want scheme://host/path, with no credentials, query or fragment", s)

@@ -82,7 +82,7 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port)) // #nosec G204 -- moto_server found on PATH, test tooling
 	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
 	// Its own process group, so Stop reaches it through any wrapper (pyenv
 	// shims), and a kill signal if the test process dies first.

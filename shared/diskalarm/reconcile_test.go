@@ -56,7 +56,7 @@ func newAccount(tb testing.TB) *account {
 func (a *account) launch(tb testing.TB, name string, n int) []string {
 	tb.Helper()
 	out, err := a.ec2.RunInstances(context.Background(), &ec2.RunInstancesInput{
-		ImageId: aws.String(awstest.AMI), MinCount: aws.Int32(int32(n)), MaxCount: aws.Int32(int32(n)),
+		ImageId: aws.String(awstest.AMI), MinCount: aws.Int32(int32(n)), MaxCount: aws.Int32(int32(n)), // #nosec G115 -- n is a benchmark size, at most thousands
 		InstanceType: ec2types.InstanceTypeT3Micro,
 		TagSpecifications: []ec2types.TagSpecification{{
 			ResourceType: ec2types.ResourceTypeInstance,

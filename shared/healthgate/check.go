@@ -181,7 +181,7 @@ func serverError(err error) int {
 		return respErr.HTTPStatusCode()
 	}
 	var wrapped []error
-	switch e := err.(type) {
+	switch e := err.(type) { //nolint:errorlint // walks the wrap tree itself, one level at a time
 	case interface{ Unwrap() []error }:
 		wrapped = e.Unwrap()
 	case interface{ Unwrap() error }:

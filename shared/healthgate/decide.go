@@ -291,7 +291,6 @@ func fitMessage(head string, lines []string, tail string, limit int) string {
 		if used+need > limit {
 			if room := limit - used - 1; room >= runes(more(len(lines)-i)) {
 				b.WriteString("\n" + more(len(lines)-i))
-				used += runes(more(len(lines)-i)) + 1
 			}
 			break
 		}

@@ -132,7 +132,7 @@ func failover[T any](ctx context.Context, c *HealthClient, call func(context.Con
 		cancel()
 		if err == nil {
 			if idx != first {
-				c.preferred.Store(int32(idx))
+				c.preferred.Store(int32(idx)) // #nosec G115 -- idx indexes c.clients, a handful of endpoints
 				if c.Log != nil {
 					c.Log.WarnContext(ctx, "AWS Health answered on the standby endpoint",
 						"endpoint", c.endpoints[idx].String(), "unanswered", c.endpoints[first].String())

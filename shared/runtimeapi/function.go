@@ -81,7 +81,7 @@ func Start(cfg Config) (*Function, error) {
 	}
 	os.Remove(logFile.Name()) // open handles keep it; nothing to clean up
 
-	cmd := exec.Command(path)
+	cmd := exec.Command(path) // #nosec G204 -- a function binary the local runner or a test built
 	cmd.Dir = filepath.Dir(path)
 	cmd.Env = append(lambdaEnv(cfg, srv.Addr(), cmd.Dir), cfg.Env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	echoPath = filepath.Join(dir, "bootstrap")
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", echoPath, "./testdata/echo")
+	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", echoPath, "./testdata/echo") // #nosec G204 -- builds the package's own test function
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build testdata/echo: %v\n%s", err, out)
 		os.RemoveAll(dir)
