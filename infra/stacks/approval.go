@@ -314,6 +314,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Description: jsii.String("Requests, decisions and their audit records."),
 		Value:       table.TableName(),
 	})
+	nagApprovalAPI(api) // after its routes
 	return stack, nil
 }
 

@@ -134,6 +134,7 @@ func NewFunction(scope constructs.Construct, id string, props *FunctionProps) *F
 		f.Function.AddToRolePolicy(s)
 	}
 	allowRoleDependency(cfnFunction)
+	nagFunction(f)
 	return f
 }
 

@@ -252,6 +252,7 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 	if p.ExamplePipeline {
 		newExamplePipeline(stack, gate, p)
 	}
+	nagInvokeGrant(schedulerRole) // after its grants
 	return stack, nil
 }
 
@@ -324,6 +325,7 @@ func newExamplePipeline(stack awscdk.Stack, gate *Function, p HealthGateStackPro
 		Value:       pipeline.PipelineName(),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("HealthGateExampleSourceBucket"), &awscdk.CfnOutputProps{Value: source.BucketName()})
+	nagExamplePipeline(pipeline, source, target, artifacts)
 }
 
 func pipelineARN(stack awscdk.Stack, name string) *string {

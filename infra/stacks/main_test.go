@@ -79,10 +79,13 @@ func checkResourceCounts(t *testing.T, tmpl assertions.Template, want map[string
 
 // onceTemplate keeps the template of a stack synthesized on first use:
 // each synth costs seconds of jsii, and most tests read the default stacks.
+// Every stack it builds carries cdk-nag's AwsSolutionsChecks, read by
+// TestCDKNag from the same synthesis.
 type onceTemplate struct {
-	once sync.Once
-	tmpl assertions.Template
-	err  error
+	once  sync.Once
+	stack awscdk.Stack
+	tmpl  assertions.Template
+	err   error
 }
 
 func (o *onceTemplate) get(t *testing.T, build func() (awscdk.Stack, error)) assertions.Template {
@@ -93,7 +96,8 @@ func (o *onceTemplate) get(t *testing.T, build func() (awscdk.Stack, error)) ass
 			o.err = err
 			return
 		}
-		o.tmpl = assertions.Template_FromStack(stack, nil)
+		withNagChecks(stack)
+		o.stack, o.tmpl = stack, assertions.Template_FromStack(stack, nil)
 	})
 	if o.err != nil {
 		t.Fatalf("synthesize: %v", o.err)

@@ -445,6 +445,7 @@ func newOrgAssetStack(app constructs.Construct, region, orgID, assetDir string, 
 	for _, fn := range cfnFunctions(stack) {
 		allowRoleDependency(fn)
 	}
+	nagOrgAssets(stack, bucket)
 
 	awscdk.NewCfnOutput(stack, jsii.String("AssetBucketName"), &awscdk.CfnOutputProps{
 		Description: jsii.String("The functions' code for the organization in this Region; retained when the stack is deleted"),

@@ -32,6 +32,7 @@ func testOrgProps() OrgRolloutProps {
 // orgTemplates are the templates of the default rollout: the StackSets
 // stack, the asset stack of each Region, and each StackSet's own template.
 type orgTemplates struct {
+	stacks    []awscdk.Stack // the rollout's stacks, with cdk-nag's checks
 	stackSets assertions.Template
 	assets    map[string]assertions.Template
 	stackSet  map[string]map[string]any
@@ -48,7 +49,14 @@ func synthOrgRollout(props OrgRolloutProps) (orgTemplates, error) {
 	if err != nil {
 		return orgTemplates{}, err
 	}
-	out := orgTemplates{
+	out := orgTemplates{stacks: []awscdk.Stack{r.StackSets}}
+	withNagChecks(r.StackSets)
+	for _, s := range r.Assets {
+		withNagChecks(s)
+		out.stacks = append(out.stacks, s)
+	}
+	out = orgTemplates{
+		stacks:    out.stacks,
 		stackSets: assertions.Template_FromStack(r.StackSets, nil),
 		assets:    map[string]assertions.Template{},
 		stackSet:  r.Templates,

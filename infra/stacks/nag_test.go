@@ -1,0 +1,55 @@
+package stacks
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// withNagChecks adds cdk-nag's AwsSolutionsChecks to a stack before it is
+// synthesized; its findings become the stack's error and warning
+// annotations, less what the stack suppresses (nag.go).
+func withNagChecks(stack awscdk.Stack) {
+	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+}
+
+// TestCDKNag runs AwsSolutionsChecks on every stack the CDK app deploys,
+// the organization rollout's included, and fails on any finding at error
+// level that the stack does not suppress with a reason.
+func TestCDKNag(t *testing.T) {
+	stacks := map[string]awscdk.Stack{}
+	for name, o := range map[string]*onceTemplate{
+		"RootVolume": &rootVolumeDefault, "PipelineHealth": &healthGateDefault,
+		"AmiApproval": &approvalDefault, "DiskAlarm": &diskAlarmDefault,
+	} {
+		suiteTemplates(t) // synthesizes each default stack once
+		stacks[name] = o.stack
+	}
+	for _, s := range defaultOrgRollout(t).stacks {
+		stacks[*s.StackName()] = s
+	}
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for k := range stacks {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		t.Run(name, func(t *testing.T) {
+			ann := assertions.Annotations_FromStack(stacks[name])
+			for _, m := range *ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
+				t.Errorf("cdk-nag error at %s: %v", *m.Id, m.Entry.Data)
+			}
+			if testing.Verbose() {
+				for _, m := range *ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
+					t.Logf("cdk-nag warning at %s: %v", *m.Id, fmt.Sprint(m.Entry.Data))
+				}
+			}
+		})
+	}
+}
