@@ -103,6 +103,9 @@ func run() error {
 			DiskAlarm:  *diskAlarm,
 		}
 	}
+	if ctx.bool("nag", false) {
+		stacks.AddNagChecks(app)
+	}
 	if err := ctx.err(); err != nil {
 		return err
 	}

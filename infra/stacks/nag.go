@@ -15,6 +15,14 @@ import (
 // checks fixed instead of suppressed (SSL-only queues and buckets, log
 // retention, encryption) need nothing here.
 
+// AddNagChecks adds cdk-nag's AwsSolutionsChecks to scope (a stack, or the
+// whole app): at synthesis its findings become error and warning
+// annotations, less what the stacks suppress below. The infra tests run it
+// on every stack; `cdk synth -c nag=true` runs it on the app.
+func AddNagChecks(scope constructs.IConstruct) {
+	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+}
+
 // Reasons shared by several stacks.
 const (
 	nagBasicExecution = "AWSLambdaBasicExecutionRole grants only the function's own CloudWatch Logs writes; it is the policy Lambda documents for that, and a copy would drift from it"

@@ -8,15 +8,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// withNagChecks adds cdk-nag's AwsSolutionsChecks to a stack before it is
-// synthesized; its findings become the stack's error and warning
-// annotations, less what the stack suppresses (nag.go).
-func withNagChecks(stack awscdk.Stack) {
-	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-}
+// withNagChecks adds cdk-nag's checks to a stack before it is synthesized.
+func withNagChecks(stack awscdk.Stack) { AddNagChecks(stack) }
 
 // TestCDKNag runs AwsSolutionsChecks on every stack the CDK app deploys,
 // the organization rollout's included, and fails on any finding at error
