@@ -39,7 +39,7 @@ help:
 	@echo "make local   run the built functions against a local AWS (moto) with the sample events"
 	@echo "make bench   the performance report (sizes, cold start, RSS, API calls, scale) in $(BIN)/bench/report.md"
 	@echo "make lint    gofmt, go vet, staticcheck, golangci-lint, gosec (pinned versions)"
-	@echo "make fuzz    run each fuzz test for FUZZTIME (default 20s)"
+	@echo "make fuzz    run each fuzz test for FUZZTIME (default 20s); CI runs FUZZTIME=5s"
 	@echo "make synth   synthesize the CDK stacks (after build)"
 	@echo "make deploy  deploy the CDK stacks to the current AWS account (after build);"
 	@echo "             STACKS=\"LambdaSuiteDiskAlarm ...\" deploys only those (of: $(SUITE_STACKS))"

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // samples returns the sample events of one function.
@@ -143,6 +144,33 @@ func FuzzDecodeRetryInput(f *testing.F) {
 			}
 		default:
 			t.Errorf("DecodeRetryInput returned nothing and no error")
+		}
+	})
+}
+
+// FuzzParseToken checks the continuation token, which comes back from
+// CodePipeline, on its own: the job samples' tokens seed it. A token it
+// accepts writes back to one it reads the same.
+func FuzzParseToken(f *testing.F) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, s := range samples(f, "pipeline-health-gate") {
+		if job, err := DecodeJob(s); err == nil && job.ContinuationToken != "" {
+			f.Add(job.ContinuationToken)
+		}
+	}
+	f.Add(`{"gate":"aws-health","startedAt":"2025-06-02T08:00:00Z","attempt":1,"lastEvents":["arn:aws-us-gov:health:us-gov-west-1::event/EC2/X/Y"]}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		tok, err := ParseToken(s, now)
+		if err != nil {
+			return
+		}
+		again, err := ParseToken(tok.String(), now)
+		if err != nil {
+			t.Fatalf("ParseToken(%q) = %+v, whose String() %q it refuses: %v", s, tok, tok.String(), err)
+		}
+		// An empty lastEvents list reads back as none: the same token.
+		if diff := cmp.Diff(tok, again, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("ParseToken(String()) differs (-first +again):\n%s", diff)
 		}
 	})
 }
