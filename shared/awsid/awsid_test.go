@@ -281,6 +281,7 @@ func FuzzParseARNs(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	addEventARNs(f)
 	f.Fuzz(func(t *testing.T, s string) {
 		if a, err := ParseSNSTopicARN(s); err == nil && (a.Service != "sns" || !IsAccountID(a.AccountID) || !IsRegion(a.Region)) {
 			t.Errorf("ParseSNSTopicARN(%q) accepted %+v", s, a)
