@@ -1,7 +1,6 @@
 package stacks
 
 import (
-	"fmt"
 	"slices"
 	"testing"
 
@@ -36,15 +35,10 @@ func TestCDKNag(t *testing.T) {
 		}
 	}) {
 		t.Run(name, func(t *testing.T) {
-			ann := assertions.Annotations_FromStack(stacks[name])
-			for _, m := range *ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
-				t.Errorf("cdk-nag error at %s: %v", *m.Id, m.Entry.Data)
-			}
-			if testing.Verbose() {
-				for _, m := range *ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
-					t.Logf("cdk-nag warning at %s: %v", *m.Id, fmt.Sprint(m.Entry.Data))
-				}
-			}
+			// HasNoError fails listing every unsuppressed finding.
+			check(t, func() {
+				assertions.Annotations_FromStack(stacks[name]).HasNoError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+			})
 		})
 	}
 }
