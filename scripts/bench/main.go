@@ -89,11 +89,11 @@ func run() int {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(root, path)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil { // #nosec G301 -- the report folder under bin/, for people to read
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil { // #nosec G306 -- a report for people to read, not a secret
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
@@ -322,7 +322,7 @@ func (b *bench) build(ctx context.Context, names []string) error {
 	for _, n := range names {
 		args = append(args, "./functions/"+n)
 	}
-	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd := exec.CommandContext(ctx, "go", args...) // #nosec G204 -- go build of the repository's own functions
 	cmd.Dir = b.root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -370,7 +370,7 @@ func fileSize(path string) int64 {
 // each size, and reads their metrics.
 func scale(ctx context.Context, root, bench, pkg, sizes string) ([]scaleRow, error) {
 	fmt.Fprintf(os.Stderr, "%s at %s resources (go test -bench, one run each)\n", bench, sizes)
-	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^"+bench+"$/resources=/^(first-run|rerun)$",
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^"+bench+"$/resources=/^(first-run|rerun)$", // #nosec G204 -- go test of the repository's own benchmarks
 		"-benchtime", "1x", "-timeout", "60m", pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "AWSTEST_REQUIRE=1", "BENCH_SIZES="+sizes)

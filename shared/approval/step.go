@@ -24,7 +24,7 @@ import (
 // The EventBridge event's source and detail type.
 const (
 	StepWaitingSource     = "aws.imagebuilder"
-	StepWaitingDetailType = "EC2 Image Builder Workflow Step Waiting"
+	StepWaitingDetailType = "EC2 Image Builder Workflow Step Waiting" // #nosec G101 -- an EventBridge detail type, not a credential
 )
 
 // DefaultStepTimeout and MaxStepTimeout are WaitForAction's time-outs: the

@@ -69,7 +69,7 @@ func (r *StepRequester) HandleStep(ctx context.Context, ev StepWaiting) (Request
 	}
 	arn, err := awsid.ParseImageBuildVersionARN(ev.ImageARN)
 	if err != nil {
-		return res, nil // ParseStepWaiting checked it; unreachable
+		return res, fmt.Errorf("%w: image build version ARN: %v", ErrNotImage, err) // ParseStepWaiting checked it already
 	}
 	im := Image{ARN: ev.ImageARN, Name: arn.Name, Version: arn.Version + "/" + arn.Build, Status: b.Status, AMIs: amis}
 	st := Step{ExecutionID: ev.StepExecutionID, WorkflowExecutionID: ev.WorkflowExecutionID, Name: cmp.Or(state.Name, ev.StepName),

@@ -278,8 +278,9 @@ func (s *Snapshotter) SnapshotNow(ctx context.Context, instanceID string) (Snaps
 	inst := out.Reservations[0].Instances[0]
 	root, err := RootVolumeOf(inst)
 	if err != nil {
+		// No EBS root volume is an answer, not a failure: no retry changes it.
 		res.Outcome, res.Reason = SnapshotRejected, err.Error()
-		return res, nil
+		return res, nil //nolint:nilerr // see above
 	}
 	res.VolumeID, res.Device = root, aws.ToString(inst.RootDeviceName)
 	vols, err := s.EC2.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{root}})

@@ -51,7 +51,7 @@ func (e *Env) Paused(tb testing.TB, ev events.EventBridgeEvent, started time.Tim
 	e.IB.PutStep(fakeimagebuilder.Step{
 		ID: sw.StepExecutionID, WorkflowExecutionID: sw.WorkflowExecutionID, WorkflowARN: sw.WorkflowARN,
 		ImageARN: sw.ImageARN, Name: sw.StepName, Message: "Waiting for approval before distribution",
-		Started: started, TimeoutSeconds: int32(timeout / time.Second),
+		Started: started, TimeoutSeconds: int32(timeout / time.Second), // #nosec G115 -- a test step times out within days
 	})
 	return sw
 }
