@@ -17,8 +17,30 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 )
+
+// Wrap returns a copy of cfg whose calls go through a Transport with rules,
+// and whose retryer is the production one (the SDK's standard retryer: its
+// retryable errors, its three attempts) with only the backoff shortened and
+// the client-side rate limit off, so a test under faults is quick but
+// retries exactly what a function in Lambda would.
+func Wrap(cfg aws.Config, rules ...Rule) (aws.Config, *Transport) {
+	out := cfg.Copy()
+	base := http.DefaultTransport
+	tr := New(base, rules...)
+	out.HTTPClient = &http.Client{Transport: tr}
+	out.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+			o.RateLimiter = ratelimit.None
+		})
+	}
+	return out, tr
+}
 
 // Rule says which calls fail and how. Service and Operation match the SDK's
 // service ID ("EC2", "CloudWatch", "DynamoDB", …) and operation name

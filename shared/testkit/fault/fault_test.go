@@ -3,40 +3,28 @@ package fault_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 
 	"github.com/ebs-ops/lambda-suite/shared/awstest"
-	"github.com/ebs-ops/lambda-suite/shared/internal/fault"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fault"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
-// faulted returns a moto config whose calls go through rules, with the SDK's
-// standard retryer as the functions have it (its retryable errors, three
-// attempts), only with a short backoff so the test is quick.
+// faulted returns a moto config whose calls go through rules, with the
+// production retryer (see Wrap).
 func faulted(t *testing.T, rules ...fault.Rule) (aws.Config, *fault.Transport) {
 	t.Helper()
 	cfg, _ := awstest.Moto(t).Config(t)
-	tr := fault.New(http.DefaultTransport, rules...)
-	cfg.HTTPClient = &http.Client{Transport: tr}
-	cfg.Retryer = func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-			o.RateLimiter = ratelimit.None
-		})
-	}
-	return cfg, tr
+	return fault.Wrap(cfg, rules...)
 }
 
 func apiCode(err error) string {
