@@ -12,8 +12,10 @@ package fault
 import (
 	"bytes"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -216,6 +218,8 @@ func errorResponse(req *http.Request, service string, status int, code string) *
 		h.Set("Content-Type", "application/x-amz-json-1.1")
 		h.Set("X-Amzn-Errortype", code)
 		body = fmt.Sprintf(`{"__type":%q,"message":%q}`, code, msg)
+		// DynamoDB's client checks this, as it would a real answer's.
+		h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(body))), 10))
 	}
 	return &http.Response{
 		Status:        fmt.Sprintf("%d %s", status, http.StatusText(status)),
