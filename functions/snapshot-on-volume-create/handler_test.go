@@ -48,9 +48,19 @@ const table = "replacements"
 
 func newFixture(t *testing.T, attachWait time.Duration) fixture {
 	t.Helper()
+	return newFixtureWith(t, attachWait, nil)
+}
+
+// newFixtureWith is newFixture with the function's clients built on
+// wrap(config), such as a config whose calls go through injected faults.
+func newFixtureWith(t *testing.T, attachWait time.Duration, wrap func(aws.Config) aws.Config) fixture {
+	t.Helper()
 	cfg, _ := awstest.Moto(t).Config(t)
 	calls := awstest.NewCalls()
 	fnCfg := cfg.Copy()
+	if wrap != nil {
+		fnCfg = wrap(fnCfg)
+	}
 	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	replacetest.CreateTable(t, dynamodb.NewFromConfig(cfg), table)
