@@ -33,12 +33,19 @@ type fixture struct {
 
 const table = "replacements"
 
-func newFixture(t *testing.T) fixture {
+func newFixture(t *testing.T) fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with the function's clients built on
+// wrap(config), such as a config whose calls go through injected faults.
+func newFixtureWith(t *testing.T, wrap func(aws.Config) aws.Config) fixture {
 	t.Helper()
 	cfg, _ := awstest.Moto(t).Config(t)
 	replacetest.CreateTable(t, dynamodb.NewFromConfig(cfg), table)
 	calls := awstest.NewCalls()
 	fnCfg := cfg.Copy()
+	if wrap != nil {
+		fnCfg = wrap(fnCfg)
+	}
 	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
 	fake := replacetest.Clocked(ec2.NewFromConfig(fnCfg), time.Now().UTC().Truncate(time.Second))
 	return fixture{
