@@ -52,6 +52,7 @@ func sample(t *testing.T, name string) json.RawMessage {
 type fixture struct {
 	fake      *fake.Server
 	scheduler *scheduler.Client // the test's own view of the account
+	motoCfg   aws.Config        // the account's configuration
 	h         *handler
 	now       time.Time
 }
@@ -69,7 +70,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatalf("CreateScheduleGroup: %v", err)
 	}
 
-	fx := &fixture{fake: f, scheduler: sched, now: failedAt.Add(5 * time.Second)}
+	fx := &fixture{fake: f, scheduler: sched, motoCfg: motoCfg, now: failedAt.Add(5 * time.Second)}
 	cfg := f.AWSConfig()
 	fx.h = &handler{
 		log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
