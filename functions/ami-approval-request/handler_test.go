@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"io"
 	"log/slog"
 	"os"
@@ -51,11 +52,18 @@ type fixture struct {
 	h     *handler
 }
 
-func newFixture(t *testing.T) fixture {
+func newFixture(t *testing.T) fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with the function's clients built on
+// wrap(config), such as a config whose calls go through injected faults.
+func newFixtureWith(t *testing.T, wrap func(aws.Config) aws.Config) fixture {
 	t.Helper()
 	env := approvaltest.New(t)
 	calls := awstest.NewCalls()
 	fnCfg := env.Cfg.Copy()
+	if wrap != nil {
+		fnCfg = wrap(fnCfg)
+	}
 	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
 	s := env.Settings(approvalURL)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
