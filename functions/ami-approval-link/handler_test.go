@@ -99,11 +99,18 @@ type fixture struct {
 	requests *approval.Requester
 }
 
-func newFixture(t *testing.T, url string) *fixture {
+func newFixture(t *testing.T, url string) *fixture { return newFixtureWith(t, url, nil) }
+
+// newFixtureWith is newFixture with the function's clients built on
+// wrap(config), such as a config whose calls go through injected faults.
+func newFixtureWith(t *testing.T, url string, wrap func(aws.Config) aws.Config) *fixture {
 	t.Helper()
 	env := approvaltest.New(t)
 	calls := awstest.NewCalls()
 	fnCfg := env.Cfg.Copy()
+	if wrap != nil {
+		fnCfg = wrap(fnCfg)
+	}
 	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	s := env.Settings(url)
