@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -18,16 +20,26 @@ type handler struct {
 	log   *slog.Logger
 }
 
-// Handle runs one sweep, then sends the workflow mode's reminders. The schedule's event carries nothing the sweep
-// needs; any event starts one. It returns an error only when the stopped
-// approvals could not be listed: the next schedule retries anyway.
+// Handle runs one sweep, then sends the workflow mode's reminders. The
+// schedule's event carries nothing the sweep needs; any event starts one.
+// It returns an error when the stopped approvals could not be listed, or
+// when one of them could not be finished (an AWS call failed): the approval
+// stays "sharing" and the next schedule tries again, but the failed
+// invocation also lands in the on-failure queue with the reason, where the
+// operational alarm sees it. Reminders are sent either way.
 func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]approval.Swept, error) {
 	swept, err := h.decider.Sweep(ctx)
 	if err != nil {
 		h.log.ErrorContext(ctx, "sweep failed", "eventId", ev.ID, "error", err.Error())
 		return nil, err
 	}
-	h.log.InfoContext(ctx, "sweep done", "eventId", ev.ID, "finished", len(swept))
+	var failed []error
+	for _, s := range swept {
+		if s.Error != "" {
+			failed = append(failed, fmt.Errorf("approval %s not finished: %s", s.Ref, s.Error))
+		}
+	}
+	h.log.InfoContext(ctx, "sweep done", "eventId", ev.ID, "finished", len(swept)-len(failed))
 	if h.steps != nil {
 		// A reminder that cannot go out now goes out on the next schedule;
 		// it never fails the sweep.
@@ -39,6 +51,12 @@ func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]app
 			h.log.InfoContext(ctx, "step reminder", "ref", r.Ref, "stepExecutionId", r.StepExecutionID, "stepTimesOutAt", r.TimesOutAt,
 				"snsMessageId", r.MessageID, "error", r.Error)
 		}
+	}
+	if len(failed) > 0 {
+		err := fmt.Errorf("%d of %d stopped approvals not finished, to be retried by the next sweep: %w",
+			len(failed), len(swept), errors.Join(failed...))
+		h.log.ErrorContext(ctx, "sweep incomplete", "eventId", ev.ID, "error", err.Error())
+		return swept, err
 	}
 	return swept, nil
 }
