@@ -5,12 +5,27 @@ import (
 	"encoding/json"
 	"log/slog"
 
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 )
 
 type handler struct {
 	snapshotter *rootvolume.Snapshotter
 	log         *slog.Logger
+	metrics     *metrics.Recorder // nil records nothing
+}
+
+// count records the invocation's decision: a snapshot created, or none
+// taken by outcome (exists, skipped, ignored, rejected, error).
+func (h *handler) count(res rootvolume.SnapshotResult, err error) {
+	switch {
+	case err != nil:
+		h.metrics.AddReason("SnapshotsNotTaken", "error", 1)
+	case res.Outcome == rootvolume.SnapshotCreated:
+		h.metrics.Add("SnapshotsCreated", 1)
+	default:
+		h.metrics.AddReason("SnapshotsNotTaken", res.Outcome, 1)
+	}
 }
 
 // Handle decodes the event itself, so a malformed one is logged and
@@ -18,7 +33,9 @@ type handler struct {
 // It returns an error only when a retry can help. Two events come: EC2's
 // "EBS Volume Notification" and the suite's "Snapshot Root Volume
 // Requested" (on the stack's bus).
-func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (rootvolume.SnapshotResult, error) {
+func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (res rootvolume.SnapshotResult, err error) {
+	defer h.metrics.Flush()
+	defer func() { h.count(res, err) }()
 	if rootvolume.DetailType(raw) == rootvolume.SnapshotNowDetailType {
 		return h.snapshotNow(ctx, raw)
 	}
@@ -27,7 +44,7 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (rootvolume.S
 		h.log.ErrorContext(ctx, "event rejected", "error", err.Error())
 		return rootvolume.SnapshotResult{Outcome: rootvolume.SnapshotRejected, Reason: err.Error()}, nil
 	}
-	res, err := h.snapshotter.Handle(ctx, ev)
+	res, err = h.snapshotter.Handle(ctx, ev)
 	if err != nil {
 		h.log.ErrorContext(ctx, "snapshot not taken; asking Lambda to retry",
 			"volumeId", ev.VolumeID, "instanceId", res.InstanceID, "error", err.Error())

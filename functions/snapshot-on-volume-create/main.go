@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 )
 
@@ -28,7 +29,8 @@ func main() {
 			AttachWait: cfg.AttachWait,
 			Log:        log,
 		},
-		log: log,
+		log:     log,
+		metrics: metrics.New(lambdacontext.FunctionName, nil),
 	}
 	lambda.Start(h.Handle)
 }
