@@ -3,20 +3,42 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 )
 
 type handler struct {
 	replacer *rootvolume.Replacer
 	log      *slog.Logger
+	metrics  *metrics.Recorder // nil records nothing
+}
+
+// count records the request's outcome: a task started, one found again
+// (a retried request), or none started and why.
+func (h *handler) count(res rootvolume.ReplaceResult, err error) {
+	switch {
+	case errors.Is(err, rootvolume.ErrNotOptedIn):
+		h.metrics.AddReason("ReplacementsNotStarted", "not opted in", 1)
+	case errors.Is(err, rootvolume.ErrBadEvent):
+		h.metrics.AddReason("ReplacementsNotStarted", "bad request", 1)
+	case err != nil:
+		h.metrics.AddReason("ReplacementsNotStarted", "error", 1)
+	case res.Retried:
+		h.metrics.Add("ReplacementsFoundAgain", 1)
+	default:
+		h.metrics.Add("ReplacementsStarted", 1)
+	}
 }
 
 // Handle returns bad requests as errors too: the caller of a direct
 // invocation must see why nothing was started.
-func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (rootvolume.ReplaceResult, error) {
+func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (res rootvolume.ReplaceResult, err error) {
+	defer h.metrics.Flush()
+	defer func() { h.count(res, err) }()
 	req, err := rootvolume.DecodeReplaceRequest(raw)
 	if err != nil {
 		h.log.ErrorContext(ctx, "request rejected", "error", err.Error())
@@ -27,7 +49,7 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (rootvolume.R
 		requestID = lc.AwsRequestID
 	}
 	requestedBy := rootvolume.Requester(raw, requestID)
-	res, err := h.replacer.Replace(ctx, req, requestedBy)
+	res, err = h.replacer.Replace(ctx, req, requestedBy)
 	if err != nil {
 		h.log.ErrorContext(ctx, "replacement not started", "instanceId", req.InstanceID, "restoreTo", req.RestoreTo,
 			"replacedVolumeId", res.ReplacedVolumeID, "snapshotId", res.SnapshotID, "recordId", res.RecordID,

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 )
 
@@ -29,7 +30,8 @@ func main() {
 			DeleteTag:   cfg.DeleteTag,
 			OptInTag:    cfg.OptInTag,
 		},
-		log: log,
+		log:     log,
+		metrics: metrics.New(lambdacontext.FunctionName, nil),
 	}
 	lambda.Start(h.Handle)
 }

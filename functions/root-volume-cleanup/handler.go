@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/notify"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 )
@@ -12,14 +14,67 @@ import (
 type handler struct {
 	cleaner *rootvolume.Cleaner
 	log     *slog.Logger
-	notify  *notify.Notifier // nil: no notifications
+	notify  *notify.Notifier  // nil: no notifications
+	metrics *metrics.Recorder // nil records nothing
+}
+
+// reasons are the cleanup's reasons to keep, as metric dimensions: a
+// reason the plan gave with details ("inside the rollback window … until
+// …") counts under the reason it starts with, so the dimension has a few
+// values, not one per volume.
+var reasons = []string{
+	rootvolume.ReasonKeepTag, rootvolume.ReasonAttached, rootvolume.ReasonIsRoot, rootvolume.ReasonNotAvailable,
+	rootvolume.ReasonRollbackWindow, rootvolume.ReasonTaskFailed, rootvolume.ReasonTaskRefused, rootvolume.ReasonTaskNotDone,
+	rootvolume.ReasonNoCompletion, rootvolume.ReasonExternal, rootvolume.ReasonUnrecorded, rootvolume.ReasonUnmarked,
+	rootvolume.ReasonMarkMismatch, rootvolume.ReasonBacksAMI, rootvolume.ReasonRecycleBin, rootvolume.ReasonRecycleUnread,
+	rootvolume.ReasonNotCompleted, rootvolume.ReasonSourceExists, rootvolume.ReasonTooYoung,
+}
+
+func reasonKey(r string) string {
+	for _, known := range reasons {
+		if strings.HasPrefix(r, known) {
+			return known
+		}
+	}
+	return "other"
+}
+
+// count records the run: what was deleted, what was kept and why, what
+// failed, and in a dry run what would have been deleted.
+func (h *handler) count(sum rootvolume.CleanupSummary, err error) {
+	if err != nil {
+		h.metrics.AddReason("CleanupRunsFailed", "listing failed", 1)
+		return
+	}
+	h.metrics.Add("VolumesDeleted", len(sum.VolumesDeleted))
+	h.metrics.Add("SnapshotsDeleted", len(sum.SnapshotsDeleted))
+	h.metrics.Add("RecordsUpdated", len(sum.RecordsUpdated))
+	if sum.DryRun {
+		h.metrics.Add("VolumesToDelete", len(sum.VolumesToDelete))
+		h.metrics.Add("SnapshotsToDelete", len(sum.SnapshotsToDelete))
+	}
+	for _, s := range sum.Skipped {
+		name := "VolumesKept"
+		if s.Kind == rootvolume.KindSnapshot {
+			name = "SnapshotsKept"
+		}
+		h.metrics.AddReason(name, reasonKey(s.Reason), 1)
+	}
+	for _, f := range sum.Failed {
+		h.metrics.AddReason("CleanupFailures", f.Kind, 1)
+	}
+	if sum.StoppedEarly {
+		h.metrics.Add("CleanupStoppedEarly", 1)
+	}
 }
 
 // Handle runs one cleanup. The scheduled event carries nothing the cleanup
 // needs. A listing error is returned (a retry can help, and nothing was
 // deleted); failed deletes are reported in the summary.
 func (h *handler) Handle(ctx context.Context, _ events.CloudWatchEvent) (rootvolume.CleanupSummary, error) {
+	defer h.metrics.Flush()
 	sum, err := h.cleaner.Run(ctx)
+	h.count(sum, err)
 	if err != nil {
 		h.log.ErrorContext(ctx, "cleanup aborted before any delete", "error", err.Error())
 		return sum, err

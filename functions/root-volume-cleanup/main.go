@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/notify"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"golang.org/x/time/rate"
@@ -38,8 +39,9 @@ func main() {
 			Limiter:        rate.NewLimiter(rate.Limit(cfg.DeleteRate), 1),
 			Log:            log,
 		},
-		log:    log,
-		notify: &notify.Notifier{SNS: sns.NewFromConfig(awsCfg), TopicARN: cfg.NotifyTopicARN, Log: log},
+		log:     log,
+		notify:  &notify.Notifier{SNS: sns.NewFromConfig(awsCfg), TopicARN: cfg.NotifyTopicARN, Log: log},
+		metrics: metrics.New(lambdacontext.FunctionName, nil),
 	}
 	lambda.Start(h.Handle)
 }
