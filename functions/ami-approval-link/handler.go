@@ -9,20 +9,23 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 )
 
 type handler struct {
 	decider *approval.Decider
 	// steps, when set, serves the workflow mode's requests too (and hands
 	// the others to decider's logic unchanged).
-	steps *approval.StepDecider
-	log   *slog.Logger
-	now   func() time.Time // for the page's "expires in"; time.Now when nil
+	steps   *approval.StepDecider
+	log     *slog.Logger
+	now     func() time.Time  // for the page's "expires in"; time.Now when nil
+	metrics *metrics.Recorder // nil records nothing
 }
 
 // Handle answers every request with a page and a status, never an error:
 // API Gateway would turn one into a bare 500. GET only reads; POST decides.
 func (h *handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	defer h.metrics.Flush()
 	lr, err := approval.ParseLinkRequest(req)
 	if err != nil {
 		return h.refuse(ctx, lr, err), nil
@@ -41,6 +44,13 @@ func (h *handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	res, err := h.decider.Decide(ctx, lr.Token, lr.Decision, lr.Who)
 	if err != nil {
 		return h.refuse(ctx, lr, err), nil
+	}
+	// A decision made now, by its outcome (shared, refused, failed,
+	// rejected); a repeated one changed nothing.
+	if res.Repeated {
+		h.metrics.AddReason("ApprovalDecisionsRepeated", res.Request.Outcome, 1)
+	} else {
+		h.metrics.AddReason("ApprovalDecisions", res.Request.Outcome, 1)
 	}
 	return render(resultPage(res, lr.Token, h.clock())), nil
 }
@@ -84,9 +94,11 @@ func (h *handler) refuse(ctx context.Context, lr approval.LinkRequest, err error
 	case errors.Is(err, approval.ErrExpired):
 		status = http.StatusGone
 	default:
+		h.metrics.AddReason("ApprovalPagesRefused", "error", 1)
 		h.log.ErrorContext(ctx, "request failed", "method", lr.Method, "sourceIp", lr.Who.SourceIP, "error", err.Error())
 		return render(statusPage(http.StatusServiceUnavailable))
 	}
+	h.metrics.AddReason("ApprovalPagesRefused", http.StatusText(status), 1)
 	h.log.InfoContext(ctx, "request refused", "status", status, "method", lr.Method, "sourceIp", lr.Who.SourceIP, "reason", err.Error())
 	resp := render(statusPage(status))
 	if status == http.StatusMethodNotAllowed {

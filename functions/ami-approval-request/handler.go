@@ -8,13 +8,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 )
 
 type handler struct {
 	requests *approval.Requester
 	// steps handles the workflow mode's waiting-step events.
-	steps *approval.StepRequester
-	log   *slog.Logger
+	steps   *approval.StepRequester
+	log     *slog.Logger
+	metrics *metrics.Recorder // nil records nothing
 }
 
 // Invoke takes both triggers: Image Builder's SNS messages (Handle) and
@@ -45,12 +47,26 @@ func (h *handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) 
 	return h.Handle(ctx, ev)
 }
 
+// count records each message's outcome: requested, duplicate, refused,
+// not-an-image, … or error for the one that failed the invocation.
+func (h *handler) count(results []approval.RequestResult, err error) {
+	for i, r := range results {
+		outcome := r.Outcome
+		if (err != nil && i == len(results)-1) || outcome == "" {
+			outcome = "error"
+		}
+		h.metrics.AddReason("ApprovalRequests", outcome, 1)
+	}
+}
+
 // Handle turns each Image Builder message into an approval request and an
 // email, or a failure notice. A message that is not an Image Builder image
 // is logged and dropped: no retry can fix it. It returns an error only when
 // a retry can help (AWS unavailable, the build being handled elsewhere).
-func (h *handler) Handle(ctx context.Context, ev events.SNSEvent) ([]approval.RequestResult, error) {
-	results := make([]approval.RequestResult, 0, len(ev.Records))
+func (h *handler) Handle(ctx context.Context, ev events.SNSEvent) (results []approval.RequestResult, err error) {
+	defer h.metrics.Flush()
+	defer func() { h.count(results, err) }()
+	results = make([]approval.RequestResult, 0, len(ev.Records))
 	for _, rec := range ev.Records {
 		im, err := approval.ParseImage([]byte(rec.SNS.Message))
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 )
 
 func main() {
@@ -47,7 +48,8 @@ func main() {
 		steps: &approval.StepRequester{Requester: requests, Steps: &approval.Regional[approval.StepAPI]{New: func(region string) approval.StepAPI {
 			return imagebuilder.NewFromConfig(awsCfg, func(o *imagebuilder.Options) { o.Region = region })
 		}}},
-		log: log,
+		log:     log,
+		metrics: metrics.New(lambdacontext.FunctionName, nil),
 	}
 	lambda.Start(h.Invoke)
 }

@@ -9,15 +9,17 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 )
 
 type handler struct {
 	decider *approval.Decider
 	// steps, when set, also reminds the approvers of waiting workflow
 	// steps that time out within lead (the workflow mode).
-	steps *approval.StepDecider
-	lead  time.Duration
-	log   *slog.Logger
+	steps   *approval.StepDecider
+	lead    time.Duration
+	log     *slog.Logger
+	metrics *metrics.Recorder // nil records nothing
 }
 
 // Handle runs one sweep, then sends the workflow mode's reminders. The
@@ -28,8 +30,20 @@ type handler struct {
 // invocation also lands in the on-failure queue with the reason, where the
 // operational alarm sees it. Reminders are sent either way.
 func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]approval.Swept, error) {
+	defer h.metrics.Flush()
 	swept, err := h.decider.Sweep(ctx)
+	for _, s := range swept {
+		switch {
+		case s.Error != "":
+			h.metrics.AddReason("ApprovalsSwept", "error", 1)
+		case s.Outcome == "":
+			h.metrics.AddReason("ApprovalsSwept", "taken by another", 1)
+		default:
+			h.metrics.AddReason("ApprovalsSwept", s.Outcome, 1)
+		}
+	}
 	if err != nil {
+		h.metrics.AddReason("SweepsFailed", "listing failed", 1)
 		h.log.ErrorContext(ctx, "sweep failed", "eventId", ev.ID, "error", err.Error())
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 )
 
 func main() {
@@ -21,6 +22,6 @@ func main() {
 	cfg := coldstart.Config(log, loadConfig)
 	awsCfg := coldstart.AWS(context.Background(), log)
 	d := approval.NewDecider(awsCfg, cfg.Settings, log)
-	h := &handler{decider: d, steps: approval.NewStepDecider(awsCfg, d), lead: cfg.ReminderLead, log: log}
+	h := &handler{decider: d, steps: approval.NewStepDecider(awsCfg, d), lead: cfg.ReminderLead, log: log, metrics: metrics.New(lambdacontext.FunctionName, nil)}
 	lambda.Start(h.Handle)
 }
