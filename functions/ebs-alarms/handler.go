@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"golang.org/x/time/rate"
 )
 
@@ -24,6 +25,22 @@ type handler struct {
 	selector diskalarm.Selector
 	topicARN string
 	log      *slog.Logger
+	metrics  *metrics.Recorder // nil records nothing
+}
+
+// count records one reconcile pass: the alarms written, deleted, left as
+// they were, the writes that failed, and a pass that resumed a run. A
+// queued continuation is counted where it is queued.
+func (h *handler) count(res diskalarm.Result, pass int) {
+	h.metrics.Add("AlarmsCreated", res.Created)
+	h.metrics.Add("AlarmsUpdated", res.Updated)
+	h.metrics.Add("AlarmsDeleted", res.Deleted)
+	h.metrics.Add("AlarmsUnchanged", res.Unchanged)
+	h.metrics.Add("AlarmsKept", res.Kept)
+	h.metrics.Add("AlarmWritesFailed", len(res.Failed))
+	if pass > 1 {
+		h.metrics.Add("ContinuationPasses", 1)
+	}
 }
 
 // newHandler wires the clients, once per cold start.
@@ -57,6 +74,7 @@ func newHandler(cfg Config, awsCfg aws.Config, log *slog.Logger) *handler {
 // an error is returned only when a retry can help: nothing was written
 // because a read failed, or the continuation could not be queued.
 func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	defer h.metrics.Flush()
 	inv, err := diskalarm.DecodeInvocation(raw)
 	if err != nil {
 		h.log.ErrorContext(ctx, "invocation rejected", "error", err.Error())
@@ -139,9 +157,11 @@ func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string
 		if errors.Is(err, diskalarm.ErrBadInput) {
 			msg = "request rejected"
 		}
+		h.metrics.AddReason("ReconcileRunsFailed", msg, 1)
 		h.log.ErrorContext(ctx, msg, "trigger", req.Trigger, "error", err.Error())
 		return res, err
 	}
+	h.count(res, pass)
 	if res.Incomplete {
 		switch {
 		case !res.Progressed(req.Cursor) && trigger == diskalarm.TriggerDirect && pass == 1:
@@ -168,6 +188,7 @@ func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string
 				return res, err
 			}
 			res.Continued = true
+			h.metrics.Add("ContinuationsQueued", 1)
 			h.log.InfoContext(ctx, "continuation queued", "cursor", res.Cursor, "pass", next.Pass)
 		}
 	}

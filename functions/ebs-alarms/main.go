@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 )
 
 func main() {
@@ -21,5 +22,7 @@ func main() {
 	// Throttled writes are retried by the SDK's retryer; the stack sets
 	// AWS_RETRY_MODE=adaptive and AWS_MAX_ATTEMPTS so that it backs off.
 	awsCfg := coldstart.AWS(context.Background(), log)
-	lambda.Start(newHandler(cfg, awsCfg, log).Handle)
+	h := newHandler(cfg, awsCfg, log)
+	h.metrics = metrics.New(lambdacontext.FunctionName, nil)
+	lambda.Start(h.Handle)
 }

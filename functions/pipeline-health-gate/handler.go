@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
@@ -24,7 +25,25 @@ type handler struct {
 	margin       time.Duration
 	now          func() time.Time
 	log          *slog.Logger
-	notify       *notify.Notifier // nil: no notifications
+	notify       *notify.Notifier  // nil: no notifications
+	metrics      *metrics.Recorder // nil records nothing
+}
+
+// count records the answer: passed, failed or waiting, by verdict, or not
+// sent (and why).
+func (h *handler) count(res Result) {
+	switch {
+	case res.JobID == "":
+		h.metrics.AddReason("GateAnswersNotSent", "no job", 1)
+	case !res.Answered:
+		h.metrics.AddReason("GateAnswersNotSent", string(res.Verdict), 1)
+	case res.ContinuationToken != "":
+		h.metrics.AddReason("GateWaiting", string(res.Verdict), 1)
+	case res.Success:
+		h.metrics.AddReason("GatePassed", string(res.Verdict), 1)
+	default:
+		h.metrics.AddReason("GateFailed", string(res.Verdict), 1)
+	}
 }
 
 // Result is what an invocation returns. CodePipeline ignores it; it shows
@@ -54,7 +73,9 @@ type Result struct {
 // whose answer CodePipeline takes only if none was (it refuses a second
 // one for the job with InvalidJobStateException). One after the answer
 // keeps the result as it stood.
-func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (Result, error) {
+func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (res Result, err error) {
+	defer h.metrics.Flush()
+	defer func() { h.guard(ctx, "counting the answer", res.JobID, func() { h.count(res) }) }()
 	job, answer, decodeErr := h.prepare(ctx, raw)
 	if job.ID == "" {
 		// Without a job ID there is nobody to answer; CodePipeline never
@@ -69,7 +90,7 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 		return Result{Verdict: healthgate.VerdictInvalid, Text: text}, nil
 	}
 	h.guard(ctx, "logging the decision", job.ID, func() { h.logDecision(ctx, job, answer) })
-	res, err := h.reply(ctx, job, answer)
+	res, err = h.reply(ctx, job, answer)
 	h.guard(ctx, "notifying", job.ID, func() { h.notifyResult(ctx, job, answer, res) })
 	return res, err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
@@ -39,6 +40,7 @@ func main() {
 		margin:       cfg.DeadlineMargin,
 		log:          log,
 		notify:       &notify.Notifier{SNS: sns.NewFromConfig(awsCfg), TopicARN: cfg.NotifyTopicARN, Log: log},
+		metrics:      metrics.New(lambdacontext.FunctionName, nil),
 	}
 	lambda.Start(h.Handle)
 }

@@ -7,19 +7,30 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
 type handler struct {
 	retrier *healthgate.Retrier
 	log     *slog.Logger
-	notify  *notify.Notifier // nil: no notifications
+	notify  *notify.Notifier  // nil: no notifications
+	metrics *metrics.Recorder // nil records nothing
 }
 
 // Handle takes a FAILED stage event or a re-check message. It returns an
 // error only when a retry can help (an AWS call failed); anything else is
 // logged with its reason and returns normally.
-func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (healthgate.RetryResult, error) {
+func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (res healthgate.RetryResult, err error) {
+	defer h.metrics.Flush()
+	defer func() {
+		// Each decision by outcome (scheduled, retried, ignored, …).
+		outcome := res.Outcome
+		if err != nil || outcome == "" {
+			outcome = "error"
+		}
+		h.metrics.AddReason("StageRetryDecisions", outcome, 1)
+	}()
 	failure, recheck, err := healthgate.DecodeRetryInput(raw)
 	if err != nil {
 		h.log.WarnContext(ctx, "event ignored", "error", err.Error())
@@ -34,7 +45,6 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (healthgate.R
 		target = lc.InvokedFunctionArn
 	}
 
-	var res healthgate.RetryResult
 	if failure != nil {
 		res, err = h.retrier.HandleFailure(ctx, *failure, target)
 	} else {
