@@ -315,6 +315,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Value:       table.TableName(),
 	})
 	nagApprovalAPI(api) // after its routes
+	Observe(stack, request, link, sweeper)
 	return stack, nil
 }
 

@@ -25,10 +25,10 @@ func TestApprovalResourceCounts(t *testing.T) {
 	tmpl := defaultApproval(t)
 	checkResourceCounts(t, tmpl, map[string]int{
 		"AWS::Lambda::Function":    3, // request, link, sweeper
-		"AWS::KMS::Key":            1, // the approver topic's
+		"AWS::KMS::Key":            2, // the approver topic's and the operational topic's
 		"AWS::Events::Rule":        2, // the sweeper's schedule, the waiting-step event
 		"AWS::DynamoDB::Table":     1,
-		"AWS::SNS::Topic":          3, // approver, target, and Image Builder's when none is given
+		"AWS::SNS::Topic":          4, // approver, target, Image Builder's when none is given, operational
 		"AWS::SNS::Subscription":   4, // two by email, Image Builder's topic new or existing
 		"AWS::ApiGatewayV2::Api":   1,
 		"AWS::ApiGatewayV2::Stage": 1,
@@ -378,10 +378,10 @@ func TestApprovalLogicalIDs(t *testing.T) {
 		want []string
 	}{
 		{"AWS::DynamoDB::Table", []string{"AmiApprovalTable"}},
-		{"AWS::SNS::Topic", []string{"AmiApprovalApproverTopic", "AmiApprovalImageBuilderTopic", "AmiApprovalTargetTopic"}},
+		{"AWS::SNS::Topic", []string{"AmiApprovalApproverTopic", "AmiApprovalImageBuilderTopic", "AmiApprovalTargetTopic", "OpsTopic"}},
 		{"AWS::Logs::LogGroup", []string{"AmiApprovalApiAccessLogs", "AmiApprovalLinkLogGroup", "AmiApprovalRequestLogGroup", "AmiApprovalSweeperLogGroup"}},
 		{"AWS::SQS::Queue", []string{"AmiApprovalRequestOnFailureQueue", "AmiApprovalSweeperOnFailureQueue"}},
-		{"AWS::KMS::Key", []string{"AmiApprovalApproverKey"}},
+		{"AWS::KMS::Key", []string{"AmiApprovalApproverKey", "OpsTopicKey"}},
 		{"AWS::ApiGatewayV2::Api", []string{"AmiApprovalApi"}},
 	}
 	for _, tt := range tests {

@@ -255,6 +255,7 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 		Description: jsii.String(`Invoke with {"hostname": "Windows*", "sns_topic_arn": "arn:aws:sns:..."}`),
 		Value:       fn.Function.FunctionName(),
 	})
+	Observe(stack, fn)
 	return stack, nil
 }
 

@@ -37,7 +37,7 @@ func TestDiskAlarmResourceCounts(t *testing.T) {
 		"AWS::Lambda::EventSourceMapping": 1,
 		"AWS::Events::Rule":               2,
 		"AWS::SQS::Queue":                 3, // on-failure, continuations, their dead letters
-		"AWS::SNS::Topic":                 1,
+		"AWS::SNS::Topic":                 2, // the alarms' and the operational alarms' (observability.go)
 		"AWS::Logs::LogGroup":             1,
 	})
 }
@@ -174,7 +174,8 @@ func TestDiskAlarmTopicAcceptsAlarms(t *testing.T) {
 			if tt.props != (DiskAlarmStackProps{}) {
 				tmpl = synthDiskAlarm(t, tt.props)
 			}
-			check(t, func() { tmpl.ResourceCountIs(jsii.String("AWS::SNS::TopicPolicy"), jsii.Number(1)) })
+			// The alarms' topic's policy and the operational topic's.
+			check(t, func() { tmpl.ResourceCountIs(jsii.String("AWS::SNS::TopicPolicy"), jsii.Number(2)) })
 			check(t, func() {
 				tmpl.HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), map[string]any{
 					"Topics": []any{map[string]any{"Ref": "EbsAlarmsTopic"}},
@@ -219,7 +220,8 @@ func TestDiskAlarmNoWriteOnAnyResource(t *testing.T) {
 func TestDiskAlarmExistingTopic(t *testing.T) {
 	const topic = "arn:aws:sns:eu-west-1:123456789012:ops-pager"
 	tmpl := synthDiskAlarm(t, DiskAlarmStackProps{TopicARN: topic, InstanceNamePattern: "Windows*"})
-	check(t, func() { tmpl.ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(0)) })
+	// Only the operational alarms' topic (observability.go).
+	check(t, func() { tmpl.ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(1)) })
 	check(t, func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 			"Environment": map[string]any{"Variables": map[string]any{
@@ -237,7 +239,7 @@ func TestDiskAlarmStatefulLogicalIDs(t *testing.T) {
 	}{
 		{"AWS::Logs::LogGroup", []string{"EbsAlarmsLogGroup"}},
 		{"AWS::SQS::Queue", []string{"EbsAlarmsOnFailureQueue", "EbsAlarmsResumeDeadLetterQueue", "EbsAlarmsResumeQueue"}},
-		{"AWS::SNS::Topic", []string{"EbsAlarmsTopic"}},
+		{"AWS::SNS::Topic", []string{"EbsAlarmsTopic", "OpsTopic"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ, func(t *testing.T) {

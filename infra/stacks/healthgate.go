@@ -253,6 +253,7 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 		newExamplePipeline(stack, gate, p)
 	}
 	nagInvokeGrant(schedulerRole) // after its grants
+	Observe(stack, gate, retry)
 	return stack, nil
 }
 

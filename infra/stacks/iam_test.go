@@ -43,10 +43,15 @@ func (s policyStatement) String() string {
 
 // TestIAMLeastPrivilege reads every identity policy of every template the
 // suite deploys — the CDK stacks, the organization rollout's stacks and
-// StackSet templates, and template.yaml — and fails on a statement that
+// StackSet templates, template.yaml and the per-capability SAM templates it
+// nests (infra/sam; the nested applications carry no policies themselves) —
+// and fails on a statement that
 // grants more than the house allows (house-style.md, "Least privilege").
 func TestIAMLeastPrivilege(t *testing.T) {
-	templates := map[string]map[string]any{"template.yaml": readSAMTemplate(t)}
+	templates := map[string]map[string]any{"template.yaml": readSAMTemplate(t, samTemplatePath)}
+	for _, file := range samCapabilityTemplates {
+		templates[strings.TrimPrefix(file, "../../")] = readSAMTemplate(t, file)
+	}
 	maps.Copy(templates, suiteTemplates(t))
 	org := defaultOrgRollout(t)
 	templates["OrgStackSets"] = *org.stackSets.ToJSON()

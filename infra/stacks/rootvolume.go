@@ -370,6 +370,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 		Value:       table.TableName(),
 	})
 
+	Observe(stack, snapshot, replace, cleanup)
 	return stack, nil
 }
 
