@@ -39,6 +39,7 @@ type ReplaceRequest struct {
 func DecodeReplaceRequest(raw []byte) (ReplaceRequest, error) {
 	var envelope struct {
 		DetailType string          `json:"detail-type"`
+		Source     string          `json:"source"`
 		Detail     json.RawMessage `json:"detail"`
 	}
 	if err := json.Unmarshal(raw, &envelope); err != nil {
@@ -46,6 +47,12 @@ func DecodeReplaceRequest(raw []byte) (ReplaceRequest, error) {
 	}
 	body := raw
 	if envelope.DetailType != "" || envelope.Detail != nil {
+		// An EventBridge event: only the suite's request is one. The rule
+		// matches nothing else, but a person can invoke with any event.
+		if envelope.DetailType != ReplaceDetailType || envelope.Source != EventSource {
+			return ReplaceRequest{}, fmt.Errorf("%w: source %.80q detail-type %.80q, want %s %q", ErrBadEvent,
+				envelope.Source, envelope.DetailType, EventSource, ReplaceDetailType)
+		}
 		body = envelope.Detail
 	}
 	var req ReplaceRequest
