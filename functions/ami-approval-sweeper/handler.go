@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
+	"github.com/ebs-ops/lambda-suite/shared/schedule"
 )
 
 type handler struct {
@@ -23,14 +24,20 @@ type handler struct {
 }
 
 // Handle runs one sweep, then sends the workflow mode's reminders. The
-// schedule's event carries nothing the sweep needs; any event starts one.
-// It returns an error when the stopped approvals could not be listed, or
-// when one of them could not be finished (an AWS call failed): the approval
-// stays "sharing" and the next schedule tries again, but the failed
-// invocation also lands in the on-failure queue with the reason, where the
-// operational alarm sees it. Reminders are sent either way.
+// schedule's event carries nothing the sweep needs; an event that is
+// neither the schedule's nor {} (run now) is skipped and logged. It returns
+// an error when the stopped approvals could not be listed, or when one of
+// them could not be finished (an AWS call failed): the approval stays
+// "sharing" and the next schedule tries again, but the failed invocation
+// also lands in the on-failure queue with the reason, where the operational
+// alarm sees it. Reminders are sent either way.
 func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]approval.Swept, error) {
 	defer h.metrics.Flush()
+	if err := schedule.Check(ev); err != nil {
+		h.log.WarnContext(ctx, "event skipped: the sweep runs on its schedule or on {}", "eventId", ev.ID, "error", err.Error())
+		h.metrics.AddReason("SweepsSkipped", "not a schedule", 1)
+		return nil, nil
+	}
 	swept, err := h.decider.Sweep(ctx)
 	for _, s := range swept {
 		switch {

@@ -9,6 +9,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/notify"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+	"github.com/ebs-ops/lambda-suite/shared/schedule"
 )
 
 type handler struct {
@@ -69,10 +70,16 @@ func (h *handler) count(sum rootvolume.CleanupSummary, err error) {
 }
 
 // Handle runs one cleanup. The scheduled event carries nothing the cleanup
-// needs. A listing error is returned (a retry can help, and nothing was
+// needs; an event that is neither the schedule's nor {} (run now) is
+// skipped and logged. A listing error is returned (a retry can help, and nothing was
 // deleted); failed deletes are reported in the summary.
-func (h *handler) Handle(ctx context.Context, _ events.CloudWatchEvent) (rootvolume.CleanupSummary, error) {
+func (h *handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (rootvolume.CleanupSummary, error) {
 	defer h.metrics.Flush()
+	if err := schedule.Check(ev); err != nil {
+		h.log.WarnContext(ctx, "event skipped: the cleanup runs on its schedule or on {}", "error", err.Error())
+		h.metrics.AddReason("CleanupRunsSkipped", "not a schedule", 1)
+		return rootvolume.CleanupSummary{}, nil
+	}
 	sum, err := h.cleaner.Run(ctx)
 	h.count(sum, err)
 	if err != nil {
