@@ -71,6 +71,9 @@ type imageMessage struct {
 	} `json:"outputResources"`
 }
 
+// maxImageARN bounds an Image Builder image ARN's length.
+const maxImageARN = 1024
+
 // ParseImage reads the message Image Builder publishes to its SNS topic when
 // an image becomes AVAILABLE or FAILED. Every error wraps ErrNotImage.
 func ParseImage(msg []byte) (Image, error) {
@@ -81,6 +84,11 @@ func ParseImage(msg []byte) (Image, error) {
 	}
 	if dec.More() {
 		return Image{}, fmt.Errorf("%w: data after the JSON object", ErrNotImage)
+	}
+	// An image build version ARN is far shorter than 1,024 characters; one
+	// longer is not Image Builder's, and would be echoed into notices.
+	if len(m.ARN) > maxImageARN {
+		return Image{}, fmt.Errorf("%w: arn %q is longer than an Image Builder image ARN (%d characters at most)", ErrNotImage, awsid.Clip(m.ARN, 120), maxImageARN)
 	}
 	a, err := awsid.ParseImageBuilderImageARN(m.ARN)
 	if err != nil {
