@@ -45,14 +45,19 @@ func (h *handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		return h.refuse(ctx, lr, err), nil
 	}
-	// A decision made now, by its outcome (shared, refused, failed,
-	// rejected); a repeated one changed nothing.
+	h.countDecision(res)
+	return render(resultPage(res, lr.Token, h.clock())), nil
+}
+
+// countDecision records a decision made now, by its outcome (shared,
+// refused, failed, rejected); a repeated one changed nothing. Both the SNS
+// flow and the workflow mode count theirs here.
+func (h *handler) countDecision(res approval.Result) {
 	if res.Repeated {
 		h.metrics.AddReason("ApprovalDecisionsRepeated", res.Request.Outcome, 1)
 	} else {
 		h.metrics.AddReason("ApprovalDecisions", res.Request.Outcome, 1)
 	}
-	return render(resultPage(res, lr.Token, h.clock())), nil
 }
 
 // handleSteps is Handle with the workflow mode: a request bound to a
@@ -73,6 +78,7 @@ func (h *handler) handleSteps(ctx context.Context, lr approval.LinkRequest) even
 	if err != nil {
 		return h.refuse(ctx, lr, err)
 	}
+	h.countDecision(res)
 	if st != nil {
 		return render(stepPage(res.Request, *st, lr.Token, h.clock(), res.Repeated))
 	}
