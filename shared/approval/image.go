@@ -88,7 +88,7 @@ func ParseImage(msg []byte) (Image, error) {
 	// An image build version ARN is far shorter than 1,024 characters; one
 	// longer is not Image Builder's, and would be echoed into notices.
 	if len(m.ARN) > maxImageARN {
-		return Image{}, fmt.Errorf("%w: arn %q is longer than an Image Builder image ARN (%d characters at most)", ErrNotImage, awsid.Clip(m.ARN, 120), maxImageARN)
+		return Image{}, fmt.Errorf("%w: arn %q is not an Image Builder image ARN: longer than %d characters", ErrNotImage, awsid.Clip(m.ARN, 120), maxImageARN)
 	}
 	a, err := awsid.ParseImageBuilderImageARN(m.ARN)
 	if err != nil {
