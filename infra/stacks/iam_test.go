@@ -149,6 +149,22 @@ func TestIAMLeastPrivilegeCatchesEachRule(t *testing.T) {
 			s:    policyStatement{actions: []string{"dynamodb:DeleteItem"}, resources: []string{"${ApprovalTable.Arn}"}},
 		},
 		{
+			name: "tag removal limited to one named tag key",
+			s: policyStatement{actions: []string{"ec2:CreateTags", "ec2:DeleteTags"}, resources: []string{"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"},
+				condition: map[string]any{"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{"delete-volume"}}, "Null": map[string]any{"aws:TagKeys": "false"}}},
+		},
+		{
+			name: "tag removal on every volume without a tag-key condition",
+			s:    policyStatement{actions: []string{"ec2:DeleteTags"}, resources: []string{"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"}},
+			want: "ec2:DeleteTags",
+		},
+		{
+			name: "tag removal limited by keys but allowed with no keys (removes every tag)",
+			s: policyStatement{actions: []string{"ec2:DeleteTags"}, resources: []string{"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"},
+				condition: map[string]any{"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{"delete-volume"}}}},
+			want: "ec2:DeleteTags",
+		},
+		{
 			name: "share without the Image Builder condition",
 			s:    policyStatement{actions: []string{"ec2:ModifyImageAttribute"}, resources: []string{"arn:aws:ec2:*::image/*"}},
 			want: "Image Builder",
@@ -188,7 +204,7 @@ func privilegeProblems(s policyStatement) []string {
 				problems = append(problems, fmt.Sprintf("%s on \"*\": it supports resource-level permissions (or add it to noResourceLevel after checking the Service Authorization Reference)", action))
 			}
 		}
-		if hasVerb(name, deleteVerbs) && !hasTagCondition(s.condition) {
+		if hasVerb(name, deleteVerbs) && !hasTagCondition(s.condition) && !(untagAction(name) && tagKeysLimited(s.condition)) {
 			for _, r := range s.resources {
 				if !scopedResource(r) {
 					problems = append(problems, fmt.Sprintf("%s on %s: a delete needs an aws:ResourceTag condition or a resource scoped by name", action, r))
@@ -224,6 +240,25 @@ func hasTagCondition(condition map[string]any) bool {
 		}
 	}
 	return false
+}
+
+// untagAction says whether an action removes tags (ec2:DeleteTags,
+// UntagResource) rather than a resource.
+func untagAction(name string) bool {
+	return name == "DeleteTags" || name == "UntagResource"
+}
+
+// tagKeysLimited says whether a condition lets a tag removal name only the
+// listed tag keys: ForAllValues:StringEquals aws:TagKeys with literal keys,
+// and Null aws:TagKeys false, since without keys the ForAllValues test holds
+// vacuously and ec2:DeleteTags without keys removes every tag. Removing
+// one named tag key deletes no resource.
+func tagKeysLimited(condition map[string]any) bool {
+	eq, _ := condition["ForAllValues:StringEquals"].(map[string]any)
+	keys := asStrings(eq["aws:TagKeys"])
+	null, _ := condition["Null"].(map[string]any)
+	return len(keys) > 0 && !slices.ContainsFunc(keys, func(k string) bool { return strings.ContainsAny(k, "*?") }) &&
+		fmt.Sprint(null["aws:TagKeys"]) == "false"
 }
 
 func imageBuilderCondition(condition map[string]any) bool {
