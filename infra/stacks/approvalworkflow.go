@@ -108,6 +108,7 @@ func exampleApprovalPipeline(stack awscdk.Stack) {
 		},
 	})
 	when(role, "AmiApprovalExampleInstanceRole")
+	nagImageBuilderInstanceRole(role)
 	profile := awsiam.NewCfnInstanceProfile(stack, jsii.String("ExampleInstanceProfile"), &awsiam.CfnInstanceProfileProps{
 		Roles: &[]any{role.Ref()},
 	})

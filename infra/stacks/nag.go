@@ -85,3 +85,10 @@ func nagOrgAssets(stack awscdk.Stack, bucket constructs.IConstruct) {
 func nagInvokeGrant(role constructs.IConstruct) {
 	suppress(role, true, [2]string{"AwsSolutions-IAM5", "CDK's grantInvoke: one function, \"<function ARN>:*\" covering only its versions and aliases"})
 }
+
+// nagImageBuilderInstanceRole answers for the role of the build instances
+// of the approval workflow's example Image Builder pipeline.
+func nagImageBuilderInstanceRole(role constructs.IConstruct) {
+	suppress(role, false, [2]string{"AwsSolutions-IAM4",
+		"AmazonSSMManagedInstanceCore and EC2InstanceProfileForImageBuilder are the policies Image Builder documents for its build instances (SSM runs the build, the other reads components and writes logs); a copy would drift from what Image Builder needs, and the role exists only with AmiApprovalExamplePipeline=true"})
+}
