@@ -204,7 +204,8 @@ func privilegeProblems(s policyStatement) []string {
 				problems = append(problems, fmt.Sprintf("%s on \"*\": it supports resource-level permissions (or add it to noResourceLevel after checking the Service Authorization Reference)", action))
 			}
 		}
-		if hasVerb(name, deleteVerbs) && !hasTagCondition(s.condition) && !(untagAction(name) && tagKeysLimited(s.condition)) {
+		keyScopedUntag := untagAction(name) && tagKeysLimited(s.condition)
+		if hasVerb(name, deleteVerbs) && !hasTagCondition(s.condition) && !keyScopedUntag {
 			for _, r := range s.resources {
 				if !scopedResource(r) {
 					problems = append(problems, fmt.Sprintf("%s on %s: a delete needs an aws:ResourceTag condition or a resource scoped by name", action, r))

@@ -129,7 +129,7 @@ func TestSAMParametersHaveDefaults(t *testing.T) {
 	for _, file := range files {
 		params, _ := readSAMTemplate(t, file)["Parameters"].(map[string]any)
 		for name, p := range params {
-			if _, ok := p.(map[string]any)["Default"]; !ok && !(name == requiredParameter && file == samCapabilityTemplates["AmiApproval"]) {
+			if _, ok := p.(map[string]any)["Default"]; !ok && (name != requiredParameter || file != samCapabilityTemplates["AmiApproval"]) {
 				t.Errorf("%s: parameter %s has no default", file, name)
 			}
 		}

@@ -22,7 +22,7 @@ func TestLambdaLoggerWritesJSONWithTheRequestID(t *testing.T) {
 		lambdacontext.NewLogger().InfoContext(ctx, "decision", "volumeId", "vol-1")
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLambdaLoggerWritesJSONWithTheRequestID$")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLambdaLoggerWritesJSONWithTheRequestID$") //nolint:gosec // G204: this test binary itself, with a fixed -test.run
 	cmd.Env = append(os.Environ(), "COLDSTART_LOGGER_CHILD=1", "AWS_LAMBDA_LOG_FORMAT=JSON")
 	out, err := cmd.Output()
 	if err != nil {
