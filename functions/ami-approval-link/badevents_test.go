@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 )
 
 // Hostile requests beyond TestBadRequestsGetTheirStatusAndShareNothing's:

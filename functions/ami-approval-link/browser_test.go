@@ -14,7 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
-	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 )
 
 // chromium returns Debian's Chromium. The test is skipped, not failed, only

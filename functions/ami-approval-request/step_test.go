@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ebs-ops/lambda-suite/internal/fakeimagebuilder"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
-	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
 )
 
 // withSteps gives the fixture's handler the workflow mode, with clients

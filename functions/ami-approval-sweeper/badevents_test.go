@@ -11,8 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
-	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 )
 
 // An event that is not the schedule's starts no sweep, even with an

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/ebs-ops/lambda-suite/shared/approval"
-	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/emf"
 )
 

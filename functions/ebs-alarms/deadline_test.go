@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
-	"github.com/ebs-ops/lambda-suite/shared/diskalarm/diskalarmtest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/diskalarmtest"
 )
 
 // slowWrites paces writes as if each took cost: it keeps its own clock,

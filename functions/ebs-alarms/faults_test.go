@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
-	"github.com/ebs-ops/lambda-suite/shared/diskalarm/diskalarmtest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/diskalarmtest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fault"
 )
 

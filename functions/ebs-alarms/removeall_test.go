@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
-	"github.com/ebs-ops/lambda-suite/shared/diskalarm/diskalarmtest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/diskalarmtest"
 	"github.com/google/go-cmp/cmp"
 )
 

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/health"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
-	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -59,13 +59,13 @@ func withParams(t *testing.T, ev json.RawMessage, params string) json.RawMessage
 }
 
 type fixture struct {
-	fake *fake.Server
+	fake *fakehealthgate.Server
 	h    *handler
 }
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	f := fake.New(t)
+	f := fakehealthgate.New(t)
 	cfg := f.AWSConfig()
 	return fixture{fake: f, h: &handler{
 		health: health.NewFromConfig(cfg),
@@ -78,12 +78,12 @@ func newFixture(t *testing.T) fixture {
 
 // answer invokes the handler and returns the one answer CodePipeline got
 // for jobID, failing the test unless there is exactly one.
-func (f fixture) answer(t *testing.T, ev json.RawMessage, jobID string) fake.Answer {
+func (f fixture) answer(t *testing.T, ev json.RawMessage, jobID string) fakehealthgate.Answer {
 	t.Helper()
 	return f.answerCtx(t, context.Background(), ev, jobID)
 }
 
-func (f fixture) answerCtx(t *testing.T, ctx context.Context, ev json.RawMessage, jobID string) fake.Answer {
+func (f fixture) answerCtx(t *testing.T, ctx context.Context, ev json.RawMessage, jobID string) fakehealthgate.Answer {
 	t.Helper()
 	res, err := f.h.Handle(ctx, ev)
 	if err != nil || !res.Answered {
@@ -108,7 +108,7 @@ func (f fixture) answerCtx(t *testing.T, ctx context.Context, ev json.RawMessage
 }
 
 // callList names calls by operation and the error the fake answered.
-func callList(calls []fake.Call) string {
+func callList(calls []fakehealthgate.Call) string {
 	names := make([]string, len(calls))
 	for i, c := range calls {
 		names[i] = c.Op
@@ -159,27 +159,27 @@ func TestWhichEventsBlock(t *testing.T) {
 	tests := []struct {
 		name      string
 		sample    string
-		event     fake.Event
+		event     fakehealthgate.Event
 		wantBlock bool
 	}{
 		{name: "open issue in the gated Region", sample: "job-json-params.json",
-			event: fake.Event{Service: "EC2", Region: "us-east-1"}, wantBlock: true},
+			event: fakehealthgate.Event{Service: "EC2", Region: "us-east-1"}, wantBlock: true},
 		{name: "open issue in another Region only", sample: "job-json-params.json",
-			event: fake.Event{Service: "EC2", Region: "eu-west-1"}},
+			event: fakehealthgate.Event{Service: "EC2", Region: "eu-west-1"}},
 		{name: "closed issue", sample: "job-json-params.json",
-			event: fake.Event{Service: "EC2", Region: "us-east-1", Status: "closed"}},
+			event: fakehealthgate.Event{Service: "EC2", Region: "us-east-1", Status: "closed"}},
 		{name: "upcoming issue", sample: "job-json-params.json",
-			event: fake.Event{Service: "RDS", Region: "us-east-1", Status: "upcoming"}},
+			event: fakehealthgate.Event{Service: "RDS", Region: "us-east-1", Status: "upcoming"}},
 		{name: "service outside services", sample: "job-json-params.json",
-			event: fake.Event{Service: "LAMBDA", Region: "us-east-1"}},
+			event: fakehealthgate.Event{Service: "LAMBDA", Region: "us-east-1"}},
 		{name: "scheduled change, not an issue", sample: "job-json-params.json",
-			event: fake.Event{Service: "EC2", Region: "us-east-1", Category: "scheduledChange", TypeCode: "AWS_EC2_SYSTEM_MAINTENANCE_EVENT"}},
+			event: fakehealthgate.Event{Service: "EC2", Region: "us-east-1", Category: "scheduledChange", TypeCode: "AWS_EC2_SYSTEM_MAINTENANCE_EVENT"}},
 		{name: "global event", sample: "job-comma-regions.json",
-			event: fake.Event{Service: "IAM", Region: "global"}, wantBlock: true},
+			event: fakehealthgate.Event{Service: "IAM", Region: "global"}, wantBlock: true},
 		{name: "comma form, second Region", sample: "job-comma-regions.json",
-			event: fake.Event{Service: "S3", Region: "eu-west-1"}, wantBlock: true},
+			event: fakehealthgate.Event{Service: "S3", Region: "eu-west-1"}, wantBlock: true},
 		{name: "comma form, Region not listed", sample: "job-comma-regions.json",
-			event: fake.Event{Service: "S3", Region: "ap-south-1"}},
+			event: fakehealthgate.Event{Service: "S3", Region: "ap-south-1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,7 +231,7 @@ func TestCommaFormChecksEachRegion(t *testing.T) {
 func TestEmptyParamsGateTheFunctionsRegion(t *testing.T) {
 	f := newFixture(t)
 	f.h.region = "eu-central-1"
-	blocker := f.fake.AddEvent(fake.Event{Service: "EC2", Region: "eu-central-1"})
+	blocker := f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "eu-central-1"})
 	a := f.answer(t, withParams(t, sample(t, "job-json-params.json"), "  "), jsonJob)
 	if a.Success || !strings.Contains(a.Message, blocker.ARN) {
 		t.Errorf("answer = %+v, want a failure naming %s", a, blocker.ARN)
@@ -278,19 +278,19 @@ func TestInvalidUserParametersFailNamingTheProblem(t *testing.T) {
 func TestHealthErrors(t *testing.T) {
 	tests := []struct {
 		name        string
-		inject      fake.APIError
+		inject      fakehealthgate.APIError
 		params      string
 		wantSuccess bool
 		want        []string
 		wantCalls   int
 	}{
-		{name: "no support plan fails by default", inject: fake.APIError{Code: "SubscriptionRequiredException", Message: "The AWS Premium Support Subscription is required to use this service."},
+		{name: "no support plan fails by default", inject: fakehealthgate.APIError{Code: "SubscriptionRequiredException", Message: "The AWS Premium Support Subscription is required to use this service."},
 			params: `{"regions":["us-east-1"]}`, want: []string{healthgate.HealthErrorPrefix, "SubscriptionRequiredException", "Business", `"onHealthError": "pass"`}, wantCalls: 1},
-		{name: "no support plan passes with onHealthError pass", inject: fake.APIError{Code: "SubscriptionRequiredException", Message: "The AWS Premium Support Subscription is required to use this service."},
+		{name: "no support plan passes with onHealthError pass", inject: fakehealthgate.APIError{Code: "SubscriptionRequiredException", Message: "The AWS Premium Support Subscription is required to use this service."},
 			params: `{"regions":["us-east-1"],"onHealthError":"pass"}`, wantSuccess: true, want: []string{"SubscriptionRequiredException", `onHealthError is "pass"`}, wantCalls: 1},
-		{name: "throttled on every attempt", inject: fake.APIError{Code: "ThrottlingException", Message: "Rate exceeded"},
+		{name: "throttled on every attempt", inject: fakehealthgate.APIError{Code: "ThrottlingException", Message: "Rate exceeded"},
 			params: `{"regions":["us-east-1"]}`, want: []string{"throttled", "after 3 attempts"}, wantCalls: 3},
-		{name: "access denied", inject: fake.APIError{Code: "AccessDeniedException", Message: "not authorized to perform: health:DescribeEvents"},
+		{name: "access denied", inject: fakehealthgate.APIError{Code: "AccessDeniedException", Message: "not authorized to perform: health:DescribeEvents"},
 			params: `{"regions":["us-east-1"]}`, want: []string{"health:DescribeEvents", "AccessDeniedException"}, wantCalls: 1},
 	}
 	for _, tt := range tests {
@@ -324,7 +324,7 @@ func TestWaitModeContinuesUntilHealthy(t *testing.T) {
 	f := newFixture(t)
 	start := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
 	f.h.now = func() time.Time { return start }
-	blocker := f.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1"})
+	blocker := f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
 	first := edit(t, sample(t, "job-continuation.json"), func(_, _, data map[string]any) { delete(data, "continuationToken") })
 
 	a := f.answer(t, first, continuationJob)
@@ -375,7 +375,7 @@ func TestWaitModePastMaxWaitFails(t *testing.T) {
 	f := newFixture(t)
 	// The sample's token started at 08:00 with maxWait 2h.
 	f.h.now = func() time.Time { return time.Date(2025, 6, 2, 10, 0, 1, 0, time.UTC) }
-	blocker := f.fake.AddEvent(fake.Event{Service: "RDS", Region: "us-east-1"})
+	blocker := f.fake.AddEvent(fakehealthgate.Event{Service: "RDS", Region: "us-east-1"})
 	a := f.answer(t, sample(t, "job-continuation.json"), continuationJob)
 	if a.Success {
 		t.Fatalf("answer = %+v, want a failure past maxWait", a)
@@ -423,7 +423,7 @@ func TestEveryPageIsRead(t *testing.T) {
 	f.fake.SetPageSize(2)
 	var arns []string
 	for range 5 {
-		arns = append(arns, f.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1"}).ARN)
+		arns = append(arns, f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"}).ARN)
 	}
 	a := f.answer(t, sample(t, "job-json-params.json"), jsonJob)
 	if n := f.fake.Count("Health.DescribeEvents"); n != 3 {
@@ -439,7 +439,7 @@ func TestEveryPageIsRead(t *testing.T) {
 func TestLongFailureMessageFitsCodePipelinesLimit(t *testing.T) {
 	f := newFixture(t)
 	for range 150 {
-		f.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1", TypeCode: "AWS_EC2_INSTANCE_CONNECTIVITY_DEGRADED_OPERATIONAL_ISSUE"})
+		f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1", TypeCode: "AWS_EC2_INSTANCE_CONNECTIVITY_DEGRADED_OPERATIONAL_ISSUE"})
 	}
 	// The fake refuses a message over 5000 characters, as CodePipeline does.
 	a := f.answer(t, sample(t, "job-json-params.json"), jsonJob)
@@ -630,7 +630,7 @@ func TestMarginScalesWithTheDeadline(t *testing.T) {
 				f.h.health = rec
 				ev := sample(t, "job-json-params.json")
 				if blocked {
-					f.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1"})
+					f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
 					ev = withParams(t, ev, `{"regions":["us-east-1"],"mode":"wait"}`)
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
@@ -691,7 +691,7 @@ func TestMalformedJobWithAnIDIsFailed(t *testing.T) {
 
 func TestAnswerRefusedIsNotRetried(t *testing.T) {
 	f := newFixture(t)
-	f.fake.Fail("CodePipeline.PutJobSuccessResult", fake.APIError{Code: "InvalidJobStateException", Message: "job timed out"}, 1)
+	f.fake.Fail("CodePipeline.PutJobSuccessResult", fakehealthgate.APIError{Code: "InvalidJobStateException", Message: "job timed out"}, 1)
 	res, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json"))
 	if err != nil || res.Answered {
 		t.Errorf("Handle = %+v, %v, want no error (a retry cannot help) and not answered", res, err)
@@ -703,7 +703,7 @@ func TestAnswerRefusedIsNotRetried(t *testing.T) {
 
 func TestAnswerFailingTransientlyAsksLambdaToRetry(t *testing.T) {
 	f := newFixture(t)
-	f.fake.Fail("CodePipeline.PutJobSuccessResult", fake.APIError{Code: "InternalFailure", Message: "boom", Status: 500}, 0)
+	f.fake.Fail("CodePipeline.PutJobSuccessResult", fakehealthgate.APIError{Code: "InternalFailure", Message: "boom", Status: 500}, 0)
 	if _, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json")); err == nil {
 		t.Errorf("Handle = nil error, want one so that Lambda retries the invocation")
 	}
@@ -713,7 +713,7 @@ func TestHealthErrorWhileWaitingKeepsWaiting(t *testing.T) {
 	f := newFixture(t)
 	start := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
 	f.h.now = func() time.Time { return start }
-	blocker := f.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1"})
+	blocker := f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
 	// onHealthError pass must not let a waiting run through.
 	params := `{"regions":["us-east-1"],"mode":"wait","maxWait":"2h","onHealthError":"pass"}`
 	first := withParams(t, edit(t, sample(t, "job-continuation.json"), func(_, _, data map[string]any) { delete(data, "continuationToken") }), params)
@@ -723,7 +723,7 @@ func TestHealthErrorWhileWaitingKeepsWaiting(t *testing.T) {
 	}
 
 	// AWS Health stops answering while the gate waits: it keeps waiting.
-	f.fake.Fail("Health.DescribeEvents", fake.APIError{Code: "SubscriptionRequiredException", Message: "The AWS Premium Support Subscription is required to use this service."}, 0)
+	f.fake.Fail("Health.DescribeEvents", fakehealthgate.APIError{Code: "SubscriptionRequiredException", Message: "The AWS Premium Support Subscription is required to use this service."}, 0)
 	f.fake.ResetCalls()
 	f.h.now = func() time.Time { return start.Add(time.Hour) }
 	const secondJob, thirdJob = "44444444-abcd-4444-8abc-444444abcdef", "55555555-abcd-4555-8abc-555555abcdef"
@@ -808,7 +808,7 @@ func TestTimeoutTooShortToCheckFailsWithoutAsking(t *testing.T) {
 
 func TestSuccessRefusedForGoodFallsBackToOneFailure(t *testing.T) {
 	f := newFixture(t)
-	f.fake.Fail("CodePipeline.PutJobSuccessResult", fake.APIError{Code: "ValidationException", Message: "outputVariables failed to satisfy constraint"}, 1)
+	f.fake.Fail("CodePipeline.PutJobSuccessResult", fakehealthgate.APIError{Code: "ValidationException", Message: "outputVariables failed to satisfy constraint"}, 1)
 	res, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json"))
 	if err != nil || !res.Answered || res.Success || res.Verdict != healthgate.VerdictInternal {
 		t.Fatalf("Handle = %+v, %v, want answered with a failure and no error (a retry would be refused again)", res, err)
@@ -832,8 +832,8 @@ func TestSuccessRefusedForGoodFallsBackToOneFailure(t *testing.T) {
 
 func TestFallbackRefusedTooIsNotRetried(t *testing.T) {
 	f := newFixture(t)
-	f.fake.Fail("CodePipeline.PutJobSuccessResult", fake.APIError{Code: "ValidationException", Message: "no"}, 0)
-	f.fake.Fail("CodePipeline.PutJobFailureResult", fake.APIError{Code: "ValidationException", Message: "no either"}, 0)
+	f.fake.Fail("CodePipeline.PutJobSuccessResult", fakehealthgate.APIError{Code: "ValidationException", Message: "no"}, 0)
+	f.fake.Fail("CodePipeline.PutJobFailureResult", fakehealthgate.APIError{Code: "ValidationException", Message: "no either"}, 0)
 	res, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json"))
 	if err != nil || res.Answered {
 		t.Errorf("Handle = %+v, %v, want not answered and no error (a retry would be refused again)", res, err)

@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
-	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/emf"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
 )
 
 // Each answer is a metric: passed, failed or waiting, by verdict, flushed
@@ -35,7 +35,7 @@ func TestDecisionsAreMetrics(t *testing.T) {
 			var out bytes.Buffer
 			f.h.metrics = metrics.New("gate-fn", &out)
 			if tt.blocked {
-				f.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1"})
+				f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
 			}
 			f.answer(t, tt.event(t), tt.job)
 			emf.Want(t, out.Bytes(), "gate-fn", map[string]float64{tt.want: 1})

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
-	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
-	"github.com/ebs-ops/lambda-suite/shared/notify/notifytest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/notifytest"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -22,23 +22,23 @@ func TestGateNotifies(t *testing.T) {
 	tests := []struct {
 		name    string
 		now     time.Time
-		event   *fake.Event
+		event   *fakehealthgate.Event
 		payload func(t *testing.T) []byte
 		jobID   string
 		subject string   // empty: no message
 		body    []string // in the body
 	}{
-		{name: "fails a deployment", event: &fake.Event{Service: "EC2", Region: "us-east-1"},
+		{name: "fails a deployment", event: &fakehealthgate.Event{Service: "EC2", Region: "us-east-1"},
 			payload: func(t *testing.T) []byte { return sample(t, "job-json-params.json") }, jobID: jsonJob,
 			subject: "Health gate failed a deployment",
 			body:    []string{jsonJob, "Blocked by AWS Health", "https://health.aws.amazon.com/health/home#/account/event-log?eventID=arn:aws:health:", "What to do: follow the events above"}},
-		{name: "starts to wait", now: start, event: &fake.Event{Service: "EC2", Region: "us-east-1"},
+		{name: "starts to wait", now: start, event: &fakehealthgate.Event{Service: "EC2", Region: "us-east-1"},
 			payload: firstWait, jobID: continuationJob,
 			subject: "Health gate: deployment held until AWS Health clears",
 			body:    []string{continuationJob, "Next check: CodePipeline invokes the gate again", "maxWait", "https://health.aws.amazon.com/", "What to do: nothing, to let it wait"}},
-		{name: "keeps waiting: told once", now: start.Add(20 * time.Minute), event: &fake.Event{Service: "RDS", Region: "us-east-1"},
+		{name: "keeps waiting: told once", now: start.Add(20 * time.Minute), event: &fakehealthgate.Event{Service: "RDS", Region: "us-east-1"},
 			payload: func(t *testing.T) []byte { return sample(t, "job-continuation.json") }, jobID: continuationJob},
-		{name: "gives up", now: time.Date(2025, 6, 2, 10, 0, 1, 0, time.UTC), event: &fake.Event{Service: "RDS", Region: "us-east-1"},
+		{name: "gives up", now: time.Date(2025, 6, 2, 10, 0, 1, 0, time.UTC), event: &fakehealthgate.Event{Service: "RDS", Region: "us-east-1"},
 			payload: func(t *testing.T) []byte { return sample(t, "job-continuation.json") }, jobID: continuationJob,
 			subject: "Health gate gave up waiting and failed a deployment",
 			body:    []string{"after waiting 2h0m1s", "https://health.aws.amazon.com/", "What to do:"}},

@@ -17,10 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/health"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
-	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -50,7 +50,7 @@ func sample(t *testing.T, name string) json.RawMessage {
 }
 
 type fixture struct {
-	fake      *fake.Server
+	fake      *fakehealthgate.Server
 	scheduler *scheduler.Client // the test's own view of the account
 	motoCfg   aws.Config        // the account's configuration
 	h         *handler
@@ -61,7 +61,7 @@ type fixture struct {
 // fake, and an empty schedule group in a fresh moto account.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := fake.New(t)
+	f := fakehealthgate.New(t)
 	f.PutPipeline(webApp("Failed", healthgate.BlockedPrefix+": 1 open issue event in us-east-1, global for EC2, RDS."))
 
 	motoCfg, _ := awstest.Moto(t).Config(t)
@@ -93,8 +93,8 @@ func newFixture(t *testing.T) *fixture {
 
 // webApp is the sample pipeline with its gate stage in status, the gate's
 // action failed with message (when status is Failed).
-func webApp(status, message string) fake.Pipeline {
-	gate := fake.Action{
+func webApp(status, message string) fakehealthgate.Pipeline {
+	gate := fakehealthgate.Action{
 		Name: "CheckAWSHealth", Category: "Invoke", Provider: "Lambda",
 		Configuration: map[string]string{"FunctionName": "pipeline-health-gate", "UserParameters": gateParams},
 		Status:        "Succeeded",
@@ -102,10 +102,10 @@ func webApp(status, message string) fake.Pipeline {
 	if status == "Failed" {
 		gate.Status, gate.ErrorCode, gate.ErrorMessage = "Failed", "JobFailed", message
 	}
-	return fake.Pipeline{Name: pipeline, Stages: []fake.Stage{
-		{Name: "Source", ExecutionID: executionID, Status: "Succeeded", Actions: []fake.Action{{Name: "Source", Category: "Source", Provider: "S3", Status: "Succeeded"}}},
-		{Name: stage, ExecutionID: executionID, Status: status, Actions: []fake.Action{gate}},
-		{Name: "Deploy", Actions: []fake.Action{{Name: "Deploy", Category: "Deploy", Provider: "S3"}}},
+	return fakehealthgate.Pipeline{Name: pipeline, Stages: []fakehealthgate.Stage{
+		{Name: "Source", ExecutionID: executionID, Status: "Succeeded", Actions: []fakehealthgate.Action{{Name: "Source", Category: "Source", Provider: "S3", Status: "Succeeded"}}},
+		{Name: stage, ExecutionID: executionID, Status: status, Actions: []fakehealthgate.Action{gate}},
+		{Name: "Deploy", Actions: []fakehealthgate.Action{{Name: "Deploy", Category: "Deploy", Provider: "S3"}}},
 	}}
 }
 
@@ -228,7 +228,7 @@ func TestGateFailureThenHealthyRetriesFailedActionsOnce(t *testing.T) {
 
 func TestStillUnhealthySchedulesAnotherCheck(t *testing.T) {
 	fx := newFixture(t)
-	fx.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1"})
+	fx.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
 	fx.handle(t, sample(t, "stage-failed.json"))
 
 	fx.now = fx.now.Add(2 * time.Minute)
@@ -279,7 +279,7 @@ func TestRedeliveriesRetryOnce(t *testing.T) {
 	}
 }
 
-func withRetries(p fake.Pipeline, n int) fake.Pipeline {
+func withRetries(p fakehealthgate.Pipeline, n int) fakehealthgate.Pipeline {
 	p.Stages[1].ManualRetries = n
 	return p
 }
@@ -289,7 +289,7 @@ func TestCodePipelineRefusalsAreLoggedAndDropped(t *testing.T) {
 		t.Run(code, func(t *testing.T) {
 			fx := newFixture(t)
 			fx.handle(t, sample(t, "stage-failed.json"))
-			fx.fake.Fail("CodePipeline.RetryStageExecution", fake.APIError{Code: code, Message: "a newer run took over"}, 0)
+			fx.fake.Fail("CodePipeline.RetryStageExecution", fakehealthgate.APIError{Code: code, Message: "a newer run took over"}, 0)
 
 			fx.now = fx.now.Add(2 * time.Minute)
 			res := fx.fire(t, 1)
@@ -309,7 +309,7 @@ func TestCodePipelineRefusalsAreLoggedAndDropped(t *testing.T) {
 
 func TestTransientErrorsAskLambdaToRetry(t *testing.T) {
 	fx := newFixture(t)
-	fx.fake.Fail("CodePipeline.GetPipelineState", fake.APIError{Code: "InternalFailure", Message: "boom", Status: 500}, 0)
+	fx.fake.Fail("CodePipeline.GetPipelineState", fakehealthgate.APIError{Code: "InternalFailure", Message: "boom", Status: 500}, 0)
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{InvokedFunctionArn: functionARN})
 	if _, err := fx.h.Handle(ctx, sample(t, "stage-failed.json")); err == nil {
 		t.Errorf("Handle = nil error, want one so that Lambda retries")
@@ -319,7 +319,7 @@ func TestTransientErrorsAskLambdaToRetry(t *testing.T) {
 func TestFailuresNotToRetry(t *testing.T) {
 	tests := []struct {
 		name     string
-		pipeline fake.Pipeline
+		pipeline fakehealthgate.Pipeline
 		any      bool
 		payload  func(t *testing.T) json.RawMessage
 		outcome  string
@@ -334,7 +334,7 @@ func TestFailuresNotToRetry(t *testing.T) {
 		{name: "gate could not check AWS Health", pipeline: webApp("Failed", healthgate.HealthErrorPrefix+": throttled"), outcome: healthgate.RetryIgnored, reason: "another reason"},
 		{name: "stage succeeded since", pipeline: webApp("Succeeded", ""), outcome: healthgate.RetryDropped, reason: "Succeeded"},
 		{name: "newer execution in the stage", outcome: healthgate.RetryDropped, reason: "newer execution",
-			pipeline: func() fake.Pipeline {
+			pipeline: func() fakehealthgate.Pipeline {
 				p := webApp("Failed", healthgate.BlockedPrefix)
 				p.Stages[1].ExecutionID = "11111111-2222-4333-8444-555555555555"
 				return p
@@ -396,7 +396,7 @@ func TestRecheckSampleRetriesWhenHealthy(t *testing.T) {
 
 func TestRetryWindowEnds(t *testing.T) {
 	fx := newFixture(t)
-	fx.fake.AddEvent(fake.Event{Service: "RDS", Region: "us-east-1"})
+	fx.fake.AddEvent(fakehealthgate.Event{Service: "RDS", Region: "us-east-1"})
 
 	// Past the window: give up without a call.
 	fx.now = failedAt.Add(6*time.Hour + time.Minute)
@@ -527,7 +527,7 @@ func TestRecheckHandsOnWhenHealthHangs(t *testing.T) {
 
 func TestLastRecheckRunsAtTheWindowsEnd(t *testing.T) {
 	fx := newFixture(t)
-	blocker := fx.fake.AddEvent(fake.Event{Service: "RDS", Region: "us-east-1"})
+	blocker := fx.fake.AddEvent(fakehealthgate.Event{Service: "RDS", Region: "us-east-1"})
 	end := failedAt.Add(6 * time.Hour)
 
 	// Still blocked 3 minutes before the end: the back-off's next check (4
@@ -558,7 +558,7 @@ func TestLastRecheckRunsAtTheWindowsEnd(t *testing.T) {
 
 func TestLastRecheckStillBlockedGivesUp(t *testing.T) {
 	fx := newFixture(t)
-	fx.fake.AddEvent(fake.Event{Service: "RDS", Region: "us-east-1"})
+	fx.fake.AddEvent(fakehealthgate.Event{Service: "RDS", Region: "us-east-1"})
 	end := failedAt.Add(6 * time.Hour)
 	fx.now = end.Add(-3 * time.Minute)
 	if res := fx.handle(t, sample(t, "recheck.json")); res.Outcome != healthgate.RetryScheduled {

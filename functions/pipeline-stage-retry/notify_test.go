@@ -4,10 +4,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
-	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
-	"github.com/ebs-ops/lambda-suite/shared/notify/notifytest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/notifytest"
 )
 
 const consoleLink = "https://us-east-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/web-app/view?region=us-east-1"
@@ -17,7 +17,7 @@ func TestStageRetryNotifies(t *testing.T) {
 		fx := newFixture(t)
 		var inbox *approvaltest.Inbox
 		fx.h.notify, inbox = notifytest.New(t, fx.h.log)
-		blocker := fx.fake.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1"})
+		blocker := fx.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
 
 		res := fx.handle(t, sample(t, "stage-failed.json"))
 		notifytest.CheckOne(t, inbox, "Stage retry: web-app/HealthGate waits for AWS Health",
@@ -45,7 +45,7 @@ func TestStageRetryNotifies(t *testing.T) {
 		fx := newFixture(t)
 		var inbox *approvaltest.Inbox
 		fx.h.notify, inbox = notifytest.New(t, fx.h.log)
-		fx.fake.AddEvent(fake.Event{Service: "RDS", Region: "us-east-1"})
+		fx.fake.AddEvent(fakehealthgate.Event{Service: "RDS", Region: "us-east-1"})
 		fx.now = failedAt.Add(6*time.Hour + time.Minute)
 		if res := fx.handle(t, sample(t, "recheck.json")); res.Outcome != healthgate.RetryGaveUp {
 			t.Fatalf("Handle past the window = %+v, want gaveUp", res)

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 )
 
 // Every bad request gets an error naming the problem (ErrBadEvent: the

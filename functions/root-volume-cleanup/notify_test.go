@@ -8,10 +8,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/ebs-ops/lambda-suite/shared/approval/approvaltest"
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
-	"github.com/ebs-ops/lambda-suite/shared/notify/notifytest"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/notifytest"
 )
 
 // notifying is the cleanup with a notification topic, and its inbox.

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 )
 
 // edited returns sample name with each old, new pair replaced once.

@@ -25,10 +25,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
-	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
-	"github.com/ebs-ops/lambda-suite/shared/runtimeapi"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/runtimeapi"
 )
 
 // subject is one function set up for measuring: its configuration, and
@@ -212,9 +212,9 @@ func setupGate(_ context.Context, b *bench) (subject, error) {
 func setupRetry(_ context.Context, b *bench) (subject, error) {
 	const params = `{"regions":["us-east-1"],"services":["EC2","RDS"],"eventTypeCategories":["issue"],"mode":"fail","onHealthError":"fail"}`
 	const execution = "0b5c9e2a-7f3d-4e1b-9c8a-6d2e1f0a9b8c" // the sample events'
-	b.fake.PutPipeline(fake.Pipeline{Name: "web-app", Stages: []fake.Stage{
-		{Name: "Source", ExecutionID: execution, Status: "Succeeded", Actions: []fake.Action{{Name: "Source", Category: "Source", Provider: "S3", Status: "Succeeded"}}},
-		{Name: "HealthGate", ExecutionID: execution, Status: "Failed", Actions: []fake.Action{{
+	b.fake.PutPipeline(fakehealthgate.Pipeline{Name: "web-app", Stages: []fakehealthgate.Stage{
+		{Name: "Source", ExecutionID: execution, Status: "Succeeded", Actions: []fakehealthgate.Action{{Name: "Source", Category: "Source", Provider: "S3", Status: "Succeeded"}}},
+		{Name: "HealthGate", ExecutionID: execution, Status: "Failed", Actions: []fakehealthgate.Action{{
 			Name: "CheckAWSHealth", Category: "Invoke", Provider: "Lambda",
 			Configuration: map[string]string{"FunctionName": "pipeline-health-gate", "UserParameters": params},
 			Status:        "Failed", ErrorCode: "JobFailed", ErrorMessage: "blocked by AWS Health: 1 open issue event",

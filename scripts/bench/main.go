@@ -33,9 +33,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/ebs-ops/lambda-suite/scripts/internal/gomod"
 	"github.com/ebs-ops/lambda-suite/scripts/internal/standin"
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
-	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
-	"github.com/ebs-ops/lambda-suite/shared/runtimeapi"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/runtimeapi"
 )
 
 const invokeTimeout = 60 * time.Second
@@ -111,7 +111,7 @@ var notes = []string{
 	"Cold start is measured on this machine (amd64) with the shipping build flags; the first response includes the event's AWS calls to moto on loopback, which answers slower than AWS. Lambda adds its own sandbox start, which no local run sees.",
 	"Peak RSS is the process's VmHWM after its invocations; Lambda's memory setting must cover it plus the runtime's share.",
 	"Each cold-start run repeats the same event twice in a fresh process, after the calls pass: so it takes the idempotent path (the snapshot exists, nothing is left to clean, the alarms are in place).",
-	"moto has no AWS Health, no CodePipeline job calls and no CreateReplaceRootVolumeTask: those calls go to the suite's fake (shared/healthgate/fake) and stand-in (scripts/internal/standin), counted like the rest.",
+	"moto has no AWS Health, no CodePipeline job calls and no CreateReplaceRootVolumeTask: those calls go to the suite's fake (shared/testkit/fakehealthgate) and stand-in (scripts/internal/standin), counted like the rest.",
 }
 
 type bench struct {
@@ -123,7 +123,7 @@ type bench struct {
 
 	tally                              *tally
 	motoProxy, fakeProxy, standInProxy *counter
-	fake                               *fake.Server
+	fake                               *fakehealthgate.Server
 	standIn                            *standin.ReplaceRootVolume
 
 	image    string // the AMI instances launch from
@@ -151,7 +151,7 @@ func (b *bench) measureFunctions(ctx context.Context, rep *report, only string) 
 	}
 	b.ec2 = ec2.NewFromConfig(b.cfg)
 	b.tally = newTally()
-	if b.fake, err = fake.Start(); err != nil {
+	if b.fake, err = fakehealthgate.Start(); err != nil {
 		return err
 	}
 	defer b.fake.Close()

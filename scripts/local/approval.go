@@ -28,10 +28,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/ebs-ops/lambda-suite/internal/fakeimagebuilder"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
-	"github.com/ebs-ops/lambda-suite/shared/runtimeapi"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/runtimeapi"
 )
 
 // amiApprovalScenario walks an Image Builder build through its approval.
@@ -64,7 +64,7 @@ type approvalRun struct {
 }
 
 func amiApproval(ctx context.Context, r *runner) error {
-	r.note("moto has no Image Builder: a fake one on loopback (internal/fakeimagebuilder, reached through")
+	r.note("moto has no Image Builder: a fake one on loopback (shared/testkit/fakeimagebuilder, reached through")
 	r.note("AWS_ENDPOINT_URL_IMAGEBUILDER) answers GetImage with each build's output AMIs; the SNS message is")
 	r.note("the sample event, and the AMIs are made in moto with the tags Image Builder puts on its own.")
 	r.note("Approvers and targets read their email from SQS queues subscribed to the two topics; the page")

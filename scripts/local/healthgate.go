@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
-	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
-	"github.com/ebs-ops/lambda-suite/shared/runtimeapi"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/runtimeapi"
 )
 
 // healthGateScenario runs pipeline-health-gate against the local fake of
@@ -22,9 +22,9 @@ var healthGateScenario = scenario{
 
 func pipelineHealthGate(ctx context.Context, r *runner) error {
 	r.note("moto has neither AWS Health nor the CodePipeline job calls: the function's Health and")
-	r.note("CodePipeline endpoints are the suite's fake (shared/healthgate/fake), which speaks their JSON")
+	r.note("CodePipeline endpoints are the suite's fake (shared/testkit/fakehealthgate), which speaks their JSON")
 	r.note("protocol, filters events as AWS Health does, and records the answer CodePipeline would get.")
-	f, err := fake.Start()
+	f, err := fakehealthgate.Start()
 	if err != nil {
 		return fmt.Errorf("start the AWS Health and CodePipeline fake: %w", err)
 	}
@@ -49,10 +49,10 @@ func pipelineHealthGate(ctx context.Context, r *runner) error {
 	r.check(a.Success && a.ContinuationToken == "" && a.OutputVariables["healthy"] == "true",
 		"CodePipeline got one success for the event's job, with healthy=%s", a.OutputVariables["healthy"])
 
-	incident := f.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1", TypeCode: "AWS_EC2_OPERATIONAL_ISSUE"})
-	f.AddEvent(fake.Event{Service: "EC2", Region: "eu-west-1"})                    // another Region
-	otherService := f.AddEvent(fake.Event{Service: "LAMBDA", Region: "us-east-1"}) // another service
-	f.AddEvent(fake.Event{Service: "RDS", Region: "us-east-1", Status: "closed"})  // over
+	incident := f.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1", TypeCode: "AWS_EC2_OPERATIONAL_ISSUE"})
+	f.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "eu-west-1"})                    // another Region
+	otherService := f.AddEvent(fakehealthgate.Event{Service: "LAMBDA", Region: "us-east-1"}) // another service
+	f.AddEvent(fakehealthgate.Event{Service: "RDS", Region: "us-east-1", Status: "closed"})  // over
 	r.step("an EC2 issue opens in us-east-1 (and others the pipeline does not care about)")
 	r.note("AWS Health: %s", incident.ARN)
 	a, err = g.invoke(ctx, params, "66666666-abcd-4666-8abc-666666abcdef", nil)
@@ -92,7 +92,7 @@ func pipelineHealthGate(ctx context.Context, r *runner) error {
 	r.check(a.Success && a.ContinuationToken == "", "CodePipeline got a plain success: the deployment goes on")
 
 	r.step("AWS Health refuses the account (SubscriptionRequiredException): no Business support plan")
-	f.Fail("Health.DescribeEvents", fake.APIError{Code: "SubscriptionRequiredException", Message: "The AWS Premium Support Subscription is required to use this service."}, 1)
+	f.Fail("Health.DescribeEvents", fakehealthgate.APIError{Code: "SubscriptionRequiredException", Message: "The AWS Premium Support Subscription is required to use this service."}, 1)
 	a, err = g.invoke(ctx, params, "99999999-abcd-4999-8abc-999999abcdef", nil)
 	if err != nil {
 		return err
@@ -106,15 +106,15 @@ func pipelineHealthGate(ctx context.Context, r *runner) error {
 type gateRun struct {
 	r    *runner
 	fn   *runtimeapi.Function
-	fake *fake.Server
+	fake *fakehealthgate.Server
 }
 
 // invoke sends a job event with jobID (and, when token is not nil, that
 // continuation token, "" for none) and returns the one answer the job got.
-func (g *gateRun) invoke(ctx context.Context, event []byte, jobID string, token *string) (fake.Answer, error) {
+func (g *gateRun) invoke(ctx context.Context, event []byte, jobID string, token *string) (fakehealthgate.Answer, error) {
 	var ev map[string]any
 	if err := json.Unmarshal(event, &ev); err != nil {
-		return fake.Answer{}, fmt.Errorf("sample event: %w", err)
+		return fakehealthgate.Answer{}, fmt.Errorf("sample event: %w", err)
 	}
 	job := ev["CodePipeline.job"].(map[string]any)
 	job["id"] = jobID
@@ -128,23 +128,23 @@ func (g *gateRun) invoke(ctx context.Context, event []byte, jobID string, token 
 	}
 	payload, err := json.Marshal(ev)
 	if err != nil {
-		return fake.Answer{}, err
+		return fakehealthgate.Answer{}, err
 	}
 	before := g.fake.Count("Health.DescribeEvents")
 	res, err := g.fn.Invoke(ctx, payload, invokeTimeout)
 	g.r.result(res)
 	if err != nil {
-		return fake.Answer{}, err
+		return fakehealthgate.Answer{}, err
 	}
 	g.r.note("Health       %d DescribeEvents call(s)", g.fake.Count("Health.DescribeEvents")-before)
 	// Count the calls, not only the accepted answers: the fake refuses a
 	// second answer for the same job and would hide it.
 	if calls := g.fake.AnswerCalls(jobID); len(calls) != 1 {
-		return fake.Answer{}, fmt.Errorf("job %s got %d PutJobSuccessResult/PutJobFailureResult calls, want exactly 1", jobID, len(calls))
+		return fakehealthgate.Answer{}, fmt.Errorf("job %s got %d PutJobSuccessResult/PutJobFailureResult calls, want exactly 1", jobID, len(calls))
 	}
 	answers := g.fake.AnswersFor(jobID)
 	if len(answers) != 1 {
-		return fake.Answer{}, fmt.Errorf("job %s got %d answers, want exactly 1", jobID, len(answers))
+		return fakehealthgate.Answer{}, fmt.Errorf("job %s got %d answers, want exactly 1", jobID, len(answers))
 	}
 	a := answers[0]
 	switch {

@@ -27,8 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/ebs-ops/lambda-suite/scripts/internal/gomod"
 	"github.com/ebs-ops/lambda-suite/scripts/internal/standin"
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
-	"github.com/ebs-ops/lambda-suite/shared/runtimeapi"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/runtimeapi"
 )
 
 // invokeTimeout is each invocation's deadline: well above ATTACH_WAIT plus

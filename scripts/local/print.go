@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ebs-ops/lambda-suite/shared/runtimeapi"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/runtimeapi"
 )
 
 // printer writes the driver's report: headings per scenario and step, a

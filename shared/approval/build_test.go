@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
-	"github.com/ebs-ops/lambda-suite/internal/fakeimagebuilder"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
 	"github.com/google/go-cmp/cmp"
 )
 

@@ -8,8 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 )
 
 // newTestStore makes a decisions table in a fresh moto account, as the
@@ -19,15 +18,7 @@ func newTestStore(t *testing.T) *Store {
 	cfg, _ := awstest.Moto(t).Config(t)
 	db := dynamodb.NewFromConfig(cfg)
 	s := &Store{DB: db, Table: "decisions"}
-	_, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(s.Table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatalf("CreateTable: %v", err)
-	}
+	awstest.CreateTable(t, db, s.Table, "expiresAt")
 	return s
 }
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
-	"github.com/ebs-ops/lambda-suite/shared/diskalarm/diskalarmtest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/diskalarmtest"
 )
 
 // BenchmarkReconcile reconciles fleets of about n alarms for each n in

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/health/types"
 	"github.com/aws/smithy-go"
-	"github.com/ebs-ops/lambda-suite/shared/healthgate/fake"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -195,8 +195,8 @@ func deadEndpoint(t *testing.T) string {
 }
 
 func TestHealthClientFailsOverToTheStandby(t *testing.T) {
-	f := fake.New(t)
-	blocker := f.AddEvent(fake.Event{Service: "EC2", Region: "us-east-1"})
+	f := fakehealthgate.New(t)
+	blocker := f.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
 	c := NewHealthClientFor(f.AWSConfig(), []Endpoint{
 		{Region: "us-east-1", URL: deadEndpoint(t)},
 		{Region: "us-east-2", URL: f.URL},
@@ -215,8 +215,8 @@ func TestHealthClientFailsOverToTheStandby(t *testing.T) {
 }
 
 func TestHealthClientDoesNotFailOverARefusal(t *testing.T) {
-	active, standby := fake.New(t), fake.New(t)
-	active.Fail("Health.DescribeEvents", fake.APIError{Code: "SubscriptionRequiredException", Message: "no plan"}, 0)
+	active, standby := fakehealthgate.New(t), fakehealthgate.New(t)
+	active.Fail("Health.DescribeEvents", fakehealthgate.APIError{Code: "SubscriptionRequiredException", Message: "no plan"}, 0)
 	c := NewHealthClientFor(active.AWSConfig(), []Endpoint{{Region: "us-east-1", URL: active.URL}, {Region: "us-east-2", URL: standby.URL}}, nil)
 	_, err := Check(context.Background(), c, DefaultParams("us-east-1"), false)
 	if err == nil || !strings.Contains(DescribeHealthError(err), "SubscriptionRequiredException") {
@@ -228,7 +228,7 @@ func TestHealthClientDoesNotFailOverARefusal(t *testing.T) {
 }
 
 func TestHealthClientFailsOverASilentEndpoint(t *testing.T) {
-	active, standby := fake.New(t), fake.New(t)
+	active, standby := fakehealthgate.New(t), fakehealthgate.New(t)
 	active.Delay("Health.DescribeEvents", 10*time.Second)
 	c := NewHealthClientFor(active.AWSConfig(), []Endpoint{{Region: "us-east-1", URL: active.URL}, {Region: "us-east-2", URL: standby.URL}}, nil)
 	c.AttemptTimeout = 300 * time.Millisecond
@@ -293,8 +293,8 @@ func TestHealthEndpointsFollowTheGlobalName(t *testing.T) {
 }
 
 func TestOrganizationViewAsksForTheOrganization(t *testing.T) {
-	f := fake.New(t)
-	blocker := f.AddEvent(fake.Event{Service: "EC2", Region: "global"})
+	f := fakehealthgate.New(t)
+	blocker := f.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "global"})
 	c := NewHealthClientFor(f.AWSConfig(), []Endpoint{{Region: "us-east-1", URL: f.URL}}, nil)
 	events, err := Check(context.Background(), c, DefaultParams("us-east-1"), true)
 	if err != nil || len(events) != 1 || events[0].ARN != blocker.ARN {
@@ -389,9 +389,9 @@ func TestDeadlineAdviceOnlyWhenTheCheckRanOutOfTime(t *testing.T) {
 
 	// The active endpoint times out (its own attempt timeout), the standby
 	// answers with a 5xx: not the Lambda deadline.
-	active, standby := fake.New(t), fake.New(t)
+	active, standby := fakehealthgate.New(t), fakehealthgate.New(t)
 	active.Delay("Health.DescribeEvents", 10*time.Second)
-	standby.Fail("Health.DescribeEvents", fake.APIError{Code: "InternalFailure", Message: "boom", Status: 503}, 0)
+	standby.Fail("Health.DescribeEvents", fakehealthgate.APIError{Code: "InternalFailure", Message: "boom", Status: 503}, 0)
 	c := NewHealthClientFor(active.AWSConfig(), []Endpoint{{Region: "us-east-1", URL: active.URL}, {Region: "us-east-2", URL: standby.URL}}, nil)
 	c.AttemptTimeout = 300 * time.Millisecond
 	_, err := Check(context.Background(), c, DefaultParams("us-east-1"), false)
@@ -403,7 +403,7 @@ func TestDeadlineAdviceOnlyWhenTheCheckRanOutOfTime(t *testing.T) {
 	}
 
 	// The check's own deadline passes: the deadline advice.
-	slow := fake.New(t)
+	slow := fakehealthgate.New(t)
 	slow.Delay("Health.DescribeEvents", 10*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()

@@ -21,7 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
-	"github.com/ebs-ops/lambda-suite/shared/rootvolume/replacetest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/replacetest"
 )
 
 // ReplaceRootVolume is an endpoint in front of moto for the root-volume

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
-	"github.com/ebs-ops/lambda-suite/internal/fakeimagebuilder"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
 )
 
 // Steps returns Image Builder clients for workflow steps, made from cfg

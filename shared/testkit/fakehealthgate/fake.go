@@ -7,7 +7,7 @@
 // AWS_ENDPOINT_URL_CODEPIPELINE (or BaseEndpoint). It filters and pages
 // events as AWS Health does, validates requests against the APIs' limits,
 // records every call, and fails or stalls calls on demand.
-package fake
+package fakehealthgate
 
 import (
 	"encoding/json"

@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"slices"
 	"sync"
 	"testing"
@@ -23,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
@@ -360,18 +360,11 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)[:n]
 }
 
-// CreateTable makes a replacements table as the stack does (key id).
+// CreateTable makes a replacements table as the stack does (key id, TTL on
+// expiresAt).
 func CreateTable(tb testing.TB, db *dynamodb.Client, name string) {
 	tb.Helper()
-	_, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dbtypes.KeyTypeHash}},
-		BillingMode:          dbtypes.BillingModePayPerRequest,
-	})
-	if err != nil {
-		tb.Fatalf("CreateTable(%s): %v", name, err)
-	}
+	awstest.CreateTable(tb, db, name, "expiresAt")
 }
 
 // Items reads every item of the table through the SDK (not through the

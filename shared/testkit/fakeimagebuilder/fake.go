@@ -6,9 +6,9 @@
 // output AMIs, answers GetImage as Image Builder does, records every call,
 // and fails calls on demand.
 //
-// It lives under internal/ so that nothing outside this module imports it;
-// TestShippedCodeDoesNotImportTheFake keeps the functions' binaries free of
-// it too. Workflow step executions (workflow.go) add their state to Server
+// It lives under shared/testkit, the suite's tooling;
+// testkit.TestFunctionsShipNoTooling keeps the functions' binaries free of
+// it. Workflow step executions (workflow.go) add their state to Server
 // and their operations to the ops table; the next capability does the same.
 package fakeimagebuilder
 

@@ -24,9 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/ebs-ops/lambda-suite/internal/fakeimagebuilder"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
-	"github.com/ebs-ops/lambda-suite/shared/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
 )
 
 // Targets are the accounts the tests share with.
@@ -110,23 +110,7 @@ func (e *Env) Settings(approvalURL string) approval.Settings {
 // partition key "id", no sort key, TTL on "expiresAt".
 func CreateTable(tb testing.TB, db *dynamodb.Client, name string) {
 	tb.Helper()
-	ctx := context.Background()
-	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dbtypes.KeyTypeHash}},
-		BillingMode:          dbtypes.BillingModePayPerRequest,
-	})
-	if err != nil {
-		tb.Fatalf("CreateTable %s: %v", name, err)
-	}
-	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-		TableName:               aws.String(name),
-		TimeToLiveSpecification: &dbtypes.TimeToLiveSpecification{AttributeName: aws.String("expiresAt"), Enabled: aws.Bool(true)},
-	})
-	if err != nil {
-		tb.Fatalf("UpdateTimeToLive %s: %v", name, err)
-	}
+	awstest.CreateTable(tb, db, name, "expiresAt")
 }
 
 // CreateTopic makes an SNS topic and returns its ARN.

@@ -1,0 +1,12 @@
+// Package testkit is the root of the suite's test and local-run tooling:
+// the moto harness (awstest), a local Lambda Runtime API (runtimeapi),
+// fakes that speak AWS's wire protocols on loopback (fakehealthgate,
+// fakeimagebuilder), the replace-root-volume task fake (replacetest), fault
+// injection (fault), and per-domain helpers (approvaltest, diskalarmtest).
+//
+// Nothing under it is linked into a function binary: TestFunctionsShipNoTooling
+// checks that with `go list -deps ./functions/...`. It lives beside the
+// decision packages, not under an internal/ folder, because the functions'
+// tests and scripts/ need it too, and Go's internal rule would hide a
+// shared/internal package from them.
+package testkit
