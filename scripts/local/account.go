@@ -7,9 +7,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 )
 
 // The suite's tags as the driver configures every function, so the report
@@ -92,15 +92,7 @@ func seed(ctx context.Context, c *ec2.Client, db *dynamodb.Client) (*account, er
 	a.untaggedSnapshot = s.snapshot(a.dataVolume, "web-1 data backup")
 
 	// The replacements table, as the stack creates it.
-	s.call("CreateTable", func() error {
-		_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-			TableName:            aws.String(replacementsTable),
-			AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
-			KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dbtypes.KeyTypeHash}},
-			BillingMode:          dbtypes.BillingModePayPerRequest,
-		})
-		return err
-	})
+	s.call("CreateTable", func() error { return awstest.MakeTable(ctx, db, replacementsTable, "expiresAt") })
 	return a, s.err
 }
 

@@ -579,18 +579,9 @@ func (a *approvalRun) printLog(log []byte) {
 	}
 }
 
+// createTable makes the decisions table as the stack does (TTL on expiresAt).
 func (a *approvalRun) createTable(ctx context.Context, name string) error {
-	db := dynamodb.NewFromConfig(a.r.cfg)
-	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dbtypes.KeyTypeHash}},
-		BillingMode:          dbtypes.BillingModePayPerRequest,
-	})
-	if err != nil {
-		return fmt.Errorf("create table %s: %w", name, err)
-	}
-	return nil
+	return awstest.MakeTable(ctx, dynamodb.NewFromConfig(a.r.cfg), name, "expiresAt")
 }
 
 // goldenAMI makes an AMI in region as Image Builder leaves one.
