@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -117,19 +116,8 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 	tagCapability(stack, "ami-approval")
 	params := newApprovalParameters(stack)
 
-	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
-		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("id"), Type: awsdynamodb.AttributeType_STRING},
-		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
-		TimeToLiveAttribute: jsii.String("expiresAt"),
-		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
-			PointInTimeRecoveryEnabled: jsii.Bool(true),
-		},
-		Encryption: awsdynamodb.TableEncryption_AWS_MANAGED,
-		// It holds the audit records of every decision.
-		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
-		DeletionProtection: jsii.Bool(true),
-	})
-	pinLogicalID(table, approvalTableID)
+	// It holds the audit records of every decision.
+	table := newRecordTable(stack, "Table", approvalTableID)
 
 	// The approver topic's messages carry approval links: whoever may
 	// subscribe to it may approve. It is encrypted with a key of its own,

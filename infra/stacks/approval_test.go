@@ -43,21 +43,7 @@ func TestApprovalResourceCounts(t *testing.T) {
 }
 
 func TestApprovalTable(t *testing.T) {
-	tmpl := defaultApproval(t)
-	check(t, func() {
-		tmpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
-			"DeletionPolicy": "Retain",
-			"Properties": map[string]any{
-				"KeySchema":                        []any{map[string]any{"AttributeName": "id", "KeyType": "HASH"}},
-				"AttributeDefinitions":             []any{map[string]any{"AttributeName": "id", "AttributeType": "S"}},
-				"BillingMode":                      "PAY_PER_REQUEST",
-				"TimeToLiveSpecification":          map[string]any{"AttributeName": "expiresAt", "Enabled": true},
-				"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
-				"SSESpecification":                 map[string]any{"SSEEnabled": true},
-				"DeletionProtectionEnabled":        true,
-			},
-		})
-	})
+	checkRecordTable(t, defaultApproval(t))
 }
 
 // approvalPolicy returns the statements of a function's role policy.

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
@@ -221,4 +222,24 @@ func pinLogicalID(c constructs.IConstruct, id string) {
 		element = c.Node().DefaultChild().(awscdk.CfnElement)
 	}
 	element.OverrideLogicalId(jsii.String(id))
+}
+
+// newRecordTable adds a table of records the suite trusts (the approval
+// decisions, the root-volume replacements): a string key "id", TTL on
+// "expiresAt", on-demand, point-in-time recovery, encrypted, kept and
+// protected from deletion with the stack. logicalID pins it: it holds data.
+func newRecordTable(stack awscdk.Stack, id, logicalID string) awsdynamodb.Table {
+	table := awsdynamodb.NewTable(stack, jsii.String(id), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("id"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String("expiresAt"),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		Encryption:         awsdynamodb.TableEncryption_AWS_MANAGED,
+		DeletionProtection: jsii.Bool(true),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+	})
+	pinLogicalID(table, logicalID)
+	return table
 }

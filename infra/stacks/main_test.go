@@ -185,3 +185,23 @@ func cfnARN(s string) any {
 	}
 	return map[string]any{"Fn::Join": []any{"", parts}}
 }
+
+// checkRecordTable asserts that tmpl's table is built as newRecordTable
+// builds the tables of records the suite trusts.
+func checkRecordTable(t *testing.T, tmpl assertions.Template) {
+	t.Helper()
+	check(t, func() {
+		tmpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"DeletionPolicy": "Retain",
+			"Properties": map[string]any{
+				"KeySchema":                        []any{map[string]any{"AttributeName": "id", "KeyType": "HASH"}},
+				"AttributeDefinitions":             []any{map[string]any{"AttributeName": "id", "AttributeType": "S"}},
+				"BillingMode":                      "PAY_PER_REQUEST",
+				"TimeToLiveSpecification":          map[string]any{"AttributeName": "expiresAt", "Enabled": true},
+				"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+				"SSESpecification":                 map[string]any{"SSEEnabled": true},
+				"DeletionProtectionEnabled":        true,
+			},
+		})
+	})
+}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -196,18 +195,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 	// policy: within the account nobody may write a table unless IAM grants
 	// it, and a resource policy naming the roles would make the table and
 	// the roles depend on each other.
-	table := awsdynamodb.NewTable(stack, jsii.String("ReplacementsTable"), &awsdynamodb.TableProps{
-		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("id"), Type: awsdynamodb.AttributeType_STRING},
-		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
-		TimeToLiveAttribute: jsii.String("expiresAt"),
-		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
-			PointInTimeRecoveryEnabled: jsii.Bool(true),
-		},
-		Encryption:         awsdynamodb.TableEncryption_AWS_MANAGED,
-		DeletionProtection: jsii.Bool(true),
-		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
-	})
-	pinLogicalID(table, ReplacementsTableID)
+	table := newRecordTable(stack, "ReplacementsTable", ReplacementsTableID)
 	// Each function gets only the item actions it calls, by hand: the
 	// DynamoDB Grant* calls add DescribeTable, ConditionCheckItem, Query,
 	// the Batch* and stream actions, which none of them uses.

@@ -394,21 +394,7 @@ func TestRootVolumeStatefulLogicalIDs(t *testing.T) {
 // TestRootVolumeReplacementsTable pins the table the cleanup trusts: key,
 // TTL, point-in-time recovery, encryption, kept when the stack goes.
 func TestRootVolumeReplacementsTable(t *testing.T) {
-	tmpl := defaultRootVolume(t)
-	check(t, func() {
-		tmpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
-			"DeletionPolicy": "Retain",
-			"Properties": map[string]any{
-				"KeySchema":                        []any{map[string]any{"AttributeName": "id", "KeyType": "HASH"}},
-				"AttributeDefinitions":             []any{map[string]any{"AttributeName": "id", "AttributeType": "S"}},
-				"BillingMode":                      "PAY_PER_REQUEST",
-				"TimeToLiveSpecification":          map[string]any{"AttributeName": "expiresAt", "Enabled": true},
-				"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
-				"SSESpecification":                 map[string]any{"SSEEnabled": true},
-				"DeletionProtectionEnabled":        true,
-			},
-		})
-	})
+	checkRecordTable(t, defaultRootVolume(t))
 }
 
 // TestRootVolumeTableWritesOnlyBySuiteRoles: every statement that allows a
