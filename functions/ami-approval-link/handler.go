@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
 )
 
@@ -18,7 +19,7 @@ type handler struct {
 	// the others to decider's logic unchanged).
 	steps   *approval.StepDecider
 	log     *slog.Logger
-	now     func() time.Time  // for the page's "expires in"; time.Now when nil
+	Now     func() time.Time  // for the page's "expires in"; the wall clock when nil
 	metrics *metrics.Recorder // nil records nothing
 }
 
@@ -39,14 +40,14 @@ func (h *handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 			return h.refuse(ctx, lr, err), nil
 		}
 		h.log.InfoContext(ctx, "page viewed", "ref", r.Ref, "decision", r.Decision, "outcome", r.Outcome, "sourceIp", lr.Who.SourceIP)
-		return render(requestPage(r, lr.Token, h.clock())), nil
+		return render(requestPage(r, lr.Token, h.now())), nil
 	}
 	res, err := h.decider.Decide(ctx, lr.Token, lr.Decision, lr.Who)
 	if err != nil {
 		return h.refuse(ctx, lr, err), nil
 	}
 	h.countDecision(res)
-	return render(resultPage(res, lr.Token, h.clock())), nil
+	return render(resultPage(res, lr.Token, h.now())), nil
 }
 
 // countDecision records a decision made now, by its outcome (shared,
@@ -70,9 +71,9 @@ func (h *handler) handleSteps(ctx context.Context, lr approval.LinkRequest) even
 		}
 		h.log.InfoContext(ctx, "page viewed", "ref", r.Ref, "decision", r.Decision, "outcome", r.Outcome, "workflowStep", st != nil, "sourceIp", lr.Who.SourceIP)
 		if st != nil {
-			return render(stepPage(r, *st, lr.Token, h.clock(), false))
+			return render(stepPage(r, *st, lr.Token, h.now(), false))
 		}
-		return render(requestPage(r, lr.Token, h.clock()))
+		return render(requestPage(r, lr.Token, h.now()))
 	}
 	res, st, err := h.steps.Decide(ctx, lr.Token, lr.Decision, lr.Who)
 	if err != nil {
@@ -80,9 +81,9 @@ func (h *handler) handleSteps(ctx context.Context, lr approval.LinkRequest) even
 	}
 	h.countDecision(res)
 	if st != nil {
-		return render(stepPage(res.Request, *st, lr.Token, h.clock(), res.Repeated))
+		return render(stepPage(res.Request, *st, lr.Token, h.now(), res.Repeated))
 	}
-	return render(resultPage(res, lr.Token, h.clock()))
+	return render(resultPage(res, lr.Token, h.now()))
 }
 
 // refuse answers a request that led to no page of a request, with a status
@@ -113,9 +114,4 @@ func (h *handler) refuse(ctx context.Context, lr approval.LinkRequest, err error
 	return resp
 }
 
-func (h *handler) clock() time.Time {
-	if h.now != nil {
-		return h.now()
-	}
-	return time.Now()
-}
+func (h *handler) now() time.Time { return clock.Now(h.Now) }

@@ -1126,7 +1126,7 @@ func TestCrashAfterTheFirstShareIsSwept(t *testing.T) {
 
 	// The page after the lease: what may be shared, and a button.
 	later := time.Now().Add(approval.SharingLease + time.Minute)
-	f.h.now = func() time.Time { return later }
+	f.h.Now = func() time.Time { return later }
 	resp := f.serve(t, linkEvent(t, "get.json", token))
 	for _, want := range []string{"May already be shared", "<li><code>" + east + "</code> in us-east-1</li>", "Finish sharing"} {
 		if !strings.Contains(resp.Body, want) || pageOutcome(resp) != "stopped" {
@@ -1176,7 +1176,7 @@ func TestFinishSharingFromThePage(t *testing.T) {
 
 	f.withSlowRegion("", false, false)
 	later := time.Now().Add(approval.SharingLease + time.Minute)
-	f.h.now, f.h.decider.Now = func() time.Time { return later }, func() time.Time { return later }
+	f.h.Now, f.h.decider.Now = func() time.Time { return later }, func() time.Time { return later }
 	resp := f.serve(t, linkEvent(t, "post-approve.json", token))
 	if pageOutcome(resp) != "shared" {
 		t.Fatalf("Finish sharing: outcome %q, want shared", pageOutcome(resp))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
@@ -23,7 +24,7 @@ type handler struct {
 	region       string
 	organization bool
 	margin       time.Duration
-	now          func() time.Time
+	Now          func() time.Time // the wall clock when nil
 	log          *slog.Logger
 	notify       *notify.Notifier  // nil: no notifications
 	metrics      *metrics.Recorder // nil records nothing
@@ -185,7 +186,7 @@ func (h *handler) decide(ctx context.Context, job healthgate.Job, decodeErr erro
 	}
 	var tok *healthgate.Token
 	if job.ContinuationToken != "" {
-		t, err := healthgate.ParseToken(job.ContinuationToken, h.clock())
+		t, err := healthgate.ParseToken(job.ContinuationToken, h.now())
 		if err != nil {
 			return healthgate.InvalidTokenAnswer(err)
 		}
@@ -205,7 +206,7 @@ func (h *handler) decide(ctx context.Context, job healthgate.Job, decodeErr erro
 	// failure, whatever onHealthError says: a bug must not pass a
 	// deployment.
 	events, err := healthgate.Check(checkCtx, h.health, params, h.organization)
-	return healthgate.Decide(params, tok, h.clock(), events, err)
+	return healthgate.Decide(params, tok, h.now(), events, err)
 }
 
 // guard runs f, which only logs, and recovers a panic in it.
@@ -259,12 +260,7 @@ func (h *handler) logDecision(ctx context.Context, job healthgate.Job, a healthg
 	h.log.WarnContext(ctx, "decision", append(attrs, "failureType", a.FailureType, "message", a.Message)...)
 }
 
-func (h *handler) clock() time.Time {
-	if h.now != nil {
-		return h.now()
-	}
-	return time.Now()
-}
+func (h *handler) now() time.Time { return clock.Now(h.Now) }
 
 func requestID(ctx context.Context) string {
 	if lc, ok := lambdacontext.FromContext(ctx); ok {

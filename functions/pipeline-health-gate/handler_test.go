@@ -323,7 +323,7 @@ func TestHealthErrors(t *testing.T) {
 func TestWaitModeContinuesUntilHealthy(t *testing.T) {
 	f := newFixture(t)
 	start := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
-	f.h.now = func() time.Time { return start }
+	f.h.Now = func() time.Time { return start }
 	blocker := f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
 	first := edit(t, sample(t, "job-continuation.json"), func(_, _, data map[string]any) { delete(data, "continuationToken") })
 
@@ -341,7 +341,7 @@ func TestWaitModeContinuesUntilHealthy(t *testing.T) {
 
 	// CodePipeline invokes the gate again, as a new job with the token.
 	f.fake.ResetCalls()
-	f.h.now = func() time.Time { return start.Add(20 * time.Minute) }
+	f.h.Now = func() time.Time { return start.Add(20 * time.Minute) }
 	second := edit(t, sample(t, "job-continuation.json"), func(job, _, data map[string]any) {
 		job["id"] = "44444444-abcd-4444-8abc-444444abcdef"
 		data["continuationToken"] = a.ContinuationToken
@@ -357,7 +357,7 @@ func TestWaitModeContinuesUntilHealthy(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.fake.ResetCalls()
-	f.h.now = func() time.Time { return start.Add(40 * time.Minute) }
+	f.h.Now = func() time.Time { return start.Add(40 * time.Minute) }
 	third := edit(t, second, func(job, _, data map[string]any) {
 		job["id"] = "55555555-abcd-4555-8abc-555555abcdef"
 		data["continuationToken"] = a.ContinuationToken
@@ -374,7 +374,7 @@ func TestWaitModeContinuesUntilHealthy(t *testing.T) {
 func TestWaitModePastMaxWaitFails(t *testing.T) {
 	f := newFixture(t)
 	// The sample's token started at 08:00 with maxWait 2h.
-	f.h.now = func() time.Time { return time.Date(2025, 6, 2, 10, 0, 1, 0, time.UTC) }
+	f.h.Now = func() time.Time { return time.Date(2025, 6, 2, 10, 0, 1, 0, time.UTC) }
 	blocker := f.fake.AddEvent(fakehealthgate.Event{Service: "RDS", Region: "us-east-1"})
 	a := f.answer(t, sample(t, "job-continuation.json"), continuationJob)
 	if a.Success {
@@ -465,7 +465,7 @@ func TestPanicStillAnswersOnce(t *testing.T) {
 		break_ func(h *handler)
 	}{
 		{name: "in the Health check", params: `{"onHealthError":"pass"}`, break_: func(h *handler) { h.health = panicking{} }},
-		{name: "in the decision", break_: func(h *handler) { h.now = func() time.Time { panic("clock broke") } }},
+		{name: "in the decision", break_: func(h *handler) { h.Now = func() time.Time { panic("clock broke") } }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -712,7 +712,7 @@ func TestAnswerFailingTransientlyAsksLambdaToRetry(t *testing.T) {
 func TestHealthErrorWhileWaitingKeepsWaiting(t *testing.T) {
 	f := newFixture(t)
 	start := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
-	f.h.now = func() time.Time { return start }
+	f.h.Now = func() time.Time { return start }
 	blocker := f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
 	// onHealthError pass must not let a waiting run through.
 	params := `{"regions":["us-east-1"],"mode":"wait","maxWait":"2h","onHealthError":"pass"}`
@@ -725,7 +725,7 @@ func TestHealthErrorWhileWaitingKeepsWaiting(t *testing.T) {
 	// AWS Health stops answering while the gate waits: it keeps waiting.
 	f.fake.Fail("Health.DescribeEvents", fakehealthgate.APIError{Code: "SubscriptionRequiredException", Message: "The AWS Premium Support Subscription is required to use this service."}, 0)
 	f.fake.ResetCalls()
-	f.h.now = func() time.Time { return start.Add(time.Hour) }
+	f.h.Now = func() time.Time { return start.Add(time.Hour) }
 	const secondJob, thirdJob = "44444444-abcd-4444-8abc-444444abcdef", "55555555-abcd-4555-8abc-555555abcdef"
 	second := edit(t, first, func(job, _, data map[string]any) {
 		job["id"] = secondJob
@@ -743,7 +743,7 @@ func TestHealthErrorWhileWaitingKeepsWaiting(t *testing.T) {
 	// Past maxWait, still no answer from AWS Health: a failure naming the
 	// last known event and the error.
 	f.fake.ResetCalls()
-	f.h.now = func() time.Time { return start.Add(2*time.Hour + time.Second) }
+	f.h.Now = func() time.Time { return start.Add(2*time.Hour + time.Second) }
 	third := edit(t, second, func(job, _, data map[string]any) {
 		job["id"] = thirdJob
 		data["continuationToken"] = a.ContinuationToken

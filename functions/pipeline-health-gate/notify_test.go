@@ -52,7 +52,7 @@ func TestGateNotifies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			if !tt.now.IsZero() {
-				f.h.now = func() time.Time { return tt.now }
+				f.h.Now = func() time.Time { return tt.now }
 			}
 			if tt.event != nil {
 				f.fake.AddEvent(*tt.event)

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/smithy-go"
+	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
@@ -214,17 +215,17 @@ func (d *Decider) share(ctx, work context.Context, req Request, audit Audit, che
 		if err := d.Store.markSharing(work, req, d.now()); errors.Is(err, errConflict) {
 			// Another invocation took the approval over: it shares and
 			// records from here, and this one must not touch it.
-			d.log().WarnContext(ctx, "sharing taken over elsewhere; stopping", "ref", req.Ref)
+			d.logger().WarnContext(ctx, "sharing taken over elsewhere; stopping", "ref", req.Ref)
 			return Result{Request: req, Checks: checks, Unrecorded: true}, nil
 		} else if err != nil {
-			d.log().ErrorContext(ctx, "sharing not recorded; not sharing", "ref", req.Ref, "amiId", ami.ID, "error", err.Error())
+			d.logger().ErrorContext(ctx, "sharing not recorded; not sharing", "ref", req.Ref, "amiId", ami.ID, "error", err.Error())
 			failure = "recording the sharing failed"
 			break
 		}
 		if err := share(work, d.EC2.In(ami.Region), ami, req.Targets); err != nil {
 			// The error may name roles and policies: it goes to the log,
 			// and the page gets a reason without it.
-			d.log().ErrorContext(ctx, "sharing failed", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "error", err.Error())
+			d.logger().ErrorContext(ctx, "sharing failed", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "error", err.Error())
 			failure = fmt.Sprintf("sharing failed in %s", ami.Region)
 			var refused smithy.APIError
 			switch {
@@ -238,7 +239,7 @@ func (d *Decider) share(ctx, work context.Context, req Request, audit Audit, che
 			}
 			break
 		}
-		d.log().InfoContext(ctx, "AMI shared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "targets", req.Targets.Describe())
+		d.logger().InfoContext(ctx, "AMI shared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "targets", req.Targets.Describe())
 	}
 	if failure == "" {
 		subject, body := TargetNotice(req)
@@ -246,14 +247,14 @@ func (d *Decider) share(ctx, work context.Context, req Request, audit Audit, che
 			TopicArn: aws.String(d.TargetTopicARN), Subject: aws.String(subject), Message: aws.String(body),
 		})
 		if err != nil {
-			d.log().ErrorContext(ctx, "target notice failed", "ref", req.Ref, "error", err.Error())
+			d.logger().ErrorContext(ctx, "target notice failed", "ref", req.Ref, "error", err.Error())
 			failure = "telling the target accounts failed"
 		}
 	}
 	if failure != "" {
 		req.Outcome, req.Reason = OutcomeFailed, failure+"; retry, or ask an operator to check the function's logs"
 		d.unshare(done, &req)
-		d.log().ErrorContext(ctx, "sharing failed; the approver can retry", "ref", req.Ref,
+		d.logger().ErrorContext(ctx, "sharing failed; the approver can retry", "ref", req.Ref,
 			"stillShared", amiNames(req.Shared), "unshared", amiNames(req.Unshared))
 		return d.finish(done, req, audit, checks)
 	}
@@ -268,12 +269,12 @@ func (d *Decider) unshare(ctx context.Context, req *Request) {
 	var still []AMI
 	for _, ami := range req.Shared {
 		if err := unshare(ctx, d.EC2.In(ami.Region), ami, req.Targets); err != nil {
-			d.log().ErrorContext(ctx, "sharing not undone: the AMI stays shared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "error", err.Error())
+			d.logger().ErrorContext(ctx, "sharing not undone: the AMI stays shared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "error", err.Error())
 			still = append(still, ami)
 			continue
 		}
 		req.Unshared = addAMI(req.Unshared, ami)
-		d.log().InfoContext(ctx, "AMI unshared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "targets", req.Targets.Describe())
+		d.logger().InfoContext(ctx, "AMI unshared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "targets", req.Targets.Describe())
 	}
 	req.Shared = still
 }
@@ -285,7 +286,7 @@ func (d *Decider) finish(ctx context.Context, req Request, audit Audit, checks [
 	req.UpdatedAt = d.now()
 	var unrecorded bool
 	if err := d.Store.finishSharing(ctx, req, req.UpdatedAt); err != nil {
-		d.log().ErrorContext(ctx, "outcome not recorded; the sweeper finishes it", "ref", req.Ref, "outcome", req.Outcome, "error", err.Error())
+		d.logger().ErrorContext(ctx, "outcome not recorded; the sweeper finishes it", "ref", req.Ref, "outcome", req.Outcome, "error", err.Error())
 		unrecorded = true
 	}
 	audit.Outcome = req.Outcome
@@ -374,10 +375,10 @@ func (d *Decider) check(ctx context.Context, req Request) ([]AMICheck, error) {
 // audit keeps the attempt. The request item holds the decision itself, so a
 // lost audit record loses no decision: it is logged, not retried.
 func (d *Decider) audit(ctx context.Context, a Audit) {
-	d.log().InfoContext(ctx, "decision", "ref", a.Ref, "imageArn", a.ImageARN, "action", a.Action,
+	d.logger().InfoContext(ctx, "decision", "ref", a.Ref, "imageArn", a.ImageARN, "action", a.Action,
 		"outcome", a.Outcome, "repeated", a.Repeated, "sourceIp", a.Who.SourceIP, "userAgent", a.Who.UserAgent)
 	if err := d.Store.putAudit(ctx, a); err != nil {
-		d.log().ErrorContext(ctx, "audit record not written", "ref", a.Ref, "error", err.Error())
+		d.logger().ErrorContext(ctx, "audit record not written", "ref", a.Ref, "error", err.Error())
 	}
 }
 
@@ -387,14 +388,9 @@ func (d *Decider) auditError(ctx context.Context, a Audit, err error) error {
 	return err
 }
 
-func (d *Decider) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
-	}
-	return time.Now()
-}
+func (d *Decider) now() time.Time { return clock.Now(d.Now) }
 
-func (d *Decider) log() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
+func (d *Decider) logger() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
 
 // describedByEC2 keeps the AMIs of a request whose name and date EC2 gave
 // when the request was made (a request of the previous version holds the

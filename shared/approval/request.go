@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/ebs-ops/lambda-suite/shared/clock"
 )
 
 // claimLease is how long a claim protects an attempt that has not published
@@ -135,7 +137,7 @@ func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error)
 		// Let the retry take over at once; its new link replaces this one,
 		// which nobody has seen.
 		if rerr := r.Store.releaseClaim(ctx, c); rerr != nil {
-			r.log().WarnContext(ctx, "claim not released; the retry waits for the lease", "imageArn", im.ARN, "error", rerr.Error())
+			r.logger().WarnContext(ctx, "claim not released; the retry waits for the lease", "imageArn", im.ARN, "error", rerr.Error())
 		}
 		return res, fmt.Errorf("publish to approver topic: %w", err)
 	}
@@ -144,7 +146,7 @@ func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error)
 		// The email is out. A retry would send another with a new link and
 		// void this one, so none is asked for: a redelivery after the lease
 		// does the same, which is the best that at-least-once allows.
-		r.log().ErrorContext(ctx, "email sent but not marked as sent", "imageArn", im.ARN, "ref", res.Ref, "error", err.Error())
+		r.logger().ErrorContext(ctx, "email sent but not marked as sent", "imageArn", im.ARN, "ref", res.Ref, "error", err.Error())
 	}
 	return res, nil
 }
@@ -178,11 +180,6 @@ func newRequest(im Image, t Token, targets Targets, now time.Time, ttl time.Dura
 	}
 }
 
-func (r *Requester) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
+func (r *Requester) now() time.Time { return clock.Now(r.Now) }
 
-func (r *Requester) log() *slog.Logger { return cmp.Or(r.Log, slog.Default()) }
+func (r *Requester) logger() *slog.Logger { return cmp.Or(r.Log, slog.Default()) }

@@ -133,31 +133,31 @@ func (d *StepDecider) send(ctx, work context.Context, req Request, st Step, audi
 		if action == types.WorkflowStepActionTypeResume {
 			req.Outcome = OutcomeResumed
 		}
-		d.log().InfoContext(ctx, "workflow step acted on", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "action", string(action))
+		d.logger().InfoContext(ctx, "workflow step acted on", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "action", string(action))
 	case hasCode(err, "InvalidRequestException", "ResourceInUseException", "ResourceNotFoundException"):
 		// "The request fails if the step has already timed out or been
 		// actioned": ask Image Builder which.
 		state, gerr := getStep(done, d.Steps, st.Region, st.ExecutionID)
 		if gerr != nil {
-			d.log().ErrorContext(ctx, "action refused, and the step could not be read", "ref", req.Ref, "error", err.Error(), "readError", gerr.Error())
+			d.logger().ErrorContext(ctx, "action refused, and the step could not be read", "ref", req.Ref, "error", err.Error(), "readError", gerr.Error())
 			return Result{Request: req}, d.auditError(done, audit, err)
 		}
 		if state.Waiting() {
 			// Refused for another reason while the step waits: the
 			// record stays "sending" and a retry sends again.
-			d.log().ErrorContext(ctx, "action refused while the step waits", "ref", req.Ref, "error", err.Error())
+			d.logger().ErrorContext(ctx, "action refused while the step waits", "ref", req.Ref, "error", err.Error())
 			return Result{Request: req}, d.auditError(done, audit, err)
 		}
 		req.Outcome, req.Reason = notWaiting(state, st, now)
 	default:
-		d.log().ErrorContext(ctx, "action not sent; the approver can retry", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "error", err.Error())
+		d.logger().ErrorContext(ctx, "action not sent; the approver can retry", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "error", err.Error())
 		return Result{Request: req}, d.auditError(done, audit, fmt.Errorf("send %s to step %s: %w", action, st.ExecutionID, err))
 	}
 	req.UpdatedAt = now
 	if err := d.Store.finishStep(done, req, sentAt, now); err != nil {
 		// Image Builder has the action; a retry asks it again with the
 		// same client token and records then.
-		d.log().ErrorContext(ctx, "outcome not recorded", "ref", req.Ref, "outcome", req.Outcome, "error", err.Error())
+		d.logger().ErrorContext(ctx, "outcome not recorded", "ref", req.Ref, "outcome", req.Outcome, "error", err.Error())
 	}
 	audit.Outcome = req.Outcome
 	if req.Reason != "" {

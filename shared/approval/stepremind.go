@@ -41,7 +41,7 @@ func (d *StepDecider) Remind(ctx context.Context, lead time.Duration) ([]Reminde
 	var out []Reminded
 	for i, req := range reqs {
 		if work.Err() != nil {
-			d.log().WarnContext(ctx, "out of time; the next sweep reminds the rest", "left", len(reqs)-i)
+			d.logger().WarnContext(ctx, "out of time; the next sweep reminds the rest", "left", len(reqs)-i)
 			break
 		}
 		st := steps[i]
@@ -61,14 +61,14 @@ func (d *StepDecider) Remind(ctx context.Context, lead time.Duration) ([]Reminde
 			r.Error = "publish: " + err.Error()
 			done, cancelDone := deadline.Finish(ctx)
 			if uerr := d.Store.unmarkReminded(done, req, now); uerr != nil {
-				d.log().ErrorContext(ctx, "reminder failed and not given back: none will be sent", "ref", req.Ref, "error", uerr.Error())
+				d.logger().ErrorContext(ctx, "reminder failed and not given back: none will be sent", "ref", req.Ref, "error", uerr.Error())
 			}
 			cancelDone()
 			out = append(out, r)
 			continue
 		}
 		r.MessageID = aws.ToString(pub.MessageId)
-		d.log().InfoContext(ctx, "reminder sent", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "stepTimesOutAt", r.TimesOutAt)
+		d.logger().InfoContext(ctx, "reminder sent", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "stepTimesOutAt", r.TimesOutAt)
 		out = append(out, r)
 	}
 	return out, nil

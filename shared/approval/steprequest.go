@@ -124,13 +124,13 @@ func (r *StepRequester) HandleStep(ctx context.Context, ev StepWaiting) (Request
 	})
 	if err != nil {
 		if derr := r.Store.dropStepClaim(ctx, c); derr != nil {
-			r.log().WarnContext(ctx, "claim not dropped; the retry waits for the lease", "stepExecutionId", st.ExecutionID, "error", derr.Error())
+			r.logger().WarnContext(ctx, "claim not dropped; the retry waits for the lease", "stepExecutionId", st.ExecutionID, "error", derr.Error())
 		}
 		return res, fmt.Errorf("publish to approver topic: %w", err)
 	}
 	res.Outcome, res.MessageID = Requested, aws.ToString(out.MessageId)
 	if err := r.Store.markStepNotified(ctx, c, now); err != nil {
-		r.log().ErrorContext(ctx, "email sent but not marked as sent", "stepExecutionId", st.ExecutionID, "ref", res.Ref, "error", err.Error())
+		r.logger().ErrorContext(ctx, "email sent but not marked as sent", "stepExecutionId", st.ExecutionID, "ref", res.Ref, "error", err.Error())
 	}
 	return res, nil
 }

@@ -42,7 +42,7 @@ func (d *Decider) Sweep(ctx context.Context) ([]Swept, error) {
 	var out []Swept
 	for _, req := range stale {
 		if work.Err() != nil {
-			d.log().WarnContext(ctx, "out of time; the next sweep goes on", "left", len(stale)-len(out))
+			d.logger().WarnContext(ctx, "out of time; the next sweep goes on", "left", len(stale)-len(out))
 			break
 		}
 		out = append(out, d.sweepOne(ctx, work, req))
@@ -56,10 +56,10 @@ func (d *Decider) sweepOne(ctx, work context.Context, req Request) Swept {
 	res, err := d.resume(ctx, work, req, audit, true)
 	switch {
 	case errors.Is(err, errConflict):
-		d.log().InfoContext(ctx, "stopped approval taken by another", "ref", req.Ref)
+		d.logger().InfoContext(ctx, "stopped approval taken by another", "ref", req.Ref)
 		return sw
 	case err != nil:
-		d.log().ErrorContext(ctx, "stopped approval not finished; the next sweep retries", "ref", req.Ref, "error", err.Error())
+		d.logger().ErrorContext(ctx, "stopped approval not finished; the next sweep retries", "ref", req.Ref, "error", err.Error())
 		sw.Error = err.Error()
 		return sw
 	case res.Unrecorded:
@@ -78,8 +78,8 @@ func (d *Decider) sweepOne(ctx, work context.Context, req Request) Swept {
 	}); err != nil {
 		// The outcome is recorded and the page shows it; only the email
 		// is lost.
-		d.log().ErrorContext(ctx, "approver notice of the sweep failed", "ref", req.Ref, "error", err.Error())
+		d.logger().ErrorContext(ctx, "approver notice of the sweep failed", "ref", req.Ref, "error", err.Error())
 	}
-	d.log().InfoContext(ctx, "stopped approval finished", "ref", req.Ref, "outcome", sw.Outcome, "stillShared", sw.StillShared)
+	d.logger().InfoContext(ctx, "stopped approval finished", "ref", req.Ref, "outcome", sw.Outcome, "stillShared", sw.StillShared)
 	return sw
 }

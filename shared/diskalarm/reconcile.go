@@ -1,6 +1,7 @@
 package diskalarm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
+	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
@@ -614,16 +616,6 @@ func appendCapped(list []Skip, s Skip) []Skip {
 	return append(list, s)
 }
 
-func (r *Reconciler) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
+func (r *Reconciler) now() time.Time { return clock.Now(r.Now) }
 
-func (r *Reconciler) logger() *slog.Logger {
-	if r.Log != nil {
-		return r.Log
-	}
-	return slog.Default()
-}
+func (r *Reconciler) logger() *slog.Logger { return cmp.Or(r.Log, slog.Default()) }

@@ -1,6 +1,7 @@
 package healthgate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -50,7 +51,7 @@ type HealthClient struct {
 	// AttemptTimeout bounds a call to an endpoint that has another behind
 	// it, so a silent endpoint leaves time for the next.
 	AttemptTimeout time.Duration
-	Log            *slog.Logger
+	Log            *slog.Logger // slog.Default() when nil
 }
 
 // NewHealthClient builds the gate's AWS Health client from cfg. An endpoint
@@ -73,8 +74,8 @@ func NewHealthClient(ctx context.Context, cfg aws.Config, lookupCNAME func(conte
 		cancel()
 		if r, ok := regionFromHealthHost(cname); err == nil && ok {
 			active = r
-		} else if log != nil {
-			log.Warn("AWS Health active Region not resolved; assuming the default",
+		} else {
+			cmp.Or(log, slog.Default()).Warn("AWS Health active Region not resolved; assuming the default",
 				"host", GlobalHealthHost, "cname", cname, "activeRegion", active, "error", fmt.Sprint(err))
 		}
 	}
@@ -133,10 +134,8 @@ func failover[T any](ctx context.Context, c *HealthClient, call func(context.Con
 		if err == nil {
 			if idx != first {
 				c.preferred.Store(int32(idx)) // #nosec G115 -- idx indexes c.clients, a handful of endpoints
-				if c.Log != nil {
-					c.Log.WarnContext(ctx, "AWS Health answered on the standby endpoint",
-						"endpoint", c.endpoints[idx].String(), "unanswered", c.endpoints[first].String())
-				}
+				c.logger().WarnContext(ctx, "AWS Health answered on the standby endpoint",
+					"endpoint", c.endpoints[idx].String(), "unanswered", c.endpoints[first].String())
 			}
 			return out, nil
 		}
@@ -178,3 +177,5 @@ func regionFromHealthHost(host string) (string, bool) {
 	}
 	return region, true
 }
+
+func (c *HealthClient) logger() *slog.Logger { return cmp.Or(c.Log, slog.Default()) }

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
+	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
@@ -210,12 +211,7 @@ type RetryResult struct {
 	RunAt       string `json:"runAt,omitempty"`
 }
 
-func (r *Retrier) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
+func (r *Retrier) now() time.Time { return clock.Now(r.Now) }
 
 // HandleFailure decides whether a failed stage is to be retried and, if so,
 // schedules its first re-check. target is the ARN the schedule invokes (the

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ebs-ops/lambda-suite/shared/clock"
 )
 
 // Namespace holds every metric of the suite.
@@ -32,7 +34,7 @@ const (
 type Recorder struct {
 	function string
 	w        io.Writer
-	now      func() time.Time
+	now      func() time.Time // the wall clock when nil (clock.Now)
 
 	mu     sync.Mutex
 	counts map[key]float64
@@ -45,7 +47,7 @@ func New(function string, w io.Writer) *Recorder {
 	if w == nil {
 		w = os.Stdout
 	}
-	return &Recorder{function: function, w: w, now: time.Now, counts: map[key]float64{}}
+	return &Recorder{function: function, w: w, counts: map[key]float64{}}
 }
 
 // Add counts n of metric name, such as "SnapshotsCreated".
@@ -84,7 +86,7 @@ func (r *Recorder) Flush() {
 		}
 		byReason[k.reason][k.name] += v
 	}
-	ts := r.now().UnixMilli()
+	ts := clock.Now(r.now).UnixMilli()
 	for _, reason := range slices.Sorted(maps.Keys(byReason)) {
 		line, err := json.Marshal(r.document(ts, reason, byReason[reason]))
 		if err != nil {

@@ -5,6 +5,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -45,7 +46,7 @@ const (
 type Notifier struct {
 	SNS      publishAPI
 	TopicARN string
-	Log      *slog.Logger
+	Log      *slog.Logger // slog.Default() when nil
 }
 
 // TopicFromEnv validates an optional topic ARN (NOTIFY_TOPIC_ARN): empty
@@ -76,14 +77,10 @@ func (n *Notifier) Send(ctx context.Context, m Message) error {
 	})
 	if err != nil {
 		err = fmt.Errorf("publish notification to %s: %w", n.TopicARN, err)
-		if n.Log != nil {
-			n.Log.WarnContext(ctx, "notification not sent", "subject", m.Subject, "error", err.Error())
-		}
+		n.logger().WarnContext(ctx, "notification not sent", "subject", m.Subject, "error", err.Error())
 		return err
 	}
-	if n.Log != nil {
-		n.Log.InfoContext(ctx, "notification sent", "subject", m.Subject)
-	}
+	n.logger().InfoContext(ctx, "notification sent", "subject", m.Subject)
 	return nil
 }
 
@@ -145,3 +142,5 @@ func Subject(s string) string {
 func HealthEventLink(eventARN string) string {
 	return "https://health.aws.amazon.com/health/home#/account/event-log?eventID=" + eventARN + "&eventTab=details"
 }
+
+func (n *Notifier) logger() *slog.Logger { return cmp.Or(n.Log, slog.Default()) }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"golang.org/x/time/rate"
 )
@@ -673,19 +674,9 @@ func (c *Cleaner) describeVolumes(ctx context.Context, ids []string, each func(t
 	return nil
 }
 
-func (c *Cleaner) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
+func (c *Cleaner) now() time.Time { return clock.Now(c.Now) }
 
-func (c *Cleaner) logger() *slog.Logger {
-	if c.Log != nil {
-		return c.Log
-	}
-	return slog.Default()
-}
+func (c *Cleaner) logger() *slog.Logger { return cmp.Or(c.Log, slog.Default()) }
 
 func nonNil[T any](s []T) []T {
 	if s == nil {

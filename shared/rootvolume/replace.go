@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
+	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
@@ -229,12 +230,7 @@ func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, requestedBy 
 	return res, nil
 }
 
-func (r *Replacer) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
+func (r *Replacer) now() time.Time { return clock.Now(r.Now) }
 
 // ClientToken derives the idempotency token from what the replacement does
 // to which volume: a retried request gets the same token (EC2 starts no

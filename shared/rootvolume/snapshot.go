@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
+	"github.com/ebs-ops/lambda-suite/shared/clock"
 )
 
 // ErrNotAttached means the volume had no attachment within the wait: Lambda's
@@ -309,19 +310,9 @@ func (s *Snapshotter) SnapshotNow(ctx context.Context, instanceID string) (Snaps
 	return res, nil
 }
 
-func (s *Snapshotter) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Snapshotter) now() time.Time { return clock.Now(s.Now) }
 
-func (s *Snapshotter) logger() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
-}
+func (s *Snapshotter) logger() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }
 
 // sameDevice compares device names as EC2 reports them ("/dev/xvda"), also
 // when one side omits the /dev/ prefix.

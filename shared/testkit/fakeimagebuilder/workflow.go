@@ -3,6 +3,7 @@ package fakeimagebuilder
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"net/http"
 	"regexp"
 	"slices"
@@ -89,12 +90,7 @@ func (s *Server) Step(id string) (Step, bool) {
 	return out, true
 }
 
-func (s *Server) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Server) now() time.Time { return clock.Now(s.Now) }
 
 // expire fails a waiting step whose time-out has passed, as Image Builder
 // does. Callers hold mu.
