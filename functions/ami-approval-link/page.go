@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
 	"fmt"
-	"html/template"
 	"net/http"
 	"slices"
 	"time"
@@ -16,12 +14,8 @@ import (
 )
 
 var (
-	//go:embed page.html
-	pageHTML string
 	//go:embed page.css
 	pageCSS string
-
-	pageTemplate = template.Must(template.New("page").Parse(pageHTML))
 
 	// The page has no script at all, and its one style element is allowed
 	// by hash rather than 'unsafe-inline'. Forms may post only back here;
@@ -35,7 +29,7 @@ func styleHash(css string) string {
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// page is what the template shows; nil and empty parts are left out.
+// page is what an answer shows; nil and empty parts are left out.
 type page struct {
 	Status         int
 	Title          string
@@ -54,7 +48,6 @@ type page struct {
 	// Step is the workflow step a request is bound to (page_step.go); the
 	// page then names no targets: the workflow's distribution does.
 	Step *stepView
-	CSS  template.CSS
 }
 
 type outcome struct{ Class, Text string }
@@ -193,12 +186,6 @@ func statusPage(status int) page {
 
 // render writes the page with the headers every answer carries.
 func render(p page) events.APIGatewayV2HTTPResponse {
-	p.CSS = template.CSS(pageCSS) // #nosec G203 -- pageCSS is a compile-time constant, never input
-	var body bytes.Buffer
-	if err := pageTemplate.Execute(&body, p); err != nil {
-		// The template is fixed and tested; this is a programming error.
-		panic(fmt.Sprintf("render page: %v", err))
-	}
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: p.Status,
 		Headers: map[string]string{
@@ -214,7 +201,7 @@ func render(p page) events.APIGatewayV2HTTPResponse {
 			"Strict-Transport-Security":  "max-age=63072000",
 			"X-Robots-Tag":               "noindex, nofollow",
 		},
-		Body: body.String(),
+		Body: p.html(),
 	}
 }
 
