@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/apigateway"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 )
 
@@ -43,7 +44,7 @@ func TestBrowserApprovesThroughThePage(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { served.ServeHTTP(w, r) }))
 	defer srv.Close()
 	f := newFixture(t, srv.URL+"/")
-	served = approval.HTTPHandler(f.h.Handle)
+	served = apigateway.Handler(f.h.Handle)
 	ami, token := f.singleRegion(t)
 	link := approval.Link(srv.URL+"/", mustToken(t, token))
 

@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/apigateway"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/runtimeapi"
@@ -126,7 +127,7 @@ func amiApproval(ctx context.Context, r *runner) error {
 		return err
 	}
 	defer sweeper.Close()
-	srv := &http.Server{Handler: approval.HTTPHandler(a.invokeLink(link)), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: apigateway.Handler(a.invokeLink(link)), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
@@ -477,7 +478,7 @@ func (a *approvalRun) launchPermissions(ctx context.Context, region, ami string)
 
 // invokeLink is the stand-in for API Gateway: each HTTP request becomes one
 // invocation of the built function, whose log is printed.
-func (a *approvalRun) invokeLink(f *runtimeapi.Function) approval.HTTPFunc {
+func (a *approvalRun) invokeLink(f *runtimeapi.Function) apigateway.Func {
 	return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		var resp events.APIGatewayV2HTTPResponse
 		payload, err := json.Marshal(req)

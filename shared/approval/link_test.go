@@ -1,14 +1,9 @@
 package approval
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,34 +102,4 @@ func TestParseLinkRequestRefuses(t *testing.T) {
 			t.Errorf("ParseLinkRequest = %+v, %v, want a reject", got, err)
 		}
 	})
-}
-
-// TestHTTPHandlerTranslatesAsAPIGateway: the adapter hands the function the
-// request as API Gateway would (form bodies base64-encoded, header names in
-// lower case) and writes back the function's status, headers and body.
-func TestHTTPHandlerTranslatesAsAPIGateway(t *testing.T) {
-	var got events.APIGatewayV2HTTPRequest
-	srv := httptest.NewServer(HTTPHandler(func(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		got = req
-		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusGone, Headers: map[string]string{"Cache-Control": "no-store"}, Body: "<p>gone</p>"}, nil
-	}))
-	defer srv.Close()
-
-	resp, err := http.PostForm(srv.URL+"/?token=abc", url.Values{"token": {sampleToken}, "decision": {"approve"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusGone || resp.Header.Get("Cache-Control") != "no-store" || string(body) != "<p>gone</p>" {
-		t.Errorf("response = %d %v %q", resp.StatusCode, resp.Header, body)
-	}
-	if got.RequestContext.HTTP.Method != http.MethodPost || got.RawQueryString != "token=abc" || got.RequestContext.HTTP.SourceIP != "127.0.0.1" ||
-		got.Headers["content-type"] != "application/x-www-form-urlencoded" || !got.IsBase64Encoded {
-		t.Errorf("request = %+v", got)
-	}
-	lr, err := ParseLinkRequest(got)
-	if err != nil || lr.Decision != Approve || lr.Token.Secret() != sampleToken {
-		t.Errorf("ParseLinkRequest(adapted) = %+v, %v", lr, err)
-	}
 }

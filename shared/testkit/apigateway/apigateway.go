@@ -1,4 +1,8 @@
-package approval
+// Package apigateway serves a Lambda handler of an API Gateway HTTP API
+// over plain HTTP, for tests and local runs: a browser, or curl, drives the
+// real handler as API Gateway would. It is tooling, never linked into a
+// function: in AWS, API Gateway is the adapter.
+package apigateway
 
 import (
 	"context"
@@ -14,14 +18,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// HTTPFunc is a Lambda handler behind an API Gateway HTTP API.
-type HTTPFunc func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+// Func is a Lambda handler behind an API Gateway HTTP API.
+type Func func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
-// HTTPHandler serves an HTTPFunc over plain HTTP, translating each request
-// as API Gateway does for payload format 2.0, so that a browser can drive
-// the real handler in tests and local runs. It is not for production: API
-// Gateway is.
-func HTTPHandler(fn HTTPFunc) http.Handler {
+// Handler serves fn over plain HTTP, translating each request as API
+// Gateway does for payload format 2.0 and each response back.
+func Handler(fn Func) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 		if err != nil {
