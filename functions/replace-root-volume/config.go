@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/settings"
 )
@@ -20,7 +21,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		SnapshotTag: settings.Parse(r, "SNAPSHOT_TAG", rootvolume.DefaultSnapshotTag.String(), rootvolume.ParseTag),
 		DeleteTag:   settings.Parse(r, "DELETE_VOLUME_TAG", rootvolume.DefaultDeleteTag.String(), rootvolume.ParseTag),
 		OptInTag:    settings.Parse(r, "REPLACE_OPT_IN_TAG", rootvolume.DefaultOptInTag.String(), rootvolume.ParseTag),
-		Table:       settings.Parse(r, "REPLACEMENTS_TABLE", "", rootvolume.ParseTableName),
+		Table:       settings.Parse(r, "REPLACEMENTS_TABLE", "", awsid.ParseTableName),
 	}
 	return cfg, r.Err()
 }

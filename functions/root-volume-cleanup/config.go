@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/notify"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/settings"
@@ -39,7 +40,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		// EC2 refills its mutating-call bucket at about 5 a second per
 		// account; stay under it so other tools are not starved.
 		DeleteRate:     r.Float("DELETE_RATE", 5, 0.1, 100),
-		Table:          settings.Parse(r, "REPLACEMENTS_TABLE", "", rootvolume.ParseTableName),
+		Table:          settings.Parse(r, "REPLACEMENTS_TABLE", "", awsid.ParseTableName),
 		NotifyTopicARN: r.String("NOTIFY_TOPIC_ARN", ""),
 	}
 	if err := notify.TopicFromEnv(cfg.NotifyTopicARN); err != nil {

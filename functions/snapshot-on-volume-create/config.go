@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/settings"
 )
@@ -22,7 +23,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		SnapshotTag: settings.Parse(r, "SNAPSHOT_TAG", rootvolume.DefaultSnapshotTag.String(), rootvolume.ParseTag),
 		// Up to the longest a Lambda invocation may run.
 		AttachWait: r.Duration("ATTACH_WAIT", 60*time.Second, 0, 15*time.Minute),
-		Table:      settings.Parse(r, "REPLACEMENTS_TABLE", "", rootvolume.ParseTableName),
+		Table:      settings.Parse(r, "REPLACEMENTS_TABLE", "", awsid.ParseTableName),
 	}
 	return cfg, r.Err()
 }

@@ -3,7 +3,6 @@ package approval
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -34,8 +33,6 @@ type Settings struct {
 	LinkTTL     time.Duration
 }
 
-var tablePattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
-
 // ReadSettings reads the contract's variables; r records every problem
 // against the variable's name.
 func ReadSettings(r *settings.Reader) Settings {
@@ -48,7 +45,7 @@ func ReadSettings(r *settings.Reader) Settings {
 			OUs:           settings.Parse(r, "TARGET_OU_ARNS", "", list(parsed(awsid.ParseOUARN))),
 		},
 		ApprovalURL: required(r, "APPROVAL_URL", approvalURL),
-		Table:       required(r, "DECISIONS_TABLE", tableName),
+		Table:       required(r, "DECISIONS_TABLE", awsid.ParseTableName),
 		LinkTTL:     r.Duration("LINK_TTL", DefaultLinkTTL, MinLinkTTL, MaxLinkTTL),
 	}
 	return s
@@ -146,13 +143,6 @@ func approvalURL(s string) (string, error) {
 		u.Path += "/"
 	}
 	return u.String(), nil
-}
-
-func tableName(s string) (string, error) {
-	if !tablePattern.MatchString(s) {
-		return "", fmt.Errorf("%q is not a DynamoDB table name", s)
-	}
-	return s, nil
 }
 
 // Link returns the approval link for a token.

@@ -1,12 +1,14 @@
 // Package awsid is the one home of the rules for AWS identifiers that the
 // suite reads from operators and events: tags, ARNs, Regions, account IDs,
 // EC2 resource IDs and CodePipeline names. Every function, and the infra,
-// parses them here, so an input valid for one is valid for all.
+// parses them here, so an input valid for one is valid for all. DynamoDB
+// table names live here too: two packages read them from the environment.
 //
 // It is a leaf: it imports only the standard library and aws/arn.
 package awsid
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -21,6 +23,7 @@ var (
 	organizationIDPattern = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 	ouIDPattern           = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
 	rootIDPattern         = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
+	tableNamePattern      = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 )
 
 // IsRegion reports whether s has the shape of an AWS Region name in any
@@ -42,6 +45,15 @@ func IsOUID(s string) bool { return ouIDPattern.MatchString(s) }
 
 // IsRootID reports whether s is an organization's root ID (r-…).
 func IsRootID(s string) bool { return rootIDPattern.MatchString(s) }
+
+// ParseTableName checks a DynamoDB table name (REPLACEMENTS_TABLE,
+// DECISIONS_TABLE) and returns it unchanged.
+func ParseTableName(s string) (string, error) {
+	if !tableNamePattern.MatchString(s) {
+		return "", fmt.Errorf("%q is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)", s)
+	}
+	return s, nil
+}
 
 // EC2 resource IDs: a prefix and 8 (older) or 17 lowercase hex digits.
 var (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -96,16 +95,6 @@ type Store struct {
 // ErrRecordExists is returned by PutNewReplacement when the request was
 // recorded before (a retry); the existing record comes with it.
 var ErrRecordExists = errors.New("replacement already recorded")
-
-var tableNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
-
-// ParseTableName checks a DynamoDB table name (REPLACEMENTS_TABLE).
-func ParseTableName(s string) (string, error) {
-	if !tableNamePattern.MatchString(s) {
-		return "", fmt.Errorf("%q is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)", s)
-	}
-	return s, nil
-}
 
 // ReplacementID is the record key of the request with this client token: a
 // retried request has the same token, so it finds its record.
