@@ -328,7 +328,7 @@ func newApprovalParameters(stack awscdk.Stack) approvalParameters {
 		targetEmail:   param("AmiApprovalTargetEmail", "Email address subscribed to the target topic; empty for none.", "", `^$|^[^@\s]+@[^@\s]+$`),
 		imageBuilderTopic: param("AmiApprovalImageBuilderTopicArn",
 			"ARN of the SNS topic of your Image Builder infrastructure configuration; empty to create one (see the outputs).", "",
-			`^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`),
+			optionalTopicARNPattern),
 		accounts: param("AmiApprovalTargetAccountIds", "Comma-separated 12-digit IDs of the accounts an approved build is shared with.", "-",
 			`^[0-9]{12}(,[0-9]{12})*$`),
 		organizations: param("AmiApprovalTargetOrganizationArns", "Comma-separated organization ARNs to share with too; empty for none.", "",

@@ -88,7 +88,7 @@ func exampleApprovalPipeline(stack awscdk.Stack) {
 	})
 	when := func(r awscdk.CfnResource, id string) {
 		r.CfnOptions().SetCondition(cnd)
-		r.OverrideLogicalId(jsii.String(id))
+		pinLogicalID(r, id)
 	}
 
 	workflow := awsimagebuilder.NewCfnWorkflow(stack, jsii.String("ExampleTestWorkflow"), &awsimagebuilder.CfnWorkflowProps{

@@ -139,14 +139,15 @@ func NewFunction(scope constructs.Construct, id string, props *FunctionProps) *F
 	return f
 }
 
-// allowRoleDependency keeps CDK's DependsOn of a function: CDK makes it
-// depend on its role and everything under it, the default policy included,
-// resolved at synth, so statements and grants added after the function are
-// waited for too. cfn-lint's W3005 calls the role half redundant with the
-// Role GetAtt; it is harmless, so it is silenced here, in place, rather than
-// by rewriting DependsOn.
-func allowRoleDependency(fn awslambda.CfnFunction) {
-	fn.AddMetadata(jsii.String("cfn-lint"), map[string]any{
+// allowRoleDependency keeps CDK's DependsOn of a resource that runs as a
+// role (a function, a pipeline): CDK makes it depend on its role and
+// everything under it, the default policy included, resolved at synth, so
+// statements and grants added after the resource are waited for too.
+// cfn-lint's W3005 calls the role half redundant with the Role GetAtt; it
+// is harmless, so it is silenced here, in place, rather than by rewriting
+// DependsOn.
+func allowRoleDependency(r awscdk.CfnResource) {
+	r.AddMetadata(jsii.String("cfn-lint"), map[string]any{
 		"config": map[string]any{"ignore_checks": []string{"W3005"}},
 	})
 }

@@ -314,13 +314,7 @@ func newExamplePipeline(stack awscdk.Stack, gate *Function, p HealthGateStackPro
 			},
 		},
 	})
-	// As the house construct does for functions: wait for the role's policy
-	// only; the role itself the RoleArn GetAtt implies (cfn-lint W3005).
-	if policy := pipeline.Role().Node().TryFindChild(jsii.String("DefaultPolicy")); policy != nil {
-		cfnPipeline := pipeline.Node().DefaultChild().(awscodepipeline.CfnPipeline)
-		cfnPolicy := policy.Node().DefaultChild().(awscdk.CfnElement)
-		cfnPipeline.AddOverride(jsii.String("DependsOn"), []*string{stack.GetLogicalId(cfnPolicy)})
-	}
+	allowRoleDependency(pipeline.Node().DefaultChild().(awscdk.CfnResource))
 	awscdk.NewCfnOutput(stack, jsii.String("HealthGateExamplePipelineName"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Upload source.zip to the source bucket, then start this pipeline"),
 		Value:       pipeline.PipelineName(),

@@ -33,7 +33,7 @@ func notificationTopic(stack awscdk.Stack, id, given, displayName string) *strin
 			DisplayName: jsii.String(displayName),
 			EnforceSSL:  jsii.Bool(true),
 		})
-		topic.Node().DefaultChild().(awssns.CfnTopic).OverrideLogicalId(jsii.String(id))
+		pinLogicalID(topic, id)
 		arn = topic.TopicArn()
 	}
 	awscdk.NewCfnOutput(stack, jsii.String("NotificationTopicArn"), &awscdk.CfnOutputProps{

@@ -26,6 +26,11 @@ const (
 	DashboardURLOutput = "DashboardUrl"
 )
 
+// optionalTopicARNPattern is the CloudFormation AllowedPattern of a
+// parameter that takes an SNS topic ARN or nothing (the functions check
+// the ARN itself with awsid.ParseSNSTopicARN).
+const optionalTopicARNPattern = `^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`
+
 // Observe gives a stack its operational view, in one call after its
 // functions are made:
 //   - an SNS topic for operational alarms (encrypted with its own key,
@@ -40,7 +45,7 @@ func Observe(stack awscdk.Stack, fns ...*Function) {
 		Type:           jsii.String("String"),
 		Default:        jsii.String(""),
 		Description:    jsii.String("ARN of an SNS topic for the suite's operational alarms (function errors, failed events); empty to create one."),
-		AllowedPattern: jsii.String(`^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`),
+		AllowedPattern: jsii.String(optionalTopicARNPattern),
 	})
 	create := awscdk.NewCfnCondition(stack, jsii.String(opsTopicCondition), &awscdk.CfnConditionProps{
 		Expression: awscdk.Fn_ConditionEquals(param.ValueAsString(), jsii.String("")),
@@ -141,7 +146,7 @@ func opsTopic(stack awscdk.Stack, create awscdk.CfnCondition) *string {
 			"Statement": []any{
 				map[string]any{
 					"Sid": "AccountAdministers", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
-					"Principal": map[string]any{"AWS": awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"), nil)},
+					"Principal": map[string]any{"AWS": stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("root")})},
 				},
 				map[string]any{
 					"Sid": "CloudWatchPublishes", "Effect": "Allow", "Action": []string{"kms:Decrypt", "kms:GenerateDataKey*"}, "Resource": "*",
@@ -152,14 +157,14 @@ func opsTopic(stack awscdk.Stack, create awscdk.CfnCondition) *string {
 		},
 	})
 	key.CfnOptions().SetCondition(create)
-	key.OverrideLogicalId(jsii.String("OpsTopicKey"))
+	pinLogicalID(key, "OpsTopicKey")
 
 	topic := awssns.NewCfnTopic(stack, jsii.String(opsTopicID), &awssns.CfnTopicProps{
 		DisplayName:    jsii.String("lambda-suite operations"),
 		KmsMasterKeyId: key.AttrArn(),
 	})
 	topic.CfnOptions().SetCondition(create)
-	topic.OverrideLogicalId(jsii.String(opsTopicID))
+	pinLogicalID(topic, opsTopicID)
 
 	policy := awssns.NewCfnTopicPolicy(stack, jsii.String("OpsTopicPolicy"), &awssns.CfnTopicPolicyProps{
 		Topics: &[]*string{topic.Ref()},
@@ -180,6 +185,6 @@ func opsTopic(stack awscdk.Stack, create awscdk.CfnCondition) *string {
 		},
 	})
 	policy.CfnOptions().SetCondition(create)
-	policy.OverrideLogicalId(jsii.String("OpsTopicPolicy"))
+	pinLogicalID(policy, "OpsTopicPolicy")
 	return topic.Ref()
 }
