@@ -237,18 +237,57 @@ func TestUnattachedVolumeAsksForRetryAfterBoundedWait(t *testing.T) {
 func TestWaitNeverPassesTheDeadline(t *testing.T) {
 	f := newFixture(t, time.Hour)
 	vol := awstest.CreateVolume(t, f.ec2)
-	// Less time left than the margin the function keeps: it must not wait.
+	// An hour's ATTACH_WAIT and 3 s left: it waits what the deadline's
+	// margin allows, then asks for a retry, with the margin still free.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	_, err := f.h.Handle(ctx, sample(t, "create-volume-available.json", vol))
 	if !errors.Is(err, rootvolume.ErrNotAttached) {
-		t.Fatalf("Handle near the deadline = %v, want ErrNotAttached at once", err)
+		t.Fatalf("Handle near the deadline = %v, want ErrNotAttached", err)
 	}
 	if ctx.Err() != nil {
 		t.Errorf("Handle returned after the deadline")
 	}
-	if polls := f.calls.Count("EC2.DescribeVolumes"); polls != 1 {
-		t.Errorf("DescribeVolumes calls = %d, want 1 (no wait)", polls)
+	if polls := f.calls.Count("EC2.DescribeVolumes"); polls < 2 {
+		t.Errorf("DescribeVolumes calls = %d, want the volume polled again within the time left", polls)
+	}
+}
+
+// TestShortInvocationStillWaitsForTheAttachment: the margin kept before
+// the deadline scales with the time given (shared/deadline), so a root
+// volume attached a moment after its create event is snapshotted even with
+// 4 s left; a fixed 5 s margin gave up at once.
+func TestShortInvocationStillWaitsForTheAttachment(t *testing.T) {
+	f := newFixture(t, time.Hour)
+	inst := awstest.RunInstance(t, f.ec2, "replaced-root")
+	old, err := rootvolume.RootVolumeOf(inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	device := aws.ToString(inst.RootDeviceName)
+	if _, err := f.ec2.DetachVolume(context.Background(), &ec2.DetachVolumeInput{VolumeId: aws.String(old), InstanceId: inst.InstanceId, Device: aws.String(device)}); err != nil {
+		t.Fatal(err)
+	}
+	root := awstest.CreateVolume(t, f.ec2)
+	attached := make(chan error, 1)
+	go func() {
+		time.Sleep(500 * time.Millisecond) // the event arrives before the attachment
+		_, err := f.ec2.AttachVolume(context.Background(), &ec2.AttachVolumeInput{
+			VolumeId: aws.String(root), InstanceId: inst.InstanceId, Device: aws.String(device)})
+		attached <- err
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	res, err := f.h.Handle(ctx, sample(t, "create-volume-available.json", root))
+	if aerr := <-attached; aerr != nil {
+		t.Fatal(aerr)
+	}
+	if err != nil || res.Outcome != rootvolume.SnapshotCreated {
+		t.Fatalf("Handle(root attached after 0.5 s, 4 s left) = %+v, %v, want outcome created", res, err)
+	}
+	if ctx.Err() != nil {
+		t.Errorf("Handle returned after the deadline")
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/clock"
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
 // ErrNotAttached means the volume had no attachment within the wait: Lambda's
@@ -29,10 +30,6 @@ const (
 	SnapshotIgnored  = "ignored"
 	SnapshotRejected = "rejected"
 )
-
-// deadlineMargin is kept free before the invocation's deadline so the
-// function can still answer after giving up on a wait.
-const deadlineMargin = 5 * time.Second
 
 // Snapshotter snapshots new root volumes.
 type Snapshotter struct {
@@ -165,8 +162,8 @@ func MarkedVolume(description string) (string, bool) {
 var errVolumeGone = errors.New("volume gone")
 
 // attachedVolume returns the volume once it has an attachment, waiting with
-// the SDK's waiter (bounded backoff) up to AttachWait and never past the
-// invocation's deadline.
+// the SDK's waiter (bounded backoff) up to AttachWait and never into the
+// margin (deadline.Margin) kept before the invocation's deadline.
 func (s *Snapshotter) attachedVolume(ctx context.Context, id string) (types.Volume, error) {
 	in := &ec2.DescribeVolumesInput{VolumeIds: []string{id}}
 	out, err := s.EC2.DescribeVolumes(ctx, in)
@@ -180,9 +177,12 @@ func (s *Snapshotter) attachedVolume(ctx context.Context, id string) (types.Volu
 		return types.Volume{}, fmt.Errorf("describe volume %s: %w", id, err)
 	}
 
+	// Wait no longer than the margin before the deadline allows, so the
+	// snapshot and its record still fit after the attachment.
 	wait := s.AttachWait
 	if dl, ok := ctx.Deadline(); ok {
-		wait = min(wait, time.Until(dl)-deadlineMargin)
+		left := time.Until(dl)
+		wait = min(wait, left-deadline.Margin(left))
 	}
 	if wait <= 0 {
 		return types.Volume{}, fmt.Errorf("volume %s: %w", id, ErrNotAttached)
