@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -65,4 +66,31 @@ func TestStageRetryNotifies(t *testing.T) {
 		}
 		notifytest.CheckNone(t, inbox)
 	})
+}
+
+// TestRetryMessageLinksThePartitionsConsole: the console link is the
+// Region's partition's (aws-cn and aws-us-gov have consoles of their own),
+// and a message in a partition without a known console carries none.
+func TestRetryMessageLinksThePartitionsConsole(t *testing.T) {
+	res := healthgate.RetryResult{Outcome: healthgate.RetryRetried, Pipeline: "web-app", Stage: "HealthGate", ExecutionID: executionID, Reason: "AWS Health is clear"}
+	for region, want := range map[string]string{
+		"us-east-1":     "https://us-east-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/web-app/view?region=us-east-1",
+		"cn-north-1":    "https://console.amazonaws.cn/codesuite/codepipeline/pipelines/web-app/view?region=cn-north-1",
+		"us-gov-west-1": "https://console.amazonaws-us-gov.com/codesuite/codepipeline/pipelines/web-app/view?region=us-gov-west-1",
+		"us-iso-east-1": "",
+	} {
+		m, ok := retryMessage(region, res)
+		if !ok {
+			t.Fatalf("retryMessage(%s) sent nothing", region)
+		}
+		if want == "" {
+			if strings.Contains(m.Body, "https://") {
+				t.Errorf("retryMessage(%s) links %q, want no console link", region, m.Body)
+			}
+			continue
+		}
+		if !strings.Contains(m.Body, want) {
+			t.Errorf("retryMessage(%s) body %q, want the link %s", region, m.Body, want)
+		}
+	}
 }

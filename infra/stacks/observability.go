@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -114,14 +115,29 @@ func Observe(stack awscdk.Stack, fns ...*Function) {
 
 	awscdk.NewCfnOutput(stack, jsii.String(DashboardURLOutput), &awscdk.CfnOutputProps{
 		Description: jsii.String("The stack's CloudWatch dashboard."),
-		Value: awscdk.Fn_Sub(jsii.String("https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards:name=${Name}"),
-			&map[string]*string{"Name": dashboard.DashboardName()}),
+		Value: awscdk.Fn_Sub(jsii.String("https://${Host}/cloudwatch/home?region=${AWS::Region}#dashboards:name=${Name}"),
+			&map[string]*string{"Host": consoleHost(stack), "Name": dashboard.DashboardName()}),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("OpsTopicArnOutput"), &awscdk.CfnOutputProps{
 		Description: jsii.String("The SNS topic created for the operational alarms: subscribe to it."),
 		Value:       topicARN,
 		Condition:   create,
 	})
+}
+
+// consoleHost is the AWS Management Console's host in the stack's partition
+// (awsid.ConsoleHost's rule, chosen at deploy time): the Region's own host
+// in aws, the partition's in aws-cn and aws-us-gov.
+func consoleHost(stack awscdk.Stack) *string {
+	in := func(id, partition string) awscdk.CfnCondition {
+		return awscdk.NewCfnCondition(stack, jsii.String(id), &awscdk.CfnConditionProps{
+			Expression: awscdk.Fn_ConditionEquals(awscdk.Aws_PARTITION(), jsii.String(partition)),
+		})
+	}
+	china, govCloud := in("ConsoleInChina", awsid.PartitionChina), in("ConsoleInGovCloud", awsid.PartitionGovCloud)
+	return awscdk.Token_AsString(awscdk.Fn_ConditionIf(china.LogicalId(), jsii.String(awsid.ConsoleHostChina),
+		awscdk.Fn_ConditionIf(govCloud.LogicalId(), jsii.String(awsid.ConsoleHostGovCloud),
+			awscdk.Fn_Sub(jsii.String("${AWS::Region}"+awsid.ConsoleHostAfterRegion), nil))), nil)
 }
 
 // allowTopicChoice silences cfn-lint's W1030 on an alarm's action, an

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // TestEachStackIsObserved: every CDK stack and every per-capability SAM
@@ -148,4 +150,26 @@ func observabilityProblems(tmpl map[string]any, dashboardOutput string) []string
 		problems = append(problems, "no "+dashboardOutput+" output")
 	}
 	return problems
+}
+
+// TestDashboardURLIsThePartitionsConsole: every stack's and every SAM
+// template's dashboard URL opens the console of the partition it is
+// deployed in (awsid.ConsoleHost), not the commercial one everywhere.
+func TestDashboardURLIsThePartitionsConsole(t *testing.T) {
+	check := func(t *testing.T, tmpl map[string]any, output string) {
+		for partition, region := range map[string]string{"aws": "eu-west-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"} {
+			r := newResolver(tmpl)
+			r.params["AWS::Partition"], r.params["AWS::Region"] = partition, region
+			got := fmt.Sprint(r.resolve(dig(tmpl, "Outputs", output, "Value")))
+			if want := "https://" + awsid.ConsoleHost(region) + "/cloudwatch/home?region=" + region + "#dashboards:name="; !strings.HasPrefix(got, want) {
+				t.Errorf("%s in %s = %q, want it to start %q", output, partition, got, want)
+			}
+		}
+	}
+	for name, tmpl := range suiteTemplates(t) {
+		t.Run(name, func(t *testing.T) { check(t, tmpl, DashboardURLOutput) })
+	}
+	for _, file := range samCapabilityTemplates {
+		t.Run(file, func(t *testing.T) { check(t, readSAMTemplate(t, file), samDashboardOutput(t, file)) })
+	}
 }

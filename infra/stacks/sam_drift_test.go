@@ -440,7 +440,7 @@ func (r resolver) intrinsic(fn string, arg any) (any, bool) {
 		return "${" + name + "}", true
 	case "Fn::If":
 		if len(args) == 3 {
-			if on, err := evalCondition(r.tmpl, fmt.Sprint(args[0]), nil); err == nil {
+			if on, err := evalCondition(r.tmpl, fmt.Sprint(args[0]), r.params); err == nil {
 				if on {
 					return args[1], true
 				}

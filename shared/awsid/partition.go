@@ -88,3 +88,27 @@ func CheckResources(resources []string, service, resource string) error {
 	}
 	return fmt.Errorf("the event's resources name no %s %s: %s", service, Clip(resource, 40), strings.Join(problems, "; "))
 }
+
+// The AWS Management Console's hosts: in aws each Region has its own
+// (us-east-1.console.aws.amazon.com), the China and GovCloud partitions one
+// each. The infra builds the same choice into the stacks' outputs.
+const (
+	ConsoleHostChina       = "console.amazonaws.cn"
+	ConsoleHostGovCloud    = "console.amazonaws-us-gov.com"
+	ConsoleHostAfterRegion = ".console.aws.amazon.com"
+)
+
+// ConsoleHost returns the host of the AWS Management Console for region,
+// or "" in a partition whose console the suite does not know (the
+// isolated partitions), where a message then carries no console link.
+func ConsoleHost(region string) string {
+	switch PartitionOf(region) {
+	case PartitionAWS:
+		return region + ConsoleHostAfterRegion
+	case PartitionChina:
+		return ConsoleHostChina
+	case PartitionGovCloud:
+		return ConsoleHostGovCloud
+	}
+	return ""
+}

@@ -88,3 +88,19 @@ func FuzzCheckResources(f *testing.F) {
 		}
 	})
 }
+
+func TestConsoleHostByPartition(t *testing.T) {
+	for region, want := range map[string]string{
+		"us-east-1":      "us-east-1.console.aws.amazon.com",
+		"eu-central-2":   "eu-central-2.console.aws.amazon.com",
+		"cn-north-1":     "console.amazonaws.cn",
+		"cn-northwest-1": "console.amazonaws.cn",
+		"us-gov-west-1":  "console.amazonaws-us-gov.com",
+		"us-iso-east-1":  "",
+		"eusc-de-east-1": "",
+	} {
+		if got := ConsoleHost(region); got != want {
+			t.Errorf("ConsoleHost(%q) = %q, want %q", region, got, want)
+		}
+	}
+}
