@@ -30,6 +30,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/apigateway"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/runtimeapi"
@@ -135,7 +136,7 @@ func amiApproval(ctx context.Context, r *runner) error {
 	if err != nil {
 		return err
 	}
-	im, err := approvalImage(sample)
+	im, err := approvaltest.SampleImage(sample)
 	if err != nil {
 		return err
 	}
@@ -404,7 +405,7 @@ func (a *approvalRun) sample(name string) ([]byte, approval.Image, error) {
 	if err != nil {
 		return nil, approval.Image{}, err
 	}
-	im, err := approvalImage(b)
+	im, err := approvaltest.SampleImage(b)
 	return b, im, err
 }
 
@@ -613,14 +614,6 @@ func (a *approvalRun) goldenAMI(ctx context.Context, region, imageARN string) (s
 		return "", fmt.Errorf("terminate build instance in %s: %w", region, err)
 	}
 	return aws.ToString(img.ImageId), nil
-}
-
-func approvalImage(event []byte) (approval.Image, error) {
-	var ev events.SNSEvent
-	if err := json.Unmarshal(event, &ev); err != nil || len(ev.Records) == 0 {
-		return approval.Image{}, fmt.Errorf("sample event: %v", err)
-	}
-	return approval.ParseImage([]byte(ev.Records[0].SNS.Message))
 }
 
 func createTopic(ctx context.Context, c *sns.Client, name string) (string, error) {

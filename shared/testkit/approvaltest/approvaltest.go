@@ -8,6 +8,7 @@ package approvaltest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -85,7 +86,11 @@ func (e *Env) Names(cfg aws.Config) *approval.Regional[approval.NameAPI] {
 
 // Built registers an AVAILABLE build in the fake Image Builder, its output
 // AMIs (Region and ID) in the build's own account, in the order given.
-func (e *Env) Built(imageARN string, amis ...approval.AMI) {
+func (e *Env) Built(imageARN string, amis ...approval.AMI) { Build(e.IB, imageARN, amis...) }
+
+// Build is Built for any fake Image Builder, for callers without an Env
+// (make bench).
+func Build(ib *fakeimagebuilder.Server, imageARN string, amis ...approval.AMI) {
 	a, _ := arn.Parse(imageARN)
 	im := fakeimagebuilder.Image{ARN: imageARN, Status: approval.StatusAvailable, Created: time.Now().UTC()}
 	parts := strings.Split(a.Resource, "/")
@@ -95,7 +100,7 @@ func (e *Env) Built(imageARN string, amis ...approval.AMI) {
 	for _, ami := range amis {
 		im.AMIs = append(im.AMIs, fakeimagebuilder.AMI{Region: ami.Region, ID: ami.ID, Name: im.Name + " " + ami.Region, AccountID: a.AccountID})
 	}
-	e.IB.PutImage(im)
+	ib.PutImage(im)
 }
 
 // Settings returns the functions' settings for this account.
@@ -290,4 +295,14 @@ func AMIs(tb testing.TB, ev events.SNSEvent) []string {
 		ids = append(ids, a.ID)
 	}
 	return ids
+}
+
+// SampleImage parses a sample SNS event of ami-approval-request (its first
+// record) into the build its message names.
+func SampleImage(event []byte) (approval.Image, error) {
+	var ev events.SNSEvent
+	if err := json.Unmarshal(event, &ev); err != nil || len(ev.Records) == 0 {
+		return approval.Image{}, fmt.Errorf("sample event: %v", err)
+	}
+	return approval.ParseImage([]byte(ev.Records[0].SNS.Message))
 }

@@ -47,11 +47,17 @@ func (e *Env) Paused(tb testing.TB, ev events.EventBridgeEvent, started time.Tim
 	if err != nil {
 		tb.Fatalf("ParseStepWaiting: %v", err)
 	}
-	e.Built(sw.ImageARN, amis...)
-	e.IB.PutStep(fakeimagebuilder.Step{
+	Pause(e.IB, sw, started, timeout, amis...)
+	return sw
+}
+
+// Pause is Paused for any fake Image Builder and a parsed event, for
+// callers without an Env (make bench).
+func Pause(ib *fakeimagebuilder.Server, sw approval.StepWaiting, started time.Time, timeout time.Duration, amis ...approval.AMI) {
+	Build(ib, sw.ImageARN, amis...)
+	ib.PutStep(fakeimagebuilder.Step{
 		ID: sw.StepExecutionID, WorkflowExecutionID: sw.WorkflowExecutionID, WorkflowARN: sw.WorkflowARN,
 		ImageARN: sw.ImageARN, Name: sw.StepName, Message: "Waiting for approval before distribution",
-		Started: started, TimeoutSeconds: int32(timeout / time.Second), // #nosec G115 -- a test step times out within days
+		Started: started, TimeoutSeconds: int32(timeout / time.Second), // #nosec G115 -- a step times out within days
 	})
-	return sw
 }
