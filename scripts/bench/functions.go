@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -26,8 +25,11 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/runtimeapi"
 )
 
@@ -67,8 +69,13 @@ var setups = map[string]func(context.Context, *bench) (subject, error){
 	"pipeline-stage-retry":      setupRetry,
 	"ami-approval-request":      setupApprovalRequest,
 	"ami-approval-link":         setupApprovalLink,
+	"ami-approval-sweeper":      setupApprovalSweeper,
 	"ebs-alarms":                setupAlarms,
 }
+
+// optIn is the tag by which an instance opts in to root-volume replacement
+// (REPLACE_OPT_IN_TAG's default).
+var optIn = awstest.Tag(rootvolume.DefaultOptInTag.Key, rootvolume.DefaultOptInTag.Value)
 
 // The sample events' placeholders.
 const (
@@ -76,6 +83,8 @@ const (
 	sampleAMIEast  = "ami-0123456789abcdef0"
 	sampleAMIWest  = "ami-0fedcba9876543210"
 	zone           = "us-east-1a"
+	// replacementsTable is the root-volume functions' REPLACEMENTS_TABLE.
+	replacementsTable = "lambda-suite-replacements"
 )
 
 // sampleEvents reads events/<name>/*.json, each with replace applied.
@@ -106,11 +115,12 @@ func replacer(pairs ...string) func([]byte) ([]byte, error) {
 }
 
 func setupSnapshot(ctx context.Context, b *bench) (subject, error) {
-	inst, err := b.launch(ctx, "bench-snapshot")
+	inst, err := b.launch(ctx, "bench-snapshot", optIn)
 	if err != nil {
 		return subject{}, err
 	}
 	arn := fmt.Sprintf("arn:aws:ec2:%s:%s:volume/%s", awstest.Region, awstest.DefaultAccount, inst.rootVolume)
+	swap := replacer(sampleInstance, inst.id)
 	evs, err := b.sampleEvents("snapshot-on-volume-create", func(raw []byte) ([]byte, error) {
 		var ev map[string]any
 		if err := json.Unmarshal(raw, &ev); err != nil {
@@ -119,47 +129,65 @@ func setupSnapshot(ctx context.Context, b *bench) (subject, error) {
 		if res, ok := ev["resources"].([]any); ok && len(res) > 0 && strings.Contains(fmt.Sprint(res[0]), ":volume/") {
 			ev["resources"] = []string{arn}
 		}
-		return json.Marshal(ev)
+		out, err := json.Marshal(ev)
+		if err != nil {
+			return nil, err
+		}
+		return swap(out)
 	})
-	return subject{env: []string{"ATTACH_WAIT=2s"}, events: evs, cold: "create-volume-available.json"}, err
-}
-
-func setupReplace(ctx context.Context, b *bench) (subject, error) {
-	inst, err := b.launch(ctx, "bench-replace")
 	if err != nil {
 		return subject{}, err
 	}
-	swap := replacer(sampleInstance, inst.id)
-	// Each event replaces the root volume, so each gets a fresh snapshot
-	// of the current one (the latest-snapshot cases need it).
-	evs, err := b.sampleEvents("replace-root-volume", func(raw []byte) ([]byte, error) {
-		if err := b.snapshotRoot(ctx, inst.id); err != nil {
-			return nil, err
-		}
-		return swap(raw)
-	})
-	// moto has no CreateReplaceRootVolumeTask: EC2 calls go through the
-	// stand-in, which answers it and passes the rest to moto.
-	return subject{env: []string{"AWS_ENDPOINT_URL=" + b.standInProxy.URL, "AWS_MAX_ATTEMPTS=1"}, events: evs, cold: "launch-state.json"}, err
+	env, err := b.rootVolumeEnv(ctx, "ATTACH_WAIT=2s")
+	return subject{env: env, events: evs, cold: "create-volume-available.json"}, err
 }
 
-// snapshotRoot snapshots the instance's current root volume, tagged for
-// replace-root-volume.
-func (b *bench) snapshotRoot(ctx context.Context, instanceID string) error {
-	out, err := b.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instanceID}})
-	if err != nil || len(out.Reservations) == 0 || len(out.Reservations[0].Instances) == 0 {
-		return fmt.Errorf("describe %s: %v", instanceID, err)
+// rootVolumeEnv returns the root-volume functions' configuration: the
+// replacements table, made as the stack makes it the first time, and env.
+func (b *bench) rootVolumeEnv(ctx context.Context, env ...string) ([]string, error) {
+	if !b.replacements {
+		if err := awstest.MakeTable(ctx, dynamodb.NewFromConfig(b.cfg), replacementsTable, "expiresAt"); err != nil {
+			return nil, err
+		}
+		b.replacements = true
 	}
-	i := out.Reservations[0].Instances[0]
-	for _, m := range i.BlockDeviceMappings {
-		if m.Ebs != nil && aws.ToString(m.DeviceName) == aws.ToString(i.RootDeviceName) {
-			_, err := b.ec2.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{
-				VolumeId: m.Ebs.VolumeId, TagSpecifications: tagSpec(types.ResourceTypeSnapshot, "replace-snapshot", "true"),
-			})
-			return err
+	return append([]string{"REPLACEMENTS_TABLE=" + replacementsTable}, env...), nil
+}
+
+func setupReplace(ctx context.Context, b *bench) (subject, error) {
+	// EC2 keeps a task pending a minute or more, past the invocation that
+	// started it, and runs one task an instance at a time: so the stand-in
+	// keeps its tasks pending here, and each event has an instance of its
+	// own with a snapshot of its root volume (the latest-snapshot cases
+	// need one). A repeated event then takes the idempotent path.
+	b.standIn.Tasks.Pending = time.Hour
+	evs, err := b.sampleEvents("replace-root-volume", nil)
+	if err != nil {
+		return subject{}, err
+	}
+	for i, e := range evs {
+		inst, err := b.launch(ctx, "bench-replace "+e.file, optIn)
+		if err != nil {
+			return subject{}, err
+		}
+		if _, err := b.ec2.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{
+			VolumeId: aws.String(inst.rootVolume), TagSpecifications: tagSpec(types.ResourceTypeSnapshot, "replace-snapshot", "true"),
+		}); err != nil {
+			return subject{}, err
+		}
+		swap := replacer(sampleInstance, inst.id)
+		evs[i].payload = func() ([]byte, error) {
+			raw, err := e.payload()
+			if err != nil {
+				return nil, err
+			}
+			return swap(raw)
 		}
 	}
-	return fmt.Errorf("instance %s has no root volume", instanceID)
+	// moto has no CreateReplaceRootVolumeTask: EC2 calls go through the
+	// stand-in, which answers it and passes the rest to moto.
+	env, err := b.rootVolumeEnv(ctx, "AWS_ENDPOINT_URL="+b.standInProxy.URL, "AWS_MAX_ATTEMPTS=1")
+	return subject{env: env, events: evs, cold: "launch-state.json"}, err
 }
 
 func setupCleanup(ctx context.Context, b *bench) (subject, error) {
@@ -182,7 +210,13 @@ func setupCleanup(ctx context.Context, b *bench) (subject, error) {
 		return subject{}, err
 	}
 	evs, err := b.sampleEvents("root-volume-cleanup", nil)
-	return subject{env: []string{"MIN_AGE=0s"}, events: evs, cold: "scheduled.json"}, err
+	if err != nil {
+		return subject{}, err
+	}
+	// moto has no DescribeReplaceRootVolumeTasks nor ListImagesInRecycleBin:
+	// the stand-in answers them.
+	env, err := b.rootVolumeEnv(ctx, "MIN_AGE=0s", "AWS_ENDPOINT_URL="+b.standInProxy.URL)
+	return subject{env: env, events: evs, cold: "scheduled.json"}, err
 }
 
 // newJobID returns a CodePipeline job ID: each invocation of the gate is a
@@ -264,22 +298,15 @@ func (b *bench) approvalAccount(ctx context.Context) (*approvalSetup, error) {
 		return nil, err
 	}
 
-	sample, err := os.ReadFile(filepath.Join(b.root, "events", "ami-approval-request", "available-multi-region.json"))
-	if err != nil {
-		return nil, err
-	}
-	var ev events.SNSEvent
-	if err := json.Unmarshal(sample, &ev); err != nil || len(ev.Records) == 0 {
-		return nil, fmt.Errorf("sample event: %v", err)
-	}
-	im, err := approval.ParseImage([]byte(ev.Records[0].SNS.Message))
-	if err != nil {
-		return nil, err
-	}
 	a := &approvalSetup{inbox: aws.ToString(q.QueueUrl), env: []string{
 		"APPROVER_TOPIC_ARN=" + topics["ami-approvers"], "TARGET_TOPIC_ARN=" + topics["ami-shared"],
 		"TARGET_ACCOUNT_IDS=111111111111,222222222222", "APPROVAL_URL=https://approve.example.com/",
+		"AWS_ENDPOINT_URL_IMAGEBUILDER=" + b.ibProxy.URL,
 	}}
+	multi, err := b.sampleImage("available-multi-region.json")
+	if err != nil {
+		return nil, err
+	}
 	for _, region := range []string{"us-east-1", "eu-west-1"} {
 		c := ec2.NewFromConfig(b.cfg, func(o *ec2.Options) { o.Region = region })
 		run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(awstest.AMI), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), InstanceType: types.InstanceTypeT3Micro})
@@ -290,7 +317,7 @@ func (b *bench) approvalAccount(ctx context.Context) (*approvalSetup, error) {
 			InstanceId: run.Instances[0].InstanceId, Name: aws.String("golden " + region),
 			TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeImage, Tags: []types.Tag{
 				{Key: aws.String(approval.TagCreatedBy), Value: aws.String(approval.CreatedByImageBuilder)},
-				{Key: aws.String(approval.TagImageBuilderARN), Value: aws.String(im.ARN)},
+				{Key: aws.String(approval.TagImageBuilderARN), Value: aws.String(multi.ARN)},
 			}}},
 		})
 		if err != nil {
@@ -298,21 +325,62 @@ func (b *bench) approvalAccount(ctx context.Context) (*approvalSetup, error) {
 		}
 		a.amis = append(a.amis, aws.ToString(img.ImageId))
 	}
+	if err := b.registerBuilds(a.amis[0], a.amis[1]); err != nil {
+		return nil, err
+	}
 	b.approval = a
 	return a, nil
+}
+
+// registerBuilds tells the fake Image Builder what the sample events' builds
+// made, as Image Builder would answer for them: the multi-Region build made
+// east and west, the single-Region one east (the failed one made nothing),
+// and the workflow build waits at its WaitForAction step, which times out
+// in 6 hours (within the sweeper's reminder lead).
+func (b *bench) registerBuilds(east, west string) error {
+	multi, err := b.sampleImage("available-multi-region.json")
+	if err != nil {
+		return err
+	}
+	single, err := b.sampleImage("available-single-region.json")
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(filepath.Join(b.root, "events", "ami-approval-request", "workflow-step-waiting.json"))
+	if err != nil {
+		return err
+	}
+	var ev events.EventBridgeEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return fmt.Errorf("workflow-step-waiting.json: %w", err)
+	}
+	step, err := approval.ParseStepWaiting(ev)
+	if err != nil {
+		return err
+	}
+	eastAMI, westAMI := approval.AMI{Region: "us-east-1", ID: east}, approval.AMI{Region: "eu-west-1", ID: west}
+	approvaltest.Build(b.ib, multi.ARN, eastAMI, westAMI)
+	approvaltest.Build(b.ib, single.ARN, eastAMI)
+	started := time.Now().UTC().Add(-(fakeimagebuilder.DefaultStepTimeout - 6*time.Hour))
+	approvaltest.Pause(b.ib, step, started, 0, eastAMI, westAMI)
+	return nil
+}
+
+// sampleImage reads the build a sample event of ami-approval-request names.
+func (b *bench) sampleImage(file string) (approval.Image, error) {
+	raw, err := os.ReadFile(filepath.Join(b.root, "events", "ami-approval-request", file)) // #nosec G304 -- the repository's own sample events
+	if err != nil {
+		return approval.Image{}, err
+	}
+	return approvaltest.SampleImage(raw)
 }
 
 // withTable returns the approval functions' configuration with a decisions
 // table of their own, created empty: so each function's first event is a
 // first, whichever ran before.
 func (b *bench) withTable(ctx context.Context, a *approvalSetup, table string) ([]string, error) {
-	if _, err := dynamodb.NewFromConfig(b.cfg).CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dbtypes.KeyTypeHash}},
-		BillingMode:          dbtypes.BillingModePayPerRequest,
-	}); err != nil {
-		return nil, fmt.Errorf("create table %s: %w", table, err)
+	if err := awstest.MakeTable(ctx, dynamodb.NewFromConfig(b.cfg), table, "expiresAt"); err != nil {
+		return nil, err
 	}
 	return append(slices.Clone(a.env), "DECISIONS_TABLE="+table), nil
 }
@@ -340,21 +408,8 @@ var approvalToken = regexp.MustCompile(`\?token=([A-Za-z0-9_-]{43})`)
 // the sample build, and reads the link's token from the approvers' email,
 // so the link's sample events carry a token the table knows.
 func setupApprovalLink(ctx context.Context, b *bench) (subject, error) {
-	req, err := b.approvalRequest(ctx, "ami-approval-link-decisions")
+	req, err := b.requested(ctx, "ami-approval-link-decisions", "available-multi-region.json")
 	if err != nil {
-		return subject{}, err
-	}
-	f, err := b.start("ami-approval-request", req.env)
-	if err != nil {
-		return subject{}, err
-	}
-	defer f.Close()
-	ev, _ := req.event("available-multi-region.json")
-	payload, err := ev.payload()
-	if err != nil {
-		return subject{}, err
-	}
-	if _, err := invoke(ctx, f, payload); err != nil {
 		return subject{}, err
 	}
 	token, err := b.readToken(ctx, b.approval.inbox)
@@ -388,6 +443,51 @@ func setupApprovalLink(ctx context.Context, b *bench) (subject, error) {
 		return json.Marshal(req)
 	})
 	return subject{env: req.env, events: evs, cold: "get.json"}, err
+}
+
+// setupApprovalSweeper has the built ami-approval-request email the
+// approvers about the sample workflow build, paused at its step, so that
+// the sweeper's first run finds the step close to its time-out and sends
+// the one reminder.
+func setupApprovalSweeper(ctx context.Context, b *bench) (subject, error) {
+	req, err := b.requested(ctx, "ami-approval-sweeper-decisions", "workflow-step-waiting.json")
+	if err != nil {
+		return subject{}, err
+	}
+	evs, err := b.sampleEvents("ami-approval-sweeper", nil)
+	return subject{env: req.env, events: evs, cold: "scheduled.json"}, err
+}
+
+// requested sets ami-approval-request up with a decisions table of its
+// own and has the built function handle one of its sample events, as
+// setup: its calls are not counted. It returns the request's subject,
+// whose configuration the other approval functions share.
+func (b *bench) requested(ctx context.Context, table, file string) (subject, error) {
+	req, err := b.approvalRequest(ctx, table)
+	if err != nil {
+		return subject{}, err
+	}
+	ev, ok := req.event(file)
+	if !ok {
+		return subject{}, fmt.Errorf("no sample event %s", file)
+	}
+	payload, err := ev.payload()
+	if err != nil {
+		return subject{}, err
+	}
+	f, err := b.start("ami-approval-request", req.env)
+	if err != nil {
+		return subject{}, err
+	}
+	defer f.Close()
+	out, err := invoke(ctx, f, payload)
+	if err != nil {
+		return subject{}, err
+	}
+	if out.FunctionError != nil {
+		return subject{}, fmt.Errorf("ami-approval-request %s: %s", file, out.FunctionError.Error())
+	}
+	return req, nil
 }
 
 func (b *bench) readToken(ctx context.Context, queue string) (string, error) {
@@ -446,10 +546,10 @@ func tagSpec(rt types.ResourceType, key, value string) []types.TagSpecification 
 
 type launched struct{ id, image, rootVolume string }
 
-// launch starts an instance from one of moto's images whose root device
-// is /dev/sda1, where moto attaches every root volume, so the instance has
-// a true root volume.
-func (b *bench) launch(ctx context.Context, name string) (launched, error) {
+// launch starts an instance named name, with more tags, from one of moto's
+// images whose root device is /dev/sda1, where moto attaches every root
+// volume, so the instance has a true root volume.
+func (b *bench) launch(ctx context.Context, name string, tags ...types.Tag) (launched, error) {
 	if b.image == "" {
 		out, err := b.ec2.DescribeImages(ctx, &ec2.DescribeImagesInput{Filters: []types.Filter{{Name: aws.String("name"), Values: []string{"ubuntu/images/*"}}}})
 		if err != nil {
@@ -467,7 +567,7 @@ func (b *bench) launch(ctx context.Context, name string) (launched, error) {
 	out, err := b.ec2.RunInstances(ctx, &ec2.RunInstancesInput{
 		ImageId: aws.String(b.image), InstanceType: types.InstanceTypeT3Micro, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 		Placement:         &types.Placement{AvailabilityZone: aws.String(zone)},
-		TagSpecifications: tagSpec(types.ResourceTypeInstance, "Name", name),
+		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance, Tags: append([]types.Tag{awstest.Tag("Name", name)}, tags...)}},
 	})
 	if err != nil {
 		return launched{}, fmt.Errorf("RunInstances %s: %w", name, err)

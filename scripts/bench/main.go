@@ -35,6 +35,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/scripts/internal/standin"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/runtimeapi"
 )
 
@@ -111,7 +112,7 @@ var notes = []string{
 	"Cold start is measured on this machine (amd64) with the shipping build flags; the first response includes the event's AWS calls to moto on loopback, which answers slower than AWS. Lambda adds its own sandbox start, which no local run sees.",
 	"Peak RSS is the process's VmHWM after its invocations; Lambda's memory setting must cover it plus the runtime's share.",
 	"Each cold-start run repeats the same event twice in a fresh process, after the calls pass: so it takes the idempotent path (the snapshot exists, nothing is left to clean, the alarms are in place).",
-	"moto has no AWS Health, no CodePipeline job calls and no CreateReplaceRootVolumeTask: those calls go to the suite's fake (shared/testkit/fakehealthgate) and stand-in (scripts/internal/standin), counted like the rest.",
+	"moto has no AWS Health, no CodePipeline job calls, no EC2 Image Builder and no CreateReplaceRootVolumeTask: those calls go to the suite's fakes (shared/testkit/fakehealthgate, shared/testkit/fakeimagebuilder) and stand-in (scripts/internal/standin), counted like the rest.",
 }
 
 type bench struct {
@@ -121,13 +122,15 @@ type bench struct {
 	cfg  aws.Config // straight to moto: setup calls are not counted
 	ec2  *ec2.Client
 
-	tally                              *tally
-	motoProxy, fakeProxy, standInProxy *counter
-	fake                               *fakehealthgate.Server
-	standIn                            *standin.ReplaceRootVolume
+	tally                                       *tally
+	motoProxy, fakeProxy, ibProxy, standInProxy *counter
+	fake                                        *fakehealthgate.Server
+	ib                                          *fakeimagebuilder.Server
+	standIn                                     *standin.ReplaceRootVolume
 
-	image    string // the AMI instances launch from
-	approval *approvalSetup
+	image        string // the AMI instances launch from
+	replacements bool   // the replacements table is made
+	approval     *approvalSetup
 }
 
 func (b *bench) measureFunctions(ctx context.Context, rep *report, only string) error {
@@ -155,11 +158,15 @@ func (b *bench) measureFunctions(ctx context.Context, rep *report, only string) 
 		return err
 	}
 	defer b.fake.Close()
+	if b.ib, err = fakeimagebuilder.Start(); err != nil {
+		return err
+	}
+	defer b.ib.Close()
 	if b.standIn, err = standin.Start(b.moto.URL, b.ec2); err != nil {
 		return err
 	}
 	defer b.standIn.Close()
-	for target, p := range map[string]**counter{b.moto.URL: &b.motoProxy, b.fake.URL: &b.fakeProxy, b.standIn.URL: &b.standInProxy} {
+	for target, p := range map[string]**counter{b.moto.URL: &b.motoProxy, b.fake.URL: &b.fakeProxy, b.ib.URL: &b.ibProxy, b.standIn.URL: &b.standInProxy} {
 		if *p, err = startCounter(target, b.tally); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // tally counts AWS API calls by "Service.Operation", and the time at
@@ -105,6 +106,7 @@ var (
 	serviceNames = map[string]string{
 		"ec2": "EC2", "monitoring": "CloudWatch", "sns": "SNS", "sqs": "SQS", "dynamodb": "DynamoDB",
 		"kms": "KMS", "health": "Health", "codepipeline": "CodePipeline", "scheduler": "Scheduler", "sts": "STS",
+		"imagebuilder": "ImageBuilder",
 	}
 	// REST operations (EventBridge Scheduler's) by method.
 	restVerbs = map[string]string{http.MethodPost: "Create", http.MethodGet: "Get", http.MethodPut: "Update", http.MethodDelete: "Delete"}
@@ -135,8 +137,12 @@ func operation(r *http.Request, body []byte) string {
 	if a := r.URL.Query().Get("Action"); a != "" {
 		return service + "." + a
 	}
-	// REST: /schedules/{name} → CreateSchedule, GetSchedule, ...
+	// REST with the operation as the path (Image Builder's /GetImage).
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(segs) == 1 && segs[0] != "" && unicode.IsUpper(rune(segs[0][0])) {
+		return service + "." + segs[0]
+	}
+	// REST: /schedules/{name} → CreateSchedule, GetSchedule, ...
 	resource := strings.TrimSuffix(segs[0], "s")
 	if resource != "" {
 		resource = strings.ToUpper(resource[:1]) + resource[1:]

@@ -131,7 +131,7 @@ func (r report) markdown(w io.Writer) error {
 			for _, n := range e.Calls {
 				total += n
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %d | %s |\n", f.Name, e.Event, cell(e.Outcome), total, cell(formatCalls(e.Calls)))
+			fmt.Fprintf(b, "| %s | %s | %s | %d | %s |\n", f.Name, e.Event, cell(e.Outcome), total, escape(formatCalls(e.Calls)))
 		}
 	}
 
@@ -202,14 +202,20 @@ func num(f float64) string {
 	return strconv.FormatFloat(f, 'f', 1, 64)
 }
 
-// cell makes text safe inside a Markdown table cell.
+// cell makes text safe inside a Markdown table cell, cut to 160 bytes.
 func cell(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	s = strings.ReplaceAll(s, "|", `\|`)
+	s = escape(s)
 	if len(s) > 160 {
 		s = s[:157] + "..."
 	}
 	return s
+}
+
+// escape makes text safe inside a Markdown table cell, whole: a list of
+// calls is read to its end.
+func escape(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	return strings.ReplaceAll(s, "|", `\|`)
 }
 
 // readOps are the metrics (per op) each benchmark reports that count reads.

@@ -107,6 +107,8 @@ func TestOperation(t *testing.T) {
 		{"RPC v2", http.MethodPost, "/service/GraniteServiceVersion20100801/operation/PutMetricAlarm", "", "monitoring", "", "CloudWatch.PutMetricAlarm"},
 		{"REST create", http.MethodPost, "/schedules/recheck-1", "", "scheduler", "{}", "Scheduler.CreateSchedule"},
 		{"REST list", http.MethodGet, "/schedules", "", "scheduler", "", "Scheduler.ListSchedules"},
+		{"REST operation path", http.MethodGet, "/GetImage", "", "imagebuilder", "", "ImageBuilder.GetImage"},
+		{"REST operation path, POST", http.MethodPost, "/ListWorkflowStepExecutions", "", "imagebuilder", "{}", "ImageBuilder.ListWorkflowStepExecutions"},
 		{"unsigned", http.MethodPost, "/", "", "", "Action=Publish", "?.Publish"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
