@@ -48,17 +48,17 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (res rootvolu
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		requestID = lc.AwsRequestID
 	}
-	requestedBy := rootvolume.Requester(raw, requestID)
-	res, err = h.replacer.Replace(ctx, req, requestedBy)
+	inv := rootvolume.InvocationOf(raw, requestID)
+	res, err = h.replacer.Replace(ctx, req, inv)
 	if err != nil {
 		h.log.ErrorContext(ctx, "replacement not started", "instanceId", req.InstanceID, "restoreTo", req.RestoreTo,
 			"replacedVolumeId", res.ReplacedVolumeID, "snapshotId", res.SnapshotID, "recordId", res.RecordID,
-			"requestedBy", requestedBy, "error", err.Error())
+			"requestedBy", inv.RequestedBy, "error", err.Error())
 		return res, err
 	}
 	h.log.InfoContext(ctx, "replacement started", "instanceId", res.InstanceID, "taskId", res.TaskID,
 		"restoreTo", res.RestoreTo, "snapshotId", res.SnapshotID, "replacedVolumeId", res.ReplacedVolumeID,
 		"deleteReplacedVolume", res.DeleteReplacedVolume, "recordId", res.RecordID, "retried", res.Retried,
-		"requestedBy", requestedBy)
+		"requestedBy", inv.RequestedBy)
 	return res, nil
 }

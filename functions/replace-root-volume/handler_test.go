@@ -74,7 +74,7 @@ func optedIn(t *testing.T, c *ec2.Client, name string) types.Instance {
 }
 
 func records(t *testing.T, db *dynamodb.Client) []rootvolume.Replacement {
-	return replacetest.Items[rootvolume.Replacement](t, db, table)
+	return replacetest.Items[rootvolume.Replacement](t, db, table, rootvolume.KindReplacement)
 }
 
 func request(t *testing.T, file, instanceID string) json.RawMessage {

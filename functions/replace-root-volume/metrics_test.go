@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,7 +22,8 @@ func TestDecisionsAreMetrics(t *testing.T) {
 	root, _ := rootvolume.RootVolumeOf(inst)
 	awstest.CreateSnapshot(t, f.ec2, root, replaceTag)
 	req := request(t, "eventbridge-request.json", aws.ToString(inst.InstanceId))
-	notOptedIn := request(t, "eventbridge-request.json", aws.ToString(awstest.RunInstance(t, f.ec2, "other").InstanceId))
+	notOptedIn := []byte(strings.Replace(string(request(t, "eventbridge-request.json", aws.ToString(awstest.RunInstance(t, f.ec2, "other").InstanceId))),
+		`"id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c"`, `"id": "another-event"`, 1))
 
 	for _, tc := range []struct {
 		req     []byte

@@ -136,7 +136,7 @@ func (f fixture) instance(t *testing.T, name string) (string, string) {
 
 func (f fixture) replace(t *testing.T, instanceID string) rootvolume.ReplaceResult {
 	t.Helper()
-	res, err := f.replacer.Replace(context.Background(), rootvolume.ReplaceRequest{InstanceID: instanceID, RestoreTo: rootvolume.RestoreLaunchState}, "test")
+	res, err := f.replacer.Replace(context.Background(), rootvolume.ReplaceRequest{InstanceID: instanceID, RestoreTo: rootvolume.RestoreLaunchState}, rootvolume.Invocation{RequestedBy: "test"})
 	if err != nil {
 		t.Fatalf("Replace(%s) = %v", instanceID, err)
 	}
@@ -209,7 +209,7 @@ func reason(sum rootvolume.CleanupSummary, id string) string {
 func records(t *testing.T, db *dynamodb.Client) map[string]rootvolume.Replacement {
 	t.Helper()
 	byVolume := map[string]rootvolume.Replacement{}
-	for _, r := range replacetest.Items[rootvolume.Replacement](t, db, table) {
+	for _, r := range replacetest.Items[rootvolume.Replacement](t, db, table, rootvolume.KindReplacement) {
 		if r.ReplacedVolumeID != "" {
 			byVolume[r.ReplacedVolumeID] = r
 		}
@@ -224,7 +224,7 @@ func TestRefusedOrFailedTaskNeverLosesTheRootVolume(t *testing.T) {
 	f.fake.Refuse(refused, "IncorrectState", "The instance is not in a valid state")
 	f.fake.Fail(failed)
 
-	if _, err := f.replacer.Replace(context.Background(), rootvolume.ReplaceRequest{InstanceID: refused, RestoreTo: rootvolume.RestoreLaunchState}, "test"); err == nil {
+	if _, err := f.replacer.Replace(context.Background(), rootvolume.ReplaceRequest{InstanceID: refused, RestoreTo: rootvolume.RestoreLaunchState}, rootvolume.Invocation{RequestedBy: "test"}); err == nil {
 		t.Fatal("Replace(refused) = nil error")
 	}
 	if got := volumeTag(t, f.ec2, refusedRoot, "delete-volume"); got != "" {

@@ -135,7 +135,7 @@ func TestRootVolumeIsSnapshottedOnceWithTags(t *testing.T) {
 }
 
 func rootRecords(t *testing.T, db *dynamodb.Client) []rootvolume.RootObservation {
-	roots := replacetest.Items[rootvolume.RootObservation](t, db, table)
+	roots := replacetest.Items[rootvolume.RootObservation](t, db, table, rootvolume.KindRoot)
 	return slices.DeleteFunc(roots, func(o rootvolume.RootObservation) bool { return o.Kind != "root" })
 }
 

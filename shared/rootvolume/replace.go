@@ -82,11 +82,21 @@ func (r ReplaceRequest) Validate() error {
 	return nil
 }
 
-// Requester says who asked for a request, from what the input tells: an
-// EventBridge event's source, account and ID, or a direct invocation (whose
-// caller Lambda does not pass to the function: CloudTrail's Invoke record
-// names it, found by the request ID).
-func Requester(raw []byte, requestID string) string {
+// Invocation is the invocation a request came in: its key, the same when
+// Lambda retries it or EventBridge delivers its event again, and who asked.
+type Invocation struct {
+	// Key is "event:<EventBridge event ID>", "request:<Lambda request ID>"
+	// for a direct invocation, or "" when neither is known (a test, a local
+	// run), which leaves the client token alone to tell retries apart.
+	Key string
+	// RequestedBy says who asked: an EventBridge event's source, account
+	// and ID, or a direct invocation (whose caller Lambda does not pass to
+	// the function: CloudTrail's Invoke record names it, by request ID).
+	RequestedBy string
+}
+
+// InvocationOf tells the invocation from its input and Lambda's request ID.
+func InvocationOf(raw []byte, requestID string) Invocation {
 	var ev struct {
 		ID         string `json:"id"`
 		DetailType string `json:"detail-type"`
@@ -94,13 +104,26 @@ func Requester(raw []byte, requestID string) string {
 		Account    string `json:"account"`
 	}
 	if json.Unmarshal(raw, &ev) == nil && ev.DetailType != "" {
-		return fmt.Sprintf("EventBridge event %s from source %s, account %s", ev.ID, ev.Source, ev.Account)
+		inv := Invocation{RequestedBy: fmt.Sprintf("EventBridge event %s from source %s, account %s", ev.ID, ev.Source, ev.Account)}
+		if ev.ID != "" {
+			inv.Key = "event:" + ev.ID
+		}
+		return inv
 	}
-	return "direct invocation, Lambda request " + requestID
+	inv := Invocation{RequestedBy: "direct invocation, Lambda request " + requestID}
+	if requestID != "" {
+		inv.Key = "request:" + requestID
+	}
+	return inv
 }
 
 // ErrNotOptedIn refuses an instance that does not carry the opt-in tag.
 var ErrNotOptedIn = fmt.Errorf("%w: instance does not opt in to root-volume replacement", ErrBadEvent)
+
+// ErrRootChanged refuses to ask EC2 again for a recorded replacement that
+// EC2 never accepted once the instance's root is another volume: something
+// else replaced it since.
+var ErrRootChanged = errors.New("the instance's root volume changed since the request")
 
 // ReplaceResult says what a replacement chose and started.
 type ReplaceResult struct {
@@ -130,14 +153,32 @@ type Replacer struct {
 // Replace starts a replacement of the instance's root volume. Nothing is
 // changed until the instance opts in and the instance, its root volume and
 // the snapshot are known to fit together. Then, in this order: the request
-// is recorded (once per client token), EC2 is asked with that token, and
-// only once EC2 accepted the task is the old root labelled. A refused task
-// leaves its record marked refused and no label.
-func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, requestedBy string) (ReplaceResult, error) {
+// is recorded (once per client token) and tied to its invocation, EC2 is
+// asked with that token, and only once EC2 accepted the task is the old
+// root labelled. A refused task leaves its record marked refused and no
+// label. An invocation that recorded a replacement before (a Lambda retry,
+// a redelivered event) carries on with that one, whatever the instance's
+// root is now: it never starts a second.
+func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, inv Invocation) (ReplaceResult, error) {
 	if err := req.Validate(); err != nil {
 		return ReplaceResult{}, err
 	}
 	res := ReplaceResult{InstanceID: req.InstanceID, RestoreTo: req.RestoreTo, DeleteReplacedVolume: req.DeleteReplacedVolume}
+	if inv.Key != "" {
+		rec, found, err := r.Store.ReplacementOf(ctx, inv.Key)
+		if err != nil {
+			return res, err
+		}
+		if found && (rec.InstanceID != req.InstanceID || rec.RestoreTo != req.RestoreTo || rec.DeleteReplacedVolume != req.DeleteReplacedVolume) {
+			// A retry carries the same request; another request with this
+			// key is a reused event ID, not a retry: it starts nothing.
+			return res, fmt.Errorf("%w: %s was used before for another request (instance %s, restoreTo %s)",
+				ErrBadEvent, inv.Key, rec.InstanceID, rec.RestoreTo)
+		}
+		if found {
+			return r.resume(ctx, rec)
+		}
+	}
 
 	inst, err := r.instance(ctx, req.InstanceID)
 	if err != nil {
@@ -168,29 +209,71 @@ func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, requestedBy 
 	rec, err := r.Store.PutNewReplacement(ctx, Replacement{
 		ClientToken: res.ClientToken, InstanceID: req.InstanceID, ReplacedVolumeID: rootVolume,
 		RestoreTo: req.RestoreTo, SnapshotID: res.SnapshotID, DeleteReplacedVolume: req.DeleteReplacedVolume,
-		RequestedBy: requestedBy, RequestedAt: now, State: StateRequested, UpdatedAt: now,
+		RequestedBy: inv.RequestedBy, RequestedAt: now, State: StateRequested, UpdatedAt: now,
 	})
 	res.Retried = errors.Is(err, ErrRecordExists)
 	if err != nil && !res.Retried {
 		return res, err
 	}
 	res.RecordID = rec.ID
+	// Tied before EC2 is asked: once a task may exist, a retry of this
+	// invocation finds this record, not a new root's token.
+	if inv.Key != "" {
+		if err := r.Store.PutInvocation(ctx, inv.Key, rec.ClientToken, now); err != nil {
+			return res, err
+		}
+	}
+	return r.start(ctx, rec, res)
+}
 
+// resume carries on with the replacement an invocation recorded before.
+// A task EC2 accepted is not asked for again: only its label may be
+// missing. One EC2 never accepted is asked for again with the same token,
+// if the instance still opts in and its root is still the one recorded.
+func (r *Replacer) resume(ctx context.Context, rec Replacement) (ReplaceResult, error) {
+	res := ReplaceResult{
+		TaskID: rec.TaskID, InstanceID: rec.InstanceID, ReplacedVolumeID: rec.ReplacedVolumeID, RestoreTo: rec.RestoreTo,
+		SnapshotID: rec.SnapshotID, DeleteReplacedVolume: rec.DeleteReplacedVolume, ClientToken: rec.ClientToken,
+		RecordID: rec.ID, Retried: true,
+	}
+	if rec.TaskID != "" {
+		finish, cancel := deadline.Finish(ctx)
+		defer cancel()
+		return res, r.label(finish, rec.ReplacedVolumeID)
+	}
+	inst, err := r.instance(ctx, rec.InstanceID)
+	if err != nil {
+		return res, err
+	}
+	if !r.OptInTag.On(inst.Tags) {
+		return res, fmt.Errorf("%w: %s lacks the tag %s", ErrNotOptedIn, rec.InstanceID, r.OptInTag)
+	}
+	if root, err := RootVolumeOf(inst); err != nil || root != rec.ReplacedVolumeID {
+		return res, fmt.Errorf("%w: %s was requested to replace %s, its root is %q now (%v); not asking EC2 again",
+			ErrRootChanged, rec.InstanceID, rec.ReplacedVolumeID, root, err)
+	}
+	return r.start(ctx, rec, res)
+}
+
+// start asks EC2 for the recorded replacement (the client token makes a
+// repeated ask return the same task), records what EC2 answered, and
+// labels the old root once EC2 accepted the task.
+func (r *Replacer) start(ctx context.Context, rec Replacement, res ReplaceResult) (ReplaceResult, error) {
 	in := &ec2.CreateReplaceRootVolumeTaskInput{
-		InstanceId:               aws.String(req.InstanceID),
-		ClientToken:              aws.String(res.ClientToken),
-		DeleteReplacedRootVolume: aws.Bool(req.DeleteReplacedVolume),
+		InstanceId:               aws.String(rec.InstanceID),
+		ClientToken:              aws.String(rec.ClientToken),
+		DeleteReplacedRootVolume: aws.Bool(rec.DeleteReplacedVolume),
 		TagSpecifications: []types.TagSpecification{{
 			ResourceType: types.ResourceTypeReplaceRootVolumeTask,
 			Tags: []types.Tag{
 				ReplacedTaskTag.ec2(),
-				{Key: aws.String(TagSourceVolume), Value: aws.String(rootVolume)},
+				{Key: aws.String(TagSourceVolume), Value: aws.String(rec.ReplacedVolumeID)},
 				{Key: aws.String(TagCreatedBy), Value: aws.String("replace-root-volume")},
 			},
 		}},
 	}
-	if res.SnapshotID != "" {
-		in.SnapshotId = aws.String(res.SnapshotID)
+	if rec.SnapshotID != "" {
+		in.SnapshotId = aws.String(rec.SnapshotID)
 	}
 	out, taskErr := r.EC2.CreateReplaceRootVolumeTask(ctx, in)
 
@@ -202,10 +285,10 @@ func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, requestedBy 
 		if rec.TaskID == "" {
 			rec.State, rec.Reason = StateRefused, taskErr.Error()
 			if err := r.Store.UpdateReplacement(finish, rec); err != nil {
-				return res, errors.Join(fmt.Errorf("start root-volume replacement of %s: %w", req.InstanceID, taskErr), err)
+				return res, errors.Join(fmt.Errorf("start root-volume replacement of %s: %w", rec.InstanceID, taskErr), err)
 			}
 		}
-		return res, fmt.Errorf("start root-volume replacement of %s: %w", req.InstanceID, taskErr)
+		return res, fmt.Errorf("start root-volume replacement of %s: %w", rec.InstanceID, taskErr)
 	}
 	if t := out.ReplaceRootVolumeTask; t != nil {
 		res.TaskID, res.TaskState = aws.ToString(t.ReplaceRootVolumeTaskId), string(t.TaskState)
@@ -220,14 +303,20 @@ func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, requestedBy 
 			return res, err
 		}
 	}
+	return res, r.label(finish, rec.ReplacedVolumeID)
+}
 
-	if _, err := r.EC2.CreateTags(finish, &ec2.CreateTagsInput{
-		Resources: []string{rootVolume},
-		Tags:      []types.Tag{r.DeleteTag.ec2()},
-	}); err != nil {
-		return res, fmt.Errorf("label replaced root volume %s: %w", rootVolume, err)
+// label puts DELETE_VOLUME_TAG on a replaced root volume. A volume that is
+// gone needs none: EC2 deleted it with its task (deleteReplacedVolume).
+func (r *Replacer) label(ctx context.Context, volumeID string) error {
+	_, err := r.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{volumeID}, Tags: []types.Tag{r.DeleteTag.ec2()}})
+	if isNotFound(err) {
+		return nil
 	}
-	return res, nil
+	if err != nil {
+		return fmt.Errorf("label replaced root volume %s: %w", volumeID, err)
+	}
+	return nil
 }
 
 func (r *Replacer) now() time.Time { return clock.Now(r.Now) }

@@ -20,7 +20,18 @@ import (
 //     asked, by whom, the task EC2 gave it and, once known, its outcome;
 //   - root#<volume ID>: a root volume snapshot-on-volume-create confirmed,
 //     so that a replacement started outside the suite can be traced back to
-//     the root volume it replaced (ADOPT_EXTERNAL_REPLACEMENTS).
+//     the root volume it replaced (ADOPT_EXTERNAL_REPLACEMENTS);
+//   - invocation#<key>: the replacement an invocation started (its key: the
+//     EventBridge event's ID, or Lambda's request ID), so that a redelivered
+//     event or a retried invocation finds it again even after the task has
+//     given the instance a new root, which a new client token would name.
+
+// The kinds of item, in each item's "kind".
+const (
+	KindReplacement = "replacement"
+	KindRoot        = "root"
+	KindInvocation  = "invocation"
+)
 
 // States of a replacement record.
 const (
@@ -34,14 +45,17 @@ const (
 const (
 	replacementPrefix = "replacement#"
 	rootPrefix        = "root#"
-	kindReplacement   = "replacement"
-	kindRoot          = "root"
+	invocationPrefix  = "invocation#"
 	// RecordTTL is how long an item lives (DynamoDB's TTL on expiresAt).
 	// It outlasts the longest RETAIN_REPLACED, so a record never expires
 	// before its volume may go; an expired record only keeps a volume.
 	RecordTTL = 400 * 24 * time.Hour
 	// MaxRetainReplaced is the longest rollback window RETAIN_REPLACED takes.
 	MaxRetainReplaced = 365 * 24 * time.Hour
+	// InvocationTTL is how long an invocation's item lives: longer than
+	// Lambda keeps an asynchronous event (6 hours at most) and EventBridge
+	// retries one (24 hours).
+	InvocationTTL = 7 * 24 * time.Hour
 )
 
 // Replacement is the record of one replacement the suite started.
@@ -80,6 +94,15 @@ type RootObservation struct {
 	ExpiresAt     time.Time `dynamodbav:"expiresAt,unixtime"`
 }
 
+// invocationItem ties an invocation to the replacement it recorded.
+type invocationItem struct {
+	ID          string    `dynamodbav:"id"`
+	Kind        string    `dynamodbav:"kind"`
+	ClientToken string    `dynamodbav:"clientToken"`
+	At          time.Time `dynamodbav:"at"`
+	ExpiresAt   time.Time `dynamodbav:"expiresAt,unixtime"`
+}
+
 // Records is the table's content as the cleanup reads it.
 type Records struct {
 	Replacements []Replacement
@@ -103,7 +126,7 @@ func ReplacementID(clientToken string) string { return replacementPrefix + clien
 // PutNewReplacement writes the record of a new request, only if none has
 // this key. On a retry it returns the existing record and ErrRecordExists.
 func (s *Store) PutNewReplacement(ctx context.Context, r Replacement) (Replacement, error) {
-	r.ID, r.Kind = ReplacementID(r.ClientToken), kindReplacement
+	r.ID, r.Kind = ReplacementID(r.ClientToken), KindReplacement
 	if r.ExpiresAt.IsZero() {
 		r.ExpiresAt = r.RequestedAt.Add(RecordTTL)
 	}
@@ -146,6 +169,49 @@ func (s *Store) UpdateReplacement(ctx context.Context, r Replacement) error {
 	return nil
 }
 
+// PutInvocation records that the invocation with this key recorded the
+// replacement with this client token. Written again by a retry of the
+// same invocation, it changes nothing; an invocation tied to another
+// replacement is an error.
+func (s *Store) PutInvocation(ctx context.Context, key, clientToken string, at time.Time) error {
+	item, err := attributevalue.MarshalMap(invocationItem{
+		ID: invocationPrefix + key, Kind: KindInvocation, ClientToken: clientToken, At: at, ExpiresAt: at.Add(InvocationTTL),
+	})
+	if err != nil {
+		return fmt.Errorf("record invocation %s: %w", key, err)
+	}
+	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.Table), Item: item,
+		ConditionExpression:       aws.String("attribute_not_exists(id) OR clientToken = :token"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":token": &types.AttributeValueMemberS{Value: clientToken}},
+	})
+	if err != nil {
+		return fmt.Errorf("record invocation %s: %w", key, err)
+	}
+	return nil
+}
+
+// ReplacementOf returns the replacement the invocation with this key
+// recorded, if it recorded one.
+func (s *Store) ReplacementOf(ctx context.Context, key string) (Replacement, bool, error) {
+	k, _ := attributevalue.MarshalMap(struct {
+		ID string `dynamodbav:"id"`
+	}{invocationPrefix + key})
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return Replacement{}, false, fmt.Errorf("read invocation %s: %w", key, err)
+	}
+	if len(out.Item) == 0 {
+		return Replacement{}, false, nil
+	}
+	var inv invocationItem
+	if err := attributevalue.UnmarshalMap(out.Item, &inv); err != nil || inv.ClientToken == "" {
+		return Replacement{}, false, fmt.Errorf("read invocation %s: unreadable (%v)", key, err)
+	}
+	r, err := s.getReplacement(ctx, ReplacementID(inv.ClientToken))
+	return r, err == nil, err
+}
+
 func (s *Store) getReplacement(ctx context.Context, id string) (Replacement, error) {
 	key, _ := attributevalue.MarshalMap(struct {
 		ID string `dynamodbav:"id"`
@@ -164,7 +230,7 @@ func (s *Store) getReplacement(ctx context.Context, id string) (Replacement, err
 // PutRoot records a confirmed root volume. The first observation of a
 // volume stands; a redelivered event writes nothing new.
 func (s *Store) PutRoot(ctx context.Context, o RootObservation) error {
-	o.ID, o.Kind = rootPrefix+o.VolumeID, kindRoot
+	o.ID, o.Kind = rootPrefix+o.VolumeID, KindRoot
 	if o.ExpiresAt.IsZero() {
 		o.ExpiresAt = o.ObservedAt.Add(RecordTTL)
 	}
@@ -201,13 +267,13 @@ func (s *Store) Load(ctx context.Context) (Records, error) {
 				return recs, fmt.Errorf("read replacements table: %w", err)
 			}
 			switch head.Kind {
-			case kindReplacement:
+			case KindReplacement:
 				var r Replacement
 				if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 					return recs, fmt.Errorf("read replacement record: %w", err)
 				}
 				recs.Replacements = append(recs.Replacements, r)
-			case kindRoot:
+			case KindRoot:
 				var o RootObservation
 				if err := attributevalue.UnmarshalMap(item, &o); err != nil {
 					return recs, fmt.Errorf("read root volume record: %w", err)

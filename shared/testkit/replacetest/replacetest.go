@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
@@ -105,6 +106,13 @@ func (f *Tasks) Refuse(instanceID, code, message string) {
 		f.refuse = map[string]error{}
 	}
 	f.refuse[instanceID] = &smithy.GenericAPIError{Code: code, Message: message}
+}
+
+// Accept undoes Refuse: EC2 accepts the instance's tasks again.
+func (f *Tasks) Accept(instanceID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.refuse, instanceID)
 }
 
 // Fail makes the tasks started on the instance from now on fail: they end
@@ -367,11 +375,17 @@ func CreateTable(tb testing.TB, db *dynamodb.Client, name string) {
 	awstest.CreateTable(tb, db, name, "expiresAt")
 }
 
-// Items reads every item of the table through the SDK (not through the
-// code under test) into T, a tagged struct such as rootvolume.Replacement.
-func Items[T any](tb testing.TB, db *dynamodb.Client, table string) []T {
+// Items reads every item of one kind (rootvolume.KindReplacement, …) through
+// the SDK (not through the code under test) into T, a tagged struct such as
+// rootvolume.Replacement.
+func Items[T any](tb testing.TB, db *dynamodb.Client, table, kind string) []T {
 	tb.Helper()
-	out, err := db.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
+	out, err := db.Scan(context.Background(), &dynamodb.ScanInput{
+		TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		FilterExpression:          aws.String("#kind = :kind"),
+		ExpressionAttributeNames:  map[string]string{"#kind": "kind"},
+		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":kind": &dbtypes.AttributeValueMemberS{Value: kind}},
+	})
 	if err != nil {
 		tb.Fatalf("Scan(%s): %v", table, err)
 	}
