@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
+	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/notify"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
@@ -25,33 +27,58 @@ var refusals = []string{
 // listed caps the IDs a message names per section.
 const listed = 50
 
+// refusalReminder is how often people are told again of a refusal that
+// stays: the cleanup runs hourly, a person needs to hear of it once a day.
+const refusalReminder = 24 * time.Hour
+
 // notifyResult tells people, through NOTIFY_TOPIC_ARN, what a run deleted,
-// failed to delete or refused to delete. A dry run, and a run that did none
-// of these, say nothing.
+// failed to delete or refused to delete: each refusal when it is new, when
+// its reason changes and once a day while it stays (the table's notices
+// say when it was told). A dry run, and a run with none of these, say
+// nothing.
 func (h *handler) notifyResult(ctx context.Context, sum rootvolume.CleanupSummary) {
-	m, ok := cleanupMessage(sum)
+	if !h.notify.Enabled() {
+		return
+	}
+	now := clock.Now(h.cleaner.Now).UTC()
+	m, told, ok := cleanupMessage(sum, now)
 	if !ok {
 		return
 	}
 	fin, cancel := deadline.Finish(ctx)
 	defer cancel()
-	_ = h.notify.Send(fin, m) // logged by Send; the run's outcome stands either way
+	if err := h.notify.Send(fin, m); err != nil {
+		return // logged by Send; told next run, as nothing was recorded
+	}
+	if err := h.cleaner.Store.PutNotices(fin, told); err != nil {
+		h.log.WarnContext(ctx, "refusal notices not recorded: they are told again next run", "error", err.Error())
+	}
 }
 
-// cleanupMessage is the summary of one run, if it deserves one.
-func cleanupMessage(sum rootvolume.CleanupSummary) (notify.Message, bool) {
+// cleanupMessage is the summary of one run, if it deserves one, and the
+// refusals it tells of.
+func cleanupMessage(sum rootvolume.CleanupSummary, now time.Time) (notify.Message, []rootvolume.Notice, bool) {
 	if sum.DryRun {
-		return notify.Message{}, false
+		return notify.Message{}, nil, false
 	}
 	var refused []rootvolume.Skip
+	var told []rootvolume.Notice
+	repeated := 0
 	for _, s := range sum.Skipped {
-		if isRefusal(s.Reason) {
-			refused = append(refused, s)
+		if !isRefusal(s.Reason) {
+			continue
 		}
+		n, ok := sum.Notices[s.ID]
+		if ok && n.Reason == reasonKey(s.Reason) && now.Sub(n.ToldAt) < refusalReminder {
+			repeated++
+			continue
+		}
+		refused = append(refused, s)
+		told = append(told, rootvolume.Notice{ResourceID: s.ID, Reason: reasonKey(s.Reason), ToldAt: now})
 	}
 	deleted := len(sum.VolumesDeleted) + len(sum.SnapshotsDeleted)
 	if deleted == 0 && len(refused) == 0 && len(sum.Failed) == 0 {
-		return notify.Message{}, false
+		return notify.Message{}, nil, false
 	}
 
 	var b strings.Builder
@@ -77,7 +104,7 @@ func cleanupMessage(sum rootvolume.CleanupSummary) (notify.Message, bool) {
 	}
 	if len(refused) > 0 {
 		parts = append(parts, fmt.Sprintf("refused %d", len(refused)))
-		b.WriteString("Refused to delete (asked to, but not provably safe; kept, and told again each run until resolved):\n")
+		b.WriteString("Refused to delete (asked to, but not provably safe; kept, and told again once a day until resolved):\n")
 		for i, s := range refused {
 			if i == listed {
 				fmt.Fprintf(&b, "- and %d more\n", len(refused)-i)
@@ -89,10 +116,16 @@ func cleanupMessage(sum rootvolume.CleanupSummary) (notify.Message, bool) {
 			"(the delete-volume or replace-snapshot tag) so it is no longer considered; if it should go, " +
 			"delete it yourself after checking (README, \"What the cleanup trusts, and why\").\n")
 	}
+	switch {
+	case repeated == 1:
+		b.WriteString("\n1 more refused resource was told within the last day and is still unresolved.\n")
+	case repeated > 1:
+		fmt.Fprintf(&b, "\n%d more refused resources were told within the last day and are still unresolved.\n", repeated)
+	}
 	if sum.StoppedEarly {
 		b.WriteString("\nThe run stopped at its deadline; the next run continues.\n")
 	}
-	return notify.Message{Subject: "Root-volume cleanup: " + strings.Join(parts, ", "), Body: b.String()}, true
+	return notify.Message{Subject: "Root-volume cleanup: " + strings.Join(parts, ", "), Body: b.String()}, told, true
 }
 
 func isRefusal(reason string) bool {

@@ -86,3 +86,54 @@ func TestCleanupConfigTopic(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalsAreToldOnceADay: a refusal stays until a person resolves it,
+// and the cleanup runs every hour. People hear of each refused resource
+// when it is first refused, when its reason changes, and once a day while
+// it stays; the runs in between tell nothing new.
+func TestRefusalsAreToldOnceADay(t *testing.T) {
+	f := newFixture(t)
+	first := awstest.CreateVolume(t, f.ec2, deleteTag)
+	f.advance(t, 2*time.Hour)
+	h, inbox := f.notifying(t, func(c *rootvolume.Cleaner) { c.MinAge = 0 })
+
+	f.run(t, h)
+	notifytest.CheckOne(t, inbox, "Root-volume cleanup: refused 1", "volume "+first+": "+rootvolume.ReasonUnrecorded)
+
+	f.advance(t, time.Hour)
+	f.run(t, h)
+	notifytest.CheckNone(t, inbox)
+
+	second := awstest.CreateVolume(t, f.ec2, deleteTag)
+	f.advance(t, time.Hour)
+	f.run(t, h)
+	msgs := inbox.Receive(t)
+	if len(msgs) != 1 || msgs[0].Subject != "Root-volume cleanup: refused 1" || !strings.Contains(msgs[0].Body, second) ||
+		strings.Contains(msgs[0].Body, first) || !strings.Contains(msgs[0].Body, "1 more refused resource was told within the last day") {
+		t.Errorf("after a second refusal: %+v, want one message naming only %s, and that one more is still refused", msgs, second)
+	}
+
+	f.advance(t, 23*time.Hour) // a day after the first was told
+	f.run(t, h)
+	msgs = inbox.Receive(t)
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Body, first) || strings.Contains(msgs[0].Body, "volume "+second) {
+		t.Errorf("a day later: %+v, want a reminder of %s only (%s was told 22 hours ago)", msgs, first, second)
+	}
+}
+
+// TestRefusalToldAgainWhenItsReasonChanges: a refusal told an hour ago is
+// told again at once if it is now refused for another reason.
+func TestRefusalToldAgainWhenItsReasonChanges(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	told := map[string]rootvolume.Notice{"vol-0123456789abcdef0": {ResourceID: "vol-0123456789abcdef0", Reason: rootvolume.ReasonUnrecorded, ToldAt: now.Add(-time.Hour)}}
+	sum := func(reason string) rootvolume.CleanupSummary {
+		return rootvolume.CleanupSummary{Notices: told, Skipped: []rootvolume.Skip{{ID: "vol-0123456789abcdef0", Kind: rootvolume.KindVolume, Reason: reason}}}
+	}
+	if _, _, ok := cleanupMessage(sum(rootvolume.ReasonUnrecorded), now); ok {
+		t.Errorf("the same refusal an hour later: a message, want none")
+	}
+	m, notices, ok := cleanupMessage(sum(rootvolume.ReasonAttached), now)
+	if !ok || !strings.Contains(m.Body, rootvolume.ReasonAttached) || len(notices) != 1 || notices[0].Reason != rootvolume.ReasonAttached || !notices[0].ToldAt.Equal(now) {
+		t.Errorf("a new reason: %+v, notices %+v, want it told and recorded", m, notices)
+	}
+}

@@ -59,10 +59,14 @@ func TopicFromEnv(s string) error {
 	return err
 }
 
+// Enabled says whether Send publishes anything: a nil Notifier, or one
+// without a topic, sends nothing.
+func (n *Notifier) Enabled() bool { return n != nil && n.TopicARN != "" }
+
 // Send publishes m. A failure is logged and returned; callers log and go
 // on, since a notification must never change what the suite did.
 func (n *Notifier) Send(ctx context.Context, m Message) error {
-	if n == nil || n.TopicARN == "" {
+	if !n.Enabled() {
 		return nil
 	}
 	msg, err := Structured(m)

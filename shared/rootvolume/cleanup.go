@@ -370,6 +370,9 @@ type CleanupSummary struct {
 	// StoppedEarly is set when the invocation's deadline came before every
 	// delete was tried; the next run continues.
 	StoppedEarly bool `json:"stoppedEarly,omitempty"`
+	// Notices are the refusals people were told of before, by resource ID,
+	// as the run read them: the notification tells what is new.
+	Notices map[string]Notice `json:"-"`
 }
 
 // Run reads the records and EC2's state, plans, and (unless DryRun) writes
@@ -391,6 +394,7 @@ func (c *Cleaner) Run(ctx context.Context) (CleanupSummary, error) {
 		RecordsUpdated:    []string{},
 		Skipped:           nonNil(plan.Skipped),
 		Failed:            []Failure{},
+		Notices:           in.Records.Notices,
 	}
 	log := c.logger()
 	for _, s := range plan.Skipped {

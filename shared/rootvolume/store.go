@@ -24,13 +24,17 @@ import (
 //   - invocation#<key>: the replacement an invocation started (its key: the
 //     EventBridge event's ID, or Lambda's request ID), so that a redelivered
 //     event or a retried invocation finds it again even after the task has
-//     given the instance a new root, which a new client token would name.
+//     given the instance a new root, which a new client token would name;
+//   - notice#<resource ID>: when people were last told that the cleanup
+//     refused to delete the resource, and why, so that an unresolved
+//     refusal is not told again every run.
 
 // The kinds of item, in each item's "kind".
 const (
 	KindReplacement = "replacement"
 	KindRoot        = "root"
 	KindInvocation  = "invocation"
+	KindNotice      = "notice"
 )
 
 // States of a replacement record.
@@ -46,6 +50,7 @@ const (
 	replacementPrefix = "replacement#"
 	rootPrefix        = "root#"
 	invocationPrefix  = "invocation#"
+	noticePrefix      = "notice#"
 	// RecordTTL is how long an item lives (DynamoDB's TTL on expiresAt).
 	// It outlasts the longest RETAIN_REPLACED, so a record never expires
 	// before its volume may go; an expired record only keeps a volume.
@@ -103,10 +108,26 @@ type invocationItem struct {
 	ExpiresAt   time.Time `dynamodbav:"expiresAt,unixtime"`
 }
 
+// Notice is when people were last told the cleanup refused a resource.
+type Notice struct {
+	ID         string    `dynamodbav:"id"`
+	Kind       string    `dynamodbav:"kind"`
+	ResourceID string    `dynamodbav:"resourceId"`
+	Reason     string    `dynamodbav:"reason"` // the reason, without its details
+	ToldAt     time.Time `dynamodbav:"toldAt"`
+	ExpiresAt  time.Time `dynamodbav:"expiresAt,unixtime"`
+}
+
+// NoticeTTL is how long a notice is kept after it was told: it only has to
+// outlast the time between reminders.
+const NoticeTTL = 7 * 24 * time.Hour
+
 // Records is the table's content as the cleanup reads it.
 type Records struct {
 	Replacements []Replacement
 	Roots        []RootObservation
+	// Notices are the refusals people were told of, by resource ID.
+	Notices map[string]Notice
 }
 
 // Store reads and writes the replacements table.
@@ -187,6 +208,22 @@ func (s *Store) PutInvocation(ctx context.Context, key, clientToken string, at t
 	})
 	if err != nil {
 		return fmt.Errorf("record invocation %s: %w", key, err)
+	}
+	return nil
+}
+
+// PutNotices records that people were told of these refusals (ResourceID,
+// Reason and ToldAt set; the rest is filled in).
+func (s *Store) PutNotices(ctx context.Context, notices []Notice) error {
+	for _, n := range notices {
+		n.ID, n.Kind, n.ExpiresAt = noticePrefix+n.ResourceID, KindNotice, n.ToldAt.Add(NoticeTTL)
+		item, err := attributevalue.MarshalMap(n)
+		if err == nil {
+			_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item})
+		}
+		if err != nil {
+			return fmt.Errorf("record refusal notice of %s: %w", n.ResourceID, err)
+		}
 	}
 	return nil
 }
@@ -279,6 +316,15 @@ func (s *Store) Load(ctx context.Context) (Records, error) {
 					return recs, fmt.Errorf("read root volume record: %w", err)
 				}
 				recs.Roots = append(recs.Roots, o)
+			case KindNotice:
+				var n Notice
+				if err := attributevalue.UnmarshalMap(item, &n); err != nil {
+					return recs, fmt.Errorf("read refusal notice: %w", err)
+				}
+				if recs.Notices == nil {
+					recs.Notices = map[string]Notice{}
+				}
+				recs.Notices[n.ResourceID] = n
 			}
 		}
 	}
