@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ebs-ops/lambda-suite/shared/testkit/calllog"
 )
 
 // Server is a running fake.
@@ -28,8 +30,9 @@ type Server struct {
 	URL string
 	srv *http.Server
 
+	*calllog.Log[Call]
+
 	mu        sync.Mutex
-	calls     []Call
 	failures  map[string][]*injected
 	delays    map[string]time.Duration
 	events    []Event
@@ -71,6 +74,7 @@ func Start() (*Server, error) {
 	}
 	s := &Server{
 		URL:       "http://" + ln.Addr().String(),
+		Log:       calllog.New(func(c Call) string { return c.Op }),
 		failures:  map[string][]*injected{},
 		delays:    map[string]time.Duration{},
 		pipelines: map[string]*Pipeline{},
@@ -118,27 +122,12 @@ func (s *Server) Heal() {
 	s.delays = map[string]time.Duration{}
 }
 
-// Calls returns the recorded calls of op, or all calls with op "".
-func (s *Server) Calls(op string) []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Call
-	for _, c := range s.calls {
-		if op == "" || c.Op == op {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// Count returns how many calls of op were received.
-func (s *Server) Count(op string) int { return len(s.Calls(op)) }
-
 // ResetCalls forgets the recorded calls and answers (not the state).
 func (s *Server) ResetCalls() {
+	s.Reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls, s.answers = nil, nil
+	s.answers = nil
 }
 
 // targets maps the X-Amz-Target prefixes to the services' IDs.
@@ -173,7 +162,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-time.After(delay):
 		case <-r.Context().Done():
 			call.Error = "ClientGaveUp"
-			s.record(call)
+			s.Add(call)
 			return
 		}
 	}
@@ -182,26 +171,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	if e, ok := s.takeFailure(op); ok {
 		call.Error = e.Code
-		s.calls = append(s.calls, call)
+		s.Add(call)
 		writeError(w, e)
 		return
 	}
 	out, apiErr := s.dispatch(op, body)
 	if apiErr != nil {
 		call.Error = apiErr.Code
-		s.calls = append(s.calls, call)
+		s.Add(call)
 		writeError(w, *apiErr)
 		return
 	}
-	s.calls = append(s.calls, call)
+	s.Add(call)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	_ = json.NewEncoder(w).Encode(out)
-}
-
-func (s *Server) record(c Call) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, c)
 }
 
 // takeFailure pops the next injected failure of op. Callers hold mu.

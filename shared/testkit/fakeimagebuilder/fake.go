@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/calllog"
 )
 
 // Server is a running fake.
@@ -33,8 +34,9 @@ type Server struct {
 	URL string
 	srv *http.Server
 
+	*calllog.Log[Call]
+
 	mu       sync.Mutex
-	calls    []Call
 	failures map[string][]APIError
 	images   map[string]Image // by image build version ARN
 	steps    map[string]*Step // by step execution ID (workflow.go)
@@ -92,7 +94,10 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	s := &Server{URL: "http://" + ln.Addr().String(), failures: map[string][]APIError{}, images: map[string]Image{}, steps: map[string]*Step{}}
+	s := &Server{
+		URL: "http://" + ln.Addr().String(), Log: calllog.New(func(c Call) string { return c.Op }),
+		failures: map[string][]APIError{}, images: map[string]Image{}, steps: map[string]*Step{},
+	}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
@@ -130,28 +135,8 @@ func (s *Server) Fail(op string, e APIError) {
 	s.failures[op] = append(s.failures[op], e)
 }
 
-// Calls returns the recorded calls of op, or every call with op "".
-func (s *Server) Calls(op string) []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Call
-	for _, c := range s.calls {
-		if op == "" || c.Op == op {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// Count returns how many calls of op were received.
-func (s *Server) Count(op string) int { return len(s.Calls(op)) }
-
 // ResetCalls forgets the recorded calls (not the images).
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = nil
-}
+func (s *Server) ResetCalls() { s.Reset() }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -181,13 +166,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if apiErr != nil {
 		call.Error = apiErr.Code
-		s.calls = append(s.calls, call)
+		s.Add(call)
 		writeError(w, *apiErr)
 		return
 	}
-	s.calls = append(s.calls, call)
+	n := s.Add(call)
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Amzn-Requestid", fmt.Sprintf("fake-%d", len(s.calls)))
+	w.Header().Set("X-Amzn-Requestid", fmt.Sprintf("fake-%d", n))
 	_ = json.NewEncoder(w).Encode(out)
 }
 
@@ -220,7 +205,7 @@ func (s *Server) getImage(r *http.Request, _ []byte) (any, *APIError) {
 		})
 	}
 	return map[string]any{
-		"requestId": fmt.Sprintf("fake-%d", len(s.calls)+1),
+		"requestId": fmt.Sprintf("fake-%d", s.Count("")+1),
 		"image": map[string]any{
 			"arn": im.ARN, "name": im.Name, "version": im.Version, "type": "AMI", "platform": "Linux",
 			"state":           map[string]any{"status": im.Status, "reason": im.Reason},

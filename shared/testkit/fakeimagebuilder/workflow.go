@@ -127,7 +127,7 @@ func (s *Server) getWorkflowStepExecution(r *http.Request, _ []byte) (any, *APIE
 	}
 	s.expire(st)
 	out := map[string]any{
-		"requestId": fmt.Sprintf("fake-%d", len(s.calls)+1), "stepExecutionId": st.ID,
+		"requestId": fmt.Sprintf("fake-%d", s.Count("")+1), "stepExecutionId": st.ID,
 		"workflowExecutionId": st.WorkflowExecutionID, "workflowBuildVersionArn": st.WorkflowARN,
 		"imageBuildVersionArn": st.ImageARN, "name": st.Name, "action": st.Action, "status": st.Status,
 		"message": st.Message, "startTime": stamp(st.Started), "onFailure": "Abort",
@@ -180,7 +180,7 @@ func (s *Server) listWorkflowStepExecutions(r *http.Request, body []byte) (any, 
 		page = append(page, m)
 	}
 	out := map[string]any{
-		"requestId": fmt.Sprintf("fake-%d", len(s.calls)+1), "steps": page, "workflowExecutionId": in.WorkflowExecutionID,
+		"requestId": fmt.Sprintf("fake-%d", s.Count("")+1), "steps": page, "workflowExecutionId": in.WorkflowExecutionID,
 		"workflowBuildVersionArn": steps[0].WorkflowARN, "imageBuildVersionArn": steps[0].ImageARN,
 	}
 	if end < len(steps) {
