@@ -23,13 +23,14 @@ type handler struct {
 	metrics *metrics.Recorder // nil records nothing
 }
 
-// Handle runs one sweep, then sends the workflow mode's reminders. The
-// schedule's event carries nothing the sweep needs; an event that is
-// neither the schedule's nor {} (run now) is skipped and logged. It returns
-// an error when the stopped approvals could not be listed, or when one of
-// them could not be finished (an AWS call failed): the approval stays
-// "sharing" and the next schedule tries again, but the failed invocation
-// also lands in the on-failure queue with the reason, where the operational
+// Handle runs one sweep, then (the workflow mode) sends unconfirmed step
+// decisions again and sends the reminders. The schedule's event carries
+// nothing the sweep needs; an event that is neither the schedule's nor {}
+// (run now) is skipped and logged. It returns an error when the stopped
+// approvals or unconfirmed decisions could not be listed, or when one of
+// them could not be finished (an AWS call failed): the record stays as it
+// was and the next schedule tries again, but the failed invocation also
+// lands in the on-failure queue with the reason, where the operational
 // alarm sees it. Reminders are sent either way.
 func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]approval.Swept, error) {
 	defer h.metrics.Flush()
@@ -62,6 +63,9 @@ func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]app
 	}
 	h.log.InfoContext(ctx, "sweep done", "eventId", ev.ID, "finished", len(swept)-len(failed))
 	if h.steps != nil {
+		failed = append(failed, h.resend(ctx, ev.ID)...)
+	}
+	if h.steps != nil {
 		// A reminder that cannot go out now goes out on the next schedule;
 		// it never fails the sweep.
 		reminded, err := h.steps.Remind(ctx, h.lead)
@@ -74,10 +78,34 @@ func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]app
 		}
 	}
 	if len(failed) > 0 {
-		err := fmt.Errorf("%d of %d stopped approvals not finished, to be retried by the next sweep: %w",
-			len(failed), len(swept), errors.Join(failed...))
+		err := fmt.Errorf("%d stopped approvals or unconfirmed step decisions not finished, to be retried by the next sweep: %w",
+			len(failed), errors.Join(failed...))
 		h.log.ErrorContext(ctx, "sweep incomplete", "eventId", ev.ID, "error", err.Error())
 		return swept, err
 	}
 	return swept, nil
+}
+
+// resend sends again the workflow-step decisions Image Builder never
+// confirmed, and returns what could not be finished (or looked at): the
+// next schedule retries those.
+func (h *handler) resend(ctx context.Context, eventID string) []error {
+	resent, err := h.steps.ResendUnconfirmed(ctx)
+	if err != nil {
+		h.metrics.AddReason("StepDecisionsResent", "listing failed", 1)
+		h.log.ErrorContext(ctx, "unconfirmed step decisions not listed", "eventId", eventID, "error", err.Error())
+		return []error{err}
+	}
+	var failed []error
+	for _, r := range resent {
+		if r.Error != "" {
+			h.metrics.AddReason("StepDecisionsResent", "error", 1)
+			failed = append(failed, fmt.Errorf("step decision %s not sent: %s", r.Ref, r.Error))
+			continue
+		}
+		h.metrics.AddReason("StepDecisionsResent", r.Outcome, 1)
+		h.log.InfoContext(ctx, "step decision sent by the sweeper", "ref", r.Ref, "stepExecutionId", r.StepExecutionID,
+			"decision", r.Decision, "outcome", r.Outcome)
+	}
+	return failed
 }

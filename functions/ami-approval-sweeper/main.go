@@ -2,9 +2,11 @@
 // part way (a timeout, a crash, a failed final write): each approval left
 // "sharing" past its lease is completed (every AMI shared, the targets told
 // once) or reverted (nothing left shared), recorded, and told to the
-// approver topic. On the same schedule it reminds the approvers, once, of
-// each undecided workflow step (the workflow mode) that times out within
-// STEP_REMINDER_LEAD. Trigger: an EventBridge schedule (rate(5 minutes)).
+// approver topic. In the workflow mode, on the same schedule, it sends a
+// recorded step decision that Image Builder never confirmed again (same
+// client token), and reminds the approvers, once, of each undecided step
+// that times out within STEP_REMINDER_LEAD. Trigger: an EventBridge
+// schedule (rate(5 minutes)).
 package main
 
 import (

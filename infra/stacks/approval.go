@@ -245,12 +245,15 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 	sweeper := NewFunction(stack, "AmiApprovalSweeper", &FunctionProps{
 		Name:        AmiApprovalSweeper,
 		AssetDir:    p.AssetDir,
-		Description: "Finishes AMI approvals whose sharing stopped part way: completes or reverts each, once, and tells the approvers.",
+		Description: "Finishes AMI approvals whose sharing stopped part way (completes or reverts each, once, and tells the approvers) and sends unconfirmed workflow-step decisions again.",
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(approvalSweepTimeoutSeconds)),
 		Environment: env,
 		Statements: append([]awsiam.PolicyStatement{
 			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"},
 				[]*string{table.TableArn()}, nil),
+			// A recorded step decision Image Builder never confirmed is
+			// sent again, with its own client token.
+			readStep(stack), actOnStep(stack),
 		}, sharing...),
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,

@@ -124,6 +124,9 @@ func TestApprovalScopedStatements(t *testing.T) {
 		{AmiApprovalSweeper, slices.Concat([]any{
 			onFailure("AmiApprovalSweeperOnFailureQueue"),
 			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"}, table),
+			// It sends an unconfirmed step decision again.
+			readStep,
+			allow("ActOnWorkflowSteps", "imagebuilder:SendWorkflowStepAction", builds),
 		}, sharing, emailApprovers, []any{notifyTargets})},
 	}
 	for _, tt := range tests {

@@ -218,22 +218,37 @@ func (s *Store) finishStep(ctx context.Context, req Request, sentAt, now time.Ti
 }
 
 // stepsToRemind lists the undecided step-bound requests whose step times
-// out before soon (and after now) and that were not reminded yet. The
-// sweeper's filtered scan, as staleSharing's.
+// out before soon (and after now) and that were not reminded yet.
 func (s *Store) stepsToRemind(ctx context.Context, now, soon time.Time) ([]Request, []Step, error) {
+	return s.stepRequests(ctx, "steps to remind of",
+		"attribute_not_exists(decision) AND attribute_not_exists(reminderSentAt) AND stepTimesOutAt > :now AND stepTimesOutAt <= :soon",
+		map[string]any{":now": stamp(now), ":soon": stamp(soon)})
+}
+
+// stepsSending lists the step-bound requests whose decision is recorded
+// but whose action Image Builder has not confirmed, last written before
+// staleBefore: the invocation that sent it failed or stopped.
+func (s *Store) stepsSending(ctx context.Context, staleBefore time.Time) ([]Request, []Step, error) {
+	return s.stepRequests(ctx, "unconfirmed step decisions", "outcome = :sending AND updatedAt < :stale",
+		map[string]any{":sending": OutcomeSending, ":stale": stamp(staleBefore)})
+}
+
+// stepRequests is the sweeper's filtered scan (as staleSharing's) of the
+// step-bound requests that also match filter.
+func (s *Store) stepRequests(ctx context.Context, what, filter string, vals map[string]any) ([]Request, []Step, error) {
+	vals[":request"] = "request"
 	p := dynamodb.NewScanPaginator(s.DB, &dynamodb.ScanInput{
-		TableName:      aws.String(s.Table),
-		ConsistentRead: aws.Bool(true),
-		FilterExpression: aws.String("kind = :request AND attribute_exists(stepExecutionId) AND attribute_not_exists(decision) " +
-			"AND attribute_not_exists(reminderSentAt) AND stepTimesOutAt > :now AND stepTimesOutAt <= :soon"),
-		ExpressionAttributeValues: values(map[string]any{":request": "request", ":now": stamp(now), ":soon": stamp(soon)}),
+		TableName:                 aws.String(s.Table),
+		ConsistentRead:            aws.Bool(true),
+		FilterExpression:          aws.String("kind = :request AND attribute_exists(stepExecutionId) AND " + filter),
+		ExpressionAttributeValues: values(vals),
 	})
 	var reqs []Request
 	var steps []Step
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, nil, fmt.Errorf("find steps to remind of: %w", err)
+			return nil, nil, fmt.Errorf("find %s: %w", what, err)
 		}
 		for _, item := range page.Items {
 			var id string
