@@ -41,9 +41,6 @@ const (
 	DefaultMaxRetryWindow        = "6h"
 	DefaultRecheckDelay          = "2m"
 	DefaultRecheckMaxDelay       = "15m"
-	// gateDeadlineMargin is how long before its deadline the gate stops
-	// waiting for AWS Health; the gate's timeout leaves room for the check.
-	gateDeadlineMargin = "3s"
 )
 
 // HealthGateStackProps configures the pipeline-health stack. Zero values
@@ -164,8 +161,9 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 		AssetDir:    p.AssetDir,
 		Description: "CodePipeline action: passes, fails or waits on open AWS Health events in the pipeline's Regions.",
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(60)),
+		// No DEADLINE_MARGIN: the gate keeps the margin that scales with
+		// its timeout (shared/deadline: 12 s of 60 s) to answer CodePipeline.
 		Environment: map[string]string{
-			"DEADLINE_MARGIN":   gateDeadlineMargin,
 			"ORGANIZATION_VIEW": orgView,
 			NotifyTopicEnv:      *topic,
 		},

@@ -64,7 +64,7 @@ func TestHealthGateFunctions(t *testing.T) {
 		name string
 		env  map[string]any
 	}{
-		{PipelineHealthGate, map[string]any{"DEADLINE_MARGIN": "3s", "ORGANIZATION_VIEW": "false", "NOTIFY_TOPIC_ARN": map[string]any{"Ref": "HealthGateNotifyTopic"}}},
+		{PipelineHealthGate, map[string]any{"ORGANIZATION_VIEW": "false", "NOTIFY_TOPIC_ARN": map[string]any{"Ref": "HealthGateNotifyTopic"}}},
 		{PipelineStageRetry, map[string]any{
 			"PIPELINES": "health-gate-example", "RETRY_ANY_FAILURE": "false", "MAX_RETRY_WINDOW": "6h",
 			"RECHECK_DELAY": "2m", "RECHECK_MAX_DELAY": "15m", "ORGANIZATION_VIEW": "false",

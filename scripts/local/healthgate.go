@@ -30,7 +30,7 @@ func pipelineHealthGate(ctx context.Context, r *runner) error {
 	}
 	defer f.Close()
 	fn, err := r.start("pipeline-health-gate",
-		"AWS_ENDPOINT_URL_HEALTH="+f.URL, "AWS_ENDPOINT_URL_CODEPIPELINE="+f.URL, "DEADLINE_MARGIN=3s")
+		"AWS_ENDPOINT_URL_HEALTH="+f.URL, "AWS_ENDPOINT_URL_CODEPIPELINE="+f.URL)
 	if err != nil {
 		return err
 	}
