@@ -1,0 +1,57 @@
+// Package sample reads the sample events under events/<function>/, the one
+// way tests and fuzzers load them: found from the module's root wherever
+// the test runs, with placeholders replaced by what the test made.
+package sample
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Bytes returns events/<function>/<name>, with each old, new pair of
+// replacements applied (strings.NewReplacer's rules).
+func Bytes(tb testing.TB, function, name string, replacements ...string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(Path(tb, function, name)) // #nosec G304 -- a sample under the module's events/
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(replacements) > 0 {
+		b = []byte(strings.NewReplacer(replacements...).Replace(string(b)))
+	}
+	return b
+}
+
+// Event decodes Bytes into T: an aws-lambda-go event type, a request
+// struct, or json.RawMessage for the bytes as they are.
+func Event[T any](tb testing.TB, function, name string, replacements ...string) T {
+	tb.Helper()
+	var ev T
+	if err := json.Unmarshal(Bytes(tb, function, name, replacements...), &ev); err != nil {
+		tb.Fatalf("%s/%s: %v", function, name, err)
+	}
+	return ev
+}
+
+// Path is the sample's file path: events/<function>/<name> under the
+// directory that holds go.mod.
+func Path(tb testing.TB, function, name string) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "events", function, name)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatalf("no go.mod above the test's directory: cannot find events/%s/%s", function, name)
+		}
+		dir = parent
+	}
+}
