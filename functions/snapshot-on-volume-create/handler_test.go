@@ -237,9 +237,10 @@ func TestUnattachedVolumeAsksForRetryAfterBoundedWait(t *testing.T) {
 func TestWaitNeverPassesTheDeadline(t *testing.T) {
 	f := newFixture(t, time.Hour)
 	vol := awstest.CreateVolume(t, f.ec2)
-	// An hour's ATTACH_WAIT and 3 s left: it waits what the deadline's
-	// margin allows, then asks for a retry, with the margin still free.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	// An hour's ATTACH_WAIT and 6 s left: it waits what the deadline's
+	// margin allows, then asks for a retry, with the margin (1.2 s) still
+	// free. (3 s left only 0.6 s, too little on a loaded 2-core machine.)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
 	defer cancel()
 	_, err := f.h.Handle(ctx, sample(t, "create-volume-available.json", vol))
 	if !errors.Is(err, rootvolume.ErrNotAttached) {
