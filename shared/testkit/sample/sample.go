@@ -36,6 +36,31 @@ func Event[T any](tb testing.TB, function, name string, replacements ...string) 
 	return ev
 }
 
+// All returns every events/<function>/*.json by file name, for seeding a
+// fuzzer with them all; function "*" gives every function's samples, keyed
+// "<function>/<name>". It fails the test when there is none.
+func All(tb testing.TB, function string) map[string][]byte {
+	tb.Helper()
+	pattern := Path(tb, function, "*.json")
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no sample events %s: %v", pattern, err)
+	}
+	all := make(map[string][]byte, len(files))
+	for _, file := range files {
+		name := filepath.Base(file)
+		if function == "*" {
+			name = filepath.Base(filepath.Dir(file)) + "/" + name
+		}
+		b, err := os.ReadFile(file) // #nosec G304 -- a sample under the module's events/
+		if err != nil {
+			tb.Fatal(err)
+		}
+		all[name] = b
+	}
+	return all
+}
+
 // Path is the sample's file path: events/<function>/<name> under the
 // directory that holds go.mod.
 func Path(tb testing.TB, function, name string) string {

@@ -21,3 +21,55 @@ func TestEventReadsASampleWithItsPlaceholdersReplaced(t *testing.T) {
 		t.Errorf("raw sample not JSON: %s", got)
 	}
 }
+
+func TestAllReadsEveryJSONSampleOfAFunctionOrOfAll(t *testing.T) {
+	one := All(t, "root-volume-cleanup")
+	if b, ok := one["scheduled.json"]; !ok || string(b) != string(Bytes(t, "root-volume-cleanup", "scheduled.json")) {
+		t.Errorf("All(root-volume-cleanup) = %d samples without scheduled.json as Bytes reads it", len(one))
+	}
+	every := All(t, "*")
+	if b, ok := every["root-volume-cleanup/scheduled.json"]; !ok || string(b) != string(one["scheduled.json"]) {
+		t.Errorf("All(*) has no root-volume-cleanup/scheduled.json as All(root-volume-cleanup) reads it")
+	}
+	functions := map[string]bool{}
+	for key, b := range every {
+		function, name, ok := strings.Cut(key, "/")
+		if !ok || !strings.HasSuffix(name, ".json") || !json.Valid(b) {
+			t.Errorf("All(*)[%q] is not a JSON sample keyed <function>/<name>", key)
+		}
+		functions[function] = true
+	}
+	if len(functions) < 2 || len(every) <= len(one) {
+		t.Errorf("All(*) = %d samples of %d functions, want every function's", len(every), len(functions))
+	}
+}
+
+func TestAllFailsWithoutSamples(t *testing.T) {
+	ft := &fatalTB{TB: t}
+	func() {
+		defer func() { _ = recover() }()
+		All(ft, "no-such-function")
+	}()
+	if !ft.failed {
+		t.Error("All(no-such-function) did not fail the test")
+	}
+}
+
+// fatalTB records a Fatal instead of ending the test, which ends the
+// goroutine: Fatalf panics, and the caller recovers.
+type fatalTB struct {
+	testing.TB
+	failed bool
+}
+
+func (f *fatalTB) Helper() {}
+
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.failed = true
+	panic("fatal")
+}
+
+func (f *fatalTB) Fatal(args ...any) {
+	f.failed = true
+	panic("fatal")
+}
