@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -31,6 +30,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -50,14 +50,7 @@ var linkPattern = regexp.MustCompile(`\?token=([A-Za-z0-9_-]{43})\n`)
 // (in the query or in the base64 form body) replaced.
 func linkEvent(t *testing.T, name, token string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-link", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
+	req := sample.Event[events.APIGatewayV2HTTPRequest](t, "ami-approval-link", name)
 	req.RawQueryString = strings.ReplaceAll(req.RawQueryString, sampleToken, token)
 	if req.IsBase64Encoded {
 		body, err := base64.StdEncoding.DecodeString(req.Body)
@@ -73,11 +66,7 @@ func linkEvent(t *testing.T, name, token string) events.APIGatewayV2HTTPRequest 
 // replaced, as the request function gets it.
 func requestEvent(t *testing.T, name string, amis map[string]string) approval.Image {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-request", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
+	s := string(sample.Bytes(t, "ami-approval-request", name))
 	for from, to := range amis {
 		s = strings.ReplaceAll(s, from, to)
 	}

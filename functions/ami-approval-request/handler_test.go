@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,6 +18,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -31,15 +30,7 @@ var linkPattern = regexp.MustCompile(regexp.QuoteMeta(approvalURL) + `\?token=([
 // sample reads a sample event from events/, as SNS delivers it.
 func sample(t *testing.T, name string) events.SNSEvent {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-request", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.SNSEvent
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return ev
+	return samples.Event[events.SNSEvent](t, "ami-approval-request", name)
 }
 
 func snsEvent(message string) events.SNSEvent {

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
+	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 // withSteps gives the fixture's handler the workflow mode, with clients
@@ -26,11 +25,7 @@ func (f fixture) withSteps(t *testing.T) fixture {
 
 func rawSample(t *testing.T, name string) json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-request", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return samples.Bytes(t, "ami-approval-request", name)
 }
 
 func TestWaitingStepEmailsOneLink(t *testing.T) {

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 // An event that is not the schedule's starts no sweep, even with an
@@ -23,10 +22,7 @@ func TestBadEvents(t *testing.T) {
 	calls := awstest.NewCalls()
 	stuck(t, env, time.Now().Add(-approval.SharingLease-time.Minute))
 	h := newHandler(t, env, calls)
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-sweeper", "scheduled.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := sample.Bytes(t, "ami-approval-sweeper", "scheduled.json")
 	decode := func(pairs ...string) events.EventBridgeEvent {
 		var ev events.EventBridgeEvent
 		if err := json.Unmarshal([]byte(awstest.Replace(t, string(b), pairs...)), &ev); err != nil {

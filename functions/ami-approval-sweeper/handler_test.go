@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,6 +22,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -34,15 +33,7 @@ var linkPattern = regexp.MustCompile(`\?token=([A-Za-z0-9_-]{43})\n`)
 
 func scheduled(t *testing.T) events.EventBridgeEvent {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-sweeper", "scheduled.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.EventBridgeEvent
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
-	}
-	return ev
+	return sample.Event[events.EventBridgeEvent](t, "ami-approval-sweeper", "scheduled.json")
 }
 
 // stuck makes an approval request for a two-Region build and leaves it as

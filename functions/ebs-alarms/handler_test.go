@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/diskalarmtest"
+	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -39,11 +39,7 @@ const (
 // sample reads a sample event from events/, with its instance ID replaced.
 func sample(t *testing.T, name, instanceID string) json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ebs-alarms", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return json.RawMessage(strings.ReplaceAll(string(b), sampleInstance, instanceID))
+	return samples.Bytes(t, "ebs-alarms", name, sampleInstance, instanceID)
 }
 
 type fixture struct {

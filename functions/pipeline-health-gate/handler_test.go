@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/health"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
+	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -29,11 +28,7 @@ const (
 // sample reads a sample event from events/pipeline-health-gate.
 func sample(t *testing.T, name string) json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "pipeline-health-gate", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return samples.Bytes(t, "pipeline-health-gate", name)
 }
 
 // edit changes a sample's job: its UserParameters, continuation token or ID.

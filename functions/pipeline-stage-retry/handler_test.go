@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
+	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -42,11 +42,7 @@ var failedAt = time.Date(2025, 6, 2, 8, 0, 5, 0, time.UTC)
 
 func sample(t *testing.T, name string) json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "pipeline-stage-retry", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return samples.Bytes(t, "pipeline-stage-retry", name)
 }
 
 type fixture struct {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/replacetest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -79,11 +79,7 @@ func records(t *testing.T, db *dynamodb.Client) []rootvolume.Replacement {
 
 func request(t *testing.T, file, instanceID string) json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "replace-root-volume", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return json.RawMessage(strings.ReplaceAll(string(b), "i-0123456789abcdef0", instanceID))
+	return sample.Bytes(t, "replace-root-volume", file, "i-0123456789abcdef0", instanceID)
 }
 
 var replaceTag = awstest.Tag("replace-snapshot", "true")

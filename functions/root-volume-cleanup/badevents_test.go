@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 // scheduledWith returns the sample schedule event with each old, new pair
@@ -19,10 +18,7 @@ import (
 // the decoding error, and Handle is never called).
 func scheduledWith(t *testing.T, pairs ...string) (ev events.CloudWatchEvent, ok bool) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "root-volume-cleanup", "scheduled.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := sample.Bytes(t, "root-volume-cleanup", "scheduled.json")
 	return ev, json.Unmarshal([]byte(awstest.Replace(t, string(b), pairs...)), &ev) == nil
 }
 

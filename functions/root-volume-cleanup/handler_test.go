@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +19,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/replacetest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -37,15 +36,7 @@ const table = "replacements"
 
 func scheduled(t *testing.T) events.CloudWatchEvent {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "root-volume-cleanup", "scheduled.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.CloudWatchEvent
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
-	}
-	return ev
+	return sample.Event[events.CloudWatchEvent](t, "root-volume-cleanup", "scheduled.json")
 }
 
 // fixture is an account in moto with the replacements table, and the

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/replacetest"
+	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -30,11 +30,7 @@ const sampleVolume = "vol-0123456789abcdef0"
 // by one that exists in the test's account.
 func sample(t *testing.T, name, volumeID string) json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "snapshot-on-volume-create", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return json.RawMessage(strings.ReplaceAll(string(b), sampleVolume, volumeID))
+	return samples.Bytes(t, "snapshot-on-volume-create", name, sampleVolume, volumeID)
 }
 
 type fixture struct {
@@ -141,11 +137,7 @@ func rootRecords(t *testing.T, db *dynamodb.Client) []rootvolume.RootObservation
 
 func snapshotNow(t *testing.T, instanceID string) json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "snapshot-on-volume-create", "snapshot-now.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return json.RawMessage(strings.ReplaceAll(string(b), "i-0123456789abcdef0", instanceID))
+	return samples.Bytes(t, "snapshot-on-volume-create", "snapshot-now.json", "i-0123456789abcdef0", instanceID)
 }
 
 func TestSnapshotNowMakesOneSnapshotEvenWhenDeliveredTwice(t *testing.T) {

@@ -3,27 +3,24 @@ package approval
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 func FuzzParseImage(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "events", "ami-approval-request", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no sample events: %v", err)
-	}
-	for _, file := range files {
-		if strings.HasPrefix(filepath.Base(file), "workflow-") {
+	for _, name := range slices.Sorted(maps.Keys(sample.All(f, "ami-approval-request"))) {
+		if strings.HasPrefix(name, "workflow-") {
 			continue // an EventBridge event (FuzzParseStepWaiting), not an SNS one
 		}
-		f.Add(sampleMessage(f, filepath.Base(file)))
+		f.Add(sampleMessage(f, name))
 	}
 	for _, seed := range []string{
 		`{"arn":"arn:aws-cn:imagebuilder:cn-north-1:123456789012:image/golden/1.0.0/1","type":"AMI","state":{"status":"AVAILABLE"},"outputResources":{"amis":[{"region":"cn-north-1","image":"ami-0123456789abcdef0"}]}}`,
@@ -52,11 +49,7 @@ func FuzzParseImage(f *testing.F) {
 
 func FuzzParseLinkRequest(f *testing.F) {
 	for _, name := range []string{"get.json", "post-approve.json", "post-reject.json"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-link", name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
+		f.Add(sample.Bytes(f, "ami-approval-link", name))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var req events.APIGatewayV2HTTPRequest

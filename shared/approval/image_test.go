@@ -4,24 +4,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 	"github.com/google/go-cmp/cmp"
 )
 
 // sampleMessage returns the SNS message of a sample event.
 func sampleMessage(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-request", name))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ev events.SNSEvent
-	if err := json.Unmarshal(b, &ev); err != nil || len(ev.Records) != 1 {
+	if err := json.Unmarshal(sample.Bytes(t, "ami-approval-request", name), &ev); err != nil || len(ev.Records) != 1 {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return []byte(ev.Records[0].SNS.Message)

@@ -2,29 +2,19 @@ package approval
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 const sampleToken = "c2FtcGxlIGFwcHJvdmFsIHRva2VuOiBub3QgcmVhbCE" // #nosec G101 -- a test token: "sample approval token: not real!"
 
 func sampleLinkEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-link", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return req
+	return sample.Event[events.APIGatewayV2HTTPRequest](t, "ami-approval-link", name)
 }
 
 func TestParseLinkRequestSamples(t *testing.T) {

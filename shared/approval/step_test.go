@@ -3,23 +3,18 @@ package approval
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 func stepSample(tb testing.TB) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-request", "workflow-step-waiting.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	return sample.Bytes(tb, "ami-approval-request", "workflow-step-waiting.json")
 }
 
 func TestParseStepWaitingSample(t *testing.T) {

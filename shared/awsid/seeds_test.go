@@ -2,10 +2,12 @@ package awsid
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 // addEventARNs seeds f with every ARN in the sample events (events/*/*.json,
@@ -13,10 +15,7 @@ import (
 // from the ARNs the functions really receive.
 func addEventARNs(f *testing.F) {
 	f.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "..", "events", "*", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no sample events: %v", err)
-	}
+	files := sample.All(f, "*")
 	seen := map[string]bool{}
 	var walk func(v any)
 	walk = func(v any) {
@@ -40,13 +39,9 @@ func addEventARNs(f *testing.F) {
 			}
 		}
 	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, file := range slices.Sorted(maps.Keys(files)) {
 		var doc any
-		if err := json.Unmarshal(b, &doc); err != nil {
+		if err := json.Unmarshal(files[file], &doc); err != nil {
 			f.Fatalf("%s: %v", file, err)
 		}
 		walk(doc)

@@ -2,23 +2,20 @@ package diskalarm
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
+	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 func sample(tb testing.TB, name string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ebs-alarms", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	return samples.Bytes(tb, "ebs-alarms", name)
 }
 
 func TestDecodeSamples(t *testing.T) {
@@ -132,16 +129,9 @@ func TestMatchName(t *testing.T) {
 }
 
 func seedFromEvents(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "events", "ebs-alarms", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no sample events: %v", err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
+	all := samples.All(f, "ebs-alarms")
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		f.Add(all[name])
 	}
 }
 

@@ -3,12 +3,12 @@ package healthgate
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
+	"maps"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -16,17 +16,10 @@ import (
 // samples returns the sample events of one function.
 func samples(f *testing.F, function string) [][]byte {
 	f.Helper()
-	paths, err := filepath.Glob(filepath.Join("..", "..", "events", function, "*.json"))
-	if err != nil || len(paths) == 0 {
-		f.Fatalf("no sample events for %s: %v", function, err)
-	}
+	all := sample.All(f, function)
 	var out [][]byte
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		out = append(out, b)
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		out = append(out, all[name])
 	}
 	return out
 }

@@ -2,25 +2,19 @@ package rootvolume
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 func seedFromEvents(f *testing.F, dirs ...string) {
 	for _, dir := range dirs {
-		files, err := filepath.Glob(filepath.Join("..", "..", "events", dir, "*.json"))
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(b)
+		all := sample.All(f, dir)
+		for _, name := range slices.Sorted(maps.Keys(all)) {
+			f.Add(all[name])
 		}
 	}
 }

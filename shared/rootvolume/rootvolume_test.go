@@ -3,13 +3,13 @@ package rootvolume
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -45,11 +45,7 @@ func TestParseTag(t *testing.T) {
 
 func readEvent(t *testing.T, dir, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return sample.Bytes(t, dir, name)
 }
 
 func TestDecodeVolumeEvent(t *testing.T) {

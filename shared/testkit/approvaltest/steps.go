@@ -1,9 +1,6 @@
 package approvaltest
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
 // Steps returns Image Builder clients for workflow steps, made from cfg
@@ -23,19 +21,10 @@ func (e *Env) Steps(cfg aws.Config) *approval.Regional[approval.StepAPI] {
 }
 
 // StepEvent reads events/ami-approval-request/workflow-step-waiting.json,
-// the waiting-step event as EventBridge delivers it, from a test two
-// folders below the repository's root.
+// the waiting-step event as EventBridge delivers it.
 func StepEvent(tb testing.TB) events.EventBridgeEvent {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "ami-approval-request", "workflow-step-waiting.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var ev events.EventBridgeEvent
-	if err := json.Unmarshal(b, &ev); err != nil {
-		tb.Fatal(err)
-	}
-	return ev
+	return sample.Event[events.EventBridgeEvent](tb, "ami-approval-request", "workflow-step-waiting.json")
 }
 
 // Paused registers the build of a waiting-step event in the fake Image
