@@ -1,8 +1,10 @@
 // Package testkit is the root of the suite's test and local-run tooling:
-// the moto harness (awstest), a local Lambda Runtime API (runtimeapi),
-// fakes that speak AWS's wire protocols on loopback (fakehealthgate,
-// fakeimagebuilder), the replace-root-volume task fake (replacetest), fault
-// injection (fault), and per-domain helpers (approvaltest, diskalarmtest).
+// the moto harness (awstest), a local Lambda Runtime API (runtimeapi), API
+// Gateway over plain HTTP (apigateway), fakes that speak AWS's wire
+// protocols on loopback (fakehealthgate, fakeimagebuilder) and their call
+// log (calllog), the replace-root-volume task fake (replacetest), fault
+// injection (fault), the sample events (sample), an EMF reader (emf), and
+// per-domain helpers (approvaltest, diskalarmtest, notifytest).
 //
 // Nothing under it is linked into a function binary: TestFunctionsShipNoTooling
 // checks that with `go list -deps ./functions/...`. It lives beside the
