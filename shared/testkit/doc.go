@@ -1,8 +1,8 @@
 // Package testkit is the root of the suite's test and local-run tooling:
 // the moto harness (awstest), a local Lambda Runtime API (runtimeapi), API
 // Gateway over plain HTTP (apigateway), fakes that speak AWS's wire
-// protocols on loopback (fakehealthgate, fakeimagebuilder) and their call
-// log (calllog), the replace-root-volume task fake (replacetest), fault
+// protocols on loopback (fakehealthgate, fakeimagebuilder), their server
+// (loopback) and call log (calllog), the replace-root-volume task fake (replacetest), fault
 // injection (fault), the sample events (sample), an EMF reader (emf), and
 // per-domain helpers (approvaltest, diskalarmtest, notifytest).
 //

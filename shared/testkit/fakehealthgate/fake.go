@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -23,12 +22,12 @@ import (
 	"time"
 
 	"github.com/ebs-ops/lambda-suite/shared/testkit/calllog"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/loopback"
 )
 
 // Server is a running fake.
 type Server struct {
-	URL string
-	srv *http.Server
+	*loopback.Server // URL, Close
 
 	*calllog.Log[Call]
 
@@ -68,35 +67,21 @@ type injected struct {
 
 // Start serves a fake on a free loopback port.
 func Start() (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
 	s := &Server{
-		URL:       "http://" + ln.Addr().String(),
 		Log:       calllog.New(func(c Call) string { return c.Op }),
 		failures:  map[string][]*injected{},
 		delays:    map[string]time.Duration{},
 		pipelines: map[string]*Pipeline{},
 	}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.srv.Serve(ln) }()
+	var err error
+	if s.Server, err = loopback.Serve(s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 // New starts a fake for a test and stops it when the test ends.
-func New(tb testing.TB) *Server {
-	tb.Helper()
-	s, err := Start()
-	if err != nil {
-		tb.Fatalf("start fake: %v", err)
-	}
-	tb.Cleanup(s.Close)
-	return s
-}
-
-// Close stops the server.
-func (s *Server) Close() { _ = s.srv.Close() }
+func New(tb testing.TB) *Server { return loopback.ForTest(tb, Start) }
 
 // Fail makes the next times calls of op (every call, with times <= 0)
 // answer with e. Injections for the same op queue up.

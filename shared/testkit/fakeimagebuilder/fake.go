@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -27,12 +26,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/calllog"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/loopback"
 )
 
 // Server is a running fake.
 type Server struct {
-	URL string
-	srv *http.Server
+	*loopback.Server // URL, Close
 
 	*calllog.Log[Call]
 
@@ -90,32 +89,19 @@ var ops = map[string]func(s *Server, r *http.Request, body []byte) (any, *APIErr
 
 // Start serves a fake on a free loopback port.
 func Start() (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
 	s := &Server{
-		URL: "http://" + ln.Addr().String(), Log: calllog.New(func(c Call) string { return c.Op }),
+		Log:      calllog.New(func(c Call) string { return c.Op }),
 		failures: map[string][]APIError{}, images: map[string]Image{}, steps: map[string]*Step{},
 	}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.srv.Serve(ln) }()
+	var err error
+	if s.Server, err = loopback.Serve(s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 // New starts a fake for a test and stops it when the test ends.
-func New(tb testing.TB) *Server {
-	tb.Helper()
-	s, err := Start()
-	if err != nil {
-		tb.Fatalf("start fake Image Builder: %v", err)
-	}
-	tb.Cleanup(s.Close)
-	return s
-}
-
-// Close stops the server.
-func (s *Server) Close() { _ = s.srv.Close() }
+func New(tb testing.TB) *Server { return loopback.ForTest(tb, Start) }
 
 // Env returns the variable that points a child process's SDK at the fake.
 func (s *Server) Env() string { return "AWS_ENDPOINT_URL_IMAGEBUILDER=" + s.URL }
