@@ -2,9 +2,10 @@
 // the moto harness (awstest), a local Lambda Runtime API (runtimeapi), API
 // Gateway over plain HTTP (apigateway), fakes that speak AWS's wire
 // protocols on loopback (fakehealthgate, fakeimagebuilder), their server
-// (loopback) and call log (calllog), the replace-root-volume task fake (replacetest), fault
-// injection (fault), the sample events (sample), an EMF reader (emf), and
-// per-domain helpers (approvaltest, diskalarmtest, notifytest).
+// (loopback) and call log (calllog), the replace-root-volume task fake
+// (replacetest), fault injection (fault), the sample events (sample), an
+// EMF reader (emf), and per-domain helpers (approvaltest, diskalarmtest,
+// notifytest).
 //
 // Nothing under it is linked into a function binary: TestFunctionsShipNoTooling
 // checks that with `go list -deps ./functions/...`. It lives beside the
