@@ -63,19 +63,7 @@ func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]app
 	}
 	h.log.InfoContext(ctx, "sweep done", "eventId", ev.ID, "finished", len(swept)-len(failed))
 	if h.steps != nil {
-		failed = append(failed, h.resend(ctx, ev.ID)...)
-	}
-	if h.steps != nil {
-		// A reminder that cannot go out now goes out on the next schedule;
-		// it never fails the sweep.
-		reminded, err := h.steps.Remind(ctx, h.lead)
-		if err != nil {
-			h.log.ErrorContext(ctx, "reminders not sent", "eventId", ev.ID, "error", err.Error())
-		}
-		for _, r := range reminded {
-			h.log.InfoContext(ctx, "step reminder", "ref", r.Ref, "stepExecutionId", r.StepExecutionID, "stepTimesOutAt", r.TimesOutAt,
-				"snsMessageId", r.MessageID, "error", r.Error)
-		}
+		failed = append(failed, h.sweepSteps(ctx, ev.ID)...)
 	}
 	if len(failed) > 0 {
 		err := fmt.Errorf("%d stopped approvals or unconfirmed step decisions not finished, to be retried by the next sweep: %w",
@@ -86,18 +74,20 @@ func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]app
 	return swept, nil
 }
 
-// resend sends again the workflow-step decisions Image Builder never
-// confirmed, and returns what could not be finished (or looked at): the
-// next schedule retries those.
-func (h *handler) resend(ctx context.Context, eventID string) []error {
-	resent, err := h.steps.ResendUnconfirmed(ctx)
+// sweepSteps sends again the workflow-step decisions Image Builder never
+// confirmed and sends the reminders, and returns what could not be
+// finished (or looked at): the next schedule retries those. A reminder that
+// cannot go out now goes out on the next schedule; it never fails the
+// sweep.
+func (h *handler) sweepSteps(ctx context.Context, eventID string) []error {
+	sw, err := h.steps.SweepSteps(ctx, h.lead)
 	if err != nil {
 		h.metrics.AddReason("StepDecisionsResent", "listing failed", 1)
-		h.log.ErrorContext(ctx, "unconfirmed step decisions not listed", "eventId", eventID, "error", err.Error())
+		h.log.ErrorContext(ctx, "workflow steps not listed: no decision sent again, no reminder", "eventId", eventID, "error", err.Error())
 		return []error{err}
 	}
 	var failed []error
-	for _, r := range resent {
+	for _, r := range sw.Resent {
 		if r.Error != "" {
 			h.metrics.AddReason("StepDecisionsResent", "error", 1)
 			failed = append(failed, fmt.Errorf("step decision %s not sent: %s", r.Ref, r.Error))
@@ -106,6 +96,10 @@ func (h *handler) resend(ctx context.Context, eventID string) []error {
 		h.metrics.AddReason("StepDecisionsResent", r.Outcome, 1)
 		h.log.InfoContext(ctx, "step decision sent by the sweeper", "ref", r.Ref, "stepExecutionId", r.StepExecutionID,
 			"decision", r.Decision, "outcome", r.Outcome)
+	}
+	for _, r := range sw.Reminded {
+		h.log.InfoContext(ctx, "step reminder", "ref", r.Ref, "stepExecutionId", r.StepExecutionID, "stepTimesOutAt", r.TimesOutAt,
+			"snsMessageId", r.MessageID, "error", r.Error)
 	}
 	return failed
 }

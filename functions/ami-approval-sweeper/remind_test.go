@@ -97,8 +97,8 @@ func TestReminderClaimedOnceUnderConcurrentSweeps(t *testing.T) {
 	done := make(chan []approval.Reminded, 2)
 	for _, h := range []*handler{a, b} {
 		go func() {
-			r, _ := h.steps.Remind(context.Background(), h.lead)
-			done <- r
+			sw, _ := h.steps.SweepSteps(context.Background(), h.lead)
+			done <- sw.Reminded
 		}()
 	}
 	var sent int

@@ -23,28 +23,20 @@ type Reminded struct {
 	Error           string `json:"error,omitempty"`
 }
 
-// Remind emails the approvers once about each undecided step-bound request
-// whose step times out within lead. "Once" rests on a conditional write
-// made before publishing (reminderSentAt, only while none is set and no
-// decision is recorded): two sweeps cannot both send, and a request decided
-// meanwhile gets none. A failed publish gives the mark back for the next
-// sweep. It works to deadline.Budget(ctx) and returns an error only when it
-// could not look.
-func (d *StepDecider) Remind(ctx context.Context, lead time.Duration) ([]Reminded, error) {
-	work, cancel, _ := deadline.Budget(ctx)
-	defer cancel()
-	now := d.now()
-	reqs, steps, err := d.Store.stepsToRemind(work, now, now.Add(lead))
-	if err != nil {
-		return nil, err
-	}
+// remind emails the approvers once about each undecided step-bound request
+// whose step times out soon (SweepSteps lists them). "Once" rests on a
+// conditional write made before publishing (reminderSentAt, only while none
+// is set and no decision is recorded): two sweeps cannot both send, and a
+// request decided meanwhile gets none. A failed publish gives the mark back
+// for the next sweep.
+func (d *StepDecider) remind(ctx, work context.Context, now time.Time, toRemind stepRequests) []Reminded {
 	var out []Reminded
-	for i, req := range reqs {
+	for i, sr := range toRemind {
 		if work.Err() != nil {
-			d.logger().WarnContext(ctx, "out of time; the next sweep reminds the rest", "left", len(reqs)-i)
+			d.logger().WarnContext(ctx, "out of time; the next sweep reminds the rest", "left", len(toRemind)-i)
 			break
 		}
-		st := steps[i]
+		req, st := sr.Request, sr.Step
 		r := Reminded{Ref: req.Ref, StepExecutionID: st.ExecutionID, TimesOutAt: stamp(st.TimesOutAt)}
 		if err := d.Store.markReminded(work, req, now); errors.Is(err, errConflict) {
 			continue // reminded by another sweep, or decided meanwhile
@@ -71,5 +63,5 @@ func (d *StepDecider) Remind(ctx context.Context, lead time.Duration) ([]Reminde
 		d.logger().InfoContext(ctx, "reminder sent", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "stepTimesOutAt", r.TimesOutAt)
 		out = append(out, r)
 	}
-	return out, nil
+	return out
 }

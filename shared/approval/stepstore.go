@@ -217,25 +217,40 @@ func (s *Store) finishStep(ctx context.Context, req Request, sentAt, now time.Ti
 	return nil
 }
 
-// stepsToRemind lists the undecided step-bound requests whose step times
-// out before soon (and after now) and that were not reminded yet.
-func (s *Store) stepsToRemind(ctx context.Context, now, soon time.Time) ([]Request, []Step, error) {
-	return s.stepRequests(ctx, "steps to remind of",
-		"attribute_not_exists(decision) AND attribute_not_exists(reminderSentAt) AND stepTimesOutAt > :now AND stepTimesOutAt <= :soon",
-		map[string]any{":now": stamp(now), ":soon": stamp(soon)})
+// stepWork lists, in one scan, the step-bound requests the sweeper acts on:
+// decisions Image Builder has not confirmed (recorded "sending", last
+// written before staleBefore: the invocation that sent them failed or
+// stopped), and undecided requests not reminded yet whose step times out
+// after now and by soon.
+func (s *Store) stepWork(ctx context.Context, now, soon, staleBefore time.Time) (unconfirmed, toRemind stepRequests, err error) {
+	all, err := s.stepRequests(ctx, "workflow steps to sweep",
+		"((outcome = :sending AND updatedAt < :stale) OR (attribute_not_exists(decision) AND attribute_not_exists(reminderSentAt) "+
+			"AND stepTimesOutAt > :now AND stepTimesOutAt <= :soon))",
+		map[string]any{":sending": OutcomeSending, ":stale": stamp(staleBefore), ":now": stamp(now), ":soon": stamp(soon)})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range all {
+		if r.Request.Outcome == OutcomeSending {
+			unconfirmed = append(unconfirmed, r)
+		} else {
+			toRemind = append(toRemind, r)
+		}
+	}
+	return unconfirmed, toRemind, nil
 }
 
-// stepsSending lists the step-bound requests whose decision is recorded
-// but whose action Image Builder has not confirmed, last written before
-// staleBefore: the invocation that sent it failed or stopped.
-func (s *Store) stepsSending(ctx context.Context, staleBefore time.Time) ([]Request, []Step, error) {
-	return s.stepRequests(ctx, "unconfirmed step decisions", "outcome = :sending AND updatedAt < :stale",
-		map[string]any{":sending": OutcomeSending, ":stale": stamp(staleBefore)})
+// stepRequest is a step-bound request with its step.
+type stepRequest struct {
+	Request
+	Step Step
 }
+
+type stepRequests []stepRequest
 
 // stepRequests is the sweeper's filtered scan (as staleSharing's) of the
 // step-bound requests that also match filter.
-func (s *Store) stepRequests(ctx context.Context, what, filter string, vals map[string]any) ([]Request, []Step, error) {
+func (s *Store) stepRequests(ctx context.Context, what, filter string, vals map[string]any) (stepRequests, error) {
 	vals[":request"] = "request"
 	p := dynamodb.NewScanPaginator(s.DB, &dynamodb.ScanInput{
 		TableName:                 aws.String(s.Table),
@@ -243,12 +258,11 @@ func (s *Store) stepRequests(ctx context.Context, what, filter string, vals map[
 		FilterExpression:          aws.String("kind = :request AND attribute_exists(stepExecutionId) AND " + filter),
 		ExpressionAttributeValues: values(vals),
 	})
-	var reqs []Request
-	var steps []Step
+	var out stepRequests
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, nil, fmt.Errorf("find %s: %w", what, err)
+			return nil, fmt.Errorf("find %s: %w", what, err)
 		}
 		for _, item := range page.Items {
 			var id string
@@ -259,10 +273,10 @@ func (s *Store) stepRequests(ctx context.Context, what, filter string, vals map[
 			if err != nil || st == nil {
 				continue
 			}
-			reqs, steps = append(reqs, req), append(steps, *st)
+			out = append(out, stepRequest{Request: req, Step: *st})
 		}
 	}
-	return reqs, steps, nil
+	return out, nil
 }
 
 // markReminded claims a request's one reminder: only the first writer

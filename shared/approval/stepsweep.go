@@ -1,0 +1,68 @@
+package approval
+
+import (
+	"context"
+	"time"
+
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
+)
+
+// StepSweep is what one sweep did for the workflow mode.
+type StepSweep struct {
+	Resent   []Resent
+	Reminded []Reminded
+}
+
+// Resent is what the sweeper did with one step decision that Image Builder
+// had not confirmed.
+type Resent struct {
+	Ref             string `json:"ref"`
+	StepExecutionID string `json:"stepExecutionId"`
+	Decision        string `json:"decision"`
+	Outcome         string `json:"outcome,omitempty"` // resumed, stopped, timed-out, closed; "" on an error
+	Error           string `json:"error,omitempty"`
+}
+
+// SweepSteps does the workflow mode's part of a sweep, on one scan of the
+// table: it sends again the decisions Image Builder never confirmed (see
+// resend), then reminds the approvers of steps about to time out (see
+// remind; lead is how long before). It works to deadline.Budget(ctx) and
+// returns an error only when it could not look.
+func (d *StepDecider) SweepSteps(ctx context.Context, lead time.Duration) (StepSweep, error) {
+	work, cancel, _ := deadline.Budget(ctx)
+	defer cancel()
+	now := d.now()
+	unconfirmed, toRemind, err := d.Store.stepWork(work, now, now.Add(lead), now.Add(-SharingLease))
+	if err != nil {
+		return StepSweep{}, err
+	}
+	return StepSweep{Resent: d.resend(ctx, work, now, unconfirmed), Reminded: d.remind(ctx, work, now, toRemind)}, nil
+}
+
+// resend finishes what an approver's decision started: each step decision
+// recorded "sending" for longer than SharingLease (the page's invocation
+// failed or stopped before Image Builder confirmed the action) is sent
+// again, with the decision's own client token, so the step is acted on
+// once however often it is sent, and what came of it is recorded and
+// audited as the sweeper's. A step that timed out or was acted on
+// elsewhere meanwhile is recorded so. Without this, a recorded approval
+// could sit unsent until its step timed out and failed the build.
+func (d *StepDecider) resend(ctx, work context.Context, now time.Time, unconfirmed stepRequests) []Resent {
+	var out []Resent
+	for i, r := range unconfirmed {
+		if work.Err() != nil {
+			d.logger().WarnContext(ctx, "out of time; the next sweep sends the rest", "left", len(unconfirmed)-i)
+			break
+		}
+		res := Resent{Ref: r.Ref, StepExecutionID: r.Step.ExecutionID, Decision: r.Decision}
+		audit := Audit{Ref: r.Ref, ImageARN: r.ImageARN, Action: "sweep", Who: Sweeper, At: now, AMIs: r.AMIs, Checked: describedByEC2(r.AMIs)}
+		sent, err := d.send(ctx, work, r.Request, r.Step, audit)
+		if err != nil {
+			res.Error = err.Error()
+		} else {
+			res.Outcome = sent.Request.Outcome
+		}
+		out = append(out, res)
+	}
+	return out
+}
