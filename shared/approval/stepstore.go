@@ -231,7 +231,7 @@ func (s *Store) stepWork(ctx context.Context, now, soon, staleBefore time.Time) 
 		return nil, nil, err
 	}
 	for _, r := range all {
-		if r.Request.Outcome == OutcomeSending {
+		if r.Outcome == OutcomeSending {
 			unconfirmed = append(unconfirmed, r)
 		} else {
 			toRemind = append(toRemind, r)
