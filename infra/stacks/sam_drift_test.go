@@ -3,7 +3,6 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path"
 	"regexp"
 	"slices"
@@ -11,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/cfn"
 )
 
 // samTemplatePath is the repo root's SAM template, seen from this package:
@@ -555,82 +554,13 @@ func sortedKeys(maps ...map[string]functionView) []string {
 }
 
 // readSAMTemplate parses a SAM template (a path seen from this package) into
-// the JSON form of a template, turning short-form tags (!Ref X, !GetAtt A.B,
-// !Sub ...) into their long form ({"Ref": "X"}, {"Fn::GetAtt": ["A", "B"]},
-// {"Fn::Sub": ...}).
+// the JSON form of a template (shared/testkit/cfn: short-form tags such as
+// !Ref X and !GetAtt A.B in their long form).
 func readSAMTemplate(t *testing.T, file string) map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(file)
+	tmpl, err := cfn.Read(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	v, err := fromYAML(&doc)
-	if err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	tmpl, ok := v.(map[string]any)
-	if !ok {
-		t.Fatalf("%s is not a mapping", file)
-	}
-	return tmpl
-}
-
-func fromYAML(n *yaml.Node) (any, error) {
-	var v any
-	switch n.Kind {
-	case yaml.DocumentNode:
-		return fromYAML(n.Content[0])
-	case yaml.AliasNode:
-		return fromYAML(n.Alias)
-	case yaml.MappingNode:
-		m := map[string]any{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			item, err := fromYAML(n.Content[i+1])
-			if err != nil {
-				return nil, err
-			}
-			m[n.Content[i].Value] = item
-		}
-		v = m
-	case yaml.SequenceNode:
-		list := []any{}
-		for _, c := range n.Content {
-			item, err := fromYAML(c)
-			if err != nil {
-				return nil, err
-			}
-			list = append(list, item)
-		}
-		v = list
-	case yaml.ScalarNode:
-		if isShortForm(n.Tag) {
-			v = n.Value
-		} else if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-	}
-	if !isShortForm(n.Tag) {
-		return v, nil
-	}
-	switch fn := strings.TrimPrefix(n.Tag, "!"); fn {
-	case "Ref", "Condition":
-		return map[string]any{fn: v}, nil
-	case "GetAtt":
-		if s, ok := v.(string); ok {
-			resource, attribute, _ := strings.Cut(s, ".")
-			v = []any{resource, attribute}
-		}
-		return map[string]any{"Fn::GetAtt": v}, nil
-	default:
-		return map[string]any{"Fn::" + fn: v}, nil
-	}
-}
-
-// isShortForm tells CloudFormation's tags (!Ref) from YAML's own (!!str).
-func isShortForm(tag string) bool {
-	return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!")
+	return tmpl.Raw
 }

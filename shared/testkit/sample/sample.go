@@ -5,6 +5,7 @@ package sample
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,17 +66,27 @@ func All(tb testing.TB, function string) map[string][]byte {
 // directory that holds go.mod.
 func Path(tb testing.TB, function, name string) string {
 	tb.Helper()
+	root, err := Root()
+	if err != nil {
+		tb.Fatalf("cannot find events/%s/%s: %v", function, name, err)
+	}
+	return filepath.Join(root, "events", function, name)
+}
+
+// Root is the module's root: the nearest directory above the working
+// directory that holds go.mod.
+func Root() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		tb.Fatal(err)
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "events", function, name)
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			tb.Fatalf("no go.mod above the test's directory: cannot find events/%s/%s", function, name)
+			return "", errors.New("no go.mod above the working directory")
 		}
 		dir = parent
 	}
