@@ -1,11 +1,13 @@
 // Package testkit is the root of the suite's test and local-run tooling:
-// the moto harness (awstest), a local Lambda Runtime API (runtimeapi), API
-// Gateway over plain HTTP (apigateway), fakes that speak AWS's wire
-// protocols on loopback (fakehealthgate, fakeimagebuilder), their server
-// (loopback) and call log (calllog), the replace-root-volume task fake
-// (replacetest), fault injection (fault), the sample events (sample), an
-// EMF reader (emf), and per-domain helpers (approvaltest, diskalarmtest,
-// notifytest).
+// the moto harness (awstest), the IAM-enforcing layer in front of it (iam,
+// with its policy evaluator iam/policy, the Service Authorization Reference
+// data iam/catalog, and the template resolver cfn), a local Lambda Runtime
+// API (runtimeapi), API Gateway over plain HTTP (apigateway), fakes that
+// speak AWS's wire protocols on loopback (fakehealthgate, fakeimagebuilder),
+// their server (loopback) and call log (calllog), the replace-root-volume
+// task fake (replacetest), fault injection (fault), the sample events
+// (sample), an EMF reader (emf), and per-domain helpers (approvaltest,
+// diskalarmtest, notifytest).
 //
 // Nothing under it is linked into a function binary: TestFunctionsShipNoTooling
 // checks that with `go list -deps ./functions/...`. It lives beside the

@@ -154,7 +154,7 @@ func (s *Server) ConfigFor(tb testing.TB, acct string) aws.Config {
 	if err != nil {
 		tb.Fatalf("load SDK config: %v", err)
 	}
-	cfg.APIOptions = append(cfg.APIOptions, accountHeader(acct))
+	cfg.APIOptions = append(cfg.APIOptions, AccountHeader(acct))
 	return cfg
 }
 
@@ -186,8 +186,8 @@ func (s *Server) Env() []string {
 	}
 }
 
-// accountHeader makes moto act as acct for every request of the client.
-func accountHeader(acct string) func(*middleware.Stack) error {
+// AccountHeader makes moto act as acct for every request of the client.
+func AccountHeader(acct string) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
 		return stack.Build.Add(middleware.BuildMiddlewareFunc("awstestAccount",
 			func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
