@@ -70,6 +70,10 @@ const (
 	approvalUseTopicCnd    = "AmiApprovalUseExistingImageBuilderTopic"
 )
 
+// approvalExecutionRolesParam names the execution roles of the pipelines
+// (with workflows) that publish to the Image Builder topic created here.
+const approvalExecutionRolesParam = "AmiApprovalPipelineExecutionRoleArns"
+
 // ApprovalStackProps configures the AMI-approval stack. Who approves and who
 // gets the AMIs are CloudFormation parameters (see the stack's template),
 // so one synthesized template serves every account.
@@ -121,9 +125,9 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 
 	// The approver topic's messages carry approval links: whoever may
 	// subscribe to it may approve. It is encrypted with a key of its own,
-	// which SNS may use for this account's topics, and only the stack's own
-	// subscriptions and the principal given as a parameter may subscribe.
-	// Both topics refuse plain HTTP.
+	// which SNS may use for this account's topics, and it takes only the
+	// approver address by email, or what the principal given as a parameter
+	// subscribes. Both topics refuse plain HTTP.
 	approverKey := awskms.NewKey(stack, jsii.String("ApproverKey"), &awskms.KeyProps{
 		Description:       jsii.String("Encrypts the AMI approval topic, whose messages carry approval links."),
 		EnableKeyRotation: jsii.Bool(true),
@@ -141,18 +145,34 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		DisplayName: jsii.String("AMI approval"), EnforceSSL: jsii.Bool(true), MasterKey: approverKey,
 	})
 	pinLogicalID(approverTopic, approverTopicID)
-	approverTopic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("OnlyKnownSubscribers"),
-		Effect:     awsiam.Effect_DENY,
-		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
-		Actions:    jsii.Strings("sns:Subscribe"),
-		Resources:  &[]*string{approverTopic.TopicArn()},
-		Conditions: &map[string]any{
-			// The stack's own subscriptions are made by CloudFormation.
-			"ForAllValues:StringNotEquals": map[string]any{"aws:CalledVia": "cloudformation.amazonaws.com"},
-			"ArnNotLike":                   map[string]any{"aws:PrincipalArn": params.subscriber.ValueAsString()},
-		},
-	}))
+	// The rule is on what is subscribed, not on who asks: the stack's own
+	// subscription is made by CloudFormation as the caller or as its service
+	// role (the CDK's deployments use one), where aws:CalledVia is absent,
+	// and an exemption by caller would let anyone who may create a stack
+	// subscribe. sns:Endpoint and sns:Protocol are the Subscribe request's
+	// endpoint and protocol (Service Authorization Reference, "Actions,
+	// resources, and condition keys for Amazon SNS"). Two statements, as
+	// each Deny holds only when all its conditions do: outside the
+	// subscriber principal, an endpoint other than the approver address is
+	// refused, and so is any protocol but email. The address compares
+	// without case, as mail domains do.
+	subscribeDeny := func(sid string, condition map[string]any) {
+		condition["ArnNotLike"] = map[string]any{"aws:PrincipalArn": params.subscriber.ValueAsString()}
+		approverTopic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String(sid),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    jsii.Strings("sns:Subscribe"),
+			Resources:  &[]*string{approverTopic.TopicArn()},
+			Conditions: &condition,
+		}))
+	}
+	subscribeDeny("OnlyKnownSubscribers", map[string]any{
+		"StringNotEqualsIgnoreCase": map[string]any{"sns:Endpoint": params.approverEmail.ValueAsString()},
+	})
+	subscribeDeny("OnlyEmailSubscribers", map[string]any{
+		"StringNotEquals": map[string]any{"sns:Protocol": "email"},
+	})
 	targetTopic := awssns.NewTopic(stack, jsii.String("TargetTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("AMIs shared"), EnforceSSL: jsii.Bool(true),
 	})
@@ -293,9 +313,9 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Page"), link.Function, nil),
 	})
 
-	subscribeToImageBuilder(stack, params, request.Function)
+	exampleExecution, exampleEnabled := exampleApprovalPipeline(stack)
+	subscribeToImageBuilder(stack, params, request.Function, exampleExecution, exampleEnabled)
 	routeStepWaiting(stack, request.Function)
-	exampleApprovalPipeline(stack)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApprovalUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("The approval page's base URL (links are URL?token=…)."),
@@ -314,7 +334,7 @@ type approvalParameters struct {
 	approverEmail, targetEmail, imageBuilderTopic awscdk.CfnParameter
 	subscriber                                    awscdk.CfnParameter
 	accounts, organizations, ous, linkTTL         awscdk.CfnParameter
-	reminderLead                                  awscdk.CfnParameter
+	reminderLead, executionRoles                  awscdk.CfnParameter
 	createImageBuilderTopic                       awscdk.CfnCondition
 }
 
@@ -327,8 +347,10 @@ func newApprovalParameters(stack awscdk.Stack) approvalParameters {
 		return awscdk.NewCfnParameter(stack, jsii.String(id), props)
 	}
 	p := approvalParameters{
-		approverEmail: param("AmiApprovalApproverEmail", "Email address subscribed to the approver topic; empty for none (subscribe later).", "", `^$|^[^@\s]+@[^@\s]+$`),
-		targetEmail:   param("AmiApprovalTargetEmail", "Email address subscribed to the target topic; empty for none.", "", `^$|^[^@\s]+@[^@\s]+$`),
+		approverEmail: param("AmiApprovalApproverEmail",
+			"Email address subscribed to the approver topic, the only address it accepts (AmiApprovalSubscriberPrincipalArn may subscribe others); empty for none.", "",
+			`^$|^[^@\s]+@[^@\s]+$`),
+		targetEmail: param("AmiApprovalTargetEmail", "Email address subscribed to the target topic; empty for none.", "", `^$|^[^@\s]+@[^@\s]+$`),
 		imageBuilderTopic: param("AmiApprovalImageBuilderTopicArn",
 			"ARN of the SNS topic of your Image Builder infrastructure configuration; empty to create one (see the outputs).", "",
 			optionalTopicARNPattern),
@@ -343,6 +365,9 @@ func newApprovalParameters(stack awscdk.Stack) approvalParameters {
 			`^$|^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$`),
 		linkTTL: param("AmiApprovalLinkTtl", "How long an approval link works, as a Go duration between 5m and 336h.", "72h",
 			`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`),
+		executionRoles: param(approvalExecutionRolesParam,
+			"Comma-separated ARNs of the execution roles of your Image Builder pipelines with workflows, which publish to the Image Builder topic created here as that role (the example pipeline's is added when it is made); empty for none.", "",
+			`^$|^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=.@_/-]+(,arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=.@_/-]+)*$`),
 		reminderLead: param("AmiApprovalStepReminderLead",
 			"Workflow mode: how long before a waiting step times out its approvers are reminded, once; a Go duration between 5m and 168h.", "12h",
 			`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`),
@@ -368,7 +393,20 @@ func emailSubscription(stack awscdk.Stack, id string, topic awssns.Topic, param 
 // subscribeToImageBuilder subscribes the request function to Image Builder's
 // topic: the one named by the parameter, or a new one. Each case has its own
 // conditional subscription and permission, so neither holds an empty ARN.
-func subscribeToImageBuilder(stack awscdk.Stack, p approvalParameters, fn awslambda.Function) {
+// A new topic takes messages from Image Builder's service-linked role and
+// from the execution roles of pipelines with workflows: exampleExecution
+// when exampleEnabled holds, and those of AmiApprovalPipelineExecutionRoleArns.
+func subscribeToImageBuilder(stack awscdk.Stack, p approvalParameters, fn awslambda.Function, exampleExecution awsiam.CfnRole, exampleEnabled awscdk.CfnCondition) {
+	hasRoles := awscdk.NewCfnCondition(stack, jsii.String("AmiApprovalHasPipelineExecutionRoles"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(p.executionRoles.ValueAsString(), jsii.String(""))),
+	})
+	serviceLinked := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("role"), ResourceName: jsii.String(imageBuilderRole)})
+	// One comma-separated list, split: the parameter holds a list of its own.
+	publishers := map[string]any{"Fn::Split": []any{",", map[string]any{"Fn::Join": []any{"", []any{
+		serviceLinked,
+		map[string]any{"Fn::If": []any{*exampleEnabled.LogicalId(), map[string]any{"Fn::Join": []any{"", []any{",", exampleExecution.AttrArn()}}}, ""}},
+		map[string]any{"Fn::If": []any{*hasRoles.LogicalId(), map[string]any{"Fn::Join": []any{"", []any{",", p.executionRoles.ValueAsString()}}}, ""}},
+	}}}}}
 	topic := awssns.NewCfnTopic(stack, jsii.String(imageBuilderTopicID), &awssns.CfnTopicProps{
 		DisplayName: jsii.String("EC2 Image Builder notifications"),
 	})
@@ -383,17 +421,18 @@ func subscribeToImageBuilder(stack awscdk.Stack, p approvalParameters, fn awslam
 					"Sid": "EnforceTLS", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
 					"Resource": topic.Ref(), "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
 				},
-				// Only Image Builder publishes here: it does so as its
-				// service-linked role, whose own policy allows it. (A Deny
-				// on a condition rather than an Allow naming the role: a
-				// principal that does not exist yet, before the account's
-				// first build, would make the policy invalid.) A forged
-				// message is refused by the request function anyway, but
-				// need not reach it.
+				// Only Image Builder publishes here: as its service-linked
+				// role, or, for a pipeline with workflows, as the
+				// pipeline's execution role; their own policies allow it.
+				// (A Deny on a condition rather than an Allow naming the
+				// roles: a principal that does not exist yet, before the
+				// account's first build, would make the policy invalid.) A
+				// forged message is refused by the request function anyway,
+				// but need not reach it.
 				map[string]any{
 					"Sid": "OnlyImageBuilderPublishes", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
 					"Resource":  topic.Ref(),
-					"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("role"), ResourceName: jsii.String(imageBuilderRole)})}},
+					"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": publishers}},
 				},
 			},
 		},

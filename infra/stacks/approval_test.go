@@ -1,6 +1,9 @@
 package stacks
 
 import (
+	"fmt"
+	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -35,7 +38,7 @@ func TestApprovalResourceCounts(t *testing.T) {
 		"AWS::ApiGatewayV2::Route": 1,
 		"AWS::Logs::LogGroup":      4,
 		"AWS::SQS::Queue":          2, // the request function's and the sweeper's on-failure queues
-		"AWS::IAM::Role":           4, // the functions', and the example pipeline's instance role (conditional)
+		"AWS::IAM::Role":           5, // the functions', and the example pipeline's instance and execution roles (conditional)
 		// The example pipeline, made only when AmiApprovalExamplePipeline is true.
 		"AWS::ImageBuilder::Workflow":      1,
 		"AWS::ImageBuilder::ImagePipeline": 1,
@@ -76,9 +79,13 @@ func TestApprovalScopedStatements(t *testing.T) {
 	}
 	// imagebuilder:GetImage only on this account's images.
 	getImage := allow("AskImageBuilder", "imagebuilder:GetImage", cfnARN("arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*"))
-	// The workflow mode: steps of this account's image build versions.
+	// The workflow mode: this account's workflow step executions (the only
+	// resource type of GetWorkflowStepExecution) and, for
+	// SendWorkflowStepAction, which needs both, its image build versions.
 	builds := cfnARN("arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*/*/*")
-	readStep := allow("ReadWorkflowSteps", "imagebuilder:GetWorkflowStepExecution", builds)
+	steps := cfnARN("arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:workflow-step-execution/*")
+	readStep := allow("ReadWorkflowSteps", "imagebuilder:GetWorkflowStepExecution", steps)
+	actOnStep := allow("ActOnWorkflowSteps", "imagebuilder:SendWorkflowStepAction", []any{builds, steps})
 	// What topic.GrantPublish gives, exactly: sns:Publish on the topic and,
 	// for the encrypted approver topic, the two key actions SNS needs - the
 	// same as the hand-written EmailApprovers, EncryptForApprovers and
@@ -119,14 +126,14 @@ func TestApprovalScopedStatements(t *testing.T) {
 		{AmiApprovalLink, slices.Concat([]any{
 			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, table),
 			readStep,
-			allow("ActOnWorkflowSteps", "imagebuilder:SendWorkflowStepAction", builds),
+			actOnStep,
 		}, sharing, []any{notifyTargets})},
 		{AmiApprovalSweeper, slices.Concat([]any{
 			onFailure("AmiApprovalSweeperOnFailureQueue"),
 			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"}, table),
 			// It sends an unconfirmed step decision again.
 			readStep,
-			allow("ActOnWorkflowSteps", "imagebuilder:SendWorkflowStepAction", builds),
+			actOnStep,
 		}, sharing, emailApprovers, []any{notifyTargets})},
 	}
 	for _, tt := range tests {
@@ -240,13 +247,24 @@ func TestApprovalTopicPolicies(t *testing.T) {
 		}
 		return s
 	}
+	// Whoever makes the subscription (the stack's own is made by
+	// CloudFormation as the caller or its service role), it must be the
+	// approver address by email, unless the caller is the named principal.
+	notSubscriber := map[string]any{"aws:PrincipalArn": map[string]any{"Ref": "AmiApprovalSubscriberPrincipalArn"}}
+	subscribeDeny := func(sid string, condition map[string]any) map[string]any {
+		condition["ArnNotLike"] = notSubscriber
+		return map[string]any{
+			"Sid": sid, "Effect": "Deny", "Principal": map[string]any{"AWS": "*"}, "Action": "sns:Subscribe",
+			"Resource": map[string]any{"Ref": "AmiApprovalApproverTopic"}, "Condition": condition,
+		}
+	}
 	want := map[string][]any{
 		"AmiApprovalImageBuilderTopic": {
 			tls("EnforceTLS", "sns:Publish", "AmiApprovalImageBuilderTopic"),
+			// Its condition, the publishers, is TestApprovalImageBuilderTopicPublishers's.
 			map[string]any{
 				"Sid": "OnlyImageBuilderPublishes", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
-				"Resource":  map[string]any{"Ref": "AmiApprovalImageBuilderTopic"},
-				"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": cfnARN("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder")}},
+				"Resource": map[string]any{"Ref": "AmiApprovalImageBuilderTopic"},
 			},
 		},
 		"AmiApprovalApproverTopic": {
@@ -255,19 +273,31 @@ func TestApprovalTopicPolicies(t *testing.T) {
 				"Resource":  map[string]any{"Ref": "AmiApprovalApproverTopic"},
 				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
 			},
-			map[string]any{
-				"Sid": "OnlyKnownSubscribers", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"}, "Action": "sns:Subscribe",
-				"Resource": map[string]any{"Ref": "AmiApprovalApproverTopic"},
-				"Condition": map[string]any{
-					"ForAllValues:StringNotEquals": map[string]any{"aws:CalledVia": "cloudformation.amazonaws.com"},
-					"ArnNotLike":                   map[string]any{"aws:PrincipalArn": map[string]any{"Ref": "AmiApprovalSubscriberPrincipalArn"}},
-				},
-			},
+			subscribeDeny("OnlyKnownSubscribers", map[string]any{
+				"StringNotEqualsIgnoreCase": map[string]any{"sns:Endpoint": map[string]any{"Ref": "AmiApprovalApproverEmail"}},
+			}),
+			subscribeDeny("OnlyEmailSubscribers", map[string]any{
+				"StringNotEquals": map[string]any{"sns:Protocol": "email"},
+			}),
 		},
 	}
 	for topic, statements := range want {
-		if diff := cmp.Diff(statements, topicPolicy(t, tmpl, topic)); diff != "" {
+		got := topicPolicy(t, tmpl, topic)
+		if topic == "AmiApprovalImageBuilderTopic" && len(got) == 2 {
+			publishers := maps.Clone(got[1].(map[string]any))
+			delete(publishers, "Condition")
+			got = []any{got[0], publishers}
+		}
+		if diff := cmp.Diff(statements, got); diff != "" {
 			t.Errorf("%s's policy (-want +got):\n%s", topic, diff)
+		}
+	}
+	// aws:CalledVia is absent when CloudFormation runs with a service role
+	// (as the CDK's deployments do), and an exemption on it would let
+	// anyone who may create a stack subscribe.
+	for _, tmpl := range map[string]map[string]any{"CDK": *tmpl.ToJSON(), "SAM": readSAMTemplate(t, samCapabilityTemplates["AmiApproval"])} {
+		if s := canonical(tmpl["Resources"]); strings.Contains(s, "aws:CalledVia") {
+			t.Errorf("a policy still tests aws:CalledVia")
 		}
 	}
 	check(t, func() {
@@ -411,5 +441,78 @@ func TestApprovalProps(t *testing.T) {
 		if _, err := NewApprovalStack(awscdk.NewApp(nil), "AmiApproval", &props); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("NewApprovalStack(%+v) = %v, want an error saying %q", props, err, name)
 		}
+	}
+}
+
+// imageBuilderTopicPublishers returns the principals the Image Builder
+// topic's OnlyImageBuilderPublishes statement admits, with the parameters
+// given and the others at their defaults.
+func imageBuilderTopicPublishers(t *testing.T, tmpl map[string]any, params map[string]any) []string {
+	t.Helper()
+	r := newResolver(tmpl)
+	maps.Copy(r.params, params)
+	for _, res := range tmpl["Resources"].(map[string]any) {
+		if dig(res, "Type") != "AWS::SNS::TopicPolicy" || canonical(dig(res, "Properties", "Topics")) != canonical([]any{map[string]any{"Ref": imageBuilderTopicID}}) {
+			continue
+		}
+		statements, _ := dig(res, "Properties", "PolicyDocument", "Statement").([]any)
+		for _, s := range statements {
+			if dig(s, "Sid") == "OnlyImageBuilderPublishes" {
+				return asStrings(dig(r.resolve(dig(s, "Condition")), "ArnNotEquals", "aws:PrincipalArn"))
+			}
+		}
+	}
+	t.Fatalf("no OnlyImageBuilderPublishes statement on %s's policy", imageBuilderTopicID)
+	return nil
+}
+
+// TestApprovalImageBuilderTopicPublishers: the Image Builder topic takes
+// messages from Image Builder's service-linked role and from the execution
+// roles of pipelines with workflows (which publish as that role): the
+// example pipeline's when it is made, and those of
+// AmiApprovalPipelineExecutionRoleArns. The CDK stack and the SAM template
+// agree in every case.
+func TestApprovalImageBuilderTopicPublishers(t *testing.T) {
+	const (
+		slr  = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/imagebuilder.amazonaws.com/AWSServiceRoleForImageBuilder"
+		exec = "${" + approvalExampleExecutionRoleID + ".Arn}"
+		a    = "arn:aws:iam::111122223333:role/pipelines/a"
+		b    = "arn:aws:iam::111122223333:role/b"
+	)
+	templates := map[string]map[string]any{
+		"CDK": *defaultApproval(t).ToJSON(),
+		"SAM": readSAMTemplate(t, samCapabilityTemplates["AmiApproval"]),
+	}
+	tests := []struct {
+		name   string
+		params map[string]any
+		want   []string
+	}{
+		{"defaults", nil, []string{slr}},
+		{"example pipeline", map[string]any{"AmiApprovalExamplePipeline": "true"}, []string{slr, exec}},
+		{"roles given", map[string]any{approvalExecutionRolesParam: a + "," + b}, []string{slr, a, b}},
+		{"both", map[string]any{"AmiApprovalExamplePipeline": "true", approvalExecutionRolesParam: a}, []string{slr, exec, a}},
+	}
+	for name, tmpl := range templates {
+		for _, tt := range tests {
+			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				if diff := cmp.Diff(tt.want, imageBuilderTopicPublishers(t, tmpl, tt.params)); diff != "" {
+					t.Errorf("publishers (-want +got):\n%s", diff)
+				}
+			})
+		}
+		t.Run(name+"/parameter", func(t *testing.T) {
+			p, _ := dig(tmpl, "Parameters", approvalExecutionRolesParam).(map[string]any)
+			if p["Type"] != "String" || p["Default"] != "" {
+				t.Fatalf("parameter %s = %v, want a String defaulting to \"\"", approvalExecutionRolesParam, p)
+			}
+			pattern := regexp.MustCompile(fmt.Sprint(p["AllowedPattern"]))
+			for v, ok := range map[string]bool{"": true, a: true, a + "," + b: true, "arn:aws-us-gov:iam::111122223333:role/x": true,
+				a + ",": false, "arn:aws:iam::111122223333:user/u": false, "role/b": false, a + " ," + b: false} {
+				if got := pattern.MatchString(v); got != ok {
+					t.Errorf("AllowedPattern matches %q = %v, want %v", v, got, ok)
+				}
+			}
+		})
 	}
 }

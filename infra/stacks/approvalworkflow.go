@@ -29,6 +29,8 @@ const (
 	approvalExampleCnd        = "AmiApprovalExamplePipelineEnabled"
 	approvalExampleWorkflowID = "AmiApprovalExampleTestWorkflow"
 	approvalExamplePipelineID = "AmiApprovalExampleImagePipeline"
+	// The role Image Builder assumes to run the example pipeline's workflows.
+	approvalExampleExecutionRoleID = "AmiApprovalExampleExecutionRole"
 )
 
 // stepWaitingPattern is the EventBridge pattern of Image Builder's
@@ -43,23 +45,37 @@ func stepWaitingPattern() *awsevents.EventPattern {
 	}
 }
 
-// imageBuildVersions are this account's image build versions, in every
-// Region: what the workflow mode asks about and acts on.
-func imageBuildVersions(stack awscdk.Stack) []*string {
-	return []*string{stack.FormatArn(&awscdk.ArnComponents{
+// imageBuildVersion is this account's image build versions, in every
+// Region: the builds the workflow mode acts on.
+func imageBuildVersion(stack awscdk.Stack) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("imagebuilder"), Region: jsii.String("*"), Resource: jsii.String("image"), ResourceName: jsii.String("*/*/*"),
-	})}
+	})
 }
 
-// readStep lets a function read a build's workflow steps.
+// workflowStepExecution is this account's workflow step executions, in
+// every Region: the steps the workflow mode reads and answers. (Service
+// Authorization Reference, "Actions, resources, and condition keys for
+// Amazon EC2 Image Builder": resource type workflowStepExecution,
+// arn:${Partition}:imagebuilder:${Region}:${Account}:workflow-step-execution/${WorkflowStepExecutionId}.)
+func workflowStepExecution(stack awscdk.Stack) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("imagebuilder"), Region: jsii.String("*"), Resource: jsii.String("workflow-step-execution"), ResourceName: jsii.String("*"),
+	})
+}
+
+// readStep lets a function read a build's workflow steps:
+// GetWorkflowStepExecution's only resource type is workflowStepExecution.
 func readStep(stack awscdk.Stack) awsiam.PolicyStatement {
-	return statement("ReadWorkflowSteps", []string{"imagebuilder:GetWorkflowStepExecution"}, imageBuildVersions(stack), nil)
+	return statement("ReadWorkflowSteps", []string{"imagebuilder:GetWorkflowStepExecution"}, []*string{workflowStepExecution(stack)}, nil)
 }
 
 // actOnStep lets the page resume or stop a waiting step of this account's
-// builds.
+// builds: SendWorkflowStepAction requires both the image (build version)
+// and the workflowStepExecution resource types.
 func actOnStep(stack awscdk.Stack) awsiam.PolicyStatement {
-	return statement("ActOnWorkflowSteps", []string{"imagebuilder:SendWorkflowStepAction"}, imageBuildVersions(stack), nil)
+	return statement("ActOnWorkflowSteps", []string{"imagebuilder:SendWorkflowStepAction"},
+		[]*string{imageBuildVersion(stack), workflowStepExecution(stack)}, nil)
 }
 
 // routeStepWaiting sends the waiting-step event to the request function.
@@ -77,8 +93,9 @@ func routeStepWaiting(stack awscdk.Stack, request awslambda.Function) {
 // whole workflow mode: Amazon Linux 2023 updated by the managed build
 // workflow, the example test workflow that waits at ApproveImage, and a
 // distribution in this Region that runs only once the step is resumed. It
-// has no schedule: start it by hand.
-func exampleApprovalPipeline(stack awscdk.Stack) {
+// has no schedule: start it by hand. It returns the pipeline's execution
+// role and the condition it is made under.
+func exampleApprovalPipeline(stack awscdk.Stack) (awsiam.CfnRole, awscdk.CfnCondition) {
 	enabled := awscdk.NewCfnParameter(stack, jsii.String("AmiApprovalExamplePipeline"), &awscdk.CfnParameterProps{
 		Type: jsii.String("String"), Default: jsii.String("false"), AllowedValues: jsii.Strings("true", "false"),
 		Description: jsii.String("true: deploy an example Image Builder pipeline whose test workflow waits for approval before distribution."),
@@ -126,6 +143,26 @@ func exampleApprovalPipeline(stack awscdk.Stack) {
 		}},
 	})
 	when(recipe, "AmiApprovalExampleRecipe")
+	// A pipeline with workflows runs them as an execution role of its own,
+	// which Image Builder requires ("An execution role is required to
+	// provide workflows"). EC2ImageBuilderExecutionPolicy is the AWS managed
+	// policy for it (AWS Managed Policy Reference,
+	// EC2ImageBuilderExecutionPolicy: "Grants permissions that allow EC2
+	// Image Builder to call AWS services on your behalf";
+	// arn:aws:iam::aws:policy/EC2ImageBuilderExecutionPolicy). Image Builder
+	// assumes it for this account's pipelines only.
+	execution := awsiam.NewCfnRole(stack, jsii.String("ExampleExecutionRole"), &awsiam.CfnRoleProps{
+		Description: jsii.String("Image Builder runs the AMI approval example pipeline's workflows as this role"),
+		AssumeRolePolicyDocument: map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+			"Effect": "Allow", "Principal": map[string]any{"Service": "imagebuilder.amazonaws.com"}, "Action": "sts:AssumeRole",
+			"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
+		}}},
+		ManagedPolicyArns: &[]any{
+			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("EC2ImageBuilderExecutionPolicy")).ManagedPolicyArn(),
+		},
+	})
+	when(execution, approvalExampleExecutionRoleID)
+	nagImageBuilderExecutionRole(execution)
 	dist := awsimagebuilder.NewCfnDistributionConfiguration(stack, jsii.String("ExampleDistribution"), &awsimagebuilder.CfnDistributionConfigurationProps{
 		Name: jsii.String("ami-approval-example"),
 		Distributions: &[]any{&awsimagebuilder.CfnDistributionConfiguration_DistributionProperty{
@@ -143,6 +180,7 @@ func exampleApprovalPipeline(stack awscdk.Stack) {
 		ImageRecipeArn:                 recipe.AttrArn(),
 		InfrastructureConfigurationArn: infra.AttrArn(),
 		DistributionConfigurationArn:   dist.AttrArn(),
+		ExecutionRole:                  execution.AttrArn(),
 		Workflows: &[]any{
 			&awsimagebuilder.CfnImagePipeline_WorkflowConfigurationProperty{
 				WorkflowArn: awsManaged(stack, "workflow", "build/build-image/x.x.x"),
@@ -151,6 +189,7 @@ func exampleApprovalPipeline(stack awscdk.Stack) {
 		},
 	})
 	when(pipeline, approvalExamplePipelineID)
+	return execution, cnd
 }
 
 // awsManaged is the ARN of an Image Builder resource that AWS owns (account

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 )
 
@@ -33,7 +34,7 @@ func TestApprovalExamplePipelineOffByDefault(t *testing.T) {
 		tmpl.HasParameter(jsii.String("AmiApprovalExamplePipeline"), map[string]any{"Default": "false", "AllowedValues": []any{"true", "false"}})
 		tmpl.HasCondition(jsii.String(approvalExampleCnd), map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "AmiApprovalExamplePipeline"}, "true"}})
 	})
-	for _, id := range []string{approvalExampleWorkflowID, "AmiApprovalExampleInstanceRole", "AmiApprovalExampleInstanceProfile",
+	for _, id := range []string{approvalExampleWorkflowID, "AmiApprovalExampleInstanceRole", approvalExampleExecutionRoleID, "AmiApprovalExampleInstanceProfile",
 		"AmiApprovalExampleInfrastructure", "AmiApprovalExampleRecipe", "AmiApprovalExampleDistribution", approvalExamplePipelineID} {
 		r, ok := allResources(tmpl)[id]
 		if !ok || r["Condition"] != approvalExampleCnd {
@@ -47,6 +48,44 @@ func TestApprovalExamplePipelineOffByDefault(t *testing.T) {
 	}
 	if got := wfs[1].(map[string]any)["WorkflowArn"]; !strings.Contains(strings.Join(flatten(got), " "), approvalExampleWorkflowID) {
 		t.Errorf("example pipeline's test workflow = %v, want %s", got, approvalExampleWorkflowID)
+	}
+}
+
+// TestApprovalExamplePipelineExecutionRole: a pipeline with workflows needs
+// an execution role (Image Builder refuses one without); the example's is
+// assumed by Image Builder for this account only, has the managed policy
+// Image Builder documents for it, and exists exactly when the pipeline does.
+// The CDK stack and the SAM template agree.
+func TestApprovalExamplePipelineExecutionRole(t *testing.T) {
+	for name, tmpl := range map[string]map[string]any{
+		"CDK": *defaultApproval(t).ToJSON(),
+		"SAM": readSAMTemplate(t, samCapabilityTemplates["AmiApproval"]),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newResolver(tmpl)
+			res := r.resolve(tmpl["Resources"]).(map[string]any)
+			pipeline, role := res[approvalExamplePipelineID], res[approvalExampleExecutionRoleID]
+			if got, want := dig(pipeline, "Properties", "ExecutionRole"), "${"+approvalExampleExecutionRoleID+".Arn}"; got != want {
+				t.Errorf("example pipeline's ExecutionRole = %v, want %s", got, want)
+			}
+			if got := dig(role, "Type"); got != "AWS::IAM::Role" {
+				t.Fatalf("%s: type %v, want AWS::IAM::Role", approvalExampleExecutionRoleID, got)
+			}
+			if got := dig(role, "Condition"); got != approvalExampleCnd {
+				t.Errorf("%s: condition %v, want %s", approvalExampleExecutionRoleID, got, approvalExampleCnd)
+			}
+			trust := []any{map[string]any{
+				"Effect": "Allow", "Principal": map[string]any{"Service": "imagebuilder.amazonaws.com"}, "Action": "sts:AssumeRole",
+				"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": "${AWS::AccountId}"}},
+			}}
+			if diff := cmp.Diff(trust, dig(role, "Properties", "AssumeRolePolicyDocument", "Statement")); diff != "" {
+				t.Errorf("%s trust (-want +got):\n%s", approvalExampleExecutionRoleID, diff)
+			}
+			managed := []any{"arn:${AWS::Partition}:iam::aws:policy/EC2ImageBuilderExecutionPolicy"}
+			if diff := cmp.Diff(managed, dig(role, "Properties", "ManagedPolicyArns")); diff != "" {
+				t.Errorf("%s managed policies (-want +got):\n%s", approvalExampleExecutionRoleID, diff)
+			}
+		})
 	}
 }
 

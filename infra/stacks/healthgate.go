@@ -190,9 +190,15 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 	group := awsscheduler.NewCfnScheduleGroup(stack, jsii.String("RecheckScheduleGroup"), &awsscheduler.CfnScheduleGroupProps{})
 	pinLogicalID(group, "PipelineStageRetryScheduleGroup")
 
-	var pipelineARNs []*string
+	// RetryStageExecution takes the stage resource type,
+	// arn:${Partition}:codepipeline:${Region}:${Account}:${PipelineName}/${StageName};
+	// GetPipeline and GetPipelineState the pipeline (Service Authorization
+	// Reference, "Actions, resources, and condition keys for AWS
+	// CodePipeline").
+	var pipelineARNs, stageARNs []*string
 	for _, name := range p.Pipelines {
 		pipelineARNs = append(pipelineARNs, pipelineARN(stack, name))
+		stageARNs = append(stageARNs, pipelineARN(stack, name+"/*"))
 	}
 	retry := NewFunction(stack, "PipelineStageRetry", &FunctionProps{
 		Name:        PipelineStageRetry,
@@ -213,8 +219,9 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 		Statements: []awsiam.PolicyStatement{
 			statement("DescribeHealthEvents", healthActions, star(), nil),
 			// Only the opted-in pipelines: reading the gate's parameters
-			// and state, and retrying the failed actions.
-			statement("RetryOptedInPipelines", []string{"codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:RetryStageExecution"}, pipelineARNs, nil),
+			// and state, and retrying the failed actions of their stages.
+			statement("ReadOptedInPipelines", []string{"codepipeline:GetPipeline", "codepipeline:GetPipelineState"}, pipelineARNs, nil),
+			statement("RetryOptedInPipelines", []string{"codepipeline:RetryStageExecution"}, stageARNs, nil),
 			statement("ScheduleRechecks", []string{"scheduler:CreateSchedule"},
 				[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("scheduler"), Resource: jsii.String("schedule"), ResourceName: jsii.String(*group.Ref() + "/*")})}, nil),
 			statement("PassSchedulerRole", []string{"iam:PassRole"}, []*string{schedulerRole.RoleArn()},

@@ -108,9 +108,16 @@ func TestHealthGatePermissions(t *testing.T) {
 		{"gate answers jobs, which have no ARN", PipelineHealthGate, map[string]any{
 			"Action": []any{"codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"}, "Resource": "*"}},
 		{"retry reads AWS Health", PipelineStageRetry, map[string]any{"Action": "health:DescribeEvents", "Resource": "*"}},
-		{"retry only the opted-in pipelines", PipelineStageRetry, map[string]any{
-			"Action":   []any{"codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:RetryStageExecution"},
+		{"retry reads only the opted-in pipelines", PipelineStageRetry, map[string]any{
+			"Sid":      "ReadOptedInPipelines",
+			"Action":   []any{"codepipeline:GetPipeline", "codepipeline:GetPipelineState"},
 			"Resource": sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:health-gate-example")}},
+		// RetryStageExecution's resource type is the stage:
+		// arn:…:codepipeline:<Region>:<account>:<pipeline>/<stage>.
+		{"retry retries only the opted-in pipelines' stages", PipelineStageRetry, map[string]any{
+			"Sid":      "RetryOptedInPipelines",
+			"Action":   "codepipeline:RetryStageExecution",
+			"Resource": sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:health-gate-example/*")}},
 		{"retry schedules in its group only", PipelineStageRetry, map[string]any{
 			"Action": "scheduler:CreateSchedule", "Resource": sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${PipelineStageRetryScheduleGroup}/*")}},
 		{"retry passes the scheduler role to the scheduler only", PipelineStageRetry, map[string]any{
@@ -243,8 +250,12 @@ func TestHealthGateProps(t *testing.T) {
 		return cfnARN("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:" + name)
 	}
 	hasStatement(t, tmpl, PipelineStageRetry, map[string]any{
-		"Action":   []any{"codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:RetryStageExecution"},
+		"Action":   []any{"codepipeline:GetPipeline", "codepipeline:GetPipelineState"},
 		"Resource": []any{sub("payments"), sub("web-app")},
+	})
+	hasStatement(t, tmpl, PipelineStageRetry, map[string]any{
+		"Action":   "codepipeline:RetryStageExecution",
+		"Resource": []any{sub("payments/*"), sub("web-app/*")},
 	})
 	check(t, func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +21,37 @@ var noResourceLevel = map[string]string{
 	// condition keys for AWS CodePipeline"): a job ID is all they name.
 	"codepipeline:PutJobSuccessResult": "the health gate answers its job",
 	"codepipeline:PutJobFailureResult": "the health gate answers its job",
+}
+
+// resourceType is a resource type of the Service Authorization Reference,
+// matched on an ARN's resource part (after the fifth colon).
+type resourceType struct {
+	name    string
+	pattern *regexp.Regexp
+}
+
+var (
+	imageBuilderImage         = resourceType{"image", regexp.MustCompile(`^image/.+`)}
+	imageBuilderStepExecution = resourceType{"workflowStepExecution", regexp.MustCompile(`^workflow-step-execution/.+`)}
+	codePipelinePipeline      = resourceType{"pipeline", regexp.MustCompile(`^[^/]+$`)}
+	codePipelineStage         = resourceType{"stage", regexp.MustCompile(`^[^/]+/[^/]+$`)}
+)
+
+// actionResourceTypes are, for actions whose resource types are easy to get
+// wrong, the types the Service Authorization Reference gives them, each
+// required ("*" in its Resource types column): a statement granting the
+// action must name a resource of every type and nothing of another type.
+// Image Builder: GetWorkflowStepExecution takes workflowStepExecution*
+// (arn:${Partition}:imagebuilder:${Region}:${Account}:workflow-step-execution/${WorkflowStepExecutionId}),
+// SendWorkflowStepAction image* and workflowStepExecution*. CodePipeline:
+// RetryStageExecution takes stage* (arn:${Partition}:codepipeline:${Region}:${Account}:${PipelineName}/${StageName}),
+// GetPipeline and GetPipelineState pipeline*.
+var actionResourceTypes = map[string][]resourceType{
+	"imagebuilder:GetWorkflowStepExecution": {imageBuilderStepExecution},
+	"imagebuilder:SendWorkflowStepAction":   {imageBuilderImage, imageBuilderStepExecution},
+	"codepipeline:RetryStageExecution":      {codePipelineStage},
+	"codepipeline:GetPipeline":              {codePipelinePipeline},
+	"codepipeline:GetPipelineState":         {codePipelinePipeline},
 }
 
 // readOnlyVerbs start the names of actions that change nothing.
@@ -91,7 +123,8 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		}
 	}
 	// The rules must have met the grants they are about.
-	for _, action := range []string{"ec2:DeleteVolume", "ec2:DeleteSnapshot", "cloudwatch:DeleteAlarms", "ec2:ModifyImageAttribute"} {
+	for _, action := range []string{"ec2:DeleteVolume", "ec2:DeleteSnapshot", "cloudwatch:DeleteAlarms", "ec2:ModifyImageAttribute",
+		"imagebuilder:GetWorkflowStepExecution", "imagebuilder:SendWorkflowStepAction", "codepipeline:RetryStageExecution", "codepipeline:GetPipeline"} {
 		if !seen[action] {
 			t.Errorf("no policy grants %s: the reader lost it", action)
 		}
@@ -165,6 +198,39 @@ func TestIAMLeastPrivilegeCatchesEachRule(t *testing.T) {
 			want: "ec2:DeleteTags",
 		},
 		{
+			name: "step read on image build versions",
+			s:    policyStatement{actions: []string{"imagebuilder:GetWorkflowStepExecution"}, resources: []string{"arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:image/*/*/*"}},
+			want: "workflowStepExecution",
+		},
+		{
+			name: "step read on step executions",
+			s:    policyStatement{actions: []string{"imagebuilder:GetWorkflowStepExecution"}, resources: []string{"arn:${AWS::Partition}:imagebuilder:*:${AWS::AccountId}:workflow-step-execution/*"}},
+		},
+		{
+			name: "step action without the image build version",
+			s:    policyStatement{actions: []string{"imagebuilder:SendWorkflowStepAction"}, resources: []string{"arn:aws:imagebuilder:*:111122223333:workflow-step-execution/*"}},
+			want: "no image resource",
+		},
+		{
+			name: "step action on both of its resource types",
+			s: policyStatement{actions: []string{"imagebuilder:SendWorkflowStepAction"}, resources: []string{
+				"arn:aws:imagebuilder:*:111122223333:image/*/*/*", "arn:aws:imagebuilder:*:111122223333:workflow-step-execution/*"}},
+		},
+		{
+			name: "stage retry on the pipeline",
+			s:    policyStatement{actions: []string{"codepipeline:RetryStageExecution"}, resources: []string{"arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:web-app"}},
+			want: "no stage resource",
+		},
+		{
+			name: "stage retry on the pipeline's stages",
+			s:    policyStatement{actions: []string{"codepipeline:RetryStageExecution"}, resources: []string{"arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:web-app/*"}},
+		},
+		{
+			name: "pipeline read on stages",
+			s:    policyStatement{actions: []string{"codepipeline:GetPipeline"}, resources: []string{"arn:aws:codepipeline:eu-west-1:111122223333:web-app/*"}},
+			want: "not a resource of type pipeline",
+		},
+		{
 			name: "share without the Image Builder condition",
 			s:    policyStatement{actions: []string{"ec2:ModifyImageAttribute"}, resources: []string{"arn:aws:ec2:*::image/*"}},
 			want: "Image Builder",
@@ -212,11 +278,61 @@ func privilegeProblems(s policyStatement) []string {
 				}
 			}
 		}
+		problems = append(problems, resourceTypeProblems(action, s.resources)...)
 		if service == "ec2" && name == "ModifyImageAttribute" && !imageBuilderCondition(s.condition) {
 			problems = append(problems, fmt.Sprintf("%s without the Image Builder condition (aws:ResourceTag/%s = %s)", action, imageBuilderTagKey, imageBuilderTagValue))
 		}
 	}
 	return problems
+}
+
+// resourceTypeProblems checks an action of actionResourceTypes against the
+// resources it is granted on ("*" stands for any type).
+func resourceTypeProblems(action string, resources []string) []string {
+	types, ok := actionResourceTypes[action]
+	if !ok {
+		return nil
+	}
+	var problems []string
+	found := map[string]bool{}
+	for _, r := range resources {
+		if r == "*" {
+			for _, typ := range types {
+				found[typ.name] = true
+			}
+			continue
+		}
+		part := arnResourcePart(r)
+		matched := false
+		for _, typ := range types {
+			if typ.pattern.MatchString(part) {
+				found[typ.name], matched = true, true
+			}
+		}
+		if !matched {
+			var names []string
+			for _, typ := range types {
+				names = append(names, typ.name)
+			}
+			problems = append(problems, fmt.Sprintf("%s on %s: not a resource of type %s (Service Authorization Reference)", action, r, strings.Join(names, " or ")))
+		}
+	}
+	for _, typ := range types {
+		if !found[typ.name] {
+			problems = append(problems, fmt.Sprintf("%s: no %s resource, which it requires (Service Authorization Reference)", action, typ.name))
+		}
+	}
+	return problems
+}
+
+// arnResourcePart returns what follows an ARN's fifth colon (volume/vol-1,
+// alarm:name), with ${...} placeholders, which may hold colons, as "x".
+func arnResourcePart(resource string) string {
+	parts := strings.SplitN(subVariable.ReplaceAllString(resource, "x"), ":", 6)
+	if len(parts) < 6 {
+		return resource
+	}
+	return parts[5]
 }
 
 func hasVerb(name string, verbs []string) bool {

@@ -92,3 +92,10 @@ func nagImageBuilderInstanceRole(role constructs.IConstruct) {
 	suppress(role, false, [2]string{"AwsSolutions-IAM4",
 		"AmazonSSMManagedInstanceCore and EC2InstanceProfileForImageBuilder are the policies Image Builder documents for its build instances (SSM runs the build, the other reads components and writes logs); a copy would drift from what Image Builder needs, and the role exists only with AmiApprovalExamplePipeline=true"})
 }
+
+// nagImageBuilderExecutionRole answers for the role Image Builder runs the
+// example pipeline's workflows as.
+func nagImageBuilderExecutionRole(role constructs.IConstruct) {
+	suppress(role, false, [2]string{"AwsSolutions-IAM4",
+		"EC2ImageBuilderExecutionPolicy is the AWS managed policy for the execution role of a pipeline with workflows; a copy would drift from what Image Builder's workflow actions need, and the role exists only with AmiApprovalExamplePipeline=true"})
+}

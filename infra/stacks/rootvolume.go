@@ -277,7 +277,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"REPLACEMENTS_TABLE": *table.TableName(),
 		},
 		Statements: []awsiam.PolicyStatement{
-			allow(stack, "Describe", []string{"ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeReplaceRootVolumeTasks"}, nil, nil),
+			allow(stack, "Describe", []string{"ec2:DescribeInstances", "ec2:DescribeSnapshots"}, nil, nil),
 			statement("RecordReplacements", []string{"dynamodb:PutItem", "dynamodb:GetItem"}, tableARN, nil),
 			allow(stack, "MarkVolumeForDeletion", []string{"ec2:CreateTags"}, []string{"volume/*"}, merge(
 				requestTag(p.DeleteVolumeTag),
