@@ -30,6 +30,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/iam"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 	"github.com/google/go-cmp/cmp"
 )
@@ -63,10 +64,11 @@ func linkEvent(t *testing.T, name, token string) events.APIGatewayV2HTTPRequest 
 }
 
 // requestEvent reads a sample Image Builder message with its AMI IDs
-// replaced, as the request function gets it.
-func requestEvent(t *testing.T, name string, amis map[string]string) approval.Image {
+// replaced, as the request function gets it from this account's Image
+// Builder (approvaltest.Env.Own).
+func (f *fixture) requestEvent(t *testing.T, name string, amis map[string]string) approval.Image {
 	t.Helper()
-	s := string(sample.Bytes(t, "ami-approval-request", name))
+	s := f.env.Own(string(sample.Bytes(t, "ami-approval-request", name)))
 	for from, to := range amis {
 		s = strings.ReplaceAll(s, from, to)
 	}
@@ -86,6 +88,8 @@ type fixture struct {
 	calls    *awstest.Calls
 	h        *handler
 	requests *approval.Requester
+	// role is the function's role, whose Config its clients are built on.
+	role *iam.Function
 }
 
 func newFixture(t *testing.T, url string) *fixture { return newFixtureWith(t, url, nil) }
@@ -96,7 +100,9 @@ func newFixtureWith(t *testing.T, url string, wrap func(aws.Config) aws.Config) 
 	t.Helper()
 	env := approvaltest.New(t)
 	calls := awstest.NewCalls()
-	fnCfg := env.Cfg.Copy()
+	// The function's calls run under its role, as infra/sam writes it.
+	role := env.As(t, approvaltest.LinkFunction)
+	fnCfg := role.Config.Copy()
 	if wrap != nil {
 		fnCfg = wrap(fnCfg)
 	}
@@ -111,8 +117,10 @@ func newFixtureWith(t *testing.T, url string, wrap func(aws.Config) aws.Config) 
 	return &fixture{
 		env:   env,
 		calls: calls,
+		role:  role,
 		h:     &handler{decider: decider, steps: steps, log: log},
-		// The request function's side, to make requests as it does.
+		// The request function's side (setup, as the admin), to make
+		// requests as it does.
 		requests: &approval.Requester{
 			Store:  &approval.Store{DB: dynamodb.NewFromConfig(env.Cfg), Table: s.Table},
 			Builds: env.Builds(env.Cfg), EC2: env.Names(env.Cfg),
@@ -150,9 +158,9 @@ func (f *fixture) emailedToken(t *testing.T) string {
 // singleRegion makes one golden AMI in us-east-1 and its approval request.
 func (f *fixture) singleRegion(t *testing.T) (ami, token string) {
 	t.Helper()
-	im := requestEvent(t, "available-single-region.json", nil)
+	im := f.requestEvent(t, "available-single-region.json", nil)
 	ami = approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "golden-al2023 2026-06-01")
-	im = requestEvent(t, "available-single-region.json", map[string]string{sampleAMIEast: ami})
+	im = f.requestEvent(t, "available-single-region.json", map[string]string{sampleAMIEast: ami})
 	return ami, f.request(t, im)
 }
 
@@ -226,7 +234,7 @@ func TestGetShowsTheRequestAndChangesNothing(t *testing.T) {
 		checkHeaders(t, resp)
 		for _, want := range []string{
 			"<code>" + ami + "</code>", "golden-al2023 2026-06-01", "us-east-1",
-			"arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.4/2",
+			f.env.Own("arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.4/2"),
 			"Account <code>111111111111</code>", "Account <code>222222222222</code>",
 			"Link expires", `<form method="post">`, `name="token" value="` + token + `"`,
 			`<button type="submit" name="decision" value="approve" class="approve">Approve</button>`,
@@ -333,7 +341,7 @@ func TestBadRequestsGetTheirStatusAndShareNothing(t *testing.T) {
 	ami, token := f.singleRegion(t)
 
 	// An expired request: made 100 hours ago with the default 72-hour link.
-	expiredImage := requestEvent(t, "failed.json", nil) // another build ARN, so a request of its own
+	expiredImage := f.requestEvent(t, "failed.json", nil) // another build ARN, so a request of its own
 	expiredImage.Status = approval.StatusAvailable
 	expiredImage.AMIs = []approval.AMI{{Region: "us-east-1", ID: ami, Name: "old"}}
 	f.requests.Now = func() time.Time { return time.Now().Add(-100 * time.Hour) }
@@ -424,12 +432,12 @@ func TestBadRequestsGetTheirStatusAndShareNothing(t *testing.T) {
 
 func TestMultiRegionApprovalSharesEachAMIInItsRegion(t *testing.T) {
 	f := newFixture(t, approvalURL)
-	im := requestEvent(t, "available-multi-region.json", nil)
+	im := f.requestEvent(t, "available-multi-region.json", nil)
 	east := approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "golden east")
 	west := approvaltest.GoldenAMI(t, f.env.EC2("eu-west-1"), "eu-west-1", im.ARN, "golden west")
 	// Tagged for this build too, but not among its outputs.
 	stray := approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "golden stray")
-	token := f.request(t, requestEvent(t, "available-multi-region.json", map[string]string{sampleAMIEast: east, sampleAMIWest: west}))
+	token := f.request(t, f.requestEvent(t, "available-multi-region.json", map[string]string{sampleAMIEast: east, sampleAMIWest: west}))
 
 	f.env.IB.ResetCalls()
 	resp := f.serve(t, linkEvent(t, "post-approve.json", token))
@@ -583,9 +591,10 @@ func (c faultyEC2) ModifyImageAttribute(ctx context.Context, in *ec2.ModifyImage
 	return c.ImageAPI.ModifyImageAttribute(ctx, in, opts...)
 }
 
-// withFaults gives the handler EC2 clients that fail as fs says.
+// withFaults gives the handler EC2 clients, under the function's role,
+// that fail as fs says.
 func (f *fixture) withFaults(fs *faults) {
-	cfg := f.env.Cfg.Copy()
+	cfg := f.role.Config.Copy()
 	cfg.APIOptions = append(cfg.APIOptions, f.calls.Middleware)
 	f.h.decider.EC2 = &approval.Regional[approval.ImageAPI]{New: func(region string) approval.ImageAPI {
 		return faultyEC2{ImageAPI: ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = region }), region: region, faults: fs}
@@ -639,10 +648,10 @@ func TestPartialShareIsUndoneOrShown(t *testing.T) {
 	f.h.decider.Log = slog.New(slog.NewJSONHandler(&logs, nil))
 	fs := &faults{}
 	f.withFaults(fs)
-	im := requestEvent(t, "available-multi-region.json", nil)
+	im := f.requestEvent(t, "available-multi-region.json", nil)
 	east := approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "golden east")
 	west := approvaltest.GoldenAMI(t, f.env.EC2("eu-west-1"), "eu-west-1", im.ARN, "golden west")
-	token := f.request(t, requestEvent(t, "available-multi-region.json", map[string]string{sampleAMIEast: east, sampleAMIWest: west}))
+	token := f.request(t, f.requestEvent(t, "available-multi-region.json", map[string]string{sampleAMIEast: east, sampleAMIWest: west}))
 	perms := func(region, ami string) []string { return approvaltest.LaunchPermissions(t, f.env.EC2(region), ami) }
 	const genericReason = "sharing failed in eu-west-1; retry, or ask an operator to check the function&#39;s logs"
 
@@ -918,7 +927,7 @@ func TestApprovalChecksEachAMIOnce(t *testing.T) {
 func TestAMIImageBuilderDoesNotListIsRefused(t *testing.T) {
 	f := newFixture(t, approvalURL)
 	ami, token := f.singleRegion(t)
-	im := requestEvent(t, "available-single-region.json", nil)
+	im := f.requestEvent(t, "available-single-region.json", nil)
 	real := approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "the real output")
 	f.env.Built(im.ARN, approval.AMI{Region: "us-east-1", ID: real})
 
@@ -943,9 +952,9 @@ func TestAMIImageBuilderDoesNotListIsRefused(t *testing.T) {
 // the AMI's name and creation date as EC2 reports them, not the message's.
 func TestPagesShowEC2sNames(t *testing.T) {
 	f := newFixture(t, approvalURL)
-	im := requestEvent(t, "available-single-region.json", nil)
+	im := f.requestEvent(t, "available-single-region.json", nil)
 	ami := approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "name EC2 knows")
-	im = requestEvent(t, "available-single-region.json", map[string]string{sampleAMIEast: ami})
+	im = f.requestEvent(t, "available-single-region.json", map[string]string{sampleAMIEast: ami})
 	const messageName = "golden-al2023 2026-06-01T07-03-10.104Z"
 	if im.AMIs[0].Name != messageName {
 		t.Fatalf("the sample message names the AMI %q, want %q", im.AMIs[0].Name, messageName)
@@ -1020,9 +1029,10 @@ func (c stallingEC2) ModifyImageAttribute(ctx context.Context, in *ec2.ModifyIma
 	return c.ImageAPI.ModifyImageAttribute(ctx, in, opts...)
 }
 
-// withSlowRegion makes EC2 in region stall or crash on grants.
+// withSlowRegion makes EC2 (under the function's role) in region stall or
+// crash on grants.
 func (f *fixture) withSlowRegion(region string, stall, crash bool) {
-	cfg := f.env.Cfg.Copy()
+	cfg := f.role.Config.Copy()
 	cfg.APIOptions = append(cfg.APIOptions, f.calls.Middleware)
 	f.h.decider.EC2 = &approval.Regional[approval.ImageAPI]{New: func(r string) approval.ImageAPI {
 		c := approval.ImageAPI(ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = r }))
@@ -1033,12 +1043,24 @@ func (f *fixture) withSlowRegion(region string, stall, crash bool) {
 	}}
 }
 
+// sweeper is ami-approval-sweeper's side of a stopped approval, under that
+// function's role: it finishes what the link's invocation left sharing,
+// with the clock now.
+func (f *fixture) sweeper(t *testing.T, now func() time.Time) *approval.Decider {
+	t.Helper()
+	cfg := f.env.As(t, approvaltest.SweeperFunction).Config.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, f.calls.Middleware)
+	d := approval.NewDecider(cfg, f.env.Settings(approvalURL), f.h.decider.Log)
+	d.Builds, d.Now = f.env.Builds(cfg), now
+	return d
+}
+
 func (f *fixture) multiRegion(t *testing.T) (east, west, token string) {
 	t.Helper()
-	im := requestEvent(t, "available-multi-region.json", nil)
+	im := f.requestEvent(t, "available-multi-region.json", nil)
 	east = approvaltest.GoldenAMI(t, f.env.EC2("us-east-1"), "us-east-1", im.ARN, "golden east")
 	west = approvaltest.GoldenAMI(t, f.env.EC2("eu-west-1"), "eu-west-1", im.ARN, "golden west")
-	return east, west, f.request(t, requestEvent(t, "available-multi-region.json", map[string]string{sampleAMIEast: east, sampleAMIWest: west}))
+	return east, west, f.request(t, f.requestEvent(t, "available-multi-region.json", map[string]string{sampleAMIEast: east, sampleAMIWest: west}))
 }
 
 // TestSlowEC2AndAShortDeadline: EC2 in the second Region does not answer.
@@ -1130,12 +1152,12 @@ func TestCrashAfterTheFirstShareIsSwept(t *testing.T) {
 	}
 
 	f.withSlowRegion("", false, false)
-	f.h.decider.Now = func() time.Time { return later }
-	swept, err := f.h.decider.Sweep(context.Background())
+	sweeper := f.sweeper(t, func() time.Time { return later })
+	swept, err := sweeper.Sweep(context.Background())
 	if err != nil || len(swept) != 1 || swept[0].Outcome != approval.OutcomeShared {
 		t.Fatalf("Sweep = %+v, %v, want one approval finished as shared", swept, err)
 	}
-	swept, err = f.h.decider.Sweep(context.Background())
+	swept, err = sweeper.Sweep(context.Background())
 	if err != nil || len(swept) != 0 {
 		t.Errorf("second Sweep = %+v, %v, want nothing to do", swept, err)
 	}
@@ -1181,7 +1203,7 @@ func TestFinishSharingFromThePage(t *testing.T) {
 	if n := len(f.env.Target.Receive(t)); n != 1 {
 		t.Errorf("target notices = %d, want 1", n)
 	}
-	if swept, err := f.h.decider.Sweep(context.Background()); err != nil || len(swept) != 0 {
+	if swept, err := f.sweeper(t, f.h.decider.Now).Sweep(context.Background()); err != nil || len(swept) != 0 {
 		t.Errorf("Sweep after the approver finished = %+v, %v, want nothing to do", swept, err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ebs-ops/lambda-suite/shared/approval"
-	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
 )
 
@@ -23,9 +22,9 @@ const (
 // function makes it, and returns the token from its email.
 func (f *fixture) paused(t *testing.T, ago, timeout time.Duration) string {
 	t.Helper()
-	f.env.Paused(t, approvaltest.StepEvent(t), time.Now().UTC().Add(-ago), timeout)
+	f.env.Paused(t, f.env.StepEvent(t), time.Now().UTC().Add(-ago), timeout)
 	sr := &approval.StepRequester{Requester: f.requests, Steps: f.env.Steps(f.env.Cfg)}
-	sw, err := approval.ParseStepWaiting(approvaltest.StepEvent(t))
+	sw, err := approval.ParseStepWaiting(f.env.StepEvent(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,15 +37,16 @@ func (f *fixture) paused(t *testing.T, ago, timeout time.Duration) string {
 }
 
 // sent lists the actions the fake received, with their client tokens.
-func sent(t *testing.T, s *fakeimagebuilder.Server) (actions, tokens []string) {
+func (f *fixture) sent(t *testing.T) (actions, tokens []string) {
 	t.Helper()
-	for _, c := range s.Calls("SendWorkflowStepAction") {
+	build := f.env.Own(stepBuild)
+	for _, c := range f.env.IB.Calls("SendWorkflowStepAction") {
 		var in struct{ StepExecutionID, ImageBuildVersionArn, Action, Reason, ClientToken string }
 		if err := json.Unmarshal(c.Body, &in); err != nil {
 			t.Fatal(err)
 		}
-		if in.StepExecutionID != stepID || in.ImageBuildVersionArn != stepBuild {
-			t.Errorf("SendWorkflowStepAction for %s of %s, want %s of %s", in.StepExecutionID, in.ImageBuildVersionArn, stepID, stepBuild)
+		if in.StepExecutionID != stepID || in.ImageBuildVersionArn != build {
+			t.Errorf("SendWorkflowStepAction for %s of %s, want %s of %s", in.StepExecutionID, in.ImageBuildVersionArn, stepID, build)
 		}
 		actions, tokens = append(actions, in.Action), append(tokens, in.ClientToken)
 	}
@@ -63,7 +63,7 @@ func TestStepGetShowsThePausedBuildAndSendsNothing(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || pageTitle(resp) != "Resume this paused build?" {
 			t.Fatalf("GET = %d %q, want 200 with the buttons\n%s", resp.StatusCode, pageTitle(resp), resp.Body)
 		}
-		for _, want := range []string{"Approve and resume", "Reject and stop", "ApproveImage", stepID, "Step times out", stepBuild} {
+		for _, want := range []string{"Approve and resume", "Reject and stop", "ApproveImage", stepID, "Step times out", f.env.Own(stepBuild)} {
 			if !strings.Contains(resp.Body, want) {
 				t.Errorf("GET page does not show %q", want)
 			}
@@ -89,7 +89,7 @@ func TestStepApproveResumesOnce(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || pageOutcome(resp) != "shared" || pageTitle(resp) != "Build approved: the workflow resumed" {
 		t.Fatalf("POST approve = %d %q %q\n%s", resp.StatusCode, pageTitle(resp), pageOutcome(resp), resp.Body)
 	}
-	if actions, _ := sent(t, f.env.IB); strings.Join(actions, ",") != "RESUME" {
+	if actions, _ := f.sent(t); strings.Join(actions, ",") != "RESUME" {
 		t.Errorf("actions sent = %v, want exactly one RESUME", actions)
 	}
 	if st, _ := f.env.IB.Step(stepID); st.Status != fakeimagebuilder.StepCompleted || !strings.Contains(st.Reason, "approved on the AMI approval page") {
@@ -125,7 +125,7 @@ func TestStepRejectStopsThenApproveSendsNothing(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || pageOutcome(resp) != "rejected" {
 		t.Errorf("POST approve after reject = %d %q, want the recorded rejection", resp.StatusCode, pageOutcome(resp))
 	}
-	if actions, _ := sent(t, f.env.IB); strings.Join(actions, ",") != "STOP" {
+	if actions, _ := f.sent(t); strings.Join(actions, ",") != "STOP" {
 		t.Errorf("actions sent = %v, want exactly one STOP", actions)
 	}
 	if st, _ := f.env.IB.Step(stepID); st.Status != fakeimagebuilder.StepFailed || st.Sent != "STOP" {
@@ -209,7 +209,7 @@ func TestStepRetryAfterAnErrorSendsWithTheSameToken(t *testing.T) {
 		}
 		t.Fatalf("retry POST = %d %q\n%s", resp.StatusCode, pageOutcome(resp), resp.Body)
 	}
-	actions, tokens := sent(t, f.env.IB)
+	actions, tokens := f.sent(t)
 	if len(tokens) < 2 || tokens[0] != tokens[len(tokens)-1] {
 		t.Errorf("client tokens = %v, want the same on every attempt", tokens)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/iam"
 	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
@@ -41,6 +42,8 @@ type fixture struct {
 	env   *approvaltest.Env
 	calls *awstest.Calls
 	h     *handler
+	// role is the function's role, whose Config its clients are built on.
+	role *iam.Function
 }
 
 func newFixture(t *testing.T) fixture { return newFixtureWith(t, nil) }
@@ -51,14 +54,16 @@ func newFixtureWith(t *testing.T, wrap func(aws.Config) aws.Config) fixture {
 	t.Helper()
 	env := approvaltest.New(t)
 	calls := awstest.NewCalls()
-	fnCfg := env.Cfg.Copy()
+	// The function's calls run under its role, as infra/sam writes it.
+	role := env.As(t, approvaltest.RequestFunction)
+	fnCfg := role.Config.Copy()
 	if wrap != nil {
 		fnCfg = wrap(fnCfg)
 	}
 	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
 	s := env.Settings(approvalURL)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	return fixture{env: env, calls: calls, h: &handler{log: log, requests: &approval.Requester{
+	return fixture{env: env, calls: calls, role: role, h: &handler{log: log, requests: &approval.Requester{
 		Store:  &approval.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: s.Table},
 		Builds: env.Builds(fnCfg), EC2: env.Names(fnCfg),
 		SNS: sns.NewFromConfig(fnCfg), ApproverTopicARN: s.ApproverTopicARN,
@@ -66,11 +71,23 @@ func newFixtureWith(t *testing.T, wrap func(aws.Config) aws.Config) fixture {
 	}}}
 }
 
+// own returns a sample as this account's Image Builder sends it: its
+// build and AMIs are the account's (approvaltest.Env.Own).
+func (f fixture) own(ev events.SNSEvent) events.SNSEvent {
+	ev.Records = append([]events.SNSEventRecord(nil), ev.Records...)
+	for i := range ev.Records {
+		ev.Records[i].SNS.Message = f.env.Own(ev.Records[i].SNS.Message)
+	}
+	return ev
+}
+
 // built makes the AMIs of a sample's message in this account (named
 // "EC2 name <region>", unlike the message's names), registers the build
-// with Image Builder, and returns the sample with the AMIs' real IDs.
+// with Image Builder, and returns the sample, as this account's (own),
+// with the AMIs' real IDs.
 func (f fixture) built(t *testing.T, ev events.SNSEvent) events.SNSEvent {
 	t.Helper()
+	ev = f.own(ev)
 	im, err := approval.ParseImage([]byte(ev.Records[0].SNS.Message))
 	if err != nil {
 		t.Fatal(err)
@@ -111,10 +128,10 @@ func TestAvailableBuildEmailsOneLink(t *testing.T) {
 		t.Errorf("subject = %q, want %q", mail.Subject, want)
 	}
 	for _, want := range []string{
-		"arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.4/2", // what was built
-		ami + "  us-east-1  EC2 name us-east-1  created ",                         // EC2's name and date, not the message's
-		"accounts 111111111111, 222222222222",                                     // who it will be shared with
-		"The link expires ", "(in 3 days)",                                        // when the link expires
+		f.env.Own("arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.4/2"), // what was built
+		ami + "  us-east-1  EC2 name us-east-1  created ",                                    // EC2's name and date, not the message's
+		"accounts 111111111111, 222222222222",                                                // who it will be shared with
+		"The link expires ", "(in 3 days)",                                                   // when the link expires
 		"Request: " + res.Ref,
 	} {
 		if !strings.Contains(mail.Body, want) {
@@ -310,7 +327,7 @@ func TestForgedMessageIsRefused(t *testing.T) {
 // TestBuildImageBuilderDoesNotKnowIsRefused: no build, no request.
 func TestBuildImageBuilderDoesNotKnowIsRefused(t *testing.T) {
 	f := newFixture(t)
-	res := f.handle(t, sample(t, "available-single-region.json"), approval.Refused)
+	res := f.handle(t, f.own(sample(t, "available-single-region.json")), approval.Refused)
 	if !strings.Contains(res.Reason, "Image Builder has no build") {
 		t.Errorf("reason = %q, want Image Builder has no build", res.Reason)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ebs-ops/lambda-suite/shared/approval"
-	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
 	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
@@ -17,7 +16,7 @@ import (
 // that count their calls as the SNS flow's do.
 func (f fixture) withSteps(t *testing.T) fixture {
 	t.Helper()
-	fnCfg := f.env.Cfg.Copy()
+	fnCfg := f.role.Config.Copy()
 	fnCfg.APIOptions = append(fnCfg.APIOptions, f.calls.Middleware)
 	f.h.steps = &approval.StepRequester{Requester: f.h.requests, Steps: f.env.Steps(fnCfg)}
 	return f
@@ -28,13 +27,20 @@ func rawSample(t *testing.T, name string) json.RawMessage {
 	return samples.Bytes(t, "ami-approval-request", name)
 }
 
+// rawStep is the waiting-step sample as this account's Image Builder
+// sends it (approvaltest.Env.Own).
+func (f fixture) rawStep(t *testing.T) json.RawMessage {
+	t.Helper()
+	return json.RawMessage(f.env.Own(string(rawSample(t, "workflow-step-waiting.json"))))
+}
+
 func TestWaitingStepEmailsOneLink(t *testing.T) {
 	f := newFixture(t).withSteps(t)
-	ev := approvaltest.StepEvent(t)
+	ev := f.env.StepEvent(t)
 	started := time.Now().UTC().Add(-10 * time.Minute)
 	f.env.Paused(t, ev, started, 0)
 
-	out, err := f.h.Invoke(context.Background(), rawSample(t, "workflow-step-waiting.json"))
+	out, err := f.h.Invoke(context.Background(), f.rawStep(t))
 	res, ok := out.(approval.RequestResult)
 	if err != nil || !ok || res.Outcome != approval.Requested {
 		t.Fatalf("Invoke(waiting step) = %+v, %v; want %s", out, err, approval.Requested)
@@ -50,7 +56,7 @@ func TestWaitingStepEmailsOneLink(t *testing.T) {
 	timesOut := started.Add(fakeimagebuilder.DefaultStepTimeout).Format(time.RFC1123)
 	for _, want := range []string{
 		"paused this build at its WaitForAction step",
-		"arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.5/1",
+		f.env.Own("arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.5/1"),
 		"Step:    ApproveImage (step-a1b2c3d4-5678-90ab-cdef-0123456789ab)",
 		"Message: Waiting for approval before distribution",
 		"Step times out: " + timesOut,
@@ -73,7 +79,7 @@ func TestWaitingStepEmailsOneLink(t *testing.T) {
 
 	// EventBridge delivers at least once: the same event again.
 	f.calls.Reset()
-	out, err = f.h.Invoke(context.Background(), rawSample(t, "workflow-step-waiting.json"))
+	out, err = f.h.Invoke(context.Background(), f.rawStep(t))
 	if res, _ := out.(approval.RequestResult); err != nil || res.Outcome != approval.Duplicate {
 		t.Errorf("Invoke(redelivered) = %+v, %v; want %s", out, err, approval.Duplicate)
 	}
@@ -87,7 +93,7 @@ func TestWaitingStepEmailsOneLink(t *testing.T) {
 
 func TestStepNoLongerWaitingAsksNothing(t *testing.T) {
 	f := newFixture(t).withSteps(t)
-	ev := approvaltest.StepEvent(t)
+	ev := f.env.StepEvent(t)
 	// Started four days ago with the default 3-day time-out: timed out.
 	f.env.Paused(t, ev, time.Now().Add(-96*time.Hour), 0)
 	res, err := f.h.HandleStep(context.Background(), ev)

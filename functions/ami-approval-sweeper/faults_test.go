@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
@@ -23,10 +24,11 @@ func TestSweepUnderFaults(t *testing.T) {
 	env := approvaltest.New(t)
 	calls := awstest.NewCalls()
 	east, west := stuck(t, env, time.Now().Add(-approval.SharingLease-time.Minute))
-	cfg, tr := fault.Wrap(env.Cfg)
-	faultedEnv := *env
-	faultedEnv.Cfg = cfg
-	h := newHandler(t, &faultedEnv, calls)
+	var tr *fault.Transport
+	h := newHandlerWith(t, env, calls, func(c aws.Config) aws.Config {
+		c, tr = fault.Wrap(c)
+		return c
+	})
 
 	for _, rule := range []fault.Rule{
 		fault.Unavailable("DynamoDB", ""),

@@ -27,6 +27,8 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
+// imageARN is the build the tests' approvals are of, as the sample names
+// it; env.Own(imageARN) is the test account's.
 const imageARN = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.5/1"
 
 var linkPattern = regexp.MustCompile(`\?token=([A-Za-z0-9_-]{43})\n`)
@@ -42,16 +44,17 @@ func scheduled(t *testing.T) events.EventBridgeEvent {
 func stuck(t *testing.T, env *approvaltest.Env, stoppedAt time.Time) (east, west string) {
 	t.Helper()
 	ctx := context.Background()
-	east = approvaltest.GoldenAMI(t, env.EC2("us-east-1"), "us-east-1", imageARN, "golden east")
-	west = approvaltest.GoldenAMI(t, env.EC2("eu-west-1"), "eu-west-1", imageARN, "golden west")
+	build := env.Own(imageARN)
+	east = approvaltest.GoldenAMI(t, env.EC2("us-east-1"), "us-east-1", build, "golden east")
+	west = approvaltest.GoldenAMI(t, env.EC2("eu-west-1"), "eu-west-1", build, "golden west")
 	amis := []approval.AMI{{Region: "us-east-1", ID: east}, {Region: "eu-west-1", ID: west}}
-	env.Built(imageARN, amis...)
+	env.Built(build, amis...)
 	s := env.Settings("https://approvals.example.com/")
 	req := &approval.Requester{
 		Store: &approval.Store{DB: env.DynamoDB, Table: s.Table}, Builds: env.Builds(env.Cfg), EC2: env.Names(env.Cfg),
 		SNS: env.SNS, ApproverTopicARN: s.ApproverTopicARN, Targets: s.Targets, ApprovalURL: s.ApprovalURL,
 	}
-	im := approval.Image{ARN: imageARN, Name: "golden-al2023", Version: "1.0.5", Status: approval.StatusAvailable, AccountID: "123456789012", AMIs: amis}
+	im := approval.Image{ARN: build, Name: "golden-al2023", Version: "1.0.5", Status: approval.StatusAvailable, AccountID: env.Account, AMIs: amis}
 	if _, err := req.Handle(ctx, im); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +93,18 @@ func stuck(t *testing.T, env *approvaltest.Env, stoppedAt time.Time) (east, west
 
 func newHandler(t *testing.T, env *approvaltest.Env, calls *awstest.Calls) *handler {
 	t.Helper()
-	cfg := env.Cfg.Copy()
+	return newHandlerWith(t, env, calls, nil)
+}
+
+// newHandlerWith is newHandler with the function's clients built on
+// wrap(config), such as a config whose calls go through injected faults.
+func newHandlerWith(t *testing.T, env *approvaltest.Env, calls *awstest.Calls, wrap func(aws.Config) aws.Config) *handler {
+	t.Helper()
+	// The function's calls run under its role, as infra/sam writes it.
+	cfg := env.As(t, approvaltest.SweeperFunction).Config.Copy()
+	if wrap != nil {
+		cfg = wrap(cfg)
+	}
 	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	d := approval.NewDecider(cfg, env.Settings("https://approvals.example.com/"), log)
@@ -164,7 +178,7 @@ func TestRunningApprovalIsLeftAlone(t *testing.T) {
 func TestStoppedApprovalOfAnUnlistedAMIIsReverted(t *testing.T) {
 	env := approvaltest.New(t)
 	east, west := stuck(t, env, time.Now().Add(-approval.SharingLease-time.Minute))
-	env.Built(imageARN, approval.AMI{Region: "eu-west-1", ID: west})
+	env.Built(env.Own(imageARN), approval.AMI{Region: "eu-west-1", ID: west})
 	h := newHandler(t, env, awstest.NewCalls())
 	swept, err := h.Handle(context.Background(), scheduled(t))
 	if err != nil || len(swept) != 1 || swept[0].Outcome != approval.OutcomeRefused || !strings.Contains(swept[0].Reason, east) {

@@ -18,7 +18,7 @@ import (
 // and returns its token.
 func waiting(t *testing.T, env *approvaltest.Env, n int, ago time.Duration) (approval.Token, string) {
 	t.Helper()
-	sw, err := approval.ParseStepWaiting(approvaltest.StepEvent(t))
+	sw, err := approval.ParseStepWaiting(env.StepEvent(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func (s *slowWrites) Wait(ctx context.Context) error {
 func withQueue(t *testing.T, f *fixture) (*sqs.Client, *string) {
 	t.Helper()
 	sqsClient := sqs.NewFromConfig(f.cfg)
-	q, err := sqsClient.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("ebs-alarms-resume")})
+	q, err := sqsClient.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(resumeQueue)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/diskalarmtest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/iam"
 	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 	"github.com/google/go-cmp/cmp"
 )
@@ -31,7 +32,10 @@ func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 // The sample events' topic and instance.
 const (
-	sampleTopic    = "arn:aws:sns:us-east-1:123456789012:disk-space-alerts"
+	sampleTopic     = "arn:aws:sns:us-east-1:123456789012:" + sampleTopicName
+	sampleTopicName = "disk-space-alerts"
+	// resumeQueue is the name of the continuation queue the tests create.
+	resumeQueue    = "ebs-alarms-resume"
 	sampleInstance = "i-0123456789abcdef0"
 	prefix         = diskalarm.DefaultPrefix
 )
@@ -43,7 +47,8 @@ func sample(t *testing.T, name, instanceID string) json.RawMessage {
 }
 
 type fixture struct {
-	cfg   aws.Config
+	cfg   aws.Config // the test's own (admin) configuration, for setup and checks
+	role  *iam.Function
 	ec2   *ec2.Client
 	cw    *cloudwatch.Client
 	calls *awstest.Calls
@@ -55,7 +60,14 @@ type fixture struct {
 // with its calls counted and its logs kept.
 func newFixture(t *testing.T, env map[string]string) *fixture {
 	t.Helper()
-	cfg, _ := awstest.Moto(t).Config(t)
+	cfg, acct := awstest.Moto(t).Config(t)
+	// The function's calls run under its role, as infra/sam writes it; the
+	// tests' continuation queue and the sample events' topic stand for the
+	// stack's.
+	role := iam.As(t, cfg, acct, "disk-alarm.yaml", "EbsAlarmsFunction", iam.Options{Names: map[string]string{
+		"EbsAlarmsResumeQueue": resumeQueue,
+		"EbsAlarmsTopic":       sampleTopicName,
+	}})
 	fnCfg, err := loadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
@@ -63,11 +75,11 @@ func newFixture(t *testing.T, env map[string]string) *fixture {
 	// The default rate of 3 writes a second would make every test wait.
 	fnCfg.WriteRate = 50
 	calls := awstest.NewCalls()
-	counted := cfg.Copy()
+	counted := role.Config.Copy()
 	counted.APIOptions = append(counted.APIOptions, calls.Middleware)
 	logs := &bytes.Buffer{}
 	return &fixture{
-		cfg: cfg, ec2: ec2.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg), calls: calls, logs: logs,
+		cfg: cfg, role: role, ec2: ec2.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg), calls: calls, logs: logs,
 		h: newHandler(fnCfg, counted, slog.New(slog.NewJSONHandler(logs, nil))),
 	}
 }
@@ -310,9 +322,10 @@ func TestScheduledRunFollowsDisks(t *testing.T) {
 	})
 }
 
-// countedConfig is the fixture's configuration with its call counter.
+// countedConfig is the function's configuration (its role's) with the
+// fixture's call counter.
 func countedConfig(f *fixture) aws.Config {
-	c := f.cfg.Copy()
+	c := f.role.Config.Copy()
 	c.APIOptions = append(c.APIOptions, f.calls.Middleware)
 	return c
 }
@@ -407,7 +420,7 @@ func TestStoppedRunResumesFromTheQueue(t *testing.T) {
 	f := newFixture(t, map[string]string{"SNS_TOPIC_ARN": sampleTopic, "INSTANCE_NAME_PATTERN": "Windows*"})
 	seedFleet(t, f)
 	sqsClient := sqs.NewFromConfig(f.cfg)
-	q, err := sqsClient.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("ebs-alarms-resume")})
+	q, err := sqsClient.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(resumeQueue)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,7 +535,7 @@ func TestChainEndsWhenPutsKeepFailing(t *testing.T) {
 		seedFleet(t, f)
 		stale := putStaleAlarms(t, f)
 		sqsClient := sqs.NewFromConfig(f.cfg)
-		q, err := sqsClient.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("ebs-alarms-resume")})
+		q, err := sqsClient.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(resumeQueue)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,12 +10,13 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fault"
 )
 
-// faulted is newFixture with the clients' calls going through the fault
-// transport to the fake, which speaks the wire protocol on loopback.
+// faulted is newFixture with the clients' calls (under the gate's role)
+// going through the fault transport to the IAM layer and on to the fake,
+// which speaks the wire protocol on loopback.
 func faulted(t *testing.T, rules ...fault.Rule) (fixture, *fault.Transport) {
 	t.Helper()
 	f := newFixture(t)
-	cfg, tr := fault.Wrap(f.fake.AWSConfig(), rules...)
+	cfg, tr := fault.Wrap(f.roleCfg, rules...)
 	f.h.health, f.h.jobs = health.NewFromConfig(cfg), codepipeline.NewFromConfig(cfg)
 	return f, tr
 }

@@ -10,10 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/health"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/iam"
 	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 	"github.com/google/go-cmp/cmp"
 )
@@ -53,22 +60,55 @@ func withParams(t *testing.T, ev json.RawMessage, params string) json.RawMessage
 	return edit(t, ev, func(_, cfg, _ map[string]any) { cfg["UserParameters"] = params })
 }
 
+// The template whose role the gate's clients run under, and the gate's
+// logical ID in it.
+const (
+	template = "health-gate.yaml"
+	function = "PipelineHealthGateFunction"
+	// notifyTopic is the name of the notification topic the tests make
+	// (HealthGateNotifyTopic).
+	notifyTopic = "lambda-suite-notifications"
+)
+
 type fixture struct {
 	fake *fakehealthgate.Server
 	h    *handler
+	// cfg is the account's admin (moto directly), for setup and checks;
+	// roleCfg is the gate's role, as infra/sam writes it: AWS Health and
+	// CodePipeline reach the fake through the IAM layer.
+	cfg, roleCfg aws.Config
 }
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	f := fakehealthgate.New(t)
-	cfg := f.AWSConfig()
-	return fixture{fake: f, h: &handler{
-		health: health.NewFromConfig(cfg),
-		jobs:   codepipeline.NewFromConfig(cfg),
+	cfg, acct := awstest.Moto(t).Config(t)
+	role := iam.As(t, cfg, acct, template, function, iam.Options{
+		Names:  map[string]string{"HealthGateNotifyTopic": notifyTopic},
+		Routes: map[string]string{"health": f.URL, "codepipeline": f.URL},
+	})
+	// The fake's transport and retryer (throttles retried, fast), under the role.
+	roleCfg := role.Config.Copy()
+	fakeCfg := f.AWSConfig()
+	roleCfg.HTTPClient, roleCfg.Retryer = fakeCfg.HTTPClient, fakeCfg.Retryer
+	return fixture{fake: f, cfg: cfg, roleCfg: roleCfg, h: &handler{
+		health: health.NewFromConfig(roleCfg),
+		jobs:   codepipeline.NewFromConfig(roleCfg),
 		region: "us-east-1",
 		margin: time.Second,
 		log:    slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}}
+}
+
+// notifier makes the notification topic in the fixture's account (as its
+// admin), gives the gate a Notifier publishing to it under the gate's role,
+// and returns an inbox subscribed to it.
+func (f fixture) notifier(t *testing.T) *approvaltest.Inbox {
+	t.Helper()
+	admin := sns.NewFromConfig(f.cfg)
+	topic := approvaltest.CreateTopic(t, admin, notifyTopic)
+	f.h.notify = &notify.Notifier{SNS: sns.NewFromConfig(f.roleCfg), TopicARN: topic, Log: f.h.log}
+	return approvaltest.NewInbox(t, admin, sqs.NewFromConfig(f.cfg), topic)
 }
 
 // answer invokes the handler and returns the one answer CodePipeline got
@@ -560,7 +600,7 @@ func TestPanicOutsideTheDecisionIsRecovered(t *testing.T) {
 			}
 			if afterCall {
 				// Lambda's retry of the invocation finds the job answered.
-				f.h.jobs = codepipeline.NewFromConfig(f.fake.AWSConfig())
+				f.h.jobs = codepipeline.NewFromConfig(f.roleCfg)
 				if res, err := f.handleSafely(t, sample(t, "job-json-params.json")); err != nil || res.Answered {
 					t.Errorf("retried Handle = %+v, %v, want the job found closed, no error", res, err)
 				}

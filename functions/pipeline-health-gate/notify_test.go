@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/notifytest"
@@ -57,8 +56,7 @@ func TestGateNotifies(t *testing.T) {
 			if tt.event != nil {
 				f.fake.AddEvent(*tt.event)
 			}
-			var inbox *approvaltest.Inbox
-			f.h.notify, inbox = notifytest.New(t, f.h.log)
+			inbox := f.notifier(t)
 			f.answer(t, tt.payload(t), tt.jobID)
 			if tt.subject == "" {
 				notifytest.CheckNone(t, inbox)

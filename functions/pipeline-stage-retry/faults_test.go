@@ -23,10 +23,10 @@ import (
 // schedules the next, which retries the stage once.
 func TestStageRetryUnderFaults(t *testing.T) {
 	fx := newFixture(t)
-	cfg, tr := fault.Wrap(fx.fake.AWSConfig())
+	cfg, tr := fault.Wrap(fx.pipelineCfg)
 	fx.h.retrier.CodePipeline, fx.h.retrier.Health = codepipeline.NewFromConfig(cfg), health.NewFromConfig(cfg)
-	motoCfg, motoTr := fault.Wrap(fx.motoCfg)
-	fx.h.retrier.Scheduler = scheduler.NewFromConfig(motoCfg)
+	schedCfg, motoTr := fault.Wrap(fx.roleCfg)
+	fx.h.retrier.Scheduler = scheduler.NewFromConfig(schedCfg)
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "test", InvokedFunctionArn: functionARN})
 
 	failed := sample(t, "stage-failed.json")

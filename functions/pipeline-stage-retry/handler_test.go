@@ -16,10 +16,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/health"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/iam"
 	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 	"github.com/google/go-cmp/cmp"
 )
@@ -45,12 +50,28 @@ func sample(t *testing.T, name string) json.RawMessage {
 	return samples.Bytes(t, "pipeline-stage-retry", name)
 }
 
+// The template whose role the function's clients run under, the
+// function's logical ID in it, and the names the tests give the
+// template's resources.
+const (
+	template      = "health-gate.yaml"
+	function      = "PipelineStageRetryFunction"
+	schedulerRole = "scheduler-invoke"           // PipelineStageRetrySchedulerRole
+	notifyTopic   = "lambda-suite-notifications" // HealthGateNotifyTopic
+)
+
 type fixture struct {
 	fake      *fakehealthgate.Server
 	scheduler *scheduler.Client // the test's own view of the account
-	motoCfg   aws.Config        // the account's configuration
-	h         *handler
-	now       time.Time
+	motoCfg   aws.Config        // the account's configuration (its admin)
+	// roleCfg is the function's role, as infra/sam writes it, in front of
+	// moto; pipelineCfg is the same role with the fake's transport and
+	// retryer, for AWS Health and CodePipeline (which the layer routes to
+	// the fake).
+	roleCfg, pipelineCfg aws.Config
+	role                 *iam.Function
+	h                    *handler
+	now                  time.Time
 }
 
 // newFixture has web-app's HealthGate stage failed by the gate, in the
@@ -60,14 +81,25 @@ func newFixture(t *testing.T) *fixture {
 	f := fakehealthgate.New(t)
 	f.PutPipeline(webApp("Failed", healthgate.BlockedPrefix+": 1 open issue event in us-east-1, global for EC2, RDS."))
 
-	motoCfg, _ := awstest.Moto(t).Config(t)
+	motoCfg, acct := awstest.Moto(t).Config(t)
 	sched := scheduler.NewFromConfig(motoCfg)
 	if _, err := sched.CreateScheduleGroup(context.Background(), &scheduler.CreateScheduleGroupInput{Name: aws.String(group)}); err != nil {
 		t.Fatalf("CreateScheduleGroup: %v", err)
 	}
+	role := iam.As(t, motoCfg, acct, template, function, iam.Options{
+		Names: map[string]string{
+			"PipelineStageRetryScheduleGroup": group,
+			"PipelineStageRetrySchedulerRole": schedulerRole,
+			"HealthGateNotifyTopic":           notifyTopic,
+		},
+		Parameters: map[string]string{"HealthGatePipelines": pipeline},
+		Routes:     map[string]string{"health": f.URL, "codepipeline": f.URL},
+	})
+	pipelineCfg := role.Config.Copy()
+	fakeCfg := f.AWSConfig()
+	pipelineCfg.HTTPClient, pipelineCfg.Retryer = fakeCfg.HTTPClient, fakeCfg.Retryer
 
-	fx := &fixture{fake: f, scheduler: sched, motoCfg: motoCfg, now: failedAt.Add(5 * time.Second)}
-	cfg := f.AWSConfig()
+	fx := &fixture{fake: f, scheduler: sched, motoCfg: motoCfg, roleCfg: role.Config, pipelineCfg: pipelineCfg, role: role, now: failedAt.Add(5 * time.Second)}
 	fx.h = &handler{
 		log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		retrier: &healthgate.Retrier{
@@ -75,16 +107,27 @@ func newFixture(t *testing.T) *fixture {
 				Pipelines: []string{pipeline}, Region: "us-east-1",
 				DefaultCheck: healthgate.DefaultParams("us-east-1"),
 				FirstDelay:   2 * time.Minute, MaxDelay: 15 * time.Minute, Window: 6 * time.Hour,
-				ScheduleGroup: group, SchedulerRoleARN: "arn:aws:iam::123456789012:role/scheduler-invoke",
+				ScheduleGroup: group, SchedulerRoleARN: "arn:aws:iam::" + acct + ":role/" + schedulerRole,
 			},
-			CodePipeline: codepipeline.NewFromConfig(cfg),
-			Health:       health.NewFromConfig(cfg),
-			Scheduler:    scheduler.NewFromConfig(motoCfg),
+			CodePipeline: codepipeline.NewFromConfig(pipelineCfg),
+			Health:       health.NewFromConfig(pipelineCfg),
+			Scheduler:    scheduler.NewFromConfig(role.Config),
 			Log:          slog.New(slog.NewJSONHandler(io.Discard, nil)),
 			Now:          func() time.Time { return fx.now },
 		},
 	}
 	return fx
+}
+
+// notifier makes the notification topic in the fixture's account (as its
+// admin), gives the function a Notifier publishing to it under its role,
+// and returns an inbox subscribed to it.
+func (fx *fixture) notifier(t *testing.T) *approvaltest.Inbox {
+	t.Helper()
+	admin := sns.NewFromConfig(fx.motoCfg)
+	topic := approvaltest.CreateTopic(t, admin, notifyTopic)
+	fx.h.notify = &notify.Notifier{SNS: sns.NewFromConfig(fx.roleCfg), TopicARN: topic, Log: fx.h.log}
+	return approvaltest.NewInbox(t, admin, sqs.NewFromConfig(fx.motoCfg), topic)
 }
 
 // webApp is the sample pipeline with its gate stage in status, the gate's

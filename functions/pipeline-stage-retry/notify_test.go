@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
-	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/notifytest"
 )
@@ -16,8 +15,7 @@ const consoleLink = "https://us-east-1.console.aws.amazon.com/codesuite/codepipe
 func TestStageRetryNotifies(t *testing.T) {
 	t.Run("waits, then retries", func(t *testing.T) {
 		fx := newFixture(t)
-		var inbox *approvaltest.Inbox
-		fx.h.notify, inbox = notifytest.New(t, fx.h.log)
+		inbox := fx.notifier(t)
 		blocker := fx.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
 
 		res := fx.handle(t, sample(t, "stage-failed.json"))
@@ -44,8 +42,7 @@ func TestStageRetryNotifies(t *testing.T) {
 
 	t.Run("gives up", func(t *testing.T) {
 		fx := newFixture(t)
-		var inbox *approvaltest.Inbox
-		fx.h.notify, inbox = notifytest.New(t, fx.h.log)
+		inbox := fx.notifier(t)
 		fx.fake.AddEvent(fakehealthgate.Event{Service: "RDS", Region: "us-east-1"})
 		fx.now = failedAt.Add(6*time.Hour + time.Minute)
 		if res := fx.handle(t, sample(t, "recheck.json")); res.Outcome != healthgate.RetryGaveUp {
@@ -57,8 +54,7 @@ func TestStageRetryNotifies(t *testing.T) {
 
 	t.Run("a redelivered failure tells nothing new", func(t *testing.T) {
 		fx := newFixture(t)
-		var inbox *approvaltest.Inbox
-		fx.h.notify, inbox = notifytest.New(t, fx.h.log)
+		inbox := fx.notifier(t)
 		fx.handle(t, sample(t, "stage-failed.json"))
 		inbox.Receive(t)
 		if res := fx.handle(t, sample(t, "stage-failed.json")); res.Outcome != healthgate.RetryDuplicate {

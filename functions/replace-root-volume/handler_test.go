@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/iam"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/replacetest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
@@ -24,11 +25,15 @@ import (
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 type fixture struct {
-	ec2   *ec2.Client
-	db    *dynamodb.Client
-	fake  *replacetest.Tasks
-	calls *awstest.Calls
-	h     *handler
+	ec2  *ec2.Client
+	db   *dynamodb.Client
+	fake *replacetest.Tasks
+	// caller is the fake as the function's role sees it: the EC2 API the
+	// handler calls.
+	caller *replacetest.Caller
+	role   *iam.Function
+	calls  *awstest.Calls
+	h      *handler
 }
 
 const table = "replacements"
@@ -39,21 +44,27 @@ func newFixture(t *testing.T) fixture { return newFixtureWith(t, nil) }
 // wrap(config), such as a config whose calls go through injected faults.
 func newFixtureWith(t *testing.T, wrap func(aws.Config) aws.Config) fixture {
 	t.Helper()
-	cfg, _ := awstest.Moto(t).Config(t)
+	cfg, acct := awstest.Moto(t).Config(t)
 	replacetest.CreateTable(t, dynamodb.NewFromConfig(cfg), table)
 	calls := awstest.NewCalls()
-	fnCfg := cfg.Copy()
+	// The function's calls run under its role, as infra/sam writes it.
+	role := iam.As(t, cfg, acct, "root-volume.yaml", "ReplaceRootVolumeFunction",
+		iam.Options{Names: map[string]string{"RootVolumeReplacementsTable": table}})
+	fnCfg := role.Config
 	if wrap != nil {
 		fnCfg = wrap(fnCfg)
 	}
 	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
-	fake := replacetest.Clocked(ec2.NewFromConfig(fnCfg), time.Now().UTC().Truncate(time.Second))
+	// The fake does EC2's own work for a task, so it acts as the account;
+	// the function reaches it through its role.
+	fake := replacetest.Clocked(ec2.NewFromConfig(cfg), time.Now().UTC().Truncate(time.Second))
+	caller := fake.As(ec2.NewFromConfig(fnCfg), role.Authorizer("ec2"))
 	return fixture{
-		ec2: ec2.NewFromConfig(cfg), db: dynamodb.NewFromConfig(cfg), fake: fake, calls: calls,
+		ec2: ec2.NewFromConfig(cfg), db: dynamodb.NewFromConfig(cfg), fake: fake, caller: caller, role: role, calls: calls,
 		h: &handler{
 			log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 			replacer: &rootvolume.Replacer{
-				EC2: fake, Store: &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table},
+				EC2: caller, Store: &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table},
 				SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag,
 				OptInTag: rootvolume.DefaultOptInTag, Now: fake.Now,
 			},

@@ -78,13 +78,13 @@ func TestEventBridgeRedeliveryAfterTheTaskFinishedStartsNoSecondReplacement(t *t
 }
 
 // finishesAtOnce is EC2 when a task completes (and deletes the old root)
-// before the function gets to label it.
-type finishesAtOnce struct{ *replacetest.Tasks }
+// before the function gets to label it. The calls stay the role's.
+type finishesAtOnce struct{ *replacetest.Caller }
 
 func (f finishesAtOnce) CreateReplaceRootVolumeTask(ctx context.Context, in *ec2.CreateReplaceRootVolumeTaskInput, opts ...func(*ec2.Options)) (*ec2.CreateReplaceRootVolumeTaskOutput, error) {
-	out, err := f.Tasks.CreateReplaceRootVolumeTask(ctx, in, opts...)
+	out, err := f.Caller.CreateReplaceRootVolumeTask(ctx, in, opts...)
 	if err == nil {
-		err = f.Advance(ctx, 10*time.Minute)
+		err = f.Tasks.Advance(ctx, 10*time.Minute)
 	}
 	return out, err
 }
@@ -96,7 +96,7 @@ func (f finishesAtOnce) CreateReplaceRootVolumeTask(ctx context.Context, in *ec2
 // gone as asked.
 func TestOldRootDeletedWithItsTaskNeedsNoLabel(t *testing.T) {
 	f := newFixture(t)
-	f.h.replacer.EC2 = finishesAtOnce{f.fake}
+	f.h.replacer.EC2 = finishesAtOnce{f.caller}
 	inst := optedIn(t, f.ec2, "lab")
 	id := aws.ToString(inst.InstanceId)
 	root, _ := rootvolume.RootVolumeOf(inst)

@@ -16,8 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/iam"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/replacetest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 	"github.com/google/go-cmp/cmp"
@@ -32,7 +36,12 @@ var (
 	optIn       = awstest.Tag("root-volume-replace", "enabled")
 )
 
-const table = "replacements"
+const (
+	table = "replacements"
+	// topic is the name of the notification topic (NOTIFY_TOPIC_ARN) the
+	// tests that listen make.
+	topic = "lambda-suite-notifications"
+)
 
 func scheduled(t *testing.T) events.CloudWatchEvent {
 	t.Helper()
@@ -40,51 +49,91 @@ func scheduled(t *testing.T) events.CloudWatchEvent {
 }
 
 // fixture is an account in moto with the replacements table, and the
-// suite's pieces acting in it: replacements through the real Replacer, root
-// volumes recorded and snapshots taken through the real Snapshotter, and
-// the EC2 calls moto lacks answered by the task fake, whose clock all of
-// them share. The clock starts an hour ahead of moto's, so that everything
-// moto creates is older than anything the suite does.
+// suite's pieces acting in it, each under its own role as infra/sam writes
+// it: replacements through the real Replacer (replace-root-volume's role),
+// root volumes recorded and snapshots taken through the real Snapshotter
+// (snapshot-on-volume-create's role), the cleanup under its role, and the
+// EC2 calls moto lacks answered by the task fake, whose clock all of them
+// share. The clock starts an hour ahead of moto's, so that everything moto
+// creates is older than anything the suite does.
 type fixture struct {
-	ec2      *ec2.Client
-	db       *dynamodb.Client
-	fake     *replacetest.Tasks
-	calls    *awstest.Calls
+	cfg   aws.Config // the account's administrator, for setup and checks
+	ec2   *ec2.Client
+	db    *dynamodb.Client
+	fake  *replacetest.Tasks
+	calls *awstest.Calls
+	// role is the cleanup's role; fnCfg the configuration the cleanup's
+	// clients are built on (role.Config, with faults and call counts);
+	// caller the task fake as the role sees it.
+	role     *iam.Function
+	fnCfg    aws.Config
+	caller   *replacetest.Caller
 	store    *rootvolume.Store
 	replacer *rootvolume.Replacer
 	snaps    *rootvolume.Snapshotter
+	notes    *notes
+}
+
+// notes is the notification topic and its inbox, made on first use.
+type notes struct {
+	topicARN string
+	inbox    *approvaltest.Inbox
 }
 
 func newFixture(t *testing.T) fixture { return newFixtureWith(t, nil) }
 
-// newFixtureWith is newFixture with the suite's clients built on
+// newFixtureWith is newFixture with the cleanup's clients built on
 // wrap(config), such as a config whose calls go through injected faults.
 func newFixtureWith(t *testing.T, wrap func(aws.Config) aws.Config) fixture {
 	t.Helper()
-	cfg, _ := awstest.Moto(t).Config(t)
+	cfg, acct := awstest.Moto(t).Config(t)
 	replacetest.CreateTable(t, dynamodb.NewFromConfig(cfg), table)
 	calls := awstest.NewCalls()
-	fnCfg := cfg.Copy()
+	names := map[string]string{"RootVolumeReplacementsTable": table, "RootVolumeNotifyTopic": topic}
+	// The cleanup's calls run under its role, as infra/sam writes it.
+	role := iam.As(t, cfg, acct, "root-volume.yaml", "RootVolumeCleanupFunction", iam.Options{Names: names})
+	fnCfg := role.Config
 	if wrap != nil {
 		fnCfg = wrap(fnCfg)
 	}
 	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
-	fake := replacetest.Clocked(ec2.NewFromConfig(fnCfg), time.Now().Add(time.Hour).UTC().Truncate(time.Second))
-	store := &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table}
+	// The fake does EC2's own work for a task, so it acts as the account;
+	// the suite's functions reach it through their roles.
+	fake := replacetest.Clocked(ec2.NewFromConfig(cfg), time.Now().Add(time.Hour).UTC().Truncate(time.Second))
+	caller := fake.As(ec2.NewFromConfig(fnCfg), role.Authorizer("ec2"))
+	replaceRole := iam.As(t, cfg, acct, "root-volume.yaml", "ReplaceRootVolumeFunction", iam.Options{Names: names})
+	snapRole := iam.As(t, cfg, acct, "root-volume.yaml", "SnapshotOnVolumeCreateFunction", iam.Options{Names: names})
 	return fixture{
-		ec2: ec2.NewFromConfig(cfg), db: dynamodb.NewFromConfig(cfg), fake: fake, calls: calls, store: store,
-		replacer: &rootvolume.Replacer{EC2: fake, Store: store, SnapshotTag: rootvolume.DefaultSnapshotTag,
-			DeleteTag: rootvolume.DefaultDeleteTag, OptInTag: rootvolume.DefaultOptInTag, Now: fake.Now},
-		snaps: &rootvolume.Snapshotter{EC2: fake, Store: store, Tag: rootvolume.DefaultSnapshotTag, Now: fake.Now,
-			Log: slog.New(slog.NewJSONHandler(io.Discard, nil))},
+		cfg: cfg, ec2: ec2.NewFromConfig(cfg), db: dynamodb.NewFromConfig(cfg), fake: fake, calls: calls,
+		role: role, fnCfg: fnCfg, caller: caller,
+		store: &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table},
+		replacer: &rootvolume.Replacer{EC2: fake.As(ec2.NewFromConfig(replaceRole.Config), replaceRole.Authorizer("ec2")),
+			Store:       &rootvolume.Store{DB: dynamodb.NewFromConfig(replaceRole.Config), Table: table},
+			SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag, OptInTag: rootvolume.DefaultOptInTag, Now: fake.Now},
+		snaps: &rootvolume.Snapshotter{EC2: ec2.NewFromConfig(snapRole.Config),
+			Store: &rootvolume.Store{DB: dynamodb.NewFromConfig(snapRole.Config), Table: table},
+			Tag:   rootvolume.DefaultSnapshotTag, Now: fake.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))},
+		notes: &notes{},
 	}
+}
+
+// inbox makes the notification topic in the fixture's account and a queue
+// subscribed to it, once, and returns the topic's ARN and the inbox.
+func (f fixture) inbox(t *testing.T) (string, *approvaltest.Inbox) {
+	t.Helper()
+	if f.notes.inbox == nil {
+		snsc := sns.NewFromConfig(f.cfg)
+		f.notes.topicARN = approvaltest.CreateTopic(t, snsc, topic)
+		f.notes.inbox = approvaltest.NewInbox(t, snsc, sqs.NewFromConfig(f.cfg), f.notes.topicARN)
+	}
+	return f.notes.topicARN, f.notes.inbox
 }
 
 // cleaner is the cleanup as the function builds it, on the fake's clock.
 func (f fixture) cleaner(mod ...func(*rootvolume.Cleaner)) *handler {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	c := &rootvolume.Cleaner{
-		EC2: f.fake, Store: f.store, SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag,
+		EC2: f.caller, Store: f.store, SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag,
 		KeepTag: rootvolume.DefaultKeepTag, MinAge: time.Hour, RetainReplaced: 24 * time.Hour, Now: f.fake.Now, Log: log,
 	}
 	for _, m := range mod {
@@ -373,12 +422,12 @@ func TestExternalReplacementIsAdoptedOnlyWhenAsked(t *testing.T) {
 // disabledAMI lists one more AMI, disabled, which EC2 shows only to a
 // DescribeImages that asks IncludeDisabled (moto has no DisableImage).
 type disabledAMI struct {
-	*replacetest.Tasks
+	*replacetest.Caller
 	snapshotID string
 }
 
 func (d disabledAMI) DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, opts ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
-	out, err := d.Tasks.DescribeImages(ctx, in, opts...)
+	out, err := d.Caller.DescribeImages(ctx, in, opts...)
 	if err == nil && aws.ToBool(in.IncludeDisabled) {
 		out.Images = append(out.Images, types.Image{ImageId: aws.String("ami-0disabled0000000a"), State: types.ImageStateDisabled,
 			BlockDeviceMappings: []types.BlockDeviceMapping{{DeviceName: aws.String("/dev/xvda"), Ebs: &types.EbsBlockDevice{SnapshotId: aws.String(d.snapshotID)}}}})
@@ -402,7 +451,7 @@ func TestSuiteSnapshotOfAGoneVolumeIsDeletedUnlessAnAMIUsesIt(t *testing.T) {
 		f.advance(t, 2*time.Hour)
 		h := f.cleaner()
 		if backsAMI {
-			h.cleaner.EC2 = disabledAMI{Tasks: f.fake, snapshotID: res.SnapshotID}
+			h.cleaner.EC2 = disabledAMI{Caller: f.caller, snapshotID: res.SnapshotID}
 		}
 		sum := f.run(t, h)
 		if backsAMI {
@@ -420,7 +469,7 @@ func TestSuiteSnapshotOfAGoneVolumeIsDeletedUnlessAnAMIUsesIt(t *testing.T) {
 
 // failOne fails the delete of one volume, as a throttled or locked one would.
 type failOne struct {
-	*replacetest.Tasks
+	*replacetest.Caller
 	id string
 }
 
@@ -428,7 +477,7 @@ func (f failOne) DeleteVolume(ctx context.Context, in *ec2.DeleteVolumeInput, op
 	if aws.ToString(in.VolumeId) == f.id {
 		return nil, errors.New("VolumeInUse: injected")
 	}
-	return f.Tasks.DeleteVolume(ctx, in, opts...)
+	return f.Caller.DeleteVolume(ctx, in, opts...)
 }
 
 func TestOneFailedDeleteDoesNotStopTheRun(t *testing.T) {
@@ -442,7 +491,7 @@ func TestOneFailedDeleteDoesNotStopTheRun(t *testing.T) {
 	f.advance(t, 25*time.Hour)
 	slices.Sort(roots)
 	h := f.cleaner()
-	h.cleaner.EC2 = failOne{Tasks: f.fake, id: roots[0]}
+	h.cleaner.EC2 = failOne{Caller: f.caller, id: roots[0]}
 	sum := f.run(t, h)
 	deleted := slices.Sorted(slices.Values(sum.VolumesDeleted))
 	if diff := cmp.Diff(roots[1:], deleted); diff != "" {
@@ -454,7 +503,7 @@ func TestOneFailedDeleteDoesNotStopTheRun(t *testing.T) {
 }
 
 // failImages makes the AMI listing fail: nothing may be deleted on doubt.
-type failImages struct{ *replacetest.Tasks }
+type failImages struct{ *replacetest.Caller }
 
 func (failImages) DescribeImages(context.Context, *ec2.DescribeImagesInput, ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error) {
 	return nil, errors.New("RequestLimitExceeded: injected")
@@ -473,7 +522,7 @@ func TestListingFailureDeletesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := f.cleaner()
-	h.cleaner.EC2 = failImages{f.fake}
+	h.cleaner.EC2 = failImages{f.caller}
 	if _, err := h.Handle(context.Background(), scheduled(t)); err == nil {
 		t.Errorf("Handle = nil error, want the listing failure returned")
 	}

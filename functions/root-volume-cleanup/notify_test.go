@@ -8,18 +8,21 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/notifytest"
 )
 
-// notifying is the cleanup with a notification topic, and its inbox.
+// notifying is the cleanup with the notification topic, publishing under
+// the cleanup's role, and the topic's inbox.
 func (f fixture) notifying(t *testing.T, mod ...func(*rootvolume.Cleaner)) (*handler, *approvaltest.Inbox) {
 	t.Helper()
 	h := f.cleaner(mod...)
-	var inbox *approvaltest.Inbox
-	h.notify, inbox = notifytest.New(t, h.log)
+	topicARN, inbox := f.inbox(t)
+	h.notify = &notify.Notifier{SNS: sns.NewFromConfig(f.fnCfg), TopicARN: topicARN, Log: h.log}
 	return h, inbox
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/iam"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/replacetest"
 	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
@@ -38,6 +39,7 @@ type fixture struct {
 	db    *dynamodb.Client
 	calls *awstest.Calls
 	h     *handler
+	role  aws.Config // the function's role, without call counting
 }
 
 const table = "replacements"
@@ -51,9 +53,12 @@ func newFixture(t *testing.T, attachWait time.Duration) fixture {
 // wrap(config), such as a config whose calls go through injected faults.
 func newFixtureWith(t *testing.T, attachWait time.Duration, wrap func(aws.Config) aws.Config) fixture {
 	t.Helper()
-	cfg, _ := awstest.Moto(t).Config(t)
+	cfg, acct := awstest.Moto(t).Config(t)
 	calls := awstest.NewCalls()
-	fnCfg := cfg.Copy()
+	// The function's calls run under its role, as infra/sam writes it.
+	role := iam.As(t, cfg, acct, "root-volume.yaml", "SnapshotOnVolumeCreateFunction",
+		iam.Options{Names: map[string]string{"RootVolumeReplacementsTable": table}}).Config
+	fnCfg := role.Copy()
 	if wrap != nil {
 		fnCfg = wrap(fnCfg)
 	}
@@ -64,6 +69,7 @@ func newFixtureWith(t *testing.T, attachWait time.Duration, wrap func(aws.Config
 		ec2:   ec2.NewFromConfig(cfg),
 		db:    dynamodb.NewFromConfig(cfg),
 		calls: calls,
+		role:  role,
 		h: &handler{log: log, snapshotter: &rootvolume.Snapshotter{
 			EC2: ec2.NewFromConfig(fnCfg), Tag: rootvolume.DefaultSnapshotTag, AttachWait: attachWait,
 			Store:   &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table},

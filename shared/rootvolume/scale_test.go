@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/iam"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/replacetest"
 )
 
@@ -79,11 +80,18 @@ func (f fleet) seed(tb testing.TB, cfg aws.Config) {
 	wg.Wait()
 }
 
-func newCleaner(cfg aws.Config, calls *awstest.Calls, dryRun bool) *Cleaner {
-	cfg = cfg.Copy()
-	cfg.APIOptions = append(cfg.APIOptions, calls.Middleware)
+// newCleaner is the cleanup of account acct (cfg its administrator) as
+// root-volume-cleanup builds it, its calls under the function's role as
+// infra/sam writes it.
+func newCleaner(tb testing.TB, cfg aws.Config, acct string, calls *awstest.Calls, dryRun bool) *Cleaner {
+	tb.Helper()
+	role := iam.As(tb, cfg, acct, "root-volume.yaml", "RootVolumeCleanupFunction",
+		iam.Options{Names: map[string]string{"RootVolumeReplacementsTable": testTable}})
+	fnCfg := role.Config
+	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
+	tasks := replacetest.New(ec2.NewFromConfig(cfg)).As(ec2.NewFromConfig(fnCfg), role.Authorizer("ec2"))
 	return &Cleaner{
-		EC2: replacetest.New(ec2.NewFromConfig(cfg)), Store: &Store{DB: dynamodb.NewFromConfig(cfg), Table: testTable},
+		EC2: tasks, Store: &Store{DB: dynamodb.NewFromConfig(fnCfg), Table: testTable},
 		SnapshotTag: DefaultSnapshotTag, DeleteTag: DefaultDeleteTag, KeepTag: DefaultKeepTag,
 		DryRun: dryRun, Now: func() time.Time { return time.Now().Add(time.Hour) }, MinAge: time.Minute, RetainReplaced: 24 * time.Hour,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -95,11 +103,11 @@ func newCleaner(cfg aws.Config, calls *awstest.Calls, dryRun bool) *Cleaner {
 // orphan snapshots need 2 source-volume batches (200 IDs a filter), one
 // page of snapshots, one of images; the instances one page.
 func TestCleanupDescribesInPagesAndBatches(t *testing.T) {
-	cfg, _ := awstest.Moto(t).Config(t)
+	cfg, acct := awstest.Moto(t).Config(t)
 	fleet{taggedVolumes: 30, sources: 250, perSource: 1, orphanSources: 250}.seed(t, cfg)
 
 	calls := awstest.NewCalls()
-	sum, err := newCleaner(cfg, calls, true).Run(context.Background())
+	sum, err := newCleaner(t, cfg, acct, calls, true).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,11 +142,11 @@ func BenchmarkCleanup(b *testing.B) {
 	}
 	for _, size := range awstest.BenchSizes(b) {
 		f := fleet{taggedVolumes: size / 5, sources: size / 5, perSource: 5, orphanSources: size / 10}
-		cfg, _ := srv.Config(b)
+		cfg, acct := srv.Config(b)
 		f.seed(b, cfg)
 		b.Run(fmt.Sprintf("resources=%d/dry-run", size), func(b *testing.B) {
 			calls := awstest.NewCalls()
-			c := newCleaner(cfg, calls, true)
+			c := newCleaner(b, cfg, acct, calls, true)
 			var planned int
 			for b.Loop() {
 				sum, err := c.Run(context.Background())
@@ -157,13 +165,14 @@ func BenchmarkCleanup(b *testing.B) {
 			calls := awstest.NewCalls()
 			var deleted int
 			for i := range b.N {
+				b.StopTimer()
 				if i > 0 {
-					b.StopTimer()
-					cfg, _ = srv.Config(b)
+					cfg, acct = srv.Config(b)
 					f.seed(b, cfg)
-					b.StartTimer()
 				}
-				sum, err := newCleaner(cfg, calls, false).Run(context.Background())
+				c := newCleaner(b, cfg, acct, calls, false)
+				b.StartTimer()
+				sum, err := c.Run(context.Background())
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -177,7 +186,7 @@ func BenchmarkCleanup(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("resources=%d/rerun", size), func(b *testing.B) {
 			calls := awstest.NewCalls()
-			c := newCleaner(cfg, calls, false)
+			c := newCleaner(b, cfg, acct, calls, false)
 			for b.Loop() {
 				sum, err := c.Run(context.Background())
 				if err != nil {

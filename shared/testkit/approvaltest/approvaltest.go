@@ -28,10 +28,33 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/iam"
 )
 
 // Targets are the accounts the tests share with.
 var Targets = approval.Targets{Accounts: []string{"111111111111", "222222222222"}}
+
+// Template is the capability's SAM template (under infra/sam), whose roles
+// the functions' clients run under (As).
+const Template = "ami-approval.yaml"
+
+// The functions' logical IDs in Template.
+const (
+	RequestFunction = "AmiApprovalRequestFunction"
+	LinkFunction    = "AmiApprovalLinkFunction"
+	SweeperFunction = "AmiApprovalSweeperFunction"
+)
+
+// The names of the account's topics, as New makes them.
+const (
+	ApproverTopicName = "ami-approval-approvers"
+	TargetTopicName   = "ami-approval-targets"
+)
+
+// SampleAccount is the account that the sample events under
+// events/ami-approval-request and the tests' own build ARNs name as the
+// build's (Own rewrites it).
+const SampleAccount = "123456789012"
 
 // Env is one test's moto account, set up for the approval functions.
 type Env struct {
@@ -46,10 +69,15 @@ type Env struct {
 	Approver, Target           *Inbox
 	// IB is the fake Image Builder the account's builds are registered in.
 	IB *fakeimagebuilder.Server
+
+	// layers are the URLs of the IAM layers As started, which route Image
+	// Builder to IB themselves.
+	layers map[string]bool
 }
 
 // New sets up a fresh moto account. The clients it returns are the test's
-// own; give the code under test clients made from Cfg.Copy().
+// own (the account's admin, for setup and checks); give the code under test
+// clients made from the Config of As.
 func New(tb testing.TB) *Env {
 	tb.Helper()
 	cfg, acct := awstest.Moto(tb).Config(tb)
@@ -57,8 +85,8 @@ func New(tb testing.TB) *Env {
 		IB: fakeimagebuilder.New(tb)}
 	CreateTable(tb, e.DynamoDB, e.Table)
 	sqsc := sqs.NewFromConfig(cfg)
-	e.ApproverTopic = CreateTopic(tb, e.SNS, "ami-approval-approvers")
-	e.TargetTopic = CreateTopic(tb, e.SNS, "ami-approval-targets")
+	e.ApproverTopic = CreateTopic(tb, e.SNS, ApproverTopicName)
+	e.TargetTopic = CreateTopic(tb, e.SNS, TargetTopicName)
 	e.Approver = NewInbox(tb, e.SNS, sqsc, e.ApproverTopic)
 	e.Target = NewInbox(tb, e.SNS, sqsc, e.TargetTopic)
 	return e
@@ -69,11 +97,53 @@ func (e *Env) EC2(region string) *ec2.Client {
 	return ec2.NewFromConfig(e.Cfg, func(o *ec2.Options) { o.Region = region })
 }
 
+// As runs a function's calls under its role (function is its logical ID
+// in Template): the returned Function's Config is what the function's
+// clients are built on. Its IAM layer knows the account's table and
+// topics, shares with Targets, and routes Image Builder to IB.
+func (e *Env) As(tb testing.TB, function string) *iam.Function {
+	tb.Helper()
+	fn := iam.As(tb, e.Cfg, e.Account, Template, function, iam.Options{
+		Names: map[string]string{
+			"AmiApprovalTable":         e.Table,
+			"AmiApprovalApproverTopic": ApproverTopicName,
+			"AmiApprovalTargetTopic":   TargetTopicName,
+		},
+		Parameters: map[string]string{"AmiApprovalTargetAccountIds": strings.Join(Targets.Accounts, ",")},
+		Routes:     map[string]string{"imagebuilder": e.IB.URL},
+	})
+	if e.layers == nil {
+		e.layers = map[string]bool{}
+	}
+	e.layers[fn.Layer.URL] = true
+	return fn
+}
+
+// Own returns s (a build's ARN, a sample event's message) with
+// SampleAccount replaced by the Env's account: Image Builder notifies about
+// the builds of the account the functions run in, which is the one their
+// roles grant Image Builder's actions in.
+func (e *Env) Own(s string) string { return strings.ReplaceAll(s, SampleAccount, e.Account) }
+
+// imageBuilder returns the options of an Image Builder client made from
+// cfg in region: a configuration of As calls through its layer, which
+// routes to the fake; any other (the admin's) is sent to the fake directly.
+func (e *Env) imageBuilder(cfg aws.Config, region string) func(*imagebuilder.Options) {
+	direct := !e.layers[aws.ToString(cfg.BaseEndpoint)]
+	return func(o *imagebuilder.Options) {
+		o.Region = region
+		if direct {
+			o.BaseEndpoint = aws.String(e.IB.URL)
+		}
+	}
+}
+
 // Builds returns Image Builder clients, made from cfg (the code under
-// test's, with its middleware), that reach the fake.
+// test's, with its middleware: a configuration of As, or the admin's for
+// setup), that reach the fake.
 func (e *Env) Builds(cfg aws.Config) *approval.Regional[approval.BuildAPI] {
 	return &approval.Regional[approval.BuildAPI]{New: func(region string) approval.BuildAPI {
-		return imagebuilder.NewFromConfig(cfg, func(o *imagebuilder.Options) { o.Region, o.BaseEndpoint = region, aws.String(e.IB.URL) })
+		return imagebuilder.NewFromConfig(cfg, e.imageBuilder(cfg, region))
 	}}
 }
 

@@ -1,6 +1,7 @@
 package approvaltest
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -13,10 +14,11 @@ import (
 )
 
 // Steps returns Image Builder clients for workflow steps, made from cfg
-// (the code under test's, with its middleware), that reach the fake.
+// (the code under test's, with its middleware: a configuration of As, or
+// the admin's for setup), that reach the fake.
 func (e *Env) Steps(cfg aws.Config) *approval.Regional[approval.StepAPI] {
 	return &approval.Regional[approval.StepAPI]{New: func(region string) approval.StepAPI {
-		return imagebuilder.NewFromConfig(cfg, func(o *imagebuilder.Options) { o.Region, o.BaseEndpoint = region, aws.String(e.IB.URL) })
+		return imagebuilder.NewFromConfig(cfg, e.imageBuilder(cfg, region))
 	}}
 }
 
@@ -25,6 +27,21 @@ func (e *Env) Steps(cfg aws.Config) *approval.Regional[approval.StepAPI] {
 func StepEvent(tb testing.TB) events.EventBridgeEvent {
 	tb.Helper()
 	return sample.Event[events.EventBridgeEvent](tb, "ami-approval-request", "workflow-step-waiting.json")
+}
+
+// StepEvent is the package's StepEvent as this account's Image Builder
+// sends it (Own).
+func (e *Env) StepEvent(tb testing.TB) events.EventBridgeEvent {
+	tb.Helper()
+	b, err := json.Marshal(StepEvent(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var ev events.EventBridgeEvent
+	if err := json.Unmarshal([]byte(e.Own(string(b))), &ev); err != nil {
+		tb.Fatal(err)
+	}
+	return ev
 }
 
 // Paused registers the build of a waiting-step event in the fake Image
