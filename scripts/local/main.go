@@ -28,6 +28,8 @@ import (
 	"github.com/ebs-ops/lambda-suite/scripts/internal/gomod"
 	"github.com/ebs-ops/lambda-suite/scripts/internal/standin"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/cfn"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/iam"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/runtimeapi"
 )
 
@@ -101,6 +103,29 @@ type runner struct {
 	ec2     *ec2.Client
 	acct    *account
 	standIn *standin.ReplaceRootVolume
+	// iam evaluates every call of every function under its role, as
+	// infra/sam writes it (shared/testkit/iam).
+	iam *iam.Layer
+}
+
+// functionRoles names each function's template and logical ID: the role
+// it runs under.
+var functionRoles = map[string][2]string{
+	"snapshot-on-volume-create": {"root-volume.yaml", "SnapshotOnVolumeCreateFunction"},
+	"replace-root-volume":       {"root-volume.yaml", "ReplaceRootVolumeFunction"},
+	"root-volume-cleanup":       {"root-volume.yaml", "RootVolumeCleanupFunction"},
+	"ebs-alarms":                {"disk-alarm.yaml", "EbsAlarmsFunction"},
+	"pipeline-health-gate":      {"health-gate.yaml", "PipelineHealthGateFunction"},
+	"pipeline-stage-retry":      {"health-gate.yaml", "PipelineStageRetryFunction"},
+	"ami-approval-request":      {"ami-approval.yaml", "AmiApprovalRequestFunction"},
+	"ami-approval-link":         {"ami-approval.yaml", "AmiApprovalLinkFunction"},
+	"ami-approval-sweeper":      {"ami-approval.yaml", "AmiApprovalSweeperFunction"},
+}
+
+// endpointSigning maps the per-service endpoint variables the scenarios
+// set to the signing names the IAM layer routes by.
+var endpointSigning = map[string]string{
+	"AWS_ENDPOINT_URL_HEALTH": "health", "AWS_ENDPOINT_URL_CODEPIPELINE": "codepipeline", "AWS_ENDPOINT_URL_IMAGEBUILDER": "imagebuilder",
 }
 
 func (r *runner) run(ctx context.Context, chosen []scenario) error {
@@ -145,6 +170,16 @@ func (r *runner) run(ctx context.Context, chosen []scenario) error {
 		return err
 	}
 	defer r.standIn.Close()
+	if r.iam, err = iam.New(moto.URL); err != nil {
+		return err
+	}
+	defer r.iam.Close()
+	// EC2 calls go through the stand-in, which answers the replace-root-volume
+	// tasks moto lacks and passes the rest to moto.
+	if err := r.iam.Route("ec2", r.standIn.URL); err != nil {
+		return err
+	}
+	r.note("IAM enforced: every function calls through %s as its role in infra/sam/<capability>.yaml", r.iam.URL)
 
 	r.heading("Sample account")
 	if r.acct, err = seed(ctx, r.ec2, dynamodb.NewFromConfig(r.cfg)); err != nil {
@@ -177,6 +212,12 @@ func (r *runner) run(ctx context.Context, chosen []scenario) error {
 		return err
 	}
 	inv.state().print(r.w)
+	allowed, denied := r.iam.Counts()
+	r.heading("IAM")
+	r.note("enforced for every function, with its role's policies as infra/sam writes them: %d calls allowed, %d denied", allowed, denied)
+	for _, d := range r.iam.Denials() {
+		r.note("- denied %s %s on %s", d.Principal, d.Action, d.Resource)
+	}
 	if len(failed) > 0 {
 		return fmt.Errorf("scenarios stopped early: %s", strings.Join(failed, ", "))
 	}
@@ -205,14 +246,48 @@ func (r *runner) build(ctx context.Context, fns []string) error {
 
 func (r *runner) binDir() string { return filepath.Join(r.root, "bin", "local") }
 
-// start runs a built function with the SDK pointed at moto and env (its
-// configuration, which may override the SDK variables) added.
+// start runs a built function with the SDK pointed at moto through the
+// IAM layer, as the function's role, and env (its configuration) added. A
+// per-service endpoint in env becomes a route of the layer, so that the
+// fakes are reached under IAM too.
 func (r *runner) start(name string, env ...string) (*runtimeapi.Function, error) {
 	r.note("function %s: %s", name, strings.Join(env, " "))
+	role, ok := functionRoles[name]
+	if !ok {
+		return nil, fmt.Errorf("function %s has no role in functionRoles", name)
+	}
+	vars := map[string]string{}
+	var kept []string
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if signing, ok := endpointSigning[k]; ok {
+			if err := r.iam.Route(signing, v); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if k == "AWS_ENDPOINT_URL" {
+			continue // the layer routes (the stand-in is its EC2 backend)
+		}
+		vars[k] = v
+		kept = append(kept, kv)
+	}
+	opts, err := iam.FromEnvironment(role[0], role[1], vars)
+	if err != nil {
+		return nil, err
+	}
+	st, err := iam.LoadStack(role[0], cfn.Env{Account: awstest.DefaultAccount, Region: awstest.Region, Parameters: opts.Parameters, Names: opts.Names})
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.iam.Function(st, role[1])
+	if err != nil {
+		return nil, err
+	}
 	return runtimeapi.Start(runtimeapi.Config{
 		Name: name,
 		Path: filepath.Join(r.binDir(), name),
-		Env:  append(r.moto.Env(), env...),
+		Env:  append(append(r.moto.Env(), kept...), r.iam.Env(p)...),
 	})
 }
 
