@@ -31,12 +31,14 @@ org_context = -c orgId=$(ORG_ID) -c orgTargetOus=$(ORG_OUS) -c orgRegions=$(ORG_
 # run_cdk runs one CDK CLI command in infra/, with the caller's CDK_ARGS.
 run_cdk = cd infra && $(CDK) $(1) --no-notices $(CDK_ARGS)
 
-.PHONY: help build test local bench lint fuzz synth deploy deploy-org destroy destroy-org stacks-ok org-ok clean
+.PHONY: help build test local iam bench lint fuzz synth deploy deploy-org destroy destroy-org stacks-ok org-ok clean
 
 help:
 	@echo "make build   build every function for Lambda (linux/arm64) into $(BIN)/<name>/bootstrap and $(BIN)/<name>.zip"
 	@echo "make test    unit, integration (moto) and infrastructure tests: what CI runs"
 	@echo "make local   run the built functions against a local AWS (moto) with the sample events"
+	@echo "make iam    the least-privilege report: each role's actions the tests exercised under the IAM layer,"
+	@echo "             and every statement no test exercised with its reason; ARGS=-drop also drops each statement in turn"
 	@echo "make bench   the performance report (sizes, cold start, RSS, API calls, scale) in $(BIN)/bench/report.md"
 	@echo "make lint    gofmt, go vet, staticcheck, golangci-lint, gosec (pinned versions)"
 	@echo "make fuzz    run each fuzz test for FUZZTIME (default 20s); CI runs FUZZTIME=5s"
@@ -68,6 +70,17 @@ local:
 	$(call need,go moto_server)
 	@echo "run every function as a built binary, through a local Lambda Runtime API, against moto"
 	go run ./scripts/local $(ARGS)
+
+# The function tests write what the IAM layer evaluated into
+# test-output/iam; scripts/iam reads it against the templates and
+# infra/sam/iam-unexercised.json. ARGS=-drop also takes out each exercised
+# statement in turn and shows that a test needing it then fails.
+iam:
+	$(call need,go moto_server)
+	@echo "least-privilege report: function tests under the IAM layer, then every role's statements (test-output/iam.md)"
+	@rm -rf test-output/iam && mkdir -p test-output/iam
+	IAM_REPORT_DIR=$(CURDIR)/test-output/iam AWSTEST_REQUIRE=1 go test -count=1 -timeout 15m ./functions/...
+	go run ./scripts/iam -dir test-output/iam $(ARGS) | tee test-output/iam.md
 
 # The sizes come from build's arm64 zips; the rest from the functions run
 # as binaries against moto, and the cleanup and reconcile scale benchmarks.
