@@ -311,7 +311,7 @@ func (s *Stack) intrinsic(fn string, arg any) (any, error) {
 	case "Ref":
 		name, ok := arg.(string)
 		if !ok {
-			return nil, fmt.Errorf("Ref of %v", arg)
+			return nil, fmt.Errorf("a Ref of %v", arg)
 		}
 		return s.ref(name)
 	case "Condition":
@@ -555,7 +555,7 @@ func (s *Stack) ref(name string) (any, error) {
 	}
 	r, ok := s.t.Section("Resources")[name].(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("Ref %s: no such parameter or resource", name)
+		return nil, fmt.Errorf("reference to %s: no such parameter or resource", name)
 	}
 	typ, _ := r["Type"].(string)
 	return s.physical(name, typ, "Ref")

@@ -122,9 +122,7 @@ func (c *call) needs() ([]need, error) {
 			return out, nil
 		case "TagResource", "UntagResource", "ListTagsForResource":
 			keys := tagKeys(nil, c.queryTags("Tags.member"))
-			for _, k := range c.list("TagKeys.member") {
-				keys["aws:TagKeys"] = append(keys["aws:TagKeys"], k)
-			}
+			keys["aws:TagKeys"] = append(keys["aws:TagKeys"], c.list("TagKeys.member")...)
 			return []need{{action: action, typ: "alarm", arn: c.form.Get("ResourceARN"), keys: keys}}, nil
 		}
 	case "sns":

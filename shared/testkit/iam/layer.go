@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -274,7 +275,7 @@ func (e *AccessDenied) ErrorFault() smithy.ErrorFault { return smithy.FaultClien
 // authorize evaluates every need of c; the first denied one is the error.
 func (l *Layer) authorize(ctx context.Context, p *Principal, c *call) error {
 	if c.account != p.Account {
-		return l.deny(p, c.service+":"+c.operation, "*", fmt.Errorf("User: %s is not authorized to act in account %s", p.ARN, c.account))
+		return l.deny(p, c.service+":"+c.operation, "*", notAuthorized(p.ARN, c.service+":"+c.operation, "*", "in account "+c.account))
 	}
 	needs, err := c.needs()
 	if err != nil {
@@ -366,13 +367,19 @@ func (l *Layer) evaluate(ctx context.Context, p *Principal, c *call, n need) err
 		Keys: keys, KnownKeys: known,
 	}, p.Policies, rp, kind)
 	if err != nil {
-		return l.deny(p, n.action, resource, fmt.Errorf("User: %s is not authorized to perform: %s on resource: %s: the IAM layer failed closed: %w", p.ARN, n.action, resource, err))
+		return l.deny(p, n.action, resource, notAuthorized(p.ARN, n.action, resource, "because the IAM layer failed closed: "+err.Error()))
 	}
 	l.report.decision(p, n.action, resource, res)
 	if !res.Allowed {
-		return l.deny(p, n.action, resource, fmt.Errorf("User: %s is not authorized to perform: %s on resource: %s %s", p.ARN, n.action, resource, res.Reason))
+		return l.deny(p, n.action, resource, notAuthorized(p.ARN, n.action, resource, res.Reason))
 	}
 	return nil
+}
+
+// notAuthorized is AWS's message for a denied call: "User: <principal> is
+// not authorized to perform: <action> on resource: <resource> <reason>".
+func notAuthorized(principal, action, resource, reason string) error {
+	return errors.New("User: " + principal + " is not authorized to perform: " + action + " on resource: " + resource + " " + reason)
 }
 
 func (l *Layer) deny(p *Principal, action, resource string, err error) error {

@@ -133,7 +133,7 @@ func parseStatements(raw json.RawMessage) ([]Statement, error) {
 	if len(raw) > 0 && raw[0] == '{' {
 		st, err := parseStatement(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%w: Statement[0]: %v", ErrInvalidPolicy, err)
+			return nil, fmt.Errorf("%w: statement 0: %v", ErrInvalidPolicy, err)
 		}
 		return []Statement{st}, nil
 	}
@@ -145,7 +145,7 @@ func parseStatements(raw json.RawMessage) ([]Statement, error) {
 	for i, r := range list {
 		st, err := parseStatement(r)
 		if err != nil {
-			return nil, fmt.Errorf("%w: Statement[%d]: %v", ErrInvalidPolicy, i, err)
+			return nil, fmt.Errorf("%w: statement %d: %v", ErrInvalidPolicy, i, err)
 		}
 		out = append(out, st)
 	}
@@ -363,7 +363,7 @@ func (d Document) Validate() error {
 	}
 	for i := range d.Statement {
 		if err := validateStatement(&d.Statement[i]); err != nil {
-			return fmt.Errorf("Statement[%d]%s: %w", i, sidSuffix(d.Statement[i].Sid), err)
+			return fmt.Errorf("statement %d%s: %w", i, sidSuffix(d.Statement[i].Sid), err)
 		}
 	}
 	return nil

@@ -191,7 +191,7 @@ func Evaluate(req Request, identity []Source, resource []Source, kind ResourcePo
 			st := &src.Doc.Statement[i]
 			ok, _, err := e.applies(st, false)
 			if err != nil {
-				return failed, fmt.Errorf("%s Statement[%d]%s: %w", src.Name, i, sidSuffix(st.Sid), err)
+				return failed, fmt.Errorf("%s statement %d%s: %w", src.Name, i, sidSuffix(st.Sid), err)
 			}
 			switch {
 			case !ok:
@@ -207,7 +207,7 @@ func Evaluate(req Request, identity []Source, resource []Source, kind ResourcePo
 			st := &src.Doc.Statement[i]
 			ok, pm, err := e.applies(st, true)
 			if err != nil {
-				return failed, fmt.Errorf("%s Statement[%d]%s: %w", src.Name, i, sidSuffix(st.Sid), err)
+				return failed, fmt.Errorf("%s statement %d%s: %w", src.Name, i, sidSuffix(st.Sid), err)
 			}
 			switch {
 			case !ok:
@@ -296,9 +296,9 @@ func validateSource(src Source, resourcePolicy bool) error {
 		hasPrincipal := st.Principal != nil || st.NotPrincipal != nil
 		switch {
 		case resourcePolicy && !hasPrincipal:
-			return fmt.Errorf("%s Statement[%d]%s: %w: resource-based policy statement without Principal", src.Name, i, sidSuffix(st.Sid), ErrInvalidPolicy)
+			return fmt.Errorf("%s statement %d%s: %w: resource-based policy statement without Principal", src.Name, i, sidSuffix(st.Sid), ErrInvalidPolicy)
 		case !resourcePolicy && hasPrincipal:
-			return fmt.Errorf("%s Statement[%d]%s: %w: identity-based policy statement with Principal", src.Name, i, sidSuffix(st.Sid), ErrInvalidPolicy)
+			return fmt.Errorf("%s statement %d%s: %w: identity-based policy statement with Principal", src.Name, i, sidSuffix(st.Sid), ErrInvalidPolicy)
 		}
 	}
 	return nil

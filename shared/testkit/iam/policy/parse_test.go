@@ -107,7 +107,7 @@ func TestParseErrors(t *testing.T) {
 		{"missing Statement", `{"Version":"2012-10-17"}`, ErrInvalidPolicy, "missing Statement"},
 		{"empty Statement list", `{"Statement":[]}`, ErrInvalidPolicy, "no statements"},
 		{"Statement a string", `{"Statement":"Allow"}`, ErrInvalidPolicy, "Statement: must be an object or a list of objects"},
-		{"Statement list of strings", `{"Statement":["Allow"]}`, ErrInvalidPolicy, "Statement[0]: statement is not a JSON object"},
+		{"Statement list of strings", `{"Statement":["Allow"]}`, ErrInvalidPolicy, "statement 0: statement is not a JSON object"},
 		{"bad Version", `{"Version":"2020-01-01","Statement":{` + ok + `}}`, ErrInvalidPolicy, `Version "2020-01-01"`},
 		{"Version not a string", `{"Version":2012,"Statement":{` + ok + `}}`, ErrInvalidPolicy, "Version"},
 		{"duplicate key", st(ok + `,"Effect":"Deny"`), ErrInvalidPolicy, `duplicate key "Effect" in $.Statement`},
@@ -144,7 +144,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad Bool value", st(ok + `,"Condition":{"Bool":{"aws:SecureTransport":"yes"}}`), ErrInvalidPolicy, `Bool value "yes"`},
 		{"policy variable in condition", st(ok + `,"Condition":{"StringEquals":{"aws:PrincipalTag/u":"${aws:username}"}}`), ErrUnsupported, "policy variable"},
 		{"duplicate key in a later statement", `{"Statement":[{` + ok + `},{"Sid":"Second",` + ok + `,"Resource":"x"}]}`, ErrInvalidPolicy, "duplicate key"},
-		{"error names the statement index", `{"Statement":[{` + ok + `},{"Sid":"Second","Effect":"Alow","Action":"a:b","Resource":"*"}]}`, ErrInvalidPolicy, "Statement[1] (Second)"},
+		{"error names the statement index", `{"Statement":[{` + ok + `},{"Sid":"Second","Effect":"Alow","Action":"a:b","Resource":"*"}]}`, ErrInvalidPolicy, "statement 1 (Second)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
