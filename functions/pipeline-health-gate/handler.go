@@ -36,6 +36,10 @@ func (h *handler) count(res Result) {
 	switch {
 	case res.JobID == "":
 		h.metrics.AddReason("GateAnswersNotSent", "no job", 1)
+	case res.Refused:
+		// CodePipeline refused the gate's answer, whether or not the
+		// failure sent instead was taken: by the verdict decided.
+		h.metrics.AddReason("GateAnswersRefused", string(res.Decided), 1)
 	case !res.Answered:
 		h.metrics.AddReason("GateAnswersNotSent", string(res.Verdict), 1)
 	case res.ContinuationToken != "":
@@ -56,6 +60,11 @@ type Result struct {
 	Text              string             `json:"text"` // the summary or the failure message
 	ContinuationToken string             `json:"continuationToken,omitempty"`
 	Answered          bool               `json:"answered"`
+	// Refused: CodePipeline refused the gate's answer for good (Decided
+	// is the verdict it refused); Answered says whether the failure sent
+	// instead was taken.
+	Refused bool               `json:"refused,omitempty"`
+	Decided healthgate.Verdict `json:"decided,omitempty"`
 }
 
 // Handle answers the invocation's job exactly once: every path below ends
@@ -64,8 +73,13 @@ type Result struct {
 // margin) and a margin that leaves no time to check (failed unchecked).
 // Send makes a second call only when CodePipeline refused a success for
 // good, so that the job still gets an answer (a failure). It returns an
-// error only when the answer could not be sent and a retry of the
-// invocation can still give it.
+// error when the answer could not be sent and a retry of the invocation
+// can still give it, and when CodePipeline refused the answer for good
+// (ErrAnswerRefused, naming the job): then no retry can help, but the
+// refusal must not pass unseen, so it is an error for the function's
+// Errors alarm; the Lambda retries are refused alike and the event ends in
+// the on-failure queue, unless the failure sent instead was taken, in which
+// case the retries find the job answered and end quietly.
 //
 // No panic leaves Handle. One before the answer call fails the job; one in
 // logging the decision leaves the decision as it is. One in the answer call
@@ -141,8 +155,15 @@ func (h *handler) reply(ctx context.Context, job healthgate.Job, answer healthga
 	switch {
 	case sendErr == nil:
 		res.Answered = true
-	case errors.Is(sendErr, healthgate.ErrJobClosed), errors.Is(sendErr, healthgate.ErrAnswerRefused):
-		// Sending the same answer again cannot help: no Lambda retry.
+	case errors.Is(sendErr, healthgate.ErrJobClosed):
+		// Answered already, or timed out: nothing is left to do.
+	case errors.Is(sendErr, healthgate.ErrAnswerRefused):
+		// Sending it again cannot help, but the refusal must be seen: an
+		// error, naming the job, for the Errors alarm and the on-failure
+		// queue (issue 18).
+		res.Refused, res.Decided = true, answer.Verdict
+		res.Answered = errors.Is(sendErr, healthgate.ErrAnswerReplaced)
+		err = sendErr
 	default:
 		err = sendErr
 	}
@@ -152,14 +173,13 @@ func (h *handler) reply(ctx context.Context, job healthgate.Job, answer healthga
 			h.logPanic(ctx, "logging the answer", job.ID, v)
 		}
 	}()
-	if sendErr == nil && (sent.Verdict != answer.Verdict || sent.Success != answer.Success) {
-		h.log.ErrorContext(ctx, "CodePipeline refused the answer; failed the job instead", "jobId", job.ID, "verdict", answer.Verdict, "message", sent.Message)
-	}
 	switch {
 	case errors.Is(sendErr, healthgate.ErrJobClosed):
 		h.log.WarnContext(ctx, "CodePipeline no longer takes an answer for the job", "jobId", job.ID, "error", sendErr.Error())
+	case errors.Is(sendErr, healthgate.ErrAnswerReplaced):
+		h.log.ErrorContext(ctx, "CodePipeline refused the answer; failed the job instead", "jobId", job.ID, "verdict", answer.Verdict, "message", sent.Message, "error", sendErr.Error())
 	case errors.Is(sendErr, healthgate.ErrAnswerRefused):
-		h.log.ErrorContext(ctx, "CodePipeline refused the answer; the action stays open until it times out", "jobId", job.ID, "error", sendErr.Error())
+		h.log.ErrorContext(ctx, "CodePipeline refused the answer; the action stays open until it times out", "jobId", job.ID, "verdict", answer.Verdict, "error", sendErr.Error())
 	case errors.Is(sendErr, errAnswerPanicked):
 		h.log.ErrorContext(ctx, "the answer call panicked and is not repeated in this invocation (CodePipeline may have taken it); asking Lambda to retry the invocation, which answers the job or finds it answered",
 			"jobId", job.ID, "error", sendErr.Error())

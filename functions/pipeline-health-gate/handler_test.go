@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,9 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/ebs-ops/lambda-suite/shared/healthgate"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/notify"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/emf"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/iam"
 	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
@@ -841,12 +845,18 @@ func TestTimeoutTooShortToCheckFailsWithoutAsking(t *testing.T) {
 	}
 }
 
+// A success CodePipeline refuses for good (a ValidationException) is
+// replaced by one short failure, so the job ends at once; the invocation
+// still ends in an error naming the job, for the Errors alarm (issue 18).
 func TestSuccessRefusedForGoodFallsBackToOneFailure(t *testing.T) {
 	f := newFixture(t)
 	f.fake.Fail("CodePipeline.PutJobSuccessResult", fakehealthgate.APIError{Code: "ValidationException", Message: "outputVariables failed to satisfy constraint"}, 1)
 	res, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json"))
-	if err != nil || !res.Answered || res.Success || res.Verdict != healthgate.VerdictInternal {
-		t.Fatalf("Handle = %+v, %v, want answered with a failure and no error (a retry would be refused again)", res, err)
+	if !errors.Is(err, healthgate.ErrAnswerRefused) || !strings.Contains(err.Error(), jsonJob) || !strings.Contains(err.Error(), "ValidationException") {
+		t.Errorf("Handle error = %v, want CodePipeline's refusal, naming job %s", err, jsonJob)
+	}
+	if !res.Answered || res.Success || res.Verdict != healthgate.VerdictInternal {
+		t.Fatalf("Handle = %+v, want answered with the fallback failure", res)
 	}
 	if n := f.fake.Count("CodePipeline.PutJobSuccessResult"); n != 1 {
 		t.Errorf("PutJobSuccessResult calls = %d, want 1", n)
@@ -865,15 +875,32 @@ func TestSuccessRefusedForGoodFallsBackToOneFailure(t *testing.T) {
 	}
 }
 
-func TestFallbackRefusedTooIsNotRetried(t *testing.T) {
-	f := newFixture(t)
-	f.fake.Fail("CodePipeline.PutJobSuccessResult", fakehealthgate.APIError{Code: "ValidationException", Message: "no"}, 0)
-	f.fake.Fail("CodePipeline.PutJobFailureResult", fakehealthgate.APIError{Code: "ValidationException", Message: "no either"}, 0)
-	res, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json"))
-	if err != nil || res.Answered {
-		t.Errorf("Handle = %+v, %v, want not answered and no error (a retry would be refused again)", res, err)
-	}
-	if n := len(f.fake.AnswerCalls(jsonJob)); n != 2 {
-		t.Errorf("answer calls = %d, want 2: the success and one fallback failure", n)
+// An answer CodePipeline refuses outright (the role may not answer, or the
+// request is invalid) used to leave the job hanging with no error, alarm
+// or queue message (issue 18, finding 11). Now the invocation ends in an
+// error naming the job: the Errors alarm sees every attempt, and as each
+// Lambda retry is refused alike, the on-failure queue gets the event.
+func TestAnswerRefusedIsAnErrorNamingTheJob(t *testing.T) {
+	for _, code := range []string{"AccessDeniedException", "ValidationException"} {
+		t.Run(code, func(t *testing.T) {
+			f := newFixture(t)
+			var out bytes.Buffer
+			f.h.metrics = metrics.New("gate-fn", &out)
+			f.fake.Fail("CodePipeline.PutJobSuccessResult", fakehealthgate.APIError{Code: code, Message: "no"}, 0)
+			f.fake.Fail("CodePipeline.PutJobFailureResult", fakehealthgate.APIError{Code: code, Message: "no either"}, 0)
+			for attempt := 1; attempt <= 3; attempt++ { // the first try and Lambda's two retries
+				res, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json"))
+				if !errors.Is(err, healthgate.ErrAnswerRefused) || !strings.Contains(err.Error(), jsonJob) || !strings.Contains(err.Error(), code) {
+					t.Fatalf("attempt %d: Handle error = %v, want CodePipeline's refusal, naming job %s", attempt, err, jsonJob)
+				}
+				if res.Answered || res.JobID != jsonJob {
+					t.Errorf("attempt %d: Handle = %+v, want job %s, not answered", attempt, res, jsonJob)
+				}
+			}
+			if n := len(f.fake.AnswerCalls(jsonJob)); n != 6 {
+				t.Errorf("answer calls = %d, want 6: the success and one fallback failure per attempt", n)
+			}
+			emf.Want(t, out.Bytes(), "gate-fn", map[string]float64{"GateAnswersRefused/" + string(healthgate.VerdictHealthy): 3})
+		})
 	}
 }

@@ -24,6 +24,11 @@ var ErrJobClosed = errors.New("job no longer takes an answer")
 // is what a Lambda retry of the invocation would do, cannot help.
 var ErrAnswerRefused = errors.New("CodePipeline refused the answer")
 
+// ErrAnswerReplaced comes with ErrAnswerRefused when the refused answer was
+// a success and the failure sent in its place was taken: the job is
+// answered (failed), but not with the gate's answer.
+var ErrAnswerReplaced = errors.New("the job was failed instead")
+
 // Send gives CodePipeline the answer for jobID and returns the answer it
 // actually gave. externalID ties the action's run to the invocation that
 // answered it (the Lambda request ID).
@@ -31,8 +36,13 @@ var ErrAnswerRefused = errors.New("CodePipeline refused the answer")
 // It makes one API call, except when CodePipeline refuses a success for
 // good (a ValidationException, or another client error that is neither
 // throttling nor ErrJobClosed): then it sends one short failure saying so
-// instead, so the job does not hang until CodePipeline times it out. The
-// error wraps ErrJobClosed or ErrAnswerRefused when a retry cannot help.
+// instead, so the job does not hang until CodePipeline times it out.
+//
+// The error wraps ErrJobClosed or ErrAnswerRefused when a retry cannot
+// help, and names the job. A refusal is an error even when the failure
+// sent instead was taken (then it wraps ErrAnswerReplaced too, and Send
+// returns that failure): the gate's own answer did not reach CodePipeline,
+// which whoever runs the gate must hear of.
 func Send(ctx context.Context, api JobAPI, jobID, externalID string, a Answer) (Answer, error) {
 	if !a.Success {
 		return a, sendFailure(ctx, api, jobID, externalID, a)
@@ -47,7 +57,7 @@ func Send(ctx context.Context, api JobAPI, jobID, externalID string, a Answer) (
 	if ferr := sendFailure(ctx, api, jobID, externalID, fallback); ferr != nil {
 		return a, fmt.Errorf("%w; the failure sent instead: %w", err, ferr)
 	}
-	return fallback, nil
+	return fallback, fmt.Errorf("%w; %w", err, ErrAnswerReplaced)
 }
 
 // RefusedAnswer is the failure sent in place of success a that
