@@ -25,6 +25,9 @@ type Config struct {
 	WriteRate      float64 // write calls a second
 	RecentOnly     bool
 	ResumeQueueURL string
+	// ProofKeyID is the KMS HMAC key that seals the continuations; needed
+	// with ResumeQueueURL.
+	ProofKeyID string
 }
 
 func loadConfig(lookup settings.Lookup) (Config, error) {
@@ -42,6 +45,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		WriteRate:      r.Float("WRITE_RATE", 3, 0.1, 50),
 		RecentOnly:     r.Bool("RECENT_METRICS_ONLY", true),
 		ResumeQueueURL: r.String("RESUME_QUEUE_URL", ""),
+		ProofKeyID:     r.String("PROOF_KEY_ID", ""),
 	}
 	check := func(name string, err error) {
 		if err != nil {
@@ -74,6 +78,9 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 	if u := cfg.ResumeQueueURL; u != "" {
 		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" {
 			r.Fail("RESUME_QUEUE_URL", "%q is not an SQS queue URL", u)
+		}
+		if cfg.ProofKeyID == "" {
+			r.Fail("PROOF_KEY_ID", "required with RESUME_QUEUE_URL: the continuations are sealed with this KMS HMAC key")
 		}
 	}
 	return cfg, r.Err()

@@ -12,9 +12,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
+	"github.com/ebs-ops/lambda-suite/shared/proof"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/diskalarmtest"
 )
 
@@ -47,8 +49,30 @@ func withQueue(t *testing.T, f *fixture) (*sqs.Client, *string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.h.queue = &diskalarm.Queue{SQS: sqs.NewFromConfig(countedConfig(f)), URL: aws.ToString(q.QueueUrl)}
+	f.h.queue = &diskalarm.Queue{SQS: sqs.NewFromConfig(countedConfig(f)), URL: aws.ToString(q.QueueUrl),
+		Proof: &proof.Sealer{KMS: kms.NewFromConfig(countedConfig(f)), KeyID: f.key}}
 	return sqsClient, q.QueueUrl
+}
+
+// sealedBatch seals m as the function does and wraps it in an SQS batch.
+func sealedBatch(t *testing.T, f *fixture, m diskalarm.Resume) json.RawMessage {
+	t.Helper()
+	m, err := f.h.queue.Seal(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return batchOf(t, m)
+}
+
+// batchOf wraps m, as it is, in an SQS batch of one record.
+func batchOf(t *testing.T, m any) json.RawMessage {
+	t.Helper()
+	body, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m-1", Body: string(body), EventSource: "aws:sqs"}}})
+	return batch
 }
 
 // next takes the queued continuation off the queue as an SQS batch.

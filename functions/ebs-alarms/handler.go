@@ -12,10 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
+	"github.com/ebs-ops/lambda-suite/shared/proof"
 	"golang.org/x/time/rate"
 )
 
@@ -60,7 +62,8 @@ func newHandler(cfg Config, awsCfg aws.Config, log *slog.Logger) *handler {
 		log:      log,
 	}
 	if cfg.ResumeQueueURL != "" {
-		h.queue = &diskalarm.Queue{SQS: sqs.NewFromConfig(awsCfg), URL: cfg.ResumeQueueURL}
+		h.queue = &diskalarm.Queue{SQS: sqs.NewFromConfig(awsCfg), URL: cfg.ResumeQueueURL,
+			Proof: &proof.Sealer{KMS: kms.NewFromConfig(awsCfg), KeyID: cfg.ProofKeyID}}
 	}
 	return h
 }
@@ -101,13 +104,16 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 
 	case diskalarm.KindSchedule:
 		if h.queue != nil {
-			busy, err := h.queue.Busy(ctx)
+			st, err := h.queue.Busy(ctx)
 			if err != nil {
 				h.log.ErrorContext(ctx, "cannot tell whether a resumed run is under way", "error", err.Error())
 				return nil, err
 			}
-			if busy {
-				h.log.InfoContext(ctx, "scheduled run skipped: a resumed run is under way")
+			if st.Untrusted != nil {
+				h.tampered(ctx, "chain lease ignored: tampering: the continuation queue's lease is not one the function sealed", "", st.Untrusted)
+			}
+			if st.Aside {
+				h.log.InfoContext(ctx, "scheduled run skipped: a resumed run is under way", "reason", st.Reason)
 				return diskalarm.Result{Trigger: diskalarm.TriggerSchedule, Scope: "fleet", Note: "skipped: a resumed run is under way and covers the fleet"}, nil
 			}
 		}
@@ -128,21 +134,61 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 }
 
 // resume runs the continuation in each record. A message the suite did not
-// write is dropped (a retry cannot fix it); a run that failed to read is
-// retried through the queue's redrive policy.
+// seal, or sealed too long ago, is dropped (a retry cannot fix it) and
+// reported as tampering; a message whose seal KMS could not check, and a
+// run that failed to read, are retried through the queue's redrive policy.
+//
+// The topic and the selection of a chain the schedule started come from
+// the configuration, as the schedule's own run takes them; only a chain an
+// operator started carries the operator's, under the message's seal.
 func (h *handler) resume(ctx context.Context, msgs []events.SQSMessage) events.SQSEventResponse {
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	retry := func(id string) {
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+	}
 	for _, msg := range msgs {
-		m, req, err := diskalarm.DecodeResume(msg.Body)
-		if err != nil {
-			h.log.ErrorContext(ctx, "continuation dropped", "messageId", msg.MessageId, "error", err.Error())
+		m, req, err := h.open(ctx, msg.Body)
+		switch {
+		case err == nil:
+		case proof.Untrusted(err), errors.Is(err, diskalarm.ErrStale), errors.Is(err, diskalarm.ErrBadInput):
+			h.tampered(ctx, "continuation dropped: tampering: the message is not one the function sealed, and is not acted on", msg.MessageId, err)
+			continue
+		default:
+			// KMS did not answer: act on nothing, try again later.
+			h.log.ErrorContext(ctx, "continuation kept for a retry: its seal could not be checked", "messageId", msg.MessageId, "error", err.Error())
+			retry(msg.MessageId)
 			continue
 		}
+		if m.Trigger == diskalarm.TriggerSchedule {
+			req.Selector, req.TopicARN = h.selector, h.topicARN
+		}
 		if _, err := h.run(ctx, req, m.Trigger, m.Pass); err != nil && !errors.Is(err, diskalarm.ErrBadInput) {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+			retry(msg.MessageId)
 		}
 	}
 	return resp
+}
+
+// open is Queue.Open; without a queue (no RESUME_QUEUE_URL) there is no
+// key to check a seal with, so a message that reads is taken as unsealed.
+func (h *handler) open(ctx context.Context, body string) (diskalarm.Resume, diskalarm.Request, error) {
+	if h.queue != nil {
+		return h.queue.Open(ctx, body)
+	}
+	m, _, err := diskalarm.DecodeResume(body)
+	if err == nil {
+		err = fmt.Errorf("no RESUME_QUEUE_URL, so no key to check the message with: %w", proof.ErrUnsealed)
+	}
+	return m, diskalarm.Request{}, err
+}
+
+// tampered reports a record on the continuation queue that the function
+// did not seal (or sealed too long ago): one error line and the
+// ContinuationsTampered metric, whose alarm tells the operational topic.
+// Nothing the record says is acted on.
+func (h *handler) tampered(ctx context.Context, msg, messageID string, err error) {
+	h.metrics.Add("ContinuationsTampered", 1)
+	h.log.ErrorContext(ctx, msg, "messageId", messageID, "error", err.Error())
 }
 
 // run makes one pass and, if the deadline stopped it, queues the rest.

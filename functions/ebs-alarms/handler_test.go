@@ -19,6 +19,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
@@ -49,6 +50,7 @@ func sample(t *testing.T, name, instanceID string) json.RawMessage {
 type fixture struct {
 	cfg   aws.Config // the test's own (admin) configuration, for setup and checks
 	role  *iam.Function
+	key   string // the ARN of the stack's HMAC key (EbsAlarmsProofKey)
 	ec2   *ec2.Client
 	cw    *cloudwatch.Client
 	calls *awstest.Calls
@@ -61,12 +63,14 @@ type fixture struct {
 func newFixture(t *testing.T, env map[string]string) *fixture {
 	t.Helper()
 	cfg, acct := awstest.Moto(t).Config(t)
+	key := awstest.HMACKey(t, kms.NewFromConfig(cfg))
 	// The function's calls run under its role, as infra/sam writes it; the
-	// tests' continuation queue and the sample events' topic stand for the
-	// stack's.
+	// tests' continuation queue, HMAC key and the sample events' topic
+	// stand for the stack's.
 	role := iam.As(t, cfg, acct, "disk-alarm.yaml", "EbsAlarmsFunction", iam.Options{Names: map[string]string{
 		"EbsAlarmsResumeQueue": resumeQueue,
 		"EbsAlarmsTopic":       sampleTopicName,
+		"EbsAlarmsProofKey":    key[strings.LastIndex(key, "/")+1:],
 	}})
 	fnCfg, err := loadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
@@ -79,7 +83,7 @@ func newFixture(t *testing.T, env map[string]string) *fixture {
 	counted.APIOptions = append(counted.APIOptions, calls.Middleware)
 	logs := &bytes.Buffer{}
 	return &fixture{
-		cfg: cfg, role: role, ec2: ec2.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg), calls: calls, logs: logs,
+		cfg: cfg, role: role, key: key, ec2: ec2.NewFromConfig(cfg), cw: cloudwatch.NewFromConfig(cfg), calls: calls, logs: logs,
 		h: newHandler(fnCfg, counted, slog.New(slog.NewJSONHandler(logs, nil))),
 	}
 }
@@ -419,12 +423,7 @@ func TestPatternMatchingNothingIsNoError(t *testing.T) {
 func TestStoppedRunResumesFromTheQueue(t *testing.T) {
 	f := newFixture(t, map[string]string{"SNS_TOPIC_ARN": sampleTopic, "INSTANCE_NAME_PATTERN": "Windows*"})
 	seedFleet(t, f)
-	sqsClient := sqs.NewFromConfig(f.cfg)
-	q, err := sqsClient.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(resumeQueue)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.h.queue = &diskalarm.Queue{SQS: sqs.NewFromConfig(countedConfig(f)), URL: aws.ToString(q.QueueUrl)}
+	sqsClient, url := withQueue(t, f)
 
 	f.h.rec.Limiter = &diskalarmtest.StopAfter{N: 3}
 	out, err := f.h.Handle(context.Background(), sample(t, "direct-invocation.json", ""))
@@ -440,7 +439,7 @@ func TestStoppedRunResumesFromTheQueue(t *testing.T) {
 	}
 
 	for pass := 2; pass < 10; pass++ {
-		msgs, err := sqsClient.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl})
+		msgs, err := sqsClient.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: url})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -459,7 +458,7 @@ func TestStoppedRunResumesFromTheQueue(t *testing.T) {
 		if resp := out.(events.SQSEventResponse); len(resp.BatchItemFailures) != 0 {
 			t.Errorf("pass %d: batch item failures %v", pass, resp.BatchItemFailures)
 		}
-		if _, err := sqsClient.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: q.QueueUrl, ReceiptHandle: m.ReceiptHandle}); err != nil {
+		if _, err := sqsClient.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: url, ReceiptHandle: m.ReceiptHandle}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -534,14 +533,9 @@ func TestChainEndsWhenPutsKeepFailing(t *testing.T) {
 		f := newFixture(t, map[string]string{"SNS_TOPIC_ARN": sampleTopic, "INSTANCE_NAME_PATTERN": "Windows*"})
 		seedFleet(t, f)
 		stale := putStaleAlarms(t, f)
-		sqsClient := sqs.NewFromConfig(f.cfg)
-		q, err := sqsClient.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(resumeQueue)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.h.queue = &diskalarm.Queue{SQS: sqs.NewFromConfig(countedConfig(f)), URL: aws.ToString(q.QueueUrl)}
+		sqsClient, url := withQueue(t, f)
 		f.h.rec.CloudWatch = failingPuts{cloudwatch.NewFromConfig(countedConfig(f))}
-		return f, sqsClient, q.QueueUrl, stale
+		return f, sqsClient, url, stale
 	}
 	// receive takes the queued continuation, if any, off the queue.
 	receive := func(t *testing.T, sqsClient *sqs.Client, url *string) (json.RawMessage, diskalarm.Resume, bool) {
@@ -615,9 +609,8 @@ func TestChainEndsWhenPutsKeepFailing(t *testing.T) {
 		// deadline the limiter refuses the last batch too, so the deletes
 		// stay pending and the cursor cannot pass them.
 		const cursor = prefix + "i-"
-		body, _ := json.Marshal(diskalarm.Resume{Kind: diskalarm.ResumeKind, Trigger: diskalarm.TriggerSchedule,
+		batch := sealedBatch(t, f, diskalarm.Resume{Kind: diskalarm.ResumeKind, Trigger: diskalarm.TriggerSchedule,
 			NamePattern: "Windows*", TopicARN: sampleTopic, Cursor: cursor, Pass: 2})
-		batch, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m-1", Body: string(body), EventSource: "aws:sqs"}}})
 		f.h.rec.Limiter = &diskalarmtest.StopAfter{N: 3}
 		out, err := f.h.Handle(context.Background(), batch)
 		if err != nil {

@@ -8,9 +8,11 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -218,10 +220,28 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 			// function never calls (it is given the queue's URL).
 			statement("ResumeQueue", []string{"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"},
 				[]*string{resume.QueueArn()}, nil),
+			// The chain's sealed lease is a tag on the queue.
+			statement("ChainLease", []string{"sqs:TagQueue", "sqs:ListQueueTags"}, []*string{resume.QueueArn()}, nil),
 		},
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,
 	})
+
+	role := fn.Function.Role().RoleArn()
+	// Only the function's role may queue a continuation: within the account
+	// an identity policy's Allow (a developer's sqs:SendMessage on *) would
+	// be enough without this Deny (IAM User Guide, "Policy evaluation logic":
+	// in one account, an Allow in either an identity or a resource policy
+	// allows). Lambda's event source mapping polls as the same role.
+	resume.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyEbsAlarmsSends"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{resume.QueueArn()},
+		Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": role}},
+	}))
+	fn.Function.AddEnvironment(jsii.String("PROOF_KEY_ID"), proofKey(stack, role).KeyArn(), nil)
 
 	awslambda.NewEventSourceMapping(stack, jsii.String("ResumeQueueMapping"), &awslambda.EventSourceMappingProps{
 		Target:         fn.Function,
@@ -255,8 +275,66 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 		Description: jsii.String(`Invoke with {"hostname": "Windows*", "sns_topic_arn": "arn:aws:sns:..."}`),
 		Value:       fn.Function.FunctionName(),
 	})
-	Observe(stack, fn)
+	ops := Observe(stack, fn)
+	tampered := awscloudwatch.NewAlarm(fn.Construct, jsii.String("TamperedAlarm"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("EbsAlarms found a continuation or chain lease it did not seal (tampering), and did not act on it: see its log group for the message."),
+		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(MetricsNamespace), MetricName: jsii.String("ContinuationsTampered"),
+			DimensionsMap: &map[string]*string{"FunctionName": fn.Function.FunctionName()},
+			Period:        awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(0),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	tampered.AddAlarmAction(ops)
+	allowTopicChoice(tampered)
 	return stack, nil
+}
+
+// proofKey is the HMAC key that seals ebs-alarms' continuations and its
+// chain's lease (shared/proof), usable only by role: the account
+// administers it but may not make or check a MAC, and a Deny holds against
+// grants too. HMAC keys take no automatic rotation (AWS KMS Developer
+// Guide, "Rotating AWS KMS keys"); KeySpec HMAC_256 with KeyUsage
+// GENERATE_VERIFY_MAC ("HMAC keys in AWS KMS").
+func proofKey(stack awscdk.Stack, role *string) awskms.Key {
+	macs := jsii.Strings("kms:GenerateMac", "kms:VerifyMac")
+	policy := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AccountAdministers"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+			Actions: jsii.Strings("kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+				"kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"),
+			Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("EbsAlarmsSeals"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewArnPrincipal(role)},
+			Actions:    macs,
+			Resources:  jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("NobodyElseSeals"),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    macs,
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": role}},
+		}),
+	}})
+	key := awskms.NewKey(stack, jsii.String("ProofKey"), &awskms.KeyProps{
+		Description: jsii.String("Seals ebs-alarms continuation messages (HMAC, shared/proof)."),
+		KeySpec:     awskms.KeySpec_HMAC_256,
+		KeyUsage:    awskms.KeyUsage_GENERATE_VERIFY_MAC,
+		Policy:      policy,
+		// It holds no data: a key deleted with the stack costs only the
+		// continuations then in flight, which the schedule covers.
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	pinLogicalID(key, "EbsAlarmsProofKey")
+	return key
 }
 
 // alarmARN is the ARN of the alarms under prefix, in this stack's region.

@@ -55,6 +55,7 @@ func TestDiskAlarmFunction(t *testing.T) {
 		"WRITE_RATE":            "3",
 		"RECENT_METRICS_ONLY":   "true",
 		"RESUME_QUEUE_URL":      map[string]any{"Ref": "EbsAlarmsResumeQueue"},
+		"PROOF_KEY_ID":          map[string]any{"Fn::GetAtt": []any{"EbsAlarmsProofKey", "Arn"}},
 		"AWS_RETRY_MODE":        "adaptive",
 		"AWS_MAX_ATTEMPTS":      "10",
 	}
@@ -152,6 +153,10 @@ func TestDiskAlarmScopedStatements(t *testing.T) {
 				"Action":   []any{"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"},
 				"Resource": map[string]any{"Fn::GetAtt": []any{"EbsAlarmsResumeQueue", "Arn"}},
 			})
+			hasStatement(t, tmpl, EbsAlarms, map[string]any{
+				"Action":   []any{"sqs:TagQueue", "sqs:ListQueueTags"},
+				"Resource": map[string]any{"Fn::GetAtt": []any{"EbsAlarmsResumeQueue", "Arn"}},
+			})
 		})
 	}
 }
@@ -240,6 +245,8 @@ func TestDiskAlarmStatefulLogicalIDs(t *testing.T) {
 		{"AWS::Logs::LogGroup", []string{"EbsAlarmsLogGroup"}},
 		{"AWS::SQS::Queue", []string{"EbsAlarmsOnFailureQueue", "EbsAlarmsResumeDeadLetterQueue", "EbsAlarmsResumeQueue"}},
 		{"AWS::SNS::Topic", []string{"EbsAlarmsTopic", "OpsTopic"}},
+		// A new key would leave the continuations in flight unverifiable.
+		{"AWS::KMS::Key", []string{"EbsAlarmsProofKey", "OpsTopicKey"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ, func(t *testing.T) {
@@ -281,5 +288,66 @@ func TestDiskAlarmProps(t *testing.T) {
 				t.Errorf("NewDiskAlarmStack(%s) = %v, want an error containing %q", tt.name, err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestDiskAlarmContinuationsTrustOnlyTheRole pins issue 18's finding 7: the
+// continuation queue denies SendMessage to every principal but the
+// function's role; the HMAC key that seals continuations lets only that
+// role make or check a MAC; a message it did not seal alarms the
+// operational topic.
+func TestDiskAlarmContinuationsTrustOnlyTheRole(t *testing.T) {
+	tmpl := defaultDiskAlarm(t)
+	fn := resources(tmpl, "AWS::Lambda::Function")[functionID(t, tmpl, EbsAlarms)]
+	role := map[string]any{"Fn::GetAtt": []any{fn["Properties"].(map[string]any)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0], "Arn"}}
+	notRole := map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": role}}
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), map[string]any{
+			"Queues": []any{map[string]any{"Ref": "EbsAlarmsResumeQueue"}},
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectEquals(&map[string]any{
+					"Sid": "OnlyEbsAlarmsSends", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+					"Action": "sqs:SendMessage", "Resource": map[string]any{"Fn::GetAtt": []any{"EbsAlarmsResumeQueue", "Arn"}},
+					"Condition": notRole,
+				}),
+			})},
+		})
+	})
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), map[string]any{
+			"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC",
+			"KeyPolicy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectEquals(&map[string]any{
+					"Sid": "EbsAlarmsSeals", "Effect": "Allow", "Principal": map[string]any{"AWS": role},
+					"Action": []any{"kms:GenerateMac", "kms:VerifyMac"}, "Resource": "*",
+				}),
+				assertions.Match_ObjectEquals(&map[string]any{
+					"Sid": "NobodyElseSeals", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+					"Action": []any{"kms:GenerateMac", "kms:VerifyMac"}, "Resource": "*", "Condition": notRole,
+				}),
+			})},
+		})
+	})
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+			"Namespace": MetricsNamespace, "MetricName": "ContinuationsTampered",
+			"Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": map[string]any{"Ref": functionID(t, tmpl, EbsAlarms)}}},
+		})
+	})
+	// The account's statement administers the key but grants no MAC.
+	key := resources(tmpl, "AWS::KMS::Key")["EbsAlarmsProofKey"]
+	if key == nil {
+		t.Fatal("no KMS key EbsAlarmsProofKey")
+	}
+	{
+		for _, st := range dig(key, "Properties", "KeyPolicy", "Statement").([]any) {
+			if m := st.(map[string]any); m["Sid"] == "AccountAdministers" {
+				for _, a := range m["Action"].([]any) {
+					if a == "kms:*" || a == "kms:GenerateMac" || a == "kms:VerifyMac" {
+						t.Errorf("the account may %s with the proof key", a)
+					}
+				}
+			}
+		}
 	}
 }

@@ -41,7 +41,10 @@ const optionalTopicARNPattern = `^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-
 //   - a dashboard: the functions' invocations, errors and duration, and the
 //     decisions they emit as EMF metrics (namespace LambdaSuite);
 //   - the dashboard's URL as an output.
-func Observe(stack awscdk.Stack, fns ...*Function) {
+//
+// It returns the action that tells the operational topic, for a stack's
+// own alarms on its functions' EMF metrics.
+func Observe(stack awscdk.Stack, fns ...*Function) awscloudwatch.IAlarmAction {
 	param := awscdk.NewCfnParameter(stack, jsii.String(OpsTopicParameter), &awscdk.CfnParameterProps{
 		Type:           jsii.String("String"),
 		Default:        jsii.String(""),
@@ -123,6 +126,7 @@ func Observe(stack awscdk.Stack, fns ...*Function) {
 		Value:       topicARN,
 		Condition:   create,
 	})
+	return action
 }
 
 // consoleHost is the AWS Management Console's host in the stack's partition

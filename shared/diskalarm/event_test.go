@@ -43,7 +43,7 @@ func TestDecodeSamples(t *testing.T) {
 		t.Fatalf("DecodeInvocation(resume.json) = %+v, %v, want one queued message", inv, err)
 	}
 	m, req, err := DecodeResume(inv.Messages[0].Body)
-	if err != nil || m.Pass != 2 || req.Cursor == "" || req.Selector.Tag != (awsid.Tag{Key: "disk-alarms", Value: "enabled"}) || req.Trigger != TriggerResume {
+	if err != nil || m.Pass != 2 || m.MAC == "" || m.SealedAt.IsZero() || req.Cursor == "" || req.Selector.Tag != (awsid.Tag{Key: "disk-alarms", Value: "enabled"}) || req.Trigger != TriggerResume {
 		t.Errorf("DecodeResume(resume.json) = %+v, %+v, %v", m, req, err)
 	}
 }

@@ -16,7 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/ebs-ops/lambda-suite/shared/proof"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/diskalarmtest"
 )
@@ -148,7 +150,8 @@ func TestStoppedRunContinuesThroughTheQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	queue := &Queue{SQS: sqsClient, URL: aws.ToString(q.QueueUrl)}
+	kmsClient := kms.NewFromConfig(a.cfg)
+	queue := &Queue{SQS: sqsClient, URL: aws.ToString(q.QueueUrl), Proof: &proof.Sealer{KMS: kmsClient, KeyID: awstest.HMACKey(t, kmsClient)}}
 
 	// 12 alarms, 5 writes a pass: 3 passes.
 	req, trigger, pass := windowsFleet, TriggerSchedule, 1
@@ -163,22 +166,22 @@ func TestStoppedRunContinuesThroughTheQueue(t *testing.T) {
 		if !res.Incomplete {
 			break
 		}
-		if busy, err := queue.Busy(context.Background()); err != nil || busy {
-			t.Fatalf("Busy before queueing = %t, %v, want false", busy, err)
+		if st, err := queue.Busy(context.Background()); err != nil || st.Aside {
+			t.Fatalf("Busy before queueing = %+v, %v, want not aside", st, err)
 		}
 		if err := queue.Continue(context.Background(), NextResume(req, trigger, pass, res)); err != nil {
 			t.Fatal(err)
 		}
-		if busy, err := queue.Busy(context.Background()); err != nil || !busy {
-			t.Errorf("Busy with a continuation queued = %t, %v, want true", busy, err)
+		if st, err := queue.Busy(context.Background()); err != nil || !st.Aside {
+			t.Errorf("Busy with a continuation queued = %+v, %v, want aside", st, err)
 		}
 		msg, err := sqsClient.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl})
 		if err != nil || len(msg.Messages) != 1 {
 			t.Fatalf("ReceiveMessage = %v, %v, want the continuation", msg, err)
 		}
 		var m Resume
-		if m, req, err = DecodeResume(aws.ToString(msg.Messages[0].Body)); err != nil {
-			t.Fatalf("DecodeResume: %v", err)
+		if m, req, err = queue.Open(context.Background(), aws.ToString(msg.Messages[0].Body)); err != nil {
+			t.Fatalf("Open: %v", err)
 		}
 		if m.Cursor != res.Cursor || m.Pass != pass+1 || req.Selector != windowsFleet.Selector || req.TopicARN != testTopic {
 			t.Errorf("continuation = %+v, want cursor %q, pass %d and the first run's selection and topic", m, res.Cursor, pass+1)

@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
+	"github.com/ebs-ops/lambda-suite/shared/clock"
+	"github.com/ebs-ops/lambda-suite/shared/proof"
 )
 
 // A fleet of 20,000 instances has about 120,000 alarms. Reading them all
@@ -23,7 +28,24 @@ import (
 // writes on after the cursor. A continuation is queued only when the
 // cursor moved strictly forward (Result.Progressed), so a chain ends even
 // when every write fails; the scheduled run does not start while a chain
-// is queued.
+// is under way.
+//
+// Whoever can put a message on the queue could steer a run, so the queue
+// trusts nothing it has not sealed itself (issue 18):
+//   - each Resume carries a MAC (shared/proof, the stack's HMAC key) over
+//     its deciding fields: the trigger, the selection, the topic, the
+//     cursor, the pass and the time it was sealed. Open drops a message
+//     whose MAC does not verify, or that is older than MaxResumeAge;
+//   - a chain that the schedule started resumes with the selection and the
+//     topic of the configuration, never a message's copy; only a chain an
+//     operator started carries the operator's topic, sealed;
+//   - the schedule stands aside only for a chain that holds a fresh, sealed
+//     lease (a tag on the queue, written before each continuation is sent)
+//     while a message is on the queue: counts alone, which anyone who could
+//     send a delayed message would move, no longer do it.
+// The stack's queue policy also denies sqs:SendMessage to every principal
+// but the function's role, and the key policy lets only that role make or
+// check a MAC.
 
 // ResumeKind marks the suite's continuation messages.
 const ResumeKind = "lambda-suite/ebs-alarms/resume/v1"
@@ -39,6 +61,20 @@ type Resume struct {
 	Cursor      string `json:"cursor"`
 	// Pass counts the runs of the chain, the first being 1.
 	Pass int `json:"pass"`
+	// SealedAt is when the message was sealed, and MAC its seal
+	// (shared/proof) over the fields above and SealedAt.
+	SealedAt time.Time `json:"sealedAt,omitzero"`
+	MAC      string    `json:"mac,omitempty"`
+}
+
+// sealed is what a Resume's MAC covers: every field that decides what the
+// resumed pass does, and when it was sealed.
+func (m Resume) sealed() []proof.Field {
+	return []proof.Field{
+		proof.String("trigger", m.Trigger), proof.String("namePattern", m.NamePattern), proof.String("tag", m.Tag),
+		proof.String("snsTopicArn", m.TopicARN), proof.String("cursor", m.Cursor), proof.Int("pass", int64(m.Pass)),
+		proof.Time("sealedAt", m.SealedAt),
+	}
 }
 
 // NextResume returns the message that continues req after res.
@@ -83,14 +119,62 @@ func DecodeResume(body string) (Resume, Request, error) {
 	return m, req, req.Validate()
 }
 
+// The freshness rules of continuations and leases.
+const (
+	// MaxResumeAge: a continuation sealed longer ago than this is not acted
+	// on (a replay). The queue hands a message out at most three times, a
+	// visibility timeout of 90 minutes apart, so a genuine one is taken
+	// within about five hours of being sealed.
+	MaxResumeAge = 6 * time.Hour
+	// LeaseTTL: how long a lease keeps the schedule aside after the
+	// continuation it announced was queued: one visibility timeout (90
+	// minutes, after which a pass that failed is tried again) and a
+	// 15-minute pass.
+	LeaseTTL = 2 * time.Hour
+	// clockSkew is how far in the future a seal's time may be.
+	clockSkew = 5 * time.Minute
+	// LeaseTag is the queue tag that holds the chain's lease.
+	LeaseTag = "lambda-suite:chain"
+	// LeaseKind is what a lease's MAC is made for.
+	LeaseKind = "lambda-suite/ebs-alarms/lease/v1"
+)
+
+// ErrStale: the continuation's seal verifies, but it is older than
+// MaxResumeAge (or dated in the future): a replay, not acted on.
+var ErrStale = errors.New("the continuation is not fresh")
+
 // Queue holds the continuations.
 type Queue struct {
 	SQS queueAPI
 	URL string
+	// Proof seals the continuations and the chain's lease, and checks them.
+	Proof *proof.Sealer
+	Now   func() time.Time // the wall clock when nil
 }
 
-// Continue queues m.
+// Seal dates m now and gives it its MAC.
+func (q *Queue) Seal(ctx context.Context, m Resume) (Resume, error) {
+	m.SealedAt = clock.Now(q.Now).UTC()
+	mac, err := q.Proof.Seal(ctx, ResumeKind, m.sealed()...)
+	if err != nil {
+		return m, fmt.Errorf("seal the continuation after %q: %w", m.Cursor, err)
+	}
+	m.MAC = mac
+	return m, nil
+}
+
+// Continue seals m, takes the lease for its chain, and queues it. The
+// lease goes first: a lease without a message keeps nobody aside (Busy
+// needs both), while a message without a lease would let the schedule run
+// beside the chain.
 func (q *Queue) Continue(ctx context.Context, m Resume) error {
+	m, err := q.Seal(ctx, m)
+	if err != nil {
+		return err
+	}
+	if err := q.lease(ctx, m.SealedAt); err != nil {
+		return err
+	}
 	body, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -101,10 +185,73 @@ func (q *Queue) Continue(ctx context.Context, m Resume) error {
 	return nil
 }
 
+// Open reads a queued message and checks its seal and its age. The error
+// wraps ErrBadInput (not a continuation the suite wrote), proof.ErrUnsealed
+// or proof.ErrTampered (no MAC, or one that does not verify), or ErrStale
+// (a replay): then the message is dropped and reported, never acted on.
+// Any other error is KMS not answering: nothing is decided, a retry can.
+func (q *Queue) Open(ctx context.Context, body string) (Resume, Request, error) {
+	m, req, err := DecodeResume(body)
+	if err != nil {
+		return m, req, err
+	}
+	if err := q.Proof.Verify(ctx, ResumeKind, m.MAC, m.sealed()...); err != nil {
+		return m, Request{}, err
+	}
+	if !fresh(m.SealedAt, clock.Now(q.Now), MaxResumeAge) {
+		return m, Request{}, fmt.Errorf("%w: sealed at %s, over %s ago", ErrStale, m.SealedAt.UTC().Format(time.RFC3339), MaxResumeAge)
+	}
+	return m, req, nil
+}
+
+func fresh(sealedAt, now time.Time, ttl time.Duration) bool {
+	age := now.Sub(sealedAt)
+	return !sealedAt.IsZero() && age <= ttl && age >= -clockSkew
+}
+
+// lease writes the chain's lease: the time its next continuation is
+// queued, sealed with the queue's URL.
+func (q *Queue) lease(ctx context.Context, at time.Time) error {
+	mac, err := q.Proof.Seal(ctx, LeaseKind, proof.String("queue", q.URL), proof.Time("sealedAt", at))
+	if err != nil {
+		return fmt.Errorf("seal the chain's lease: %w", err)
+	}
+	// Tag values take letters, digits, spaces and _ . : / = + - @: the
+	// RFC 3339 time and the base64 MAC are made of those.
+	v := at.UTC().Format(time.RFC3339Nano) + " " + mac
+	if _, err := q.SQS.TagQueue(ctx, &sqs.TagQueueInput{QueueUrl: aws.String(q.URL), Tags: map[string]string{LeaseTag: v}}); err != nil {
+		return fmt.Errorf("write the chain's lease: %w", err)
+	}
+	return nil
+}
+
+// StandReason says why the schedule stands aside or not.
+type StandReason string
+
+// The reasons of Standing.
+const (
+	ChainUnderway  StandReason = "a chain holding a fresh lease is under way"
+	QueueEmpty     StandReason = "no continuation on the queue"
+	NoLease        StandReason = "messages on the queue, but no chain lease"
+	LeaseStale     StandReason = "messages on the queue, but the chain's lease is not fresh"
+	LeaseUntrusted StandReason = "messages on the queue, but the chain's lease does not verify"
+)
+
+// Standing is whether the schedule stands aside for a chain.
+type Standing struct {
+	Aside  bool
+	Reason StandReason
+	// Untrusted is the lease's verdict when it does not verify (no MAC, or
+	// a wrong one): tampering, which the caller reports.
+	Untrusted error
+}
+
 // Busy reports whether a chain is under way: a continuation is waiting,
-// in flight or delayed. The counts are approximate, and that is enough: two
-// overlapping runs write the same differences, at worst twice.
-func (q *Queue) Busy(ctx context.Context) (bool, error) {
+// in flight or delayed, and the chain holds a lease that verifies and is
+// younger than LeaseTTL. The counts are approximate, and that is enough:
+// two overlapping runs write the same differences, at worst twice. An
+// error means the queue or KMS could not be asked.
+func (q *Queue) Busy(ctx context.Context) (Standing, error) {
 	out, err := q.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl: aws.String(q.URL),
 		AttributeNames: []sqstypes.QueueAttributeName{
@@ -114,12 +261,38 @@ func (q *Queue) Busy(ctx context.Context) (bool, error) {
 		},
 	})
 	if err != nil {
-		return false, fmt.Errorf("read the continuation queue's attributes: %w", err)
+		return Standing{}, fmt.Errorf("read the continuation queue's attributes: %w", err)
 	}
+	pending := false
 	for _, v := range out.Attributes {
 		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			return true, nil
+			pending = true
 		}
 	}
-	return false, nil
+	if !pending {
+		return Standing{Reason: QueueEmpty}, nil
+	}
+	tags, err := q.SQS.ListQueueTags(ctx, &sqs.ListQueueTagsInput{QueueUrl: aws.String(q.URL)})
+	if err != nil {
+		return Standing{}, fmt.Errorf("read the chain's lease: %w", err)
+	}
+	v, ok := tags.Tags[LeaseTag]
+	if !ok {
+		return Standing{Reason: NoLease}, nil
+	}
+	stamp, mac, _ := strings.Cut(v, " ")
+	at, perr := time.Parse(time.RFC3339Nano, stamp)
+	if perr != nil {
+		return Standing{Reason: LeaseUntrusted, Untrusted: fmt.Errorf("%s: %w", LeaseKind, proof.ErrTampered)}, nil
+	}
+	if err := q.Proof.Verify(ctx, LeaseKind, mac, proof.String("queue", q.URL), proof.Time("sealedAt", at)); err != nil {
+		if proof.Untrusted(err) {
+			return Standing{Reason: LeaseUntrusted, Untrusted: err}, nil
+		}
+		return Standing{}, err
+	}
+	if !fresh(at, clock.Now(q.Now), LeaseTTL) {
+		return Standing{Reason: LeaseStale}, nil
+	}
+	return Standing{Aside: true, Reason: ChainUnderway}, nil
 }

@@ -22,7 +22,7 @@ var wanted = map[string][]string{
 	"kms":            {"DescribeKey", "GenerateMac", "VerifyMac", "Decrypt", "GenerateDataKey"},
 	"scheduler":      {"CreateSchedule", "DeleteSchedule", "GetSchedule"},
 	"sns":            {"Publish", "Subscribe", "ListSubscriptionsByTopic", "GetTopicAttributes"},
-	"sqs":            {"SendMessage", "GetQueueAttributes", "GetQueueUrl", "ReceiveMessage", "DeleteMessage"},
+	"sqs":            {"SendMessage", "GetQueueAttributes", "GetQueueUrl", "ReceiveMessage", "DeleteMessage", "TagQueue", "ListQueueTags"},
 	"events":         {"PutEvents"},
 	"iam":            {"PassRole"},
 	"ses":            {"SendEmail"},
