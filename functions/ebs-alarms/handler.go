@@ -223,6 +223,11 @@ func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string
 				"pass", pass, "cursor", req.Cursor, "writes", res.Writes)
 		case h.queue == nil:
 			h.log.WarnContext(ctx, "no RESUME_QUEUE_URL: the next scheduled run continues", "cursor", res.Cursor)
+		case trigger != diskalarm.TriggerSchedule && trigger != diskalarm.TriggerDirect:
+			// A state change's run covers one instance; a continuation of
+			// it would not decode (DecodeResume takes schedule or direct),
+			// and would be reported as tampering. The schedule covers it.
+			h.log.WarnContext(ctx, "a state change's run stopped at the deadline; the next scheduled run continues", "trigger", trigger, "cursor", res.Cursor)
 		default:
 			next := diskalarm.NextResume(req, trigger, pass, res)
 			// The hand-over runs in the margin the reconcile kept free.
