@@ -3,8 +3,9 @@
 // with its policy evaluator iam/policy, the Service Authorization Reference
 // data iam/catalog, and the template resolver cfn), a local Lambda Runtime
 // API (runtimeapi), API Gateway over plain HTTP (apigateway), fakes that
-// speak AWS's wire protocols on loopback (fakehealthgate, fakeimagebuilder),
-// their server (loopback) and call log (calllog), the replace-root-volume
+// speak AWS's wire protocols on loopback (fakehealthgate, fakeimagebuilder)
+// and their base (wirefake: the httptest server, the call log over calllog,
+// the signing Region, the error shapes), the replace-root-volume
 // task fake (replacetest), fault injection (fault), the sample events
 // (sample), an EMF reader (emf), and per-domain helpers (approvaltest,
 // diskalarmtest, notifytest).

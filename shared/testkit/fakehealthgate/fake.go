@@ -1,4 +1,4 @@
-// Package fake is a loopback stand-in for the AWS APIs the health gate
+// Package fakehealthgate is a loopback stand-in for the AWS APIs the health gate
 // uses that moto does not implement: AWS Health (DescribeEvents and
 // DescribeEventsForOrganization) and CodePipeline's job and stage calls
 // (PutJobSuccessResult, PutJobFailureResult, GetPipelineState, GetPipeline,
@@ -21,15 +21,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ebs-ops/lambda-suite/shared/testkit/calllog"
-	"github.com/ebs-ops/lambda-suite/shared/testkit/loopback"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/wirefake"
 )
 
 // Server is a running fake.
 type Server struct {
-	*loopback.Server // URL, Close
-
-	*calllog.Log[Call]
+	*wirefake.Server // URL, Close, Calls, Count
 
 	mu        sync.Mutex
 	failures  map[string][]*injected
@@ -41,24 +38,12 @@ type Server struct {
 	seq       int
 }
 
-// Call is one request as the fake received it.
-type Call struct {
-	// Op is "Health.DescribeEvents", "CodePipeline.PutJobSuccessResult", ...
-	Op string
-	// Region is the Region the request was signed for.
-	Region string
-	Body   json.RawMessage
-	At     time.Time
-	// Error is the error code the fake answered with, or "".
-	Error string
-}
+// Call is one request as the fake received it; its Op is
+// "Health.DescribeEvents", "CodePipeline.PutJobSuccessResult", ...
+type Call = wirefake.Call
 
 // APIError is an error the fake answers with.
-type APIError struct {
-	Code    string
-	Message string
-	Status  int // default 400
-}
+type APIError = wirefake.APIError
 
 type injected struct {
 	err   APIError
@@ -68,20 +53,19 @@ type injected struct {
 // Start serves a fake on a free loopback port.
 func Start() (*Server, error) {
 	s := &Server{
-		Log:       calllog.New(func(c Call) string { return c.Op }),
 		failures:  map[string][]*injected{},
 		delays:    map[string]time.Duration{},
 		pipelines: map[string]*Pipeline{},
 	}
 	var err error
-	if s.Server, err = loopback.Serve(s); err != nil {
+	if s.Server, err = wirefake.Serve(s); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
 // New starts a fake for a test and stops it when the test ends.
-func New(tb testing.TB) *Server { return loopback.ForTest(tb, Start) }
+func New(tb testing.TB) *Server { return wirefake.ForTest(tb, Start) }
 
 // Fail makes the next times calls of op (every call, with times <= 0)
 // answer with e. Injections for the same op queue up.
@@ -124,20 +108,20 @@ var targets = map[string]string{
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil || r.Method != http.MethodPost {
-		writeError(w, APIError{Code: "SerializationException", Message: "want a POST with a JSON body"})
+		wirefake.WriteJSONError(w, APIError{Code: "SerializationException", Message: "want a POST with a JSON body"})
 		return
 	}
 	prefix, operation, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 	service, ok := targets[prefix]
 	if !ok {
-		writeError(w, APIError{Code: "UnknownOperationException", Message: fmt.Sprintf("the fake does not serve X-Amz-Target %q", r.Header.Get("X-Amz-Target"))})
+		wirefake.WriteJSONError(w, APIError{Code: "UnknownOperationException", Message: fmt.Sprintf("the fake does not serve X-Amz-Target %q", r.Header.Get("X-Amz-Target"))})
 		return
 	}
 	op := service + "." + operation
 	if !json.Valid(body) {
 		body = json.RawMessage(`null`)
 	}
-	call := Call{Op: op, Region: signingRegion(r.Header.Get("Authorization")), Body: body, At: time.Now()}
+	call := wirefake.NewCall(r, op, body)
 
 	s.mu.Lock()
 	delay := s.delays[op]
@@ -157,14 +141,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e, ok := s.takeFailure(op); ok {
 		call.Error = e.Code
 		s.Add(call)
-		writeError(w, e)
+		wirefake.WriteJSONError(w, e)
 		return
 	}
 	out, apiErr := s.dispatch(op, body)
 	if apiErr != nil {
 		call.Error = apiErr.Code
 		s.Add(call)
-		writeError(w, *apiErr)
+		wirefake.WriteJSONError(w, *apiErr)
 		return
 	}
 	s.Add(call)
@@ -207,32 +191,6 @@ func (s *Server) dispatch(op string, body []byte) (any, *APIError) {
 		return s.retryStage(body)
 	}
 	return nil, &APIError{Code: "UnknownOperationException", Message: "the fake does not implement " + op}
-}
-
-func writeError(w http.ResponseWriter, e APIError) {
-	status := e.Status
-	if status == 0 {
-		status = http.StatusBadRequest
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-ErrorType", e.Code)
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": e.Code, "message": e.Message})
-}
-
-// signingRegion reads the Region from a SigV4 Authorization header:
-// "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-2/health/aws4_request, ...".
-func signingRegion(auth string) string {
-	_, cred, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return ""
-	}
-	cred, _, _ = strings.Cut(cred, ",")
-	parts := strings.Split(cred, "/")
-	if len(parts) < 5 {
-		return ""
-	}
-	return parts[2]
 }
 
 // decode reads a request body strictly: a field the fake does not know is

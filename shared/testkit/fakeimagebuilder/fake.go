@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -25,15 +24,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/ebs-ops/lambda-suite/shared/testkit/calllog"
-	"github.com/ebs-ops/lambda-suite/shared/testkit/loopback"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/wirefake"
 )
 
 // Server is a running fake.
 type Server struct {
-	*loopback.Server // URL, Close
-
-	*calllog.Log[Call]
+	*wirefake.Server // URL, Close, Calls, Count
 
 	mu       sync.Mutex
 	failures map[string][]APIError
@@ -64,22 +60,11 @@ type AMI struct {
 	AccountID string
 }
 
-// Call is one request as the fake received it.
-type Call struct {
-	Op     string     // "GetImage", ...
-	Region string     // the Region the request was signed for
-	Query  url.Values // the query string
-	Body   json.RawMessage
-	At     time.Time
-	Error  string // the error code the fake answered with, or ""
-}
+// Call is one request as the fake received it; its Op is "GetImage", ...
+type Call = wirefake.Call
 
 // APIError is an error the fake answers with.
-type APIError struct {
-	Code    string
-	Message string
-	Status  int // default 400
-}
+type APIError = wirefake.APIError
 
 // ops are the operations the fake serves, by path. A new capability adds
 // its operations here.
@@ -90,18 +75,17 @@ var ops = map[string]func(s *Server, r *http.Request, body []byte) (any, *APIErr
 // Start serves a fake on a free loopback port.
 func Start() (*Server, error) {
 	s := &Server{
-		Log:      calllog.New(func(c Call) string { return c.Op }),
 		failures: map[string][]APIError{}, images: map[string]Image{}, steps: map[string]*Step{},
 	}
 	var err error
-	if s.Server, err = loopback.Serve(s); err != nil {
+	if s.Server, err = wirefake.Serve(s); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
 // New starts a fake for a test and stops it when the test ends.
-func New(tb testing.TB) *Server { return loopback.ForTest(tb, Start) }
+func New(tb testing.TB) *Server { return wirefake.ForTest(tb, Start) }
 
 // Env returns the variable that points a child process's SDK at the fake.
 func (s *Server) Env() string { return "AWS_ENDPOINT_URL_IMAGEBUILDER=" + s.URL }
@@ -127,14 +111,11 @@ func (s *Server) ResetCalls() { s.Reset() }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		writeError(w, APIError{Code: "ClientException", Message: "cannot read the body"})
+		wirefake.WriteRESTJSONError(w, APIError{Code: "ClientException", Message: "cannot read the body"})
 		return
 	}
 	op := strings.TrimPrefix(r.URL.Path, "/")
-	call := Call{Op: op, Region: signingRegion(r.Header.Get("Authorization")), Query: r.URL.Query(), At: time.Now()}
-	if json.Valid(body) {
-		call.Body = body
-	}
+	call := wirefake.NewCall(r, op, body)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	handle, ok := ops[r.URL.Path]
@@ -153,7 +134,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if apiErr != nil {
 		call.Error = apiErr.Code
 		s.Add(call)
-		writeError(w, *apiErr)
+		wirefake.WriteRESTJSONError(w, *apiErr)
 		return
 	}
 	n := s.Add(call)
@@ -199,29 +180,4 @@ func (s *Server) getImage(r *http.Request, _ []byte) (any, *APIError) {
 			"outputResources": map[string]any{"amis": amis},
 		},
 	}, nil
-}
-
-func writeError(w http.ResponseWriter, e APIError) {
-	status := e.Status
-	if status == 0 {
-		status = http.StatusBadRequest
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Amzn-ErrorType", e.Code)
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"message": e.Message})
-}
-
-// signingRegion reads the Region from a SigV4 Authorization header.
-func signingRegion(auth string) string {
-	_, cred, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return ""
-	}
-	cred, _, _ = strings.Cut(cred, ",")
-	parts := strings.Split(cred, "/")
-	if len(parts) < 5 {
-		return ""
-	}
-	return parts[2]
 }
