@@ -5,23 +5,20 @@ package standin
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/replacetest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/wirefake"
 )
 
 // ReplaceRootVolume is an endpoint in front of moto for the root-volume
@@ -34,10 +31,9 @@ import (
 // detached unless asked to be deleted), or fails for an instance told to.
 // Every other call (EC2's, DynamoDB's) goes to moto unchanged.
 type ReplaceRootVolume struct {
-	URL   string
-	Tasks *replacetest.Tasks
-	proxy *httputil.ReverseProxy
-	srv   *http.Server
+	*wirefake.Server // URL, Close
+	Tasks            *replacetest.Tasks
+	proxy            *httputil.ReverseProxy
 }
 
 // Start serves the stand-in on a free loopback port, in front of moto at
@@ -47,21 +43,15 @@ func Start(motoURL string, c *ec2.Client) (*ReplaceRootVolume, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
 	s := &ReplaceRootVolume{
-		URL:   "http://" + ln.Addr().String(),
 		Tasks: replacetest.New(c),
 		proxy: httputil.NewSingleHostReverseProxy(target),
 	}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.srv.Serve(ln) }()
+	if s.Server, err = wirefake.Serve(s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
-
-func (s *ReplaceRootVolume) Close() { _ = s.srv.Close() }
 
 func (s *ReplaceRootVolume) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
@@ -190,33 +180,16 @@ func writeXML(w http.ResponseWriter, name string, body any) {
 	_ = xml.NewEncoder(w).EncodeElement(body, start)
 }
 
-// writeEC2Error answers in EC2's error shape, so the SDK in the function
-// reports the code and message as it would from EC2.
+// writeEC2Error answers err in EC2's error shape, with the code and
+// message of the API error it carries (InternalError, a 500, otherwise).
 func writeEC2Error(w http.ResponseWriter, err error) {
-	code, msg := "InternalError", err.Error()
+	e := wirefake.APIError{Code: "InternalError", Message: err.Error(), Status: http.StatusInternalServerError}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		code, msg = apiErr.ErrorCode(), apiErr.ErrorMessage()
+		e = wirefake.APIError{Code: apiErr.ErrorCode(), Message: apiErr.ErrorMessage()}
+		if e.Code == "InternalError" {
+			e.Status = http.StatusInternalServerError
+		}
 	}
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	status := http.StatusBadRequest
-	if code == "InternalError" {
-		status = http.StatusInternalServerError
-	}
-	w.WriteHeader(status)
-	type ec2Error struct {
-		Code    string `xml:"Code"`
-		Message string `xml:"Message"`
-	}
-	_ = xml.NewEncoder(w).Encode(struct {
-		XMLName   xml.Name   `xml:"Response"`
-		Errors    []ec2Error `xml:"Errors>Error"`
-		RequestID string     `xml:"RequestID"`
-	}{Errors: []ec2Error{{code, msg}}, RequestID: randomHex(16)})
-}
-
-func randomHex(n int) string {
-	b := make([]byte, (n+1)/2)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)[:n]
+	wirefake.WriteEC2Error(w, e)
 }
