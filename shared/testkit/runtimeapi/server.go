@@ -14,11 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/ebs-ops/lambda-suite/shared/testkit/wirefake"
 )
 
 // Runtime API headers and paths, as the runtime client in aws-lambda-go
@@ -90,8 +91,7 @@ type invocation struct {
 // loopback port. Invocations are handed to the runtime one at a time.
 type Server struct {
 	functionARN string
-	ln          net.Listener
-	http        *http.Server
+	http        *wirefake.Server
 
 	queue     chan *invocation
 	closed    chan struct{}
@@ -106,13 +106,8 @@ type Server struct {
 // NewServer starts a Runtime API server for the function with this ARN
 // (passed to the runtime as the invoked function ARN).
 func NewServer(functionARN string) (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen for runtime API: %w", err)
-	}
 	s := &Server{
 		functionARN: functionARN,
-		ln:          ln,
 		queue:       make(chan *invocation),
 		closed:      make(chan struct{}),
 		inflight:    map[string]*invocation{},
@@ -123,19 +118,23 @@ func NewServer(functionARN string) (*Server, error) {
 	mux.HandleFunc("POST "+apiPrefix+"/invocation/{id}/response", s.response)
 	mux.HandleFunc("POST "+apiPrefix+"/invocation/{id}/error", s.invocationError)
 	mux.HandleFunc("POST "+apiPrefix+"/init/error", s.initError)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.http.Serve(ln) }()
+	var err error
+	if s.http, err = wirefake.Serve(mux); err != nil {
+		return nil, fmt.Errorf("serve runtime API: %w", err)
+	}
 	return s, nil
 }
 
 // Addr is host:port, the value of AWS_LAMBDA_RUNTIME_API.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.http.Listener.Addr().String() }
 
-// Close stops serving; a pending Invoke returns ErrClosed.
+// Close stops serving; a pending Invoke returns ErrClosed. A runtime
+// blocked in /next holds its connection open: wirefake's Close cuts it
+// rather than wait for it.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() { close(s.closed) })
-	// A runtime blocked in /next holds its connection open; do not wait for it.
-	return s.http.Close()
+	s.http.Close()
+	return nil
 }
 
 // InitError returns the error the runtime posted to /runtime/init/error, if any.

@@ -4,7 +4,8 @@
 // loopback port), the call log, the Region a request was signed for, and
 // the error shapes of the protocols they speak (AWS JSON 1.1, REST-JSON,
 // EC2 query). A fake embeds Server and adds its operations; a new fake
-// starts from here.
+// starts from here. The local Lambda Runtime API (runtimeapi) serves on
+// Serve too, for the same Close.
 package wirefake
 
 import (
