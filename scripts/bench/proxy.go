@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"time"
 	"unicode"
+
+	"github.com/ebs-ops/lambda-suite/shared/testkit/wirefake"
 )
 
 // tally counts AWS API calls by "Service.Operation", and the time at
@@ -67,9 +68,8 @@ func (t *tally) take() map[string]int {
 // a fake) that counts every call a built function makes through it: the
 // binaries are measured as they ship, without test middleware in them.
 type counter struct {
-	URL   string
-	srv   *http.Server
-	tally *tally
+	*wirefake.Server // URL, Close
+	tally            *tally
 }
 
 func startCounter(target string, t *tally) (*counter, error) {
@@ -77,13 +77,9 @@ func startCounter(target string, t *tally) (*counter, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
 	proxy := httputil.NewSingleHostReverseProxy(u)
-	c := &counter{URL: "http://" + ln.Addr().String(), tally: t}
-	c.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := &counter{tally: t}
+	c.Server, err = wirefake.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -93,12 +89,12 @@ func startCounter(target string, t *tally) (*counter, error) {
 		end := t.begin(operation(r, body))
 		defer end()
 		proxy.ServeHTTP(w, r)
-	})}
-	go func() { _ = c.srv.Serve(ln) }()
+	}))
+	if err != nil {
+		return nil, err
+	}
 	return c, nil
 }
-
-func (c *counter) Close() { _ = c.srv.Close() }
 
 var (
 	credentialScope = regexp.MustCompile(`Credential=[^/]+/[^/]+/[^/]+/([^/]+)/`)
