@@ -31,7 +31,7 @@ org_context = -c orgId=$(ORG_ID) -c orgTargetOus=$(ORG_OUS) -c orgRegions=$(ORG_
 # run_cdk runs one CDK CLI command in infra/, with the caller's CDK_ARGS.
 run_cdk = cd infra && $(CDK) $(1) --no-notices $(CDK_ARGS)
 
-.PHONY: help build test local iam bench lint fuzz synth deploy deploy-org destroy destroy-org stacks-ok org-ok clean
+.PHONY: FORCE help build test local iam bench lint fuzz synth deploy deploy-org destroy destroy-org stacks-ok org-ok clean
 
 help:
 	@echo "make build   build every function for Lambda (linux/arm64) into $(BIN)/<name>/bootstrap and $(BIN)/<name>.zip"
@@ -50,13 +50,25 @@ help:
 	@echo "make destroy delete the CDK stacks (STACKS as for deploy; asks first); what stays behind: docs/operations.md"
 	@echo "make destroy-org  ORG_ID=... ORG_OUS=... ORG_REGIONS=...: delete the StackSets, their instances, the asset stacks"
 
-build:
-	$(call need,go zip)
-	@for fn in $(FUNCTIONS); do \
-	  echo "build $$fn -> $(BIN)/$$fn/bootstrap (linux/arm64)"; \
-	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GOFLAGS_LAMBDA) -o $(BIN)/$$fn/bootstrap ./functions/$$fn; \
-	  (cd $(BIN)/$$fn && rm -f ../$$fn.zip && zip -q -X ../$$fn.zip bootstrap); \
-	done
+# One rule per output, so `make -j` builds the functions in parallel. go
+# build runs every time (FORCE): the Go build cache, not make, knows whether
+# a function's sources changed. A zip follows its bootstrap.
+BOOTSTRAPS := $(FUNCTIONS:%=$(BIN)/%/bootstrap)
+ZIPS       := $(FUNCTIONS:%=$(BIN)/%.zip)
+
+build: $(BOOTSTRAPS) $(ZIPS)
+
+$(BIN)/%/bootstrap: FORCE
+	$(call need,go)
+	@echo "build $* -> $@ (linux/arm64)"
+	@GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GOFLAGS_LAMBDA) -o $@ ./functions/$*
+
+$(BIN)/%.zip: $(BIN)/%/bootstrap
+	$(call need,zip)
+	@echo "zip $< -> $@"
+	@cd $(BIN)/$* && rm -f ../$*.zip && zip -q -X ../$*.zip bootstrap
+
+FORCE:
 
 # AWSTEST_REQUIRE makes the moto and cfn-lint tests fail, not skip, when
 # their tools are missing: CI must never pass by skipping.
