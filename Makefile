@@ -40,7 +40,7 @@ help:
 	@echo "make iam    the least-privilege report: each role's actions the tests exercised under the IAM layer,"
 	@echo "             and every statement no test exercised with its reason; ARGS=-drop also drops each statement in turn"
 	@echo "make bench   the performance report (sizes, cold start, RSS, API calls, scale) in $(BIN)/bench/report.md"
-	@echo "make lint    gofmt, go vet, staticcheck, golangci-lint, gosec (pinned versions)"
+	@echo "make lint    gofmt, goimports, go mod tidy -diff, go vet, staticcheck, golangci-lint, gosec (pinned versions)"
 	@echo "make fuzz    run each fuzz test for FUZZTIME (default 20s); CI runs FUZZTIME=5s"
 	@echo "make synth   synthesize the CDK stacks (after build)"
 	@echo "make deploy  deploy the CDK stacks to the current AWS account (after build);"
@@ -108,11 +108,18 @@ bench: build
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 GOSEC         := github.com/securego/gosec/v2/cmd/gosec@v2.29.0
+# goimports has no @version: it resolves through go.mod (golang.org/x/tools,
+# which jsii-runtime-go requires), so it runs at the module's own version.
+GOIMPORTS     := golang.org/x/tools/cmd/goimports
 
 lint:
 	$(call need,go)
 	@echo "gofmt"
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@echo "goimports"
+	@out=$$(go run $(GOIMPORTS) -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "goimports needed:"; echo "$$out"; exit 1; fi
+	@echo "go mod tidy -diff (go.mod and go.sum as go mod tidy leaves them)"
+	go mod tidy -diff
 	@echo "go vet"
 	go vet ./...
 	@echo "staticcheck"

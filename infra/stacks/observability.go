@@ -2,7 +2,6 @@ package stacks
 
 import (
 	"fmt"
-	"github.com/ebs-ops/lambda-suite/shared/awsid"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -10,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
 // The operational view's names, the same in every stack and in

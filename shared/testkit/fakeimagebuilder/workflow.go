@@ -3,12 +3,13 @@ package fakeimagebuilder
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/ebs-ops/lambda-suite/shared/clock"
 )
 
 // Workflow step executions: a build's workflow pauses at a WaitForAction

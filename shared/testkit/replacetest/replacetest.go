@@ -15,7 +15,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"slices"
 	"sync"
 	"testing"
@@ -28,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 )
 
 // Tasks is the fake. Its zero durations complete a task at once.
