@@ -102,8 +102,8 @@ bench: build
 	@echo "performance report: sizes, cold start, warm latency, peak RSS, API calls per event, scale (about 12 minutes)"
 	go run ./scripts/bench $(ARGS)
 
-# The linters' versions are pinned (../shared/dependencies.md says what
-# resolves here); `go run pkg@version` builds each once into the Go build
+# The linters' versions are pinned (docs/dependencies.md says what resolves
+# here); `go run pkg@version` builds each once into the Go build
 # cache, so a fresh machine needs only the module proxy.
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
