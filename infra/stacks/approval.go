@@ -3,6 +3,7 @@ package stacks
 import (
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
@@ -187,6 +188,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 	pinLogicalID(api, approvalAPIID)
 	approvalURL := awscdk.Fn_Join(jsii.String(""), &[]*string{api.ApiEndpoint(), jsii.String("/")})
 
+	// The approval contract the three functions read (approval.ReadSettings).
 	env := map[string]string{
 		"APPROVER_TOPIC_ARN":       *approverTopic.TopicArn(),
 		"TARGET_TOPIC_ARN":         *targetTopic.TopicArn(),
@@ -196,8 +198,10 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		"APPROVAL_URL":             *approvalURL,
 		"DECISIONS_TABLE":          *table.TableName(),
 		"LINK_TTL":                 *params.linkTTL.ValueAsString(),
-		"STEP_REMINDER_LEAD":       *params.reminderLead.ValueAsString(),
 	}
+	// The sweeper alone reminds, so it alone reads STEP_REMINDER_LEAD.
+	sweeperEnv := maps.Clone(env)
+	sweeperEnv["STEP_REMINDER_LEAD"] = *params.reminderLead.ValueAsString()
 
 	// Image Builder is asked about builds of this account only.
 	getImage := statement("AskImageBuilder", []string{"imagebuilder:GetImage"},
@@ -267,7 +271,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		AssetDir:    p.AssetDir,
 		Description: "Finishes AMI approvals whose sharing stopped part way (completes or reverts each, once, and tells the approvers) and sends unconfirmed workflow-step decisions again.",
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(approvalSweepTimeoutSeconds)),
-		Environment: env,
+		Environment: sweeperEnv,
 		Statements: append([]awsiam.PolicyStatement{
 			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"},
 				[]*string{table.TableArn()}, nil),

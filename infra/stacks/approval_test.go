@@ -175,10 +175,16 @@ func TestApprovalFunctions(t *testing.T) {
 		"APPROVAL_URL":             assertions.Match_AnyValue(),
 		"DECISIONS_TABLE":          map[string]any{"Ref": "AmiApprovalTable"},
 		"LINK_TTL":                 map[string]any{"Ref": "AmiApprovalLinkTtl"},
-		"STEP_REMINDER_LEAD":       map[string]any{"Ref": "AmiApprovalStepReminderLead"},
 	}
+	// The sweeper alone reminds, so it alone reads STEP_REMINDER_LEAD.
+	sweeperEnv := maps.Clone(env)
+	sweeperEnv["STEP_REMINDER_LEAD"] = map[string]any{"Ref": "AmiApprovalStepReminderLead"}
 	for name, timeout := range map[string]int{AmiApprovalRequest: 30, AmiApprovalLink: 25, AmiApprovalSweeper: 60} {
 		t.Run(name, func(t *testing.T) {
+			env := env
+			if name == AmiApprovalSweeper {
+				env = sweeperEnv
+			}
 			check(t, func() {
 				tmpl.HasResource(jsii.String("AWS::Lambda::Function"), map[string]any{
 					"Metadata": map[string]any{FunctionMetadataKey: name},
