@@ -87,9 +87,8 @@ func TestApprovalScopedStatements(t *testing.T) {
 	readStep := allow("ReadWorkflowSteps", "imagebuilder:GetWorkflowStepExecution", steps)
 	actOnStep := allow("ActOnWorkflowSteps", "imagebuilder:SendWorkflowStepAction", []any{builds, steps})
 	// What topic.GrantPublish gives, exactly: sns:Publish on the topic and,
-	// for the encrypted approver topic, the two key actions SNS needs - the
-	// same as the hand-written EmailApprovers, EncryptForApprovers and
-	// NotifyTargets statements it replaced.
+	// for the encrypted approver topic, the two key actions SNS needs, and
+	// nothing a hand-written statement would not.
 	grant := func(action, resource any) map[string]any {
 		return map[string]any{"Effect": "Allow", "Action": action, "Resource": resource}
 	}

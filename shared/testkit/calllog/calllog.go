@@ -1,6 +1,7 @@
 // Package calllog is the record a loopback fake keeps of the calls it
-// received, for tests to count and inspect: one home for what the Health,
-// CodePipeline and Image Builder fakes each kept by hand.
+// received, for tests to count and inspect: the log wirefake.Server
+// carries, so every wire fake (Health, CodePipeline, Image Builder) counts
+// its calls the same way.
 package calllog
 
 import "sync"
