@@ -119,7 +119,7 @@ func TestEventsThatAreRead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.h.region = tt.region
+			f.h.gate.Region = tt.region
 			ev := withParams(t, sample(t, "job-json-params.json"), tt.params)
 			if tt.edit != nil {
 				ev = edit(t, ev, tt.edit)

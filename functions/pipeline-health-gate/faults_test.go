@@ -17,7 +17,7 @@ func faulted(t *testing.T, rules ...fault.Rule) (fixture, *fault.Transport) {
 	t.Helper()
 	f := newFixture(t)
 	cfg, tr := fault.Wrap(f.roleCfg, rules...)
-	f.h.health, f.h.jobs = health.NewFromConfig(cfg), codepipeline.NewFromConfig(cfg)
+	f.h.gate.Health, f.h.gate.Jobs = health.NewFromConfig(cfg), codepipeline.NewFromConfig(cfg)
 	return f, tr
 }
 

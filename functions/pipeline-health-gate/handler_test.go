@@ -96,11 +96,13 @@ func newFixture(t *testing.T) fixture {
 	fakeCfg := f.AWSConfig()
 	roleCfg.HTTPClient, roleCfg.Retryer = fakeCfg.HTTPClient, fakeCfg.Retryer
 	return fixture{fake: f, cfg: cfg, roleCfg: roleCfg, h: &handler{
-		health: health.NewFromConfig(roleCfg),
-		jobs:   codepipeline.NewFromConfig(roleCfg),
-		region: "us-east-1",
-		margin: time.Second,
-		log:    slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		gate: &healthgate.Gate{
+			Health: health.NewFromConfig(roleCfg),
+			Jobs:   codepipeline.NewFromConfig(roleCfg),
+			Region: "us-east-1",
+			Margin: time.Second,
+		},
+		log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}}
 }
 
@@ -269,7 +271,7 @@ func TestCommaFormChecksEachRegion(t *testing.T) {
 
 func TestEmptyParamsGateTheFunctionsRegion(t *testing.T) {
 	f := newFixture(t)
-	f.h.region = "eu-central-1"
+	f.h.gate.Region = "eu-central-1"
 	blocker := f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "eu-central-1"})
 	a := f.answer(t, withParams(t, sample(t, "job-json-params.json"), "  "), jsonJob)
 	if a.Success || !strings.Contains(a.Message, blocker.ARN) {
@@ -362,7 +364,7 @@ func TestHealthErrors(t *testing.T) {
 func TestWaitModeContinuesUntilHealthy(t *testing.T) {
 	f := newFixture(t)
 	start := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
-	f.h.Now = func() time.Time { return start }
+	f.h.gate.Now = func() time.Time { return start }
 	blocker := f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
 	first := edit(t, sample(t, "job-continuation.json"), func(_, _, data map[string]any) { delete(data, "continuationToken") })
 
@@ -380,7 +382,7 @@ func TestWaitModeContinuesUntilHealthy(t *testing.T) {
 
 	// CodePipeline invokes the gate again, as a new job with the token.
 	f.fake.ResetCalls()
-	f.h.Now = func() time.Time { return start.Add(20 * time.Minute) }
+	f.h.gate.Now = func() time.Time { return start.Add(20 * time.Minute) }
 	second := edit(t, sample(t, "job-continuation.json"), func(job, _, data map[string]any) {
 		job["id"] = "44444444-abcd-4444-8abc-444444abcdef"
 		data["continuationToken"] = a.ContinuationToken
@@ -396,7 +398,7 @@ func TestWaitModeContinuesUntilHealthy(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.fake.ResetCalls()
-	f.h.Now = func() time.Time { return start.Add(40 * time.Minute) }
+	f.h.gate.Now = func() time.Time { return start.Add(40 * time.Minute) }
 	third := edit(t, second, func(job, _, data map[string]any) {
 		job["id"] = "55555555-abcd-4555-8abc-555555abcdef"
 		data["continuationToken"] = a.ContinuationToken
@@ -413,7 +415,7 @@ func TestWaitModeContinuesUntilHealthy(t *testing.T) {
 func TestWaitModePastMaxWaitFails(t *testing.T) {
 	f := newFixture(t)
 	// The sample's token started at 08:00 with maxWait 2h.
-	f.h.Now = func() time.Time { return time.Date(2025, 6, 2, 10, 0, 1, 0, time.UTC) }
+	f.h.gate.Now = func() time.Time { return time.Date(2025, 6, 2, 10, 0, 1, 0, time.UTC) }
 	blocker := f.fake.AddEvent(fakehealthgate.Event{Service: "RDS", Region: "us-east-1"})
 	a := f.answer(t, sample(t, "job-continuation.json"), continuationJob)
 	if a.Success {
@@ -503,8 +505,8 @@ func TestPanicStillAnswersOnce(t *testing.T) {
 		params string
 		break_ func(h *handler)
 	}{
-		{name: "in the Health check", params: `{"onHealthError":"pass"}`, break_: func(h *handler) { h.health = panicking{} }},
-		{name: "in the decision", break_: func(h *handler) { h.Now = func() time.Time { panic("clock broke") } }},
+		{name: "in the Health check", params: `{"onHealthError":"pass"}`, break_: func(h *handler) { h.gate.Health = panicking{} }},
+		{name: "in the decision", break_: func(h *handler) { h.gate.Now = func() time.Time { panic("clock broke") } }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -549,7 +551,7 @@ func (p panickingJobs) PutJobSuccessResult(ctx context.Context, in *codepipeline
 
 // handleSafely invokes the handler, turning a panic that escapes it into a
 // test failure.
-func (f fixture) handleSafely(t *testing.T, ev json.RawMessage) (res Result, err error) {
+func (f fixture) handleSafely(t *testing.T, ev json.RawMessage) (res healthgate.GateResult, err error) {
 	t.Helper()
 	defer func() {
 		if v := recover(); v != nil {
@@ -559,38 +561,52 @@ func (f fixture) handleSafely(t *testing.T, ev json.RawMessage) (res Result, err
 	return f.h.Handle(context.Background(), ev)
 }
 
-// A panic outside the decision is recovered in Handle too. One in logging
-// does not change the answer, which CodePipeline gets exactly once. One in
-// the answer call makes no second call in the invocation (the answer may
-// have landed) and returns an error, so that Lambda retries the invocation:
-// CodePipeline refuses any answer after the first, so the job still gets
-// exactly one.
+// handleRecovering invokes the handler and returns the panic that escapes
+// it, if any: what aws-lambda-go's invoke loop recovers.
+func (f fixture) handleRecovering(ev json.RawMessage) (escaped any) {
+	defer func() { escaped = recover() }()
+	_, _ = f.h.Handle(context.Background(), ev)
+	return nil
+}
+
+// A panic outside the decision is recovered in Handle too. The answer goes
+// out before anything is logged, so a logger that panics on every line
+// does not change it, and CodePipeline gets it exactly once; the logger's
+// panic on the line about the panic is aws-lambda-go's to recover
+// (lambda/invoke_loop.go: the invocation ends in an error, and Lambda's
+// retry finds the job answered). One in the answer call makes no second
+// call in the invocation (the answer may have landed) and returns an
+// error, so that Lambda retries the invocation: CodePipeline refuses any
+// answer after the first, so the job still gets exactly one.
 func TestPanicOutsideTheDecisionIsRecovered(t *testing.T) {
 	t.Run("in logging", func(t *testing.T) {
 		f := newFixture(t)
 		f.h.log = slog.New(panickingLog{})
-		res, err := f.handleSafely(t, sample(t, "job-json-params.json"))
-		if err != nil || !res.Answered || !res.Success {
-			t.Errorf("Handle = %+v, %v, want the healthy decision answered", res, err)
-		}
+		f.handleRecovering(sample(t, "job-json-params.json"))
 		if calls := f.fake.AnswerCalls(""); len(calls) != 1 {
 			t.Errorf("answer calls = %d (%s), want exactly 1", len(calls), callList(calls))
+		}
+		if a := f.fake.AnswersFor(jsonJob); len(a) != 1 || !a[0].Success {
+			t.Errorf("answers = %+v, want the healthy decision", a)
 		}
 	})
 	t.Run("in logging the Health check's panic", func(t *testing.T) {
 		f := newFixture(t)
 		f.h.log = slog.New(panickingLog{})
-		f.h.health = panicking{}
-		a := f.answer(t, sample(t, "job-json-params.json"), jsonJob)
-		if a.Success || !strings.HasPrefix(a.Message, healthgate.InternalPrefix) {
-			t.Errorf("answer = %+v, want a failure saying the gate failed", a)
+		f.h.gate.Health = panicking{}
+		f.handleRecovering(sample(t, "job-json-params.json"))
+		if calls := f.fake.AnswerCalls(""); len(calls) != 1 {
+			t.Errorf("answer calls = %d (%s), want exactly 1", len(calls), callList(calls))
+		}
+		if a := f.fake.AnswersFor(jsonJob); len(a) != 1 || a[0].Success || !strings.HasPrefix(a[0].Message, healthgate.InternalPrefix) {
+			t.Errorf("answers = %+v, want one failure saying the gate failed", a)
 		}
 	})
 	for _, afterCall := range []bool{false, true} {
 		name := map[bool]string{false: "in the answer call, before it went out", true: "in the answer call, after CodePipeline took it"}[afterCall]
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
-			f.h.jobs = panickingJobs{JobAPI: f.h.jobs, afterCall: afterCall}
+			f.h.gate.Jobs = panickingJobs{JobAPI: f.h.gate.Jobs, afterCall: afterCall}
 			res, err := f.handleSafely(t, sample(t, "job-json-params.json"))
 			if err == nil || res.Answered || !strings.Contains(err.Error(), "panic") {
 				t.Errorf("Handle = %+v, %v, want an error naming the panic so that Lambda retries", res, err)
@@ -604,7 +620,7 @@ func TestPanicOutsideTheDecisionIsRecovered(t *testing.T) {
 			}
 			if afterCall {
 				// Lambda's retry of the invocation finds the job answered.
-				f.h.jobs = codepipeline.NewFromConfig(f.roleCfg)
+				f.h.gate.Jobs = codepipeline.NewFromConfig(f.roleCfg)
 				if res, err := f.handleSafely(t, sample(t, "job-json-params.json")); err != nil || res.Answered {
 					t.Errorf("retried Handle = %+v, %v, want the job found closed, no error", res, err)
 				}
@@ -664,9 +680,9 @@ func TestMarginScalesWithTheDeadline(t *testing.T) {
 		for _, blocked := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s margin %s blocked %t", tt.timeout, tt.explicit, blocked), func(t *testing.T) {
 				f := newFixture(t)
-				f.h.margin = tt.explicit
-				rec := &checkDeadlines{HealthAPI: f.h.health}
-				f.h.health = rec
+				f.h.gate.Margin = tt.explicit
+				rec := &checkDeadlines{HealthAPI: f.h.gate.Health}
+				f.h.gate.Health = rec
 				ev := sample(t, "job-json-params.json")
 				if blocked {
 					f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
@@ -751,7 +767,7 @@ func TestAnswerFailingTransientlyAsksLambdaToRetry(t *testing.T) {
 func TestHealthErrorWhileWaitingKeepsWaiting(t *testing.T) {
 	f := newFixture(t)
 	start := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
-	f.h.Now = func() time.Time { return start }
+	f.h.gate.Now = func() time.Time { return start }
 	blocker := f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
 	// onHealthError pass must not let a waiting run through.
 	params := `{"regions":["us-east-1"],"mode":"wait","maxWait":"2h","onHealthError":"pass"}`
@@ -764,7 +780,7 @@ func TestHealthErrorWhileWaitingKeepsWaiting(t *testing.T) {
 	// AWS Health stops answering while the gate waits: it keeps waiting.
 	f.fake.Fail("Health.DescribeEvents", fakehealthgate.APIError{Code: "SubscriptionRequiredException", Message: "The AWS Premium Support Subscription is required to use this service."}, 0)
 	f.fake.ResetCalls()
-	f.h.Now = func() time.Time { return start.Add(time.Hour) }
+	f.h.gate.Now = func() time.Time { return start.Add(time.Hour) }
 	const secondJob, thirdJob = "44444444-abcd-4444-8abc-444444abcdef", "55555555-abcd-4555-8abc-555555abcdef"
 	second := edit(t, first, func(job, _, data map[string]any) {
 		job["id"] = secondJob
@@ -782,7 +798,7 @@ func TestHealthErrorWhileWaitingKeepsWaiting(t *testing.T) {
 	// Past maxWait, still no answer from AWS Health: a failure naming the
 	// last known event and the error.
 	f.fake.ResetCalls()
-	f.h.Now = func() time.Time { return start.Add(2*time.Hour + time.Second) }
+	f.h.gate.Now = func() time.Time { return start.Add(2*time.Hour + time.Second) }
 	third := edit(t, second, func(job, _, data map[string]any) {
 		job["id"] = thirdJob
 		data["continuationToken"] = a.ContinuationToken
@@ -802,7 +818,7 @@ func TestNoTimeToCheckFailsWithoutAsking(t *testing.T) {
 	for _, params := range []string{`{"regions":["us-east-1"]}`, `{"regions":["us-east-1"],"onHealthError":"pass"}`} {
 		t.Run(params, func(t *testing.T) {
 			f := newFixture(t)
-			f.h.margin = 3 * time.Second
+			f.h.gate.Margin = 3 * time.Second
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // less than the margin
 			defer cancel()
 			a := f.answerCtx(t, ctx, withParams(t, sample(t, "job-json-params.json"), params), jsonJob)
@@ -825,7 +841,7 @@ func TestNoTimeToCheckFailsWithoutAsking(t *testing.T) {
 // naming the timeout, not a setting nobody made.
 func TestTimeoutTooShortToCheckFailsWithoutAsking(t *testing.T) {
 	f := newFixture(t)
-	f.h.margin = 0
+	f.h.gate.Margin = 0
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // 800 ms after the margin
 	defer cancel()
 	a := f.answerCtx(t, ctx, sample(t, "job-json-params.json"), jsonJob)

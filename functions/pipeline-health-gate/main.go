@@ -33,14 +33,16 @@ func main() {
 	log.Info("AWS Health endpoints", "endpoints", endpoints)
 
 	h := &handler{
-		health:       healthClient,
-		jobs:         codepipeline.NewFromConfig(awsCfg),
-		region:       cfg.Region,
-		organization: cfg.OrganizationView,
-		margin:       cfg.DeadlineMargin,
-		log:          log,
-		notify:       &notify.Notifier{SNS: sns.NewFromConfig(awsCfg), TopicARN: cfg.NotifyTopicARN, Log: log},
-		metrics:      metrics.New(lambdacontext.FunctionName, nil),
+		gate: &healthgate.Gate{
+			Health:       healthClient,
+			Jobs:         codepipeline.NewFromConfig(awsCfg),
+			Region:       cfg.Region,
+			Organization: cfg.OrganizationView,
+			Margin:       cfg.DeadlineMargin,
+		},
+		log:     log,
+		notify:  &notify.Notifier{SNS: sns.NewFromConfig(awsCfg), TopicARN: cfg.NotifyTopicARN, Log: log},
+		metrics: metrics.New(lambdacontext.FunctionName, nil),
 	}
 	lambda.Start(h.Handle)
 }

@@ -14,7 +14,7 @@ import (
 // a deployment, gave up waiting, or started to wait. Only an answer
 // CodePipeline took is told, once: a passed check, a later wait of the same
 // run, and an answer that did not go out (Lambda retries it) say nothing.
-func (h *handler) notifyResult(ctx context.Context, job healthgate.Job, decided healthgate.Answer, res Result) {
+func (h *handler) notifyResult(ctx context.Context, job healthgate.Job, decided healthgate.Answer, res healthgate.GateResult) {
 	m, ok := gateMessage(job, decided, res)
 	if !ok {
 		return
@@ -25,7 +25,7 @@ func (h *handler) notifyResult(ctx context.Context, job healthgate.Job, decided 
 }
 
 // gateMessage is the notification of one answer, if it deserves one.
-func gateMessage(job healthgate.Job, decided healthgate.Answer, res Result) (notify.Message, bool) {
+func gateMessage(job healthgate.Job, decided healthgate.Answer, res healthgate.GateResult) (notify.Message, bool) {
 	var b strings.Builder
 	waitedBefore := job.ContinuationToken != ""
 	switch {

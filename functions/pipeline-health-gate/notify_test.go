@@ -51,7 +51,7 @@ func TestGateNotifies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			if !tt.now.IsZero() {
-				f.h.Now = func() time.Time { return tt.now }
+				f.h.gate.Now = func() time.Time { return tt.now }
 			}
 			if tt.event != nil {
 				f.fake.AddEvent(*tt.event)
