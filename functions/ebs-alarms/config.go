@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net/url"
 	"slices"
 	"strings"
@@ -47,9 +48,15 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		ResumeQueueURL: r.String("RESUME_QUEUE_URL", ""),
 		ProofKeyID:     r.String("PROOF_KEY_ID", ""),
 	}
+	// A diskalarm.InputError says only its reason next to the variable's
+	// name; "bad input" would say nothing more.
 	check := func(name string, err error) {
-		if err != nil {
-			r.Fail(name, "%s", reason(err))
+		var bad *diskalarm.InputError
+		switch {
+		case errors.As(err, &bad):
+			r.Fail(name, "%s", bad.Reason)
+		case err != nil:
+			r.Fail(name, "%v", err)
 		}
 	}
 	if cfg.TopicARN != "" {
@@ -84,10 +91,4 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		}
 	}
 	return cfg, r.Err()
-}
-
-// reason drops the "bad input: " that the domain's errors carry, which says
-// nothing more next to a variable's name.
-func reason(err error) string {
-	return strings.TrimPrefix(err.Error(), diskalarm.ErrBadInput.Error()+": ")
 }

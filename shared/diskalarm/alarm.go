@@ -189,15 +189,15 @@ func instanceOfName(prefix, name string) string {
 func ValidatePrefix(p string) error {
 	switch {
 	case p == "":
-		return fmt.Errorf("%w: the alarm prefix is empty", ErrBadInput)
+		return badInput("the alarm prefix is empty")
 	case len(p) > 100:
-		return fmt.Errorf("%w: the alarm prefix is %d bytes, want at most 100 to leave room for instance, disk and severity", ErrBadInput, len(p))
+		return badInput("the alarm prefix is %d bytes, want at most 100 to leave room for instance, disk and severity", len(p))
 	case !utf8.ValidString(p):
-		return fmt.Errorf("%w: the alarm prefix is not UTF-8", ErrBadInput)
+		return badInput("the alarm prefix is not UTF-8")
 	case strings.ContainsAny(p, "*?"):
-		return fmt.Errorf("%w: the alarm prefix %q holds * or ?, which IAM reads as wildcards", ErrBadInput, p)
+		return badInput("the alarm prefix %q holds * or ?, which IAM reads as wildcards", p)
 	case strings.IndexFunc(p, unicode.IsControl) >= 0:
-		return fmt.Errorf("%w: the alarm prefix holds control characters", ErrBadInput)
+		return badInput("the alarm prefix holds control characters")
 	}
 	return nil
 }

@@ -11,13 +11,9 @@ package diskalarm
 
 import (
 	"cmp"
-	"errors"
 	"slices"
 	"strings"
 )
-
-// ErrBadInput marks a request, event or setting that no retry can fix.
-var ErrBadInput = errors.New("bad input")
 
 // Metric names of the CloudWatch agent's disk metrics. On Windows the agent
 // names a counter "<object> <counter>"; operators often rename the two

@@ -47,7 +47,7 @@ var directFields = []string{"hostname", "sns_topic_name", "sns_topic_arn"}
 func DecodeInvocation(raw []byte) (Invocation, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		return Invocation{}, fmt.Errorf("%w: the payload is not a JSON object", ErrBadInput)
+		return Invocation{}, badInput("the payload is not a JSON object")
 	}
 	switch {
 	case fields["Records"] != nil:
@@ -62,13 +62,13 @@ func DecodeInvocation(raw []byte) (Invocation, error) {
 			return decodeDirect(fields)
 		}
 	}
-	return Invocation{}, fmt.Errorf("%w: unknown trigger: want a direct invocation {\"hostname\": \"Windows*\", \"sns_topic_arn\": \"arn:aws:sns:…\"}, {\"action\": \"remove-all\", \"dryRun\": true}, an EC2 state-change event, a scheduled event or an SQS batch", ErrBadInput)
+	return Invocation{}, badInput("unknown trigger: want a direct invocation {\"hostname\": \"Windows*\", \"sns_topic_arn\": \"arn:aws:sns:…\"}, {\"action\": \"remove-all\", \"dryRun\": true}, an EC2 state-change event, a scheduled event or an SQS batch")
 }
 
 func decodeDirect(fields map[string]json.RawMessage) (Invocation, error) {
 	for name := range fields {
 		if !slices.Contains(directFields, name) {
-			return Invocation{}, fmt.Errorf("%w: unknown field %q in the direct invocation (want hostname and sns_topic_arn)", ErrBadInput, awsid.Clip(name, 80))
+			return Invocation{}, badInput("unknown field %q in the direct invocation (want hostname and sns_topic_arn)", awsid.Clip(name, 80))
 		}
 	}
 	str := func(name string) (string, bool, error) {
@@ -78,7 +78,7 @@ func decodeDirect(fields map[string]json.RawMessage) (Invocation, error) {
 		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
-			return "", true, fmt.Errorf("%w: %s must be a string, got %s", ErrBadInput, name, jsonKind(v))
+			return "", true, badInput("%s must be a string, got %s", name, jsonKind(v))
 		}
 		return s, true, nil
 	}
@@ -88,7 +88,7 @@ func decodeDirect(fields map[string]json.RawMessage) (Invocation, error) {
 		return inv, err
 	}
 	if !ok {
-		return inv, fmt.Errorf("%w: hostname is missing: the Name pattern of the instances, such as \"Windows*\"", ErrBadInput)
+		return inv, badInput("hostname is missing: the Name pattern of the instances, such as \"Windows*\"")
 	}
 	if err := ValidatePattern(pattern); err != nil {
 		return inv, fmt.Errorf("hostname: %w", err)
@@ -104,7 +104,7 @@ func decodeDirect(fields map[string]json.RawMessage) (Invocation, error) {
 		return inv, err
 	}
 	if hasName && hasARN && byName != byARN {
-		return inv, fmt.Errorf("%w: sns_topic_name and sns_topic_arn name different topics", ErrBadInput)
+		return inv, badInput("sns_topic_name and sns_topic_arn name different topics")
 	}
 	inv.TopicARN = byARN
 	if hasName {
@@ -121,30 +121,30 @@ func decodeDirect(fields map[string]json.RawMessage) (Invocation, error) {
 func decodeEventBridge(raw []byte) (Invocation, error) {
 	var ev events.EventBridgeEvent
 	if err := json.Unmarshal(raw, &ev); err != nil {
-		return Invocation{}, fmt.Errorf("%w: not an EventBridge event: %v", ErrBadInput, err)
+		return Invocation{}, badInput("not an EventBridge event: %v", err)
 	}
 	switch {
 	case ev.Source == "aws.events" && ev.DetailType == scheduledType:
 		return Invocation{Kind: KindSchedule}, nil
 	case ev.Source == "aws.ec2" && ev.DetailType == stateChangeType:
 	default:
-		return Invocation{}, fmt.Errorf("%w: unknown trigger: EventBridge source %q detail-type %q", ErrBadInput, awsid.Clip(ev.Source, 80), awsid.Clip(ev.DetailType, 80))
+		return Invocation{}, badInput("unknown trigger: EventBridge source %q detail-type %q", awsid.Clip(ev.Source, 80), awsid.Clip(ev.DetailType, 80))
 	}
 	var detail struct {
 		InstanceID string `json:"instance-id"`
 		State      string `json:"state"`
 	}
 	if len(ev.Detail) == 0 || json.Unmarshal(ev.Detail, &detail) != nil {
-		return Invocation{}, fmt.Errorf("%w: the state-change event has no detail object", ErrBadInput)
+		return Invocation{}, badInput("the state-change event has no detail object")
 	}
 	if !awsid.IsInstanceID(detail.InstanceID) {
-		return Invocation{}, fmt.Errorf("%w: detail.instance-id %q is not an EC2 instance ID", ErrBadInput, awsid.Clip(detail.InstanceID, 80))
+		return Invocation{}, badInput("detail.instance-id %q is not an EC2 instance ID", awsid.Clip(detail.InstanceID, 80))
 	}
 	if err := awsid.CheckResources(ev.Resources, "ec2", "instance/"+detail.InstanceID); err != nil {
-		return Invocation{}, fmt.Errorf("%w: %w", ErrBadInput, err)
+		return Invocation{}, badInputOf(err)
 	}
 	if detail.State == "" {
-		return Invocation{}, fmt.Errorf("%w: detail.state is missing", ErrBadInput)
+		return Invocation{}, badInput("detail.state is missing")
 	}
 	return Invocation{Kind: KindStateChange, InstanceID: detail.InstanceID, State: detail.State}, nil
 }
@@ -152,14 +152,14 @@ func decodeEventBridge(raw []byte) (Invocation, error) {
 func decodeQueue(raw []byte) (Invocation, error) {
 	var ev events.SQSEvent
 	if err := json.Unmarshal(raw, &ev); err != nil {
-		return Invocation{}, fmt.Errorf("%w: not an SQS event: %v", ErrBadInput, err)
+		return Invocation{}, badInput("not an SQS event: %v", err)
 	}
 	if len(ev.Records) == 0 {
-		return Invocation{}, fmt.Errorf("%w: an SQS event without records", ErrBadInput)
+		return Invocation{}, badInput("an SQS event without records")
 	}
 	for _, r := range ev.Records {
 		if r.EventSource != "aws:sqs" {
-			return Invocation{}, fmt.Errorf("%w: unknown trigger: a record from %q, want aws:sqs", ErrBadInput, awsid.Clip(r.EventSource, 80))
+			return Invocation{}, badInput("unknown trigger: a record from %q, want aws:sqs", awsid.Clip(r.EventSource, 80))
 		}
 		if r.EventSourceARN == "" {
 			continue
@@ -171,7 +171,7 @@ func decodeQueue(raw []byte) (Invocation, error) {
 			err = errors.New("not an SQS queue ARN")
 		}
 		if err != nil {
-			return Invocation{}, fmt.Errorf("%w: the record's eventSourceARN %q: %v", ErrBadInput, awsid.Clip(r.EventSourceARN, 80), err)
+			return Invocation{}, badInput("the record's eventSourceARN %q: %v", awsid.Clip(r.EventSourceARN, 80), err)
 		}
 	}
 	return Invocation{Kind: KindQueue, Messages: ev.Records}, nil
@@ -181,10 +181,10 @@ func decodeQueue(raw []byte) (Invocation, error) {
 // where a missing one is given.
 func checkTopic(s string) error {
 	if s == "" {
-		return fmt.Errorf("%w: no SNS topic: give sns_topic_arn, or set SNS_TOPIC_ARN", ErrBadInput)
+		return badInput("no SNS topic: give sns_topic_arn, or set SNS_TOPIC_ARN")
 	}
 	if _, err := awsid.ParseSNSTopicARN(s); err != nil {
-		return fmt.Errorf("%w: %w", ErrBadInput, err)
+		return badInputOf(err)
 	}
 	return nil
 }

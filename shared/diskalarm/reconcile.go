@@ -78,10 +78,10 @@ func (q Request) Validate() error {
 		errs = append(errs, checkTopic(q.TopicARN))
 	}
 	if q.InstanceID != "" && !awsid.IsInstanceID(q.InstanceID) {
-		errs = append(errs, fmt.Errorf("%w: %q is not an EC2 instance ID (i-…)", ErrBadInput, q.InstanceID))
+		errs = append(errs, badInput("%q is not an EC2 instance ID (i-…)", q.InstanceID))
 	}
 	if len(q.Cursor) > maxNameBytes {
-		errs = append(errs, fmt.Errorf("%w: the cursor is longer than an alarm name", ErrBadInput))
+		errs = append(errs, badInput("the cursor is longer than an alarm name"))
 	}
 	return errors.Join(errs...)
 }

@@ -28,23 +28,23 @@ const removeAllListed = 1000
 func decodeAction(fields map[string]json.RawMessage) (Invocation, error) {
 	for name := range fields {
 		if !slices.Contains(removeAllFields, name) {
-			return Invocation{}, fmt.Errorf("%w: unknown field %q with action (want action and dryRun)", ErrBadInput, awsid.Clip(name, 80))
+			return Invocation{}, badInput("unknown field %q with action (want action and dryRun)", awsid.Clip(name, 80))
 		}
 	}
 	var action string
 	if err := json.Unmarshal(fields["action"], &action); err != nil {
-		return Invocation{}, fmt.Errorf("%w: action must be a string, got %s", ErrBadInput, jsonKind(fields["action"]))
+		return Invocation{}, badInput("action must be a string, got %s", jsonKind(fields["action"]))
 	}
 	if action != KindRemoveAll {
-		return Invocation{}, fmt.Errorf("%w: unknown action %q (the one action is %q)", ErrBadInput, awsid.Clip(action, 80), KindRemoveAll)
+		return Invocation{}, badInput("unknown action %q (the one action is %q)", awsid.Clip(action, 80), KindRemoveAll)
 	}
 	raw, ok := fields["dryRun"]
 	if !ok {
-		return Invocation{}, fmt.Errorf(`%w: dryRun is missing: say {"action": "remove-all", "dryRun": true} to list the alarms, then false to delete them`, ErrBadInput)
+		return Invocation{}, badInput(`dryRun is missing: say {"action": "remove-all", "dryRun": true} to list the alarms, then false to delete them`)
 	}
 	var dryRun *bool
 	if err := json.Unmarshal(raw, &dryRun); err != nil || dryRun == nil {
-		return Invocation{}, fmt.Errorf("%w: dryRun must be true or false, got %s", ErrBadInput, jsonKind(raw))
+		return Invocation{}, badInput("dryRun must be true or false, got %s", jsonKind(raw))
 	}
 	return Invocation{Kind: KindRemoveAll, DryRun: *dryRun}, nil
 }

@@ -93,26 +93,26 @@ func DecodeResume(body string) (Resume, Request, error) {
 	dec := json.NewDecoder(bytes.NewReader([]byte(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return m, Request{}, fmt.Errorf("%w: not a continuation message: %v", ErrBadInput, err)
+		return m, Request{}, badInput("not a continuation message: %v", err)
 	}
 	if dec.More() {
-		return m, Request{}, fmt.Errorf("%w: trailing data after the continuation message", ErrBadInput)
+		return m, Request{}, badInput("trailing data after the continuation message")
 	}
 	switch {
 	case m.Kind != ResumeKind:
-		return m, Request{}, fmt.Errorf("%w: kind %q, want %q", ErrBadInput, awsid.Clip(m.Kind, 80), ResumeKind)
+		return m, Request{}, badInput("kind %q, want %q", awsid.Clip(m.Kind, 80), ResumeKind)
 	case m.Trigger != TriggerSchedule && m.Trigger != TriggerDirect:
-		return m, Request{}, fmt.Errorf("%w: trigger %q, want schedule or direct", ErrBadInput, awsid.Clip(m.Trigger, 80))
+		return m, Request{}, badInput("trigger %q, want schedule or direct", awsid.Clip(m.Trigger, 80))
 	case m.Cursor == "":
-		return m, Request{}, fmt.Errorf("%w: no cursor", ErrBadInput)
+		return m, Request{}, badInput("no cursor")
 	case m.Pass < 2:
-		return m, Request{}, fmt.Errorf("%w: pass %d, want 2 or more", ErrBadInput, m.Pass)
+		return m, Request{}, badInput("pass %d, want 2 or more", m.Pass)
 	}
 	req := Request{Trigger: TriggerResume, TopicARN: m.TopicARN, Cursor: m.Cursor, Selector: Selector{NamePattern: m.NamePattern}}
 	if m.Tag != "" {
 		t, err := awsid.ParseTag(m.Tag)
 		if err != nil {
-			return m, Request{}, fmt.Errorf("%w: %w", ErrBadInput, err)
+			return m, Request{}, badInputOf(err)
 		}
 		req.Selector.Tag = t
 	}

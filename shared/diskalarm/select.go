@@ -71,11 +71,11 @@ func (s Selector) String() string {
 func ValidatePattern(p string) error {
 	switch {
 	case p == "":
-		return fmt.Errorf("%w: the name pattern is empty (use \"*\" for every named instance)", ErrBadInput)
+		return badInput("the name pattern is empty (use \"*\" for every named instance)")
 	case len(p) > 256:
-		return fmt.Errorf("%w: the name pattern is %d bytes; Name tags hold at most 256", ErrBadInput, len(p))
+		return badInput("the name pattern is %d bytes; Name tags hold at most 256", len(p))
 	case strings.IndexFunc(p, unicode.IsControl) >= 0:
-		return fmt.Errorf("%w: the name pattern holds control characters", ErrBadInput)
+		return badInput("the name pattern holds control characters")
 	}
 	return nil
 }

@@ -1,0 +1,31 @@
+package diskalarm
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// A bad input is an *InputError that is ErrBadInput, and keeps its cause.
+func TestInputError(t *testing.T) {
+	cause := errors.New("not an ARN")
+	tests := []struct {
+		name, reason string
+		err          error
+	}{
+		{"formatted", "the alarm prefix is empty", ValidatePrefix("")},
+		{"of a cause", "not an ARN", badInputOf(cause)},
+		{"wrapped", "the name pattern is empty (use \"*\" for every named instance)", fmt.Errorf("hostname: %w", ValidatePattern(""))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var bad *InputError
+			if !errors.As(tt.err, &bad) || bad.Reason != tt.reason || !errors.Is(tt.err, ErrBadInput) {
+				t.Errorf("error %v: InputError %+v, want reason %q and ErrBadInput", tt.err, bad, tt.reason)
+			}
+		})
+	}
+	if err := badInputOf(cause); !errors.Is(err, cause) || err.Error() != "bad input: not an ARN" {
+		t.Errorf("badInputOf(%v) = %q, want it to wrap the cause after \"bad input: \"", cause, err)
+	}
+}
