@@ -109,31 +109,3 @@ func PlanChanges(in PlanInput) Plan {
 	slices.SortFunc(p.Kept, func(a, b Keep) int { return strings.Compare(a.Name, b.Name) })
 	return p
 }
-
-// step is one write of a plan, in the order a run makes them.
-type step struct {
-	name string
-	put  *Put
-	del  *Delete
-}
-
-// steps returns the plan's writes in alarm-name order, starting after
-// cursor: a resumed run continues where the last one stopped, and since a
-// continuation is queued only when the cursor moved strictly forward
-// (Result.Progressed), a chain of resumed runs always ends.
-// Changes that sort before the cursor wait for the next scheduled run.
-func (p Plan) steps(cursor string) []step {
-	var out []step
-	for i := range p.Puts {
-		if p.Puts[i].Alarm.Name > cursor {
-			out = append(out, step{name: p.Puts[i].Alarm.Name, put: &p.Puts[i]})
-		}
-	}
-	for i := range p.Deletes {
-		if p.Deletes[i].Name > cursor {
-			out = append(out, step{name: p.Deletes[i].Name, del: &p.Deletes[i]})
-		}
-	}
-	slices.SortFunc(out, func(a, b step) int { return strings.Compare(a.name, b.name) })
-	return out
-}

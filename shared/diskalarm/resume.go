@@ -77,15 +77,6 @@ func (m Resume) sealed() []proof.Field {
 	}
 }
 
-// NextResume returns the message that continues req after res.
-func NextResume(req Request, trigger string, pass int, res Result) Resume {
-	return Resume{
-		Kind: ResumeKind, Trigger: trigger,
-		NamePattern: req.Selector.NamePattern, Tag: req.Selector.Tag.String(), TopicARN: req.TopicARN,
-		Cursor: res.Cursor, Pass: pass + 1,
-	}
-}
-
 // DecodeResume reads a queued message. Every error wraps ErrBadInput: the
 // message is the suite's own, so a bad one was not sent by the suite.
 func DecodeResume(body string) (Resume, Request, error) {

@@ -1,0 +1,105 @@
+package diskalarm
+
+import (
+	"context"
+	"slices"
+	"strings"
+)
+
+// The cursor: how a run that the deadline stops hands the rest on. A pass
+// writes its plan's steps in alarm-name order after the cursor it was
+// given (Plan.steps); the deleteBatcher keeps how far the writes got, so
+// the cursor never passes a delete that still waits; the pass reports the
+// last name tried (Result.Cursor); and the chain continues, with
+// NextResume, only while that cursor moved strictly forward
+// (Result.Progressed), so it always ends.
+
+// Progressed reports whether the run's cursor moved strictly forward from
+// the one it started after (from; "" for a first pass). A chain continues
+// only while it does, so it always ends: a run whose writes were all cut
+// by the deadline, or that spent its time reading, hands on no cursor.
+func (r Result) Progressed(from string) bool { return r.Cursor != "" && r.Cursor > from }
+
+// step is one write of a plan, in the order a run makes them.
+type step struct {
+	name string
+	put  *Put
+	del  *Delete
+}
+
+// steps returns the plan's writes in alarm-name order, starting after
+// cursor: a resumed run continues where the last one stopped, and since a
+// continuation is queued only when the cursor moved strictly forward
+// (Result.Progressed), a chain of resumed runs always ends.
+// Changes that sort before the cursor wait for the next scheduled run.
+func (p Plan) steps(cursor string) []step {
+	var out []step
+	for i := range p.Puts {
+		if p.Puts[i].Alarm.Name > cursor {
+			out = append(out, step{name: p.Puts[i].Alarm.Name, put: &p.Puts[i]})
+		}
+	}
+	for i := range p.Deletes {
+		if p.Deletes[i].Name > cursor {
+			out = append(out, step{name: p.Deletes[i].Name, del: &p.Deletes[i]})
+		}
+	}
+	slices.SortFunc(out, func(a, b step) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+// deleteBatcher gathers the deletes of a pass into DeleteAlarms batches
+// and keeps how far the pass got, so the cursor never moves past a delete
+// that still waits. The pass walks its steps in order and tells the
+// batcher of each: queue for a delete, tried for a put.
+type deleteBatcher struct {
+	size int // deletes per batch
+	// send makes one DeleteAlarms call; false: ctx's deadline came first
+	// and the batch still waits.
+	send func(ctx context.Context, dels []Delete) bool
+
+	pending []Delete // queued, not yet sent
+	reached int      // steps[:reached] are tried or wait in pending
+	done    int      // steps[:done] are all tried: the cursor may pass them
+}
+
+// queue adds step i, a delete, and sends the batch once it is full.
+// false: a full batch could not be sent before ctx's deadline.
+func (b *deleteBatcher) queue(ctx context.Context, i int, d Delete) bool {
+	b.pending = append(b.pending, d)
+	b.reached = i + 1
+	if len(b.pending) == b.size {
+		return b.flush(ctx)
+	}
+	return true
+}
+
+// tried records that step i, a put, was tried.
+func (b *deleteBatcher) tried(i int) {
+	b.reached = i + 1
+	if len(b.pending) == 0 {
+		b.done = b.reached
+	}
+}
+
+// flush sends the pending deletes, if any. false: ctx's deadline came first
+// and they still wait.
+func (b *deleteBatcher) flush(ctx context.Context) bool {
+	if len(b.pending) > 0 {
+		if !b.send(ctx, b.pending) {
+			return false
+		}
+		b.pending = nil
+	}
+	b.done = b.reached
+	return true
+}
+
+// NextResume returns the message that continues req after res.
+func NextResume(req Request, trigger string, pass int, res Result) Resume {
+	return Resume{
+		Kind: ResumeKind, Trigger: trigger,
+		NamePattern: req.Selector.NamePattern, Tag: req.Selector.Tag.String(), TopicARN: req.TopicARN,
+		Cursor: res.Cursor, Pass: pass + 1,
+	}
+}

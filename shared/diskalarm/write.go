@@ -1,0 +1,159 @@
+package diskalarm
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+)
+
+// The writes of a pass: the plan carried out in name order, paced, on
+// the budget; deletes in DeleteAlarms batches.
+
+// deleteBatch is the most names a DeleteAlarms call takes.
+const deleteBatch = 100
+
+// apply writes the plan in name order, paced, on work (which ends margin
+// before ctx's deadline). Deletes go out in batches of up to 100 names.
+//
+// The cursor it reports covers only steps that were tried, and a delete is
+// tried only when its batch is sent; so when the deadline stops the run,
+// the deletes it has gathered are still sent, in the first half of the
+// margin, or else the cursor could not move past them and the puts tried
+// after them would count for nothing.
+func (r *Reconciler) apply(ctx, work context.Context, margin time.Duration, log *slog.Logger, plan Plan, cursor string, res *Result) {
+	steps := plan.steps(cursor)
+	// Every write, the SDK's retries included, ends before work's deadline.
+	b := deleteBatcher{size: deleteBatch, send: func(ctx context.Context, dels []Delete) bool {
+		return r.deleteAlarms(ctx, log, dels, res)
+	}}
+	for i, s := range steps {
+		if s.del != nil {
+			if !b.queue(work, i, *s.del) {
+				break
+			}
+			continue
+		}
+		if !r.pace(work) || !r.put(work, log, *s.put, res) {
+			break
+		}
+		b.tried(i)
+	}
+	// Only the last batch of deletes may use the first half of the margin;
+	// the rest of it queues the continuation and answers.
+	if !b.flush(work) {
+		last, cancel := lastBatchContext(ctx, margin)
+		b.flush(last)
+		cancel()
+	}
+	if b.done < len(steps) {
+		res.Incomplete = true
+		res.Left = len(steps) - b.done
+		res.Cursor = cursor
+		if b.done > 0 {
+			res.Cursor = steps[b.done-1].name
+		}
+		log.WarnContext(ctx, "stopping before the deadline", "left", res.Left, "cursor", res.Cursor)
+	}
+}
+
+// lastBatchContext ends half the margin before ctx's deadline: the time
+// the last batch of deletes may take.
+func lastBatchContext(ctx context.Context, margin time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-margin/2))
+	}
+	return context.WithCancel(ctx)
+}
+
+// deleteAlarms sends one DeleteAlarms batch, paced. false: the deadline
+// came first and the batch still waits. A batch CloudWatch refuses is
+// recorded as failed, and counts as sent.
+func (r *Reconciler) deleteAlarms(ctx context.Context, log *slog.Logger, dels []Delete, res *Result) bool {
+	if !r.pace(ctx) {
+		return false
+	}
+	names := make([]string, len(dels))
+	for i, d := range dels {
+		names[i] = d.Name
+	}
+	res.Writes++
+	_, err := r.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: names})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		log.WarnContext(ctx, "delete cut by the deadline", "alarmNames", names, "error", err.Error())
+		return false
+	case err != nil:
+		log.WarnContext(ctx, "delete failed", "alarmNames", names, "error", err.Error())
+		for _, n := range names {
+			res.Failed = append(res.Failed, Failure{Alarm: n, Error: err.Error()})
+		}
+	default:
+		for _, d := range dels {
+			log.InfoContext(ctx, "alarm deleted", "alarmName", d.Name, "instanceId", d.InstanceID, "reason", d.Reason)
+		}
+		res.Deleted += len(names)
+	}
+	return true
+}
+
+func (r *Reconciler) put(ctx context.Context, log *slog.Logger, p Put, res *Result) bool {
+	a := p.Alarm
+	in := &cloudwatch.PutMetricAlarmInput{
+		AlarmName:          aws.String(a.Name),
+		AlarmDescription:   aws.String(a.Description),
+		Namespace:          aws.String(a.Namespace),
+		MetricName:         aws.String(a.MetricName),
+		Dimensions:         toCloudWatch(a.Dimensions),
+		Statistic:          cwtypes.Statistic(a.Statistic),
+		ComparisonOperator: cwtypes.ComparisonOperator(a.Comparison),
+		Threshold:          aws.Float64(a.Threshold),
+		Period:             aws.Int32(a.Period),
+		EvaluationPeriods:  aws.Int32(a.EvaluationPeriods),
+		DatapointsToAlarm:  aws.Int32(a.DatapointsToAlarm),
+		TreatMissingData:   aws.String(a.TreatMissingData),
+		ActionsEnabled:     aws.Bool(a.ActionsEnabled),
+		AlarmActions:       a.AlarmActions,
+		OKActions:          a.OKActions,
+	}
+	if p.Create {
+		for _, t := range OwnerTags {
+			in.Tags = append(in.Tags, cwtypes.Tag{Key: aws.String(t.Name), Value: aws.String(t.Value)})
+		}
+	}
+	res.Writes++
+	_, err := r.CloudWatch.PutMetricAlarm(ctx, in)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		log.WarnContext(ctx, "alarm write cut by the deadline", "alarmName", a.Name, "instanceId", a.InstanceID, "error", err.Error())
+		return false
+	case err != nil:
+		log.WarnContext(ctx, "alarm not written", "alarmName", a.Name, "instanceId", a.InstanceID, "error", err.Error())
+		res.Failed = append(res.Failed, Failure{Alarm: a.Name, Error: err.Error()})
+	case p.Create:
+		log.InfoContext(ctx, "alarm created", "alarmName", a.Name, "instanceId", a.InstanceID, "disk", a.Disk, "threshold", a.Threshold)
+		res.Created++
+	default:
+		log.InfoContext(ctx, "alarm updated", "alarmName", a.Name, "instanceId", a.InstanceID, "disk", a.Disk, "changes", p.Changes)
+		res.Updated++
+	}
+	return true
+}
+
+func (r *Reconciler) pace(ctx context.Context) bool {
+	if r.Limiter != nil {
+		return r.Limiter.Wait(ctx) == nil
+	}
+	return ctx.Err() == nil
+}
+
+func toCloudWatch(dims []Dimension) []cwtypes.Dimension {
+	out := make([]cwtypes.Dimension, len(dims))
+	for i, d := range dims {
+		out[i] = cwtypes.Dimension{Name: aws.String(d.Name), Value: aws.String(d.Value)}
+	}
+	return out
+}
