@@ -4,31 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
-	"github.com/ebs-ops/lambda-suite/shared/proof"
-	"golang.org/x/time/rate"
 )
-
-type handler struct {
-	rec      *diskalarm.Reconciler
-	queue    *diskalarm.Queue // nil when RESUME_QUEUE_URL is unset
-	selector diskalarm.Selector
-	topicARN string
-	log      *slog.Logger
-	metrics  *metrics.Recorder // nil records nothing
-}
 
 // count records one reconcile pass: the alarms written, deleted, left as
 // they were, the writes that failed, and a pass that resumed a run. A
@@ -45,27 +27,13 @@ func (h *handler) count(res diskalarm.Result, pass int) {
 	}
 }
 
-// newHandler wires the clients, once per cold start.
-func newHandler(cfg Config, awsCfg aws.Config, log *slog.Logger) *handler {
-	h := &handler{
-		rec: &diskalarm.Reconciler{
-			EC2:        ec2.NewFromConfig(awsCfg),
-			CloudWatch: cloudwatch.NewFromConfig(awsCfg),
-			Namespace:  cfg.Namespace,
-			Alarms:     cfg.Alarms,
-			RecentOnly: cfg.RecentOnly,
-			Limiter:    rate.NewLimiter(rate.Limit(cfg.WriteRate), 1),
-			Log:        log,
-		},
-		selector: cfg.Selector,
-		topicARN: cfg.TopicARN,
-		log:      log,
-	}
-	if cfg.ResumeQueueURL != "" {
-		h.queue = &diskalarm.Queue{SQS: sqs.NewFromConfig(awsCfg), URL: cfg.ResumeQueueURL,
-			Proof: &proof.Sealer{KMS: kms.NewFromConfig(awsCfg), KeyID: cfg.ProofKeyID}}
-	}
-	return h
+type handler struct {
+	rec      *diskalarm.Reconciler
+	queue    *diskalarm.Queue // nil when RESUME_QUEUE_URL is unset
+	selector diskalarm.Selector
+	topicARN string
+	log      *slog.Logger
+	metrics  *metrics.Recorder // nil records nothing
 }
 
 // Handle answers the four triggers and the operator's remove-all. It returns a diskalarm.Result, or for
@@ -89,8 +57,7 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		if topic == "" {
 			topic = h.topicARN
 		}
-		req := diskalarm.Request{Trigger: diskalarm.TriggerDirect, Selector: diskalarm.Selector{NamePattern: inv.NamePattern}, TopicARN: topic}
-		return h.run(ctx, req, diskalarm.TriggerDirect, 1)
+		return h.run(ctx, diskalarm.Request{Trigger: diskalarm.TriggerDirect, Selector: diskalarm.Selector{NamePattern: inv.NamePattern}, TopicARN: topic})
 
 	case diskalarm.KindStateChange:
 		if inv.State != diskalarm.TriggerRunning && inv.State != diskalarm.TriggerTerminated {
@@ -99,8 +66,7 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		}
 		// One request for both: a running instance that is selected gets
 		// its alarms; a terminated one is gone, so its alarms go.
-		req := diskalarm.Request{Trigger: inv.State, Selector: h.selector, InstanceID: inv.InstanceID, TopicARN: h.topicARN}
-		return h.run(ctx, req, inv.State, 1)
+		return h.run(ctx, diskalarm.Request{Trigger: inv.State, Selector: h.selector, InstanceID: inv.InstanceID, TopicARN: h.topicARN})
 
 	case diskalarm.KindSchedule:
 		if h.queue != nil {
@@ -117,8 +83,7 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 				return diskalarm.Result{Trigger: diskalarm.TriggerSchedule, Scope: "fleet", Note: "skipped: a resumed run is under way and covers the fleet"}, nil
 			}
 		}
-		req := diskalarm.Request{Trigger: diskalarm.TriggerSchedule, Selector: h.selector, TopicARN: h.topicARN}
-		return h.run(ctx, req, diskalarm.TriggerSchedule, 1)
+		return h.run(ctx, diskalarm.Request{Trigger: diskalarm.TriggerSchedule, Selector: h.selector, TopicARN: h.topicARN})
 
 	case diskalarm.KindRemoveAll:
 		res, err := h.rec.RemoveAll(ctx, inv.DryRun)
@@ -147,39 +112,25 @@ func (h *handler) resume(ctx context.Context, msgs []events.SQSMessage) events.S
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 	}
 	for _, msg := range msgs {
-		m, req, err := h.open(ctx, msg.Body)
+		_, req, err := h.queue.Open(ctx, msg.Body)
 		switch {
-		case err == nil:
-		case proof.Untrusted(err), errors.Is(err, diskalarm.ErrStale), errors.Is(err, diskalarm.ErrBadInput):
+		case diskalarm.Untrusted(err):
 			h.tampered(ctx, "continuation dropped: tampering: the message is not one the function sealed, and is not acted on", msg.MessageId, err)
 			continue
-		default:
+		case err != nil:
 			// KMS did not answer: act on nothing, try again later.
 			h.log.ErrorContext(ctx, "continuation kept for a retry: its seal could not be checked", "messageId", msg.MessageId, "error", err.Error())
 			retry(msg.MessageId)
 			continue
 		}
-		if m.Trigger == diskalarm.TriggerSchedule {
+		if req.Origin == diskalarm.TriggerSchedule {
 			req.Selector, req.TopicARN = h.selector, h.topicARN
 		}
-		if _, err := h.run(ctx, req, m.Trigger, m.Pass); err != nil && !errors.Is(err, diskalarm.ErrBadInput) {
+		if _, err := h.run(ctx, req); err != nil && !errors.Is(err, diskalarm.ErrBadInput) {
 			retry(msg.MessageId)
 		}
 	}
 	return resp
-}
-
-// open is Queue.Open; without a queue (no RESUME_QUEUE_URL) there is no
-// key to check a seal with, so a message that reads is taken as unsealed.
-func (h *handler) open(ctx context.Context, body string) (diskalarm.Resume, diskalarm.Request, error) {
-	if h.queue != nil {
-		return h.queue.Open(ctx, body)
-	}
-	m, _, err := diskalarm.DecodeResume(body)
-	if err == nil {
-		err = fmt.Errorf("no RESUME_QUEUE_URL, so no key to check the message with: %w", proof.ErrUnsealed)
-	}
-	return m, diskalarm.Request{}, err
 }
 
 // tampered reports a record on the continuation queue that the function
@@ -191,12 +142,9 @@ func (h *handler) tampered(ctx context.Context, msg, messageID string, err error
 	h.log.ErrorContext(ctx, msg, "messageId", messageID, "error", err.Error())
 }
 
-// run makes one pass and, if the deadline stopped it, queues the rest.
-func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string, pass int) (diskalarm.Result, error) {
-	var given time.Duration
-	if dl, ok := ctx.Deadline(); ok {
-		given = time.Until(dl)
-	}
+// run makes one pass and does what diskalarm.NextStep decides: queue the
+// rest, end the chain, or fail.
+func (h *handler) run(ctx context.Context, req diskalarm.Request) (diskalarm.Result, error) {
 	res, err := h.rec.Reconcile(ctx, req)
 	if err != nil {
 		msg := "reconcile failed before any write"
@@ -207,41 +155,33 @@ func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string
 		h.log.ErrorContext(ctx, msg, "trigger", req.Trigger, "error", err.Error())
 		return res, err
 	}
+	_, pass := req.Chain()
 	h.count(res, pass)
-	if res.Incomplete {
-		switch {
-		case !res.Progressed(req.Cursor) && trigger == diskalarm.TriggerDirect && pass == 1:
-			// A person is waiting for the answer: say why nothing was done.
-			err := noProgress(res, given, h.rec.DeadlineMargin)
-			h.log.ErrorContext(ctx, "no progress before the deadline", "trigger", req.Trigger, "left", res.Left, "error", err.Error())
+	switch diskalarm.NextStep(req, res, h.queue != nil) {
+	case diskalarm.StepFail:
+		err := res.NoProgress()
+		h.log.ErrorContext(ctx, "no progress before the deadline", "trigger", req.Trigger, "left", res.Left, "error", err.Error())
+		return res, err
+	case diskalarm.StepStuck:
+		h.log.ErrorContext(ctx, "the cursor did not move forward before the deadline; not continuing, the next scheduled run tries again",
+			"pass", pass, "cursor", req.Cursor, "writes", res.Writes)
+	case diskalarm.StepNoQueue:
+		h.log.WarnContext(ctx, "no RESUME_QUEUE_URL: the next scheduled run continues", "cursor", res.Cursor)
+	case diskalarm.StepOneInstance:
+		h.log.WarnContext(ctx, "a state change's run stopped at the deadline; the next scheduled run continues", "trigger", req.Trigger, "cursor", res.Cursor)
+	case diskalarm.StepContinue:
+		next := diskalarm.NextResume(req, res)
+		// The hand-over runs in the margin the reconcile kept free.
+		fin, cancel := deadline.Finish(ctx)
+		err := h.queue.Continue(fin, next)
+		cancel()
+		if err != nil {
+			h.log.ErrorContext(ctx, "continuation not queued", "cursor", res.Cursor, "error", err.Error())
 			return res, err
-		case !res.Progressed(req.Cursor):
-			// No write could be tried, or none it tried could be counted:
-			// another pass would start from the same cursor, so the chain
-			// ends here rather than run forever.
-			h.log.ErrorContext(ctx, "the cursor did not move forward before the deadline; not continuing, the next scheduled run tries again",
-				"pass", pass, "cursor", req.Cursor, "writes", res.Writes)
-		case h.queue == nil:
-			h.log.WarnContext(ctx, "no RESUME_QUEUE_URL: the next scheduled run continues", "cursor", res.Cursor)
-		case trigger != diskalarm.TriggerSchedule && trigger != diskalarm.TriggerDirect:
-			// A state change's run covers one instance; a continuation of
-			// it would not decode (DecodeResume takes schedule or direct),
-			// and would be reported as tampering. The schedule covers it.
-			h.log.WarnContext(ctx, "a state change's run stopped at the deadline; the next scheduled run continues", "trigger", trigger, "cursor", res.Cursor)
-		default:
-			next := diskalarm.NextResume(req, trigger, pass, res)
-			// The hand-over runs in the margin the reconcile kept free.
-			fin, cancel := deadline.Finish(ctx)
-			err := h.queue.Continue(fin, next)
-			cancel()
-			if err != nil {
-				h.log.ErrorContext(ctx, "continuation not queued", "cursor", res.Cursor, "error", err.Error())
-				return res, err
-			}
-			res.Continued = true
-			h.metrics.Add("ContinuationsQueued", 1)
-			h.log.InfoContext(ctx, "continuation queued", "cursor", res.Cursor, "pass", next.Pass)
 		}
+		res.Continued = true
+		h.metrics.Add("ContinuationsQueued", 1)
+		h.log.InfoContext(ctx, "continuation queued", "cursor", res.Cursor, "pass", next.Pass)
 	}
 	h.log.InfoContext(ctx, "reconcile done",
 		"trigger", res.Trigger, "scope", res.Scope, "selection", res.Selection, "pass", pass,
@@ -250,16 +190,4 @@ func (h *handler) run(ctx context.Context, req diskalarm.Request, trigger string
 		"skipped", res.SkippedTotal, "sizeUnknown", len(res.SizeUnknown), "failed", len(res.Failed),
 		"incomplete", res.Incomplete, "note", res.Note)
 	return res, nil
-}
-
-// noProgress is the error of a direct invocation that the deadline stopped
-// before it could try a single write. It names the time the invocation had
-// and the margin kept, so the operator knows the timeout is the cure.
-func noProgress(res diskalarm.Result, given, fixed time.Duration) error {
-	margin := deadline.Margin(given)
-	if fixed > 0 {
-		margin = fixed
-	}
-	return fmt.Errorf("%w: no alarm write could be tried before the deadline (%d left to write): the invocation had %s, kept %s of it to finish, and its reads and paced writes needed more than the rest; raise the function's timeout",
-		diskalarm.ErrOutOfTime, res.Left, given.Round(time.Second), margin.Round(time.Millisecond))
 }

@@ -9,11 +9,20 @@ package main
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
+	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
+	"github.com/ebs-ops/lambda-suite/shared/proof"
+	"golang.org/x/time/rate"
 )
 
 func main() {
@@ -25,4 +34,27 @@ func main() {
 	h := newHandler(cfg, awsCfg, log)
 	h.metrics = metrics.New(lambdacontext.FunctionName, nil)
 	lambda.Start(h.Handle)
+}
+
+// newHandler wires the clients, once per cold start.
+func newHandler(cfg Config, awsCfg aws.Config, log *slog.Logger) *handler {
+	h := &handler{
+		rec: &diskalarm.Reconciler{
+			EC2:        ec2.NewFromConfig(awsCfg),
+			CloudWatch: cloudwatch.NewFromConfig(awsCfg),
+			Namespace:  cfg.Namespace,
+			Alarms:     cfg.Alarms,
+			RecentOnly: cfg.RecentOnly,
+			Limiter:    rate.NewLimiter(rate.Limit(cfg.WriteRate), 1),
+			Log:        log,
+		},
+		selector: cfg.Selector,
+		topicARN: cfg.TopicARN,
+		log:      log,
+	}
+	if cfg.ResumeQueueURL != "" {
+		h.queue = &diskalarm.Queue{SQS: sqs.NewFromConfig(awsCfg), URL: cfg.ResumeQueueURL,
+			Proof: &proof.Sealer{KMS: kms.NewFromConfig(awsCfg), KeyID: cfg.ProofKeyID}}
+	}
+	return h
 }

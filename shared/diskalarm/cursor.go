@@ -1,9 +1,12 @@
 package diskalarm
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The cursor: how a run that the deadline stops hands the rest on. A pass
@@ -95,11 +98,74 @@ func (b *deleteBatcher) flush(ctx context.Context) bool {
 	return true
 }
 
-// NextResume returns the message that continues req after res.
-func NextResume(req Request, trigger string, pass int, res Result) Resume {
+// Chain returns the trigger that started q's chain and q's pass in it.
+func (q Request) Chain() (origin string, pass int) {
+	return cmp.Or(q.Origin, q.Trigger), max(q.Pass, 1)
+}
+
+// NextResume returns the message that continues req after res: the
+// chain's origin, selection and topic, res's cursor, and the next pass.
+func NextResume(req Request, res Result) Resume {
+	origin, pass := req.Chain()
 	return Resume{
-		Kind: ResumeKind, Trigger: trigger,
+		Kind: ResumeKind, Trigger: origin,
 		NamePattern: req.Selector.NamePattern, Tag: req.Selector.Tag.String(), TopicARN: req.TopicARN,
 		Cursor: res.Cursor, Pass: pass + 1,
 	}
+}
+
+// Step is what follows a pass: the decision on whether a run continues,
+// ends or fails.
+type Step string
+
+// The steps after a pass.
+const (
+	// StepDone: the pass tried every write.
+	StepDone Step = "done"
+	// StepFail: a direct invocation's first pass could try no write before
+	// the deadline. A person waits for the answer: it is an error saying
+	// why (Result.NoProgress).
+	StepFail Step = "no progress"
+	// StepStuck: the cursor did not move forward (no write could be tried,
+	// or none it tried could be counted). Another pass would start from
+	// the same cursor, so the chain ends here rather than run forever; the
+	// next scheduled run tries again.
+	StepStuck Step = "cursor did not move"
+	// StepNoQueue: no continuation queue is configured; the next scheduled
+	// run continues.
+	StepNoQueue Step = "no queue"
+	// StepOneInstance: a state change's run covers one instance. A
+	// continuation of it would not decode (DecodeResume takes schedule or
+	// direct) and would be reported as tampering; the schedule covers it.
+	StepOneInstance Step = "state change"
+	// StepContinue: queue NextResume.
+	StepContinue Step = "continue"
+)
+
+// NextStep decides what follows the pass of req that returned res; queue
+// says whether a continuation queue is configured.
+func NextStep(req Request, res Result, queue bool) Step {
+	origin, pass := req.Chain()
+	switch {
+	case !res.Incomplete:
+		return StepDone
+	case !res.Progressed(req.Cursor) && origin == TriggerDirect && pass == 1:
+		return StepFail
+	case !res.Progressed(req.Cursor):
+		return StepStuck
+	case !queue:
+		return StepNoQueue
+	case origin != TriggerSchedule && origin != TriggerDirect:
+		return StepOneInstance
+	}
+	return StepContinue
+}
+
+// NoProgress is the error of a direct invocation that the deadline
+// stopped before it could try a single write (StepFail). It names the time
+// the invocation had and the margin kept, so the operator knows the
+// timeout is the cure.
+func (r Result) NoProgress() error {
+	return fmt.Errorf("%w: no alarm write could be tried before the deadline (%d left to write): the invocation had %s, kept %s of it to finish, and its reads and paced writes needed more than the rest; raise the function's timeout",
+		ErrOutOfTime, r.Left, r.Given.Round(time.Second), r.Margin.Round(time.Millisecond))
 }

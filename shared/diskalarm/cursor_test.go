@@ -70,3 +70,44 @@ func TestDeleteBatcher(t *testing.T) {
 		})
 	}
 }
+
+func TestNextStep(t *testing.T) {
+	incomplete := func(cursor string) Result { return Result{Incomplete: true, Cursor: cursor} }
+	tests := []struct {
+		name  string
+		req   Request
+		res   Result
+		queue bool
+		want  Step
+	}{
+		{"complete", Request{Trigger: TriggerSchedule}, Result{}, true, StepDone},
+		{"direct, first pass, no progress", Request{Trigger: TriggerDirect}, incomplete(""), true, StepFail},
+		{"direct, later pass, no progress", Request{Trigger: TriggerResume, Origin: TriggerDirect, Pass: 2, Cursor: "b"}, incomplete("b"), true, StepStuck},
+		{"schedule, no progress", Request{Trigger: TriggerSchedule}, incomplete(""), true, StepStuck},
+		{"cursor moved back", Request{Trigger: TriggerResume, Origin: TriggerSchedule, Pass: 3, Cursor: "c"}, incomplete("b"), true, StepStuck},
+		{"no queue", Request{Trigger: TriggerSchedule}, incomplete("a"), false, StepNoQueue},
+		{"a state change", Request{Trigger: TriggerRunning, InstanceID: "i-0123456789abcdef0"}, incomplete("a"), true, StepOneInstance},
+		{"schedule", Request{Trigger: TriggerSchedule}, incomplete("a"), true, StepContinue},
+		{"resumed direct", Request{Trigger: TriggerResume, Origin: TriggerDirect, Pass: 2, Cursor: "a"}, incomplete("b"), true, StepContinue},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := NextStep(tt.req, tt.res, tt.queue); got != tt.want {
+				t.Errorf("NextStep(%+v, %+v, %t) = %q, want %q", tt.req, tt.res, tt.queue, got, tt.want)
+			}
+		})
+	}
+}
+
+// A continuation carries the chain's origin and the next pass.
+func TestNextResumeCarriesTheChain(t *testing.T) {
+	first := Request{Trigger: TriggerSchedule, Selector: Selector{NamePattern: "win-*"}, TopicARN: "arn:aws:sns:us-east-1:123456789012:t"}
+	m := NextResume(first, Result{Cursor: "a"})
+	if m.Trigger != TriggerSchedule || m.Pass != 2 || m.Cursor != "a" || m.NamePattern != "win-*" || m.TopicARN != first.TopicARN {
+		t.Errorf("NextResume(first pass) = %+v, want origin schedule, pass 2, cursor a and the selection and topic", m)
+	}
+	resumed := Request{Trigger: TriggerResume, Origin: TriggerDirect, Pass: 4}
+	if m := NextResume(resumed, Result{Cursor: "b"}); m.Trigger != TriggerDirect || m.Pass != 5 {
+		t.Errorf("NextResume(pass 4 of a direct chain) = %+v, want origin direct, pass 5", m)
+	}
+}

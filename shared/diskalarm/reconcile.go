@@ -47,6 +47,12 @@ type Request struct {
 	// Cursor resumes a run that stopped before its deadline: writes start
 	// after this alarm name.
 	Cursor string
+	// Origin is the trigger that started the run's chain (direct,
+	// schedule, running or terminated; empty: Trigger), and Pass counts
+	// the chain's runs, the first being 1 (zero: 1). A resumed run's come
+	// from its sealed continuation (Resume.Trigger and Resume.Pass).
+	Origin string
+	Pass   int
 }
 
 // Validate checks a request before any call is made.
@@ -106,6 +112,11 @@ type Result struct {
 	// DeleteAlarms), failed ones included.
 	Writes int    `json:"writes"`
 	Note   string `json:"note,omitempty"`
+	// Given is the time to the deadline when the run started (zero
+	// without one), and Margin the part of it the run kept free to finish:
+	// the last batch of deletes, the hand-over and the answer.
+	Given  time.Duration `json:"-"`
+	Margin time.Duration `json:"-"`
 }
 
 // Reconciler keeps the suite's disk alarms in step with the fleet.
@@ -151,8 +162,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 
 	// Reads and writes run on the budget; the margin it keeps is for the
 	// last batch of deletes, the hand-over and the answer.
+	if dl, ok := ctx.Deadline(); ok {
+		res.Given = time.Until(dl)
+	}
 	work, stop, margin := deadline.BudgetKeeping(ctx, r.DeadlineMargin)
 	defer stop()
+	res.Margin = margin
 	outOfTime := func(err error) error {
 		if work.Err() == nil || ctx.Err() != nil {
 			return err

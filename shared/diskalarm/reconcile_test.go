@@ -154,7 +154,7 @@ func TestStoppedRunContinuesThroughTheQueue(t *testing.T) {
 	queue := &Queue{SQS: sqsClient, URL: aws.ToString(q.QueueUrl), Proof: &proof.Sealer{KMS: kmsClient, KeyID: awstest.HMACKey(t, kmsClient)}}
 
 	// 12 alarms, 5 writes a pass: 3 passes.
-	req, trigger, pass := windowsFleet, TriggerSchedule, 1
+	req, pass := windowsFleet, 1
 	var passes []Result
 	for len(passes) < 10 {
 		a.rec.Limiter = &diskalarmtest.StopAfter{N: 5}
@@ -169,7 +169,7 @@ func TestStoppedRunContinuesThroughTheQueue(t *testing.T) {
 		if st, err := queue.Busy(context.Background()); err != nil || st.Aside {
 			t.Fatalf("Busy before queueing = %+v, %v, want not aside", st, err)
 		}
-		if err := queue.Continue(context.Background(), NextResume(req, trigger, pass, res)); err != nil {
+		if err := queue.Continue(context.Background(), NextResume(req, res)); err != nil {
 			t.Fatal(err)
 		}
 		if st, err := queue.Busy(context.Background()); err != nil || !st.Aside {
@@ -183,10 +183,11 @@ func TestStoppedRunContinuesThroughTheQueue(t *testing.T) {
 		if m, req, err = queue.Open(context.Background(), aws.ToString(msg.Messages[0].Body)); err != nil {
 			t.Fatalf("Open: %v", err)
 		}
-		if m.Cursor != res.Cursor || m.Pass != pass+1 || req.Selector != windowsFleet.Selector || req.TopicARN != testTopic {
-			t.Errorf("continuation = %+v, want cursor %q, pass %d and the first run's selection and topic", m, res.Cursor, pass+1)
+		if m.Cursor != res.Cursor || m.Pass != pass+1 || req.Selector != windowsFleet.Selector || req.TopicARN != testTopic ||
+			req.Origin != TriggerSchedule || req.Pass != pass+1 {
+			t.Errorf("continuation = %+v (request %+v), want cursor %q, pass %d and the first run's origin, selection and topic", m, req, res.Cursor, pass+1)
 		}
-		trigger, pass = m.Trigger, m.Pass
+		pass = m.Pass
 		if _, err := sqsClient.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: q.QueueUrl, ReceiptHandle: msg.Messages[0].ReceiptHandle}); err != nil {
 			t.Fatal(err)
 		}

@@ -99,7 +99,8 @@ func DecodeResume(body string) (Resume, Request, error) {
 	case m.Pass < 2:
 		return m, Request{}, badInput("pass %d, want 2 or more", m.Pass)
 	}
-	req := Request{Trigger: TriggerResume, TopicARN: m.TopicARN, Cursor: m.Cursor, Selector: Selector{NamePattern: m.NamePattern}}
+	req := Request{Trigger: TriggerResume, TopicARN: m.TopicARN, Cursor: m.Cursor, Selector: Selector{NamePattern: m.NamePattern},
+		Origin: m.Trigger, Pass: m.Pass}
 	if m.Tag != "" {
 		t, err := awsid.ParseTag(m.Tag)
 		if err != nil {
@@ -179,12 +180,17 @@ func (q *Queue) Continue(ctx context.Context, m Resume) error {
 // Open reads a queued message and checks its seal and its age. The error
 // wraps ErrBadInput (not a continuation the suite wrote), proof.ErrUnsealed
 // or proof.ErrTampered (no MAC, or one that does not verify), or ErrStale
-// (a replay): then the message is dropped and reported, never acted on.
-// Any other error is KMS not answering: nothing is decided, a retry can.
+// (a replay): then Untrusted holds, and the message is dropped and
+// reported, never acted on. Any other error is KMS not answering: nothing
+// is decided, a retry can. A nil Queue (no RESUME_QUEUE_URL) has no key to
+// check a seal with, so a message that reads is taken as unsealed.
 func (q *Queue) Open(ctx context.Context, body string) (Resume, Request, error) {
 	m, req, err := DecodeResume(body)
 	if err != nil {
 		return m, req, err
+	}
+	if q == nil {
+		return m, Request{}, fmt.Errorf("no RESUME_QUEUE_URL, so no key to check the message with: %w", proof.ErrUnsealed)
 	}
 	if err := q.Proof.Verify(ctx, ResumeKind, m.MAC, m.sealed()...); err != nil {
 		return m, Request{}, err
@@ -193,6 +199,12 @@ func (q *Queue) Open(ctx context.Context, body string) (Resume, Request, error) 
 		return m, Request{}, fmt.Errorf("%w: sealed at %s, over %s ago", ErrStale, m.SealedAt.UTC().Format(time.RFC3339), MaxResumeAge)
 	}
 	return m, req, nil
+}
+
+// Untrusted reports whether Open's error says the message is not one the
+// function sealed, or sealed too long ago: a retry cannot fix it.
+func Untrusted(err error) bool {
+	return proof.Untrusted(err) || errors.Is(err, ErrStale) || errors.Is(err, ErrBadInput)
 }
 
 func fresh(sealedAt, now time.Time, ttl time.Duration) bool {
