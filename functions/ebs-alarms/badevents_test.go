@@ -58,7 +58,7 @@ func TestBadEvents(t *testing.T) {
 		{"a 300 KB instance ID", replace(t, "running.json", `"instance-id": "i-0123456789abcdef0"`, `"instance-id": "i-`+big+`"`), "not an EC2 instance ID"},
 		{"a 300 KB unknown field", json.RawMessage(`{"hostname": "Windows*", "` + big + `": 1}`), "unknown field"},
 		// Unknown fields in what people write (EventBridge's own events may
-		// gain fields: those are read as before).
+		// gain fields: those are read past).
 		{"direct with an unknown field", json.RawMessage(`{"hostname": "Windows*", "sns_topic_arn": "` + sampleTopic + `", "region": "eu-west-1"}`), `unknown field "region"`},
 		// ARNs of the wrong service or partition.
 		{"topic ARN of a queue", json.RawMessage(`{"hostname": "Windows*", "sns_topic_arn": "arn:aws:sqs:us-east-1:123456789012:disk-alerts"}`), "not an SNS topic ARN"},

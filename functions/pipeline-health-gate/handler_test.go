@@ -892,10 +892,10 @@ func TestSuccessRefusedForGoodFallsBackToOneFailure(t *testing.T) {
 }
 
 // An answer CodePipeline refuses outright (the role may not answer, or the
-// request is invalid) used to leave the job hanging with no error, alarm
-// or queue message (issue 18, finding 11). Now the invocation ends in an
-// error naming the job: the Errors alarm sees every attempt, and as each
-// Lambda retry is refused alike, the on-failure queue gets the event.
+// request is invalid) ends the invocation in an error naming the job, so
+// the job does not hang unseen: the Errors alarm sees every attempt, and
+// as each Lambda retry is refused alike, the on-failure queue gets the
+// event (issue 18, finding 11).
 func TestAnswerRefusedIsAnErrorNamingTheJob(t *testing.T) {
 	for _, code := range []string{"AccessDeniedException", "ValidationException"} {
 		t.Run(code, func(t *testing.T) {

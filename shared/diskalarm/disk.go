@@ -1,12 +1,3 @@
-// Package diskalarm keeps CloudWatch disk-space alarms in step with an EC2
-// fleet. It finds each instance's disks in the CloudWatch agent's metrics,
-// chooses thresholds from each disk's size, and creates, updates or deletes
-// the suite's alarms by difference, so that an unchanged fleet costs reads
-// only.
-//
-// The decisions (which series is a disk, how big it is, which alarms differ,
-// which may go) are plain functions over plain data; Reconciler gathers that
-// data from EC2 and CloudWatch and carries out the plan.
 package diskalarm
 
 import (

@@ -31,7 +31,7 @@ import (
 // is under way.
 //
 // Whoever can put a message on the queue could steer a run, so the queue
-// trusts nothing it has not sealed itself (issue 18):
+// trusts nothing it has not sealed itself:
 //   - each Resume carries a MAC (shared/proof, the stack's HMAC key) over
 //     its deciding fields: the trigger, the selection, the topic, the
 //     cursor, the pass and the time it was sealed. Open drops a message
@@ -41,8 +41,8 @@ import (
 //     operator started carries the operator's topic, sealed;
 //   - the schedule stands aside only for a chain that holds a fresh, sealed
 //     lease (a tag on the queue, written before each continuation is sent)
-//     while a message is on the queue: counts alone, which anyone who could
-//     send a delayed message would move, no longer do it.
+//     while a message is on the queue, not for counts alone, which anyone
+//     who could send a delayed message would move.
 // The stack's queue policy also denies sqs:SendMessage to every principal
 // but the function's role, and the key policy lets only that role make or
 // check a MAC.

@@ -360,7 +360,7 @@ func TestHealthErrorWhileWaitingKeepsWaiting(t *testing.T) {
 		})
 	}
 
-	// Without a token, onHealthError decides as before.
+	// Without a token, onHealthError decides.
 	p := DefaultParams("us-east-1")
 	p.Mode, p.MaxWait, p.OnHealthError = ModeWait, 2*time.Hour, OnHealthErrorPass
 	if a := Decide(p, nil, started, nil, healthErr); !a.Success || a.Verdict != VerdictPassedOnHealthError || a.ContinuationToken != "" {

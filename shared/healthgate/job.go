@@ -95,7 +95,7 @@ type tokenJSON struct {
 	Gate      string `json:"gate"`
 	StartedAt string `json:"startedAt"`
 	Attempt   int    `json:"attempt"`
-	// LastEvents is omitted when empty, so older tokens read the same.
+	// LastEvents is omitted when empty: a token without it has no events.
 	LastEvents []string `json:"lastEvents,omitempty"`
 }
 

@@ -1,8 +1,3 @@
-// Package healthgate holds the decisions of the health-aware pipeline gate:
-// what a pipeline asks for in its UserParameters, which AWS Health events
-// block a deployment, how the gate answers CodePipeline, and when a stage
-// that the gate failed is retried. AWS calls go through the small
-// interfaces in api.go; everything else is plain functions over plain data.
 package healthgate
 
 import (

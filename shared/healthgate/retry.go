@@ -62,7 +62,7 @@ const RecheckKind = "pipelineStageRecheck"
 
 // stageEventDetail is the event's detail. aws-lambda-go's
 // CodePipelineEventDetail reads "version" as an integer, but CodePipeline
-// now sends 1.0, which encoding/json refuses for an int64.
+// sends 1.0, which encoding/json refuses for an int64.
 type stageEventDetail struct {
 	Pipeline    string `json:"pipeline"`
 	ExecutionID string `json:"execution-id"`

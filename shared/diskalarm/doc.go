@@ -1,0 +1,28 @@
+// Package diskalarm keeps CloudWatch disk-space alarms in step with an EC2
+// fleet. It finds each instance's disks in the CloudWatch agent's metrics,
+// chooses thresholds from each disk's size, and creates, updates or deletes
+// the suite's alarms by difference, so that an unchanged fleet costs reads
+// only. The decisions are plain functions over plain data; Reconciler
+// gathers the data from EC2 and CloudWatch and carries out the plan.
+//
+// Where each decision lives:
+//
+//   - event.go: DecodeInvocation tells the triggers apart; removeall.go the
+//     operator's remove-all. input.go: every bad input is an InputError
+//     (ErrBadInput), whose Reason a caller may ask.
+//   - select.go: which instances a Selector selects.
+//   - disk.go: which series is a disk (and why one is skipped); size.go:
+//     how big a disk is; threshold.go: its thresholds by size.
+//   - alarm.go: the alarms a disk should have (AlarmSettings.Alarms) and
+//     how two alarms differ (Changes).
+//   - plan.go: PlanChanges, which alarms to create, update, delete or
+//     keep (an alarm in doubt is kept).
+//   - reconcile.go: Reconcile, one pass: read.go gathers the facts,
+//     PlanChanges plans, write.go writes, paced, on the budget.
+//   - cursor.go: how a pass the deadline stops hands the rest on: the
+//     steps after the cursor, how far the writes got, and NextStep, the
+//     decision whether the chain continues (NextResume), ends or fails
+//     (Result.NoProgress).
+//   - resume.go: Queue seals, opens and leases the continuations, and
+//     Busy says whether the schedule stands aside for a chain.
+package diskalarm
