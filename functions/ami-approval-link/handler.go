@@ -96,6 +96,13 @@ func (h *handler) refuse(ctx context.Context, lr approval.LinkRequest, err error
 		status = http.StatusMethodNotAllowed
 	case errors.Is(err, approval.ErrNoToken), errors.Is(err, approval.ErrBadDecision), errors.Is(err, approval.ErrBadForm):
 		status = http.StatusBadRequest
+	case errors.Is(err, approval.ErrTampered):
+		// A record that does not verify is answered as an unknown token:
+		// the page tells the holder of the link nothing more, the metric
+		// and the log tell the operators.
+		h.metrics.AddReason("ApprovalRecordsTampered", "page", 1)
+		h.log.ErrorContext(ctx, "record refused as tampered: nothing done", "method", lr.Method, "sourceIp", lr.Who.SourceIP, "error", err.Error())
+		return render(statusPage(http.StatusNotFound))
 	case errors.Is(err, approval.ErrUnknownToken):
 		status = http.StatusNotFound
 	case errors.Is(err, approval.ErrExpired):

@@ -122,7 +122,7 @@ func newFixtureWith(t *testing.T, url string, wrap func(aws.Config) aws.Config) 
 		// The request function's side (setup, as the admin), to make
 		// requests as it does.
 		requests: &approval.Requester{
-			Store:  &approval.Store{DB: dynamodb.NewFromConfig(env.Cfg), Table: s.Table},
+			Store:  env.Store(env.Cfg),
 			Builds: env.Builds(env.Cfg), EC2: env.Names(env.Cfg),
 			SNS: sns.NewFromConfig(env.Cfg), ApproverTopicARN: s.ApproverTopicARN,
 			Targets: s.Targets, ApprovalURL: s.ApprovalURL, LinkTTL: s.LinkTTL, Log: log,
@@ -470,6 +470,9 @@ func TestOrganizationTargetsAreShared(t *testing.T) {
 		ou  = "arn:aws:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cdef3456"
 	)
 	f.requests.Targets = approval.Targets{Accounts: []string{"333333333333"}, Organizations: []string{org}, OUs: []string{ou}}
+	// Shared with the configuration's targets at share time (the link
+	// function's TARGET_*), narrowed to the request's.
+	f.h.decider.Targets = approval.Targets{Accounts: []string{"333333333333", "444444444444"}, Organizations: []string{org}, OUs: []string{ou}}
 	ami, token := f.singleRegion(t)
 
 	if resp := f.serve(t, linkEvent(t, "post-approve.json", token)); pageOutcome(resp) != "shared" {

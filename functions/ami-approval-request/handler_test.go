@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
@@ -64,7 +63,7 @@ func newFixtureWith(t *testing.T, wrap func(aws.Config) aws.Config) fixture {
 	s := env.Settings(approvalURL)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	return fixture{env: env, calls: calls, role: role, h: &handler{log: log, requests: &approval.Requester{
-		Store:  &approval.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: s.Table},
+		Store:  env.Store(fnCfg),
 		Builds: env.Builds(fnCfg), EC2: env.Names(fnCfg),
 		SNS: sns.NewFromConfig(fnCfg), ApproverTopicARN: s.ApproverTopicARN,
 		Targets: s.Targets, ApprovalURL: s.ApprovalURL, LinkTTL: s.LinkTTL, Log: log,

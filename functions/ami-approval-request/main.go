@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -25,7 +24,7 @@ func main() {
 	cfg := coldstart.Config(log, approval.LoadSettings)
 	awsCfg := coldstart.AWS(context.Background(), log)
 	requests := &approval.Requester{
-		Store: &approval.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
+		Store: approval.NewStore(awsCfg, cfg),
 		// Image Builder is asked what each build made, in the build's
 		// Region; EC2 names its AMIs, in theirs.
 		Builds: &approval.Regional[approval.BuildAPI]{New: func(region string) approval.BuildAPI {

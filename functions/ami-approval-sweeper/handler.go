@@ -42,6 +42,10 @@ func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]app
 	swept, err := h.decider.Sweep(ctx)
 	for _, s := range swept {
 		switch {
+		case s.Tampered != "":
+			// Reported to the ops topic by the sweep; not an error of the
+			// invocation, which would fail every five minutes on it.
+			h.metrics.AddReason("ApprovalRecordsTampered", "sweep", 1)
 		case s.Error != "":
 			h.metrics.AddReason("ApprovalsSwept", "error", 1)
 		case s.Outcome == "":
@@ -56,12 +60,16 @@ func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]app
 		return nil, err
 	}
 	var failed []error
+	tampered := 0
 	for _, s := range swept {
 		if s.Error != "" {
 			failed = append(failed, fmt.Errorf("approval %s not finished: %s", s.Ref, s.Error))
 		}
+		if s.Tampered != "" {
+			tampered++
+		}
 	}
-	h.log.InfoContext(ctx, "sweep done", "eventId", ev.ID, "finished", len(swept)-len(failed))
+	h.log.InfoContext(ctx, "sweep done", "eventId", ev.ID, "finished", len(swept)-len(failed)-tampered, "refusedAsTampered", tampered)
 	if h.steps != nil {
 		failed = append(failed, h.sweepSteps(ctx, ev.ID)...)
 	}
@@ -88,6 +96,10 @@ func (h *handler) sweepSteps(ctx context.Context, eventID string) []error {
 	}
 	var failed []error
 	for _, r := range sw.Resent {
+		if r.Tampered != "" {
+			h.metrics.AddReason("ApprovalRecordsTampered", "sweep", 1)
+			continue
+		}
 		if r.Error != "" {
 			h.metrics.AddReason("StepDecisionsResent", "error", 1)
 			failed = append(failed, fmt.Errorf("step decision %s not sent: %s", r.Ref, r.Error))

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"os"
@@ -15,10 +13,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
@@ -51,7 +45,7 @@ func stuck(t *testing.T, env *approvaltest.Env, stoppedAt time.Time) (east, west
 	env.Built(build, amis...)
 	s := env.Settings("https://approvals.example.com/")
 	req := &approval.Requester{
-		Store: &approval.Store{DB: env.DynamoDB, Table: s.Table}, Builds: env.Builds(env.Cfg), EC2: env.Names(env.Cfg),
+		Store: env.Store(env.Cfg), Builds: env.Builds(env.Cfg), EC2: env.Names(env.Cfg),
 		SNS: env.SNS, ApproverTopicARN: s.ApproverTopicARN, Targets: s.Targets, ApprovalURL: s.ApprovalURL,
 	}
 	im := approval.Image{ARN: build, Name: "golden-al2023", Version: "1.0.5", Status: approval.StatusAvailable, AccountID: env.Account, AMIs: amis}
@@ -62,32 +56,14 @@ func stuck(t *testing.T, env *approvaltest.Env, stoppedAt time.Time) (east, west
 	if len(mails) != 1 {
 		t.Fatalf("approval emails = %d, want 1", len(mails))
 	}
-	sum := sha256.Sum256([]byte(linkPattern.FindStringSubmatch(mails[0].Body)[1]))
-
-	// The crash: east shared, and recorded as possibly shared, then nothing.
-	if _, err := env.EC2("us-east-1").ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{
-		ImageId: aws.String(east), LaunchPermission: &ec2types.LaunchPermissionModifications{Add: []ec2types.LaunchPermission{
-			{UserId: aws.String(approvaltest.Targets.Accounts[0])}, {UserId: aws.String(approvaltest.Targets.Accounts[1])},
-		}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	at := &dbtypes.AttributeValueMemberS{Value: stoppedAt.UTC().Format("2006-01-02T15:04:05Z")}
-	s2 := func(v string) dbtypes.AttributeValue { return &dbtypes.AttributeValueMemberS{Value: v} }
-	_, err := env.DynamoDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(env.Table),
-		Key:              map[string]dbtypes.AttributeValue{"id": s2("request#" + hex.EncodeToString(sum[:]))},
-		UpdateExpression: aws.String("SET decision = :a, outcome = :s, reason = :e, decidedAt = :t, updatedAt = :t, leaseId = :l, sharedAmis = :sh"),
-		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{
-			":a": s2("approve"), ":s": s2("sharing"), ":e": s2(""), ":t": at, ":l": s2("crashed"),
-			":sh": &dbtypes.AttributeValueMemberL{Value: []dbtypes.AttributeValue{&dbtypes.AttributeValueMemberM{Value: map[string]dbtypes.AttributeValue{
-				"region": s2("us-east-1"), "id": s2(east), "name": s2(""),
-			}}}},
-		},
-	})
+	tok, err := approvaltest.TokenIn(mails[0].Body)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The crash: east shared, and recorded as possibly shared, then nothing.
+	d := approval.NewDecider(env.Cfg, s, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	d.Builds = env.Builds(env.Cfg)
+	approvaltest.MustStop(t, d, tok, stoppedAt)
 	return east, west
 }
 
@@ -109,6 +85,7 @@ func newHandlerWith(t *testing.T, env *approvaltest.Env, calls *awstest.Calls, w
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	d := approval.NewDecider(cfg, env.Settings("https://approvals.example.com/"), log)
 	d.Builds = env.Builds(cfg)
+	d.OpsTopicARN = env.OpsTopic
 	// The workflow mode's reminders on, as deployed: the sweep tests here
 	// show that they leave the SNS flow's sweep as it was.
 	return &handler{decider: d, steps: &approval.StepDecider{Decider: d, Steps: env.Steps(cfg)}, lead: approval.DefaultReminderLead, log: log}

@@ -28,7 +28,7 @@ func waiting(t *testing.T, env *approvaltest.Env, n int, ago time.Duration) (app
 		ImageARN: sw.ImageARN, Name: sw.StepName, Started: time.Now().UTC().Add(-ago)})
 	s := env.Settings("https://approvals.example.com/")
 	r := &approval.StepRequester{Requester: &approval.Requester{
-		Store: &approval.Store{DB: env.DynamoDB, Table: s.Table}, Builds: env.Builds(env.Cfg), EC2: env.Names(env.Cfg),
+		Store: env.Store(env.Cfg), Builds: env.Builds(env.Cfg), EC2: env.Names(env.Cfg),
 		SNS: env.SNS, ApproverTopicARN: s.ApproverTopicARN, ApprovalURL: s.ApprovalURL,
 	}, Steps: env.Steps(env.Cfg)}
 	if res, err := r.HandleStep(context.Background(), sw); err != nil || res.Outcome != approval.Requested {
@@ -120,6 +120,8 @@ func TestReminderLeadFromConfig(t *testing.T) {
 			"APPROVER_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:ami-approvers", "TARGET_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:ami-targets",
 			"TARGET_ACCOUNT_IDS": "111111111111", "APPROVAL_URL": "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/",
 			"DECISIONS_TABLE": "ami-approval-decisions", "STEP_REMINDER_LEAD": "24h",
+			"PROOF_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+			"OPS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:lambda-suite-ops",
 		}[name]
 		return v, ok
 	})

@@ -61,6 +61,7 @@ const (
 // that a refactoring never replaces them. template.yaml uses the same.
 const (
 	approvalTableID        = "AmiApprovalTable"
+	approvalProofKeyID     = "AmiApprovalProofKey"
 	approverKeyID          = "AmiApprovalApproverKey"
 	approverTopicID        = "AmiApprovalApproverTopic"
 	targetTopicID          = "AmiApprovalTargetTopic"
@@ -199,6 +200,18 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		"DECISIONS_TABLE":          *table.TableName(),
 		"LINK_TTL":                 *params.linkTTL.ValueAsString(),
 	}
+	// The proof key's policy names the three roles, which exist only once
+	// the functions do: the key is made first, its ARN handed to them, and
+	// its policy written after (approvalProofKeyPolicy).
+	proof := awskms.NewCfnKey(stack, jsii.String(approvalProofKeyID), &awskms.CfnKeyProps{
+		Description: jsii.String("Seals the AMI approval decisions table's records (HMAC); only the approval functions use it."),
+		KeySpec:     jsii.String("HMAC_256"),
+		KeyUsage:    jsii.String("GENERATE_VERIFY_MAC"),
+	})
+	proof.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
+	pinLogicalID(proof, approvalProofKeyID)
+	env["PROOF_KEY_ARN"] = *proof.AttrArn()
+
 	// The sweeper alone reminds, so it alone reads STEP_REMINDER_LEAD.
 	sweeperEnv := maps.Clone(env)
 	sweeperEnv["STEP_REMINDER_LEAD"] = *params.reminderLead.ValueAsString()
@@ -330,8 +343,51 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Value:       table.TableName(),
 	})
 	nagApprovalAPI(api) // after its routes
-	Observe(stack, request, link, sweeper)
+	opsTopic := Observe(stack, request, link, sweeper).TopicARN
+	approvalProofKeyPolicy(stack, proof, request, link, sweeper)
+	tellOperators(stack, sweeper, opsTopic)
 	return stack, nil
+}
+
+// approvalProofKeyPolicy writes the proof key's policy: the account administers the key
+// but cannot use it (no kms:GenerateMac, kms:VerifyMac or kms:CreateGrant
+// is delegated to IAM, so no identity policy, however broad, makes a MAC),
+// and only the functions' roles make and check MACs (AWS KMS API
+// reference, GenerateMac and VerifyMac: "Required permissions: key
+// policy"). KMS does not rotate HMAC keys automatically.
+func approvalProofKeyPolicy(stack awscdk.Stack, key awskms.CfnKey, fns ...*Function) {
+	var roles []any
+	for _, f := range fns {
+		roles = append(roles, f.Function.Role().RoleArn())
+	}
+	key.SetKeyPolicy(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{
+			map[string]any{
+				"Sid": "AccountAdministers", "Effect": "Allow", "Resource": "*",
+				"Principal": map[string]any{"AWS": stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("root")})},
+				"Action": []string{"kms:CreateAlias", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+					"kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"},
+			},
+			map[string]any{
+				"Sid": "OnlyTheApprovalFunctionsSeal", "Effect": "Allow", "Resource": "*",
+				"Principal": map[string]any{"AWS": roles},
+				"Action":    []string{"kms:GenerateMac", "kms:VerifyMac"},
+			},
+		},
+	})
+}
+
+// tellOperators lets the sweeper tell the operators' topic of records it
+// refused as tampered (OPS_TOPIC_ARN): sns:Publish on that topic only, and
+// the topic's key through SNS (the created topic is encrypted with
+// OpsTopicKey; a topic of your own may be too).
+func tellOperators(stack awscdk.Stack, sweeper *Function, opsTopic *string) {
+	sweeper.Function.AddEnvironment(jsii.String("OPS_TOPIC_ARN"), opsTopic, nil)
+	sweeper.Function.AddToRolePolicy(statement("TellOperators", []string{"sns:Publish"}, []*string{opsTopic}, nil))
+	sweeper.Function.AddToRolePolicy(statement("EncryptForOperators", []string{"kms:GenerateDataKey*", "kms:Decrypt"},
+		[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("kms"), Resource: jsii.String("key"), ResourceName: jsii.String("*")})},
+		map[string]any{"StringEquals": map[string]any{"kms:ViaService": awscdk.Fn_Sub(jsii.String("sns.${AWS::Region}.amazonaws.com"), nil)}}))
 }
 
 type approvalParameters struct {

@@ -28,7 +28,7 @@ func TestApprovalResourceCounts(t *testing.T) {
 	tmpl := defaultApproval(t)
 	checkResourceCounts(t, tmpl, map[string]int{
 		"AWS::Lambda::Function":    3, // request, link, sweeper
-		"AWS::KMS::Key":            2, // the approver topic's and the operational topic's
+		"AWS::KMS::Key":            3, // the approver topic's, the operational topic's, and the proof key
 		"AWS::Events::Rule":        2, // the sweeper's schedule, the waiting-step event
 		"AWS::DynamoDB::Table":     1,
 		"AWS::SNS::Topic":          4, // approver, target, Image Builder's when none is given, operational
@@ -133,7 +133,12 @@ func TestApprovalScopedStatements(t *testing.T) {
 			// It sends an unconfirmed step decision again.
 			readStep,
 			actOnStep,
-		}, sharing, emailApprovers, []any{notifyTargets})},
+		}, sharing, emailApprovers, []any{notifyTargets,
+			// Tampered records, told to the operators.
+			allow("TellOperators", "sns:Publish", map[string]any{"Fn::If": []any{"OpsTopicCreate", map[string]any{"Ref": "OpsTopic"}, map[string]any{"Ref": "OpsTopicArn"}}}),
+			allow("EncryptForOperators", []any{"kms:GenerateDataKey*", "kms:Decrypt"}, cfnARN("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"),
+				map[string]any{"StringEquals": map[string]any{"kms:ViaService": map[string]any{"Fn::Sub": "sns.${AWS::Region}.amazonaws.com"}}}),
+		})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.function, func(t *testing.T) {
@@ -174,15 +179,17 @@ func TestApprovalFunctions(t *testing.T) {
 		"APPROVAL_URL":             assertions.Match_AnyValue(),
 		"DECISIONS_TABLE":          map[string]any{"Ref": "AmiApprovalTable"},
 		"LINK_TTL":                 map[string]any{"Ref": "AmiApprovalLinkTtl"},
+		"PROOF_KEY_ARN":            map[string]any{"Fn::GetAtt": []any{"AmiApprovalProofKey", "Arn"}},
 	}
 	// The sweeper alone reminds, so it alone reads STEP_REMINDER_LEAD.
 	sweeperEnv := maps.Clone(env)
 	sweeperEnv["STEP_REMINDER_LEAD"] = map[string]any{"Ref": "AmiApprovalStepReminderLead"}
 	for name, timeout := range map[string]int{AmiApprovalRequest: 30, AmiApprovalLink: 25, AmiApprovalSweeper: 60} {
 		t.Run(name, func(t *testing.T) {
-			env := env
+			env := maps.Clone(env)
 			if name == AmiApprovalSweeper {
-				env = sweeperEnv
+				env = maps.Clone(sweeperEnv)
+				env["OPS_TOPIC_ARN"] = map[string]any{"Fn::If": []any{"OpsTopicCreate", map[string]any{"Ref": "OpsTopic"}, map[string]any{"Ref": "OpsTopicArn"}}}
 			}
 			check(t, func() {
 				tmpl.HasResource(jsii.String("AWS::Lambda::Function"), map[string]any{
@@ -405,7 +412,7 @@ func TestApprovalLogicalIDs(t *testing.T) {
 		{"AWS::SNS::Topic", []string{"AmiApprovalApproverTopic", "AmiApprovalImageBuilderTopic", "AmiApprovalTargetTopic", "OpsTopic"}},
 		{"AWS::Logs::LogGroup", []string{"AmiApprovalApiAccessLogs", "AmiApprovalLinkLogGroup", "AmiApprovalRequestLogGroup", "AmiApprovalSweeperLogGroup"}},
 		{"AWS::SQS::Queue", []string{"AmiApprovalRequestOnFailureQueue", "AmiApprovalSweeperOnFailureQueue"}},
-		{"AWS::KMS::Key", []string{"AmiApprovalApproverKey", "OpsTopicKey"}},
+		{"AWS::KMS::Key", []string{"AmiApprovalApproverKey", "AmiApprovalProofKey", "OpsTopicKey"}},
 		{"AWS::ApiGatewayV2::Api", []string{"AmiApprovalApi"}},
 	}
 	for _, tt := range tests {
@@ -517,6 +524,52 @@ func TestApprovalImageBuilderTopicPublishers(t *testing.T) {
 				if got := pattern.MatchString(v); got != ok {
 					t.Errorf("AllowedPattern matches %q = %v, want %v", v, got, ok)
 				}
+			}
+		})
+	}
+}
+
+// TestApprovalProofKey: the records' seal is an HMAC_256 key, kept, that
+// the account administers but only the three functions' roles use; no
+// statement lets anyone else make or check a MAC, or grant that (the
+// CDK stack and infra/sam/ami-approval.yaml alike).
+func TestApprovalProofKey(t *testing.T) {
+	tmpl := defaultApproval(t)
+	sam := readSAMTemplate(t, samCapabilityTemplates["AmiApproval"])
+	for name, key := range map[string]any{
+		"CDK": (*tmpl.ToJSON())["Resources"].(map[string]any)[approvalProofKeyID],
+		"SAM": sam["Resources"].(map[string]any)[approvalProofKeyID],
+	} {
+		t.Run(name, func(t *testing.T) {
+			props := dig(key, "Properties").(map[string]any)
+			if props["KeySpec"] != "HMAC_256" || props["KeyUsage"] != "GENERATE_VERIFY_MAC" || dig(key, "DeletionPolicy") != "Retain" {
+				t.Errorf("proof key = %v, want a retained HMAC_256 GENERATE_VERIFY_MAC key", canonical(key))
+			}
+			var users []string
+			for _, s := range dig(props, "KeyPolicy", "Statement").([]any) {
+				actions := asStrings(dig(s, "Action"))
+				for _, a := range actions {
+					if a == "kms:*" || a == "kms:Create*" || a == "kms:CreateGrant" {
+						t.Errorf("statement %v allows %s: it would let an IAM policy use the key", dig(s, "Sid"), a)
+					}
+				}
+				if slices.Contains(actions, "kms:GenerateMac") || slices.Contains(actions, "kms:VerifyMac") {
+					for _, p := range dig(s, "Principal", "AWS").([]any) {
+						users = append(users, canonical(p))
+					}
+				}
+			}
+			want := []string{}
+			for _, role := range []string{"AmiApprovalRequestRole", "AmiApprovalLinkRole", "AmiApprovalSweeperRole"} {
+				want = append(want, canonical(map[string]any{"Fn::GetAtt": []any{role, "Arn"}}))
+			}
+			slices.Sort(want)
+			slices.Sort(users)
+			if diff := cmp.Diff(want, users); diff != "" && name == "SAM" {
+				t.Errorf("who may make and check MACs (-want +got):\n%s", diff)
+			}
+			if len(users) != 3 {
+				t.Errorf("who may make and check MACs = %v, want the three functions' roles", users)
 			}
 		})
 	}

@@ -275,7 +275,7 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 		Description: jsii.String(`Invoke with {"hostname": "Windows*", "sns_topic_arn": "arn:aws:sns:..."}`),
 		Value:       fn.Function.FunctionName(),
 	})
-	ops := Observe(stack, fn)
+	ops := Observe(stack, fn).Action
 	tampered := awscloudwatch.NewAlarm(fn.Construct, jsii.String("TamperedAlarm"), &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String("EbsAlarms found a continuation or chain lease it did not seal (tampering), and did not act on it: see its log group for the message."),
 		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{

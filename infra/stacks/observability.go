@@ -32,6 +32,14 @@ const (
 // the ARN itself with awsid.ParseSNSTopicARN).
 const optionalTopicARNPattern = `^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`
 
+// Ops is a stack's operational topic.
+type Ops struct {
+	// Action tells the topic, for an alarm.
+	Action awscloudwatch.IAlarmAction
+	// TopicARN is the topic's ARN: the one created, or OpsTopicArn's.
+	TopicARN *string
+}
+
 // Observe gives a stack its operational view, in one call after its
 // functions are made:
 //   - an SNS topic for operational alarms (encrypted with its own key,
@@ -42,9 +50,10 @@ const optionalTopicARNPattern = `^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-
 //     decisions they emit as EMF metrics (namespace LambdaSuite);
 //   - the dashboard's URL as an output.
 //
-// It returns the action that tells the operational topic, for a stack's
-// own alarms on its functions' EMF metrics.
-func Observe(stack awscdk.Stack, fns ...*Function) awscloudwatch.IAlarmAction {
+// It returns the operational topic (Ops): its alarm action, for a stack's
+// own alarms on its functions' EMF metrics, and its ARN (the created one,
+// or the parameter's), for a function that tells operators itself.
+func Observe(stack awscdk.Stack, fns ...*Function) Ops {
 	param := awscdk.NewCfnParameter(stack, jsii.String(OpsTopicParameter), &awscdk.CfnParameterProps{
 		Type:           jsii.String("String"),
 		Default:        jsii.String(""),
@@ -126,7 +135,7 @@ func Observe(stack awscdk.Stack, fns ...*Function) awscloudwatch.IAlarmAction {
 		Value:       topicARN,
 		Condition:   create,
 	})
-	return action
+	return Ops{Action: action, TopicARN: arn}
 }
 
 // consoleHost is the AWS Management Console's host in the stack's partition

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -278,7 +279,7 @@ func (b *bench) approvalAccount(ctx context.Context) (*approvalSetup, error) {
 	}
 	snsc, sqsc := sns.NewFromConfig(b.cfg), sqs.NewFromConfig(b.cfg)
 	topics := map[string]string{}
-	for _, name := range []string{"ami-approvers", "ami-shared"} {
+	for _, name := range []string{"ami-approvers", "ami-shared", "lambda-suite-ops"} {
 		t, err := snsc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
 		if err != nil {
 			return nil, fmt.Errorf("create topic: %w", err)
@@ -298,8 +299,13 @@ func (b *bench) approvalAccount(ctx context.Context) (*approvalSetup, error) {
 		return nil, err
 	}
 
+	proofKey, err := awstest.MakeHMACKey(ctx, kms.NewFromConfig(b.cfg))
+	if err != nil {
+		return nil, fmt.Errorf("make the proof key: %w", err)
+	}
 	a := &approvalSetup{inbox: aws.ToString(q.QueueUrl), env: []string{
 		"APPROVER_TOPIC_ARN=" + topics["ami-approvers"], "TARGET_TOPIC_ARN=" + topics["ami-shared"],
+		"PROOF_KEY_ARN=" + proofKey, "OPS_TOPIC_ARN=" + topics["lambda-suite-ops"],
 		"TARGET_ACCOUNT_IDS=111111111111,222222222222", "APPROVAL_URL=https://approve.example.com/",
 		"AWS_ENDPOINT_URL_IMAGEBUILDER=" + b.ibProxy.URL,
 	}}

@@ -4,12 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,10 +20,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -40,7 +39,7 @@ import (
 // Register it in scenarios (scenarios.go).
 var amiApprovalScenario = scenario{
 	name:      "ami-approval",
-	about:     "an Image Builder build is emailed for approval and shared only when approved; a forged message is refused; a stopped approval is finished by the sweeper; a paused workflow build is approved and resumed",
+	about:     "an Image Builder build is emailed for approval and shared only when approved; a forged message is refused; a stopped approval is finished by the sweeper; a paused workflow build is approved and resumed; a forged decisions item is refused and reported",
 	functions: []string{"ami-approval-request", "ami-approval-link", "ami-approval-sweeper"},
 	run:       amiApproval,
 }
@@ -57,12 +56,13 @@ var approvalLink = regexp.MustCompile(`https?://\S+\?token=[A-Za-z0-9_-]{43}`)
 // approvalRun is the scenario's state: moto clients, and the page served on
 // loopback by the built ami-approval-link, as API Gateway would serve it.
 type approvalRun struct {
-	r                *runner
-	approver, target *inbox
-	page             string // the page's base URL
-	amis             map[string]string
-	ib               *fakeimagebuilder.Server
-	table            string
+	r                     *runner
+	approver, target, ops *inbox
+	page                  string // the page's base URL
+	amis                  map[string]string
+	ib                    *fakeimagebuilder.Server
+	table                 string
+	settings              approval.Settings // the functions', for the in-process stand-ins
 }
 
 func amiApproval(ctx context.Context, r *runner) error {
@@ -97,6 +97,17 @@ func amiApproval(ctx context.Context, r *runner) error {
 	if a.target, err = newInbox(ctx, snsc, sqsc, targetTopic); err != nil {
 		return err
 	}
+	opsTopic, err := createTopic(ctx, snsc, "lambda-suite-ops")
+	if err != nil {
+		return err
+	}
+	if a.ops, err = newInbox(ctx, snsc, sqsc, opsTopic); err != nil {
+		return err
+	}
+	proofKey, err := awstest.MakeHMACKey(ctx, kms.NewFromConfig(r.cfg))
+	if err != nil {
+		return fmt.Errorf("make the proof key: %w", err)
+	}
 
 	// The page's address must be known before the request function makes
 	// links, so listen first and serve once the function runs.
@@ -108,8 +119,10 @@ func amiApproval(ctx context.Context, r *runner) error {
 	env := []string{
 		"APPROVER_TOPIC_ARN=" + approverTopic, "TARGET_TOPIC_ARN=" + targetTopic,
 		"TARGET_ACCOUNT_IDS=" + approvalTargets, "APPROVAL_URL=" + a.page, "DECISIONS_TABLE=" + table,
-		ib.Env(),
+		"PROOF_KEY_ARN=" + proofKey, ib.Env(),
 	}
+	a.settings = approval.Settings{ApproverTopicARN: approverTopic, TargetTopicARN: targetTopic, ApprovalURL: a.page, Table: table,
+		Targets: approval.Targets{Accounts: strings.Split(approvalTargets, ",")}, LinkTTL: approval.DefaultLinkTTL, ProofKeyARN: proofKey}
 	request, err := r.start("ami-approval-request", env...)
 	if err != nil {
 		ln.Close()
@@ -122,7 +135,7 @@ func amiApproval(ctx context.Context, r *runner) error {
 		return err
 	}
 	defer link.Close()
-	sweeper, err := r.start("ami-approval-sweeper", env...)
+	sweeper, err := r.start("ami-approval-sweeper", append(env, "OPS_TOPIC_ARN="+opsTopic)...)
 	if err != nil {
 		ln.Close()
 		return err
@@ -250,7 +263,10 @@ func amiApproval(ctx context.Context, r *runner) error {
 	if err := a.stopped(ctx, request, sweeper); err != nil {
 		return err
 	}
-	return a.paused(ctx, request, sweeper)
+	if err := a.paused(ctx, request, sweeper); err != nil {
+		return err
+	}
+	return a.forgedDecision(ctx, sweeper)
 }
 
 // built registers a build with the fake Image Builder: its output AMIs in
@@ -315,8 +331,9 @@ func (a *approvalRun) forged(ctx context.Context, request *runtimeapi.Function) 
 // stopped shows the sweeper finishing an approval whose invocation stopped
 // after sharing: the build's real message is approved, and the state a
 // crash after the share leaves (AMI shared, record "sharing" since before
-// the lease, the targets not told) is written as the crash would leave it,
-// since a built binary cannot be made to crash on cue.
+// the lease, the targets not told) is left by the link function's code run
+// in process and cut off there (crashAfterShare), since a built binary
+// cannot be made to crash on cue.
 func (a *approvalRun) stopped(ctx context.Context, request, sweeper *runtimeapi.Function) error {
 	r := a.r
 	sample, im, err := a.sample("available-single-region.json")
@@ -342,8 +359,8 @@ func (a *approvalRun) stopped(ctx context.Context, request, sweeper *runtimeapi.
 	linkURL := approvalLink.FindString(mails[0].Body)
 	token := linkURL[strings.Index(linkURL, "=")+1:]
 
-	r.step("the approver approved; the invocation shared %s and stopped before telling anyone (written as it would leave it)", out)
-	if err := a.crashAfterShare(ctx, token, out); err != nil {
+	r.step("the approver approved; the invocation shared %s and stopped before telling anyone (the link function's code, in process, cut off there)", out)
+	if err := a.crashAfterShare(ctx, token); err != nil {
 		return err
 	}
 	page, err := a.fetch(ctx, http.MethodGet, linkURL, nil)
@@ -426,36 +443,80 @@ func (a *approvalRun) ibAMI(ctx context.Context, imageARN string) (string, error
 }
 
 // crashAfterShare leaves what an approval invocation that stopped right
-// after sharing ami leaves: the launch permission granted, the record
+// after sharing its AMI leaves: the launch permission granted, the record
 // "sharing" with the AMI listed as possibly shared, last written before the
-// lease, and no notice.
-func (a *approvalRun) crashAfterShare(ctx context.Context, token, ami string) error {
-	c := ec2.NewFromConfig(a.r.cfg)
-	var perms []types.LaunchPermission
-	for _, id := range strings.Split(approvalTargets, ",") {
-		perms = append(perms, types.LaunchPermission{UserId: aws.String(id)})
-	}
-	if _, err := c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{
-		ImageId: aws.String(ami), LaunchPermission: &types.LaunchPermissionModifications{Add: perms},
-	}); err != nil {
-		return fmt.Errorf("share %s: %w", ami, err)
-	}
-	sum := sha256.Sum256([]byte(token))
-	at := time.Now().Add(-approval.SharingLease - time.Minute).UTC().Format("2006-01-02T15:04:05Z")
-	str := func(v string) dbtypes.AttributeValue { return &dbtypes.AttributeValueMemberS{Value: v} }
-	_, err := dynamodb.NewFromConfig(a.r.cfg).UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(a.table),
-		Key:              map[string]dbtypes.AttributeValue{"id": str("request#" + hex.EncodeToString(sum[:]))},
-		UpdateExpression: aws.String("SET decision = :a, outcome = :s, reason = :e, decidedAt = :t, updatedAt = :t, leaseId = :l, sharedAmis = :sh"),
-		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{
-			":a": str(approval.Approve), ":s": str(approval.OutcomeSharing), ":e": str(""), ":t": str(at), ":l": str("stopped"),
-			":sh": &dbtypes.AttributeValueMemberL{Value: []dbtypes.AttributeValue{&dbtypes.AttributeValueMemberM{Value: map[string]dbtypes.AttributeValue{
-				"region": str("us-east-1"), "id": str(ami), "name": str(""),
-			}}}},
-		},
-	})
+// lease, and no notice. A built binary cannot be made to stop on cue, so
+// the link function's code runs in process (approvaltest.Stop), as the
+// account's administrator: the record it leaves is sealed as any is.
+func (a *approvalRun) crashAfterShare(ctx context.Context, token string) error {
+	t, err := approval.ParseToken(token)
 	if err != nil {
-		return fmt.Errorf("leave the approval sharing: %w", err)
+		return err
+	}
+	d := approval.NewDecider(a.r.cfg, a.settings, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	d.Builds = &approval.Regional[approval.BuildAPI]{New: func(region string) approval.BuildAPI {
+		return imagebuilder.NewFromConfig(a.r.cfg, func(o *imagebuilder.Options) { o.Region, o.BaseEndpoint = region, aws.String(a.ib.URL) })
+	}}
+	return approvaltest.Stop(ctx, d, t, time.Now().Add(-approval.SharingLease-time.Minute))
+}
+
+// forgedDecision is finding 1 of issue 18: a developer with
+// dynamodb:PutItem on the decisions table (none of the suite's roles)
+// writes one item, approved and left "sharing" for a real build, with
+// the attacker's account as the target, and waits for the sweeper.
+func (a *approvalRun) forgedDecision(ctx context.Context, sweeper *runtimeapi.Function) error {
+	r := a.r
+	_, im, err := a.sample("available-single-region.json")
+	if err != nil {
+		return err
+	}
+	ami, err := a.ibAMI(ctx, im.ARN)
+	if err != nil {
+		return err
+	}
+	dev, err := r.iam.NewPrincipal("developer", awstest.DefaultAccount, approvaltest.DeveloperPolicy(awstest.DefaultAccount, a.table))
+	if err != nil {
+		return err
+	}
+	r.step("a developer (dynamodb:PutItem on the table, none of the suite's roles) writes a decision: build %s approved, sharing since an hour ago, target %s",
+		im.ARN, approvaltest.Attacker)
+	item := approvaltest.Forge(approval.NewToken(), im.ARN, []approval.AMI{{Region: "us-east-1", ID: ami}}, []string{approvaltest.Attacker}, approval.OutcomeSharing)
+	if _, err := dynamodb.NewFromConfig(r.iam.Config(r.cfg, dev)).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(a.table), Item: item}); err != nil {
+		return fmt.Errorf("the developer's PutItem: %w", err)
+	}
+	r.check(true, "DynamoDB took the item: the developer's own policy allows it")
+	event, err := r.event("ami-approval-sweeper", "scheduled.json")
+	if err != nil {
+		return err
+	}
+	r.step("the sweeper's schedule fires (scheduled.json)")
+	res, err := sweeper.Invoke(ctx, event, invokeTimeout)
+	a.printLog(res.Log)
+	r.result(res)
+	if err != nil {
+		return err
+	}
+	var swept []approval.Swept
+	_ = json.Unmarshal(res.Payload, &swept)
+	r.check(len(swept) == 1 && swept[0].Ref == approvaltest.ForgedRef && swept[0].Tampered != "" && swept[0].Outcome == "",
+		"refused: the item carries no MAC of the proof key, which only the approval functions' roles may use (%+v)", swept)
+	shared, err := a.launchPermissions(ctx, "us-east-1", ami)
+	if err != nil {
+		return err
+	}
+	r.check(!slices.Contains(shared, approvaltest.Attacker), "%s is not shared with %s (launch permissions %v)", ami, approvaltest.Attacker, shared)
+	notices, err := a.target.receive(ctx)
+	if err != nil {
+		return err
+	}
+	r.check(len(notices) == 0, "no notice to the target topic (found %d)", len(notices))
+	ops, err := a.ops.receive(ctx)
+	if err != nil {
+		return err
+	}
+	r.check(len(ops) == 1 && strings.Contains(ops[0].Subject, "tampered"), "the ops topic was told (found %d messages)", len(ops))
+	for _, m := range ops {
+		a.printMail("notice to the operators", m)
 	}
 	return nil
 }

@@ -81,6 +81,26 @@ func (t Targets) Describe() []string {
 	return out
 }
 
+// Within returns the targets of t that allowed names too, in t's order.
+// An approval is shared with the configuration's targets at share time
+// (allowed), narrowed to those the request named and the approver was
+// shown (t): a record can narrow who gets the AMIs, never widen it.
+func (t Targets) Within(allowed Targets) Targets {
+	keep := func(mine, theirs []string) []string {
+		var out []string
+		for _, x := range mine {
+			if slices.Contains(theirs, x) && !slices.Contains(out, x) {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	return Targets{Accounts: keep(t.Accounts, allowed.Accounts), Organizations: keep(t.Organizations, allowed.Organizations), OUs: keep(t.OUs, allowed.OUs)}
+}
+
+// Empty says whether t names nobody.
+func (t Targets) Empty() bool { return len(t.Accounts)+len(t.Organizations)+len(t.OUs) == 0 }
+
 func (t Targets) clone() Targets {
 	return Targets{Accounts: slices.Clone(t.Accounts), Organizations: slices.Clone(t.Organizations), OUs: slices.Clone(t.OUs)}
 }

@@ -36,8 +36,14 @@ type Decider struct {
 	TargetTopicARN string
 	// ApproverTopicARN hears what the sweeper finished.
 	ApproverTopicARN string
-	Now              func() time.Time // time.Now when nil
-	Log              *slog.Logger
+	// Targets are the configured targets (TARGET_*), read at share time:
+	// an approval is shared with these, narrowed to the request's own.
+	Targets Targets
+	// OpsTopicARN, when set (the sweeper), hears of every record refused
+	// as tampered.
+	OpsTopicARN string
+	Now         func() time.Time // time.Now when nil
+	Log         *slog.Logger
 }
 
 // Result is what a decision came to.
@@ -57,6 +63,9 @@ type Result struct {
 func (d *Decider) View(ctx context.Context, t Token) (Request, error) {
 	req, err := d.Store.Request(ctx, t)
 	if err != nil {
+		return Request{}, err
+	}
+	if _, err := d.Store.verify(ctx, req, nil); err != nil {
 		return Request{}, err
 	}
 	if !req.Decided() && req.Expired(d.now()) {
@@ -89,9 +98,13 @@ func (d *Decider) Decide(ctx context.Context, t Token, decision string, who Who)
 	now := d.now()
 	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: decision, Who: who, At: now, AMIs: req.AMIs, Targets: req.Targets,
 		Checked: describedByEC2(req.AMIs)}
+	unsealed, err := d.Store.verify(work, req, nil)
+	if err != nil {
+		return Result{}, d.auditError(done, audit, err)
+	}
 
 	switch {
-	case req.Decided() && decision == Approve && d.resumable(req, now):
+	case req.Decided() && decision == Approve && !unsealed && d.resumable(req, now):
 		// An approval whose sharing failed or stopped: share again.
 		res, err := d.resume(ctx, work, req, audit, false)
 		if errors.Is(err, errConflict) {
@@ -161,7 +174,7 @@ func (d *Decider) resume(ctx, work context.Context, req Request, audit Audit, sw
 // record writes the decision; when another was first, that one is returned.
 // A decision that starts sharing is audited once sharing ends.
 func (d *Decider) record(work, done context.Context, t Token, req Request, audit Audit, checks []AMICheck) (Result, error) {
-	err := d.Store.recordDecision(work, req, audit.At)
+	err := d.Store.recordDecision(work, req, nil, audit.At)
 	if errors.Is(err, errConflict) {
 		return d.repeated(done, t, audit)
 	}
@@ -206,6 +219,17 @@ func (d *Decider) share(ctx, work context.Context, req Request, audit Audit, che
 		d.unshare(done, &req)
 		return d.finish(done, req, audit, checks)
 	}
+	// Who gets the AMIs is the configuration's say at share time, narrowed
+	// to whom the request named; never whom a record alone names.
+	to := req.Targets.Within(d.Targets)
+	if to.Empty() {
+		req.Outcome, req.Reason = OutcomeRefused, "none of the request's targets is among the targets configured now (TARGET_ACCOUNT_IDS, TARGET_ORGANIZATION_ARNS, TARGET_OU_ARNS)"
+		d.unshare(done, &req)
+		return d.finish(done, req, audit, checks)
+	}
+	if to.Describe() != nil && !slices.Equal(to.Describe(), req.Targets.Describe()) {
+		d.logger().WarnContext(ctx, "targets no longer configured are left out", "ref", req.Ref, "requested", req.Targets.Describe(), "sharingWith", to.Describe())
+	}
 	req.KeyNotes = customerKeys(checks)
 	req.AMIs = named(req.AMIs, checks)
 	var failure string
@@ -222,7 +246,7 @@ func (d *Decider) share(ctx, work context.Context, req Request, audit Audit, che
 			failure = "recording the sharing failed"
 			break
 		}
-		if err := share(work, d.EC2.In(ami.Region), ami, req.Targets); err != nil {
+		if err := share(work, d.EC2.In(ami.Region), ami, to); err != nil {
 			// The error may name roles and policies: it goes to the log,
 			// and the page gets a reason without it.
 			d.logger().ErrorContext(ctx, "sharing failed", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "error", err.Error())
@@ -239,10 +263,12 @@ func (d *Decider) share(ctx, work context.Context, req Request, audit Audit, che
 			}
 			break
 		}
-		d.logger().InfoContext(ctx, "AMI shared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "targets", req.Targets.Describe())
+		d.logger().InfoContext(ctx, "AMI shared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "targets", to.Describe())
 	}
 	if failure == "" {
-		subject, body := TargetNotice(req)
+		told := req
+		told.Targets = to
+		subject, body := TargetNotice(told)
 		_, err := d.SNS.Publish(work, &sns.PublishInput{
 			TopicArn: aws.String(d.TargetTopicARN), Subject: aws.String(subject), Message: aws.String(body),
 		})

@@ -94,6 +94,25 @@ func TargetNotice(req Request) (subject, body string) {
 	return subject, b.String()
 }
 
+// TamperNotice tells the operators that a record of the decisions table
+// was refused: it does not verify with the proof key, so someone who is
+// none of the approval functions' roles wrote or changed it. Everything in
+// t but the reason comes from that record.
+func TamperNotice(table string, t Tamper) (subject, body string) {
+	subject = subjectLine("AMI approval: tampered record refused (request " + t.Ref + ")")
+	var b strings.Builder
+	fmt.Fprintf(&b, "A record in the AMI approval decisions table was refused as tampered: nothing was shared,\n")
+	fmt.Fprintf(&b, "no workflow step was acted on, and no one was told but you.\n\n")
+	fmt.Fprintf(&b, "Table:   %s\n", oneLine(table))
+	fmt.Fprintf(&b, "Request: %s (as the record names it)\n", oneLine(t.Ref))
+	fmt.Fprintf(&b, "Build:   %s (as the record names it)\n", oneLine(t.ImageARN))
+	fmt.Fprintf(&b, "Reason:  %s\n\n", oneLine(t.Reason))
+	fmt.Fprintf(&b, "Only the approval functions' roles can make the records' MACs (the proof key's policy). A record\n")
+	fmt.Fprintf(&b, "that does not verify was written or changed by another principal with write access to the table:\n")
+	fmt.Fprintf(&b, "find it in CloudTrail (DynamoDB data events), then delete the record. It is told here once.\n")
+	return subject, b.String()
+}
+
 // amiLine shows an AMI on one line: ID, Region, and EC2's name and
 // creation date when EC2 knows the AMI.
 func amiLine(a AMI) string {

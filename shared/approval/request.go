@@ -92,6 +92,11 @@ func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error)
 	if im.Available() {
 		token = NewToken()
 		rq := newRequest(im, token, r.Targets, now, cmp.Or(r.LinkTTL, DefaultLinkTTL))
+		mac, err := r.Store.sealRequest(ctx, rq, nil)
+		if err != nil {
+			return res, err
+		}
+		rq.requestMAC = mac
 		req, c.RequestID = &rq, rq.id
 		res.Ref, res.Expires = rq.Ref, stamp(rq.LinkExpiresAt)
 		for _, a := range rq.AMIs {

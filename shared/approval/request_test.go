@@ -6,7 +6,6 @@ import (
 	"os"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
@@ -42,7 +41,7 @@ func TestConcurrentDeliveryWaitsForTheFirst(t *testing.T) {
 	newRequester := func(p publisher) *approval.Requester {
 		s := env.Settings("https://approvals.example.com/")
 		return &approval.Requester{
-			Store: &approval.Store{DB: dynamodb.NewFromConfig(env.Cfg), Table: s.Table}, SNS: p,
+			Store: env.Store(env.Cfg), SNS: p,
 			Builds: env.Builds(env.Cfg), EC2: env.Names(env.Cfg),
 			ApproverTopicARN: s.ApproverTopicARN, Targets: s.Targets, ApprovalURL: s.ApprovalURL,
 		}

@@ -31,6 +31,9 @@ type Settings struct {
 	ApprovalURL string
 	Table       string
 	LinkTTL     time.Duration
+	// ProofKeyARN is the stack's HMAC_256 KMS key that seals the request
+	// records (PROOF_KEY_ARN): see seal.go.
+	ProofKeyARN string
 }
 
 // ReadSettings reads the contract's variables; r records every problem
@@ -47,8 +50,15 @@ func ReadSettings(r *settings.Reader) Settings {
 		ApprovalURL: required(r, "APPROVAL_URL", approvalURL),
 		Table:       required(r, "DECISIONS_TABLE", awsid.ParseTableName),
 		LinkTTL:     r.Duration("LINK_TTL", DefaultLinkTTL, MinLinkTTL, MaxLinkTTL),
+		ProofKeyARN: required(r, "PROOF_KEY_ARN", asIs(kmsKeyARN)),
 	}
 	return s
+}
+
+// ReadOpsTopic reads OPS_TOPIC_ARN, the operators' topic, which the
+// sweeper tells of records refused as tampered.
+func ReadOpsTopic(r *settings.Reader) string {
+	return required(r, "OPS_TOPIC_ARN", asIs(parsed(awsid.ParseSNSTopicARN)))
 }
 
 // LoadSettings is the one configuration loader of the approval functions
@@ -86,6 +96,16 @@ func parsed(parse func(string) (arn.ARN, error)) func(string) error {
 		_, err := parse(s)
 		return err
 	}
+}
+
+// kmsKeyARN accepts a KMS key's ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID),
+// not an alias: the key policy that says who may use it is the key's.
+func kmsKeyARN(s string) error {
+	a, err := arn.Parse(s)
+	if err != nil || a.Service != "kms" || !strings.HasPrefix(a.Resource, "key/") || len(a.Resource) == len("key/") {
+		return fmt.Errorf("%q is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)", s)
+	}
+	return nil
 }
 
 func accountID(s string) error {

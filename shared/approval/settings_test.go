@@ -16,6 +16,7 @@ func validEnv() map[string]string {
 		"TARGET_ACCOUNT_IDS": "111111111111, 222222222222,111111111111",
 		"APPROVAL_URL":       "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
 		"DECISIONS_TABLE":    "ami-approval-decisions",
+		"PROOF_KEY_ARN":      "arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
 	}
 }
 
@@ -34,6 +35,7 @@ func TestReadSettings(t *testing.T) {
 		ApprovalURL:      "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/",
 		Table:            "ami-approval-decisions",
 		LinkTTL:          72 * time.Hour,
+		ProofKeyARN:      "arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
 	}
 	tests := []struct {
 		name    string
@@ -54,7 +56,7 @@ func TestReadSettings(t *testing.T) {
 		{name: "http on loopback for local runs", env: with("APPROVAL_URL", "http://127.0.0.1:8080"),
 			want: func(s *Settings) { s.ApprovalURL = "http://127.0.0.1:8080/" }},
 		{name: "nothing set", env: map[string]string{},
-			wantErr: []string{"APPROVER_TOPIC_ARN: required", "TARGET_TOPIC_ARN", "TARGET_ACCOUNT_IDS", "APPROVAL_URL", "DECISIONS_TABLE"}},
+			wantErr: []string{"APPROVER_TOPIC_ARN: required", "TARGET_TOPIC_ARN", "TARGET_ACCOUNT_IDS", "APPROVAL_URL", "DECISIONS_TABLE", "PROOF_KEY_ARN: required"}},
 		{name: "all wrong", env: map[string]string{
 			"APPROVER_TOPIC_ARN": "ami-approvers", "TARGET_TOPIC_ARN": "arn:aws:sqs:us-east-1:123456789012:q",
 			"TARGET_ACCOUNT_IDS": "1234", "TARGET_ORGANIZATION_ARNS": "o-a1b2c3d4e5", "TARGET_OU_ARNS": "ou-ab12-cdef3456",
@@ -72,6 +74,7 @@ func TestReadSettings(t *testing.T) {
 				s.ApproverTopicARN = "arn:aws-us-gov:sns:us-gov-west-1:123456789012:ami-approvers"
 				s.Targets.OUs = []string{"arn:aws-cn:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cdef3456"}
 			}},
+		{name: "proof key given as an alias", env: with("PROOF_KEY_ARN", "arn:aws:kms:us-east-1:123456789012:alias/ami-approval-proof"), wantErr: []string{"PROOF_KEY_ARN"}},
 		{name: "accounts listing none", env: with("TARGET_ACCOUNT_IDS", " , "), wantErr: []string{"TARGET_ACCOUNT_IDS"}},
 		{name: "link TTL too long", env: with("LINK_TTL", "720h"), wantErr: []string{"LINK_TTL"}},
 		{name: "link TTL too short", env: with("LINK_TTL", "1m"), wantErr: []string{"LINK_TTL"}},

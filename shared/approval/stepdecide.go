@@ -30,6 +30,9 @@ func (d *StepDecider) View(ctx context.Context, t Token) (Request, *Step, error)
 	if err != nil {
 		return Request{}, nil, err
 	}
+	if _, err := d.Store.verify(ctx, req, st); err != nil {
+		return Request{}, nil, err
+	}
 	if !req.Decided() && req.Expired(d.now()) {
 		return req, st, ErrExpired
 	}
@@ -66,8 +69,12 @@ func (d *StepDecider) Decide(ctx context.Context, t Token, decision string, who 
 	}
 	now := d.now()
 	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: decision, Who: who, At: now, AMIs: req.AMIs, Checked: describedByEC2(req.AMIs)}
+	unsealed, err := d.Store.verify(work, req, st)
+	if err != nil {
+		return Result{}, nil, d.auditError(done, audit, err)
+	}
 	switch {
-	case req.Decided() && req.Outcome == OutcomeSending:
+	case req.Decided() && req.Outcome == OutcomeSending && !unsealed:
 		// The action was not confirmed (an error, or a lost write): send
 		// the recorded decision's action again, with the same client token.
 		audit.Repeated = decision != req.Decision
@@ -92,7 +99,7 @@ func (d *StepDecider) Decide(ctx context.Context, t Token, decision string, who 
 	if !state.Found || state.ImageARN != req.ImageARN || !state.Waiting() {
 		req.Outcome, req.Reason = notWaiting(state, *st, now)
 	}
-	if err := d.Store.recordDecision(work, req, now); errors.Is(err, errConflict) {
+	if err := d.Store.recordDecision(work, req, st, now); errors.Is(err, errConflict) {
 		res, err := d.repeated(done, t, audit)
 		return res, st, err
 	} else if err != nil {

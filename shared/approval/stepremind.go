@@ -38,6 +38,22 @@ func (d *StepDecider) remind(ctx, work context.Context, now time.Time, toRemind 
 		}
 		req, st := sr.Request, sr.Step
 		r := Reminded{Ref: req.Ref, StepExecutionID: st.ExecutionID, TimesOutAt: stamp(st.TimesOutAt)}
+		// A reminder goes out only for a request the request function
+		// sealed: one without MACs (pending since the version before
+		// sealing) gets none, and one that does not verify is reported.
+		if unsealed, err := d.Store.verify(work, req, &st); unsealed || err != nil {
+			if tamper, ok := tamperOf(err); ok {
+				d.reportTamper(ctx, req.id, tamper)
+				r.Error = "not reminded: " + err.Error()
+				out = append(out, r)
+			} else if err != nil {
+				r.Error = err.Error()
+				out = append(out, r)
+			} else {
+				d.logger().InfoContext(ctx, "no reminder for a request made before records were sealed", "ref", req.Ref)
+			}
+			continue
+		}
 		if err := d.Store.markReminded(work, req, now); errors.Is(err, errConflict) {
 			continue // reminded by another sweep, or decided meanwhile
 		} else if err != nil {

@@ -84,6 +84,9 @@ func (r *StepRequester) HandleStep(ctx context.Context, ev StepWaiting) (Request
 	// times out, so that a late click is told the step timed out.
 	req := newRequest(im, token, Targets{}, now, cmp.Or(r.LinkTTL, DefaultLinkTTL))
 	req.LinkExpiresAt = later(req.LinkExpiresAt, st.TimesOutAt)
+	if req.requestMAC, err = r.Store.sealRequest(ctx, req, &st); err != nil {
+		return res, err
+	}
 	c := stepClaim{ID: stepClaimPrefix + st.ExecutionID, Kind: "step", StepExecutionID: st.ExecutionID, ImageARN: ev.ImageARN,
 		ClaimID: randomHex(8), RequestID: req.id, ClaimedAt: storedTime(now), ExpiresAt: req.LinkExpiresAt.Add(keepAfterExpiry)}
 	res.Ref, res.Expires = req.Ref, stamp(req.LinkExpiresAt)

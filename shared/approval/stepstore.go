@@ -199,13 +199,18 @@ func parseStepRequest(id string, item map[string]types.AttributeValue) (Request,
 // finishStep records what came of a step-bound decision, once: only while
 // the record says the action is being sent.
 func (s *Store) finishStep(ctx context.Context, req Request, sentAt, now time.Time) error {
-	update := "SET outcome = :outcome, reason = :reason, updatedAt = :now"
-	vals := map[string]any{":outcome": req.Outcome, ":reason": req.Reason, ":now": stamp(now), ":sending": OutcomeSending}
+	req.UpdatedAt = now
+	stateMAC, err := s.sealState(ctx, req)
+	if err != nil {
+		return err
+	}
+	update := "SET outcome = :outcome, reason = :reason, updatedAt = :now, stateMac = :state"
+	vals := map[string]any{":outcome": req.Outcome, ":reason": req.Reason, ":now": stamp(now), ":sending": OutcomeSending, ":state": stateMAC}
 	if !sentAt.IsZero() {
 		update += ", stepActionSentAt = :sent"
 		vals[":sent"] = stamp(sentAt)
 	}
-	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.Table), Key: key(req.id),
 		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String("outcome = :sending"),

@@ -21,6 +21,9 @@ type Resent struct {
 	Decision        string `json:"decision"`
 	Outcome         string `json:"outcome,omitempty"` // resumed, stopped, timed-out, closed; "" on an error
 	Error           string `json:"error,omitempty"`
+	// Tampered: the record does not verify with the proof key (or carries
+	// no MAC), so nothing was sent; it is reported.
+	Tampered string `json:"tampered,omitempty"`
 }
 
 // SweepSteps does the workflow mode's part of a sweep, on one scan of the
@@ -55,6 +58,15 @@ func (d *StepDecider) resend(ctx, work context.Context, now time.Time, unconfirm
 			break
 		}
 		res := Resent{Ref: r.Ref, StepExecutionID: r.Step.ExecutionID, Decision: r.Decision}
+		if tamper, err := d.trusted(ctx, work, r); err != nil {
+			res.Error = err.Error()
+			out = append(out, res)
+			continue
+		} else if tamper != nil {
+			res.Tampered = tamper.Reason
+			out = append(out, res)
+			continue
+		}
 		audit := Audit{Ref: r.Ref, ImageARN: r.ImageARN, Action: "sweep", Who: Sweeper, At: now, AMIs: r.AMIs, Checked: describedByEC2(r.AMIs)}
 		sent, err := d.send(ctx, work, r.Request, r.Step, audit)
 		if err != nil {
@@ -65,4 +77,24 @@ func (d *StepDecider) resend(ctx, work context.Context, now time.Time, unconfirm
 		out = append(out, res)
 	}
 	return out
+}
+
+// trusted checks a step-bound record before the sweep acts on it: a
+// *Tamper when it does not verify (or carries no MAC: a recorded decision
+// of the version before sealing is never sent by the sweeper), which is
+// reported; an error when KMS could not say.
+func (d *StepDecider) trusted(ctx, work context.Context, r stepRequest) (*Tamper, error) {
+	unsealed, err := d.Store.verify(work, r.Request, &r.Step)
+	tamper, bad := tamperOf(err)
+	switch {
+	case unsealed:
+		tamper, bad = tampered(r.Request, unsealedReason).Tamper, true
+	case err != nil && !bad:
+		return nil, err
+	}
+	if !bad {
+		return nil, nil
+	}
+	d.reportTamper(ctx, r.id, tamper)
+	return &tamper, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ebs-ops/lambda-suite/shared/proof"
 )
 
 // The table (DECISIONS_TABLE) has a string partition key "id", no sort key,
@@ -69,6 +70,8 @@ type Request struct {
 	// outcome is "sharing": each write of that invocation is conditional on
 	// it, so a sweeper or a retry that took over is never overwritten.
 	lease string
+	// requestMAC and stateMAC are the record's seals (see seal.go).
+	requestMAC, stateMAC string
 }
 
 // Decided says whether a decision is recorded.
@@ -87,6 +90,8 @@ func (r Request) Expired(now time.Time) bool { return !now.Before(r.LinkExpiresA
 type Store struct {
 	DB    tableAPI
 	Table string
+	// Proof seals the request records and checks their seals (seal.go).
+	Proof *proof.Sealer
 }
 
 // errConflict: a conditional write found the item in another state.
@@ -225,19 +230,36 @@ func (s *Store) Request(ctx context.Context, t Token) (Request, error) {
 }
 
 // recordDecision stores the first decision on a live request, with req's
-// lease when it starts sharing. errConflict: decided already, expired, or
-// gone.
-func (s *Store) recordDecision(ctx context.Context, req Request, now time.Time) error {
-	values := values(map[string]any{
+// lease when it starts sharing, sealed. A request of the version before
+// sealing (no requestMac) is sealed as it was read, after the checks that
+// decided it. st is the step a request is bound to, or nil. errConflict:
+// decided already, expired, or gone.
+func (s *Store) recordDecision(ctx context.Context, req Request, st *Step, now time.Time) error {
+	req.UpdatedAt = now
+	stateMAC, err := s.sealState(ctx, req)
+	if err != nil {
+		return err
+	}
+	update := "SET decision = :decision, outcome = :outcome, reason = :reason, " +
+		"decidedAt = :at, updatedAt = :at, sourceIp = :ip, userAgent = :ua, leaseId = :lease, stateMac = :state"
+	vals := map[string]any{
 		":decision": req.Decision, ":outcome": req.Outcome, ":reason": req.Reason,
 		":at": stamp(now), ":ip": req.DecidedBy.SourceIP, ":ua": req.DecidedBy.UserAgent,
-		":lease": req.lease,
-	})
-	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.Table),
-		Key:       key(req.id),
-		UpdateExpression: aws.String("SET decision = :decision, outcome = :outcome, reason = :reason, " +
-			"decidedAt = :at, updatedAt = :at, sourceIp = :ip, userAgent = :ua, leaseId = :lease"),
+		":lease": req.lease, ":state": stateMAC,
+	}
+	if req.requestMAC == "" {
+		requestMAC, err := s.sealRequest(ctx, req, st)
+		if err != nil {
+			return err
+		}
+		update += ", requestMac = :request"
+		vals[":request"] = requestMAC
+	}
+	values := values(vals)
+	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(s.Table),
+		Key:              key(req.id),
+		UpdateExpression: aws.String(update),
 		// The first decision wins: the write happens only while none is
 		// recorded and the link is live.
 		ConditionExpression:       aws.String("attribute_exists(id) AND attribute_not_exists(decision) AND linkExpiresAt > :at"),
@@ -255,19 +277,24 @@ func (s *Store) recordDecision(ctx context.Context, req Request, now time.Time) 
 // sweeper (sweep) only a stopped share, link or not, since the approval
 // itself was given in time. errConflict: nothing to resume.
 func (s *Store) resumeSharing(ctx context.Context, req Request, now, staleBefore time.Time, sweep bool) error {
+	req.Outcome, req.UpdatedAt = OutcomeSharing, now
+	stateMAC, err := s.sealState(ctx, req)
+	if err != nil {
+		return err
+	}
 	cond := "decision = :approve AND linkExpiresAt > :now AND (outcome = :failed OR (outcome = :sharing AND updatedAt < :stale))"
 	values := values(map[string]any{
 		":sharing": OutcomeSharing, ":failed": OutcomeFailed, ":approve": Approve,
-		":empty": "", ":now": stamp(now), ":stale": stamp(staleBefore), ":lease": req.lease,
+		":empty": "", ":now": stamp(now), ":stale": stamp(staleBefore), ":lease": req.lease, ":state": stateMAC,
 	})
 	if sweep {
 		cond = "decision = :approve AND outcome = :sharing AND updatedAt < :stale"
 		delete(values, ":failed")
 	}
-	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.Table),
 		Key:                       key(req.id),
-		UpdateExpression:          aws.String("SET outcome = :sharing, reason = :empty, updatedAt = :now, leaseId = :lease"),
+		UpdateExpression:          aws.String("SET outcome = :sharing, reason = :empty, updatedAt = :now, leaseId = :lease, stateMac = :state"),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeValues: values,
 	})
@@ -281,14 +308,19 @@ func (s *Store) resumeSharing(ctx context.Context, req Request, now, staleBefore
 // targets' permission from now on: a share cut off at any point leaves a
 // record that says at least what is shared. errConflict: the lease is lost.
 func (s *Store) markSharing(ctx context.Context, req Request, now time.Time) error {
-	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	req.UpdatedAt = now
+	stateMAC, err := s.sealState(ctx, req)
+	if err != nil {
+		return err
+	}
+	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.Table),
 		Key:                 key(req.id),
-		UpdateExpression:    aws.String("SET sharedAmis = :shared, unsharedAmis = :unshared, updatedAt = :now"),
+		UpdateExpression:    aws.String("SET sharedAmis = :shared, unsharedAmis = :unshared, updatedAt = :now, stateMac = :state"),
 		ConditionExpression: aws.String("outcome = :sharing AND leaseId = :lease"),
 		ExpressionAttributeValues: values(map[string]any{
 			":shared": amiItems(req.Shared), ":unshared": amiItems(req.Unshared), ":now": stamp(now),
-			":sharing": OutcomeSharing, ":lease": req.lease,
+			":sharing": OutcomeSharing, ":lease": req.lease, ":state": stateMAC,
 		}),
 	})
 	if err != nil {
@@ -328,20 +360,40 @@ func (s *Store) staleSharing(ctx context.Context, staleBefore time.Time) ([]Requ
 
 // finishSharing records how sharing ended, if req's lease still holds.
 func (s *Store) finishSharing(ctx context.Context, req Request, now time.Time) error {
-	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	req.UpdatedAt = now
+	stateMAC, err := s.sealState(ctx, req)
+	if err != nil {
+		return err
+	}
+	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.Table),
 		Key:       key(req.id),
 		UpdateExpression: aws.String("SET outcome = :outcome, reason = :reason, keyNotes = :notes, " +
-			"sharedAmis = :shared, unsharedAmis = :unshared, updatedAt = :now"),
+			"sharedAmis = :shared, unsharedAmis = :unshared, updatedAt = :now, stateMac = :state"),
 		ConditionExpression: aws.String("outcome = :sharing AND leaseId = :lease"),
 		ExpressionAttributeValues: values(map[string]any{
 			":outcome": req.Outcome, ":reason": req.Reason, ":notes": orEmpty(req.KeyNotes),
 			":shared": amiItems(req.Shared), ":unshared": amiItems(req.Unshared),
-			":now": stamp(now), ":sharing": OutcomeSharing, ":lease": req.lease,
+			":now": stamp(now), ":sharing": OutcomeSharing, ":lease": req.lease, ":state": stateMAC,
 		}),
 	})
 	if err != nil {
 		return fmt.Errorf("record outcome of %s: %w", req.Ref, conflict(err))
+	}
+	return nil
+}
+
+// markTamperReported marks a request item refused as tampered as told to
+// the ops topic. errConflict: told already (or the item is gone).
+func (s *Store) markTamperReported(ctx context.Context, id string, now time.Time) error {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Table), Key: key(id),
+		UpdateExpression:          aws.String("SET tamperReportedAt = :now"),
+		ConditionExpression:       aws.String("attribute_exists(id) AND attribute_not_exists(tamperReportedAt)"),
+		ExpressionAttributeValues: values(map[string]any{":now": stamp(now)}),
+	})
+	if err != nil {
+		return fmt.Errorf("mark %s reported: %w", kindOf(id), conflict(err))
 	}
 	return nil
 }
@@ -460,6 +512,8 @@ type requestItem struct {
 	Shared              []amiItem   `dynamodbav:"sharedAmis,omitempty"`
 	Unshared            []amiItem   `dynamodbav:"unsharedAmis,omitempty"`
 	Lease               string      `dynamodbav:"leaseId,omitempty"`
+	RequestMAC          string      `dynamodbav:"requestMac,omitempty"` // seal.go
+	StateMAC            string      `dynamodbav:"stateMac,omitempty"`
 }
 
 // auditItem is one decision attempt (auditPrefix); never expires.
@@ -538,7 +592,8 @@ func newRequestItem(r Request) requestItem {
 		AMIs:           amiItems(r.AMIs),
 		TargetAccounts: orEmpty(r.Targets.Accounts), TargetOrganizations: orEmpty(r.Targets.Organizations), TargetOUs: orEmpty(r.Targets.OUs),
 		CreatedAt: storedTime(r.CreatedAt), UpdatedAt: storedTime(r.CreatedAt), LinkExpiresAt: storedTime(r.LinkExpiresAt),
-		ExpiresAt: r.LinkExpiresAt.Add(keepAfterExpiry),
+		ExpiresAt:  r.LinkExpiresAt.Add(keepAfterExpiry),
+		RequestMAC: r.requestMAC,
 	}
 }
 
@@ -559,6 +614,8 @@ func (it requestItem) request() Request {
 		Unshared:      amis(it.Unshared),
 		UpdatedAt:     time.Time(it.UpdatedAt),
 		lease:         it.Lease,
+		requestMAC:    it.RequestMAC,
+		stateMAC:      it.StateMAC,
 	}
 }
 

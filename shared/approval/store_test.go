@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/ebs-ops/lambda-suite/shared/proof"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 )
 
@@ -17,7 +19,8 @@ func newTestStore(t *testing.T) *Store {
 	t.Helper()
 	cfg, _ := awstest.Moto(t).Config(t)
 	db := dynamodb.NewFromConfig(cfg)
-	s := &Store{DB: db, Table: "decisions"}
+	k := kms.NewFromConfig(cfg)
+	s := &Store{DB: db, Table: "decisions", Proof: &proof.Sealer{KMS: k, KeyID: awstest.HMACKey(t, k)}}
 	awstest.CreateTable(t, db, s.Table, "expiresAt")
 	return s
 }
@@ -55,11 +58,11 @@ func TestRecordDecisionFirstWins(t *testing.T) {
 
 	t.Run("second decision refused", func(t *testing.T) {
 		req, tok := newReq(t)
-		if err := s.recordDecision(ctx, decide(req, Approve, OutcomeSharing, "192.0.2.1"), now); err != nil {
+		if err := s.recordDecision(ctx, decide(req, Approve, OutcomeSharing, "192.0.2.1"), nil, now); err != nil {
 			t.Fatalf("first recordDecision = %v, want nil", err)
 		}
 		for _, d := range []string{Reject, Approve} {
-			if err := s.recordDecision(ctx, decide(req, d, OutcomeRejected, "192.0.2.2"), now.Add(time.Second)); !errors.Is(err, errConflict) {
+			if err := s.recordDecision(ctx, decide(req, d, OutcomeRejected, "192.0.2.2"), nil, now.Add(time.Second)); !errors.Is(err, errConflict) {
 				t.Errorf("later recordDecision(%s) = %v, want errConflict", d, err)
 			}
 		}
@@ -72,7 +75,7 @@ func TestRecordDecisionFirstWins(t *testing.T) {
 	t.Run("expired link refused", func(t *testing.T) {
 		req, tok := newReq(t)
 		for _, at := range []time.Time{req.LinkExpiresAt, req.LinkExpiresAt.Add(time.Minute)} {
-			if err := s.recordDecision(ctx, decide(req, Approve, OutcomeSharing, "192.0.2.1"), at); !errors.Is(err, errConflict) {
+			if err := s.recordDecision(ctx, decide(req, Approve, OutcomeSharing, "192.0.2.1"), nil, at); !errors.Is(err, errConflict) {
 				t.Errorf("recordDecision at %s (link expires %s) = %v, want errConflict", at, req.LinkExpiresAt, err)
 			}
 		}
@@ -80,7 +83,7 @@ func TestRecordDecisionFirstWins(t *testing.T) {
 			t.Errorf("expired request got decision %q", r.Decision)
 		}
 		// One second before expiry still counts.
-		if err := s.recordDecision(ctx, decide(req, Reject, OutcomeRejected, "192.0.2.1"), req.LinkExpiresAt.Add(-time.Second)); err != nil {
+		if err := s.recordDecision(ctx, decide(req, Reject, OutcomeRejected, "192.0.2.1"), nil, req.LinkExpiresAt.Add(-time.Second)); err != nil {
 			t.Errorf("recordDecision just before expiry = %v, want nil", err)
 		}
 	})
@@ -88,7 +91,7 @@ func TestRecordDecisionFirstWins(t *testing.T) {
 	t.Run("unknown request refused", func(t *testing.T) {
 		tok := NewToken()
 		req := newRequest(im, tok, Targets{}, now, time.Hour)
-		if err := s.recordDecision(ctx, decide(req, Approve, OutcomeSharing, "192.0.2.1"), now); !errors.Is(err, errConflict) {
+		if err := s.recordDecision(ctx, decide(req, Approve, OutcomeSharing, "192.0.2.1"), nil, now); !errors.Is(err, errConflict) {
 			t.Errorf("recordDecision on a request never stored = %v, want errConflict", err)
 		}
 		if _, err := s.Request(ctx, tok); !errors.Is(err, ErrUnknownToken) {

@@ -20,6 +20,9 @@ type Swept struct {
 	// StillShared lists AMIs whose sharing could not be undone.
 	StillShared []string `json:"stillShared,omitempty"`
 	Error       string   `json:"error,omitempty"`
+	// Tampered says why the record was refused as tampered: it does not
+	// verify with the proof key, or carries no MAC; nothing was done.
+	Tampered string `json:"tampered,omitempty"`
 }
 
 // Sweep finishes every approval left "sharing" past its lease: its
@@ -53,6 +56,22 @@ func (d *Decider) Sweep(ctx context.Context) ([]Swept, error) {
 func (d *Decider) sweepOne(ctx, work context.Context, req Request) Swept {
 	sw := Swept{Ref: req.Ref}
 	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: "sweep", Who: Sweeper, At: d.now(), AMIs: req.AMIs, Targets: req.Targets}
+	// Only a record the approval functions sealed is finished: one without
+	// MACs (the version before, or a forgery) or whose MACs do not verify
+	// is left as it is, and reported.
+	if unsealed, err := d.Store.verify(work, req, nil); err != nil || unsealed {
+		if tamper, ok := tamperOf(err); ok || unsealed {
+			if unsealed {
+				tamper = tampered(req, unsealedReason).Tamper
+			}
+			sw.Tampered = tamper.Reason
+			d.reportTamper(ctx, req.id, tamper)
+			return sw
+		}
+		d.logger().ErrorContext(ctx, "stopped approval not checked; the next sweep retries", "ref", req.Ref, "error", err.Error())
+		sw.Error = err.Error()
+		return sw
+	}
 	res, err := d.resume(ctx, work, req, audit, true)
 	switch {
 	case errors.Is(err, errConflict):
@@ -82,4 +101,29 @@ func (d *Decider) sweepOne(ctx, work context.Context, req Request) Swept {
 	}
 	d.logger().InfoContext(ctx, "stopped approval finished", "ref", req.Ref, "outcome", sw.Outcome, "stillShared", sw.StillShared)
 	return sw
+}
+
+// reportTamper tells the ops topic, once per record, that a record was
+// refused as tampered: the record is marked (tamperReportedAt) first, so
+// later sweeps, which find it again, only count it. Whoever forged the
+// record may have set the mark too; the sweep's metric
+// (ApprovalRecordsTampered) counts the record at every sweep regardless.
+func (d *Decider) reportTamper(ctx context.Context, id string, t Tamper) {
+	d.logger().ErrorContext(ctx, "record refused as tampered: nothing done", "ref", t.Ref, "imageArn", t.ImageARN, "reason", t.Reason)
+	if d.OpsTopicARN == "" {
+		return
+	}
+	done, cancel := deadline.Finish(ctx)
+	defer cancel()
+	if err := d.Store.markTamperReported(done, id, d.now()); errors.Is(err, errConflict) {
+		return // told at an earlier sweep
+	} else if err != nil {
+		d.logger().ErrorContext(ctx, "tampered record not marked; telling the ops topic anyway", "ref", t.Ref, "error", err.Error())
+	}
+	subject, body := TamperNotice(d.Store.Table, t)
+	if _, err := d.SNS.Publish(done, &sns.PublishInput{
+		TopicArn: aws.String(d.OpsTopicARN), Subject: aws.String(subject), Message: aws.String(body),
+	}); err != nil {
+		d.logger().ErrorContext(ctx, "ops notice of a tampered record failed", "ref", t.Ref, "error", err.Error())
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/ebs-ops/lambda-suite/shared/proof"
 )
 
 // NewDecider builds the Decider the link function and the sweeper share,
@@ -17,7 +18,7 @@ import (
 // usual endpoint settings (AWS_ENDPOINT_URL_IMAGEBUILDER in local runs).
 func NewDecider(cfg aws.Config, s Settings, log *slog.Logger) *Decider {
 	return &Decider{
-		Store: &Store{DB: dynamodb.NewFromConfig(cfg), Table: s.Table},
+		Store: NewStore(cfg, s),
 		Builds: &Regional[BuildAPI]{New: func(region string) BuildAPI {
 			return imagebuilder.NewFromConfig(cfg, func(o *imagebuilder.Options) { o.Region = region })
 		}},
@@ -30,6 +31,13 @@ func NewDecider(cfg aws.Config, s Settings, log *slog.Logger) *Decider {
 		SNS:              sns.NewFromConfig(cfg),
 		TargetTopicARN:   s.TargetTopicARN,
 		ApproverTopicARN: s.ApproverTopicARN,
+		Targets:          s.Targets,
 		Log:              log,
 	}
+}
+
+// NewStore builds the decisions table's Store, its records sealed with the
+// proof key (in the function's own Region, where the stack made it).
+func NewStore(cfg aws.Config, s Settings) *Store {
+	return &Store{DB: dynamodb.NewFromConfig(cfg), Table: s.Table, Proof: &proof.Sealer{KMS: kms.NewFromConfig(cfg), KeyID: s.ProofKeyARN}}
 }

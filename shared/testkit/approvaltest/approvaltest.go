@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -49,6 +50,7 @@ const (
 const (
 	ApproverTopicName = "ami-approval-approvers"
 	TargetTopicName   = "ami-approval-targets"
+	OpsTopicName      = "ami-approval-ops"
 )
 
 // SampleAccount is the account that the sample events under
@@ -67,6 +69,14 @@ type Env struct {
 	// what was published to them.
 	ApproverTopic, TargetTopic string
 	Approver, Target           *Inbox
+	// OpsTopic is the operational topic (OPS_TOPIC_ARN) and Ops its inbox:
+	// what the sweeper tells operators (tampered records, no confirmed
+	// approver).
+	OpsTopic string
+	Ops      *Inbox
+	// ProofKey is the ARN of the HMAC_256 key the records are sealed with
+	// (PROOF_KEY_ARN; the stack's AmiApprovalProofKey).
+	ProofKey string
 	// IB is the fake Image Builder the account's builds are registered in.
 	IB *fakeimagebuilder.Server
 
@@ -89,6 +99,9 @@ func New(tb testing.TB) *Env {
 	e.TargetTopic = CreateTopic(tb, e.SNS, TargetTopicName)
 	e.Approver = NewInbox(tb, e.SNS, sqsc, e.ApproverTopic)
 	e.Target = NewInbox(tb, e.SNS, sqsc, e.TargetTopic)
+	e.OpsTopic = CreateTopic(tb, e.SNS, OpsTopicName)
+	e.Ops = NewInbox(tb, e.SNS, sqsc, e.OpsTopic)
+	e.ProofKey = awstest.HMACKey(tb, kms.NewFromConfig(cfg))
 	return e
 }
 
@@ -108,6 +121,9 @@ func (e *Env) As(tb testing.TB, function string) *iam.Function {
 			"AmiApprovalTable":         e.Table,
 			"AmiApprovalApproverTopic": ApproverTopicName,
 			"AmiApprovalTargetTopic":   TargetTopicName,
+			"OpsTopic":                 OpsTopicName,
+			// A key is bound by its ID, the last part of its ARN.
+			"AmiApprovalProofKey": e.ProofKey[strings.LastIndexByte(e.ProofKey, '/')+1:],
 		},
 		Parameters: map[string]string{"AmiApprovalTargetAccountIds": strings.Join(Targets.Accounts, ",")},
 		Routes:     map[string]string{"imagebuilder": e.IB.URL},
@@ -177,8 +193,15 @@ func Build(ib *fakeimagebuilder.Server, imageARN string, amis ...approval.AMI) {
 func (e *Env) Settings(approvalURL string) approval.Settings {
 	return approval.Settings{
 		ApproverTopicARN: e.ApproverTopic, TargetTopicARN: e.TargetTopic, Targets: Targets,
-		ApprovalURL: approvalURL, Table: e.Table, LinkTTL: approval.DefaultLinkTTL,
+		ApprovalURL: approvalURL, Table: e.Table, LinkTTL: approval.DefaultLinkTTL, ProofKeyARN: e.ProofKey,
 	}
+}
+
+// Store returns the decisions table's Store with clients made from cfg
+// (the code under test's, or the admin's for setup), sealing with the
+// account's proof key.
+func (e *Env) Store(cfg aws.Config) *approval.Store {
+	return approval.NewStore(cfg, e.Settings("https://approvals.example.com/"))
 }
 
 // CreateTable makes the decisions table as the stack does: a string
@@ -318,6 +341,16 @@ func (e *Env) Items(tb testing.TB) []string {
 		items = append(items, itemText(item))
 	}
 	return items
+}
+
+// RawItems returns every item of the table as DynamoDB holds it.
+func (e *Env) RawItems(tb testing.TB) []map[string]dbtypes.AttributeValue {
+	tb.Helper()
+	out, err := e.DynamoDB.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(e.Table)})
+	if err != nil {
+		tb.Fatalf("Scan %s: %v", e.Table, err)
+	}
+	return out.Items
 }
 
 func itemText(item map[string]dbtypes.AttributeValue) string {
