@@ -173,7 +173,9 @@ func TestAvailableBuildEmailsOneLink(t *testing.T) {
 
 func TestFailedBuildSendsNoticeWithoutLink(t *testing.T) {
 	f := newFixture(t)
-	ev := sample(t, "failed.json")
+	ev := f.own(sample(t, "failed.json"))
+	// As Image Builder reports it: the notice's reason is Image Builder's.
+	f.env.Failed(mustImage(t, ev).ARN, "Image Builder could not run the test workflow: instance i-0abc123 failed the reachability check.")
 
 	f.handle(t, ev, approval.FailureNotified)
 	mails := f.env.Approver.Receive(t)

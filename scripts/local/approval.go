@@ -245,6 +245,11 @@ func amiApproval(ctx context.Context, r *runner) error {
 	if err != nil {
 		return err
 	}
+	failedImage, err := approvaltest.SampleImage(failed)
+	if err != nil {
+		return err
+	}
+	approvaltest.Fail(ib, failedImage.ARN, failedImage.Reason) // as Image Builder reports it
 	r.step("another build fails (failed.json)")
 	if _, err := r.invoke(ctx, request, failed); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package approval
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -19,6 +20,10 @@ import (
 type Build struct {
 	ARN    string
 	Status string // AVAILABLE, FAILED, ...; "" when Image Builder has no such build
+	// Name, Version and Reason are Image Builder's: the build's name and
+	// version, and its reason for a status other than AVAILABLE. Emails
+	// take them from here, never from the message.
+	Name, Version, Reason string
 	// AMIs are the build's output AMIs in the build's own account (the ARN's
 	// account, the one the functions run in), one per Region.
 	AMIs []AMI
@@ -64,6 +69,34 @@ func (b Build) Vouch(claimed []AMI) string {
 	return strings.Join(out, "; ")
 }
 
+// Contradicts says how Image Builder contradicts a message that reports
+// the build in status (not AVAILABLE: Vouch checks those), or "" when
+// Image Builder reports the build so too. A FAILED message for a build
+// Image Builder does not know (the next build's ARN, before it exists) or
+// reports otherwise is forged or wrong: it must neither claim the build,
+// which would make the real message a duplicate, nor tell the approvers.
+func (b Build) Contradicts(status string) string {
+	switch {
+	case b.Denied:
+		return fmt.Sprintf("the message says %s, and Image Builder would not describe build %s to this function (access denied: not a build of this account?)", status, b.ARN)
+	case !b.Found():
+		return fmt.Sprintf("the message says %s, but Image Builder has no build %s", status, b.ARN)
+	case b.Status != status:
+		return fmt.Sprintf("the message says %s, but Image Builder reports it %s (build %s)", status, b.Status, b.ARN)
+	}
+	return ""
+}
+
+// Label names the build for an email, as Image Builder does, or as its
+// ARN does when Image Builder did not say: never as a message does.
+func (b Build) Label() (name, version string) {
+	name, version = b.Name, b.Version
+	if a, err := awsid.ParseImageBuilderImageARN(b.ARN); err == nil {
+		name, version = cmp.Or(name, a.Name), cmp.Or(version, a.Version)
+	}
+	return name, version
+}
+
 // getBuild asks Image Builder, in the build's Region, for the build. A
 // build it does not know is a Build without Status; any other error is one
 // a retry may fix, and nothing is decided on it.
@@ -85,8 +118,9 @@ func getBuild(ctx context.Context, builds *Regional[BuildAPI], imageARN string) 
 	case out.Image == nil:
 		return b, nil
 	}
+	b.Name, b.Version = aws.ToString(out.Image.Name), aws.ToString(out.Image.Version)
 	if out.Image.State != nil {
-		b.Status = string(out.Image.State.Status)
+		b.Status, b.Reason = string(out.Image.State.Status), aws.ToString(out.Image.State.Reason)
 	}
 	if out.Image.OutputResources == nil {
 		return b, nil

@@ -48,7 +48,7 @@ func ApprovalEmail(req Request, im Image, link string) (subject, body string) {
 func RefusalNotice(im Image, reason string) (subject, body string) {
 	subject = subjectLine(fmt.Sprintf("AMI build %s refused: not as Image Builder reports it", buildLabel(im.Name, im.Version)))
 	var b strings.Builder
-	fmt.Fprintf(&b, "A message about an EC2 Image Builder build named AMIs that Image Builder does not list for it.\n")
+	fmt.Fprintf(&b, "A message about an EC2 Image Builder build said what Image Builder does not: the reason is below.\n")
 	fmt.Fprintf(&b, "Nothing was requested and nothing is shared. If you did not expect this, someone may have\n")
 	fmt.Fprintf(&b, "published a forged message to the Image Builder topic: check who can publish to it.\n\n")
 	fmt.Fprintf(&b, "Build:  %s\n", oneLine(im.ARN))
@@ -179,7 +179,8 @@ func oneLine(s string) string {
 }
 
 // subjectLine fits SNS's rules for an email subject: printable ASCII, no
-// line breaks, at most 100 characters. The name comes from the message.
+// line breaks, at most 100 characters. The build's name in it is Image
+// Builder's (Build.Label), or the ARN's.
 func subjectLine(s string) string {
 	var b strings.Builder
 	for _, r := range s {

@@ -64,26 +64,37 @@ type RequestResult struct {
 // least once, so the build's claim makes a redelivery a Duplicate. It
 // returns an error only when a retry can help.
 //
-// The message is only a hint: before any request, Image Builder is asked
-// for the build (GetImage). The request is for the AMIs Image Builder lists
-// in this account, named as EC2 names them; a message naming an AMI that
-// Image Builder does not list is Refused whole, with a notice to the
-// approvers that names it, and no claim, so that a forged message cannot
-// block the build's real one.
+// The message is only a hint: before anything is claimed or told, Image
+// Builder is asked for the build (GetImage), whatever the message's status.
+// The request is for the AMIs Image Builder lists in this account, named as
+// EC2 names them; a message naming an AMI that Image Builder does not list,
+// or reporting a status Image Builder contradicts (a FAILED message for a
+// build Image Builder reports AVAILABLE, or does not know yet), is Refused
+// whole, with a notice to the approvers that names the contradiction, and
+// no claim, so that a forged message cannot block the build's real one.
+// The emails name the build as Image Builder does.
 func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error) {
 	now := r.now()
 	res := RequestResult{ImageARN: im.ARN, Status: im.Status}
+	b, err := getBuild(ctx, r.Builds, im.ARN)
+	if err != nil {
+		return res, err
+	}
+	// What the emails say of the build is Image Builder's, not the
+	// message's: its name and version, and a failure's reason.
+	im.Name, im.Version = b.Label()
 	if im.Available() {
-		b, err := getBuild(ctx, r.Builds, im.ARN)
-		if err != nil {
-			return res, err
-		}
 		if reason := b.Vouch(im.AMIs); reason != "" {
 			return r.refuse(ctx, im, res, reason)
 		}
 		if im.AMIs, err = describeAMIs(ctx, r.EC2, b.AMIs); err != nil {
 			return res, err
 		}
+	} else {
+		if reason := b.Contradicts(im.Status); reason != "" {
+			return r.refuse(ctx, im, res, reason)
+		}
+		im.Reason = b.Reason
 	}
 	c := claim{ImageARN: im.ARN, ClaimID: randomHex(8), ClaimedAt: now}
 
@@ -104,7 +115,7 @@ func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error)
 		}
 	}
 
-	err := r.Store.createClaim(ctx, c, req)
+	err = r.Store.createClaim(ctx, c, req)
 	if errors.Is(err, errConflict) {
 		old, err := r.Store.getClaim(ctx, im.ARN)
 		if err != nil {

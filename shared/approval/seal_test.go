@@ -36,7 +36,11 @@ func TestVerify(t *testing.T) {
 	}{
 		{name: "pending, as sealed", req: req},
 		{name: "decided, as sealed", req: decided},
-		{name: "a target added", req: func() Request { r := decided; r.Targets.Accounts = append(r.Targets.Accounts, "999999999999"); return r }(), wantTampered: true},
+		{name: "a target added", req: func() Request {
+			r := decided
+			r.Targets.Accounts = append(r.Targets.Accounts, "999999999999")
+			return r
+		}(), wantTampered: true},
 		{name: "another build", req: func() Request { r := req; r.ImageARN += "x"; return r }(), wantTampered: true},
 		{name: "the outcome changed", req: func() Request { r := decided; r.Outcome = OutcomeFailed; return r }(), wantTampered: true},
 		{name: "an old updatedAt", req: func() Request { r := decided; r.UpdatedAt = at.Add(-time.Hour); return r }(), wantTampered: true},

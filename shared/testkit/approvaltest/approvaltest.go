@@ -178,15 +178,23 @@ func (e *Env) Built(imageARN string, amis ...approval.AMI) { Build(e.IB, imageAR
 // (make bench).
 func Build(ib *fakeimagebuilder.Server, imageARN string, amis ...approval.AMI) {
 	a, _ := arn.Parse(imageARN)
-	im := fakeimagebuilder.Image{ARN: imageARN, Status: approval.StatusAvailable, Created: time.Now().UTC()}
-	parts := strings.Split(a.Resource, "/")
-	if len(parts) >= 3 {
-		im.Name, im.Version = parts[1], parts[2]
-	}
+	im := image(imageARN, approval.StatusAvailable, "")
 	for _, ami := range amis {
 		im.AMIs = append(im.AMIs, fakeimagebuilder.AMI{Region: ami.Region, ID: ami.ID, Name: im.Name + " " + ami.Region, AccountID: a.AccountID})
 	}
 	ib.PutImage(im)
+}
+
+// image is a build as Image Builder describes it: named and versioned as
+// its ARN says, in status, with no AMIs yet.
+func image(imageARN, status, reason string) fakeimagebuilder.Image {
+	a, _ := arn.Parse(imageARN)
+	im := fakeimagebuilder.Image{ARN: imageARN, Status: status, Reason: reason, Created: time.Now().UTC()}
+	parts := strings.Split(a.Resource, "/")
+	if len(parts) >= 3 {
+		im.Name, im.Version = parts[1], parts[2]
+	}
+	return im
 }
 
 // Settings returns the functions' settings for this account.
@@ -408,4 +416,13 @@ func SampleImage(event []byte) (approval.Image, error) {
 		return approval.Image{}, fmt.Errorf("sample event: %v", err)
 	}
 	return approval.ParseImage([]byte(ev.Records[0].SNS.Message))
+}
+
+// Failed registers a build in the fake Image Builder as Image Builder
+// reports one that failed: status FAILED with reason, no AMIs.
+func (e *Env) Failed(imageARN, reason string) { Fail(e.IB, imageARN, reason) }
+
+// Fail is Failed for any fake Image Builder, for callers without an Env.
+func Fail(ib *fakeimagebuilder.Server, imageARN, reason string) {
+	ib.PutImage(image(imageARN, "FAILED", reason))
 }
