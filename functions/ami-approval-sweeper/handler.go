@@ -39,6 +39,7 @@ func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]app
 		h.metrics.AddReason("SweepsSkipped", "not a schedule", 1)
 		return nil, nil
 	}
+	h.checkApprovers(ctx)
 	swept, err := h.decider.Sweep(ctx)
 	for _, s := range swept {
 		switch {
@@ -114,4 +115,20 @@ func (h *handler) sweepSteps(ctx context.Context, eventID string) []error {
 			"snsMessageId", r.MessageID, "error", r.Error)
 	}
 	return failed
+}
+
+// checkApprovers counts a sweep that finds no confirmed subscriber on the
+// approver topic (a scanner may have followed an email's unsubscribe
+// link); the decider tells the ops topic. A failure to look is logged: it
+// does not stop the sweep.
+func (h *handler) checkApprovers(ctx context.Context) {
+	a, err := h.decider.CheckApprovers(ctx)
+	switch {
+	case err != nil:
+		h.metrics.AddReason("ApproverTopicChecks", "error", 1)
+		h.log.ErrorContext(ctx, "approver topic not checked", "error", err.Error())
+	case a.Confirmed == 0:
+		h.metrics.Add("ApproverTopicUnconfirmed", 1)
+		h.log.ErrorContext(ctx, "the approver topic has no confirmed subscriber", "pending", a.Pending, "opsTold", a.Told)
+	}
 }

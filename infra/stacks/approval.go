@@ -297,6 +297,9 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 	})
 	approverTopic.GrantPublish(sweeper.Function)
 	targetTopic.GrantPublish(sweeper.Function)
+	// A scanner may follow an email's unsubscribe link: each sweep checks
+	// that the approver topic still has a confirmed subscriber.
+	sweeper.Function.AddToRolePolicy(statement("CheckApprovers", []string{"sns:ListSubscriptionsByTopic"}, []*string{approverTopic.TopicArn()}, nil))
 	awsevents.NewRule(stack, jsii.String("SweepSchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Finishes AMI approvals left sharing past their lease"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(ApprovalSweepSchedule)),

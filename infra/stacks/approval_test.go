@@ -134,6 +134,7 @@ func TestApprovalScopedStatements(t *testing.T) {
 			readStep,
 			actOnStep,
 		}, sharing, emailApprovers, []any{notifyTargets,
+			allow("CheckApprovers", "sns:ListSubscriptionsByTopic", map[string]any{"Ref": "AmiApprovalApproverTopic"}),
 			// Tampered records, told to the operators.
 			allow("TellOperators", "sns:Publish", map[string]any{"Fn::If": []any{"OpsTopicCreate", map[string]any{"Ref": "OpsTopic"}, map[string]any{"Ref": "OpsTopicArn"}}}),
 			allow("EncryptForOperators", []any{"kms:GenerateDataKey*", "kms:Decrypt"}, cfnARN("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"),

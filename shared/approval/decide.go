@@ -29,10 +29,12 @@ type Decider struct {
 	Store *Store
 	// Builds asks Image Builder what a build made: the truth the checks
 	// hold each AMI to before it is shared.
-	Builds         *Regional[BuildAPI]
-	EC2            *Regional[ImageAPI]
-	KMS            *Regional[KeyAPI]
-	SNS            publishAPI
+	Builds *Regional[BuildAPI]
+	EC2    *Regional[ImageAPI]
+	KMS    *Regional[KeyAPI]
+	SNS    publishAPI
+	// Topics lists the approver topic's subscriptions (CheckApprovers).
+	Topics         subscriptionsAPI
 	TargetTopicARN string
 	// ApproverTopicARN hears what the sweeper finished.
 	ApproverTopicARN string

@@ -17,6 +17,7 @@ import (
 // the builds and AMIs need them. Image Builder is reached through the SDK's
 // usual endpoint settings (AWS_ENDPOINT_URL_IMAGEBUILDER in local runs).
 func NewDecider(cfg aws.Config, s Settings, log *slog.Logger) *Decider {
+	snsc := sns.NewFromConfig(cfg)
 	return &Decider{
 		Store: NewStore(cfg, s),
 		Builds: &Regional[BuildAPI]{New: func(region string) BuildAPI {
@@ -28,7 +29,8 @@ func NewDecider(cfg aws.Config, s Settings, log *slog.Logger) *Decider {
 		KMS: &Regional[KeyAPI]{New: func(region string) KeyAPI {
 			return kms.NewFromConfig(cfg, func(o *kms.Options) { o.Region = region })
 		}},
-		SNS:              sns.NewFromConfig(cfg),
+		SNS:              snsc,
+		Topics:           snsc,
 		TargetTopicARN:   s.TargetTopicARN,
 		ApproverTopicARN: s.ApproverTopicARN,
 		Targets:          s.Targets,
