@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -231,6 +232,8 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Statements: []awsiam.PolicyStatement{
 			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 				[]*string{table.TableArn()}, nil),
+			// It writes no audit item: it may not put one either.
+			auditIsAppendOnly(table, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
 			getImage,
 			readStep(stack),
 			// Reads have no resource-level permissions: the AMIs' names.
@@ -273,6 +276,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Statements: append([]awsiam.PolicyStatement{
 			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 				[]*string{table.TableArn()}, nil),
+			auditIsAppendOnly(table, "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
 			readStep(stack), actOnStep(stack),
 		}, sharing...),
 		LogRetentionDays: p.LogRetentionDays,
@@ -288,6 +292,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Statements: append([]awsiam.PolicyStatement{
 			statement("Decisions", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"},
 				[]*string{table.TableArn()}, nil),
+			auditIsAppendOnly(table, "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
 			// A recorded step decision Image Builder never confirmed is
 			// sent again, with its own client token.
 			readStep(stack), actOnStep(stack),
@@ -348,8 +353,39 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 	nagApprovalAPI(api) // after its routes
 	opsTopic := Observe(stack, request, link, sweeper).TopicARN
 	approvalProofKeyPolicy(stack, proof, request, link, sweeper)
+	onlyPublishers(approverTopic, request, sweeper)
+	onlyPublishers(targetTopic, link, sweeper)
 	tellOperators(stack, sweeper, opsTopic)
 	return stack, nil
+}
+
+// auditIsAppendOnly denies actions on the decisions table's audit items
+// (keys audit#...): dynamodb:LeadingKeys is the request's partition key
+// (Service Authorization Reference, Amazon DynamoDB). A Deny, so that no
+// other statement of the role, now or later, can allow them.
+func auditIsAppendOnly(table awsdynamodb.ITable, actions ...string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("AuditIsAppendOnly"), Effect: awsiam.Effect_DENY, Actions: jsii.Strings(actions...),
+		Resources:  &[]*string{table.TableArn()},
+		Conditions: &map[string]any{"ForAnyValue:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{"audit#*"}}},
+	})
+}
+
+// onlyPublishers denies sns:Publish on topic to every principal but the
+// functions given: a Deny on aws:PrincipalArn, as within the account an
+// Allow alone restricts nothing. No AWS service publishes to the approval
+// topics.
+func onlyPublishers(topic awssns.Topic, fns ...*Function) {
+	var roles []*string
+	for _, f := range fns {
+		roles = append(roles, f.Function.Role().RoleArn())
+	}
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("OnlyTheSuitePublishes"), Effect: awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("sns:Publish"), Resources: &[]*string{topic.TopicArn()},
+		Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": roles}},
+	}))
 }
 
 // approvalProofKeyPolicy writes the proof key's policy: the account administers the key

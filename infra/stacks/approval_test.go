@@ -49,6 +49,13 @@ func TestApprovalTable(t *testing.T) {
 	checkRecordTable(t, defaultApproval(t))
 }
 
+// approvalRole returns the logical ID of a function's role.
+func approvalRole(t *testing.T, tmpl assertions.Template, function string) string {
+	t.Helper()
+	fn := resources(tmpl, "AWS::Lambda::Function")[functionID(t, tmpl, function)]
+	return fn["Properties"].(map[string]any)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+}
+
 // approvalPolicy returns the statements of a function's role policy.
 func approvalPolicy(t *testing.T, tmpl assertions.Template, function string) []any {
 	t.Helper()
@@ -110,6 +117,12 @@ func TestApprovalScopedStatements(t *testing.T) {
 			map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/CreatedBy": "EC2 Image Builder"}}),
 		allow("DescribeSnapshotKeys", "kms:DescribeKey", cfnARN("arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*")),
 	}
+	// No role updates or deletes an audit item; the request function puts
+	// none either.
+	appendOnly := func(actions ...any) map[string]any {
+		return map[string]any{"Sid": "AuditIsAppendOnly", "Effect": "Deny", "Action": actions, "Resource": table,
+			"Condition": map[string]any{"ForAnyValue:StringLike": map[string]any{"dynamodb:LeadingKeys": []any{"audit#*"}}}}
+	}
 	tests := []struct {
 		function string
 		want     []any
@@ -117,6 +130,7 @@ func TestApprovalScopedStatements(t *testing.T) {
 		{AmiApprovalRequest, []any{
 			onFailure("AmiApprovalRequestOnFailureQueue"),
 			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, table),
+			appendOnly("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
 			getImage,
 			readStep,
 			allow("DescribeAMIs", "ec2:DescribeImages", "*"),
@@ -124,12 +138,14 @@ func TestApprovalScopedStatements(t *testing.T) {
 		}},
 		{AmiApprovalLink, slices.Concat([]any{
 			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, table),
+			appendOnly("dynamodb:UpdateItem", "dynamodb:DeleteItem"),
 			readStep,
 			actOnStep,
 		}, sharing, []any{notifyTargets})},
 		{AmiApprovalSweeper, slices.Concat([]any{
 			onFailure("AmiApprovalSweeperOnFailureQueue"),
 			allow("Decisions", []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"}, table),
+			appendOnly("dynamodb:UpdateItem", "dynamodb:DeleteItem"),
 			// It sends an unconfirmed step decision again.
 			readStep,
 			actOnStep,
@@ -271,7 +287,23 @@ func TestApprovalTopicPolicies(t *testing.T) {
 			"Resource": map[string]any{"Ref": "AmiApprovalApproverTopic"}, "Condition": condition,
 		}
 	}
+	// Only the functions that publish to a topic may (a Deny on
+	// aws:PrincipalArn: an Allow alone restricts nothing in the account).
+	onlyPublishers := func(topic string, roles ...string) map[string]any {
+		var arns []any
+		for _, r := range roles {
+			arns = append(arns, map[string]any{"Fn::GetAtt": []any{r, "Arn"}})
+		}
+		return map[string]any{
+			"Sid": "OnlyTheSuitePublishes", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"}, "Action": "sns:Publish",
+			"Resource": map[string]any{"Ref": topic}, "Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": arns}},
+		}
+	}
 	want := map[string][]any{
+		"AmiApprovalTargetTopic": {
+			tls("AllowPublishThroughSSLOnly", "sns:Publish", "AmiApprovalTargetTopic"),
+			onlyPublishers("AmiApprovalTargetTopic", approvalRole(t, tmpl, AmiApprovalLink), approvalRole(t, tmpl, AmiApprovalSweeper)),
+		},
 		"AmiApprovalImageBuilderTopic": {
 			tls("EnforceTLS", "sns:Publish", "AmiApprovalImageBuilderTopic"),
 			// Its condition, the publishers, is TestApprovalImageBuilderTopicPublishers's.
@@ -292,6 +324,7 @@ func TestApprovalTopicPolicies(t *testing.T) {
 			subscribeDeny("OnlyEmailSubscribers", map[string]any{
 				"StringNotEquals": map[string]any{"sns:Protocol": "email"},
 			}),
+			onlyPublishers("AmiApprovalApproverTopic", approvalRole(t, tmpl, AmiApprovalRequest), approvalRole(t, tmpl, AmiApprovalSweeper)),
 		},
 	}
 	for topic, statements := range want {
@@ -560,13 +593,17 @@ func TestApprovalProofKey(t *testing.T) {
 					}
 				}
 			}
+			roles := []string{"AmiApprovalRequestRole", "AmiApprovalLinkRole", "AmiApprovalSweeperRole"}
+			if name == "CDK" {
+				roles = []string{approvalRole(t, tmpl, AmiApprovalRequest), approvalRole(t, tmpl, AmiApprovalLink), approvalRole(t, tmpl, AmiApprovalSweeper)}
+			}
 			want := []string{}
-			for _, role := range []string{"AmiApprovalRequestRole", "AmiApprovalLinkRole", "AmiApprovalSweeperRole"} {
+			for _, role := range roles {
 				want = append(want, canonical(map[string]any{"Fn::GetAtt": []any{role, "Arn"}}))
 			}
 			slices.Sort(want)
 			slices.Sort(users)
-			if diff := cmp.Diff(want, users); diff != "" && name == "SAM" {
+			if diff := cmp.Diff(want, users); diff != "" {
 				t.Errorf("who may make and check MACs (-want +got):\n%s", diff)
 			}
 			if len(users) != 3 {

@@ -24,6 +24,10 @@ type need struct {
 	// (CreateReplaceRootVolumeTask authorizes the volume it replaces), read
 	// from the local AWS at evaluation time.
 	rootOf string
+	// item is a DynamoDB item or key (DynamoDB JSON) whose partition key
+	// value becomes dynamodb:LeadingKeys, the table's key schema read from
+	// the local AWS at evaluation time.
+	item map[string]any
 }
 
 // arnOf builds an ARN in the call's partition, Region and account.
@@ -312,7 +316,7 @@ func (c *call) dynamoNeeds(action string) ([]need, error) {
 			for kind, act := range map[string]string{"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"} {
 				if op, ok := m[kind].(map[string]any); ok {
 					name, _ := op["TableName"].(string)
-					out = append(out, need{action: "dynamodb:" + act, typ: "table", arn: table(name)})
+					out = append(out, need{action: "dynamodb:" + act, typ: "table", arn: table(name), item: itemOrKey(op)})
 				}
 			}
 		}
@@ -329,7 +333,19 @@ func (c *call) dynamoNeeds(action string) ([]need, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%s names no TableName", action)
 	}
-	return []need{{action: action, typ: "table", arn: table(name)}}, nil
+	return []need{{action: action, typ: "table", arn: table(name), item: itemOrKey(c.json)}}, nil
+}
+
+// itemOrKey is the Item (PutItem) or Key (the other item actions) of a
+// DynamoDB request, whose partition key is dynamodb:LeadingKeys (Service
+// Authorization Reference, Amazon DynamoDB: "Filters access by the
+// partition key values"); nil for a request without one (Scan).
+func itemOrKey(req map[string]any) map[string]any {
+	if m, ok := req["Item"].(map[string]any); ok {
+		return m
+	}
+	m, _ := req["Key"].(map[string]any)
+	return m
 }
 
 func (c *call) imageBuilderNeeds(action string) ([]need, error) {

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
@@ -47,6 +49,10 @@ type Layer struct {
 	motoURL  string
 	backends map[string]*httputil.ReverseProxy // by SigV4 signing name; "" is moto
 	catalog  *catalog.Catalog
+
+	// hashKeys caches each table's partition key name, for
+	// dynamodb:LeadingKeys (by account and table ARN).
+	hashKeys sync.Map
 
 	mu         sync.Mutex
 	principals map[string]*Principal // by access key ID
@@ -338,6 +344,15 @@ func (l *Layer) evaluate(ctx context.Context, p *Principal, c *call, n need) err
 	for k, v := range n.keys {
 		keys[k] = v
 	}
+	if n.item != nil {
+		lead, err := l.leadingKey(ctx, c, n.arn, n.item)
+		if err != nil {
+			return l.deny(p, n.action, resource, fmt.Errorf("read the key schema of %s for dynamodb:LeadingKeys: %w", n.arn, err))
+		}
+		if lead != "" {
+			keys["dynamodb:LeadingKeys"] = []string{lead}
+		}
+	}
 	if n.tagsOf != "" {
 		tags, err := l.ec2Tags(ctx, c, n.tagsOf)
 		if err != nil {
@@ -442,6 +457,38 @@ func (l *Layer) rootVolume(ctx context.Context, c *call, instanceID string) (str
 		}
 	}
 	return "", fmt.Errorf("instance %s has no root volume", instanceID)
+}
+
+// leadingKey returns the partition key value of a DynamoDB item or key, as
+// a string, the table's key schema read from moto as the account's admin
+// (once per table); "" when the item lacks it, or the table cannot be read
+// (the call then fails as DynamoDB answers it).
+func (l *Layer) leadingKey(ctx context.Context, c *call, tableARN string, item map[string]any) (string, error) {
+	name, ok := l.hashKeys.Load(c.account + " " + tableARN)
+	if !ok {
+		db := dynamodb.New(dynamodb.Options{
+			Region: c.region, BaseEndpoint: aws.String(l.motoURL),
+			Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+			APIOptions:  []func(*middleware.Stack) error{awstest.AccountHeader(c.account)},
+		})
+		out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tableARN[strings.LastIndex(tableARN, "/")+1:])})
+		if err != nil {
+			return "", nil
+		}
+		for _, k := range out.Table.KeySchema {
+			if k.KeyType == dbtypes.KeyTypeHash {
+				name = aws.ToString(k.AttributeName)
+			}
+		}
+		l.hashKeys.Store(c.account+" "+tableARN, name)
+	}
+	v, _ := item[name.(string)].(map[string]any)
+	for _, typ := range []string{"S", "N", "B"} {
+		if s, ok := v[typ].(string); ok {
+			return s, nil
+		}
+	}
+	return "", nil
 }
 
 // ec2Tags reads an EC2 resource's tags from moto, as the account's admin.
