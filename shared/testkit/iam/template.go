@@ -46,7 +46,8 @@ var managedPolicies = map[string]string{
 }
 
 // DropEnv names one statement of a role's policy that the layer leaves
-// out, as "<role>/<policy>#<index>" (the report's names): the proof that a
+// out, as "<role>/<policy>#<index>" (the report's names) or
+// "<role>/<policy>#<Sid>": the proof that a
 // function's tests need it (TestEveryStatementIsNeeded).
 const DropEnv = "IAM_DROP_STATEMENT"
 
@@ -57,7 +58,11 @@ func dropped(src policy.Source) policy.Source {
 		return src
 	}
 	i, err := strconv.Atoi(idx)
-	if err != nil || i < 0 || i >= len(src.Doc.Statement) {
+	if err != nil {
+		// A Sid, which stays put when statements are added before it.
+		i = slices.IndexFunc(src.Doc.Statement, func(s policy.Statement) bool { return s.Sid == idx })
+	}
+	if i < 0 || i >= len(src.Doc.Statement) {
 		return src
 	}
 	src.Doc.Statement = slices.Delete(slices.Clone(src.Doc.Statement), i, i+1)
