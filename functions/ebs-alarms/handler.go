@@ -29,9 +29,8 @@ func (h *handler) count(res diskalarm.Result, pass int) {
 
 type handler struct {
 	rec      *diskalarm.Reconciler
-	queue    *diskalarm.Queue // nil when RESUME_QUEUE_URL is unset
-	selector diskalarm.Selector
-	topicARN string
+	queue    *diskalarm.Queue   // nil when RESUME_QUEUE_URL is unset
+	defaults diskalarm.Defaults // the configuration's selection and topic
 	log      *slog.Logger
 	metrics  *metrics.Recorder // nil records nothing
 }
@@ -52,39 +51,6 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		return nil, err
 	}
 	switch inv.Kind {
-	case diskalarm.KindDirect:
-		topic := inv.TopicARN
-		if topic == "" {
-			topic = h.topicARN
-		}
-		return h.run(ctx, diskalarm.Request{Trigger: diskalarm.TriggerDirect, Selector: diskalarm.Selector{NamePattern: inv.NamePattern}, TopicARN: topic})
-
-	case diskalarm.KindStateChange:
-		if inv.State != diskalarm.TriggerRunning && inv.State != diskalarm.TriggerTerminated {
-			h.log.InfoContext(ctx, "state change ignored", "instanceId", inv.InstanceID, "state", inv.State)
-			return diskalarm.Result{Trigger: inv.State, Scope: "instance " + inv.InstanceID, Note: "only running and terminated change alarms"}, nil
-		}
-		// One request for both: a running instance that is selected gets
-		// its alarms; a terminated one is gone, so its alarms go.
-		return h.run(ctx, diskalarm.Request{Trigger: inv.State, Selector: h.selector, InstanceID: inv.InstanceID, TopicARN: h.topicARN})
-
-	case diskalarm.KindSchedule:
-		if h.queue != nil {
-			st, err := h.queue.Busy(ctx)
-			if err != nil {
-				h.log.ErrorContext(ctx, "cannot tell whether a resumed run is under way", "error", err.Error())
-				return nil, err
-			}
-			if st.Untrusted != nil {
-				h.tampered(ctx, "chain lease ignored: tampering: the continuation queue's lease is not one the function sealed", "", st.Untrusted)
-			}
-			if st.Aside {
-				h.log.InfoContext(ctx, "scheduled run skipped: a resumed run is under way", "reason", st.Reason)
-				return diskalarm.Result{Trigger: diskalarm.TriggerSchedule, Scope: "fleet", Note: "skipped: a resumed run is under way and covers the fleet"}, nil
-			}
-		}
-		return h.run(ctx, diskalarm.Request{Trigger: diskalarm.TriggerSchedule, Selector: h.selector, TopicARN: h.topicARN})
-
 	case diskalarm.KindRemoveAll:
 		res, err := h.rec.RemoveAll(ctx, inv.DryRun)
 		if err != nil {
@@ -92,9 +58,29 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 			return nil, err
 		}
 		return res, nil
-
-	default: // diskalarm.KindQueue
+	case diskalarm.KindQueue:
 		return h.resume(ctx, inv.Messages), nil
+	}
+	st, err := h.queue.StandingOf(ctx, inv)
+	if err != nil {
+		h.log.ErrorContext(ctx, "cannot tell whether a resumed run is under way", "error", err.Error())
+		return nil, err
+	}
+	if st.Untrusted != nil {
+		h.tampered(ctx, "chain lease ignored: tampering: the continuation queue's lease is not one the function sealed", "", st.Untrusted)
+	}
+	start := diskalarm.StartOf(inv, h.defaults, st)
+	if !start.Run {
+		h.say(ctx, start.Line)
+		return start.Answer, nil
+	}
+	return h.run(ctx, start.Request)
+}
+
+// say logs the lines the decisions come with.
+func (h *handler) say(ctx context.Context, lines ...diskalarm.Line) {
+	for _, l := range lines {
+		h.log.LogAttrs(ctx, l.Level, l.Msg, l.Attrs...)
 	}
 }
 
@@ -102,10 +88,7 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 // seal, or sealed too long ago, is dropped (a retry cannot fix it) and
 // reported as tampering; a message whose seal KMS could not check, and a
 // run that failed to read, are retried through the queue's redrive policy.
-//
-// The topic and the selection of a chain the schedule started come from
-// the configuration, as the schedule's own run takes them; only a chain an
-// operator started carries the operator's, under the message's seal.
+// Defaults.Resumed gives each its selection and topic.
 func (h *handler) resume(ctx context.Context, msgs []events.SQSMessage) events.SQSEventResponse {
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	retry := func(id string) {
@@ -123,10 +106,7 @@ func (h *handler) resume(ctx context.Context, msgs []events.SQSMessage) events.S
 			retry(msg.MessageId)
 			continue
 		}
-		if req.Origin == diskalarm.TriggerSchedule {
-			req.Selector, req.TopicARN = h.selector, h.topicARN
-		}
-		if _, err := h.run(ctx, req); err != nil && !errors.Is(err, diskalarm.ErrBadInput) {
+		if _, err := h.run(ctx, h.defaults.Resumed(req)); err != nil && !errors.Is(err, diskalarm.ErrBadInput) {
 			retry(msg.MessageId)
 		}
 	}

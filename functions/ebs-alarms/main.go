@@ -48,8 +48,7 @@ func newHandler(cfg Config, awsCfg aws.Config, log *slog.Logger) *handler {
 			Limiter:    rate.NewLimiter(rate.Limit(cfg.WriteRate), 1),
 			Log:        log,
 		},
-		selector: cfg.Selector,
-		topicARN: cfg.TopicARN,
+		defaults: diskalarm.Defaults{Selector: cfg.Selector, TopicARN: cfg.TopicARN},
 		log:      log,
 	}
 	if cfg.ResumeQueueURL != "" {

@@ -7,8 +7,9 @@
 //
 // Where each decision lives:
 //
-//   - event.go: DecodeInvocation tells the triggers apart; removeall.go the
-//     operator's remove-all. input.go: every bad input is an InputError
+//   - event.go: DecodeInvocation tells the triggers apart; start.go: the
+//     request each one runs (StartOf, Defaults.Resumed for a
+//     continuation); removeall.go the operator's remove-all. input.go: every bad input is an InputError
 //     (ErrBadInput), whose Reason a caller may ask.
 //   - select.go: which instances a Selector selects.
 //   - disk.go: which series is a disk (and why one is skipped); size.go:
@@ -24,5 +25,6 @@
 //     decision whether the chain continues (NextResume), ends or fails
 //     (Result.NoProgress).
 //   - resume.go: Queue seals, opens and leases the continuations, and
-//     Busy says whether the schedule stands aside for a chain.
+//     StandingOf says whether the schedule stands aside for a chain.
+//   - line.go: the log Line each decision comes with.
 package diskalarm

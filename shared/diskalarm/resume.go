@@ -299,3 +299,13 @@ func (q *Queue) Busy(ctx context.Context) (Standing, error) {
 	}
 	return Standing{Aside: true, Reason: ChainUnderway}, nil
 }
+
+// StandingOf reports whether inv's run stands aside for a chain. Only the
+// schedule's may, so only for it is the queue asked (Busy); without a
+// queue (a nil q, no RESUME_QUEUE_URL) there is no chain to stand aside for.
+func (q *Queue) StandingOf(ctx context.Context, inv Invocation) (Standing, error) {
+	if q == nil || inv.Kind != KindSchedule {
+		return Standing{}, nil
+	}
+	return q.Busy(ctx)
+}
