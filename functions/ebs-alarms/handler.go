@@ -127,47 +127,27 @@ func (h *handler) tampered(ctx context.Context, msg, messageID string, err error
 func (h *handler) run(ctx context.Context, req diskalarm.Request) (diskalarm.Result, error) {
 	res, err := h.rec.Reconcile(ctx, req)
 	if err != nil {
-		msg := "reconcile failed before any write"
-		if errors.Is(err, diskalarm.ErrBadInput) {
-			msg = "request rejected"
-		}
-		h.metrics.AddReason("ReconcileRunsFailed", msg, 1)
-		h.log.ErrorContext(ctx, msg, "trigger", req.Trigger, "error", err.Error())
+		line := diskalarm.FailedLine(req, err)
+		h.metrics.AddReason("ReconcileRunsFailed", line.Msg, 1)
+		h.say(ctx, line)
 		return res, err
 	}
 	_, pass := req.Chain()
 	h.count(res, pass)
-	switch diskalarm.NextStep(req, res, h.queue != nil) {
+	step := diskalarm.NextStep(req, res, h.queue != nil)
+	switch step {
 	case diskalarm.StepFail:
-		err := res.NoProgress()
-		h.log.ErrorContext(ctx, "no progress before the deadline", "trigger", req.Trigger, "left", res.Left, "error", err.Error())
-		return res, err
-	case diskalarm.StepStuck:
-		h.log.ErrorContext(ctx, "the cursor did not move forward before the deadline; not continuing, the next scheduled run tries again",
-			"pass", pass, "cursor", req.Cursor, "writes", res.Writes)
-	case diskalarm.StepNoQueue:
-		h.log.WarnContext(ctx, "no RESUME_QUEUE_URL: the next scheduled run continues", "cursor", res.Cursor)
-	case diskalarm.StepOneInstance:
-		h.log.WarnContext(ctx, "a state change's run stopped at the deadline; the next scheduled run continues", "trigger", req.Trigger, "cursor", res.Cursor)
+		err = res.NoProgress()
 	case diskalarm.StepContinue:
-		next := diskalarm.NextResume(req, res)
 		// The hand-over runs in the margin the reconcile kept free.
 		fin, cancel := deadline.Finish(ctx)
-		err := h.queue.Continue(fin, next)
+		err = h.queue.Continue(fin, diskalarm.NextResume(req, res))
 		cancel()
-		if err != nil {
-			h.log.ErrorContext(ctx, "continuation not queued", "cursor", res.Cursor, "error", err.Error())
-			return res, err
+		if err == nil {
+			res.Continued = true
+			h.metrics.Add("ContinuationsQueued", 1)
 		}
-		res.Continued = true
-		h.metrics.Add("ContinuationsQueued", 1)
-		h.log.InfoContext(ctx, "continuation queued", "cursor", res.Cursor, "pass", next.Pass)
 	}
-	h.log.InfoContext(ctx, "reconcile done",
-		"trigger", res.Trigger, "scope", res.Scope, "selection", res.Selection, "pass", pass,
-		"instances", res.Instances, "disks", res.Disks,
-		"created", res.Created, "updated", res.Updated, "unchanged", res.Unchanged, "deleted", res.Deleted, "kept", res.Kept,
-		"skipped", res.SkippedTotal, "sizeUnknown", len(res.SizeUnknown), "failed", len(res.Failed),
-		"incomplete", res.Incomplete, "note", res.Note)
-	return res, nil
+	h.say(ctx, step.Lines(req, res, err)...)
+	return res, err
 }

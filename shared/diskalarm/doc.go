@@ -26,5 +26,7 @@
 //     (Result.NoProgress).
 //   - resume.go: Queue seals, opens and leases the continuations, and
 //     StandingOf says whether the schedule stands aside for a chain.
-//   - line.go: the log Line each decision comes with.
+//   - line.go: the log Line each decision comes with: why an invocation
+//     runs nothing, why a pass failed (FailedLine), and what a Step
+//     says after a pass (Step.Lines).
 package diskalarm
