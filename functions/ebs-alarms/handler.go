@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -66,60 +65,49 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		h.log.ErrorContext(ctx, "cannot tell whether a resumed run is under way", "error", err.Error())
 		return nil, err
 	}
-	if st.Untrusted != nil {
-		h.tampered(ctx, "chain lease ignored: tampering: the continuation queue's lease is not one the function sealed", "", st.Untrusted)
-	}
 	start := diskalarm.StartOf(inv, h.defaults, st)
-	if !start.Run {
-		h.say(ctx, start.Line)
+	if !h.begin(ctx, start) {
 		return start.Answer, nil
 	}
 	return h.run(ctx, start.Request)
 }
 
-// say logs the lines the decisions come with.
+// begin logs the line start comes with, counts a tampering, and reports
+// whether start runs.
+func (h *handler) begin(ctx context.Context, start diskalarm.Start) bool {
+	if start.Tampered {
+		h.metrics.Add("ContinuationsTampered", 1)
+	}
+	h.say(ctx, start.Line)
+	return start.Run
+}
+
+// say logs the lines the decisions come with; a zero Line says nothing.
 func (h *handler) say(ctx context.Context, lines ...diskalarm.Line) {
 	for _, l := range lines {
-		h.log.LogAttrs(ctx, l.Level, l.Msg, l.Attrs...)
+		if l.Msg != "" {
+			h.log.LogAttrs(ctx, l.Level, l.Msg, l.Attrs...)
+		}
 	}
 }
 
-// resume runs the continuation in each record. A message the suite did not
-// seal, or sealed too long ago, is dropped (a retry cannot fix it) and
-// reported as tampering; a message whose seal KMS could not check, and a
-// run that failed to read, are retried through the queue's redrive policy.
-// Defaults.Resumed gives each its selection and topic.
+// resume runs the continuation in each record, as Defaults.ResumeOf
+// decides; the queue's redrive policy retries the records kept for a
+// retry and the runs that a retry can help.
 func (h *handler) resume(ctx context.Context, msgs []events.SQSMessage) events.SQSEventResponse {
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-	retry := func(id string) {
-		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
-	}
 	for _, msg := range msgs {
 		_, req, err := h.queue.Open(ctx, msg.Body)
-		switch {
-		case diskalarm.Untrusted(err):
-			h.tampered(ctx, "continuation dropped: tampering: the message is not one the function sealed, and is not acted on", msg.MessageId, err)
-			continue
-		case err != nil:
-			// KMS did not answer: act on nothing, try again later.
-			h.log.ErrorContext(ctx, "continuation kept for a retry: its seal could not be checked", "messageId", msg.MessageId, "error", err.Error())
-			retry(msg.MessageId)
-			continue
+		start := h.defaults.ResumeOf(msg.MessageId, req, err)
+		if h.begin(ctx, start) {
+			_, err := h.run(ctx, start.Request)
+			start.Retry = diskalarm.Retryable(err)
 		}
-		if _, err := h.run(ctx, h.defaults.Resumed(req)); err != nil && !errors.Is(err, diskalarm.ErrBadInput) {
-			retry(msg.MessageId)
+		if start.Retry {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
 		}
 	}
 	return resp
-}
-
-// tampered reports a record on the continuation queue that the function
-// did not seal (or sealed too long ago): one error line and the
-// ContinuationsTampered metric, whose alarm tells the operational topic.
-// Nothing the record says is acted on.
-func (h *handler) tampered(ctx context.Context, msg, messageID string, err error) {
-	h.metrics.Add("ContinuationsTampered", 1)
-	h.log.ErrorContext(ctx, msg, "messageId", messageID, "error", err.Error())
 }
 
 // run makes one pass and does what diskalarm.NextStep decides: queue the

@@ -7,10 +7,15 @@
 //
 // Where each decision lives:
 //
-//   - event.go: DecodeInvocation tells the triggers apart; start.go: the
-//     request each one runs (StartOf, Defaults.Resumed for a
-//     continuation); removeall.go the operator's remove-all. input.go: every bad input is an InputError
-//     (ErrBadInput), whose Reason a caller may ask.
+//   - event.go: DecodeInvocation tells the triggers apart; removeall.go
+//     the operator's remove-all. input.go: every bad input is an
+//     InputError (ErrBadInput), whose Reason a caller may ask, and
+//     Retryable says whether a retry can help a run.
+//   - start.go: what each trigger runs, or why it runs nothing: StartOf
+//     for a direct invocation, a state change or the schedule (which
+//     stands aside for a chain), ResumeOf for a record on the
+//     continuation queue (run, dropped as tampering, or kept for a retry),
+//     and Defaults.Resumed, the selection and topic a continuation runs with.
 //   - select.go: which instances a Selector selects.
 //   - disk.go: which series is a disk (and why one is skipped); size.go:
 //     how big a disk is; threshold.go: its thresholds by size.

@@ -26,6 +26,10 @@ func (e *InputError) Is(target error) bool { return target == ErrBadInput }
 
 func (e *InputError) Unwrap() error { return e.Err }
 
+// Retryable reports whether a retry can help a run that returned err: it
+// failed, and not on a bad input.
+func Retryable(err error) bool { return err != nil && !errors.Is(err, ErrBadInput) }
+
 // badInput is an InputError whose reason is formatted.
 func badInput(format string, args ...any) error {
 	return &InputError{Reason: fmt.Sprintf(format, args...)}

@@ -29,3 +29,22 @@ func TestInputError(t *testing.T) {
 		t.Errorf("badInputOf(%v) = %q, want it to wrap the cause after \"bad input: \"", cause, err)
 	}
 }
+
+func TestRetryable(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no error", nil, false},
+		{"a bad input", fmt.Errorf("request: %w", badInput("no cursor")), false},
+		{"a read", errors.New("describe instances: throttled"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Retryable(tt.err); got != tt.want {
+				t.Errorf("Retryable(%v) = %t, want %t", tt.err, got, tt.want)
+			}
+		})
+	}
+}

@@ -10,19 +10,27 @@ type Defaults struct {
 	TopicARN string
 }
 
-// Start is how an invocation starts: the request it runs or, when it runs
-// nothing, the answer it gives and the line that says why.
+// Start is how an invocation, or a record on the continuation queue,
+// starts: the request it runs or, when it runs nothing, the answer it
+// gives; and the line that says why, if any.
 type Start struct {
 	Run     bool
 	Request Request
 	Answer  Result // when !Run
-	Line    Line   // when !Run
+	Line    Line
+	// Tampered: something on the continuation queue is not what the
+	// function sealed (Untrusted); Line says what, and nothing it says is
+	// acted on. The caller counts it (ContinuationsTampered), and that
+	// metric's alarm tells the operational topic.
+	Tampered bool
+	// Retry: a record that did not run is handed out again by the queue.
+	Retry bool
 }
 
 // StartOf decides how inv, a direct invocation, a state change or the
 // schedule, starts. st is whether a chain is under way
 // (Queue.StandingOf): only the schedule stands aside for one, since the
-// chain covers the fleet.
+// chain covers the fleet, and it runs beside a lease that does not verify.
 func StartOf(inv Invocation, d Defaults, st Standing) Start {
 	switch inv.Kind {
 	case KindDirect:
@@ -48,7 +56,17 @@ func StartOf(inv Invocation, d Defaults, st Standing) Start {
 			Line:   info("scheduled run skipped: a resumed run is under way", slog.String("reason", string(st.Reason))),
 		}
 	}
-	return run(Request{Trigger: TriggerSchedule, Selector: d.Selector, TopicARN: d.TopicARN})
+	start := run(Request{Trigger: TriggerSchedule, Selector: d.Selector, TopicARN: d.TopicARN})
+	if st.Untrusted != nil {
+		start.Tampered = true
+		start.Line = tampered("chain lease ignored: tampering: the continuation queue's lease is not one the function sealed", "", st.Untrusted)
+	}
+	return start
+}
+
+// tampered is the line of a tampering; messageID is the record's, if any.
+func tampered(msg, messageID string, err error) Line {
+	return failed(msg, err, slog.String("messageId", messageID))
 }
 
 func run(req Request) Start { return Start{Run: true, Request: req} }
@@ -62,4 +80,20 @@ func (d Defaults) Resumed(req Request) Request {
 		req.Selector, req.TopicARN = d.Selector, d.TopicARN
 	}
 	return req
+}
+
+// ResumeOf decides what becomes of a record on the continuation queue,
+// from what Queue.Open returned for it. A message the function did not
+// seal, or sealed too long ago, is dropped and reported as tampering (a
+// retry cannot fix it); one whose seal KMS could not check is kept for a
+// retry, and nothing it says is acted on; any other runs, as Resumed.
+func (d Defaults) ResumeOf(messageID string, req Request, err error) Start {
+	switch {
+	case Untrusted(err):
+		return Start{Tampered: true,
+			Line: tampered("continuation dropped: tampering: the message is not one the function sealed, and is not acted on", messageID, err)}
+	case err != nil:
+		return Start{Retry: true, Line: failed("continuation kept for a retry: its seal could not be checked", err, slog.String("messageId", messageID))}
+	}
+	return run(d.Resumed(req))
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
+	"github.com/ebs-ops/lambda-suite/shared/proof"
 )
 
 // text is a Line as a test states it: "LEVEL msg key=value ...".
@@ -49,7 +50,8 @@ func TestStartOf(t *testing.T) {
 		{"schedule", Invocation{Kind: KindSchedule}, Standing{Reason: QueueEmpty},
 			Start{Run: true, Request: Request{Trigger: TriggerSchedule, Selector: d.Selector, TopicARN: configured}}, ""},
 		{"schedule beside an untrusted lease", Invocation{Kind: KindSchedule}, Standing{Reason: LeaseUntrusted, Untrusted: errors.New("forged")},
-			Start{Run: true, Request: Request{Trigger: TriggerSchedule, Selector: d.Selector, TopicARN: configured}}, ""},
+			Start{Run: true, Request: Request{Trigger: TriggerSchedule, Selector: d.Selector, TopicARN: configured}, Tampered: true},
+			"ERROR chain lease ignored: tampering: the continuation queue's lease is not one the function sealed messageId= error=forged"},
 		{"schedule during a chain", Invocation{Kind: KindSchedule}, Standing{Aside: true, Reason: ChainUnderway},
 			Start{Answer: Result{Trigger: TriggerSchedule, Scope: "fleet", Note: "skipped: a resumed run is under way and covers the fleet"}},
 			"INFO scheduled run skipped: a resumed run is under way reason=" + string(ChainUnderway)},
@@ -88,6 +90,45 @@ func TestResumed(t *testing.T) {
 			req.Origin = tt.origin
 			if diff := cmp.Diff(tt.want, d.Resumed(req)); diff != "" {
 				t.Errorf("Resumed(%+v) (-want +got):\n%s", req, diff)
+			}
+		})
+	}
+}
+
+// A record on the queue runs only when its seal verifies and is fresh.
+func TestResumeOf(t *testing.T) {
+	d := Defaults{Selector: Selector{NamePattern: "*"}, TopicARN: "arn:aws:sns:us-east-1:123456789012:configured"}
+	opened := Request{Trigger: TriggerResume, Cursor: "a", Origin: TriggerSchedule, Pass: 2}
+	tests := []struct {
+		name     string
+		err      error
+		want     Start
+		wantLine string
+	}{
+		{"sealed", nil, Start{Run: true, Request: d.Resumed(opened)}, ""},
+		{"forged", proof.ErrTampered, Start{Tampered: true},
+			"ERROR continuation dropped: tampering: the message is not one the function sealed, and is not acted on messageId=m-1 error=" + proof.ErrTampered.Error()},
+		{"stale", ErrStale, Start{Tampered: true},
+			"ERROR continuation dropped: tampering: the message is not one the function sealed, and is not acted on messageId=m-1 error=" + ErrStale.Error()},
+		{"not a continuation", badInput("no cursor"), Start{Tampered: true},
+			"ERROR continuation dropped: tampering: the message is not one the function sealed, and is not acted on messageId=m-1 error=bad input: no cursor"},
+		{"KMS did not answer", errors.New("kms: throttled"), Start{Retry: true},
+			"ERROR continuation kept for a retry: its seal could not be checked messageId=m-1 error=kms: throttled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := opened
+			if tt.err != nil {
+				req = Request{}
+			}
+			got := d.ResumeOf("m-1", req, tt.err)
+			line := text(got.Line)
+			got.Line = Line{}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ResumeOf(%+v, %v) (-want +got):\n%s", req, tt.err, diff)
+			}
+			if line != tt.wantLine {
+				t.Errorf("ResumeOf(%+v, %v).Line = %q, want %q", req, tt.err, line, tt.wantLine)
 			}
 		})
 	}
