@@ -6,7 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/diskalarm"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
 )
@@ -127,11 +126,7 @@ func (h *handler) run(ctx context.Context, req diskalarm.Request) (diskalarm.Res
 	case diskalarm.StepFail:
 		err = res.NoProgress()
 	case diskalarm.StepContinue:
-		// The hand-over runs in the margin the reconcile kept free.
-		fin, cancel := deadline.Finish(ctx)
-		err = h.queue.Continue(fin, diskalarm.NextResume(req, res))
-		cancel()
-		if err == nil {
+		if err = h.queue.ContinueAfter(ctx, req, res); err == nil {
 			res.Continued = true
 			h.metrics.Add("ContinuationsQueued", 1)
 		}

@@ -29,8 +29,9 @@
 //     steps after the cursor, how far the writes got, and NextStep, the
 //     decision whether the chain continues (NextResume), ends or fails
 //     (Result.NoProgress).
-//   - resume.go: Queue seals, opens and leases the continuations, and
-//     StandingOf says whether the schedule stands aside for a chain.
+//   - resume.go: Queue seals, opens and leases the continuations
+//     (ContinueAfter hands a pass's rest on), and StandingOf says whether
+//     the schedule stands aside for a chain.
 //   - line.go: the log Line each decision comes with: why an invocation
 //     runs nothing, why a pass failed (FailedLine), and what a Step
 //     says after a pass (Step.Lines).

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/clock"
+	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/proof"
 )
 
@@ -175,6 +176,15 @@ func (q *Queue) Continue(ctx context.Context, m Resume) error {
 		return fmt.Errorf("queue the continuation after %q: %w", m.Cursor, err)
 	}
 	return nil
+}
+
+// ContinueAfter queues the continuation of req after its pass res
+// (NextResume). It runs in the margin the pass kept free, on a context
+// that ends at ctx's own deadline (deadline.Finish).
+func (q *Queue) ContinueAfter(ctx context.Context, req Request, res Result) error {
+	fin, cancel := deadline.Finish(ctx)
+	defer cancel()
+	return q.Continue(fin, NextResume(req, res))
 }
 
 // Open reads a queued message and checks its seal and its age. The error
