@@ -13,14 +13,14 @@ import (
 // count records one reconcile pass: the alarms written, deleted, left as
 // they were, the writes that failed, and a pass that resumed a run. A
 // queued continuation is counted where it is queued.
-func (h *handler) count(res diskalarm.Result, pass int) {
+func (h *handler) count(res diskalarm.Result, req diskalarm.Request) {
 	h.metrics.Add("AlarmsCreated", res.Created)
 	h.metrics.Add("AlarmsUpdated", res.Updated)
 	h.metrics.Add("AlarmsDeleted", res.Deleted)
 	h.metrics.Add("AlarmsUnchanged", res.Unchanged)
 	h.metrics.Add("AlarmsKept", res.Kept)
 	h.metrics.Add("AlarmWritesFailed", len(res.Failed))
-	if pass > 1 {
+	if _, pass := req.Chain(); pass > 1 {
 		h.metrics.Add("ContinuationPasses", 1)
 	}
 }
@@ -33,14 +33,12 @@ type handler struct {
 	metrics  *metrics.Recorder // nil records nothing
 }
 
-// Handle answers the four triggers and the operator's remove-all. It returns a diskalarm.Result, or for
-// an SQS batch the records to retry.
-//
-// A payload that cannot be read is returned as an error: EventBridge's own
-// events always read, and "aws." sources cannot be forged, so a bad payload
-// comes from a person invoking the function, who must see why. Otherwise
-// an error is returned only when a retry can help: nothing was written
-// because a read failed, or the continuation could not be queued.
+// Handle answers the four triggers and the operator's remove-all with a
+// diskalarm.Result, or for an SQS batch the records to retry. It returns
+// an error only to a person, who must see why (a payload that cannot be
+// read: EventBridge's own events always read; a direct run that could
+// make no progress), or where a retry can help (a read failed before any
+// write, or the continuation was not queued).
 func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	defer h.metrics.Flush()
 	inv, err := diskalarm.DecodeInvocation(raw)
@@ -119,8 +117,7 @@ func (h *handler) run(ctx context.Context, req diskalarm.Request) (diskalarm.Res
 		h.say(ctx, line)
 		return res, err
 	}
-	_, pass := req.Chain()
-	h.count(res, pass)
+	h.count(res, req)
 	step := diskalarm.NextStep(req, res, h.queue != nil)
 	switch step {
 	case diskalarm.StepFail:
