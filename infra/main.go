@@ -44,6 +44,7 @@ func run() error {
 		DryRun:           ctx.bool("dryRun", false),
 		CleanupSchedule:  ctx.string("cleanupSchedule", stacks.DefaultCleanupSchedule),
 		RetainReplaced:   ctx.string("retainReplaced", stacks.DefaultRetainReplaced),
+		RetainOrphaned:   ctx.string("retainOrphaned", stacks.DefaultRetainOrphaned),
 		KeepTag:          ctx.tag("keepTag", stacks.DefaultKeepTag),
 		ReplaceOptInTag:  ctx.tag("replaceOptInTag", stacks.DefaultReplaceOptInTag),
 		BusPrincipals:    ctx.list("rootVolumeBusPrincipals"),

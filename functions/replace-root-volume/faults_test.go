@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
-	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fault"
 )
 
@@ -26,7 +25,7 @@ func TestReplaceUnderFaults(t *testing.T) {
 	inst := optedIn(t, f.ec2, "builder")
 	id := aws.ToString(inst.InstanceId)
 	root, _ := rootvolume.RootVolumeOf(inst)
-	awstest.CreateSnapshot(t, f.ec2, root, replaceTag)
+	suiteSnapshot(t, f.ec2, root)
 	req := request(t, "eventbridge-request.json", id)
 
 	for _, rule := range []fault.Rule{

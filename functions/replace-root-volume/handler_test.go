@@ -25,9 +25,11 @@ import (
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 type fixture struct {
-	ec2  *ec2.Client
-	db   *dynamodb.Client
-	fake *replacetest.Tasks
+	cfg    aws.Config // the account's administrator
+	keyARN string     // the record key
+	ec2    *ec2.Client
+	db     *dynamodb.Client
+	fake   *replacetest.Tasks
 	// caller is the fake as the function's role sees it: the EC2 API the
 	// handler calls.
 	caller *replacetest.Caller
@@ -47,9 +49,10 @@ func newFixtureWith(t *testing.T, wrap func(aws.Config) aws.Config) fixture {
 	cfg, acct := awstest.Moto(t).Config(t)
 	replacetest.CreateTable(t, dynamodb.NewFromConfig(cfg), table)
 	calls := awstest.NewCalls()
+	keyARN, keyID := replacetest.RecordKey(t, cfg)
 	// The function's calls run under its role, as infra/sam writes it.
 	role := iam.As(t, cfg, acct, "root-volume.yaml", "ReplaceRootVolumeFunction",
-		iam.Options{Names: map[string]string{"RootVolumeReplacementsTable": table}})
+		iam.Options{Names: map[string]string{"RootVolumeReplacementsTable": table, "RootVolumeRecordKey": keyID}})
 	fnCfg := role.Config
 	if wrap != nil {
 		fnCfg = wrap(fnCfg)
@@ -60,11 +63,12 @@ func newFixtureWith(t *testing.T, wrap func(aws.Config) aws.Config) fixture {
 	fake := replacetest.Clocked(ec2.NewFromConfig(cfg), time.Now().UTC().Truncate(time.Second))
 	caller := fake.As(ec2.NewFromConfig(fnCfg), role.Authorizer("ec2"))
 	return fixture{
+		cfg: cfg, keyARN: keyARN,
 		ec2: ec2.NewFromConfig(cfg), db: dynamodb.NewFromConfig(cfg), fake: fake, caller: caller, role: role, calls: calls,
 		h: &handler{
 			log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 			replacer: &rootvolume.Replacer{
-				EC2: caller, Store: &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table},
+				EC2: caller, Store: &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table, Sealer: replacetest.Sealer(fnCfg, keyARN)},
 				SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag,
 				OptInTag: rootvolume.DefaultOptInTag, Now: fake.Now,
 			},
@@ -95,6 +99,20 @@ func request(t *testing.T, file, instanceID string) json.RawMessage {
 
 var replaceTag = awstest.Tag("replace-snapshot", "true")
 
+// suiteSnapshot takes a snapshot of the volume as snapshot-on-volume-create
+// does: tagged, with the suite's marker naming the volume.
+func suiteSnapshot(t *testing.T, c *ec2.Client, volumeID string) string {
+	t.Helper()
+	out, err := c.CreateSnapshot(context.Background(), &ec2.CreateSnapshotInput{
+		VolumeId: aws.String(volumeID), Description: aws.String(rootvolume.SnapshotDescription(volumeID, "i-0123456789abcdef0", "/dev/xvda")),
+		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeSnapshot, Tags: []types.Tag{replaceTag}}},
+	})
+	if err != nil {
+		t.Fatalf("CreateSnapshot(%s): %v", volumeID, err)
+	}
+	return aws.ToString(out.SnapshotId)
+}
+
 func volumeTags(t *testing.T, c *ec2.Client, id string) map[string]string {
 	t.Helper()
 	out, err := c.DescribeVolumes(context.Background(), &ec2.DescribeVolumesInput{VolumeIds: []string{id}})
@@ -116,11 +134,11 @@ func TestLatestSnapshotOfTheCurrentRootIsRestored(t *testing.T) {
 	root, _ := rootvolume.RootVolumeOf(inst)
 	otherRoot, _ := rootvolume.RootVolumeOf(other)
 
-	awstest.CreateSnapshot(t, f.ec2, root, replaceTag) // older
+	suiteSnapshot(t, f.ec2, root) // older
 	time.Sleep(1100 * time.Millisecond)                // moto's StartTime has whole seconds
-	newest := awstest.CreateSnapshot(t, f.ec2, root, replaceTag)
+	newest := suiteSnapshot(t, f.ec2, root)
 	awstest.CreateSnapshot(t, f.ec2, root)                  // newest of all, but untagged
-	awstest.CreateSnapshot(t, f.ec2, otherRoot, replaceTag) // another volume's
+	suiteSnapshot(t, f.ec2, otherRoot) // another volume's
 
 	res, err := f.h.Handle(context.Background(), request(t, "latest-snapshot.json", id))
 	if err != nil {
@@ -156,7 +174,7 @@ func TestRetriedRequestWritesOneRecordAndStartsOneTask(t *testing.T) {
 	inst := optedIn(t, f.ec2, "builder")
 	id := aws.ToString(inst.InstanceId)
 	root, _ := rootvolume.RootVolumeOf(inst)
-	awstest.CreateSnapshot(t, f.ec2, root, replaceTag)
+	suiteSnapshot(t, f.ec2, root)
 
 	first, err := f.h.Handle(context.Background(), request(t, "eventbridge-request.json", id))
 	if err != nil {
@@ -187,7 +205,7 @@ func TestInstanceWithoutOptInIsRefusedAndNothingChanges(t *testing.T) {
 	inst := awstest.RunInstance(t, f.ec2, "not-opted-in")
 	id := aws.ToString(inst.InstanceId)
 	root, _ := rootvolume.RootVolumeOf(inst)
-	awstest.CreateSnapshot(t, f.ec2, root, replaceTag)
+	suiteSnapshot(t, f.ec2, root)
 	// A look-alike tag with another value is no opt-in either.
 	if _, err := f.ec2.CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{id},
 		Tags: []types.Tag{awstest.Tag("root-volume-replace", "disabled")}}); err != nil {
@@ -235,7 +253,7 @@ func TestFailedTaskLeavesTheRootInPlace(t *testing.T) {
 	inst := optedIn(t, f.ec2, "fails")
 	id := aws.ToString(inst.InstanceId)
 	root, _ := rootvolume.RootVolumeOf(inst)
-	awstest.CreateSnapshot(t, f.ec2, root, replaceTag)
+	suiteSnapshot(t, f.ec2, root)
 	f.fake.Fail(id)
 
 	res, err := f.h.Handle(context.Background(), request(t, "latest-snapshot.json", id))
@@ -262,19 +280,20 @@ func TestPendingSnapshotIsNotChosen(t *testing.T) {
 	// shown on the decision function itself.
 	now := time.Now()
 	snap := func(id, vol string, state types.SnapshotState, age time.Duration, tags ...types.Tag) types.Snapshot {
-		return types.Snapshot{SnapshotId: aws.String(id), VolumeId: aws.String(vol), State: state, StartTime: aws.Time(now.Add(-age)), Tags: tags}
+		return types.Snapshot{SnapshotId: aws.String(id), VolumeId: aws.String(vol), State: state, StartTime: aws.Time(now.Add(-age)), Tags: tags,
+			Description: aws.String(rootvolume.SnapshotDescription(vol, "i-1", "/dev/xvda"))}
 	}
 	snaps := []types.Snapshot{
-		snap("snap-old", "vol-a", types.SnapshotStateCompleted, 3*time.Hour, replaceTag),
-		snap("snap-done", "vol-a", types.SnapshotStateCompleted, 2*time.Hour, replaceTag),
-		snap("snap-pending", "vol-a", types.SnapshotStatePending, time.Minute, replaceTag),
-		snap("snap-other", "vol-b", types.SnapshotStateCompleted, 0, replaceTag),
-		snap("snap-untagged", "vol-a", types.SnapshotStateCompleted, 0),
+		snap("snap-old", "vol-0000000a", types.SnapshotStateCompleted, 3*time.Hour, replaceTag),
+		snap("snap-done", "vol-0000000a", types.SnapshotStateCompleted, 2*time.Hour, replaceTag),
+		snap("snap-pending", "vol-0000000a", types.SnapshotStatePending, time.Minute, replaceTag),
+		snap("snap-other", "vol-0000000b", types.SnapshotStateCompleted, 0, replaceTag),
+		snap("snap-untagged", "vol-0000000a", types.SnapshotStateCompleted, 0),
 	}
-	if got := rootvolume.NewestUsableSnapshot(snaps, "vol-a", rootvolume.DefaultSnapshotTag); got != "snap-done" {
+	if got := rootvolume.NewestUsableSnapshot(snaps, "vol-0000000a", rootvolume.DefaultSnapshotTag); got != "snap-done" {
 		t.Errorf("NewestUsableSnapshot = %q, want snap-done", got)
 	}
-	if got := rootvolume.NewestUsableSnapshot(snaps[2:3], "vol-a", rootvolume.DefaultSnapshotTag); got != "" {
+	if got := rootvolume.NewestUsableSnapshot(snaps[2:3], "vol-0000000a", rootvolume.DefaultSnapshotTag); got != "" {
 		t.Errorf("NewestUsableSnapshot(only pending) = %q, want none", got)
 	}
 }
@@ -293,12 +312,14 @@ func TestLaunchStateFromEventBridge(t *testing.T) {
 	if err != nil || len(tasks.ReplaceRootVolumeTasks) != 1 {
 		t.Fatalf("tasks = %+v, %v", tasks, err)
 	}
-	if task := tasks.ReplaceRootVolumeTasks[0]; task.SnapshotId != nil || !aws.ToBool(task.DeleteReplacedRootVolume) {
-		t.Errorf("task snapshot %v delete %v, want none and true", task.SnapshotId, aws.ToBool(task.DeleteReplacedRootVolume))
+	// deleteReplacedVolume: true no longer asks EC2 to delete the old root
+	// at once: it goes through the cleanup, after RETAIN_REPLACED.
+	if task := tasks.ReplaceRootVolumeTasks[0]; task.SnapshotId != nil || aws.ToBool(task.DeleteReplacedRootVolume) {
+		t.Errorf("task snapshot %v delete %v, want none and false", task.SnapshotId, aws.ToBool(task.DeleteReplacedRootVolume))
 	}
 
 	// The EventBridge form carries the same request in its detail.
-	snap := awstest.CreateSnapshot(t, f.ec2, root, replaceTag)
+	snap := suiteSnapshot(t, f.ec2, root)
 	res, err = f.h.Handle(context.Background(), request(t, "eventbridge-request.json", id))
 	if err != nil || res.SnapshotID != snap {
 		t.Errorf("Handle(EventBridge) = %+v, %v, want snapshot %s", res, err, snap)
@@ -312,7 +333,7 @@ func TestInvalidRequestsChangeNothing(t *testing.T) {
 	root, _ := rootvolume.RootVolumeOf(inst)
 	other := awstest.RunInstance(t, f.ec2, "other")
 	otherRoot, _ := rootvolume.RootVolumeOf(other)
-	foreign := awstest.CreateSnapshot(t, f.ec2, otherRoot, replaceTag)
+	foreign := suiteSnapshot(t, f.ec2, otherRoot)
 
 	tests := []struct {
 		name, body, wantMsg string

@@ -13,8 +13,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
+	"github.com/ebs-ops/lambda-suite/shared/proof"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 )
 
@@ -24,8 +26,9 @@ func main() {
 	awsCfg := coldstart.AWS(context.Background(), log)
 	h := &handler{
 		replacer: &rootvolume.Replacer{
-			EC2:         ec2.NewFromConfig(awsCfg),
-			Store:       &rootvolume.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
+			EC2: ec2.NewFromConfig(awsCfg),
+			Store: &rootvolume.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table,
+				Sealer: &proof.Sealer{KMS: kms.NewFromConfig(awsCfg), KeyID: cfg.RecordKey}},
 			SnapshotTag: cfg.SnapshotTag,
 			DeleteTag:   cfg.DeleteTag,
 			OptInTag:    cfg.OptInTag,

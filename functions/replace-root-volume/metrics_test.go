@@ -20,7 +20,7 @@ func TestDecisionsAreMetrics(t *testing.T) {
 	f.h.metrics = metrics.New("replace-fn", &out)
 	inst := optedIn(t, f.ec2, "builder")
 	root, _ := rootvolume.RootVolumeOf(inst)
-	awstest.CreateSnapshot(t, f.ec2, root, replaceTag)
+	suiteSnapshot(t, f.ec2, root)
 	req := request(t, "eventbridge-request.json", aws.ToString(inst.InstanceId))
 	notOptedIn := []byte(strings.Replace(string(request(t, "eventbridge-request.json", aws.ToString(awstest.RunInstance(t, f.ec2, "other").InstanceId))),
 		`"id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c"`, `"id": "another-event"`, 1))

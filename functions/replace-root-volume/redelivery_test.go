@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
-	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/replacetest"
 )
 
@@ -58,7 +57,7 @@ func TestEventBridgeRedeliveryAfterTheTaskFinishedStartsNoSecondReplacement(t *t
 	inst := optedIn(t, f.ec2, "build-agent")
 	id := aws.ToString(inst.InstanceId)
 	root, _ := rootvolume.RootVolumeOf(inst)
-	awstest.CreateSnapshot(t, f.ec2, root, replaceTag)
+	suiteSnapshot(t, f.ec2, root)
 	ev := request(t, "eventbridge-request.json", id)
 
 	first, err := f.h.Handle(invocation("req-1"), ev)

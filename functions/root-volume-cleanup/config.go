@@ -18,10 +18,16 @@ type Config struct {
 	MinAge time.Duration
 	// RetainReplaced is the rollback window after a replacement completed.
 	RetainReplaced time.Duration
+	// RetainOrphaned is how long a suite snapshot is kept after the cleanup
+	// first saw its source volume gone.
+	RetainOrphaned time.Duration
 	AdoptExternal  bool
 	DryRun         bool
 	DeleteRate     float64 // deletes a second
 	Table          string
+	// RecordKey is the HMAC KMS key the records are sealed with
+	// (RECORD_KEY_ARN); required.
+	RecordKey string
 	// NotifyTopicARN is the SNS topic told what a run deleted or refused to
 	// delete (NOTIFY_TOPIC_ARN); empty for no notifications.
 	NotifyTopicARN string
@@ -35,12 +41,14 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		KeepTag:        settings.Parse(r, "KEEP_TAG", rootvolume.DefaultKeepTag.String(), rootvolume.ParseTag),
 		MinAge:         r.Duration("MIN_AGE", time.Hour, 0, 100*365*24*time.Hour),
 		RetainReplaced: r.Duration("RETAIN_REPLACED", 24*time.Hour, 0, rootvolume.MaxRetainReplaced),
+		RetainOrphaned: r.Duration("RETAIN_ORPHANED", rootvolume.DefaultRetainOrphaned, 0, rootvolume.MaxRetainReplaced),
 		AdoptExternal:  r.Bool("ADOPT_EXTERNAL_REPLACEMENTS", false),
 		DryRun:         r.Bool("DRY_RUN", false),
 		// EC2 refills its mutating-call bucket at about 5 a second per
 		// account; stay under it so other tools are not starved.
 		DeleteRate:     r.Float("DELETE_RATE", 5, 0.1, 100),
 		Table:          settings.Parse(r, "REPLACEMENTS_TABLE", "", awsid.ParseTableName),
+		RecordKey:      settings.Parse(r, "RECORD_KEY_ARN", "", rootvolume.ParseRecordKey),
 		NotifyTopicARN: r.String("NOTIFY_TOPIC_ARN", ""),
 	}
 	if err := notify.TopicFromEnv(cfg.NotifyTopicARN); err != nil {

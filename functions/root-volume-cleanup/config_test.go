@@ -10,16 +10,16 @@ import (
 )
 
 func TestLoadConfig(t *testing.T) {
-	table := map[string]string{"REPLACEMENTS_TABLE": "replacements"}
+	table := map[string]string{"REPLACEMENTS_TABLE": "replacements", "RECORD_KEY_ARN": recordKey}
 	got, err := loadConfig(settings.Map(table))
 	want := Config{SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag, KeepTag: rootvolume.DefaultKeepTag,
-		MinAge: time.Hour, RetainReplaced: 24 * time.Hour, DeleteRate: 5, Table: "replacements"}
+		MinAge: time.Hour, RetainReplaced: 24 * time.Hour, RetainOrphaned: 168 * time.Hour, DeleteRate: 5, Table: "replacements", RecordKey: recordKey}
 	if err != nil || got != want {
 		t.Errorf("loadConfig(defaults) = %+v, %v, want %+v", got, err, want)
 	}
-	got, err = loadConfig(settings.Map(map[string]string{"REPLACEMENTS_TABLE": "t-1", "MIN_AGE": "24h", "DRY_RUN": "true",
-		"RETAIN_REPLACED": "72h", "ADOPT_EXTERNAL_REPLACEMENTS": "true", "KEEP_TAG": "hold=yes"}))
-	if err != nil || got.MinAge != 24*time.Hour || !got.DryRun || got.RetainReplaced != 72*time.Hour || !got.AdoptExternal ||
+	got, err = loadConfig(settings.Map(map[string]string{"REPLACEMENTS_TABLE": "t-1", "RECORD_KEY_ARN": recordKey, "MIN_AGE": "24h", "DRY_RUN": "true",
+		"RETAIN_REPLACED": "72h", "RETAIN_ORPHANED": "720h", "ADOPT_EXTERNAL_REPLACEMENTS": "true", "KEEP_TAG": "hold=yes"}))
+	if err != nil || got.MinAge != 24*time.Hour || !got.DryRun || got.RetainReplaced != 72*time.Hour || got.RetainOrphaned != 720*time.Hour || !got.AdoptExternal ||
 		got.KeepTag != (rootvolume.Tag{Key: "hold", Value: "yes"}) {
 		t.Errorf("loadConfig(set) = %+v, %v", got, err)
 	}
@@ -29,6 +29,8 @@ func TestLoadConfig(t *testing.T) {
 		"DELETE_RATE":                 {"DELETE_RATE": "0"},
 		"DELETE_VOLUME_TAG":           {"DELETE_VOLUME_TAG": "replace-snapshot=true"},
 		"RETAIN_REPLACED":             {"RETAIN_REPLACED": "a day"},
+		"RETAIN_ORPHANED":             {"RETAIN_ORPHANED": "9000h"},
+		"RECORD_KEY_ARN":              {"RECORD_KEY_ARN": "1234abcd-12ab-34cd-56ef-1234567890ab"},
 		"ADOPT_EXTERNAL_REPLACEMENTS": {"ADOPT_EXTERNAL_REPLACEMENTS": "sometimes"},
 		"KEEP_TAG":                    {"KEEP_TAG": "delete-volume=no"},
 		"REPLACEMENTS_TABLE":          {"REPLACEMENTS_TABLE": "x"},
@@ -36,6 +38,9 @@ func TestLoadConfig(t *testing.T) {
 	for name, env := range tests {
 		if _, ok := env["REPLACEMENTS_TABLE"]; !ok {
 			env["REPLACEMENTS_TABLE"] = "replacements"
+		}
+		if _, ok := env["RECORD_KEY_ARN"]; !ok {
+			env["RECORD_KEY_ARN"] = recordKey
 		}
 		if _, err := loadConfig(settings.Map(env)); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("loadConfig(%v) = %v, want an error naming %s", env, err, name)
@@ -46,3 +51,5 @@ func TestLoadConfig(t *testing.T) {
 		t.Errorf("loadConfig(two problems) = %v, want both named", err)
 	}
 }
+
+const recordKey = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

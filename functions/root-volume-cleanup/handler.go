@@ -29,6 +29,8 @@ var reasons = []string{
 	rootvolume.ReasonNoCompletion, rootvolume.ReasonExternal, rootvolume.ReasonUnrecorded, rootvolume.ReasonUnmarked,
 	rootvolume.ReasonMarkMismatch, rootvolume.ReasonBacksAMI, rootvolume.ReasonRecycleBin, rootvolume.ReasonRecycleUnread,
 	rootvolume.ReasonNotCompleted, rootvolume.ReasonSourceExists, rootvolume.ReasonTooYoung,
+	rootvolume.ReasonUnsealed, rootvolume.ReasonTampered, rootvolume.ReasonTaskUnconfirmed, rootvolume.ReasonAnswerLost,
+	rootvolume.ReasonRolledBack, rootvolume.ReasonAmbiguousRoot, rootvolume.ReasonOrphanGrace,
 }
 
 func reasonKey(r string) string {
@@ -63,6 +65,11 @@ func (h *handler) count(sum rootvolume.CleanupSummary, err error) {
 	}
 	for _, f := range sum.Failed {
 		h.metrics.AddReason("CleanupFailures", f.Kind, 1)
+	}
+	// Records that do not verify: forged or changed (tampered), or with
+	// no MAC at all (unsealed: forged, or written by an earlier version).
+	for _, u := range sum.Untrusted {
+		h.metrics.AddReason("RecordsUntrusted", u.Trust, 1)
 	}
 	if sum.StoppedEarly {
 		h.metrics.Add("CleanupStoppedEarly", 1)

@@ -66,6 +66,8 @@ type fixture struct {
 	// clients are built on (role.Config, with faults and call counts);
 	// caller the task fake as the role sees it.
 	role     *iam.Function
+	acct     string
+	keyARN   string
 	fnCfg    aws.Config
 	caller   *replacetest.Caller
 	store    *rootvolume.Store
@@ -89,7 +91,8 @@ func newFixtureWith(t *testing.T, wrap func(aws.Config) aws.Config) fixture {
 	cfg, acct := awstest.Moto(t).Config(t)
 	replacetest.CreateTable(t, dynamodb.NewFromConfig(cfg), table)
 	calls := awstest.NewCalls()
-	names := map[string]string{"RootVolumeReplacementsTable": table, "RootVolumeNotifyTopic": topic}
+	keyARN, keyID := replacetest.RecordKey(t, cfg)
+	names := map[string]string{"RootVolumeReplacementsTable": table, "RootVolumeNotifyTopic": topic, "RootVolumeRecordKey": keyID}
 	// The cleanup's calls run under its role, as infra/sam writes it.
 	role := iam.As(t, cfg, acct, "root-volume.yaml", "RootVolumeCleanupFunction", iam.Options{Names: names})
 	fnCfg := role.Config
@@ -106,12 +109,13 @@ func newFixtureWith(t *testing.T, wrap func(aws.Config) aws.Config) fixture {
 	return fixture{
 		cfg: cfg, ec2: ec2.NewFromConfig(cfg), db: dynamodb.NewFromConfig(cfg), fake: fake, calls: calls,
 		role: role, fnCfg: fnCfg, caller: caller,
-		store: &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table},
+		keyARN: keyARN, acct: acct,
+		store:  &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table, Sealer: replacetest.Sealer(fnCfg, keyARN)},
 		replacer: &rootvolume.Replacer{EC2: fake.As(ec2.NewFromConfig(replaceRole.Config), replaceRole.Authorizer("ec2")),
-			Store:       &rootvolume.Store{DB: dynamodb.NewFromConfig(replaceRole.Config), Table: table},
+			Store:       &rootvolume.Store{DB: dynamodb.NewFromConfig(replaceRole.Config), Table: table, Sealer: replacetest.Sealer(replaceRole.Config, keyARN)},
 			SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag, OptInTag: rootvolume.DefaultOptInTag, Now: fake.Now},
 		snaps: &rootvolume.Snapshotter{EC2: ec2.NewFromConfig(snapRole.Config),
-			Store: &rootvolume.Store{DB: dynamodb.NewFromConfig(snapRole.Config), Table: table},
+			Store: &rootvolume.Store{DB: dynamodb.NewFromConfig(snapRole.Config), Table: table, Sealer: replacetest.Sealer(snapRole.Config, keyARN)},
 			Tag:   rootvolume.DefaultSnapshotTag, Now: fake.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))},
 		notes: &notes{},
 	}

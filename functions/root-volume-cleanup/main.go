@@ -11,10 +11,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/notify"
+	"github.com/ebs-ops/lambda-suite/shared/proof"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"golang.org/x/time/rate"
 )
@@ -27,13 +29,15 @@ func main() {
 	awsCfg := coldstart.AWS(context.Background(), log)
 	h := &handler{
 		cleaner: &rootvolume.Cleaner{
-			EC2:            ec2.NewFromConfig(awsCfg),
-			Store:          &rootvolume.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
+			EC2: ec2.NewFromConfig(awsCfg),
+			Store: &rootvolume.Store{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table,
+				Sealer: &proof.Sealer{KMS: kms.NewFromConfig(awsCfg), KeyID: cfg.RecordKey}},
 			SnapshotTag:    cfg.SnapshotTag,
 			DeleteTag:      cfg.DeleteTag,
 			KeepTag:        cfg.KeepTag,
 			MinAge:         cfg.MinAge,
 			RetainReplaced: cfg.RetainReplaced,
+			RetainOrphaned: cfg.RetainOrphaned,
 			AdoptExternal:  cfg.AdoptExternal,
 			DryRun:         cfg.DryRun,
 			Limiter:        rate.NewLimiter(rate.Limit(cfg.DeleteRate), 1),

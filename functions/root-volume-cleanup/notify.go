@@ -22,6 +22,8 @@ import (
 var refusals = []string{
 	rootvolume.ReasonUnrecorded, rootvolume.ReasonTaskFailed, rootvolume.ReasonTaskRefused, rootvolume.ReasonExternal,
 	rootvolume.ReasonAttached, rootvolume.ReasonIsRoot, rootvolume.ReasonUnmarked, rootvolume.ReasonMarkMismatch,
+	rootvolume.ReasonUnsealed, rootvolume.ReasonTampered, rootvolume.ReasonTaskUnconfirmed, rootvolume.ReasonAnswerLost,
+	rootvolume.ReasonAmbiguousRoot,
 }
 
 // listed caps the IDs a message names per section.
@@ -76,8 +78,20 @@ func cleanupMessage(sum rootvolume.CleanupSummary, now time.Time) (notify.Messag
 		refused = append(refused, s)
 		told = append(told, rootvolume.Notice{ResourceID: s.ID, Reason: reasonKey(s.Reason), ToldAt: now})
 	}
+	// Records that do not verify are told like refusals: when new, and
+	// once a day while they stay in the table.
+	var untrusted []rootvolume.UntrustedRecord
+	for _, u := range sum.Untrusted {
+		n, ok := sum.Notices[u.ID]
+		if ok && n.Reason == u.Trust && now.Sub(n.ToldAt) < refusalReminder {
+			repeated++
+			continue
+		}
+		untrusted = append(untrusted, u)
+		told = append(told, rootvolume.Notice{ResourceID: u.ID, Reason: u.Trust, ToldAt: now})
+	}
 	deleted := len(sum.VolumesDeleted) + len(sum.SnapshotsDeleted)
-	if deleted == 0 && len(refused) == 0 && len(sum.Failed) == 0 {
+	if deleted == 0 && len(refused) == 0 && len(sum.Failed) == 0 && len(untrusted) == 0 {
 		return notify.Message{}, nil, false
 	}
 
@@ -115,6 +129,18 @@ func cleanupMessage(sum rootvolume.CleanupSummary, now time.Time) (notify.Messag
 		b.WriteString("\nWhat to do about a refusal: look at each resource. If it is yours to keep, remove the suite's label " +
 			"(the delete-volume or replace-snapshot tag) so it is no longer considered; if it should go, " +
 			"delete it yourself after checking (README, \"What the cleanup trusts, and why\").\n")
+	}
+	if len(untrusted) > 0 {
+		parts = append(parts, fmt.Sprintf("%d untrusted records", len(untrusted)))
+		b.WriteString("\nRecords that do not verify (tampered: forged or changed; unsealed: no MAC, forged or written by an earlier version). " +
+			"Nothing was deleted because of them; find who wrote them (CloudTrail data events on the replacements table), then delete them:\n")
+		for i, u := range untrusted {
+			if i == listed {
+				fmt.Fprintf(&b, "- and %d more\n", len(untrusted)-i)
+				break
+			}
+			fmt.Fprintf(&b, "- %s (%s, names %s): %s\n", u.ID, u.Kind, u.Names, u.Trust)
+		}
 	}
 	switch {
 	case repeated == 1:

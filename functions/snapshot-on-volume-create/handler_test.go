@@ -55,9 +55,10 @@ func newFixtureWith(t *testing.T, attachWait time.Duration, wrap func(aws.Config
 	t.Helper()
 	cfg, acct := awstest.Moto(t).Config(t)
 	calls := awstest.NewCalls()
+	keyARN, keyID := replacetest.RecordKey(t, cfg)
 	// The function's calls run under its role, as infra/sam writes it.
 	role := iam.As(t, cfg, acct, "root-volume.yaml", "SnapshotOnVolumeCreateFunction",
-		iam.Options{Names: map[string]string{"RootVolumeReplacementsTable": table}}).Config
+		iam.Options{Names: map[string]string{"RootVolumeReplacementsTable": table, "RootVolumeRecordKey": keyID}}).Config
 	fnCfg := role.Copy()
 	if wrap != nil {
 		fnCfg = wrap(fnCfg)
@@ -72,7 +73,7 @@ func newFixtureWith(t *testing.T, attachWait time.Duration, wrap func(aws.Config
 		role:  role,
 		h: &handler{log: log, snapshotter: &rootvolume.Snapshotter{
 			EC2: ec2.NewFromConfig(fnCfg), Tag: rootvolume.DefaultSnapshotTag, AttachWait: attachWait,
-			Store:   &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table},
+			Store:   &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table, Sealer: replacetest.Sealer(fnCfg, keyARN)},
 			PollMin: 200 * time.Millisecond, PollMax: 400 * time.Millisecond, Log: log,
 		}},
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -36,6 +37,7 @@ const (
 	DefaultMinAge          = "1h"
 	DefaultCleanupSchedule = "rate(1 hour)"
 	DefaultRetainReplaced  = "24h"
+	DefaultRetainOrphaned  = "168h"
 	DefaultKeepTag         = "lambda-suite:keep=true"
 	DefaultReplaceOptInTag = "root-volume-replace=enabled"
 
@@ -50,6 +52,7 @@ const (
 	// Logical IDs of the stateful or shared resources, pinned so that a
 	// refactor never replaces them, and the same in template.yaml.
 	ReplacementsTableID = "RootVolumeReplacementsTable"
+	RecordKeyID         = "RootVolumeRecordKey"
 	RootVolumeBusID     = "RootVolumeBus"
 
 	// attachWait is how long snapshot-on-volume-create waits for a new volume
@@ -95,6 +98,9 @@ type RootVolumeStackProps struct {
 	// RetainReplaced is the rollback window after a replacement completed
 	// before its old root volume may be deleted, as a Go duration.
 	RetainReplaced string
+	// RetainOrphaned is how long a suite snapshot is kept after the cleanup
+	// first saw its source volume gone, as a Go duration.
+	RetainOrphaned string
 	// KeepTag on a volume or snapshot keeps it from the cleanup.
 	KeepTag Tag
 	// AdoptExternalReplacements lets the cleanup remove the old root volumes
@@ -129,6 +135,9 @@ func (p *RootVolumeStackProps) withDefaults() RootVolumeStackProps {
 	if out.RetainReplaced == "" {
 		out.RetainReplaced = DefaultRetainReplaced
 	}
+	if out.RetainOrphaned == "" {
+		out.RetainOrphaned = DefaultRetainOrphaned
+	}
 	if out.KeepTag == (Tag{}) {
 		out.KeepTag, _ = ParseTag(DefaultKeepTag)
 	}
@@ -161,6 +170,9 @@ func (p *RootVolumeStackProps) validate() error {
 	}
 	if d, err := time.ParseDuration(p.RetainReplaced); err != nil || d < 0 || d > rootvolume.MaxRetainReplaced {
 		errs = append(errs, fmt.Errorf("retain replaced %q: want a Go duration from 0 to %s", p.RetainReplaced, rootvolume.MaxRetainReplaced))
+	}
+	if d, err := time.ParseDuration(p.RetainOrphaned); err != nil || d < 0 || d > rootvolume.MaxRetainReplaced {
+		errs = append(errs, fmt.Errorf("retain orphaned %q: want a Go duration from 0 to %s", p.RetainOrphaned, rootvolume.MaxRetainReplaced))
 	}
 	for _, pr := range p.BusPrincipals {
 		if _, err := awsid.ParseIAMPrincipalARN(pr); err != nil && !awsid.IsAccountID(pr) {
@@ -200,6 +212,16 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 	// DynamoDB Grant* calls add DescribeTable, ConditionCheckItem, Query,
 	// the Batch* and stream actions, which none of them uses.
 	tableARN := []*string{table.TableArn()}
+	// The records are sealed with a key of the stack; its policy, naming
+	// the roles, is set once they exist (recordKeyPolicy).
+	recordKey := awskms.NewCfnKey(stack, jsii.String("RecordKey"), &awskms.CfnKeyProps{
+		Description: jsii.String("Seals the root-volume records the suite acts on (GenerateMac/VerifyMac)."),
+		KeySpec:     jsii.String("HMAC_256"),
+		KeyUsage:    jsii.String("GENERATE_VERIFY_MAC"),
+	})
+	recordKey.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
+	pinLogicalID(recordKey, RecordKeyID)
+	keyARN := *recordKey.AttrArn()
 
 	// The suite's custom events travel on a bus of its own, whose policy
 	// names who may put them.
@@ -234,6 +256,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"SNAPSHOT_TAG":       p.SnapshotTag.String(),
 			"ATTACH_WAIT":        attachWait,
 			"REPLACEMENTS_TABLE": *table.TableName(),
+			"RECORD_KEY_ARN":     keyARN,
 		},
 		Statements: []awsiam.PolicyStatement{
 			allow(stack, "Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeInstances", "ec2:DescribeSnapshots"}, nil, nil),
@@ -275,9 +298,12 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"DELETE_VOLUME_TAG":  p.DeleteVolumeTag.String(),
 			"REPLACE_OPT_IN_TAG": p.ReplaceOptInTag.String(),
 			"REPLACEMENTS_TABLE": *table.TableName(),
+			"RECORD_KEY_ARN":     keyARN,
 		},
 		Statements: []awsiam.PolicyStatement{
-			allow(stack, "Describe", []string{"ec2:DescribeInstances", "ec2:DescribeSnapshots"}, nil, nil),
+			// DescribeReplaceRootVolumeTasks: a new request after a task
+			// that is over takes a new token; a lost answer is looked up.
+			allow(stack, "Describe", []string{"ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeReplaceRootVolumeTasks"}, nil, nil),
 			statement("RecordReplacements", []string{"dynamodb:PutItem", "dynamodb:GetItem"}, tableARN, nil),
 			allow(stack, "MarkVolumeForDeletion", []string{"ec2:CreateTags"}, []string{"volume/*"}, merge(
 				requestTag(p.DeleteVolumeTag),
@@ -314,9 +340,11 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"MIN_AGE":                     p.MinAge,
 			"DRY_RUN":                     strconv.FormatBool(p.DryRun),
 			"RETAIN_REPLACED":             p.RetainReplaced,
+			"RETAIN_ORPHANED":             p.RetainOrphaned,
 			"KEEP_TAG":                    p.KeepTag.String(),
 			"ADOPT_EXTERNAL_REPLACEMENTS": strconv.FormatBool(p.AdoptExternalReplacements),
 			"REPLACEMENTS_TABLE":          *table.TableName(),
+			"RECORD_KEY_ARN":              keyARN,
 			NotifyTopicEnv:                *topic,
 			// Mass deletes get throttled; the SDK's adaptive retryer paces them.
 			"AWS_RETRY_MODE":   "adaptive",
@@ -339,6 +367,8 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 		RetryAttempts:    new(int),
 		LogRetentionDays: p.LogRetentionDays,
 	})
+	recordKey.SetKeyPolicy(recordKeyPolicy(snapshot, replace, cleanup))
+
 	awsevents.NewRule(stack, jsii.String("CleanupScheduleRule"), &awsevents.RuleProps{
 		Description: jsii.String("Runs " + RootVolumeCleanup + " on a schedule"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(p.CleanupSchedule)),
@@ -360,6 +390,33 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 
 	Observe(stack, snapshot, replace, cleanup)
 	return stack, nil
+}
+
+// recordKeyPolicy is the record key's policy: the account's administrators
+// manage the key but cannot use it, and, since the policy does not let the
+// account's IAM decide, no identity policy can grant its use to anyone
+// else; each of the three roles may make MACs, and the two that read
+// records may check them (KMS developer guide, "Key policies in AWS KMS").
+func recordKeyPolicy(snapshot, replace, cleanup *Function) map[string]any {
+	role := func(f *Function) map[string]any { return map[string]any{"AWS": *f.Function.Role().RoleArn()} }
+	stmt := func(sid string, principal map[string]any, actions ...string) map[string]any {
+		var action any = actions
+		if len(actions) == 1 {
+			action = actions[0]
+		}
+		return map[string]any{"Sid": sid, "Effect": "Allow", "Principal": principal, "Action": action, "Resource": "*"}
+	}
+	return map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{
+			stmt("AccountAdministers", map[string]any{"AWS": awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"), nil)},
+				"kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*",
+				"kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"),
+			stmt("SnapshotSeals", role(snapshot), "kms:GenerateMac"),
+			stmt("ReplaceSealsAndVerifies", role(replace), "kms:GenerateMac", "kms:VerifyMac"),
+			stmt("CleanupSealsAndVerifies", role(cleanup), "kms:GenerateMac", "kms:VerifyMac"),
+		},
+	}
 }
 
 // tagCapability tags every taggable resource of a capability's stack.

@@ -144,7 +144,8 @@ func setupSnapshot(ctx context.Context, b *bench) (subject, error) {
 }
 
 // rootVolumeEnv returns the root-volume functions' configuration: the
-// replacements table, made as the stack makes it the first time, and env.
+// replacements table and the record key, made as the stack makes them the
+// first time, and env.
 func (b *bench) rootVolumeEnv(ctx context.Context, env ...string) ([]string, error) {
 	if !b.replacements {
 		if err := awstest.MakeTable(ctx, dynamodb.NewFromConfig(b.cfg), replacementsTable, "expiresAt"); err != nil {
@@ -152,7 +153,14 @@ func (b *bench) rootVolumeEnv(ctx context.Context, env ...string) ([]string, err
 		}
 		b.replacements = true
 	}
-	return append([]string{"REPLACEMENTS_TABLE=" + replacementsTable}, env...), nil
+	if b.recordKey == "" {
+		key, err := awstest.MakeHMACKey(ctx, kms.NewFromConfig(b.cfg))
+		if err != nil {
+			return nil, err
+		}
+		b.recordKey = key
+	}
+	return append([]string{"REPLACEMENTS_TABLE=" + replacementsTable, "RECORD_KEY_ARN=" + b.recordKey}, env...), nil
 }
 
 func setupReplace(ctx context.Context, b *bench) (subject, error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 )
 
@@ -50,6 +51,9 @@ type account struct {
 	amiSnapshot, ami string
 	// untaggedSnapshot is nobody's business but its owner's.
 	untaggedSnapshot string
+	// recordKey is the root-volume record key (RECORD_KEY_ARN), made the
+	// first time a root-volume function starts.
+	recordKey string
 }
 
 // seed creates the sample account in moto's default account, the one the
@@ -70,7 +74,9 @@ func seed(ctx context.Context, c *ec2.Client, db *dynamodb.Client) (*account, er
 	a.taggedAttached = s.volume("web-2 scratch, tagged but in use", deleteTagKey, deleteTagValue)
 	s.attach(a.taggedAttached, a.web2.ID, "/dev/sdg")
 
-	a.web2Snapshot = s.snapshot(a.web2.RootVolume, "web-2 root, last known good", snapshotTagKey, snapshotTagValue)
+	// As snapshot-on-volume-create takes it: tagged, and the suite's marker
+	// naming the volume in its description (a restore needs both).
+	a.web2Snapshot = s.snapshot(a.web2.RootVolume, rootvolume.SnapshotDescription(a.web2.RootVolume, a.web2.ID, a.web2.RootDevice), snapshotTagKey, snapshotTagValue)
 
 	gone := s.volume("short-lived")
 	a.orphanSnapshot = s.snapshot(gone, "orphan: its volume is gone", snapshotTagKey, snapshotTagValue)

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/runtimeapi"
@@ -51,7 +52,11 @@ var scenarios = []scenario{
 }
 
 func snapshotOnVolumeCreate(ctx context.Context, r *runner) error {
-	f, err := r.start("snapshot-on-volume-create", "SNAPSHOT_TAG="+snapshotTag, "ATTACH_WAIT=2s", "REPLACEMENTS_TABLE="+replacementsTable)
+	key, err := r.recordKeyEnv(ctx)
+	if err != nil {
+		return err
+	}
+	f, err := r.start("snapshot-on-volume-create", "SNAPSHOT_TAG="+snapshotTag, "ATTACH_WAIT=2s", "REPLACEMENTS_TABLE="+replacementsTable, key)
 	if err != nil {
 		return err
 	}
@@ -130,10 +135,28 @@ func snapshotOnVolumeCreate(ctx context.Context, r *runner) error {
 	return nil
 }
 
+// recordKeyEnv is RECORD_KEY_ARN: the stack's record key, an HMAC_256 key
+// made in moto the first time a root-volume function starts. The IAM layer
+// evaluates its key policy as infra/sam writes it.
+func (r *runner) recordKeyEnv(ctx context.Context) (string, error) {
+	if r.acct.recordKey == "" {
+		key, err := awstest.MakeHMACKey(ctx, kms.NewFromConfig(r.cfg))
+		if err != nil {
+			return "", fmt.Errorf("make the record key: %w", err)
+		}
+		r.acct.recordKey = key
+	}
+	return "RECORD_KEY_ARN=" + r.acct.recordKey, nil
+}
+
 // startReplace starts replace-root-volume against the stand-in.
-func (r *runner) startReplace() (*runtimeapi.Function, error) {
+func (r *runner) startReplace(ctx context.Context) (*runtimeapi.Function, error) {
+	key, err := r.recordKeyEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return r.start("replace-root-volume",
-		"SNAPSHOT_TAG="+snapshotTag, "DELETE_VOLUME_TAG="+deleteTag, "REPLACEMENTS_TABLE="+replacementsTable,
+		"SNAPSHOT_TAG="+snapshotTag, "DELETE_VOLUME_TAG="+deleteTag, "REPLACEMENTS_TABLE="+replacementsTable, key,
 		"AWS_ENDPOINT_URL="+r.standIn.URL, "AWS_MAX_ATTEMPTS=1")
 }
 
@@ -152,7 +175,7 @@ func replaceRootVolume(ctx context.Context, r *runner) error {
 	r.note("task (a volume from the snapshot, or the AMI's, takes the root device; the old one stays,")
 	r.note("detached, unless deleteReplacedVolume), and passes every other call to moto.")
 	r.note("The real call is exercised only in AWS.")
-	f, err := r.startReplace()
+	f, err := r.startReplace(ctx)
 	if err != nil {
 		return err
 	}
@@ -199,13 +222,15 @@ func replaceRootVolume(ctx context.Context, r *runner) error {
 	if ev, err = r.request("launch-state.json", web1.ID); err != nil {
 		return err
 	}
-	r.step("restore web-1 to its launch state and delete the old root volume (launch-state.json, instanceId → %s)", web1.ID)
+	r.step("restore web-1 to its launch state, deleteReplacedVolume: true (launch-state.json, instanceId → %s)", web1.ID)
 	if inv, err = r.invoke(ctx, f, ev); err != nil {
 		return err
 	}
 	newRoot := inv.rootVolume(web1.ID)
-	r.check(newRoot != "" && newRoot != web1.RootVolume && inv.volume(web1.RootVolume) == nil,
-		"web-1's root volume is now %s; the old one, %s, is deleted", newRoot, web1.RootVolume)
+	kept := inv.volume(web1.RootVolume)
+	r.check(newRoot != "" && newRoot != web1.RootVolume && kept != nil && tagValue(kept.Tags, deleteTagKey) == deleteTagValue,
+		"web-1's root volume is now %s; the old one, %s, is kept and labelled: deleteReplacedVolume means after the rollback window, through the cleanup",
+		newRoot, web1.RootVolume)
 	return nil
 }
 
@@ -233,12 +258,16 @@ func rootVolumeCleanup(ctx context.Context, r *runner) error {
 	if err != nil {
 		return err
 	}
+	key, err := r.recordKeyEnv(ctx)
+	if err != nil {
+		return err
+	}
 	env := []string{"SNAPSHOT_TAG=" + snapshotTag, "DELETE_VOLUME_TAG=" + deleteTag, "MIN_AGE=0s",
-		"RETAIN_REPLACED=" + window.String(), "REPLACEMENTS_TABLE=" + replacementsTable,
+		"RETAIN_REPLACED=" + window.String(), "RETAIN_ORPHANED=0s", "REPLACEMENTS_TABLE=" + replacementsTable, key,
 		// moto lacks DescribeReplaceRootVolumeTasks and ListImagesInRecycleBin.
 		"AWS_ENDPOINT_URL=" + r.standIn.URL}
 
-	replace, err := r.startReplace()
+	replace, err := r.startReplace(ctx)
 	if err != nil {
 		return err
 	}

@@ -306,3 +306,19 @@ func FuzzParseARNs(f *testing.F) {
 		}
 	})
 }
+
+func TestParseKMSKeyARN(t *testing.T) {
+	for s, ok := range map[string]bool{
+		"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab":     true,
+		"arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab":     true,
+		"arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab": true,
+		"arn:aws:kms:us-east-1:123456789012:alias/records":                                false,
+		"1234abcd-12ab-34cd-56ef-1234567890ab":                                            false,
+		"arn:aws:sns:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab":     false,
+		"arn:aws:kms:us-east-1:12345:key/1234abcd-12ab-34cd-56ef-1234567890ab":            false,
+	} {
+		if _, err := ParseKMSKeyARN(s); (err == nil) != ok {
+			t.Errorf("ParseKMSKeyARN(%q) = %v, want ok %v", s, err, ok)
+		}
+	}
+}

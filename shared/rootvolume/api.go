@@ -27,6 +27,7 @@ type replaceAPI interface {
 	ec2.DescribeSnapshotsAPIClient
 	DescribeInstances(context.Context, *ec2.DescribeInstancesInput, ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
 	CreateTags(context.Context, *ec2.CreateTagsInput, ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
+	ec2.DescribeReplaceRootVolumeTasksAPIClient
 	CreateReplaceRootVolumeTask(context.Context, *ec2.CreateReplaceRootVolumeTaskInput, ...func(*ec2.Options)) (*ec2.CreateReplaceRootVolumeTaskOutput, error)
 }
 

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
@@ -176,7 +178,7 @@ func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, inv Invocati
 				ErrBadEvent, inv.Key, rec.InstanceID, rec.RestoreTo)
 		}
 		if found {
-			return r.resume(ctx, rec)
+			return r.resume(ctx, rec, res)
 		}
 	}
 
@@ -204,16 +206,38 @@ func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, inv Invocati
 		return res, err
 	}
 
-	res.ClientToken = ClientToken(req.InstanceID, rootVolume, res.SnapshotID, req.DeleteReplacedVolume)
+	base := ClientToken(req.InstanceID, rootVolume, res.SnapshotID, req.DeleteReplacedVolume)
 	now := r.now().UTC()
-	rec, err := r.Store.PutNewReplacement(ctx, Replacement{
-		ClientToken: res.ClientToken, InstanceID: req.InstanceID, ReplacedVolumeID: rootVolume,
-		RestoreTo: req.RestoreTo, SnapshotID: res.SnapshotID, DeleteReplacedVolume: req.DeleteReplacedVolume,
-		RequestedBy: inv.RequestedBy, RequestedAt: now, State: StateRequested, UpdatedAt: now,
-	})
-	res.Retried = errors.Is(err, ErrRecordExists)
-	if err != nil && !res.Retried {
-		return res, err
+	var rec Replacement
+	for attempt := 0; ; attempt++ {
+		if attempt == maxAttempts {
+			return res, fmt.Errorf("%w: %d requests for %s on root volume %s were recorded before; not asking again",
+				ErrBadEvent, maxAttempts, req.InstanceID, rootVolume)
+		}
+		res.ClientToken = attemptToken(base, attempt)
+		rec, err = r.Store.PutNewReplacement(ctx, Replacement{
+			ClientToken: res.ClientToken, InstanceID: req.InstanceID, ReplacedVolumeID: rootVolume,
+			RestoreTo: req.RestoreTo, SnapshotID: res.SnapshotID, DeleteReplacedVolume: req.DeleteReplacedVolume,
+			RequestedBy: inv.RequestedBy, RequestedAt: now, State: StateRequested, UpdatedAt: now,
+		})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrRecordExists) {
+			return res, err
+		}
+		// This token was used before. A request whose task is over (it
+		// failed, was refused, or succeeded and the root was put back)
+		// takes the next token: the same one would give it the old task
+		// back. One still under way is this request, found again.
+		over, err := r.over(ctx, rec)
+		if err != nil {
+			return res, err
+		}
+		if !over {
+			res.Retried = true
+			break
+		}
 	}
 	res.RecordID = rec.ID
 	// Tied before EC2 is asked: once a task may exist, a retry of this
@@ -223,18 +247,88 @@ func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, inv Invocati
 			return res, err
 		}
 	}
+	if res.Retried {
+		return r.resume(ctx, rec, res)
+	}
 	return r.start(ctx, rec, res)
+}
+
+// maxAttempts bounds the requests recorded for one instance, root volume
+// and snapshot: a new token each after a task that is over.
+const maxAttempts = 50
+
+// attemptToken is the client token of the attempt-th request for the same
+// replacement: the first is ClientToken's, as before; later ones differ.
+func attemptToken(base string, attempt int) string {
+	if attempt == 0 {
+		return base
+	}
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s#%d", base, attempt)))
+	return hex.EncodeToString(sum[:])
+}
+
+// over reports whether a recorded request is over, so that a new request
+// needs a new token: refused or failed by its record, or its task ended by
+// EC2's answer (the record is then brought up to date). A task EC2 does not
+// list is in doubt: the request is refused.
+func (r *Replacer) over(ctx context.Context, rec Replacement) (bool, error) {
+	switch rec.State {
+	case StateRefused, StateFailed:
+		return true, nil
+	case StateRequested, StateUnknown:
+		return false, nil
+	}
+	if rec.TaskID == "" {
+		return false, nil
+	}
+	out, err := r.EC2.DescribeReplaceRootVolumeTasks(ctx, &ec2.DescribeReplaceRootVolumeTasksInput{ReplaceRootVolumeTaskIds: []string{rec.TaskID}})
+	if err != nil {
+		return false, fmt.Errorf("describe task %s of record %s: %w", rec.TaskID, rec.ID, err)
+	}
+	if len(out.ReplaceRootVolumeTasks) != 1 {
+		return false, fmt.Errorf("%w: EC2 does not list task %s of record %s; not asking again", ErrBadEvent, rec.TaskID, rec.ID)
+	}
+	t := taskFacts(out.ReplaceRootVolumeTasks[0])
+	outcome := taskOutcome(t.State)
+	if outcome == "" {
+		return false, nil
+	}
+	if outcome != rec.State {
+		rec.State, rec.Reason, rec.UpdatedAt = outcome, "EC2 reports the task "+t.State, r.now().UTC()
+		if !t.Completed.IsZero() {
+			rec.CompletedAt = aws.Time(t.Completed)
+		}
+		if err := r.Store.UpdateReplacement(ctx, rec); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // resume carries on with the replacement an invocation recorded before.
 // A task EC2 accepted is not asked for again: only its label may be
-// missing. One EC2 never accepted is asked for again with the same token,
-// if the instance still opts in and its root is still the one recorded.
-func (r *Replacer) resume(ctx context.Context, rec Replacement) (ReplaceResult, error) {
-	res := ReplaceResult{
-		TaskID: rec.TaskID, InstanceID: rec.InstanceID, ReplacedVolumeID: rec.ReplacedVolumeID, RestoreTo: rec.RestoreTo,
-		SnapshotID: rec.SnapshotID, DeleteReplacedVolume: rec.DeleteReplacedVolume, ClientToken: rec.ClientToken,
-		RecordID: rec.ID, Retried: true,
+// missing. When EC2's answer was lost, EC2 is asked which task it made
+// (MatchTask) before anything else. One EC2 never accepted is asked for
+// again with the same token, if the instance still opts in and its root is
+// still the one recorded: EC2 answers a token it has seen with its task.
+func (r *Replacer) resume(ctx context.Context, rec Replacement, res ReplaceResult) (ReplaceResult, error) {
+	res.TaskID, res.InstanceID, res.ReplacedVolumeID, res.RestoreTo = rec.TaskID, rec.InstanceID, rec.ReplacedVolumeID, rec.RestoreTo
+	res.SnapshotID, res.DeleteReplacedVolume, res.ClientToken, res.RecordID, res.Retried = rec.SnapshotID, rec.DeleteReplacedVolume, rec.ClientToken, rec.ID, true
+	if rec.TaskID == "" && rec.State == StateUnknown {
+		t, found, err := r.findLostTask(ctx, rec)
+		if err != nil {
+			return res, err
+		}
+		if found {
+			rec.TaskID, rec.State, rec.Reason, rec.UpdatedAt = t.ID, StateStarted, "EC2 lists a task that matches the lost answer", r.now().UTC()
+			rec.TaskStartedAt = aws.Time(t.Started)
+			finish, cancel := deadline.Finish(ctx)
+			defer cancel()
+			if err := r.Store.UpdateReplacement(finish, rec); err != nil {
+				return res, err
+			}
+			res.TaskID, res.TaskState = t.ID, t.State
+		}
 	}
 	if rec.TaskID != "" {
 		finish, cancel := deadline.Finish(ctx)
@@ -255,20 +349,52 @@ func (r *Replacer) resume(ctx context.Context, rec Replacement) (ReplaceResult, 
 	return r.start(ctx, rec, res)
 }
 
+// findLostTask asks EC2 for the instance's tasks and picks the one a
+// request whose answer was lost made, if EC2 lists it (MatchTask).
+func (r *Replacer) findLostTask(ctx context.Context, rec Replacement) (TaskFacts, bool, error) {
+	p := ec2.NewDescribeReplaceRootVolumeTasksPaginator(r.EC2, &ec2.DescribeReplaceRootVolumeTasksInput{
+		Filters: []types.Filter{filter("instance-id", rec.InstanceID)}, MaxResults: aws.Int32(taskPage),
+	})
+	var tasks []TaskFacts
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return TaskFacts{}, false, fmt.Errorf("list tasks of %s: %w", rec.InstanceID, err)
+		}
+		for _, t := range page.ReplaceRootVolumeTasks {
+			tasks = append(tasks, taskFacts(t))
+		}
+	}
+	t, ok := MatchTask(rec, tasks)
+	return t, ok, nil
+}
+
+// taskFacts reads what the suite needs of EC2's task.
+func taskFacts(t types.ReplaceRootVolumeTask) TaskFacts {
+	f := TaskFacts{ID: aws.ToString(t.ReplaceRootVolumeTaskId), InstanceID: aws.ToString(t.InstanceId), State: string(t.TaskState),
+		SourceVolume: tagValue(t.Tags, TagSourceVolume), CreatedBy: tagValue(t.Tags, TagCreatedBy)}
+	f.Started, _ = parseTaskTime(t.StartTime)
+	f.Completed, _ = parseTaskTime(t.CompleteTime)
+	return f
+}
+
 // start asks EC2 for the recorded replacement (the client token makes a
 // repeated ask return the same task), records what EC2 answered, and
 // labels the old root once EC2 accepted the task.
 func (r *Replacer) start(ctx context.Context, rec Replacement, res ReplaceResult) (ReplaceResult, error) {
 	in := &ec2.CreateReplaceRootVolumeTaskInput{
-		InstanceId:               aws.String(rec.InstanceID),
-		ClientToken:              aws.String(rec.ClientToken),
-		DeleteReplacedRootVolume: aws.Bool(rec.DeleteReplacedVolume),
+		InstanceId:  aws.String(rec.InstanceID),
+		ClientToken: aws.String(rec.ClientToken),
+		// Never EC2's own delete, whatever deleteReplacedVolume says: the
+		// old root goes only through the cleanup's rules (the rollback
+		// window, KEEP_TAG, a sealed record EC2 confirms).
+		DeleteReplacedRootVolume: aws.Bool(false),
 		TagSpecifications: []types.TagSpecification{{
 			ResourceType: types.ResourceTypeReplaceRootVolumeTask,
 			Tags: []types.Tag{
 				ReplacedTaskTag.ec2(),
 				{Key: aws.String(TagSourceVolume), Value: aws.String(rec.ReplacedVolumeID)},
-				{Key: aws.String(TagCreatedBy), Value: aws.String("replace-root-volume")},
+				{Key: aws.String(TagCreatedBy), Value: aws.String(ReplaceCreatedBy)},
 			},
 		}},
 	}
@@ -283,7 +409,13 @@ func (r *Replacer) start(ctx context.Context, rec Replacement, res ReplaceResult
 	rec.UpdatedAt = r.now().UTC()
 	if taskErr != nil {
 		if rec.TaskID == "" {
+			// A refusal is EC2's answer; a time-out, a 5xx or a broken
+			// connection is none: a task may exist, so the record says
+			// unknown and the next request asks EC2 first.
 			rec.State, rec.Reason = StateRefused, taskErr.Error()
+			if answerLost(taskErr) {
+				rec.State = StateUnknown
+			}
 			if err := r.Store.UpdateReplacement(finish, rec); err != nil {
 				return res, errors.Join(fmt.Errorf("start root-volume replacement of %s: %w", rec.InstanceID, taskErr), err)
 			}
@@ -292,7 +424,7 @@ func (r *Replacer) start(ctx context.Context, rec Replacement, res ReplaceResult
 	}
 	if t := out.ReplaceRootVolumeTask; t != nil {
 		res.TaskID, res.TaskState = aws.ToString(t.ReplaceRootVolumeTaskId), string(t.TaskState)
-		if rec.State == StateRequested || rec.State == StateRefused {
+		if rec.State == StateRequested || rec.State == StateRefused || rec.State == StateUnknown {
 			rec.State, rec.Reason = StateStarted, ""
 		}
 		rec.TaskID = res.TaskID
@@ -306,8 +438,23 @@ func (r *Replacer) start(ctx context.Context, rec Replacement, res ReplaceResult
 	return res, r.label(finish, rec.ReplacedVolumeID)
 }
 
+// answerLost reports whether err carries no answer from EC2: no HTTP
+// response at all (a time-out, a broken connection), or a server fault
+// (5xx), after the SDK's retries. An answer EC2 gave (4xx) is a refusal.
+func answerLost(err error) bool {
+	var resp *awshttp.ResponseError
+	if errors.As(err, &resp) {
+		return resp.HTTPStatusCode() >= 500
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorFault() == smithy.FaultServer
+	}
+	return true
+}
+
 // label puts DELETE_VOLUME_TAG on a replaced root volume. A volume that is
-// gone needs none: EC2 deleted it with its task (deleteReplacedVolume).
+// gone needs no label.
 func (r *Replacer) label(ctx context.Context, volumeID string) error {
 	_, err := r.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{volumeID}, Tags: []types.Tag{r.DeleteTag.ec2()}})
 	if isNotFound(err) {
@@ -373,17 +520,19 @@ func (r *Replacer) latestSnapshot(ctx context.Context, volumeID string) (string,
 	}
 	id := NewestUsableSnapshot(snaps, volumeID, r.SnapshotTag)
 	if id == "" {
-		return "", fmt.Errorf("%w: no completed snapshot tagged %s of the current root volume %s", ErrBadEvent, r.SnapshotTag, volumeID)
+		return "", fmt.Errorf("%w: no completed snapshot of the current root volume %s tagged %s and carrying the suite's marker", ErrBadEvent, volumeID, r.SnapshotTag)
 	}
 	return id, nil
 }
 
 // NewestUsableSnapshot returns the newest completed snapshot of volumeID
-// carrying tag, or "". It checks what the server filters claim, since a
-// wrong snapshot here would restore another machine's disk.
+// carrying tag and the suite's marker naming volumeID (IsSuiteSnapshotOf:
+// the tag is a label anyone with ec2:CreateTags can put on a snapshot), or
+// "". It checks what the server filters claim, since a wrong snapshot here
+// would restore another machine's disk, or a state someone chose.
 func NewestUsableSnapshot(snaps []types.Snapshot, volumeID string, tag Tag) string {
 	usable := slices.DeleteFunc(slices.Clone(snaps), func(s types.Snapshot) bool {
-		return aws.ToString(s.VolumeId) != volumeID || s.State != types.SnapshotStateCompleted || !tag.On(s.Tags)
+		return !IsSuiteSnapshotOf(s, volumeID) || s.State != types.SnapshotStateCompleted || !tag.On(s.Tags)
 	})
 	if len(usable) == 0 {
 		return ""
@@ -414,10 +563,37 @@ func (r *Replacer) checkSnapshot(ctx context.Context, snapshotID, volumeID strin
 	if got := aws.ToString(snap.VolumeId); got != volumeID {
 		return "", fmt.Errorf("%w: snapshot %s is of volume %s, not of the current root volume %s", ErrBadEvent, snapshotID, got, volumeID)
 	}
+	if !IsSuiteSnapshotOf(snap, volumeID) {
+		return "", fmt.Errorf("%w: snapshot %s is not one the suite took of %s: its description lacks the suite's marker naming it", ErrBadEvent, snapshotID, volumeID)
+	}
 	if snap.State != types.SnapshotStateCompleted {
 		return "", fmt.Errorf("%w: snapshot %s is %s, not completed", ErrBadEvent, snapshotID, snap.State)
 	}
 	return snapshotID, nil
+}
+
+// taskSkew is how much earlier than its record EC2 may date a task: the
+// function's clock and EC2's differ by little (both keep NTP time).
+const taskSkew = time.Minute
+
+// MatchTask finds the task EC2 made for a request whose answer was lost.
+// EC2's ReplaceRootVolumeTask carries neither the client token nor the
+// replaced volume (API reference, "ReplaceRootVolumeTask"), so the match is
+// by what the suite gave the task at creation: on the record's instance,
+// started no earlier than the record was written, tagged with the record's
+// volume and as made by replace-root-volume. Exactly one must match.
+func MatchTask(r Replacement, tasks []TaskFacts) (TaskFacts, bool) {
+	var found []TaskFacts
+	for _, t := range tasks {
+		if t.InstanceID == r.InstanceID && t.SourceVolume == r.ReplacedVolumeID && t.CreatedBy == ReplaceCreatedBy &&
+			!t.Started.Before(r.RequestedAt.Add(-taskSkew)) {
+			found = append(found, t)
+		}
+	}
+	if len(found) != 1 {
+		return TaskFacts{}, false
+	}
+	return found[0], true
 }
 
 // parseTaskTime reads a replace-root-volume task's time as EC2 gives it

@@ -126,11 +126,15 @@ func TestPlanCleanup(t *testing.T) {
 	recent := now.Add(-time.Hour)    // one inside it
 	avail := func(id string) VolumeFacts { return VolumeFacts{ID: id, State: "available"} }
 	rec := func(vol, task, state string, completed time.Time) Replacement {
-		r := Replacement{ID: "replacement#" + vol, ReplacedVolumeID: vol, TaskID: task, State: state, InstanceID: "i-" + vol}
+		r := Replacement{ID: "replacement#" + vol, ReplacedVolumeID: vol, TaskID: task, State: state, InstanceID: "i-" + vol, Trust: Trusted}
 		if !completed.IsZero() {
 			r.CompletedAt = &completed
 		}
 		return r
+	}
+	// succeeded is EC2's task that replaced vol on i-<vol>.
+	succeeded := func(vol string, completed time.Time) TaskFacts {
+		return TaskFacts{ID: "task-" + vol, InstanceID: "i-" + vol, State: "succeeded", Completed: completed, SourceVolume: vol}
 	}
 	marked := func(id, vol, state string, created time.Time) SnapshotFacts {
 		return SnapshotFacts{ID: id, VolumeID: vol, Description: SnapshotDescription(vol, "i-1", "/dev/xvda"), State: state, Created: created}
@@ -140,41 +144,76 @@ func TestPlanCleanup(t *testing.T) {
 		Now: now, MinAge: time.Hour, RetainReplaced: 24 * time.Hour,
 		Records: Records{
 			Replacements: []Replacement{
-				rec("vol-done", "", StateSucceeded, done),
-				rec("vol-window", "", StateSucceeded, recent),
-				rec("vol-kept", "", StateSucceeded, done),
+				rec("vol-done", "task-vol-done", StateSucceeded, done),
+				rec("vol-window", "task-vol-window", StateSucceeded, recent),
+				rec("vol-kept", "task-vol-kept", StateSucceeded, done),
 				rec("vol-refused", "", StateRefused, time.Time{}),
 				rec("vol-fails", "task-fails", StateStarted, time.Time{}),
 				rec("vol-running", "task-running", StateStarted, time.Time{}),
 				rec("vol-now-done", "task-done", StateStarted, time.Time{}),
-				rec("vol-attached", "", StateSucceeded, done),
-				rec("vol-root", "", StateSucceeded, done),
-				rec("vol-gone", "", StateSucceeded, done),
+				rec("vol-attached", "task-vol-attached", StateSucceeded, done),
+				rec("vol-root", "task-vol-root", StateSucceeded, done),
+				rec("vol-gone", "task-vol-gone", StateSucceeded, done),
+				// A record that says succeeded, but EC2 does not list its task.
+				rec("vol-unconfirmed", "task-forgotten", StateSucceeded, done),
+				// One whose task EC2 lists for another instance, and one
+				// whose task names another volume.
+				rec("vol-other-instance", "task-vol-x", StateSucceeded, done),
+				rec("vol-other-volume", "task-vol-y", StateSucceeded, done),
+				// The answer was lost: kept until a task is found.
+				rec("vol-lost", "", StateUnknown, time.Time{}),
+				// A forged record (no MAC), and a tampered one.
+				func() Replacement {
+					r := rec("vol-unsealed", "task-vol-unsealed", StateSucceeded, done)
+					r.Trust = Unsealed
+					return r
+				}(),
+				func() Replacement {
+					r := rec("vol-tampered", "task-vol-tampered", StateSucceeded, done)
+					r.Trust = Tampered
+					return r
+				}(),
 			},
 			Roots: []RootObservation{
-				{InstanceID: "i-ext", VolumeID: "vol-ext-old", VolumeCreated: now.Add(-100 * time.Hour)},
-				{InstanceID: "i-ext", VolumeID: "vol-ext-older", VolumeCreated: now.Add(-200 * time.Hour)},
-				{InstanceID: "i-ext", VolumeID: "vol-ext-new", VolumeCreated: now.Add(-29 * time.Hour)},
+				{ID: "root#vol-ext-old", InstanceID: "i-ext", VolumeID: "vol-ext-old", VolumeCreated: now.Add(-100 * time.Hour), ObservedAt: now.Add(-99 * time.Hour), Trust: Trusted},
+				{ID: "root#vol-ext-older", InstanceID: "i-ext", VolumeID: "vol-ext-older", VolumeCreated: now.Add(-200 * time.Hour), ObservedAt: now.Add(-199 * time.Hour), Trust: Trusted},
+				{ID: "root#vol-ext-new", InstanceID: "i-ext", VolumeID: "vol-ext-new", VolumeCreated: now.Add(-29 * time.Hour), ObservedAt: now.Add(-29 * time.Hour), Trust: Trusted},
 			},
 		},
 		Tasks: map[string]TaskFacts{
-			"task-fails":   {ID: "task-fails", State: "failed-detached", Completed: done},
-			"task-running": {ID: "task-running", State: "in-progress"},
-			"task-done":    {ID: "task-done", State: "succeeded", Completed: done},
-			"task-ext":     {ID: "task-ext", InstanceID: "i-ext", State: "succeeded", Started: now.Add(-30 * time.Hour), Completed: done},
+			"task-fails":        {ID: "task-fails", InstanceID: "i-vol-fails", State: "failed-detached", Completed: done},
+			"task-running":      {ID: "task-running", InstanceID: "i-vol-running", State: "in-progress"},
+			"task-done":         {ID: "task-done", InstanceID: "i-vol-now-done", State: "succeeded", Completed: done},
+			"task-ext":          {ID: "task-ext", InstanceID: "i-ext", State: "succeeded", Started: now.Add(-30 * time.Hour), Completed: done},
+			"task-vol-done":     succeeded("vol-done", done),
+			"task-vol-window":   succeeded("vol-window", recent),
+			"task-vol-kept":     succeeded("vol-kept", done),
+			"task-vol-attached": succeeded("vol-attached", done),
+			"task-vol-root":     succeeded("vol-root", done),
+			"task-vol-gone":     succeeded("vol-gone", done),
+			"task-vol-x":        {ID: "task-vol-x", InstanceID: "i-elsewhere", State: "succeeded", Completed: done},
+			"task-vol-y":        {ID: "task-vol-y", InstanceID: "i-vol-other-volume", State: "succeeded", Completed: done, SourceVolume: "vol-else"},
+			"task-vol-unsealed": succeeded("vol-unsealed", done),
+			"task-vol-tampered": succeeded("vol-tampered", done),
 		},
 		Volumes: map[string]VolumeFacts{
-			"vol-done":     avail("vol-done"),
-			"vol-window":   avail("vol-window"),
-			"vol-kept":     {ID: "vol-kept", State: "available", Keep: true},
-			"vol-refused":  avail("vol-refused"),
-			"vol-fails":    {ID: "vol-fails", State: "available", Labelled: true},
-			"vol-running":  {ID: "vol-running", State: "in-use", Attached: true},
-			"vol-now-done": {ID: "vol-now-done", State: "available", Labelled: true},
-			"vol-attached": {ID: "vol-attached", State: "in-use", Attached: true},
-			"vol-root":     avail("vol-root"),
-			"vol-ext-old":  avail("vol-ext-old"),
-			"vol-forged":   {ID: "vol-forged", State: "available", Labelled: true},
+			"vol-done":           avail("vol-done"),
+			"vol-window":         avail("vol-window"),
+			"vol-kept":           {ID: "vol-kept", State: "available", Keep: true},
+			"vol-refused":        avail("vol-refused"),
+			"vol-fails":          {ID: "vol-fails", State: "available", Labelled: true},
+			"vol-running":        {ID: "vol-running", State: "in-use", Attached: true},
+			"vol-now-done":       {ID: "vol-now-done", State: "available", Labelled: true},
+			"vol-attached":       {ID: "vol-attached", State: "in-use", Attached: true},
+			"vol-root":           avail("vol-root"),
+			"vol-ext-old":        avail("vol-ext-old"),
+			"vol-forged":         {ID: "vol-forged", State: "available", Labelled: true},
+			"vol-unconfirmed":    avail("vol-unconfirmed"),
+			"vol-other-instance": avail("vol-other-instance"),
+			"vol-other-volume":   avail("vol-other-volume"),
+			"vol-lost":           avail("vol-lost"),
+			"vol-unsealed":       {ID: "vol-unsealed", State: "available", Labelled: true},
+			"vol-tampered":       avail("vol-tampered"),
 		},
 		Roots: map[string]string{"vol-root": "i-9"},
 		Snapshots: []SnapshotFacts{
@@ -189,6 +228,14 @@ func TestPlanCleanup(t *testing.T) {
 		},
 		ExistingVolumes: map[string]bool{live: true},
 		AMISnapshots:    map[string]string{"snap-ami": "ami-1"},
+		RetainOrphaned:  time.Hour,
+	}
+	// snap-orphan was first seen orphaned long ago; snap-newly-orphaned
+	// is seen so now; a forged orphan record does not shorten the wait.
+	in.Snapshots = append(in.Snapshots, marked("snap-newly-orphaned", gone, "completed", old), marked("snap-forged-orphan", gone, "completed", old))
+	in.Records.Orphans = []Orphan{
+		{ID: "orphan#snap-orphan", SnapshotID: "snap-orphan", VolumeID: gone, FirstSeen: now.Add(-2 * time.Hour), Trust: Trusted},
+		{ID: "orphan#snap-forged-orphan", SnapshotID: "snap-forged-orphan", VolumeID: gone, FirstSeen: now.Add(-300 * time.Hour), Trust: Tampered},
 	}
 	window := recent.Add(24 * time.Hour).Format(time.RFC3339)
 	doneAt := done
@@ -199,9 +246,19 @@ func TestPlanCleanup(t *testing.T) {
 		Unlabel:   []string{"vol-fails"},
 		Records: []Replacement{
 			{ID: "replacement#vol-fails", ReplacedVolumeID: "vol-fails", TaskID: "task-fails", InstanceID: "i-vol-fails",
-				State: StateFailed, Reason: "EC2 reports the task failed-detached", CompletedAt: &doneAt, UpdatedAt: now},
+				State: StateFailed, Reason: "EC2 reports the task failed-detached", CompletedAt: &doneAt, UpdatedAt: now, Trust: Trusted},
 			{ID: "replacement#vol-now-done", ReplacedVolumeID: "vol-now-done", TaskID: "task-done", InstanceID: "i-vol-now-done",
-				State: StateSucceeded, Reason: "EC2 reports the task succeeded", CompletedAt: &doneAt, UpdatedAt: now},
+				State: StateSucceeded, Reason: "EC2 reports the task succeeded", CompletedAt: &doneAt, UpdatedAt: now, Trust: Trusted},
+		},
+		Rollbacks: []Rollback{{VolumeID: "vol-root", TaskID: "task-vol-root", InstanceID: "i-9", SeenAt: now}},
+		Orphans: []Orphan{
+			{SnapshotID: "snap-newly-orphaned", VolumeID: gone, FirstSeen: now},
+			{SnapshotID: "snap-forged-orphan", VolumeID: gone, FirstSeen: now},
+		},
+		Untrusted: []UntrustedRecord{
+			{ID: "replacement#vol-unsealed", Kind: KindReplacement, Trust: "unsealed", Names: "vol-unsealed"},
+			{ID: "replacement#vol-tampered", Kind: KindReplacement, Trust: "tampered", Names: "vol-tampered"},
+			{ID: "orphan#snap-forged-orphan", Kind: KindOrphan, Trust: "tampered", Names: "snap-forged-orphan"},
 		},
 		Skipped: []Skip{
 			{"vol-window", KindVolume, ReasonRollbackWindow + " until " + window},
@@ -213,6 +270,14 @@ func TestPlanCleanup(t *testing.T) {
 			{"vol-root", KindVolume, ReasonIsRoot + " (i-9)"},
 			{"vol-ext-old", KindVolume, ReasonExternal},
 			{"vol-forged", KindVolume, ReasonUnrecorded},
+			{"vol-unconfirmed", KindVolume, ReasonTaskUnconfirmed},
+			{"vol-other-instance", KindVolume, ReasonTaskUnconfirmed},
+			{"vol-other-volume", KindVolume, ReasonTaskUnconfirmed},
+			{"vol-lost", KindVolume, ReasonAnswerLost},
+			{"vol-unsealed", KindVolume, ReasonUnsealed},
+			{"vol-tampered", KindVolume, ReasonTampered},
+			{"snap-newly-orphaned", KindSnapshot, ReasonOrphanGrace + " until " + now.Add(time.Hour).Format(time.RFC3339)},
+			{"snap-forged-orphan", KindSnapshot, ReasonOrphanGrace + " until " + now.Add(time.Hour).Format(time.RFC3339)},
 			{"snap-live", KindSnapshot, ReasonSourceExists},
 			{"snap-ami", KindSnapshot, ReasonBacksAMI + " (ami-1)"},
 			{"snap-pending", KindSnapshot, ReasonNotCompleted},
@@ -226,6 +291,7 @@ func TestPlanCleanup(t *testing.T) {
 	anyOrder := cmp.Options{
 		cmpopts.SortSlices(func(a, b Skip) bool { return a.Kind+a.ID < b.Kind+b.ID }),
 		cmpopts.SortSlices(func(a, b string) bool { return a < b }),
+		cmpopts.SortSlices(func(a, b UntrustedRecord) bool { return a.ID < b.ID }),
 	}
 	if diff := cmp.Diff(want, PlanCleanup(in), anyOrder); diff != "" {
 		t.Errorf("PlanCleanup (-want +got):\n%s", diff)
@@ -253,6 +319,93 @@ func TestPlanCleanup(t *testing.T) {
 	in.RecycleBin = append(in.RecycleBin, RecycledAMI{ID: "ami-after", Entered: old.Add(time.Minute)})
 	if got := PlanCleanup(in); len(got.Snapshots) != 0 {
 		t.Errorf("PlanCleanup(AMI binned after the snapshot) snapshots = %v, want none", got.Snapshots)
+	}
+}
+
+// TestPinnedRoot: an external task's old root is named only from facts
+// that pin it (finding 9): the newest trusted root record of the instance
+// made before the task started, with no later record of another root that
+// existed before the start, and no other task in between.
+func TestPinnedRoot(t *testing.T) {
+	start := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	obs := func(vol string, created, observed time.Duration) RootObservation {
+		return RootObservation{ID: "root#" + vol, InstanceID: "i-1", VolumeID: vol, VolumeCreated: start.Add(created), ObservedAt: start.Add(observed), Trust: Trusted}
+	}
+	task := TaskFacts{ID: "task-ext", InstanceID: "i-1", State: "succeeded", Started: start, Completed: start.Add(5 * time.Minute)}
+	tests := []struct {
+		name      string
+		roots     []RootObservation
+		others    []TaskFacts
+		want      string
+		wantDoubt string
+	}{
+		{name: "the root recorded before the start", roots: []RootObservation{obs("vol-a", -100*time.Hour, -99*time.Hour)}, want: "vol-a"},
+		{name: "the newest of two, by when it was recorded",
+			roots: []RootObservation{obs("vol-a", -100*time.Hour, -99*time.Hour), obs("vol-b", -200*time.Hour, -50*time.Hour)}, want: "vol-b"},
+		// The old rule (newest created before the start) named vol-a here:
+		// a volume the task never touched.
+		{name: "a root swapped in later, created earlier",
+			roots: []RootObservation{obs("vol-a", -10*time.Hour, -9*time.Hour), obs("vol-b", -300*time.Hour, -2*time.Hour)}, want: "vol-b"},
+		{name: "another root, existing before the start, recorded after it",
+			roots:     []RootObservation{obs("vol-a", -100*time.Hour, -99*time.Hour), obs("vol-b", -300*time.Hour, time.Hour)},
+			wantDoubt: "vol-a"},
+		{name: "another task changed the root since the record",
+			roots:     []RootObservation{obs("vol-a", -100*time.Hour, -99*time.Hour)},
+			others:    []TaskFacts{{ID: "task-between", InstanceID: "i-1", State: "succeeded", Started: start.Add(-10 * time.Hour), Completed: start.Add(-9 * time.Hour)}},
+			wantDoubt: "vol-a"},
+		{name: "an earlier task, done before the record", roots: []RootObservation{obs("vol-a", -100*time.Hour, -99*time.Hour)},
+			others: []TaskFacts{{ID: "task-before", InstanceID: "i-1", State: "succeeded", Started: start.Add(-200 * time.Hour), Completed: start.Add(-199 * time.Hour)}},
+			want:   "vol-a"},
+		{name: "two roots recorded at once",
+			roots:     []RootObservation{obs("vol-a", -100*time.Hour, -99*time.Hour), obs("vol-b", -100*time.Hour, -99*time.Hour)},
+			wantDoubt: "vol-b"},
+		{name: "only a record after the start", roots: []RootObservation{obs("vol-new", time.Minute, time.Hour)}},
+		{name: "a root record that does not verify", roots: []RootObservation{func() RootObservation {
+			o := obs("vol-a", -100*time.Hour, -99*time.Hour)
+			o.Trust = Tampered
+			return o
+		}()}, wantDoubt: "vol-a"},
+		{name: "no record"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tasks := map[string]TaskFacts{task.ID: task}
+			for _, o := range tt.others {
+				tasks[o.ID] = o
+			}
+			got, doubt, why := PinnedRoot(tt.roots, tasks, task)
+			if got != tt.want || (tt.wantDoubt != "" && doubt == "") || (tt.want == "" && why == "") {
+				t.Errorf("PinnedRoot = %q (doubt %q: %s), want %q (doubt %q)", got, doubt, why, tt.want, tt.wantDoubt)
+			}
+		})
+	}
+}
+
+// TestMatchTask: a lost answer's task is found by what the suite gave it
+// (instance, volume tag, creator tag, start after the record), and only
+// when exactly one task fits.
+func TestMatchTask(t *testing.T) {
+	at := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	rec := Replacement{InstanceID: "i-1", ReplacedVolumeID: "vol-1", RequestedAt: at}
+	mine := TaskFacts{ID: "t-1", InstanceID: "i-1", SourceVolume: "vol-1", CreatedBy: ReplaceCreatedBy, Started: at.Add(time.Second)}
+	tests := []struct {
+		name  string
+		tasks []TaskFacts
+		want  string
+	}{
+		{"the suite's task", []TaskFacts{mine}, "t-1"},
+		{"an external task", []TaskFacts{{ID: "t-2", InstanceID: "i-1", Started: at.Add(time.Second)}}, ""},
+		{"a task from before the request", []TaskFacts{func() TaskFacts { x := mine; x.Started = at.Add(-time.Hour); return x }()}, ""},
+		{"another volume's", []TaskFacts{func() TaskFacts { x := mine; x.SourceVolume = "vol-2"; return x }()}, ""},
+		{"two that fit", []TaskFacts{mine, func() TaskFacts { x := mine; x.ID = "t-3"; return x }()}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := MatchTask(rec, tt.tasks)
+			if got.ID != tt.want || ok != (tt.want != "") {
+				t.Errorf("MatchTask = %q, %v, want %q", got.ID, ok, tt.want)
+			}
+		})
 	}
 }
 

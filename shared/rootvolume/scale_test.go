@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,13 +29,23 @@ type fleet struct {
 
 const testTable = "replacements"
 
-func (f fleet) seed(tb testing.TB, cfg aws.Config) {
+// seeded is what a seeded account holds beside EC2's and the table's
+// state: the record key, and the tasks EC2 lists.
+type seeded struct {
+	keyARN, keyID string
+	mu            sync.Mutex
+	tasks         []types.ReplaceRootVolumeTask
+}
+
+func (f fleet) seed(tb testing.TB, cfg aws.Config) *seeded {
 	tb.Helper()
 	ctx := context.Background()
 	c := ec2.NewFromConfig(cfg)
 	db := dynamodb.NewFromConfig(cfg)
 	replacetest.CreateTable(tb, db, testTable)
-	store := &Store{DB: db, Table: testTable}
+	out := &seeded{}
+	out.keyARN, out.keyID = replacetest.RecordKey(tb, cfg)
+	store := &Store{DB: db, Table: testTable, Sealer: replacetest.Sealer(cfg, out.keyARN)}
 	completed := time.Now().Add(-48 * time.Hour).UTC()
 	snapTag := awstest.Tag(DefaultSnapshotTag.Key, DefaultSnapshotTag.Value)
 	delTag := awstest.Tag(DefaultDeleteTag.Key, DefaultDeleteTag.Value)
@@ -50,12 +61,21 @@ func (f fleet) seed(tb testing.TB, cfg aws.Config) {
 	for range f.taggedVolumes {
 		work <- func() {
 			vol := awstest.CreateVolume(tb, c, delTag)
+			task := "replacevol-" + strings.TrimPrefix(vol, "vol-")
 			if _, err := store.PutNewReplacement(ctx, Replacement{
 				ClientToken: vol, InstanceID: "i-0123456789abcdef0", ReplacedVolumeID: vol, RestoreTo: RestoreLaunchState,
-				RequestedAt: completed, State: StateSucceeded, CompletedAt: &completed,
+				RequestedAt: completed, State: StateSucceeded, CompletedAt: &completed, TaskID: task,
 			}); err != nil {
 				tb.Errorf("PutNewReplacement: %v", err)
 			}
+			out.mu.Lock()
+			out.tasks = append(out.tasks, types.ReplaceRootVolumeTask{
+				ReplaceRootVolumeTaskId: aws.String(task), InstanceId: aws.String("i-0123456789abcdef0"),
+				TaskState: types.ReplaceRootVolumeTaskStateSucceeded, StartTime: aws.String(completed.Add(-5 * time.Minute).Format(time.RFC3339)),
+				CompleteTime: aws.String(completed.Format(time.RFC3339)),
+				Tags:         []types.Tag{{Key: aws.String(TagSourceVolume), Value: aws.String(vol)}},
+			})
+			out.mu.Unlock()
 		}
 	}
 	for i := range f.sources {
@@ -78,20 +98,25 @@ func (f fleet) seed(tb testing.TB, cfg aws.Config) {
 	}
 	close(work)
 	wg.Wait()
+	return out
 }
 
 // newCleaner is the cleanup of account acct (cfg its administrator) as
 // root-volume-cleanup builds it, its calls under the function's role as
 // infra/sam writes it.
-func newCleaner(tb testing.TB, cfg aws.Config, acct string, calls *awstest.Calls, dryRun bool) *Cleaner {
+func newCleaner(tb testing.TB, cfg aws.Config, acct string, s *seeded, calls *awstest.Calls, dryRun bool) *Cleaner {
 	tb.Helper()
 	role := iam.As(tb, cfg, acct, "root-volume.yaml", "RootVolumeCleanupFunction",
-		iam.Options{Names: map[string]string{"RootVolumeReplacementsTable": testTable}})
+		iam.Options{Names: map[string]string{"RootVolumeReplacementsTable": testTable, "RootVolumeRecordKey": s.keyID}})
 	fnCfg := role.Config
 	fnCfg.APIOptions = append(fnCfg.APIOptions, calls.Middleware)
-	tasks := replacetest.New(ec2.NewFromConfig(cfg)).As(ec2.NewFromConfig(fnCfg), role.Authorizer("ec2"))
+	fake := replacetest.New(ec2.NewFromConfig(cfg))
+	for _, t := range s.tasks {
+		fake.Seed(t)
+	}
+	tasks := fake.As(ec2.NewFromConfig(fnCfg), role.Authorizer("ec2"))
 	return &Cleaner{
-		EC2: tasks, Store: &Store{DB: dynamodb.NewFromConfig(fnCfg), Table: testTable},
+		EC2: tasks, Store: &Store{DB: dynamodb.NewFromConfig(fnCfg), Table: testTable, Sealer: replacetest.Sealer(fnCfg, s.keyARN)},
 		SnapshotTag: DefaultSnapshotTag, DeleteTag: DefaultDeleteTag, KeepTag: DefaultKeepTag,
 		DryRun: dryRun, Now: func() time.Time { return time.Now().Add(time.Hour) }, MinAge: time.Minute, RetainReplaced: 24 * time.Hour,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -104,10 +129,10 @@ func newCleaner(tb testing.TB, cfg aws.Config, acct string, calls *awstest.Calls
 // page of snapshots, one of images; the instances one page.
 func TestCleanupDescribesInPagesAndBatches(t *testing.T) {
 	cfg, acct := awstest.Moto(t).Config(t)
-	fleet{taggedVolumes: 30, sources: 250, perSource: 1, orphanSources: 250}.seed(t, cfg)
+	seeded := fleet{taggedVolumes: 30, sources: 250, perSource: 1, orphanSources: 250}.seed(t, cfg)
 
 	calls := awstest.NewCalls()
-	sum, err := newCleaner(t, cfg, acct, calls, true).Run(context.Background())
+	sum, err := newCleaner(t, cfg, acct, seeded, calls, true).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,10 +168,10 @@ func BenchmarkCleanup(b *testing.B) {
 	for _, size := range awstest.BenchSizes(b) {
 		f := fleet{taggedVolumes: size / 5, sources: size / 5, perSource: 5, orphanSources: size / 10}
 		cfg, acct := srv.Config(b)
-		f.seed(b, cfg)
+		seeded := f.seed(b, cfg)
 		b.Run(fmt.Sprintf("resources=%d/dry-run", size), func(b *testing.B) {
 			calls := awstest.NewCalls()
-			c := newCleaner(b, cfg, acct, calls, true)
+			c := newCleaner(b, cfg, acct, seeded, calls, true)
 			var planned int
 			for b.Loop() {
 				sum, err := c.Run(context.Background())
@@ -168,9 +193,9 @@ func BenchmarkCleanup(b *testing.B) {
 				b.StopTimer()
 				if i > 0 {
 					cfg, acct = srv.Config(b)
-					f.seed(b, cfg)
+					seeded = f.seed(b, cfg)
 				}
-				c := newCleaner(b, cfg, acct, calls, false)
+				c := newCleaner(b, cfg, acct, seeded, calls, false)
 				b.StartTimer()
 				sum, err := c.Run(context.Background())
 				if err != nil {
@@ -186,7 +211,7 @@ func BenchmarkCleanup(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("resources=%d/rerun", size), func(b *testing.B) {
 			calls := awstest.NewCalls()
-			c := newCleaner(b, cfg, acct, calls, false)
+			c := newCleaner(b, cfg, acct, seeded, calls, false)
 			for b.Loop() {
 				sum, err := c.Run(context.Background())
 				if err != nil {

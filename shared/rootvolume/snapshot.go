@@ -159,6 +159,15 @@ func MarkedVolume(description string) (string, bool) {
 	return id, true
 }
 
+// IsSuiteSnapshotOf reports whether the snapshot is one the suite took of
+// volumeID, by the facts EC2 fixes at creation: its VolumeId is volumeID
+// and its description carries the marker naming that volume. The cleanup,
+// the restore and the redelivery check all apply this one rule.
+func IsSuiteSnapshotOf(s types.Snapshot, volumeID string) bool {
+	marked, ok := MarkedVolume(aws.ToString(s.Description))
+	return ok && marked == volumeID && aws.ToString(s.VolumeId) == volumeID
+}
+
 var errVolumeGone = errors.New("volume gone")
 
 // attachedVolume returns the volume once it has an attachment, waiting with
@@ -237,8 +246,7 @@ func (s *Snapshotter) existingSnapshot(ctx context.Context, volumeID string, sin
 			return "", fmt.Errorf("list snapshots of %s: %w", volumeID, err)
 		}
 		for _, snap := range page.Snapshots {
-			marked, ok := MarkedVolume(aws.ToString(snap.Description))
-			if aws.ToString(snap.VolumeId) == volumeID && ok && marked == volumeID && s.Tag.On(snap.Tags) && !aws.ToTime(snap.StartTime).Before(since) &&
+			if IsSuiteSnapshotOf(snap, volumeID) && s.Tag.On(snap.Tags) && !aws.ToTime(snap.StartTime).Before(since) &&
 				(snap.State == types.SnapshotStatePending || snap.State == types.SnapshotStateCompleted) {
 				return aws.ToString(snap.SnapshotId), nil
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/ebs-ops/lambda-suite/shared/proof"
 )
 
 // The replacements table (REPLACEMENTS_TABLE) is what the cleanup trusts: only
@@ -25,9 +26,17 @@ import (
 //     EventBridge event's ID, or Lambda's request ID), so that a redelivered
 //     event or a retried invocation finds it again even after the task has
 //     given the instance a new root, which a new client token would name;
+//   - rollback#<volume ID>: a replaced root volume the cleanup saw again
+//     as an instance's root after its task, so that the task never decides
+//     its delete again (written by the cleanup);
+//   - orphan#<snapshot ID>: when the cleanup first saw a suite snapshot
+//     whose source volume is gone (RETAIN_ORPHANED counts from then);
 //   - notice#<resource ID>: when people were last told that the cleanup
 //     refused to delete the resource, and why, so that an unresolved
 //     refusal is not told again every run.
+//
+// Every kind but notices carries a MAC (seal.go): a write grant on the
+// table is not enough to make a record the suite acts on.
 
 // The kinds of item, in each item's "kind".
 const (
@@ -35,6 +44,8 @@ const (
 	KindRoot        = "root"
 	KindInvocation  = "invocation"
 	KindNotice      = "notice"
+	KindRollback    = "rollback"
+	KindOrphan      = "orphan"
 )
 
 // States of a replacement record.
@@ -44,6 +55,10 @@ const (
 	StateRefused   = "refused"   // EC2 refused the task: nothing was changed
 	StateSucceeded = "succeeded" // the task succeeded (written by the cleanup)
 	StateFailed    = "failed"    // the task failed (written by the cleanup)
+	// StateUnknown: EC2's answer to CreateReplaceRootVolumeTask was lost (a
+	// time-out, a 5xx, a broken connection): a task may exist. The next
+	// request asks EC2 before it decides anything.
+	StateUnknown = "unknown"
 )
 
 const (
@@ -51,12 +66,19 @@ const (
 	rootPrefix        = "root#"
 	invocationPrefix  = "invocation#"
 	noticePrefix      = "notice#"
+	rollbackPrefix    = "rollback#"
+	orphanPrefix      = "orphan#"
 	// RecordTTL is how long an item lives (DynamoDB's TTL on expiresAt).
 	// It outlasts the longest RETAIN_REPLACED, so a record never expires
 	// before its volume may go; an expired record only keeps a volume.
 	RecordTTL = 400 * 24 * time.Hour
-	// MaxRetainReplaced is the longest rollback window RETAIN_REPLACED takes.
+	// MaxRetainReplaced is the longest rollback window RETAIN_REPLACED takes,
+	// and the longest RETAIN_ORPHANED.
 	MaxRetainReplaced = 365 * 24 * time.Hour
+	// DefaultRetainOrphaned is how long a suite snapshot whose source
+	// volume is gone is kept by default (RETAIN_ORPHANED): a week to notice
+	// an accidental delete or termination.
+	DefaultRetainOrphaned = 7 * 24 * time.Hour
 	// InvocationTTL is how long an invocation's item lives: longer than
 	// Lambda keeps an asynchronous event (6 hours at most) and EventBridge
 	// retries one (24 hours).
@@ -82,6 +104,10 @@ type Replacement struct {
 	CompletedAt          *time.Time `dynamodbav:"completedAt,omitempty"`
 	UpdatedAt            time.Time  `dynamodbav:"updatedAt"`
 	ExpiresAt            time.Time  `dynamodbav:"expiresAt,unixtime"`
+	// MAC seals the deciding fields (seal.go); Trust is what it said when
+	// the record was read.
+	MAC   string `dynamodbav:"mac,omitempty"`
+	Trust Trust  `dynamodbav:"-"`
 }
 
 // RootObservation is a root volume snapshot-on-volume-create saw attached
@@ -97,6 +123,35 @@ type RootObservation struct {
 	VolumeCreated time.Time `dynamodbav:"volumeCreated"`
 	ObservedAt    time.Time `dynamodbav:"observedAt"`
 	ExpiresAt     time.Time `dynamodbav:"expiresAt,unixtime"`
+	MAC           string    `dynamodbav:"mac,omitempty"`
+	Trust         Trust     `dynamodbav:"-"`
+}
+
+// Rollback is a replaced root volume seen again as an instance's root
+// after its task: that task never decides its delete again.
+type Rollback struct {
+	ID         string    `dynamodbav:"id"`
+	Kind       string    `dynamodbav:"kind"`
+	VolumeID   string    `dynamodbav:"volumeId"`
+	TaskID     string    `dynamodbav:"taskId"`     // the task that had replaced it
+	InstanceID string    `dynamodbav:"instanceId"` // whose root it was seen as
+	SeenAt     time.Time `dynamodbav:"seenAt"`
+	ExpiresAt  time.Time `dynamodbav:"expiresAt,unixtime"`
+	MAC        string    `dynamodbav:"mac,omitempty"`
+	Trust      Trust     `dynamodbav:"-"`
+}
+
+// Orphan is when the cleanup first saw a suite snapshot whose source
+// volume is gone.
+type Orphan struct {
+	ID         string    `dynamodbav:"id"`
+	Kind       string    `dynamodbav:"kind"`
+	SnapshotID string    `dynamodbav:"snapshotId"`
+	VolumeID   string    `dynamodbav:"volumeId"`
+	FirstSeen  time.Time `dynamodbav:"firstSeen"`
+	ExpiresAt  time.Time `dynamodbav:"expiresAt,unixtime"`
+	MAC        string    `dynamodbav:"mac,omitempty"`
+	Trust      Trust     `dynamodbav:"-"`
 }
 
 // invocationItem ties an invocation to the replacement it recorded.
@@ -106,6 +161,7 @@ type invocationItem struct {
 	ClientToken string    `dynamodbav:"clientToken"`
 	At          time.Time `dynamodbav:"at"`
 	ExpiresAt   time.Time `dynamodbav:"expiresAt,unixtime"`
+	MAC         string    `dynamodbav:"mac,omitempty"`
 }
 
 // Notice is when people were last told the cleanup refused a resource.
@@ -126,6 +182,8 @@ const NoticeTTL = 7 * 24 * time.Hour
 type Records struct {
 	Replacements []Replacement
 	Roots        []RootObservation
+	Rollbacks    []Rollback
+	Orphans      []Orphan
 	// Notices are the refusals people were told of, by resource ID.
 	Notices map[string]Notice
 }
@@ -134,6 +192,9 @@ type Records struct {
 type Store struct {
 	DB    tableAPI
 	Table string
+	// Sealer makes and checks the records' MACs (RECORD_KEY_ARN); without
+	// one nothing is written and nothing is trusted.
+	Sealer *proof.Sealer
 }
 
 // ErrRecordExists is returned by PutNewReplacement when the request was
@@ -151,7 +212,7 @@ func (s *Store) PutNewReplacement(ctx context.Context, r Replacement) (Replaceme
 	if r.ExpiresAt.IsZero() {
 		r.ExpiresAt = r.RequestedAt.Add(RecordTTL)
 	}
-	item, err := attributevalue.MarshalMap(r)
+	item, err := s.marshalReplacement(ctx, &r)
 	if err != nil {
 		return r, fmt.Errorf("record replacement of %s: %w", r.InstanceID, err)
 	}
@@ -173,10 +234,21 @@ func (s *Store) PutNewReplacement(ctx context.Context, r Replacement) (Replaceme
 	return r, nil
 }
 
-// UpdateReplacement overwrites an existing record (state, task, outcome).
-// It never creates one: a record starts only with PutNewReplacement.
+// marshalReplacement seals the record and marshals it.
+func (s *Store) marshalReplacement(ctx context.Context, r *Replacement) (map[string]types.AttributeValue, error) {
+	mac, err := s.seal(ctx, sealReplacement, r.fields())
+	if err != nil {
+		return nil, err
+	}
+	r.MAC, r.Trust = mac, Trusted
+	return attributevalue.MarshalMap(r)
+}
+
+// UpdateReplacement overwrites an existing record (state, task, outcome),
+// sealed anew. It never creates one: a record starts only with
+// PutNewReplacement.
 func (s *Store) UpdateReplacement(ctx context.Context, r Replacement) error {
-	item, err := attributevalue.MarshalMap(r)
+	item, err := s.marshalReplacement(ctx, &r)
 	if err != nil {
 		return fmt.Errorf("update replacement record %s: %w", r.ID, err)
 	}
@@ -195,9 +267,13 @@ func (s *Store) UpdateReplacement(ctx context.Context, r Replacement) error {
 // same invocation, it changes nothing; an invocation tied to another
 // replacement is an error.
 func (s *Store) PutInvocation(ctx context.Context, key, clientToken string, at time.Time) error {
-	item, err := attributevalue.MarshalMap(invocationItem{
-		ID: invocationPrefix + key, Kind: KindInvocation, ClientToken: clientToken, At: at, ExpiresAt: at.Add(InvocationTTL),
-	})
+	inv := invocationItem{ID: invocationPrefix + key, Kind: KindInvocation, ClientToken: clientToken, At: at, ExpiresAt: at.Add(InvocationTTL)}
+	mac, err := s.seal(ctx, sealInvocation, inv.fields())
+	if err != nil {
+		return fmt.Errorf("record invocation %s: %w", key, err)
+	}
+	inv.MAC = mac
+	item, err := attributevalue.MarshalMap(inv)
 	if err != nil {
 		return fmt.Errorf("record invocation %s: %w", key, err)
 	}
@@ -245,6 +321,15 @@ func (s *Store) ReplacementOf(ctx context.Context, key string) (Replacement, boo
 	if err := attributevalue.UnmarshalMap(out.Item, &inv); err != nil || inv.ClientToken == "" {
 		return Replacement{}, false, fmt.Errorf("read invocation %s: unreadable (%v)", key, err)
 	}
+	// A forged invocation item would tie this invocation to another
+	// replacement, whose root the retry would then label.
+	t, err := s.check(ctx, sealInvocation, inv.MAC, inv.fields())
+	if err != nil {
+		return Replacement{}, false, fmt.Errorf("read invocation %s: %w", key, err)
+	}
+	if t != Trusted {
+		return Replacement{}, false, untrusted("invocation record "+inv.ID, t)
+	}
 	r, err := s.getReplacement(ctx, ReplacementID(inv.ClientToken))
 	return r, err == nil, err
 }
@@ -261,6 +346,12 @@ func (s *Store) getReplacement(ctx context.Context, id string) (Replacement, err
 	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil || r.ID != id {
 		return Replacement{}, fmt.Errorf("read replacement record: not found or unreadable (%v)", err)
 	}
+	if err := s.CheckReplacement(ctx, &r); err != nil {
+		return r, fmt.Errorf("read replacement record: %w", err)
+	}
+	if r.Trust != Trusted {
+		return r, untrusted("replacement record "+r.ID, r.Trust)
+	}
 	return r, nil
 }
 
@@ -271,6 +362,11 @@ func (s *Store) PutRoot(ctx context.Context, o RootObservation) error {
 	if o.ExpiresAt.IsZero() {
 		o.ExpiresAt = o.ObservedAt.Add(RecordTTL)
 	}
+	mac, err := s.seal(ctx, sealRoot, o.fields())
+	if err != nil {
+		return fmt.Errorf("record root volume %s: %w", o.VolumeID, err)
+	}
+	o.MAC = mac
 	item, err := attributevalue.MarshalMap(o)
 	if err != nil {
 		return fmt.Errorf("record root volume %s: %w", o.VolumeID, err)
@@ -288,6 +384,8 @@ func (s *Store) PutRoot(ctx context.Context, o RootObservation) error {
 
 // Load reads every record, strongly consistent, page by page. The table
 // holds one item per replacement and per root volume, and expires them.
+// The records come unchecked: the cleanup verifies those that decide
+// something (Cleaner.verify), not every record of the last 400 days.
 func (s *Store) Load(ctx context.Context) (Records, error) {
 	var recs Records
 	p := dynamodb.NewScanPaginator(s.DB, &dynamodb.ScanInput{TableName: aws.String(s.Table), ConsistentRead: aws.Bool(true)})
@@ -316,6 +414,18 @@ func (s *Store) Load(ctx context.Context) (Records, error) {
 					return recs, fmt.Errorf("read root volume record: %w", err)
 				}
 				recs.Roots = append(recs.Roots, o)
+			case KindRollback:
+				var r Rollback
+				if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+					return recs, fmt.Errorf("read rollback record: %w", err)
+				}
+				recs.Rollbacks = append(recs.Rollbacks, r)
+			case KindOrphan:
+				var o Orphan
+				if err := attributevalue.UnmarshalMap(item, &o); err != nil {
+					return recs, fmt.Errorf("read orphan record: %w", err)
+				}
+				recs.Orphans = append(recs.Orphans, o)
 			case KindNotice:
 				var n Notice
 				if err := attributevalue.UnmarshalMap(item, &n); err != nil {
@@ -329,4 +439,42 @@ func (s *Store) Load(ctx context.Context) (Records, error) {
 		}
 	}
 	return recs, nil
+}
+
+// PutRollback records, sealed, that a replaced root volume was seen again
+// as an instance's root. The first record of a volume and task stands.
+func (s *Store) PutRollback(ctx context.Context, r Rollback) error {
+	r.ID, r.Kind = rollbackPrefix+r.VolumeID+"#"+r.TaskID, KindRollback
+	r.ExpiresAt = r.SeenAt.Add(RecordTTL)
+	mac, err := s.seal(ctx, sealRollback, r.fields())
+	if err != nil {
+		return fmt.Errorf("record rollback of %s: %w", r.VolumeID, err)
+	}
+	r.MAC = mac
+	return s.putSealed(ctx, r, r.ID)
+}
+
+// PutOrphan records, sealed, when a suite snapshot was first seen orphaned.
+// It replaces a record that did not verify (the clock starts again: the
+// safe direction).
+func (s *Store) PutOrphan(ctx context.Context, o Orphan) error {
+	o.ID, o.Kind = orphanPrefix+o.SnapshotID, KindOrphan
+	o.ExpiresAt = o.FirstSeen.Add(RecordTTL)
+	mac, err := s.seal(ctx, sealOrphan, o.fields())
+	if err != nil {
+		return fmt.Errorf("record orphaned snapshot %s: %w", o.SnapshotID, err)
+	}
+	o.MAC = mac
+	return s.putSealed(ctx, o, o.ID)
+}
+
+func (s *Store) putSealed(ctx context.Context, v any, id string) error {
+	item, err := attributevalue.MarshalMap(v)
+	if err == nil {
+		_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item})
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", id, err)
+	}
+	return nil
 }

@@ -33,6 +33,8 @@ const (
 	TagSourceVolume = "lambda-suite:volume-id"
 	TagDevice       = "lambda-suite:device"
 	TagCreatedBy    = "lambda-suite:created-by"
+	// ReplaceCreatedBy is TagCreatedBy's value on the suite's tasks.
+	ReplaceCreatedBy = "replace-root-volume"
 )
 
 // ParseTag reads "key=value" by AWS's rules for user tags (awsid.ParseTag).

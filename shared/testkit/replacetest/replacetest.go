@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,7 +27,9 @@ import (
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go"
+	"github.com/ebs-ops/lambda-suite/shared/proof"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 )
 
@@ -47,6 +50,7 @@ type Tasks struct {
 	tasks   []*task
 	refuse  map[string]error
 	fail    map[string]bool
+	lose    map[string]bool
 	created int
 	advance func(time.Duration)
 }
@@ -126,6 +130,27 @@ func (f *Tasks) Fail(instanceID string) {
 	f.fail[instanceID] = true
 }
 
+// LoseAnswer makes the next CreateReplaceRootVolumeTask on the instance
+// start its task and then fail as a lost answer does: a server error
+// (5xx) after the work was done, which the caller cannot tell from a task
+// never made.
+func (f *Tasks) LoseAnswer(instanceID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lose == nil {
+		f.lose = map[string]bool{}
+	}
+	f.lose[instanceID] = true
+}
+
+// Seed lists a task as EC2 would (for accounts seeded at scale): it is
+// never settled, so it changes no instance.
+func (f *Tasks) Seed(t types.ReplaceRootVolumeTask) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tasks = append(f.tasks, &task{out: t, settled: true})
+}
+
 // Started is how many tasks were started.
 func (f *Tasks) Started() int {
 	f.mu.Lock()
@@ -192,6 +217,10 @@ func (f *Tasks) CreateReplaceRootVolumeTask(ctx context.Context, in *ec2.CreateR
 	f.byToken[token] = aws.ToString(t.out.ReplaceRootVolumeTaskId)
 	f.created++
 	out := t.out
+	if f.lose[instanceID] {
+		delete(f.lose, instanceID)
+		return nil, &smithy.GenericAPIError{Code: "ServiceUnavailable", Message: "injected: the answer was lost", Fault: smithy.FaultServer}
+	}
 	return &ec2.CreateReplaceRootVolumeTaskOutput{ReplaceRootVolumeTask: &out}, nil
 }
 
@@ -394,4 +423,19 @@ func Items[T any](tb testing.TB, db *dynamodb.Client, table, kind string) []T {
 		tb.Fatalf("Scan(%s): %v", table, err)
 	}
 	return items
+}
+
+// RecordKey makes the stack's record key (RootVolumeRecordKey: an HMAC_256
+// key) in the account of cfg, its administrator, and returns its ARN and
+// the name to bind in iam.Options.Names (the key's ID).
+func RecordKey(tb testing.TB, cfg aws.Config) (arn, id string) {
+	tb.Helper()
+	arn = awstest.HMACKey(tb, kms.NewFromConfig(cfg))
+	return arn, arn[strings.LastIndex(arn, "/")+1:]
+}
+
+// Sealer is the sealer of a function whose clients are built on cfg (its
+// role's configuration), with the record key keyARN.
+func Sealer(cfg aws.Config, keyARN string) *proof.Sealer {
+	return &proof.Sealer{KMS: kms.NewFromConfig(cfg), KeyID: keyARN}
 }
