@@ -26,7 +26,8 @@ func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 type fixture struct {
 	cfg    aws.Config // the account's administrator
-	keyARN string     // the record key
+	acct   string
+	keyARN string // the record key
 	ec2    *ec2.Client
 	db     *dynamodb.Client
 	fake   *replacetest.Tasks
@@ -63,7 +64,7 @@ func newFixtureWith(t *testing.T, wrap func(aws.Config) aws.Config) fixture {
 	fake := replacetest.Clocked(ec2.NewFromConfig(cfg), time.Now().UTC().Truncate(time.Second))
 	caller := fake.As(ec2.NewFromConfig(fnCfg), role.Authorizer("ec2"))
 	return fixture{
-		cfg: cfg, keyARN: keyARN,
+		cfg: cfg, acct: acct, keyARN: keyARN,
 		ec2: ec2.NewFromConfig(cfg), db: dynamodb.NewFromConfig(cfg), fake: fake, caller: caller, role: role, calls: calls,
 		h: &handler{
 			log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
@@ -134,11 +135,11 @@ func TestLatestSnapshotOfTheCurrentRootIsRestored(t *testing.T) {
 	root, _ := rootvolume.RootVolumeOf(inst)
 	otherRoot, _ := rootvolume.RootVolumeOf(other)
 
-	suiteSnapshot(t, f.ec2, root) // older
-	time.Sleep(1100 * time.Millisecond)                // moto's StartTime has whole seconds
+	suiteSnapshot(t, f.ec2, root)       // older
+	time.Sleep(1100 * time.Millisecond) // moto's StartTime has whole seconds
 	newest := suiteSnapshot(t, f.ec2, root)
-	awstest.CreateSnapshot(t, f.ec2, root)                  // newest of all, but untagged
-	suiteSnapshot(t, f.ec2, otherRoot) // another volume's
+	awstest.CreateSnapshot(t, f.ec2, root) // newest of all, but untagged
+	suiteSnapshot(t, f.ec2, otherRoot)     // another volume's
 
 	res, err := f.h.Handle(context.Background(), request(t, "latest-snapshot.json", id))
 	if err != nil {

@@ -58,6 +58,22 @@ func TestRoleCannotReplaceOrLabelBeyondItsRequest(t *testing.T) {
 				Item: map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: "forged"}}})
 			return err
 		}},
+		// Each role writes only the records it owns (dynamodb:LeadingKeys).
+		{"write a root record", "AccessDeniedException", "dynamodb:PutItem", func() error {
+			_, err := roleDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table),
+				Item: map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: "root#vol-0123456789abcdef0"}}})
+			return err
+		}},
+		{"overwrite a refusal notice", "AccessDeniedException", "dynamodb:PutItem", func() error {
+			_, err := roleDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table),
+				Item: map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: "notice#vol-0123456789abcdef0"}}})
+			return err
+		}},
+		{"delete a record", "AccessDeniedException", "dynamodb:DeleteItem", func() error {
+			_, err := roleDB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table),
+				Key: map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: "replacement#x"}}})
+			return err
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -110,7 +110,7 @@ func newFixtureWith(t *testing.T, wrap func(aws.Config) aws.Config) fixture {
 		cfg: cfg, ec2: ec2.NewFromConfig(cfg), db: dynamodb.NewFromConfig(cfg), fake: fake, calls: calls,
 		role: role, fnCfg: fnCfg, caller: caller,
 		keyARN: keyARN, acct: acct,
-		store:  &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table, Sealer: replacetest.Sealer(fnCfg, keyARN)},
+		store: &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table, Sealer: replacetest.Sealer(fnCfg, keyARN)},
 		replacer: &rootvolume.Replacer{EC2: fake.As(ec2.NewFromConfig(replaceRole.Config), replaceRole.Authorizer("ec2")),
 			Store:       &rootvolume.Store{DB: dynamodb.NewFromConfig(replaceRole.Config), Table: table, Sealer: replacetest.Sealer(replaceRole.Config, keyARN)},
 			SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag, OptInTag: rootvolume.DefaultOptInTag, Now: fake.Now},

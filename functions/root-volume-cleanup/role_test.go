@@ -30,6 +30,9 @@ func TestRoleCannotDeleteWhatIsNotLabelled(t *testing.T) {
 	ctx := context.Background()
 	vol := awstest.CreateVolume(t, f.ec2)
 	snap := awstest.CreateSnapshot(t, f.ec2, vol)
+	kept := awstest.CreateVolume(t, f.ec2, deleteTag, keepTag)
+	keptUnlabelled := awstest.CreateVolume(t, f.ec2, keepTag)
+	keptSnap := awstest.CreateSnapshot(t, f.ec2, vol, snapshotTag, keepTag)
 	otherTable := "other-table"
 	replacetest.CreateTable(t, f.db, otherTable)
 	adminSNS := sns.NewFromConfig(f.cfg)
@@ -64,6 +67,30 @@ func TestRoleCannotDeleteWhatIsNotLabelled(t *testing.T) {
 				Item: map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: "forged"}}})
 			return err
 		}},
+		// Each role writes only the records it owns (dynamodb:LeadingKeys).
+		{"write a root record", "AccessDeniedException", "dynamodb:PutItem", func() error {
+			_, err := roleDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table),
+				Item: map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: "root#vol-0123456789abcdef0"}}})
+			return err
+		}},
+		{"write an invocation record", "AccessDeniedException", "dynamodb:PutItem", func() error {
+			_, err := roleDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table),
+				Item: map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: "invocation#event:forged"}}})
+			return err
+		}},
+		// KEEP_TAG holds against the role itself (an explicit Deny).
+		{"delete a labelled volume that carries KEEP_TAG", "UnauthorizedOperation", "ec2:DeleteVolume", func() error {
+			_, err := roleEC2.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: aws.String(kept)})
+			return err
+		}},
+		{"label a volume that carries KEEP_TAG", "UnauthorizedOperation", "ec2:CreateTags", func() error {
+			_, err := roleEC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{keptUnlabelled}, Tags: []types.Tag{deleteTag}})
+			return err
+		}},
+		{"delete a suite snapshot that carries KEEP_TAG", "UnauthorizedOperation", "ec2:DeleteSnapshot", func() error {
+			_, err := roleEC2.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(keptSnap)})
+			return err
+		}},
 		{"publish to another topic", "AuthorizationError", "sns:Publish", func() error {
 			_, err := roleSNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(otherTopic), Subject: aws.String("forged"), Message: aws.String("forged")})
 			return err
@@ -75,8 +102,11 @@ func TestRoleCannotDeleteWhatIsNotLabelled(t *testing.T) {
 		})
 	}
 
-	if !exists(t, f.ec2, "volume", vol) || !exists(t, f.ec2, "snapshot", snap) {
-		t.Errorf("volume %s or snapshot %s was deleted", vol, snap)
+	if !exists(t, f.ec2, "volume", vol) || !exists(t, f.ec2, "snapshot", snap) || !exists(t, f.ec2, "volume", kept) || !exists(t, f.ec2, "snapshot", keptSnap) {
+		t.Errorf("a volume or snapshot was deleted")
+	}
+	if got := volumeTag(t, f.ec2, keptUnlabelled, "delete-volume"); got != "" {
+		t.Errorf("KEEP_TAG volume %s labelled delete-volume=%q", keptUnlabelled, got)
 	}
 	if got := volumeTag(t, f.ec2, vol, "lambda-suite:keep"); got != "" {
 		t.Errorf("volume %s tagged lambda-suite:keep=%q", vol, got)

@@ -247,3 +247,38 @@ func TestAdoptionNamesOnlyThePinnedRoot(t *testing.T) {
 		t.Errorf("deleted %v, want the root the task replaced, %s (kept because %q)", sum.VolumesDeleted, spare, reason(sum, spare))
 	}
 }
+
+// TestDeleteReplacedVolumeWaitsForTheWindow (finding 3): a request with
+// deleteReplacedVolume: true used to have EC2 delete the old root at
+// once, past RETAIN_REPLACED and KEEP_TAG. The old root now stays, and
+// goes through the cleanup's rules: after the window, unless it carries
+// KEEP_TAG.
+func TestDeleteReplacedVolumeWaitsForTheWindow(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var roots []string
+	for _, name := range []string{"deleted-later", "kept"} {
+		inst, root := f.instance(t, name)
+		if _, err := f.replacer.Replace(ctx, rootvolume.ReplaceRequest{InstanceID: inst, RestoreTo: rootvolume.RestoreLaunchState, DeleteReplacedVolume: true},
+			rootvolume.Invocation{RequestedBy: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		roots = append(roots, root)
+	}
+	f.advance(t, 10*time.Minute) // both tasks succeed
+	f.tag(t, roots[1], keepTag)
+	sum := f.run(t, f.cleaner())
+	for _, root := range roots {
+		if !exists(t, f.ec2, "volume", root) {
+			t.Fatalf("old root %s deleted with its task: deleteReplacedVolume bypassed the rollback window", root)
+		}
+	}
+	if !strings.HasPrefix(reason(sum, roots[0]), rootvolume.ReasonRollbackWindow) {
+		t.Errorf("inside the window: kept because %q, want the rollback window", reason(sum, roots[0]))
+	}
+	f.advance(t, 25*time.Hour)
+	sum = f.run(t, f.cleaner())
+	if !slices.Contains(sum.VolumesDeleted, roots[0]) || !exists(t, f.ec2, "volume", roots[1]) {
+		t.Errorf("after the window: deleted %v, want %s only (%s carries KEEP_TAG)", sum.VolumesDeleted, roots[0], roots[1])
+	}
+}

@@ -58,6 +58,17 @@ func TestRoleCannotSnapshotUntaggedOrDelete(t *testing.T) {
 				Item: map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: "forged"}}})
 			return err
 		}},
+		// Each role writes only the records it owns (dynamodb:LeadingKeys).
+		{"write a replacement record", "AccessDeniedException", "dynamodb:PutItem", func() error {
+			_, err := roleDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table),
+				Item: map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: "replacement#forged"}}})
+			return err
+		}},
+		{"write an invocation record", "AccessDeniedException", "dynamodb:PutItem", func() error {
+			_, err := roleDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table),
+				Item: map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: "invocation#event:forged"}}})
+			return err
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -109,7 +109,7 @@ type RootVolumeStackProps struct {
 	// ReplaceOptInTag must be on an instance for its root to be replaced.
 	ReplaceOptInTag Tag
 	// BusPrincipals may put events on the stack's bus (account IDs or IAM
-	// ARNs); default: this account, whose IAM then decides.
+	// ARNs; an account ID lets that account's IAM decide); default: none.
 	BusPrincipals []string
 	// LogRetentionDays is one of the values CloudWatch Logs accepts.
 	LogRetentionDays int
@@ -227,25 +227,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 	// names who may put them.
 	bus := awsevents.NewEventBus(stack, jsii.String("Bus"), nil)
 	pinLogicalID(bus, RootVolumeBusID)
-	principals := make([]any, 0, len(p.BusPrincipals))
-	for _, pr := range p.BusPrincipals {
-		principals = append(principals, pr)
-	}
-	if len(principals) == 0 {
-		principals = append(principals, awscdk.Aws_ACCOUNT_ID())
-	}
-	busPolicy := awsevents.NewCfnEventBusPolicy(stack, jsii.String("BusPolicy"), &awsevents.CfnEventBusPolicyProps{
-		EventBusName: bus.EventBusName(),
-		StatementId:  jsii.String("PutSuiteEvents"),
-		Statement: map[string]any{
-			"Sid":       "PutSuiteEvents",
-			"Effect":    "Allow",
-			"Principal": map[string]any{"AWS": principals},
-			"Action":    "events:PutEvents",
-			"Resource":  bus.EventBusArn(),
-		},
-	})
-	pinLogicalID(busPolicy, RootVolumeBusID+"Policy")
+	busPolicies(stack, bus, p.BusPrincipals)
 
 	snapshot := NewFunction(stack, "SnapshotOnVolumeCreate", &FunctionProps{
 		Name:        SnapshotOnVolumeCreate,
@@ -260,7 +242,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 		},
 		Statements: []awsiam.PolicyStatement{
 			allow(stack, "Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeInstances", "ec2:DescribeSnapshots"}, nil, nil),
-			statement("RecordRootVolumes", []string{"dynamodb:PutItem"}, tableARN, nil),
+			statement("RecordRootVolumes", []string{"dynamodb:PutItem"}, tableARN, leadingKeys("root#")),
 			allow(stack, "CreateTaggedSnapshot", []string{"ec2:CreateSnapshot"}, []string{"snapshot/*"}, requestTag(p.SnapshotTag)),
 			// The volume side of CreateSnapshot carries no request tags.
 			allow(stack, "SnapshotVolumes", []string{"ec2:CreateSnapshot"}, []string{"volume/*"}, nil),
@@ -304,7 +286,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			// DescribeReplaceRootVolumeTasks: a new request after a task
 			// that is over takes a new token; a lost answer is looked up.
 			allow(stack, "Describe", []string{"ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeReplaceRootVolumeTasks"}, nil, nil),
-			statement("RecordReplacements", []string{"dynamodb:PutItem", "dynamodb:GetItem"}, tableARN, nil),
+			statement("RecordReplacements", []string{"dynamodb:PutItem", "dynamodb:GetItem"}, tableARN, leadingKeys("replacement#", "invocation#")),
 			allow(stack, "MarkVolumeForDeletion", []string{"ec2:CreateTags"}, []string{"volume/*"}, merge(
 				requestTag(p.DeleteVolumeTag),
 				map[string]any{"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{p.DeleteVolumeTag.Key}}},
@@ -353,7 +335,12 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 		Statements: []awsiam.PolicyStatement{
 			allow(stack, "Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeImages", "ec2:DescribeInstances",
 				"ec2:DescribeReplaceRootVolumeTasks", "ec2:ListImagesInRecycleBin"}, nil, nil),
-			statement("ReadAndCloseRecords", []string{"dynamodb:Scan", "dynamodb:PutItem"}, tableARN, nil),
+			// Scan takes no dynamodb:LeadingKeys (Service Authorization
+			// Reference, Amazon DynamoDB): the reads are the whole table.
+			statement("ReadRecords", []string{"dynamodb:Scan"}, tableARN, nil),
+			statement("CloseRecords", []string{"dynamodb:PutItem"}, tableARN, leadingKeys("replacement#", "rollback#", "orphan#", "notice#")),
+			// KEEP_TAG holds against the role itself: no label, no delete.
+			denyKept(stack, p.KeepTag),
 			// The label goes on an adopted volume before its delete, and
 			// off a failed replacement's root: that tag only.
 			allow(stack, "LabelVolumes", []string{"ec2:CreateTags", "ec2:DeleteTags"}, []string{"volume/*"}, onlyTagKey(p.DeleteVolumeTag)),
@@ -390,6 +377,45 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 
 	Observe(stack, snapshot, replace, cleanup)
 	return stack, nil
+}
+
+// busPolicies says who may put events on the bus: the principals named,
+// and nobody else. Within the account an Allow alone restricts nothing
+// (an identity policy suffices), so a Deny refuses every principal whose
+// ARN and account are not named (EventBridge resource policies take an
+// explicit Deny: CloudFormation template reference,
+// AWS::EventsV2::ResourcePolicy). With none named, the Deny has no
+// condition: nobody may put events (the functions put none). The Allow,
+// for principals of other accounts, comes only with names.
+func busPolicies(stack awscdk.Stack, bus awsevents.EventBus, names []string) {
+	deny := map[string]any{
+		"Sid": "DenyOtherPrincipals", "Effect": "Deny", "Principal": "*", "Action": "events:PutEvents", "Resource": bus.EventBusArn(),
+	}
+	if len(names) > 0 {
+		deny["Condition"] = map[string]any{
+			"StringNotLike":   map[string]any{"aws:PrincipalArn": names},
+			"StringNotEquals": map[string]any{"aws:PrincipalAccount": names},
+		}
+	}
+	denyOthers := awsevents.NewCfnEventBusPolicy(stack, jsii.String("BusDenyOthers"), &awsevents.CfnEventBusPolicyProps{
+		EventBusName: bus.EventBusName(), StatementId: jsii.String("DenyOtherPrincipals"), Statement: deny,
+	})
+	pinLogicalID(denyOthers, RootVolumeBusID+"DenyOthers")
+	if len(names) == 0 {
+		return
+	}
+	allow := awsevents.NewCfnEventBusPolicy(stack, jsii.String("BusPolicy"), &awsevents.CfnEventBusPolicyProps{
+		EventBusName: bus.EventBusName(),
+		StatementId:  jsii.String("PutSuiteEvents"),
+		Statement: map[string]any{
+			"Sid": "PutSuiteEvents", "Effect": "Allow", "Principal": map[string]any{"AWS": names},
+			"Action": "events:PutEvents", "Resource": bus.EventBusArn(),
+		},
+	})
+	pinLogicalID(allow, RootVolumeBusID+"Policy")
+	// One statement at a time: EventBridge's PutPermission rewrites the
+	// bus's policy.
+	allow.AddDependency(denyOthers)
 }
 
 // recordKeyPolicy is the record key's policy: the account's administrators
@@ -465,6 +491,27 @@ func onlyTagKey(t Tag) map[string]any {
 		"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{t.Key}},
 		"Null":                      map[string]any{"aws:TagKeys": "false"},
 	}
+}
+
+// leadingKeys limits item calls to items whose key starts with one of
+// the prefixes: each role writes (and reads) only the kinds of record it
+// owns (dynamodb:LeadingKeys, DynamoDB developer guide, "Using IAM policy
+// conditions for fine-grained access control").
+func leadingKeys(prefixes ...string) map[string]any {
+	patterns := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		patterns[i] = p + "*"
+	}
+	return map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": patterns}}
+}
+
+// denyKept refuses deleting, or labelling, a volume or snapshot that
+// carries KEEP_TAG, whatever else the role allows.
+func denyKept(stack awscdk.Stack, keep Tag) awsiam.PolicyStatement {
+	st := allow(stack, "DenyKeptResources", []string{"ec2:DeleteVolume", "ec2:DeleteSnapshot", "ec2:CreateTags"},
+		[]string{"volume/*", "snapshot/*"}, resourceTag(keep))
+	st.SetEffect(awsiam.Effect_DENY)
+	return st
 }
 
 // createAction allows tagging only as part of the named create call.

@@ -25,6 +25,7 @@ func TestRootVolumeResourceCounts(t *testing.T) {
 		"AWS::SQS::QueuePolicy":          3,
 		"AWS::Logs::LogGroup":            3,
 		"AWS::IAM::Role":                 3,
+		"AWS::KMS::Key":                  2, // the record key, and the ops topic's
 	})
 }
 
@@ -438,34 +439,90 @@ func TestRootVolumeTableWritesOnlyBySuiteRoles(t *testing.T) {
 	}
 }
 
+// TestRootVolumeBusPolicy (issue 18, finding 3): by default nobody may
+// put events on the bus (a Deny without condition; no Allow), since within
+// the account an Allow restricts nothing; named principals get an Allow,
+// and the Deny spares only them.
 func TestRootVolumeBusPolicy(t *testing.T) {
-	policy := func(principals ...any) map[string]any {
-		return map[string]any{
-			"EventBusName": map[string]any{"Ref": RootVolumeBusID},
-			"StatementId":  "PutSuiteEvents",
-			"Statement": map[string]any{
-				"Sid": "PutSuiteEvents", "Effect": "Allow", "Action": "events:PutEvents",
-				"Principal": map[string]any{"AWS": principals},
-				"Resource":  map[string]any{"Fn::GetAtt": []any{RootVolumeBusID, "Arn"}},
-			},
+	bus := map[string]any{"Ref": RootVolumeBusID}
+	busARN := map[string]any{"Fn::GetAtt": []any{RootVolumeBusID, "Arn"}}
+	deny := func(condition map[string]any) map[string]any {
+		stmt := map[string]any{"Sid": "DenyOtherPrincipals", "Effect": "Deny", "Principal": "*", "Action": "events:PutEvents", "Resource": busARN}
+		if condition != nil {
+			stmt["Condition"] = condition
 		}
+		return map[string]any{"EventBusName": bus, "StatementId": "DenyOtherPrincipals", "Statement": stmt}
 	}
-	t.Run("default: this account", func(t *testing.T) {
+	t.Run("default: nobody", func(t *testing.T) {
+		tmpl := defaultRootVolume(t)
 		check(t, func() {
-			defaultRootVolume(t).HasResourceProperties(jsii.String("AWS::Events::EventBusPolicy"),
-				assertions.Match_ObjectEquals(&map[string]any{"EventBusName": map[string]any{"Ref": RootVolumeBusID},
-					"StatementId": "PutSuiteEvents", "Statement": policy(map[string]any{"Ref": "AWS::AccountId"})["Statement"]}))
+			tmpl.ResourceCountIs(jsii.String("AWS::Events::EventBusPolicy"), jsii.Number(1))
+			tmpl.HasResourceProperties(jsii.String("AWS::Events::EventBusPolicy"), assertions.Match_ObjectEquals(&map[string]any{
+				"EventBusName": bus, "StatementId": "DenyOtherPrincipals", "Statement": deny(nil)["Statement"]}))
 		})
 	})
 	t.Run("given principals only", func(t *testing.T) {
 		given := []string{"111122223333", "arn:aws:iam::444455556666:role/ops"}
 		tmpl := synthRootVolume(t, RootVolumeStackProps{BusPrincipals: given})
+		names := []any{given[0], given[1]}
 		check(t, func() {
-			tmpl.HasResourceProperties(jsii.String("AWS::Events::EventBusPolicy"),
-				assertions.Match_ObjectEquals(&map[string]any{"EventBusName": map[string]any{"Ref": RootVolumeBusID},
-					"StatementId": "PutSuiteEvents", "Statement": policy(given[0], given[1])["Statement"]}))
+			tmpl.HasResourceProperties(jsii.String("AWS::Events::EventBusPolicy"), assertions.Match_ObjectEquals(&map[string]any{
+				"EventBusName": bus, "StatementId": "PutSuiteEvents", "Statement": map[string]any{
+					"Sid": "PutSuiteEvents", "Effect": "Allow", "Action": "events:PutEvents",
+					"Principal": map[string]any{"AWS": names}, "Resource": busARN,
+				}}))
+			tmpl.HasResourceProperties(jsii.String("AWS::Events::EventBusPolicy"), assertions.Match_ObjectEquals(&map[string]any{
+				"EventBusName": bus, "StatementId": "DenyOtherPrincipals", "Statement": deny(map[string]any{
+					"StringNotLike":   map[string]any{"aws:PrincipalArn": names},
+					"StringNotEquals": map[string]any{"aws:PrincipalAccount": names},
+				})["Statement"]}))
 		})
 	})
+}
+
+// TestRootVolumeRecordKey: the records' key is an HMAC_256 key, kept on
+// stack deletion, whose policy lets the three roles (and only them) make
+// MACs, the two readers check them, and the account's administrators
+// manage it without using it.
+func TestRootVolumeRecordKey(t *testing.T) {
+	tmpl := defaultRootVolume(t)
+	key := resources(tmpl, "AWS::KMS::Key")[RecordKeyID]
+	if key == nil {
+		t.Fatalf("no AWS::KMS::Key %s", RecordKeyID)
+	}
+	if key["DeletionPolicy"] != "Retain" {
+		t.Errorf("DeletionPolicy = %v, want Retain", key["DeletionPolicy"])
+	}
+	props := key["Properties"].(map[string]any)
+	if props["KeySpec"] != "HMAC_256" || props["KeyUsage"] != "GENERATE_VERIFY_MAC" {
+		t.Errorf("KeySpec %v, KeyUsage %v, want HMAC_256 and GENERATE_VERIFY_MAC", props["KeySpec"], props["KeyUsage"])
+	}
+	uses := map[string][]string{}
+	for _, raw := range props["KeyPolicy"].(map[string]any)["Statement"].([]any) {
+		st := raw.(map[string]any)
+		var actions []string
+		switch a := st["Action"].(type) {
+		case string:
+			actions = []string{a}
+		case []any:
+			for _, x := range a {
+				actions = append(actions, x.(string))
+			}
+		}
+		for _, a := range actions {
+			if a == "kms:*" || strings.Contains(a, "Mac") {
+				uses[st["Sid"].(string)] = append(uses[st["Sid"].(string)], a)
+			}
+		}
+	}
+	want := map[string][]string{
+		"SnapshotSeals":           {"kms:GenerateMac"},
+		"ReplaceSealsAndVerifies": {"kms:GenerateMac", "kms:VerifyMac"},
+		"CleanupSealsAndVerifies": {"kms:GenerateMac", "kms:VerifyMac"},
+	}
+	if diff := cmp.Diff(want, uses); diff != "" {
+		t.Errorf("who may use the record key (-want +got):\n%s", diff)
+	}
 }
 
 func TestRootVolumeOutputs(t *testing.T) {
