@@ -46,6 +46,7 @@ var scenarios = []scenario{
 		functions: []string{"replace-root-volume", "root-volume-cleanup"},
 		run:       rootVolumeCleanup,
 	},
+	rootVolumeTrustScenario,
 	healthGateScenario,
 	amiApprovalScenario,
 	diskAlarmScenario,
