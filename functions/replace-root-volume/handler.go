@@ -21,6 +21,10 @@ type handler struct {
 // (a retried request), or none started and why.
 func (h *handler) count(res rootvolume.ReplaceResult, err error) {
 	switch {
+	case errors.Is(err, rootvolume.ErrUntrustedRecord):
+		// A record or invocation record whose MAC does not verify: forged
+		// or changed by someone with write on the table.
+		h.metrics.AddReason("ReplacementsNotStarted", "untrusted record", 1)
 	case errors.Is(err, rootvolume.ErrNotOptedIn):
 		h.metrics.AddReason("ReplacementsNotStarted", "not opted in", 1)
 	case errors.Is(err, rootvolume.ErrBadEvent):

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -14,8 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/ebs-ops/lambda-suite/shared/metrics"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/emf"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/iam"
 )
 
@@ -128,12 +132,15 @@ func TestForgedInvocationRecordIsRefused(t *testing.T) {
 	if _, err := dynamodb.NewFromConfig(dev).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
 		t.Fatalf("PutItem as the developer: %v", err)
 	}
-	if _, err := f.h.Handle(ctx, ev); err == nil {
-		t.Fatal("Handle = nil error, want the forged invocation record refused")
+	var out bytes.Buffer
+	f.h.metrics = metrics.New("replace-fn", &out)
+	if _, err := f.h.Handle(ctx, ev); !errors.Is(err, rootvolume.ErrUntrustedRecord) {
+		t.Fatalf("Handle = %v, want the forged invocation record refused as untrusted", err)
 	}
 	if n := f.fake.Started(); n != 0 {
 		t.Errorf("tasks started = %d, want 0", n)
 	}
+	emf.Want(t, out.Bytes(), "replace-fn", map[string]float64{"ReplacementsNotStarted/untrusted record": 1})
 }
 
 // TestTaggedSnapshotIsNotRestored (finding 5): a tagger puts the snapshot
