@@ -70,8 +70,7 @@ func cleanupMessage(sum rootvolume.CleanupSummary, now time.Time) (notify.Messag
 		if !isRefusal(s.Reason) {
 			continue
 		}
-		n, ok := sum.Notices[s.ID]
-		if ok && n.Reason == reasonKey(s.Reason) && now.Sub(n.ToldAt) < refusalReminder {
+		if toldBefore(sum.Notices, s.ID, reasonKey(s.Reason), now) {
 			repeated++
 			continue
 		}
@@ -82,8 +81,7 @@ func cleanupMessage(sum rootvolume.CleanupSummary, now time.Time) (notify.Messag
 	// once a day while they stay in the table.
 	var untrusted []rootvolume.UntrustedRecord
 	for _, u := range sum.Untrusted {
-		n, ok := sum.Notices[u.ID]
-		if ok && n.Reason == u.Trust && now.Sub(n.ToldAt) < refusalReminder {
+		if toldBefore(sum.Notices, u.ID, u.Trust, now) {
 			repeated++
 			continue
 		}
@@ -152,6 +150,15 @@ func cleanupMessage(sum rootvolume.CleanupSummary, now time.Time) (notify.Messag
 		b.WriteString("\nThe run stopped at its deadline; the next run continues.\n")
 	}
 	return notify.Message{Subject: "Root-volume cleanup: " + strings.Join(parts, ", "), Body: b.String()}, told, true
+}
+
+// toldBefore reports whether people were told of this resource, for this
+// reason, within the last refusalReminder: by a sealed notice (a forged
+// one would silence a refusal, or the report of a forged record), not
+// dated in the future.
+func toldBefore(notices map[string]rootvolume.Notice, id, reason string, now time.Time) bool {
+	n, ok := notices[id]
+	return ok && n.Trust == rootvolume.Trusted && n.Reason == reason && !n.ToldAt.After(now) && now.Sub(n.ToldAt) < refusalReminder
 }
 
 func isRefusal(reason string) bool {

@@ -128,12 +128,24 @@ func TestRefusalsAreToldOnceADay(t *testing.T) {
 // told again at once if it is now refused for another reason.
 func TestRefusalToldAgainWhenItsReasonChanges(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	told := map[string]rootvolume.Notice{"vol-0123456789abcdef0": {ResourceID: "vol-0123456789abcdef0", Reason: rootvolume.ReasonUnrecorded, ToldAt: now.Add(-time.Hour)}}
+	told := map[string]rootvolume.Notice{"vol-0123456789abcdef0": {ResourceID: "vol-0123456789abcdef0", Reason: rootvolume.ReasonUnrecorded, ToldAt: now.Add(-time.Hour), Trust: rootvolume.Trusted}}
 	sum := func(reason string) rootvolume.CleanupSummary {
 		return rootvolume.CleanupSummary{Notices: told, Skipped: []rootvolume.Skip{{ID: "vol-0123456789abcdef0", Kind: rootvolume.KindVolume, Reason: reason}}}
 	}
 	if _, _, ok := cleanupMessage(sum(rootvolume.ReasonUnrecorded), now); ok {
 		t.Errorf("the same refusal an hour later: a message, want none")
+	}
+	// A notice whose MAC does not verify (forged, to silence the refusal),
+	// or one dated in the future, silences nothing.
+	for _, forged := range []rootvolume.Notice{
+		{ResourceID: "vol-0123456789abcdef0", Reason: rootvolume.ReasonUnrecorded, ToldAt: now.Add(-time.Hour), Trust: rootvolume.Unsealed},
+		{ResourceID: "vol-0123456789abcdef0", Reason: rootvolume.ReasonUnrecorded, ToldAt: now.Add(365 * 24 * time.Hour), Trust: rootvolume.Trusted},
+	} {
+		s := sum(rootvolume.ReasonUnrecorded)
+		s.Notices = map[string]rootvolume.Notice{"vol-0123456789abcdef0": forged}
+		if _, _, ok := cleanupMessage(s, now); !ok {
+			t.Errorf("notice %+v silenced the refusal", forged)
+		}
 	}
 	m, notices, ok := cleanupMessage(sum(rootvolume.ReasonAttached), now)
 	if !ok || !strings.Contains(m.Body, rootvolume.ReasonAttached) || len(notices) != 1 || notices[0].Reason != rootvolume.ReasonAttached || !notices[0].ToldAt.Equal(now) {

@@ -43,6 +43,12 @@ func (c *Cleaner) gather(ctx context.Context) (PlanInput, error) {
 	if err := c.verifyRoots(ctx, &in); err != nil {
 		return in, err
 	}
+	for id, n := range in.Records.Notices {
+		if err := c.Store.CheckNotice(ctx, &n); err != nil {
+			return in, fmt.Errorf("verify notice %s: %w", n.ID, err)
+		}
+		in.Records.Notices[id] = n
+	}
 	// The volumes to look at: named by a record, the old root of a task
 	// the suite did not start, or carrying the label.
 	named := map[string]bool{}

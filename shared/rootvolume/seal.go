@@ -57,6 +57,7 @@ const (
 	sealInvocation  = "rootvolume/invocation"
 	sealRollback    = "rootvolume/rollback"
 	sealOrphan      = "rootvolume/orphan"
+	sealNotice      = "rootvolume/notice"
 )
 
 func (r Replacement) fields() []proof.Field {
@@ -92,6 +93,10 @@ func (o Orphan) fields() []proof.Field {
 		proof.String("id", o.ID), proof.String("snapshotId", o.SnapshotID), proof.String("volumeId", o.VolumeID),
 		proof.Time("firstSeen", o.FirstSeen),
 	}
+}
+
+func (n Notice) fields() []proof.Field {
+	return []proof.Field{proof.String("id", n.ID), proof.String("resourceId", n.ResourceID), proof.String("reason", n.Reason), proof.Time("toldAt", n.ToldAt)}
 }
 
 // seal makes a record's MAC.
@@ -164,4 +169,11 @@ func ParseRecordKey(s string) (string, error) {
 		return "", err
 	}
 	return s, nil
+}
+
+// CheckNotice verifies a notice's MAC and sets its Trust.
+func (s *Store) CheckNotice(ctx context.Context, n *Notice) error {
+	t, err := s.check(ctx, sealNotice, n.MAC, n.fields())
+	n.Trust = t
+	return err
 }

@@ -35,8 +35,8 @@ import (
 //     refused to delete the resource, and why, so that an unresolved
 //     refusal is not told again every run.
 //
-// Every kind but notices carries a MAC (seal.go): a write grant on the
-// table is not enough to make a record the suite acts on.
+// Every kind carries a MAC (seal.go): a write grant on the table is not
+// enough to make a record the suite acts on, nor a notice that silences.
 
 // The kinds of item, in each item's "kind".
 const (
@@ -172,6 +172,10 @@ type Notice struct {
 	Reason     string    `dynamodbav:"reason"` // the reason, without its details
 	ToldAt     time.Time `dynamodbav:"toldAt"`
 	ExpiresAt  time.Time `dynamodbav:"expiresAt,unixtime"`
+	// A forged notice would silence a refusal, or the report of a forged
+	// record: only a sealed one counts.
+	MAC   string `dynamodbav:"mac,omitempty"`
+	Trust Trust  `dynamodbav:"-"`
 }
 
 // NoticeTTL is how long a notice is kept after it was told: it only has to
@@ -293,7 +297,12 @@ func (s *Store) PutInvocation(ctx context.Context, key, clientToken string, at t
 func (s *Store) PutNotices(ctx context.Context, notices []Notice) error {
 	for _, n := range notices {
 		n.ID, n.Kind, n.ExpiresAt = noticePrefix+n.ResourceID, KindNotice, n.ToldAt.Add(NoticeTTL)
-		item, err := attributevalue.MarshalMap(n)
+		mac, err := s.seal(ctx, sealNotice, n.fields())
+		n.MAC = mac
+		var item map[string]types.AttributeValue
+		if err == nil {
+			item, err = attributevalue.MarshalMap(n)
+		}
 		if err == nil {
 			_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item})
 		}
