@@ -46,7 +46,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		WriteRate:      r.Float("WRITE_RATE", 3, 0.1, 50),
 		RecentOnly:     r.Bool("RECENT_METRICS_ONLY", true),
 		ResumeQueueURL: r.String("RESUME_QUEUE_URL", ""),
-		ProofKeyID:     r.String("PROOF_KEY_ID", ""),
+		ProofKeyID:     r.String("PROOF_KEY_ARN", ""),
 	}
 	// A diskalarm.InputError says only its reason next to the variable's
 	// name; "bad input" would say nothing more.
@@ -87,7 +87,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 			r.Fail("RESUME_QUEUE_URL", "%q is not an SQS queue URL", u)
 		}
 		if cfg.ProofKeyID == "" {
-			r.Fail("PROOF_KEY_ID", "required with RESUME_QUEUE_URL: the continuations are sealed with this KMS HMAC key")
+			r.Fail("PROOF_KEY_ARN", "required with RESUME_QUEUE_URL: the continuations are sealed with this KMS HMAC key")
 		}
 	}
 	return cfg, r.Err()

@@ -39,13 +39,13 @@ func TestLoadConfig(t *testing.T) {
 		{name: "everything set", env: map[string]string{
 			"SNS_TOPIC_ARN": custom.TopicARN, "INSTANCE_NAME_PATTERN": "Windows*", "ALARM_TAG": "disk-alarms=enabled",
 			"ALARM_PREFIX": "ops/disk/", "TREAT_MISSING_DATA": "breaching", "DISK_THRESHOLDS": `{"linux": {"warningUsedPercent": 75, "criticalUsedPercent": 85}}`,
-			"METRIC_NAMESPACE": "Custom/Agent", "WRITE_RATE": "1.5", "RECENT_METRICS_ONLY": "false", "RESUME_QUEUE_URL": custom.ResumeQueueURL, "PROOF_KEY_ID": custom.ProofKeyID,
+			"METRIC_NAMESPACE": "Custom/Agent", "WRITE_RATE": "1.5", "RECENT_METRICS_ONLY": "false", "RESUME_QUEUE_URL": custom.ResumeQueueURL, "PROOF_KEY_ARN": custom.ProofKeyID,
 		}, want: custom},
 		{name: "every variable wrong", env: map[string]string{
 			"SNS_TOPIC_ARN": "ops-topic", "INSTANCE_NAME_PATTERN": "bad\x01", "ALARM_TAG": "no-equals", "ALARM_PREFIX": "alarms/*",
 			"TREAT_MISSING_DATA": "zero", "DISK_THRESHOLDS": `{"linux": {"warningUsedPercent": 95, "criticalUsedPercent": 90}}`,
 			"METRIC_NAMESPACE": "CWAgent\x7f", "WRITE_RATE": "0", "RECENT_METRICS_ONLY": "sometimes", "RESUME_QUEUE_URL": "queue",
-		}, wantErr: []string{"SNS_TOPIC_ARN", "INSTANCE_NAME_PATTERN", "ALARM_TAG", "ALARM_PREFIX", "TREAT_MISSING_DATA", "DISK_THRESHOLDS", "METRIC_NAMESPACE", "WRITE_RATE", "RECENT_METRICS_ONLY", "RESUME_QUEUE_URL", "PROOF_KEY_ID"}},
+		}, wantErr: []string{"SNS_TOPIC_ARN", "INSTANCE_NAME_PATTERN", "ALARM_TAG", "ALARM_PREFIX", "TREAT_MISSING_DATA", "DISK_THRESHOLDS", "METRIC_NAMESPACE", "WRITE_RATE", "RECENT_METRICS_ONLY", "RESUME_QUEUE_URL", "PROOF_KEY_ARN"}},
 		// The edges the old copies disagreed on. diskalarm took the aws:
 		// prefix, which AWS reserves; and an account field of any 12
 		// characters, which the approval functions refused.

@@ -14,7 +14,7 @@ type Config struct {
 	// Table is the replacements table (REPLACEMENTS_TABLE); required.
 	Table string
 	// RecordKey is the HMAC KMS key the records are sealed with
-	// (RECORD_KEY_ARN); required.
+	// (PROOF_KEY_ARN); required.
 	RecordKey string
 }
 
@@ -25,7 +25,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		DeleteTag:   settings.Parse(r, "DELETE_VOLUME_TAG", rootvolume.DefaultDeleteTag.String(), rootvolume.ParseTag),
 		OptInTag:    settings.Parse(r, "REPLACE_OPT_IN_TAG", rootvolume.DefaultOptInTag.String(), rootvolume.ParseTag),
 		Table:       settings.Parse(r, "REPLACEMENTS_TABLE", "", awsid.ParseTableName),
-		RecordKey:   settings.Parse(r, "RECORD_KEY_ARN", "", rootvolume.ParseRecordKey),
+		RecordKey:   settings.Parse(r, "PROOF_KEY_ARN", "", rootvolume.ParseRecordKey),
 	}
 	return cfg, r.Err()
 }

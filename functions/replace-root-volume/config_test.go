@@ -9,21 +9,21 @@ import (
 )
 
 func TestLoadConfig(t *testing.T) {
-	got, err := loadConfig(settings.Map(map[string]string{"REPLACEMENTS_TABLE": "replacements", "RECORD_KEY_ARN": recordKey}))
+	got, err := loadConfig(settings.Map(map[string]string{"REPLACEMENTS_TABLE": "replacements", "PROOF_KEY_ARN": recordKey}))
 	want := Config{SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag,
 		OptInTag: rootvolume.DefaultOptInTag, Table: "replacements", RecordKey: recordKey}
 	if err != nil || got != want {
 		t.Errorf("loadConfig(defaults) = %+v, %v, want %+v", got, err, want)
 	}
 	_, err = loadConfig(settings.Map(map[string]string{"SNAPSHOT_TAG": "=x", "DELETE_VOLUME_TAG": "aws:x=1",
-		"REPLACE_OPT_IN_TAG": "no-equals", "REPLACEMENTS_TABLE": "a b", "RECORD_KEY_ARN": "alias/records"}))
-	for _, name := range []string{"SNAPSHOT_TAG", "DELETE_VOLUME_TAG", "REPLACE_OPT_IN_TAG", "REPLACEMENTS_TABLE", "RECORD_KEY_ARN"} {
+		"REPLACE_OPT_IN_TAG": "no-equals", "REPLACEMENTS_TABLE": "a b", "PROOF_KEY_ARN": "alias/records"}))
+	for _, name := range []string{"SNAPSHOT_TAG", "DELETE_VOLUME_TAG", "REPLACE_OPT_IN_TAG", "REPLACEMENTS_TABLE", "PROOF_KEY_ARN"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("loadConfig(invalid) = %v, want an error naming %s", err, name)
 		}
 	}
-	if _, err := loadConfig(settings.Map(nil)); err == nil || !strings.Contains(err.Error(), "REPLACEMENTS_TABLE") || !strings.Contains(err.Error(), "RECORD_KEY_ARN") {
-		t.Errorf("loadConfig(no table, no key) = %v, want an error naming REPLACEMENTS_TABLE and RECORD_KEY_ARN", err)
+	if _, err := loadConfig(settings.Map(nil)); err == nil || !strings.Contains(err.Error(), "REPLACEMENTS_TABLE") || !strings.Contains(err.Error(), "PROOF_KEY_ARN") {
+		t.Errorf("loadConfig(no table, no key) = %v, want an error naming REPLACEMENTS_TABLE and PROOF_KEY_ARN", err)
 	}
 }
 

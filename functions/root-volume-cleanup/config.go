@@ -26,7 +26,7 @@ type Config struct {
 	DeleteRate     float64 // deletes a second
 	Table          string
 	// RecordKey is the HMAC KMS key the records are sealed with
-	// (RECORD_KEY_ARN); required.
+	// (PROOF_KEY_ARN); required.
 	RecordKey string
 	// NotifyTopicARN is the SNS topic told what a run deleted or refused to
 	// delete (NOTIFY_TOPIC_ARN); empty for no notifications.
@@ -48,7 +48,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		// account; stay under it so other tools are not starved.
 		DeleteRate:     r.Float("DELETE_RATE", 5, 0.1, 100),
 		Table:          settings.Parse(r, "REPLACEMENTS_TABLE", "", awsid.ParseTableName),
-		RecordKey:      settings.Parse(r, "RECORD_KEY_ARN", "", rootvolume.ParseRecordKey),
+		RecordKey:      settings.Parse(r, "PROOF_KEY_ARN", "", rootvolume.ParseRecordKey),
 		NotifyTopicARN: r.String("NOTIFY_TOPIC_ARN", ""),
 	}
 	if err := notify.TopicFromEnv(cfg.NotifyTopicARN); err != nil {

@@ -10,14 +10,14 @@ import (
 )
 
 func TestLoadConfig(t *testing.T) {
-	table := map[string]string{"REPLACEMENTS_TABLE": "replacements", "RECORD_KEY_ARN": recordKey}
+	table := map[string]string{"REPLACEMENTS_TABLE": "replacements", "PROOF_KEY_ARN": recordKey}
 	got, err := loadConfig(settings.Map(table))
 	want := Config{SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag, KeepTag: rootvolume.DefaultKeepTag,
 		MinAge: time.Hour, RetainReplaced: 24 * time.Hour, RetainOrphaned: 168 * time.Hour, DeleteRate: 5, Table: "replacements", RecordKey: recordKey}
 	if err != nil || got != want {
 		t.Errorf("loadConfig(defaults) = %+v, %v, want %+v", got, err, want)
 	}
-	got, err = loadConfig(settings.Map(map[string]string{"REPLACEMENTS_TABLE": "t-1", "RECORD_KEY_ARN": recordKey, "MIN_AGE": "24h", "DRY_RUN": "true",
+	got, err = loadConfig(settings.Map(map[string]string{"REPLACEMENTS_TABLE": "t-1", "PROOF_KEY_ARN": recordKey, "MIN_AGE": "24h", "DRY_RUN": "true",
 		"RETAIN_REPLACED": "72h", "RETAIN_ORPHANED": "720h", "ADOPT_EXTERNAL_REPLACEMENTS": "true", "KEEP_TAG": "hold=yes"}))
 	if err != nil || got.MinAge != 24*time.Hour || !got.DryRun || got.RetainReplaced != 72*time.Hour || got.RetainOrphaned != 720*time.Hour || !got.AdoptExternal ||
 		got.KeepTag != (rootvolume.Tag{Key: "hold", Value: "yes"}) {
@@ -30,7 +30,7 @@ func TestLoadConfig(t *testing.T) {
 		"DELETE_VOLUME_TAG":           {"DELETE_VOLUME_TAG": "replace-snapshot=true"},
 		"RETAIN_REPLACED":             {"RETAIN_REPLACED": "a day"},
 		"RETAIN_ORPHANED":             {"RETAIN_ORPHANED": "9000h"},
-		"RECORD_KEY_ARN":              {"RECORD_KEY_ARN": "1234abcd-12ab-34cd-56ef-1234567890ab"},
+		"PROOF_KEY_ARN":              {"PROOF_KEY_ARN": "1234abcd-12ab-34cd-56ef-1234567890ab"},
 		"ADOPT_EXTERNAL_REPLACEMENTS": {"ADOPT_EXTERNAL_REPLACEMENTS": "sometimes"},
 		"KEEP_TAG":                    {"KEEP_TAG": "delete-volume=no"},
 		"REPLACEMENTS_TABLE":          {"REPLACEMENTS_TABLE": "x"},
@@ -39,8 +39,8 @@ func TestLoadConfig(t *testing.T) {
 		if _, ok := env["REPLACEMENTS_TABLE"]; !ok {
 			env["REPLACEMENTS_TABLE"] = "replacements"
 		}
-		if _, ok := env["RECORD_KEY_ARN"]; !ok {
-			env["RECORD_KEY_ARN"] = recordKey
+		if _, ok := env["PROOF_KEY_ARN"]; !ok {
+			env["PROOF_KEY_ARN"] = recordKey
 		}
 		if _, err := loadConfig(settings.Map(env)); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("loadConfig(%v) = %v, want an error naming %s", env, err, name)

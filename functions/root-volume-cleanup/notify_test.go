@@ -80,7 +80,7 @@ func TestCleanupTellsWhatItRefused(t *testing.T) {
 }
 
 func TestCleanupConfigTopic(t *testing.T) {
-	base := map[string]string{"REPLACEMENTS_TABLE": "replacements", "RECORD_KEY_ARN": recordKey}
+	base := map[string]string{"REPLACEMENTS_TABLE": "replacements", "PROOF_KEY_ARN": recordKey}
 	for topic, ok := range map[string]bool{"": true, "arn:aws:sns:us-east-1:123456789012:cleanup": true, "cleanup": false} {
 		base["NOTIFY_TOPIC_ARN"] = topic
 		cfg, err := loadConfig(func(k string) (string, bool) { v, ok := base[k]; return v, ok })

@@ -16,7 +16,7 @@ type Config struct {
 	// confirmed root volume is recorded; required.
 	Table string
 	// RecordKey is the HMAC KMS key the records are sealed with
-	// (RECORD_KEY_ARN); required.
+	// (PROOF_KEY_ARN); required.
 	RecordKey string
 }
 
@@ -27,7 +27,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		// Up to the longest a Lambda invocation may run.
 		AttachWait: r.Duration("ATTACH_WAIT", 60*time.Second, 0, 15*time.Minute),
 		Table:      settings.Parse(r, "REPLACEMENTS_TABLE", "", awsid.ParseTableName),
-		RecordKey:  settings.Parse(r, "RECORD_KEY_ARN", "", rootvolume.ParseRecordKey),
+		RecordKey:  settings.Parse(r, "PROOF_KEY_ARN", "", rootvolume.ParseRecordKey),
 	}
 	return cfg, r.Err()
 }

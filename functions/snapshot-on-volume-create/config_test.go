@@ -16,14 +16,14 @@ func TestLoadConfig(t *testing.T) {
 		want    Config
 		wantErr []string
 	}{
-		{name: "defaults", env: map[string]string{"REPLACEMENTS_TABLE": "replacements", "RECORD_KEY_ARN": recordKey},
+		{name: "defaults", env: map[string]string{"REPLACEMENTS_TABLE": "replacements", "PROOF_KEY_ARN": recordKey},
 			want: Config{SnapshotTag: rootvolume.DefaultSnapshotTag, AttachWait: time.Minute, Table: "replacements", RecordKey: recordKey}},
-		{name: "custom", env: map[string]string{"SNAPSHOT_TAG": "reset=yes", "ATTACH_WAIT": "90s", "REPLACEMENTS_TABLE": "t.1", "RECORD_KEY_ARN": recordKey},
+		{name: "custom", env: map[string]string{"SNAPSHOT_TAG": "reset=yes", "ATTACH_WAIT": "90s", "REPLACEMENTS_TABLE": "t.1", "PROOF_KEY_ARN": recordKey},
 			want: Config{SnapshotTag: rootvolume.Tag{Key: "reset", Value: "yes"}, AttachWait: 90 * time.Second, Table: "t.1", RecordKey: recordKey}},
 		{name: "invalid", env: map[string]string{"SNAPSHOT_TAG": "no-equals", "ATTACH_WAIT": "a while", "REPLACEMENTS_TABLE": "no/slash"},
 			wantErr: []string{"SNAPSHOT_TAG", "ATTACH_WAIT", "REPLACEMENTS_TABLE"}},
-		{name: "wait beyond Lambda's limit", env: map[string]string{"ATTACH_WAIT": "1h", "REPLACEMENTS_TABLE": "replacements", "RECORD_KEY_ARN": recordKey}, wantErr: []string{"ATTACH_WAIT"}},
-		{name: "no table, no key", env: map[string]string{}, wantErr: []string{"REPLACEMENTS_TABLE", "RECORD_KEY_ARN"}},
+		{name: "wait beyond Lambda's limit", env: map[string]string{"ATTACH_WAIT": "1h", "REPLACEMENTS_TABLE": "replacements", "PROOF_KEY_ARN": recordKey}, wantErr: []string{"ATTACH_WAIT"}},
+		{name: "no table, no key", env: map[string]string{}, wantErr: []string{"REPLACEMENTS_TABLE", "PROOF_KEY_ARN"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

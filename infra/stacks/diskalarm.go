@@ -241,7 +241,7 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 		Resources:  &[]*string{resume.QueueArn()},
 		Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": role}},
 	}))
-	fn.Function.AddEnvironment(jsii.String("PROOF_KEY_ID"), proofKey(stack, role).KeyArn(), nil)
+	fn.Function.AddEnvironment(jsii.String("PROOF_KEY_ARN"), proofKey(stack, role).KeyArn(), nil)
 
 	awslambda.NewEventSourceMapping(stack, jsii.String("ResumeQueueMapping"), &awslambda.EventSourceMappingProps{
 		Target:         fn.Function,

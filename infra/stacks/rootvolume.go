@@ -238,7 +238,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"SNAPSHOT_TAG":       p.SnapshotTag.String(),
 			"ATTACH_WAIT":        attachWait,
 			"REPLACEMENTS_TABLE": *table.TableName(),
-			"RECORD_KEY_ARN":     keyARN,
+			"PROOF_KEY_ARN":     keyARN,
 		},
 		Statements: []awsiam.PolicyStatement{
 			allow(stack, "Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeInstances", "ec2:DescribeSnapshots"}, nil, nil),
@@ -280,7 +280,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"DELETE_VOLUME_TAG":  p.DeleteVolumeTag.String(),
 			"REPLACE_OPT_IN_TAG": p.ReplaceOptInTag.String(),
 			"REPLACEMENTS_TABLE": *table.TableName(),
-			"RECORD_KEY_ARN":     keyARN,
+			"PROOF_KEY_ARN":     keyARN,
 		},
 		Statements: []awsiam.PolicyStatement{
 			// DescribeReplaceRootVolumeTasks: a new request after a task
@@ -326,7 +326,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"KEEP_TAG":                    p.KeepTag.String(),
 			"ADOPT_EXTERNAL_REPLACEMENTS": strconv.FormatBool(p.AdoptExternalReplacements),
 			"REPLACEMENTS_TABLE":          *table.TableName(),
-			"RECORD_KEY_ARN":              keyARN,
+			"PROOF_KEY_ARN":              keyARN,
 			NotifyTopicEnv:                *topic,
 			// Mass deletes get throttled; the SDK's adaptive retryer paces them.
 			"AWS_RETRY_MODE":   "adaptive",

@@ -41,7 +41,7 @@ func TestRootVolumeFunctions(t *testing.T) {
 			name:           SnapshotOnVolumeCreate,
 			timeoutSeconds: 120,
 			env: map[string]any{"SNAPSHOT_TAG": "replace-snapshot=true", "ATTACH_WAIT": "60s",
-				"REPLACEMENTS_TABLE": map[string]any{"Ref": ReplacementsTableID}, "RECORD_KEY_ARN": map[string]any{"Fn::GetAtt": []any{RecordKeyID, "Arn"}}},
+				"REPLACEMENTS_TABLE": map[string]any{"Ref": ReplacementsTableID}, "PROOF_KEY_ARN": map[string]any{"Fn::GetAtt": []any{RecordKeyID, "Arn"}}},
 			retries: 2,
 		},
 		{
@@ -49,7 +49,7 @@ func TestRootVolumeFunctions(t *testing.T) {
 			timeoutSeconds: 60,
 			env: map[string]any{"SNAPSHOT_TAG": "replace-snapshot=true", "DELETE_VOLUME_TAG": "delete-volume=true",
 				"REPLACE_OPT_IN_TAG": "root-volume-replace=enabled", "REPLACEMENTS_TABLE": map[string]any{"Ref": ReplacementsTableID},
-				"RECORD_KEY_ARN": map[string]any{"Fn::GetAtt": []any{RecordKeyID, "Arn"}}},
+				"PROOF_KEY_ARN": map[string]any{"Fn::GetAtt": []any{RecordKeyID, "Arn"}}},
 			retries: 2,
 		},
 		{
@@ -64,7 +64,7 @@ func TestRootVolumeFunctions(t *testing.T) {
 				"AWS_MAX_ATTEMPTS":            "10",
 				"RETAIN_REPLACED":             "24h",
 				"RETAIN_ORPHANED":             "168h",
-				"RECORD_KEY_ARN":              map[string]any{"Fn::GetAtt": []any{RecordKeyID, "Arn"}},
+				"PROOF_KEY_ARN":              map[string]any{"Fn::GetAtt": []any{RecordKeyID, "Arn"}},
 				"KEEP_TAG":                    "lambda-suite:keep=true",
 				"REPLACEMENTS_TABLE":          map[string]any{"Ref": ReplacementsTableID},
 				"ADOPT_EXTERNAL_REPLACEMENTS": "false",

@@ -160,7 +160,7 @@ func (b *bench) rootVolumeEnv(ctx context.Context, env ...string) ([]string, err
 		}
 		b.recordKey = key
 	}
-	return append([]string{"REPLACEMENTS_TABLE=" + replacementsTable, "RECORD_KEY_ARN=" + b.recordKey}, env...), nil
+	return append([]string{"REPLACEMENTS_TABLE=" + replacementsTable, "PROOF_KEY_ARN=" + b.recordKey}, env...), nil
 }
 
 func setupReplace(ctx context.Context, b *bench) (subject, error) {

@@ -130,7 +130,7 @@ type bench struct {
 
 	image        string // the AMI instances launch from
 	replacements bool   // the replacements table is made
-	recordKey    string // the root-volume record key (RECORD_KEY_ARN), once made
+	recordKey    string // the root-volume record key (PROOF_KEY_ARN), once made
 	approval     *approvalSetup
 }
 

@@ -51,7 +51,7 @@ type account struct {
 	amiSnapshot, ami string
 	// untaggedSnapshot is nobody's business but its owner's.
 	untaggedSnapshot string
-	// recordKey is the root-volume record key (RECORD_KEY_ARN), made the
+	// recordKey is the root-volume record key (PROOF_KEY_ARN), made the
 	// first time a root-volume function starts.
 	recordKey string
 }

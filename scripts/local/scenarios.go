@@ -136,7 +136,7 @@ func snapshotOnVolumeCreate(ctx context.Context, r *runner) error {
 	return nil
 }
 
-// recordKeyEnv is RECORD_KEY_ARN: the stack's record key, an HMAC_256 key
+// recordKeyEnv is PROOF_KEY_ARN: the stack's record key, an HMAC_256 key
 // made in moto the first time a root-volume function starts. The IAM layer
 // evaluates its key policy as infra/sam writes it.
 func (r *runner) recordKeyEnv(ctx context.Context) (string, error) {
@@ -147,7 +147,7 @@ func (r *runner) recordKeyEnv(ctx context.Context) (string, error) {
 		}
 		r.acct.recordKey = key
 	}
-	return "RECORD_KEY_ARN=" + r.acct.recordKey, nil
+	return "PROOF_KEY_ARN=" + r.acct.recordKey, nil
 }
 
 // startReplace starts replace-root-volume against the stand-in.

@@ -50,7 +50,7 @@ func ReadSettings(r *settings.Reader) Settings {
 		ApprovalURL: required(r, "APPROVAL_URL", approvalURL),
 		Table:       required(r, "DECISIONS_TABLE", awsid.ParseTableName),
 		LinkTTL:     r.Duration("LINK_TTL", DefaultLinkTTL, MinLinkTTL, MaxLinkTTL),
-		ProofKeyARN: required(r, "PROOF_KEY_ARN", asIs(kmsKeyARN)),
+		ProofKeyARN: required(r, "PROOF_KEY_ARN", asIs(parsed(awsid.ParseKMSKeyARN))),
 	}
 	return s
 }
@@ -96,16 +96,6 @@ func parsed(parse func(string) (arn.ARN, error)) func(string) error {
 		_, err := parse(s)
 		return err
 	}
-}
-
-// kmsKeyARN accepts a KMS key's ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID),
-// not an alias: the key policy that says who may use it is the key's.
-func kmsKeyARN(s string) error {
-	a, err := arn.Parse(s)
-	if err != nil || a.Service != "kms" || !strings.HasPrefix(a.Resource, "key/") || len(a.Resource) == len("key/") {
-		return fmt.Errorf("%q is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)", s)
-	}
-	return nil
 }
 
 func accountID(s string) error {

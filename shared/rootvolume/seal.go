@@ -13,7 +13,7 @@ import (
 // What the replacements table's records rest on. Anyone granted DynamoDB
 // write on the table (a developer role, AmazonDynamoDBFullAccess) can put
 // any item in it, so an item is acted on only when its MAC verifies: a MAC
-// made by the stack's HMAC key (RECORD_KEY_ARN), whose key policy lets only
+// made by the stack's HMAC key (PROOF_KEY_ARN), whose key policy lets only
 // the suite's three roles call GenerateMac and VerifyMac (shared/proof says
 // why KMS). The MAC covers the fields that decide, listed by each record's
 // fields method; the rest (who asked, EC2's reason, when it was written)
@@ -102,7 +102,7 @@ func (n Notice) fields() []proof.Field {
 // seal makes a record's MAC.
 func (s *Store) seal(ctx context.Context, kind string, fields []proof.Field) (string, error) {
 	if s.Sealer == nil {
-		return "", fmt.Errorf("seal %s: no record key (RECORD_KEY_ARN)", kind)
+		return "", fmt.Errorf("seal %s: no record key (PROOF_KEY_ARN)", kind)
 	}
 	return s.Sealer.Seal(ctx, kind, fields...)
 }
@@ -111,7 +111,7 @@ func (s *Store) seal(ctx context.Context, kind string, fields []proof.Field) (st
 // be asked (then nothing is decided: the caller keeps).
 func (s *Store) check(ctx context.Context, kind, mac string, fields []proof.Field) (Trust, error) {
 	if s.Sealer == nil {
-		return Unchecked, fmt.Errorf("verify %s: no record key (RECORD_KEY_ARN)", kind)
+		return Unchecked, fmt.Errorf("verify %s: no record key (PROOF_KEY_ARN)", kind)
 	}
 	err := s.Sealer.Verify(ctx, kind, mac, fields...)
 	switch {
@@ -163,7 +163,7 @@ func (s *Store) CheckOrphan(ctx context.Context, o *Orphan) error {
 	return err
 }
 
-// ParseRecordKey reads RECORD_KEY_ARN: the ARN of the stack's HMAC key.
+// ParseRecordKey reads PROOF_KEY_ARN: the ARN of the stack's HMAC key.
 func ParseRecordKey(s string) (string, error) {
 	if _, err := awsid.ParseKMSKeyARN(s); err != nil {
 		return "", err

@@ -196,7 +196,7 @@ type Records struct {
 type Store struct {
 	DB    tableAPI
 	Table string
-	// Sealer makes and checks the records' MACs (RECORD_KEY_ARN); without
+	// Sealer makes and checks the records' MACs (PROOF_KEY_ARN); without
 	// one nothing is written and nothing is trusted.
 	Sealer *proof.Sealer
 }
