@@ -365,15 +365,15 @@ func TestConfigNamesFollowsTheLoaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	contract := []string{"APPROVAL_URL", "APPROVER_TOPIC_ARN", "DECISIONS_TABLE", "LINK_TTL",
+	contract := []string{"APPROVAL_URL", "APPROVER_TOPIC_ARN", "DECISIONS_TABLE", "LINK_TTL", "PROOF_KEY_ARN",
 		"TARGET_ACCOUNT_IDS", "TARGET_ORGANIZATION_ARNS", "TARGET_OU_ARNS", "TARGET_TOPIC_ARN"}
 	tests := []struct {
 		name string
 		want []string
 	}{
 		{name: "ami-approval-link", want: contract},
-		{name: "ami-approval-sweeper", want: append(slices.Clone(contract), "STEP_REMINDER_LEAD")},
-		{name: "snapshot-on-volume-create", want: []string{"ATTACH_WAIT", "REPLACEMENTS_TABLE", "SNAPSHOT_TAG"}},
+		{name: "ami-approval-sweeper", want: append(slices.Clone(contract), "OPS_TOPIC_ARN", "STEP_REMINDER_LEAD")},
+		{name: "snapshot-on-volume-create", want: []string{"ATTACH_WAIT", "PROOF_KEY_ARN", "REPLACEMENTS_TABLE", "SNAPSHOT_TAG"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
