@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
@@ -17,29 +16,6 @@ type handler struct {
 	log     *slog.Logger
 	notify  *notify.Notifier  // nil: no notifications
 	metrics *metrics.Recorder // nil records nothing
-}
-
-// reasons are the cleanup's reasons to keep, as metric dimensions: a
-// reason the plan gave with details ("inside the rollback window … until
-// …") counts under the reason it starts with, so the dimension has a few
-// values, not one per volume.
-var reasons = []string{
-	rootvolume.ReasonKeepTag, rootvolume.ReasonAttached, rootvolume.ReasonIsRoot, rootvolume.ReasonNotAvailable,
-	rootvolume.ReasonRollbackWindow, rootvolume.ReasonTaskFailed, rootvolume.ReasonTaskRefused, rootvolume.ReasonTaskNotDone,
-	rootvolume.ReasonNoCompletion, rootvolume.ReasonExternal, rootvolume.ReasonUnrecorded, rootvolume.ReasonUnmarked,
-	rootvolume.ReasonMarkMismatch, rootvolume.ReasonBacksAMI, rootvolume.ReasonRecycleBin, rootvolume.ReasonRecycleUnread,
-	rootvolume.ReasonNotCompleted, rootvolume.ReasonSourceExists, rootvolume.ReasonTooYoung,
-	rootvolume.ReasonUnsealed, rootvolume.ReasonTampered, rootvolume.ReasonTaskUnconfirmed, rootvolume.ReasonAnswerLost,
-	rootvolume.ReasonRolledBack, rootvolume.ReasonAmbiguousRoot, rootvolume.ReasonOrphanGrace,
-}
-
-func reasonKey(r string) string {
-	for _, known := range reasons {
-		if strings.HasPrefix(r, known) {
-			return known
-		}
-	}
-	return "other"
 }
 
 // count records the run: what was deleted, what was kept and why, what
@@ -61,13 +37,16 @@ func (h *handler) count(sum rootvolume.CleanupSummary, err error) {
 		if s.Kind == rootvolume.KindSnapshot {
 			name = "SnapshotsKept"
 		}
-		h.metrics.AddReason(name, reasonKey(s.Reason), 1)
+		// The dimension is the reason without its detail, so it has a few
+		// values, not one per volume.
+		h.metrics.AddReason(name, string(s.Reason), 1)
 	}
 	for _, f := range sum.Failed {
 		h.metrics.AddReason("CleanupFailures", f.Kind, 1)
 	}
 	// Records that do not verify: forged or changed (tampered), or with
-	// no MAC at all (unsealed: forged, or written by an earlier version).
+	// no MAC at all (unsealed: forged, or written before records were
+	// sealed).
 	for _, u := range sum.Untrusted {
 		h.metrics.AddReason("RecordsUntrusted", u.Trust, 1)
 	}
@@ -95,7 +74,7 @@ func (h *handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (rootvo
 	}
 	skipped := map[string]int{}
 	for _, s := range sum.Skipped {
-		skipped[s.Kind+": "+s.Reason]++
+		skipped[s.Kind+": "+s.Text()]++
 	}
 	h.log.InfoContext(ctx, "cleanup summary", "dryRun", sum.DryRun,
 		"volumesToDelete", len(sum.VolumesToDelete), "snapshotsToDelete", len(sum.SnapshotsToDelete),

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -240,8 +239,8 @@ func volumeTag(t *testing.T, c *ec2.Client, id, key string) string {
 	return ""
 }
 
-// reason returns why the summary says id was kept, or "".
-func reason(sum rootvolume.CleanupSummary, id string) string {
+// reason returns the reason the summary says id was kept for, or "".
+func reason(sum rootvolume.CleanupSummary, id string) rootvolume.Reason {
 	for _, s := range sum.Skipped {
 		if s.ID == id {
 			return s.Reason
@@ -292,7 +291,7 @@ func TestRefusedOrFailedTaskNeverLosesTheRootVolume(t *testing.T) {
 	for _, age := range []time.Duration{25 * time.Hour, 90 * 24 * time.Hour} {
 		f.advance(t, age)
 		sum := f.run(t, f.cleaner(func(c *rootvolume.Cleaner) { c.MinAge = 0 }))
-		for id, want := range map[string]string{refusedRoot: rootvolume.ReasonTaskRefused, failedRoot: rootvolume.ReasonTaskFailed} {
+		for id, want := range map[string]rootvolume.Reason{refusedRoot: rootvolume.ReasonTaskRefused, failedRoot: rootvolume.ReasonTaskFailed} {
 			if !exists(t, f.ec2, "volume", id) {
 				t.Fatalf("after %s: root volume %s was deleted", age, id)
 			}
@@ -333,7 +332,7 @@ func TestForgedTagsAreIgnored(t *testing.T) {
 
 	f.advance(t, 1000*time.Hour)
 	sum := f.run(t, f.cleaner(func(c *rootvolume.Cleaner) { c.MinAge = 0 }))
-	for id, want := range map[string]string{
+	for id, want := range map[string]rootvolume.Reason{
 		forgedVolume:                   rootvolume.ReasonUnrecorded,
 		backupID:                       rootvolume.ReasonUnmarked,
 		aws.ToString(lying.SnapshotId): rootvolume.ReasonMarkMismatch,
@@ -363,7 +362,7 @@ func TestSucceededReplacementKeepsTheOldRootThroughTheWindow(t *testing.T) {
 	}
 
 	sum := f.run(t, f.cleaner())
-	if !exists(t, f.ec2, "volume", oldRoot) || !strings.HasPrefix(reason(sum, oldRoot), rootvolume.ReasonRollbackWindow) {
+	if !exists(t, f.ec2, "volume", oldRoot) || reason(sum, oldRoot) != rootvolume.ReasonRollbackWindow {
 		t.Errorf("inside the window: old root kept because %q, want the rollback window", reason(sum, oldRoot))
 	}
 	if rec := records(t, f.db)[oldRoot]; rec.State != rootvolume.StateSucceeded || rec.CompletedAt == nil || rec.TaskID != res.TaskID {
@@ -459,7 +458,7 @@ func TestSuiteSnapshotOfAGoneVolumeIsDeletedUnlessAnAMIUsesIt(t *testing.T) {
 		}
 		sum := f.run(t, h)
 		if backsAMI {
-			if !exists(t, f.ec2, "snapshot", res.SnapshotID) || !strings.HasPrefix(reason(sum, res.SnapshotID), rootvolume.ReasonBacksAMI) {
+			if !exists(t, f.ec2, "snapshot", res.SnapshotID) || reason(sum, res.SnapshotID) != rootvolume.ReasonBacksAMI {
 				t.Errorf("snapshot backing a disabled AMI kept because %q, want %q", reason(sum, res.SnapshotID), rootvolume.ReasonBacksAMI)
 			}
 			continue

@@ -23,7 +23,7 @@ func TestDecisionsAreMetrics(t *testing.T) {
 
 	f.run(t, h)
 	emf.Want(t, out.Bytes(), "cleanup-fn", map[string]float64{
-		"VolumesKept/" + rootvolume.ReasonRollbackWindow: 1, "RecordsUpdated": 1, "VolumesDeleted": 0,
+		"VolumesKept/" + string(rootvolume.ReasonRollbackWindow): 1, "RecordsUpdated": 1, "VolumesDeleted": 0,
 	})
 	f.advance(t, 25*time.Hour)
 	out.Reset()

@@ -13,19 +13,6 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 )
 
-// refusals are the reasons for keeping something the cleanup was asked to
-// delete (a delete-volume label, a replacement record, a suite-looking
-// snapshot tag) and that will not go by itself: a person has to look. Waits
-// that end by themselves (the rollback window, MIN_AGE, a task still
-// running, a snapshot whose volume is alive) are not refusals, nor is
-// KEEP_TAG where the plan names it: a person set it.
-var refusals = []string{
-	rootvolume.ReasonUnrecorded, rootvolume.ReasonTaskFailed, rootvolume.ReasonTaskRefused, rootvolume.ReasonExternal,
-	rootvolume.ReasonAttached, rootvolume.ReasonIsRoot, rootvolume.ReasonUnmarked, rootvolume.ReasonMarkMismatch,
-	rootvolume.ReasonUnsealed, rootvolume.ReasonTampered, rootvolume.ReasonTaskUnconfirmed, rootvolume.ReasonAnswerLost,
-	rootvolume.ReasonAmbiguousRoot,
-}
-
 // listed caps the IDs a message names per section.
 const listed = 50
 
@@ -67,15 +54,15 @@ func cleanupMessage(sum rootvolume.CleanupSummary, now time.Time) (notify.Messag
 	var told []rootvolume.Notice
 	repeated := 0
 	for _, s := range sum.Skipped {
-		if !isRefusal(s.Reason) {
+		if !s.Reason.Refusal() {
 			continue
 		}
-		if toldBefore(sum.Notices, s.ID, reasonKey(s.Reason), now) {
+		if toldBefore(sum.Notices, s.ID, string(s.Reason), now) {
 			repeated++
 			continue
 		}
 		refused = append(refused, s)
-		told = append(told, rootvolume.Notice{ResourceID: s.ID, Reason: reasonKey(s.Reason), ToldAt: now})
+		told = append(told, rootvolume.Notice{ResourceID: s.ID, Reason: string(s.Reason), ToldAt: now})
 	}
 	// Records that do not verify are told like refusals: when new, and
 	// once a day while they stay in the table.
@@ -122,7 +109,7 @@ func cleanupMessage(sum rootvolume.CleanupSummary, now time.Time) (notify.Messag
 				fmt.Fprintf(&b, "- and %d more\n", len(refused)-i)
 				break
 			}
-			fmt.Fprintf(&b, "- %s %s: %s\n", s.Kind, s.ID, s.Reason)
+			fmt.Fprintf(&b, "- %s %s: %s\n", s.Kind, s.ID, s.Text())
 		}
 		b.WriteString("\nWhat to do about a refusal: look at each resource. If it is yours to keep, remove the suite's label " +
 			"(the delete-volume or replace-snapshot tag) so it is no longer considered; if it should go, " +
@@ -159,15 +146,6 @@ func cleanupMessage(sum rootvolume.CleanupSummary, now time.Time) (notify.Messag
 func toldBefore(notices map[string]rootvolume.Notice, id, reason string, now time.Time) bool {
 	n, ok := notices[id]
 	return ok && n.Trust == rootvolume.Trusted && n.Reason == reason && !n.ToldAt.After(now) && now.Sub(n.ToldAt) < refusalReminder
-}
-
-func isRefusal(reason string) bool {
-	for _, r := range refusals {
-		if strings.HasPrefix(reason, r) {
-			return true
-		}
-	}
-	return false
 }
 
 func writeIDs(b *strings.Builder, kind string, ids []string) {

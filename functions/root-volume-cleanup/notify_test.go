@@ -73,7 +73,7 @@ func TestCleanupTellsWhatItRefused(t *testing.T) {
 	h, inbox := f.notifying(t, func(c *rootvolume.Cleaner) { c.MinAge = 0 })
 	f.run(t, h)
 	notifytest.CheckOne(t, inbox, "Root-volume cleanup: refused 2",
-		"volume "+forged+": "+rootvolume.ReasonUnrecorded, "snapshot "+backupID+": "+rootvolume.ReasonUnmarked, "What to do about a refusal")
+		"volume "+forged+": "+string(rootvolume.ReasonUnrecorded), "snapshot "+backupID+": "+string(rootvolume.ReasonUnmarked), "What to do about a refusal")
 	if !exists(t, f.ec2, "volume", forged) || !exists(t, f.ec2, "snapshot", backupID) {
 		t.Errorf("a refused resource was deleted")
 	}
@@ -101,7 +101,7 @@ func TestRefusalsAreToldOnceADay(t *testing.T) {
 	h, inbox := f.notifying(t, func(c *rootvolume.Cleaner) { c.MinAge = 0 })
 
 	f.run(t, h)
-	notifytest.CheckOne(t, inbox, "Root-volume cleanup: refused 1", "volume "+first+": "+rootvolume.ReasonUnrecorded)
+	notifytest.CheckOne(t, inbox, "Root-volume cleanup: refused 1", "volume "+first+": "+string(rootvolume.ReasonUnrecorded))
 
 	f.advance(t, time.Hour)
 	f.run(t, h)
@@ -128,8 +128,8 @@ func TestRefusalsAreToldOnceADay(t *testing.T) {
 // told again at once if it is now refused for another reason.
 func TestRefusalToldAgainWhenItsReasonChanges(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	told := map[string]rootvolume.Notice{"vol-0123456789abcdef0": {ResourceID: "vol-0123456789abcdef0", Reason: rootvolume.ReasonUnrecorded, ToldAt: now.Add(-time.Hour), Trust: rootvolume.Trusted}}
-	sum := func(reason string) rootvolume.CleanupSummary {
+	told := map[string]rootvolume.Notice{"vol-0123456789abcdef0": {ResourceID: "vol-0123456789abcdef0", Reason: string(rootvolume.ReasonUnrecorded), ToldAt: now.Add(-time.Hour), Trust: rootvolume.Trusted}}
+	sum := func(reason rootvolume.Reason) rootvolume.CleanupSummary {
 		return rootvolume.CleanupSummary{Notices: told, Skipped: []rootvolume.Skip{{ID: "vol-0123456789abcdef0", Kind: rootvolume.KindVolume, Reason: reason}}}
 	}
 	if _, _, ok := cleanupMessage(sum(rootvolume.ReasonUnrecorded), now); ok {
@@ -138,8 +138,8 @@ func TestRefusalToldAgainWhenItsReasonChanges(t *testing.T) {
 	// A notice whose MAC does not verify (forged, to silence the refusal),
 	// or one dated in the future, silences nothing.
 	for _, forged := range []rootvolume.Notice{
-		{ResourceID: "vol-0123456789abcdef0", Reason: rootvolume.ReasonUnrecorded, ToldAt: now.Add(-time.Hour), Trust: rootvolume.Unsealed},
-		{ResourceID: "vol-0123456789abcdef0", Reason: rootvolume.ReasonUnrecorded, ToldAt: now.Add(365 * 24 * time.Hour), Trust: rootvolume.Trusted},
+		{ResourceID: "vol-0123456789abcdef0", Reason: string(rootvolume.ReasonUnrecorded), ToldAt: now.Add(-time.Hour), Trust: rootvolume.Unsealed},
+		{ResourceID: "vol-0123456789abcdef0", Reason: string(rootvolume.ReasonUnrecorded), ToldAt: now.Add(365 * 24 * time.Hour), Trust: rootvolume.Trusted},
 	} {
 		s := sum(rootvolume.ReasonUnrecorded)
 		s.Notices = map[string]rootvolume.Notice{"vol-0123456789abcdef0": forged}
@@ -148,7 +148,7 @@ func TestRefusalToldAgainWhenItsReasonChanges(t *testing.T) {
 		}
 	}
 	m, notices, ok := cleanupMessage(sum(rootvolume.ReasonAttached), now)
-	if !ok || !strings.Contains(m.Body, rootvolume.ReasonAttached) || len(notices) != 1 || notices[0].Reason != rootvolume.ReasonAttached || !notices[0].ToldAt.Equal(now) {
+	if !ok || !strings.Contains(m.Body, string(rootvolume.ReasonAttached)) || len(notices) != 1 || notices[0].Reason != string(rootvolume.ReasonAttached) || !notices[0].ToldAt.Equal(now) {
 		t.Errorf("a new reason: %+v, notices %+v, want it told and recorded", m, notices)
 	}
 }

@@ -102,7 +102,7 @@ func TestForgedReplacementRecordDeletesNothing(t *testing.T) {
 	h.metrics = metrics.New("cleanup-fn", &out)
 	sum := f.run(t, h)
 
-	for id, want := range map[string]string{labelled: rootvolume.ReasonUnsealed, plain: rootvolume.ReasonUnsealed, copied: rootvolume.ReasonTampered} {
+	for id, want := range map[string]rootvolume.Reason{labelled: rootvolume.ReasonUnsealed, plain: rootvolume.ReasonUnsealed, copied: rootvolume.ReasonTampered} {
 		if !exists(t, f.ec2, "volume", id) {
 			t.Errorf("volume %s named by a forged record was deleted", id)
 		}
@@ -150,7 +150,7 @@ func TestRolledBackRootSurvivesItsNextDetach(t *testing.T) {
 	}
 	f.advance(t, time.Hour)
 	sum := f.run(t, f.cleaner())
-	if got := reason(sum, oldRoot); !strings.HasPrefix(got, rootvolume.ReasonIsRoot) {
+	if got := reason(sum, oldRoot); got != rootvolume.ReasonIsRoot {
 		t.Errorf("rolled-back root kept because %q, want %q", got, rootvolume.ReasonIsRoot)
 	}
 	rolls := replacetest.Items[rootvolume.Rollback](t, f.db, table, rootvolume.KindRollback)
@@ -194,7 +194,7 @@ func TestOrphanedSnapshotIsKeptForRetainOrphaned(t *testing.T) {
 
 	f.advance(t, 2*time.Hour)
 	sum := f.run(t, f.cleaner(retain))
-	if !exists(t, f.ec2, "snapshot", res.SnapshotID) || !strings.HasPrefix(reason(sum, res.SnapshotID), rootvolume.ReasonOrphanGrace) {
+	if !exists(t, f.ec2, "snapshot", res.SnapshotID) || reason(sum, res.SnapshotID) != rootvolume.ReasonOrphanGrace {
 		t.Fatalf("first run: snapshot kept because %q, want %q", reason(sum, res.SnapshotID), rootvolume.ReasonOrphanGrace)
 	}
 	if len(sum.Untrusted) != 1 || sum.Untrusted[0].ID != "orphan#"+res.SnapshotID {
@@ -273,7 +273,7 @@ func TestDeleteReplacedVolumeWaitsForTheWindow(t *testing.T) {
 			t.Fatalf("old root %s deleted with its task: deleteReplacedVolume bypassed the rollback window", root)
 		}
 	}
-	if !strings.HasPrefix(reason(sum, roots[0]), rootvolume.ReasonRollbackWindow) {
+	if reason(sum, roots[0]) != rootvolume.ReasonRollbackWindow {
 		t.Errorf("inside the window: kept because %q, want the rollback window", reason(sum, roots[0]))
 	}
 	f.advance(t, 25*time.Hour)

@@ -98,7 +98,7 @@ func rootVolumeTrust(ctx context.Context, r *runner) error {
 	if err != nil {
 		return err
 	}
-	r.check(inv.volume(victim) != nil && sum.reason(victim) == rootvolume.ReasonUnsealed,
+	r.check(inv.volume(victim) != nil && sum.reason(victim) == string(rootvolume.ReasonUnsealed),
 		"refused: %s is kept, %q", victim, sum.reason(victim))
 	r.check(sum.untrusted("replacement#forged") == "unsealed", "reported: the summary lists the record as untrusted (%s); the RecordsUntrusted metric and the notification topic say so too",
 		sum.untrusted("replacement#forged"))
@@ -149,7 +149,7 @@ func rootVolumeTrust(ctx context.Context, r *runner) error {
 	if inv, sum, err = run(); err != nil {
 		return err
 	}
-	r.check(inv.rootVolume(inst.ID) == inst.RootVolume && strings.HasPrefix(sum.reason(inst.RootVolume), rootvolume.ReasonIsRoot),
+	r.check(inv.rootVolume(inst.ID) == inst.RootVolume && strings.HasPrefix(sum.reason(inst.RootVolume), string(rootvolume.ReasonIsRoot)),
 		"the cleanup sees %s as a root again and records it (sealed): %q", inst.RootVolume, sum.reason(inst.RootVolume))
 	r.step("later, the old root is detached again (the new one back on), and the rollback window (%s) passes", window)
 	if err := r.swapRoot(ctx, inst, inst.RootVolume, newRoot); err != nil {
@@ -159,7 +159,7 @@ func rootVolumeTrust(ctx context.Context, r *runner) error {
 	if inv, sum, err = run(); err != nil {
 		return err
 	}
-	r.check(inv.volume(inst.RootVolume) != nil && sum.reason(inst.RootVolume) == rootvolume.ReasonRolledBack,
+	r.check(inv.volume(inst.RootVolume) != nil && sum.reason(inst.RootVolume) == string(rootvolume.ReasonRolledBack),
 		"the rolled-back root %s survives its next detach: %q", inst.RootVolume, sum.reason(inst.RootVolume))
 	return nil
 }

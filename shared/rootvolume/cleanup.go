@@ -120,7 +120,7 @@ func (c *Cleaner) Run(ctx context.Context) (CleanupSummary, error) {
 		log.WarnContext(ctx, "record does not verify: not acted on", "recordId", u.ID, "kind", u.Kind, "trust", u.Trust, "names", u.Names)
 	}
 	for _, s := range plan.Skipped {
-		log.DebugContext(ctx, "keep", "id", s.ID, "kind", s.Kind, "reason", s.Reason)
+		log.DebugContext(ctx, "keep", "id", s.ID, "kind", s.Kind, "reason", s.Text())
 	}
 	if c.DryRun {
 		for _, id := range plan.Volumes {

@@ -45,13 +45,6 @@ type RecycledAMI struct {
 	Entered time.Time
 }
 
-// Skip is a resource the cleanup keeps, and why.
-type Skip struct {
-	ID     string `json:"id"`
-	Kind   string `json:"kind"`
-	Reason string `json:"reason"`
-}
-
 // Failure is a delete that did not succeed.
 type Failure struct {
 	ID    string `json:"id"`
@@ -116,49 +109,6 @@ type PlanInput struct {
 	// every snapshot is kept.
 	RecycleBinUnread string
 }
-
-// Reasons a resource is kept.
-const (
-	ReasonKeepTag        = "carries KEEP_TAG"
-	ReasonAttached       = "attached to an instance"
-	ReasonIsRoot         = "is an instance's root volume"
-	ReasonNotAvailable   = "not in the available state"
-	ReasonRollbackWindow = "inside the rollback window (RETAIN_REPLACED)"
-	ReasonTaskFailed     = "its replacement task failed: the volume was never replaced"
-	ReasonTaskRefused    = "EC2 refused its replacement task: the volume was never replaced"
-	ReasonTaskNotDone    = "its replacement task has not succeeded yet"
-	ReasonNoCompletion   = "its replacement task has no completion time"
-	ReasonExternal       = "replaced by a task the suite did not start (ADOPT_EXTERNAL_REPLACEMENTS is false)"
-	ReasonUnrecorded     = "carries the delete-volume tag but no replacement record names it: a tag is not proof (volumes an earlier version tagged are kept too; see README)"
-	ReasonUnmarked       = "its description lacks the suite's marker: the tag alone is not proof (snapshots of an earlier version are kept too; see README)"
-	ReasonMarkMismatch   = "its description names another volume than the one EC2 reports"
-	ReasonBacksAMI       = "backs an AMI"
-	ReasonRecycleBin     = "an AMI in the Recycle Bin may hold it"
-	ReasonRecycleUnread  = "the Recycle Bin's AMIs could not be read"
-	ReasonNotCompleted   = "not completed"
-	ReasonSourceExists   = "its source volume still exists"
-	ReasonTooYoung       = "younger than MIN_AGE"
-	// ReasonUnsealed and ReasonTampered: the record that names the
-	// resource has no MAC, or one that does not verify; it is never acted
-	// on (records of an earlier version carry none: see README).
-	ReasonUnsealed = "the record naming it carries no MAC: it is not acted on (forged, or written by an earlier version)"
-	ReasonTampered = "the record naming it does not verify (tampered): it is not acted on"
-	// ReasonTaskUnconfirmed: the record says the task succeeded, but EC2
-	// does not list that task for that instance and volume.
-	ReasonTaskUnconfirmed = "EC2 does not confirm its replacement task"
-	// ReasonAnswerLost: EC2's answer to the request was lost; until a task
-	// is found for it, the volume stays.
-	ReasonAnswerLost = "EC2's answer to its replacement request was lost (record unknown) and no task of EC2 matches it yet"
-	// ReasonRolledBack: the volume was seen again as an instance's root
-	// after its task, so that task no longer decides its delete.
-	ReasonRolledBack = "was put back as an instance's root after its replacement (rolled back): its task no longer decides"
-	// ReasonAmbiguousRoot: ADOPT_EXTERNAL_REPLACEMENTS, but the facts do
-	// not pin which volume the external task replaced.
-	ReasonAmbiguousRoot = "replaced by a task the suite did not start, and the records do not pin which volume it replaced"
-	// ReasonOrphanGrace: the snapshot's source volume is gone, but not
-	// for RETAIN_ORPHANED yet.
-	ReasonOrphanGrace = "its source volume is gone, kept for RETAIN_ORPHANED"
-)
 
 // KindTask names an external task in a Skip that has no volume to name.
 const KindTask = "task"
@@ -234,12 +184,12 @@ func PinnedRoot(roots []RootObservation, tasks map[string]TaskFacts, t TaskFacts
 // volume goes only when EC2 confirms its task.
 func PlanCleanup(in PlanInput) Plan {
 	var p Plan
-	keep := func(id, kind, reason string) {
-		p.Skipped = append(p.Skipped, Skip{ID: id, Kind: kind, Reason: reason})
+	keep := func(id, kind string, reason Reason, detail string) {
+		p.Skipped = append(p.Skipped, Skip{ID: id, Kind: kind, Reason: reason, Detail: detail})
 	}
-	keepIfExists := func(id, reason string) {
+	keepIfExists := func(id string, reason Reason, detail string) {
 		if _, ok := in.Volumes[id]; ok {
-			keep(id, KindVolume, reason)
+			keep(id, KindVolume, reason, detail)
 		}
 	}
 	distrust := func(id, kind, names string, t Trust) {
@@ -262,22 +212,22 @@ func PlanCleanup(in PlanInput) Plan {
 		case !ok:
 			// Gone: an earlier run deleted it, or someone did.
 		case v.Keep:
-			keep(id, KindVolume, ReasonKeepTag)
+			keep(id, KindVolume, ReasonKeepTag, "")
 		case rolledBack[id+"#"+taskID]:
-			keep(id, KindVolume, ReasonRolledBack)
+			keep(id, KindVolume, ReasonRolledBack, "")
 		case in.Roots[id] != "":
-			keep(id, KindVolume, ReasonIsRoot+" ("+in.Roots[id]+")")
+			keep(id, KindVolume, ReasonIsRoot, "("+in.Roots[id]+")")
 			if taskID != "" && in.Now.After(completed) {
 				p.Rollbacks = append(p.Rollbacks, Rollback{VolumeID: id, TaskID: taskID, InstanceID: in.Roots[id], SeenAt: in.Now})
 			}
 		case v.Attached:
-			keep(id, KindVolume, ReasonAttached)
+			keep(id, KindVolume, ReasonAttached, "")
 		case v.State != string(types.VolumeStateAvailable):
-			keep(id, KindVolume, ReasonNotAvailable)
+			keep(id, KindVolume, ReasonNotAvailable, "")
 		case completed.IsZero():
-			keep(id, KindVolume, ReasonNoCompletion)
+			keep(id, KindVolume, ReasonNoCompletion, "")
 		case completed.Add(in.RetainReplaced).After(in.Now):
-			keep(id, KindVolume, ReasonRollbackWindow+" until "+completed.Add(in.RetainReplaced).UTC().Format(time.RFC3339))
+			keep(id, KindVolume, ReasonRollbackWindow, "until "+completed.Add(in.RetainReplaced).UTC().Format(time.RFC3339))
 		default:
 			p.Volumes = append(p.Volumes, id)
 			if !v.Labelled {
@@ -360,7 +310,7 @@ func PlanCleanup(in PlanInput) Plan {
 			if t == Unsealed {
 				reason = ReasonUnsealed
 			}
-			keepIfExists(id, reason)
+			keepIfExists(id, reason, "")
 			continue
 		}
 		outs := byVolume[id]
@@ -368,13 +318,13 @@ func PlanCleanup(in PlanInput) Plan {
 			continue
 		}
 		if i := slices.IndexFunc(outs, func(o outcome) bool { return o.state == StateUnknown }); i >= 0 {
-			keepIfExists(id, ReasonAnswerLost)
+			keepIfExists(id, ReasonAnswerLost, "")
 			continue
 		}
 		if i := slices.IndexFunc(outs, func(o outcome) bool {
 			return o.state == StateRequested || o.state == StateStarted
 		}); i >= 0 {
-			keepIfExists(id, ReasonTaskNotDone+" (record "+outs[i].state+")")
+			keepIfExists(id, ReasonTaskNotDone, "(record "+outs[i].state+")")
 			continue
 		}
 		if i := slices.IndexFunc(outs, func(o outcome) bool { return o.state == StateSucceeded && o.confirmed }); i >= 0 {
@@ -382,17 +332,17 @@ func PlanCleanup(in PlanInput) Plan {
 			continue
 		}
 		if slices.ContainsFunc(outs, func(o outcome) bool { return o.state == StateSucceeded }) {
-			keepIfExists(id, ReasonTaskUnconfirmed)
+			keepIfExists(id, ReasonTaskUnconfirmed, "")
 			continue
 		}
 		if v, ok := in.Volumes[id]; ok && v.Labelled {
 			p.Unlabel = append(p.Unlabel, id)
 		}
 		if slices.ContainsFunc(outs, func(o outcome) bool { return o.state == StateFailed }) {
-			keepIfExists(id, ReasonTaskFailed)
+			keepIfExists(id, ReasonTaskFailed, "")
 			continue
 		}
-		keepIfExists(id, ReasonTaskRefused)
+		keepIfExists(id, ReasonTaskRefused, "")
 	}
 
 	tasks := slices.SortedFunc(maps.Values(in.Tasks), func(a, b TaskFacts) int { return strings.Compare(a.ID, b.ID) })
@@ -407,7 +357,7 @@ func PlanCleanup(in PlanInput) Plan {
 			}
 			if doubt != "" && !claimed[doubt] {
 				claimed[doubt] = true
-				keepIfExists(doubt, ReasonAmbiguousRoot+" (task "+t.ID+"): "+why)
+				keepIfExists(doubt, ReasonAmbiguousRoot, "(task "+t.ID+"): "+why)
 			}
 			continue
 		}
@@ -416,7 +366,7 @@ func PlanCleanup(in PlanInput) Plan {
 		}
 		claimed[old] = true
 		if !in.AdoptExternal {
-			keepIfExists(old, ReasonExternal)
+			keepIfExists(old, ReasonExternal, "")
 			continue
 		}
 		consider(old, t.ID, t.Completed)
@@ -429,7 +379,7 @@ func PlanCleanup(in PlanInput) Plan {
 
 	for _, id := range slices.Sorted(maps.Keys(in.Volumes)) {
 		if in.Volumes[id].Labelled && !claimed[id] {
-			keep(id, KindVolume, ReasonUnrecorded)
+			keep(id, KindVolume, ReasonUnrecorded, "")
 		}
 	}
 
@@ -438,7 +388,7 @@ func PlanCleanup(in PlanInput) Plan {
 		orphans[o.SnapshotID] = o
 	}
 	for _, s := range in.Snapshots {
-		reason := snapshotReason(in, s)
+		reason, detail := snapshotReason(in, s)
 		if reason == "" && in.RetainOrphaned > 0 {
 			// Its source is gone: kept for RETAIN_ORPHANED from when a run
 			// first saw it so, by a record only the suite could seal.
@@ -449,13 +399,13 @@ func PlanCleanup(in PlanInput) Plan {
 					distrust(o.ID, KindOrphan, s.ID, o.Trust)
 				}
 				p.Orphans = append(p.Orphans, Orphan{SnapshotID: s.ID, VolumeID: s.VolumeID, FirstSeen: in.Now})
-				reason = ReasonOrphanGrace + " until " + in.Now.Add(in.RetainOrphaned).UTC().Format(time.RFC3339)
+				reason, detail = ReasonOrphanGrace, "until "+in.Now.Add(in.RetainOrphaned).UTC().Format(time.RFC3339)
 			case o.FirstSeen.Add(in.RetainOrphaned).After(in.Now):
-				reason = ReasonOrphanGrace + " until " + o.FirstSeen.Add(in.RetainOrphaned).UTC().Format(time.RFC3339)
+				reason, detail = ReasonOrphanGrace, "until "+o.FirstSeen.Add(in.RetainOrphaned).UTC().Format(time.RFC3339)
 			}
 		}
 		if reason != "" {
-			keep(s.ID, KindSnapshot, reason)
+			keep(s.ID, KindSnapshot, reason, detail)
 			continue
 		}
 		p.Snapshots = append(p.Snapshots, s.ID)
@@ -464,31 +414,32 @@ func PlanCleanup(in PlanInput) Plan {
 }
 
 // snapshotReason is why a suite-tagged snapshot is kept whatever its
-// orphan record says, or "" when only RETAIN_ORPHANED still holds it.
-func snapshotReason(in PlanInput, s SnapshotFacts) string {
+// orphan record says, with the detail, or "" when only RETAIN_ORPHANED
+// still holds it.
+func snapshotReason(in PlanInput, s SnapshotFacts) (Reason, string) {
 	marked, isMarked := MarkedVolume(s.Description)
 	ami, backs := in.AMISnapshots[s.ID]
 	switch {
 	case s.Keep:
-		return ReasonKeepTag
+		return ReasonKeepTag, ""
 	case !isMarked:
-		return ReasonUnmarked
+		return ReasonUnmarked, ""
 	case marked != s.VolumeID:
-		return ReasonMarkMismatch
+		return ReasonMarkMismatch, ""
 	case backs:
-		return ReasonBacksAMI + " (" + ami + ")"
+		return ReasonBacksAMI, "(" + ami + ")"
 	case in.RecycleBinUnread != "":
-		return ReasonRecycleUnread + ": " + in.RecycleBinUnread
+		return ReasonRecycleUnread, in.RecycleBinUnread
 	case slices.ContainsFunc(in.RecycleBin, func(a RecycledAMI) bool { return !a.Entered.Before(s.Created) }):
 		// Only an AMI that entered the bin after the snapshot was made
 		// can hold it.
-		return ReasonRecycleBin
+		return ReasonRecycleBin, ""
 	case s.State != string(types.SnapshotStateCompleted):
-		return ReasonNotCompleted
+		return ReasonNotCompleted, ""
 	case in.ExistingVolumes[s.VolumeID]:
-		return ReasonSourceExists
+		return ReasonSourceExists, ""
 	case s.Created.IsZero() || s.Created.Add(in.MinAge).After(in.Now):
-		return ReasonTooYoung
+		return ReasonTooYoung, ""
 	}
-	return ""
+	return "", ""
 }
