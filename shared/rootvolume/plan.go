@@ -181,95 +181,107 @@ func PinnedRoot(roots []RootObservation, tasks map[string]TaskFacts, t TaskFacts
 
 // PlanCleanup decides, from plain data, what may be deleted. Whatever is in
 // doubt is kept: a record acts only when its MAC verifies, and a replaced
-// volume goes only when EC2 confirms its task.
+// volume goes only when EC2 confirms its task. It runs its passes in
+// order, each over the plan so far and what the passes before it found:
+// the rollback records, the replacement records and the volumes they name,
+// the tasks the suite did not start, the root records, the labelled
+// volumes no one claims, and the suite's snapshots.
 func PlanCleanup(in PlanInput) Plan {
 	var p Plan
-	keep := func(id, kind string, reason Reason, detail string) {
-		p.Skipped = append(p.Skipped, Skip{ID: id, Kind: kind, Reason: reason, Detail: detail})
+	rolledBack := p.planRollbacks(in)
+	recs := p.planReplacements(in)
+	claimed := map[string]bool{}
+	for _, id := range recs.volumes {
+		claimed[id] = true
+		p.planReplacedVolume(in, rolledBack, id, recs)
 	}
-	keepIfExists := func(id string, reason Reason, detail string) {
-		if _, ok := in.Volumes[id]; ok {
-			keep(id, KindVolume, reason, detail)
-		}
+	p.planExternalTasks(in, rolledBack, recs.suiteTasks, claimed)
+	p.planRoots(in)
+	p.planUnrecorded(in, claimed)
+	p.planSnapshots(in)
+	return p
+}
+
+func (p *Plan) keep(id, kind string, reason Reason, detail string) {
+	p.Skipped = append(p.Skipped, Skip{ID: id, Kind: kind, Reason: reason, Detail: detail})
+}
+
+// keepIfExists keeps a volume EC2 still lists; a gone one needs no word.
+func (p *Plan) keepIfExists(in PlanInput, id string, reason Reason, detail string) {
+	if _, ok := in.Volumes[id]; ok {
+		p.keep(id, KindVolume, reason, detail)
 	}
-	distrust := func(id, kind, names string, t Trust) {
-		p.Untrusted = append(p.Untrusted, UntrustedRecord{ID: id, Kind: kind, Trust: t.String(), Names: names})
-	}
-	rolledBack := map[string]bool{} // volume#task
+}
+
+func (p *Plan) distrust(id, kind, names string, t Trust) {
+	p.Untrusted = append(p.Untrusted, UntrustedRecord{ID: id, Kind: kind, Trust: t.String(), Names: names})
+}
+
+// planRollbacks returns the trusted rollback records, as volume#task, and
+// reports the untrusted ones.
+func (p *Plan) planRollbacks(in PlanInput) map[string]bool {
+	rolledBack := map[string]bool{}
 	for _, r := range in.Records.Rollbacks {
 		switch {
 		case r.Trust == Trusted:
 			rolledBack[r.VolumeID+"#"+r.TaskID] = true
 		case r.Trust.Untrusted():
-			distrust(r.ID, KindRollback, r.VolumeID, r.Trust)
+			p.distrust(r.ID, KindRollback, r.VolumeID, r.Trust)
 		}
 	}
-	// consider applies the volume rule to a replaced root volume whose task
-	// (taskID) succeeded at completed.
-	consider := func(id, taskID string, completed time.Time) {
-		v, ok := in.Volumes[id]
-		switch {
-		case !ok:
-			// Gone: an earlier run deleted it, or someone did.
-		case v.Keep:
-			keep(id, KindVolume, ReasonKeepTag, "")
-		case rolledBack[id+"#"+taskID]:
-			keep(id, KindVolume, ReasonRolledBack, "")
-		case in.Roots[id] != "":
-			keep(id, KindVolume, ReasonIsRoot, "("+in.Roots[id]+")")
-			if taskID != "" && in.Now.After(completed) {
-				p.Rollbacks = append(p.Rollbacks, Rollback{VolumeID: id, TaskID: taskID, InstanceID: in.Roots[id], SeenAt: in.Now})
-			}
-		case v.Attached:
-			keep(id, KindVolume, ReasonAttached, "")
-		case v.State != string(types.VolumeStateAvailable):
-			keep(id, KindVolume, ReasonNotAvailable, "")
-		case completed.IsZero():
-			keep(id, KindVolume, ReasonNoCompletion, "")
-		case completed.Add(in.RetainReplaced).After(in.Now):
-			keep(id, KindVolume, ReasonRollbackWindow, "until "+completed.Add(in.RetainReplaced).UTC().Format(time.RFC3339))
-		default:
-			p.Volumes = append(p.Volumes, id)
-			if !v.Labelled {
-				p.Label = append(p.Label, id)
-			}
-		}
-	}
+	return rolledBack
+}
 
-	claimed := map[string]bool{}
-	suiteTasks := map[string]bool{}
+// outcome is what one replacement record, with EC2's word on its task,
+// says of the volume it names.
+type outcome struct {
+	state     string
+	task      string
+	completed time.Time
+	confirmed bool
+}
+
+// replacementFacts is what the replacement records say of the volumes
+// they name.
+type replacementFacts struct {
+	// volumes are the volumes the records name, in the records' order.
+	volumes []string
+	// byVolume holds each volume's outcomes, from its trusted records.
+	byVolume map[string][]outcome
+	// untrusted holds the volumes an untrusted record names, with the
+	// worst trust seen (tampered over unsealed).
+	untrusted map[string]Trust
+	// suiteTasks are the tasks a trusted record makes the suite's.
+	suiteTasks map[string]bool
+}
+
+// planReplacements reads the replacement records in request order: it
+// gives each the outcome EC2 reports for its task (or the task that
+// matches a lost answer), to be written back, and reports the untrusted
+// ones.
+func (p *Plan) planReplacements(in PlanInput) replacementFacts {
+	f := replacementFacts{byVolume: map[string][]outcome{}, untrusted: map[string]Trust{}, suiteTasks: map[string]bool{}}
+	named := map[string]bool{}
 	records := slices.SortedFunc(slices.Values(in.Records.Replacements), func(a, b Replacement) int {
 		return cmp.Or(a.RequestedAt.Compare(b.RequestedAt), strings.Compare(a.ID, b.ID))
 	})
-	// A volume may be named by more than one request (one refused, a later
-	// one started): a task still running keeps it, else a task EC2
-	// confirms decides, else it was never replaced.
-	type outcome struct {
-		state     string
-		task      string
-		completed time.Time
-		confirmed bool
-	}
-	byVolume := map[string][]outcome{}
-	untrustedVolume := map[string]Trust{}
-	var volumes []string
 	for _, r := range records {
 		// Only a trusted record makes a task the suite's: a forged one
 		// naming an external task would take it out of ADOPT's rules.
 		if r.TaskID != "" && r.Trust == Trusted {
-			suiteTasks[r.TaskID] = true
+			f.suiteTasks[r.TaskID] = true
 		}
-		if !claimed[r.ReplacedVolumeID] {
-			volumes = append(volumes, r.ReplacedVolumeID)
+		if !named[r.ReplacedVolumeID] {
+			f.volumes = append(f.volumes, r.ReplacedVolumeID)
 		}
-		claimed[r.ReplacedVolumeID] = true
+		named[r.ReplacedVolumeID] = true
 		if r.Trust != Trusted {
 			// Unchecked: its volume is gone and its state final, so it
 			// decides nothing. Untrusted: it keeps its volume, and says so.
 			if r.Trust.Untrusted() {
-				distrust(r.ID, KindReplacement, r.ReplacedVolumeID, r.Trust)
-				if _, seen := untrustedVolume[r.ReplacedVolumeID]; !seen || r.Trust == Tampered {
-					untrustedVolume[r.ReplacedVolumeID] = r.Trust
+				p.distrust(r.ID, KindReplacement, r.ReplacedVolumeID, r.Trust)
+				if _, seen := f.untrusted[r.ReplacedVolumeID]; !seen || r.Trust == Tampered {
+					f.untrusted[r.ReplacedVolumeID] = r.Trust
 				}
 			}
 			continue
@@ -281,7 +293,7 @@ func PlanCleanup(in PlanInput) Plan {
 				u.TaskStartedAt = &t.Started
 				p.Records = append(p.Records, u)
 				r = u
-				suiteTasks[t.ID] = true
+				f.suiteTasks[t.ID] = true
 			}
 		}
 		o := outcome{state: r.State, task: r.TaskID}
@@ -302,49 +314,94 @@ func PlanCleanup(in PlanInput) Plan {
 				}
 			}
 		}
-		byVolume[r.ReplacedVolumeID] = append(byVolume[r.ReplacedVolumeID], o)
+		f.byVolume[r.ReplacedVolumeID] = append(f.byVolume[r.ReplacedVolumeID], o)
 	}
-	for _, id := range volumes {
-		if t, ok := untrustedVolume[id]; ok {
-			reason := ReasonTampered
-			if t == Unsealed {
-				reason = ReasonUnsealed
-			}
-			keepIfExists(id, reason, "")
-			continue
-		}
-		outs := byVolume[id]
-		if len(outs) == 0 {
-			continue
-		}
-		if i := slices.IndexFunc(outs, func(o outcome) bool { return o.state == StateUnknown }); i >= 0 {
-			keepIfExists(id, ReasonAnswerLost, "")
-			continue
-		}
-		if i := slices.IndexFunc(outs, func(o outcome) bool {
-			return o.state == StateRequested || o.state == StateStarted
-		}); i >= 0 {
-			keepIfExists(id, ReasonTaskNotDone, "(record "+outs[i].state+")")
-			continue
-		}
-		if i := slices.IndexFunc(outs, func(o outcome) bool { return o.state == StateSucceeded && o.confirmed }); i >= 0 {
-			consider(id, outs[i].task, outs[i].completed)
-			continue
-		}
-		if slices.ContainsFunc(outs, func(o outcome) bool { return o.state == StateSucceeded }) {
-			keepIfExists(id, ReasonTaskUnconfirmed, "")
-			continue
-		}
-		if v, ok := in.Volumes[id]; ok && v.Labelled {
-			p.Unlabel = append(p.Unlabel, id)
-		}
-		if slices.ContainsFunc(outs, func(o outcome) bool { return o.state == StateFailed }) {
-			keepIfExists(id, ReasonTaskFailed, "")
-			continue
-		}
-		keepIfExists(id, ReasonTaskRefused, "")
-	}
+	return f
+}
 
+// planReplacedVolume decides a volume the replacement records name. A
+// volume may be named by more than one request (one refused, a later one
+// started): an untrusted record keeps it, a lost answer or a task still
+// running keeps it, else a task EC2 confirms decides, else it was never
+// replaced.
+func (p *Plan) planReplacedVolume(in PlanInput, rolledBack map[string]bool, id string, f replacementFacts) {
+	if t, ok := f.untrusted[id]; ok {
+		reason := ReasonTampered
+		if t == Unsealed {
+			reason = ReasonUnsealed
+		}
+		p.keepIfExists(in, id, reason, "")
+		return
+	}
+	outs := f.byVolume[id]
+	if len(outs) == 0 {
+		return
+	}
+	if i := slices.IndexFunc(outs, func(o outcome) bool { return o.state == StateUnknown }); i >= 0 {
+		p.keepIfExists(in, id, ReasonAnswerLost, "")
+		return
+	}
+	if i := slices.IndexFunc(outs, func(o outcome) bool {
+		return o.state == StateRequested || o.state == StateStarted
+	}); i >= 0 {
+		p.keepIfExists(in, id, ReasonTaskNotDone, "(record "+outs[i].state+")")
+		return
+	}
+	if i := slices.IndexFunc(outs, func(o outcome) bool { return o.state == StateSucceeded && o.confirmed }); i >= 0 {
+		p.planReplaced(in, rolledBack, id, outs[i].task, outs[i].completed)
+		return
+	}
+	if slices.ContainsFunc(outs, func(o outcome) bool { return o.state == StateSucceeded }) {
+		p.keepIfExists(in, id, ReasonTaskUnconfirmed, "")
+		return
+	}
+	if v, ok := in.Volumes[id]; ok && v.Labelled {
+		p.Unlabel = append(p.Unlabel, id)
+	}
+	if slices.ContainsFunc(outs, func(o outcome) bool { return o.state == StateFailed }) {
+		p.keepIfExists(in, id, ReasonTaskFailed, "")
+		return
+	}
+	p.keepIfExists(in, id, ReasonTaskRefused, "")
+}
+
+// planReplaced applies the volume rule to a replaced root volume whose
+// task (taskID) succeeded at completed.
+func (p *Plan) planReplaced(in PlanInput, rolledBack map[string]bool, id, taskID string, completed time.Time) {
+	v, ok := in.Volumes[id]
+	switch {
+	case !ok:
+		// Gone: an earlier run deleted it, or someone did.
+	case v.Keep:
+		p.keep(id, KindVolume, ReasonKeepTag, "")
+	case rolledBack[id+"#"+taskID]:
+		p.keep(id, KindVolume, ReasonRolledBack, "")
+	case in.Roots[id] != "":
+		p.keep(id, KindVolume, ReasonIsRoot, "("+in.Roots[id]+")")
+		if taskID != "" && in.Now.After(completed) {
+			p.Rollbacks = append(p.Rollbacks, Rollback{VolumeID: id, TaskID: taskID, InstanceID: in.Roots[id], SeenAt: in.Now})
+		}
+	case v.Attached:
+		p.keep(id, KindVolume, ReasonAttached, "")
+	case v.State != string(types.VolumeStateAvailable):
+		p.keep(id, KindVolume, ReasonNotAvailable, "")
+	case completed.IsZero():
+		p.keep(id, KindVolume, ReasonNoCompletion, "")
+	case completed.Add(in.RetainReplaced).After(in.Now):
+		p.keep(id, KindVolume, ReasonRollbackWindow, "until "+completed.Add(in.RetainReplaced).UTC().Format(time.RFC3339))
+	default:
+		p.Volumes = append(p.Volumes, id)
+		if !v.Labelled {
+			p.Label = append(p.Label, id)
+		}
+	}
+}
+
+// planExternalTasks decides the old root volumes of the succeeded tasks
+// the suite did not start, where the root records pin one no record
+// claims: kept unless ADOPT_EXTERNAL_REPLACEMENTS, and then under the
+// volume rule. It adds the volumes it decides to claimed.
+func (p *Plan) planExternalTasks(in PlanInput, rolledBack, suiteTasks, claimed map[string]bool) {
 	tasks := slices.SortedFunc(maps.Values(in.Tasks), func(a, b TaskFacts) int { return strings.Compare(a.ID, b.ID) })
 	for _, t := range tasks {
 		if suiteTasks[t.ID] || taskOutcome(t.State) != StateSucceeded {
@@ -357,7 +414,7 @@ func PlanCleanup(in PlanInput) Plan {
 			}
 			if doubt != "" && !claimed[doubt] {
 				claimed[doubt] = true
-				keepIfExists(doubt, ReasonAmbiguousRoot, "(task "+t.ID+"): "+why)
+				p.keepIfExists(in, doubt, ReasonAmbiguousRoot, "(task "+t.ID+"): "+why)
 			}
 			continue
 		}
@@ -366,23 +423,36 @@ func PlanCleanup(in PlanInput) Plan {
 		}
 		claimed[old] = true
 		if !in.AdoptExternal {
-			keepIfExists(old, ReasonExternal, "")
+			p.keepIfExists(in, old, ReasonExternal, "")
 			continue
 		}
-		consider(old, t.ID, t.Completed)
+		p.planReplaced(in, rolledBack, old, t.ID, t.Completed)
 	}
+}
+
+// planRoots reports the root records that do not verify.
+func (p *Plan) planRoots(in PlanInput) {
 	for _, o := range in.Records.Roots {
 		if o.Trust.Untrusted() {
-			distrust(o.ID, KindRoot, o.VolumeID, o.Trust)
+			p.distrust(o.ID, KindRoot, o.VolumeID, o.Trust)
 		}
 	}
+}
 
+// planUnrecorded keeps the labelled volumes no record or task claims: the
+// label is not proof.
+func (p *Plan) planUnrecorded(in PlanInput, claimed map[string]bool) {
 	for _, id := range slices.Sorted(maps.Keys(in.Volumes)) {
 		if in.Volumes[id].Labelled && !claimed[id] {
-			keep(id, KindVolume, ReasonUnrecorded, "")
+			p.keep(id, KindVolume, ReasonUnrecorded, "")
 		}
 	}
+}
 
+// planSnapshots decides the suite's snapshots: kept for snapshotReason,
+// else for RETAIN_ORPHANED from when a run first saw the source gone (by
+// a record only the suite could seal), else deleted.
+func (p *Plan) planSnapshots(in PlanInput) {
 	orphans := map[string]Orphan{}
 	for _, o := range in.Records.Orphans {
 		orphans[o.SnapshotID] = o
@@ -390,13 +460,11 @@ func PlanCleanup(in PlanInput) Plan {
 	for _, s := range in.Snapshots {
 		reason, detail := snapshotReason(in, s)
 		if reason == "" && in.RetainOrphaned > 0 {
-			// Its source is gone: kept for RETAIN_ORPHANED from when a run
-			// first saw it so, by a record only the suite could seal.
 			o, ok := orphans[s.ID]
 			switch {
 			case !ok || o.Trust != Trusted || o.VolumeID != s.VolumeID:
 				if ok && o.Trust.Untrusted() {
-					distrust(o.ID, KindOrphan, s.ID, o.Trust)
+					p.distrust(o.ID, KindOrphan, s.ID, o.Trust)
 				}
 				p.Orphans = append(p.Orphans, Orphan{SnapshotID: s.ID, VolumeID: s.VolumeID, FirstSeen: in.Now})
 				reason, detail = ReasonOrphanGrace, "until "+in.Now.Add(in.RetainOrphaned).UTC().Format(time.RFC3339)
@@ -405,12 +473,11 @@ func PlanCleanup(in PlanInput) Plan {
 			}
 		}
 		if reason != "" {
-			keep(s.ID, KindSnapshot, reason, detail)
+			p.keep(s.ID, KindSnapshot, reason, detail)
 			continue
 		}
 		p.Snapshots = append(p.Snapshots, s.ID)
 	}
-	return p
 }
 
 // snapshotReason is why a suite-tagged snapshot is kept whatever its
