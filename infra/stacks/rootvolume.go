@@ -30,16 +30,25 @@ const (
 // RootVolumeFunctions lists the folders the root-volume stack deploys.
 var RootVolumeFunctions = []string{SnapshotOnVolumeCreate, ReplaceRootVolume, RootVolumeCleanup}
 
-// Defaults of RootVolumeStackProps, shared with template.yaml's parameters.
+// Defaults of RootVolumeStackProps, shared with template.yaml's
+// parameters: the functions' own defaults (rootvolume.Default*), written as
+// the stack's parameters take them.
+var (
+	DefaultSnapshotTag     = rootvolume.DefaultSnapshotTag.String()
+	DefaultDeleteVolumeTag = rootvolume.DefaultDeleteTag.String()
+	DefaultMinAge          = hours(rootvolume.DefaultMinAge)
+	DefaultRetainReplaced  = hours(rootvolume.DefaultRetainReplaced)
+	DefaultRetainOrphaned  = hours(rootvolume.DefaultRetainOrphaned)
+	DefaultKeepTag         = rootvolume.DefaultKeepTag.String()
+	DefaultReplaceOptInTag = rootvolume.DefaultOptInTag.String()
+)
+
+// hours writes a whole number of hours as a Go duration ("24h"), the
+// way template.yaml's parameters state them.
+func hours(d time.Duration) string { return strconv.FormatInt(int64(d/time.Hour), 10) + "h" }
+
 const (
-	DefaultSnapshotTag     = "replace-snapshot=true"
-	DefaultDeleteVolumeTag = "delete-volume=true"
-	DefaultMinAge          = "1h"
 	DefaultCleanupSchedule = "rate(1 hour)"
-	DefaultRetainReplaced  = "24h"
-	DefaultRetainOrphaned  = "168h"
-	DefaultKeepTag         = "lambda-suite:keep=true"
-	DefaultReplaceOptInTag = "root-volume-replace=enabled"
 
 	// ReplaceRootVolumeSource and ReplaceRootVolumeDetailType name the custom
 	// event that asks replace-root-volume to act; SnapshotNowDetailType the
@@ -238,7 +247,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"SNAPSHOT_TAG":       p.SnapshotTag.String(),
 			"ATTACH_WAIT":        attachWait,
 			"REPLACEMENTS_TABLE": *table.TableName(),
-			"PROOF_KEY_ARN":     keyARN,
+			"PROOF_KEY_ARN":      keyARN,
 		},
 		Statements: []awsiam.PolicyStatement{
 			allow(stack, "Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeInstances", "ec2:DescribeSnapshots"}, nil, nil),
@@ -280,7 +289,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"DELETE_VOLUME_TAG":  p.DeleteVolumeTag.String(),
 			"REPLACE_OPT_IN_TAG": p.ReplaceOptInTag.String(),
 			"REPLACEMENTS_TABLE": *table.TableName(),
-			"PROOF_KEY_ARN":     keyARN,
+			"PROOF_KEY_ARN":      keyARN,
 		},
 		Statements: []awsiam.PolicyStatement{
 			// DescribeReplaceRootVolumeTasks: a new request after a task
@@ -326,7 +335,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"KEEP_TAG":                    p.KeepTag.String(),
 			"ADOPT_EXTERNAL_REPLACEMENTS": strconv.FormatBool(p.AdoptExternalReplacements),
 			"REPLACEMENTS_TABLE":          *table.TableName(),
-			"PROOF_KEY_ARN":              keyARN,
+			"PROOF_KEY_ARN":               keyARN,
 			NotifyTopicEnv:                *topic,
 			// Mass deletes get throttled; the SDK's adaptive retryer paces them.
 			"AWS_RETRY_MODE":   "adaptive",

@@ -75,6 +75,12 @@ const (
 	// MaxRetainReplaced is the longest rollback window RETAIN_REPLACED takes,
 	// and the longest RETAIN_ORPHANED.
 	MaxRetainReplaced = 365 * 24 * time.Hour
+	// DefaultRetainReplaced is the rollback window by default
+	// (RETAIN_REPLACED): a day to roll a replacement back.
+	DefaultRetainReplaced = 24 * time.Hour
+	// DefaultMinAge is how old a snapshot must be, by default, before the
+	// cleanup deletes it (MIN_AGE).
+	DefaultMinAge = time.Hour
 	// DefaultRetainOrphaned is how long a suite snapshot whose source
 	// volume is gone is kept by default (RETAIN_ORPHANED): a week to notice
 	// an accidental delete or termination.
