@@ -313,7 +313,7 @@ func TestLaunchStateFromEventBridge(t *testing.T) {
 	if err != nil || len(tasks.ReplaceRootVolumeTasks) != 1 {
 		t.Fatalf("tasks = %+v, %v", tasks, err)
 	}
-	// deleteReplacedVolume: true no longer asks EC2 to delete the old root
+	// deleteReplacedVolume: true does not ask EC2 to delete the old root
 	// at once: it goes through the cleanup, after RETAIN_REPLACED.
 	if task := tasks.ReplaceRootVolumeTasks[0]; task.SnapshotId != nil || aws.ToBool(task.DeleteReplacedRootVolume) {
 		t.Errorf("task snapshot %v delete %v, want none and false", task.SnapshotId, aws.ToBool(task.DeleteReplacedRootVolume))

@@ -215,9 +215,9 @@ func TestLostAnswerIsUnknownAndLookedUp(t *testing.T) {
 }
 
 // TestNewRequestAfterAFailedTaskStartsANewTask (finding 11): the same
-// request for the same root after its task failed used to get the failed
-// task back through the same client token, report success and label the
-// live root. It now takes a new token, and EC2 starts a new task.
+// request for the same root after its task failed takes a new client
+// token, and EC2 starts a new task; the old token would give the failed
+// task back, report success and label the live root.
 func TestNewRequestAfterAFailedTaskStartsANewTask(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

@@ -212,9 +212,9 @@ func TestOrphanedSnapshotIsKeptForRetainOrphaned(t *testing.T) {
 
 // TestAdoptionNamesOnlyThePinnedRoot (finding 9): after a hand swap to a
 // volume created before the instance's first root, the root recorded
-// last before an external task is the one it replaced. The earlier rule
-// (the newest root created before the task) named the first root, which
-// the task never touched, and deleted it.
+// last before an external task is the one it replaced, not the newest
+// root created before the task (that would name the first root, which the
+// task never touched, and delete it).
 func TestAdoptionNamesOnlyThePinnedRoot(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -249,9 +249,9 @@ func TestAdoptionNamesOnlyThePinnedRoot(t *testing.T) {
 }
 
 // TestDeleteReplacedVolumeWaitsForTheWindow (finding 3): a request with
-// deleteReplacedVolume: true used to have EC2 delete the old root at
-// once, past RETAIN_REPLACED and KEEP_TAG. The old root now stays, and
-// goes through the cleanup's rules: after the window, unless it carries
+// deleteReplacedVolume: true does not have EC2 delete the old root at
+// once, past RETAIN_REPLACED and KEEP_TAG: the old root stays, and goes
+// through the cleanup's rules: after the window, unless it carries
 // KEEP_TAG.
 func TestDeleteReplacedVolumeWaitsForTheWindow(t *testing.T) {
 	f := newFixture(t)

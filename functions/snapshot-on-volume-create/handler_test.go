@@ -152,8 +152,9 @@ func TestSnapshotNowMakesOneSnapshotEvenWhenDeliveredTwice(t *testing.T) {
 	inst := awstest.RunInstance(t, f.ec2, "on-demand")
 	id := aws.ToString(inst.InstanceId)
 	root, _ := rootvolume.RootVolumeOf(inst)
-	// A tagged snapshot without the suite's marker (someone's, or an
-	// earlier version's) does not count as one the suite made.
+	// A tagged snapshot without the suite's marker (someone's, or one made
+	// before the suite marked its snapshots) does not count as one the
+	// suite made.
 	awstest.CreateSnapshot(t, f.ec2, root, awstest.Tag("replace-snapshot", "true"))
 	ev := snapshotNow(t, id)
 

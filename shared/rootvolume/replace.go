@@ -258,7 +258,8 @@ func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, inv Invocati
 const maxAttempts = 50
 
 // attemptToken is the client token of the attempt-th request for the same
-// replacement: the first is ClientToken's, as before; later ones differ.
+// replacement: the first is ClientToken's, so a redelivered first request
+// finds its own task; later ones differ.
 func attemptToken(base string, attempt int) string {
 	if attempt == 0 {
 		return base

@@ -416,7 +416,7 @@ func TestMarkedVolume(t *testing.T) {
 		wantOK bool
 	}{
 		{SnapshotDescription("vol-0123456789abcdef0", "i-1", "/dev/xvda"), "vol-0123456789abcdef0", true},
-		{"Root volume vol-0123456789abcdef0 of i-1 (/dev/xvda), kept so …", "", false}, // an earlier version's
+		{"Root volume vol-0123456789abcdef0 of i-1 (/dev/xvda), kept so …", "", false}, // a description without the marker
 		{SnapshotMarker + " vol-x: forged", "", false},
 		{"backup " + SnapshotMarker + " vol-0123456789abcdef0: inside", "", false},
 		{"", "", false},

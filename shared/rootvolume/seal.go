@@ -27,7 +27,7 @@ type Trust uint8
 const (
 	Unchecked Trust = iota // not verified (yet)
 	Trusted                // the MAC verifies
-	Unsealed               // no MAC: written by an earlier version, or forged
+	Unsealed               // no MAC: forged, or written before records were sealed
 	Tampered               // a MAC that does not verify: forged or changed
 )
 

@@ -1,6 +1,3 @@
-// Package rootvolume decides and carries out the root-volume lifecycle:
-// snapshot every new root volume, start root-volume replacements from those
-// snapshots, and clean up the volumes and snapshots that can no longer be used.
 package rootvolume
 
 import (
