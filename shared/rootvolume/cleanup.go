@@ -93,10 +93,10 @@ type CleanupSummary struct {
 	Notices map[string]Notice `json:"-"`
 }
 
-// Run reads the records and EC2's state, plans, and (unless DryRun) writes
-// the tasks' outcomes to the records and deletes. If any listing fails,
-// nothing is written or deleted and the error is returned. A dry run
-// changes nothing at all.
+// Run gathers the records and EC2's state (gather.go), plans
+// (PlanCleanup), and unless DryRun acts: writes what the plan learnt to
+// the records, then deletes. If any listing fails, nothing is written or
+// deleted and the error is returned. A dry run changes nothing at all.
 func (c *Cleaner) Run(ctx context.Context) (CleanupSummary, error) {
 	in, err := c.gather(ctx)
 	if err != nil {
@@ -136,6 +136,17 @@ func (c *Cleaner) Run(ctx context.Context) (CleanupSummary, error) {
 	// is still returned; the next run picks up what is left.
 	work, cancel, _ := deadline.Budget(ctx)
 	defer cancel()
+	c.writeRecords(ctx, work, plan, &sum)
+	c.deletePlanned(ctx, work, plan, &sum)
+	return sum, nil
+}
+
+// writeRecords writes what the plan learnt: the tasks' outcomes, the
+// rollbacks and the orphans first seen, and takes the label off the
+// volumes whose replacement failed. A failed write is logged and recorded
+// in sum, and the next is tried.
+func (c *Cleaner) writeRecords(ctx, work context.Context, plan Plan, sum *CleanupSummary) {
+	log := c.logger()
 	for _, r := range plan.Records {
 		if err := c.Store.UpdateReplacement(work, r); err != nil {
 			log.WarnContext(ctx, "record not updated", "recordId", r.ID, "taskId", r.TaskID, "error", err.Error())
@@ -168,8 +179,12 @@ func (c *Cleaner) Run(ctx context.Context) (CleanupSummary, error) {
 		}
 		log.InfoContext(ctx, "label removed: the replacement failed", "volumeId", id, "tag", c.DeleteTag.String())
 	}
-	// Volumes first, then snapshots; a run that runs out of time leaves the
-	// rest to the next.
+}
+
+// deletePlanned deletes the planned volumes, then the planned snapshots;
+// a run that runs out of time leaves the rest to the next and says so in
+// sum.StoppedEarly.
+func (c *Cleaner) deletePlanned(ctx, work context.Context, plan Plan, sum *CleanupSummary) {
 	volumes := c.deleteEach(ctx, work, KindVolume, plan.Volumes, func(id string) error {
 		return c.deleteVolume(work, id, slices.Contains(plan.Label, id))
 	})
@@ -186,7 +201,6 @@ func (c *Cleaner) Run(ctx context.Context) (CleanupSummary, error) {
 		finished = snapshots.finished
 	}
 	sum.StoppedEarly = !finished
-	return sum, nil
 }
 
 // deleteResult is what deleteEach did with one kind of resource.
