@@ -24,7 +24,7 @@
 //
 //   - gather.go gathers the facts: the records (seals checked) and EC2's
 //     tasks, volumes, roots, snapshots, AMIs and Recycle Bin, as a
-//     PlanInput.
+//     PlanInput (facts.go).
 //   - plan.go decides, from that plain data alone: PlanCleanup runs one
 //     function per pass (rollbacks, replacement records, the volumes they
 //     name, external tasks, root records, unclaimed labels, snapshots).

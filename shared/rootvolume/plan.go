@@ -11,40 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// VolumeFacts is what EC2 says of a volume the cleanup considers.
-type VolumeFacts struct {
-	ID       string
-	State    string
-	Attached bool
-	Labelled bool // carries DELETE_VOLUME_TAG
-	Keep     bool // carries KEEP_TAG
-}
-
-// TaskFacts is what DescribeReplaceRootVolumeTasks says of a task. EC2's
-// ReplaceRootVolumeTask names neither the replaced volume nor the client
-// token (API reference, "ReplaceRootVolumeTask"); SourceVolume and
-// CreatedBy are the tags the suite gives its tasks at creation, so
-// "where EC2 says so" is where the task carries them.
-type TaskFacts struct {
-	ID, InstanceID, State   string
-	Started, Completed      time.Time
-	SourceVolume, CreatedBy string
-}
-
-// SnapshotFacts is what EC2 says of a snapshot carrying SNAPSHOT_TAG.
-type SnapshotFacts struct {
-	ID, VolumeID, Description, State string
-	Created                          time.Time
-	Keep                             bool
-}
-
-// RecycledAMI is an AMI in the Recycle Bin: EC2 lists it without its
-// block-device mappings, so which snapshots it holds cannot be seen.
-type RecycledAMI struct {
-	ID      string
-	Entered time.Time
-}
-
 // Failure is a delete that did not succeed.
 type Failure struct {
 	ID    string `json:"id"`
@@ -83,31 +49,6 @@ type Plan struct {
 	Orphans []Orphan
 	// Untrusted are the records that did not verify (reported).
 	Untrusted []UntrustedRecord
-}
-
-// PlanInput is everything a cleanup decision rests on.
-type PlanInput struct {
-	Now            time.Time
-	MinAge         time.Duration
-	RetainReplaced time.Duration
-	// RetainOrphaned is how long a suite snapshot is kept after it was
-	// first seen orphaned.
-	RetainOrphaned time.Duration
-	AdoptExternal  bool
-	Records        Records
-	Tasks          map[string]TaskFacts
-	// Volumes holds the volumes named by a record, by an external task's
-	// root history, or by the label, that still exist.
-	Volumes map[string]VolumeFacts
-	// Roots maps a volume to the instance whose root volume it is now.
-	Roots           map[string]string
-	Snapshots       []SnapshotFacts
-	ExistingVolumes map[string]bool   // snapshots' source volumes that still exist
-	AMISnapshots    map[string]string // snapshot ID → an AMI it backs
-	RecycleBin      []RecycledAMI
-	// RecycleBinUnread says why the Recycle Bin could not be read; then
-	// every snapshot is kept.
-	RecycleBinUnread string
 }
 
 // KindTask names an external task in a Skip that has no volume to name.
