@@ -30,7 +30,7 @@ func TestLoadConfig(t *testing.T) {
 		"DELETE_VOLUME_TAG":           {"DELETE_VOLUME_TAG": "replace-snapshot=true"},
 		"RETAIN_REPLACED":             {"RETAIN_REPLACED": "a day"},
 		"RETAIN_ORPHANED":             {"RETAIN_ORPHANED": "9000h"},
-		"PROOF_KEY_ARN":              {"PROOF_KEY_ARN": "1234abcd-12ab-34cd-56ef-1234567890ab"},
+		"PROOF_KEY_ARN":               {"PROOF_KEY_ARN": "1234abcd-12ab-34cd-56ef-1234567890ab"},
 		"ADOPT_EXTERNAL_REPLACEMENTS": {"ADOPT_EXTERNAL_REPLACEMENTS": "sometimes"},
 		"KEEP_TAG":                    {"KEEP_TAG": "delete-volume=no"},
 		"REPLACEMENTS_TABLE":          {"REPLACEMENTS_TABLE": "x"},

@@ -55,7 +55,7 @@ func TestDiskAlarmFunction(t *testing.T) {
 		"WRITE_RATE":            "3",
 		"RECENT_METRICS_ONLY":   "true",
 		"RESUME_QUEUE_URL":      map[string]any{"Ref": "EbsAlarmsResumeQueue"},
-		"PROOF_KEY_ARN":          map[string]any{"Fn::GetAtt": []any{"EbsAlarmsProofKey", "Arn"}},
+		"PROOF_KEY_ARN":         map[string]any{"Fn::GetAtt": []any{"EbsAlarmsProofKey", "Arn"}},
 		"AWS_RETRY_MODE":        "adaptive",
 		"AWS_MAX_ATTEMPTS":      "10",
 	}

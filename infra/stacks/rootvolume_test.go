@@ -64,7 +64,7 @@ func TestRootVolumeFunctions(t *testing.T) {
 				"AWS_MAX_ATTEMPTS":            "10",
 				"RETAIN_REPLACED":             "24h",
 				"RETAIN_ORPHANED":             "168h",
-				"PROOF_KEY_ARN":              map[string]any{"Fn::GetAtt": []any{RecordKeyID, "Arn"}},
+				"PROOF_KEY_ARN":               map[string]any{"Fn::GetAtt": []any{RecordKeyID, "Arn"}},
 				"KEEP_TAG":                    "lambda-suite:keep=true",
 				"REPLACEMENTS_TABLE":          map[string]any{"Ref": ReplacementsTableID},
 				"ADOPT_EXTERNAL_REPLACEMENTS": "false",
