@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func TestAuditItemsAreAppendOnly(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, approvalURL)
 	_, token := f.singleRegion(t)
-	if resp := f.serve(t, linkEvent(t, "post-reject.json", token)); resp.StatusCode != 200 {
+	if resp := f.serve(t, linkEvent(t, "post-reject.json", token)); resp.StatusCode != http.StatusOK {
 		t.Fatalf("reject = %d", resp.StatusCode)
 	}
 	var audit map[string]dbtypes.AttributeValue

@@ -296,7 +296,8 @@ func (q *Queue) Busy(ctx context.Context) (Standing, error) {
 	stamp, mac, _ := strings.Cut(v, " ")
 	at, perr := time.Parse(time.RFC3339Nano, stamp)
 	if perr != nil {
-		return Standing{Reason: LeaseUntrusted, Untrusted: fmt.Errorf("%s: %w", LeaseKind, proof.ErrTampered)}, nil
+		// A lease that is not ours is a verdict on the lease, not a failed read.
+		return Standing{Reason: LeaseUntrusted, Untrusted: fmt.Errorf("%s: %w", LeaseKind, proof.ErrTampered)}, nil //nolint:nilerr // see above
 	}
 	if err := q.Proof.Verify(ctx, LeaseKind, mac, proof.String("queue", q.URL), proof.Time("sealedAt", at)); err != nil {
 		if proof.Untrusted(err) {
