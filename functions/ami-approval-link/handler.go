@@ -15,9 +15,6 @@ import (
 
 type handler struct {
 	decider *approval.Decider
-	// steps, when set, serves the workflow mode's requests too (and hands
-	// the others to decider's logic unchanged).
-	steps   *approval.StepDecider
 	log     *slog.Logger
 	Now     func() time.Time  // for the page's "expires in"; the wall clock when nil
 	metrics *metrics.Recorder // nil records nothing
@@ -31,15 +28,15 @@ func (h *handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		return h.refuse(ctx, lr, err), nil
 	}
-	if h.steps != nil {
-		return h.handleSteps(ctx, lr), nil
-	}
 	if lr.Method == http.MethodGet {
-		r, err := h.decider.View(ctx, lr.Token)
+		r, st, err := h.decider.View(ctx, lr.Token)
 		if err != nil {
 			return h.refuse(ctx, lr, err), nil
 		}
-		h.log.InfoContext(ctx, "page viewed", "ref", r.Ref, "decision", r.Decision, "outcome", r.Outcome, "sourceIp", lr.Who.SourceIP)
+		h.log.InfoContext(ctx, "page viewed", "ref", r.Ref, "decision", r.Decision, "outcome", r.Outcome, "workflowStep", st != nil, "sourceIp", lr.Who.SourceIP)
+		if st != nil {
+			return render(stepPage(r, *st, lr.Token, h.now(), false)), nil
+		}
 		return render(requestPage(r, lr.Token, h.now())), nil
 	}
 	res, err := h.decider.Decide(ctx, lr.Token, lr.Decision, lr.Who)
@@ -47,6 +44,9 @@ func (h *handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return h.refuse(ctx, lr, err), nil
 	}
 	h.countDecision(res)
+	if res.Step != nil {
+		return render(stepPage(res.Request, *res.Step, lr.Token, h.now(), res.Repeated)), nil
+	}
 	return render(resultPage(res, lr.Token, h.now())), nil
 }
 
@@ -59,31 +59,6 @@ func (h *handler) countDecision(res approval.Result) {
 	} else {
 		h.metrics.AddReason("ApprovalDecisions", res.Request.Outcome, 1)
 	}
-}
-
-// handleSteps is Handle with the workflow mode: a request bound to a
-// workflow step gets the step's pages; any other the SNS flow's, as before.
-func (h *handler) handleSteps(ctx context.Context, lr approval.LinkRequest) events.APIGatewayV2HTTPResponse {
-	if lr.Method == http.MethodGet {
-		r, st, err := h.steps.View(ctx, lr.Token)
-		if err != nil {
-			return h.refuse(ctx, lr, err)
-		}
-		h.log.InfoContext(ctx, "page viewed", "ref", r.Ref, "decision", r.Decision, "outcome", r.Outcome, "workflowStep", st != nil, "sourceIp", lr.Who.SourceIP)
-		if st != nil {
-			return render(stepPage(r, *st, lr.Token, h.now(), false))
-		}
-		return render(requestPage(r, lr.Token, h.now()))
-	}
-	res, st, err := h.steps.Decide(ctx, lr.Token, lr.Decision, lr.Who)
-	if err != nil {
-		return h.refuse(ctx, lr, err)
-	}
-	h.countDecision(res)
-	if st != nil {
-		return render(stepPage(res.Request, *st, lr.Token, h.now(), res.Repeated))
-	}
-	return render(resultPage(res, lr.Token, h.now()))
 }
 
 // refuse answers a request that led to no page of a request, with a status

@@ -113,12 +113,12 @@ func newFixtureWith(t *testing.T, url string, wrap func(aws.Config) aws.Config) 
 	decider.Builds = env.Builds(fnCfg)
 	// The workflow mode is on, as deployed: every SNS-flow test here also
 	// shows that it leaves that flow as it was.
-	steps := &approval.StepDecider{Decider: decider, Steps: env.Steps(fnCfg)}
+	decider.Steps = env.Steps(fnCfg)
 	return &fixture{
 		env:   env,
 		calls: calls,
 		role:  role,
-		h:     &handler{decider: decider, steps: steps, log: log},
+		h:     &handler{decider: decider, log: log},
 		// The request function's side (setup, as the admin), to make
 		// requests as it does.
 		requests: &approval.Requester{
@@ -1054,7 +1054,7 @@ func (f *fixture) sweeper(t *testing.T, now func() time.Time) *approval.Decider 
 	cfg := f.env.As(t, approvaltest.SweeperFunction).Config.Copy()
 	cfg.APIOptions = append(cfg.APIOptions, f.calls.Middleware)
 	d := approval.NewDecider(cfg, f.env.Settings(approvalURL), f.h.decider.Log)
-	d.Builds, d.Now = f.env.Builds(cfg), now
+	d.Builds, d.Steps, d.Now = f.env.Builds(cfg), f.env.Steps(cfg), now
 	return d
 }
 
@@ -1156,11 +1156,13 @@ func TestCrashAfterTheFirstShareIsSwept(t *testing.T) {
 
 	f.withSlowRegion("", false, false)
 	sweeper := f.sweeper(t, func() time.Time { return later })
-	swept, err := sweeper.Sweep(context.Background())
+	sw, err := sweeper.Sweep(context.Background())
+	swept := sw.Stopped
 	if err != nil || len(swept) != 1 || swept[0].Outcome != approval.OutcomeShared {
 		t.Fatalf("Sweep = %+v, %v, want one approval finished as shared", swept, err)
 	}
-	swept, err = sweeper.Sweep(context.Background())
+	sw, err = sweeper.Sweep(context.Background())
+	swept = sw.Stopped
 	if err != nil || len(swept) != 0 {
 		t.Errorf("second Sweep = %+v, %v, want nothing to do", swept, err)
 	}
@@ -1206,7 +1208,7 @@ func TestFinishSharingFromThePage(t *testing.T) {
 	if n := len(f.env.Target.Receive(t)); n != 1 {
 		t.Errorf("target notices = %d, want 1", n)
 	}
-	if swept, err := f.sweeper(t, f.h.decider.Now).Sweep(context.Background()); err != nil || len(swept) != 0 {
-		t.Errorf("Sweep after the approver finished = %+v, %v, want nothing to do", swept, err)
+	if sw, err := f.sweeper(t, f.h.decider.Now).Sweep(context.Background()); err != nil || len(sw.Stopped) != 0 {
+		t.Errorf("Sweep after the approver finished = %+v, %v, want nothing to do", sw.Stopped, err)
 	}
 }

@@ -21,7 +21,6 @@ func main() {
 	log := lambdacontext.NewLogger()
 	cfg := coldstart.Config(log, approval.LoadSettings)
 	awsCfg := coldstart.AWS(context.Background(), log)
-	d := approval.NewDecider(awsCfg, cfg, log)
-	h := &handler{decider: d, steps: approval.NewStepDecider(awsCfg, d), log: log, metrics: metrics.New(lambdacontext.FunctionName, nil)}
+	h := &handler{decider: approval.NewDecider(awsCfg, cfg, log), log: log, metrics: metrics.New(lambdacontext.FunctionName, nil)}
 	lambda.Start(h.Handle)
 }

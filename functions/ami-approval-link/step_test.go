@@ -143,8 +143,8 @@ func TestStepTimedOutSaysSo(t *testing.T) {
 	f := newFixture(t, approvalURL)
 	token := f.paused(t, 10*time.Minute, time.Hour)
 	f.env.IB.Now = func() time.Time { return time.Now().Add(2 * time.Hour) } // Image Builder's clock: timed out
-	f.h.steps.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-	f.h.Now = f.h.steps.Now
+	f.h.decider.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	f.h.Now = f.h.decider.Now
 
 	get := f.serve(t, linkEvent(t, "get.json", token))
 	if get.StatusCode != http.StatusOK || pageTitle(get) != "The approval step of this build timed out" || strings.Contains(get.Body, "Approve and resume") {

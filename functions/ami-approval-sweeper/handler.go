@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
@@ -15,10 +14,6 @@ import (
 
 type handler struct {
 	decider *approval.Decider
-	// steps, when set, also reminds the approvers of waiting workflow
-	// steps that time out within lead (the workflow mode).
-	steps   *approval.StepDecider
-	lead    time.Duration
 	log     *slog.Logger
 	metrics *metrics.Recorder // nil records nothing
 }
@@ -40,7 +35,8 @@ func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]app
 		return nil, nil
 	}
 	h.checkApprovers(ctx)
-	swept, err := h.decider.Sweep(ctx)
+	res, err := h.decider.Sweep(ctx)
+	swept := res.Stopped
 	for _, s := range swept {
 		switch {
 		case s.Tampered != "":
@@ -71,9 +67,7 @@ func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]app
 		}
 	}
 	h.log.InfoContext(ctx, "sweep done", "eventId", ev.ID, "finished", len(swept)-len(failed)-tampered, "refusedAsTampered", tampered)
-	if h.steps != nil {
-		failed = append(failed, h.sweepSteps(ctx, ev.ID)...)
-	}
+	failed = append(failed, h.countSteps(ctx, ev.ID, res)...)
 	if len(failed) > 0 {
 		err := fmt.Errorf("%d stopped approvals or unconfirmed step decisions not finished, to be retried by the next sweep: %w",
 			len(failed), errors.Join(failed...))
@@ -83,14 +77,13 @@ func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]app
 	return swept, nil
 }
 
-// sweepSteps sends again the workflow-step decisions Image Builder never
-// confirmed and sends the reminders, and returns what could not be
+// countSteps counts and logs the workflow flow's part of the sweep (the
+// step decisions sent again, the reminders), and returns what could not be
 // finished (or looked at): the next schedule retries those. A reminder that
 // cannot go out now goes out on the next schedule; it never fails the
 // sweep.
-func (h *handler) sweepSteps(ctx context.Context, eventID string) []error {
-	sw, err := h.steps.SweepSteps(ctx, h.lead)
-	if err != nil {
+func (h *handler) countSteps(ctx context.Context, eventID string, sw approval.SweepResult) []error {
+	if err := sw.StepsErr; err != nil {
 		h.metrics.AddReason("StepDecisionsResent", "listing failed", 1)
 		h.log.ErrorContext(ctx, "workflow steps not listed: no decision sent again, no reminder", "eventId", eventID, "error", err.Error())
 		return []error{err}

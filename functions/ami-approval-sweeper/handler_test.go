@@ -88,7 +88,8 @@ func newHandlerWith(t *testing.T, env *approvaltest.Env, calls *awstest.Calls, w
 	d.OpsTopicARN = env.OpsTopic
 	// The workflow mode's reminders on, as deployed: the sweep tests here
 	// show that they leave the SNS flow's sweep as it was.
-	return &handler{decider: d, steps: &approval.StepDecider{Decider: d, Steps: env.Steps(cfg)}, lead: approval.DefaultReminderLead, log: log}
+	d.Steps, d.ReminderLead = env.Steps(cfg), approval.DefaultReminderLead
+	return &handler{decider: d, log: log}
 }
 
 // TestStoppedApprovalIsFinishedOnce: a decision left "sharing" after a

@@ -24,7 +24,7 @@ func main() {
 	cfg := coldstart.Config(log, loadConfig)
 	awsCfg := coldstart.AWS(context.Background(), log)
 	d := approval.NewDecider(awsCfg, cfg.Settings, log)
-	d.OpsTopicARN = cfg.OpsTopicARN
-	h := &handler{decider: d, steps: approval.NewStepDecider(awsCfg, d), lead: cfg.ReminderLead, log: log, metrics: metrics.New(lambdacontext.FunctionName, nil)}
+	d.OpsTopicARN, d.ReminderLead = cfg.OpsTopicARN, cfg.ReminderLead
+	h := &handler{decider: d, log: log, metrics: metrics.New(lambdacontext.FunctionName, nil)}
 	lambda.Start(h.Handle)
 }

@@ -55,7 +55,7 @@ func TestReminderOnceForUndecidedStepsNearTheirTimeOut(t *testing.T) {
 	_, near := waiting(t, env, 1, 3*24*time.Hour-6*time.Hour) // times out in 6 hours
 	waiting(t, env, 2, 10*time.Minute)                        // times out in 3 days
 	decided, _ := waiting(t, env, 3, 3*24*time.Hour-5*time.Hour)
-	if _, _, err := h.steps.Decide(context.Background(), decided, approval.Reject, approval.Who{SourceIP: "203.0.113.9"}); err != nil {
+	if _, err := h.decider.Decide(context.Background(), decided, approval.Reject, approval.Who{SourceIP: "203.0.113.9"}); err != nil {
 		t.Fatalf("reject step 3: %v", err)
 	}
 
@@ -97,7 +97,7 @@ func TestReminderClaimedOnceUnderConcurrentSweeps(t *testing.T) {
 	done := make(chan []approval.Reminded, 2)
 	for _, h := range []*handler{a, b} {
 		go func() {
-			sw, _ := h.steps.SweepSteps(context.Background(), h.lead)
+			sw, _ := h.decider.Sweep(context.Background())
 			done <- sw.Reminded
 		}()
 	}

@@ -23,10 +23,10 @@ func TestUnconfirmedStepDecisionIsSentOnce(t *testing.T) {
 	h := newHandler(t, env, awstest.NewCalls())
 	tok, stepID := waiting(t, env, 1, 10*time.Minute)
 	env.IB.Fail("SendWorkflowStepAction", fakeimagebuilder.APIError{Code: "ClientException", Message: "something went wrong"})
-	if _, _, err := h.steps.Decide(context.Background(), tok, approval.Approve, approval.Who{SourceIP: "203.0.113.9"}); err == nil {
+	if _, err := h.decider.Decide(context.Background(), tok, approval.Approve, approval.Who{SourceIP: "203.0.113.9"}); err == nil {
 		t.Fatal("Decide while Image Builder fails = nil error, want the failure")
 	}
-	if req, _, err := h.steps.View(context.Background(), tok); err != nil || req.Outcome != approval.OutcomeSending {
+	if req, _, err := h.decider.View(context.Background(), tok); err != nil || req.Outcome != approval.OutcomeSending {
 		t.Fatalf("after the failed send: %+v, %v, want the decision recorded as sending", req, err)
 	}
 
@@ -46,7 +46,7 @@ func TestUnconfirmedStepDecisionIsSentOnce(t *testing.T) {
 	if st, _ := env.IB.Step(stepID); st.Status != fakeimagebuilder.StepCompleted {
 		t.Errorf("step = %s, want COMPLETED (resumed)", st.Status)
 	}
-	if req, _, err := h.steps.View(context.Background(), tok); err != nil || req.Outcome != approval.OutcomeResumed {
+	if req, _, err := h.decider.View(context.Background(), tok); err != nil || req.Outcome != approval.OutcomeResumed {
 		t.Errorf("record after the sweep: %+v, %v, want resumed", req, err)
 	}
 	sent := env.IB.Calls("SendWorkflowStepAction")

@@ -23,16 +23,18 @@ import (
 // taken over, never a running one.
 const SharingLease = 2 * time.Minute
 
-// Decider serves the approval page: it shows requests and records
-// decisions. The sweeper uses it too (Sweep).
+// Decider serves the approval page of both flows: it shows requests and
+// records decisions (see doc.go). The sweeper uses it too (Sweep).
 type Decider struct {
 	Store *Store
 	// Builds asks Image Builder what a build made: the truth the checks
 	// hold each AMI to before it is shared.
 	Builds *Regional[BuildAPI]
-	EC2    *Regional[ImageAPI]
-	KMS    *Regional[KeyAPI]
-	SNS    publishAPI
+	// Steps acts on a build's workflow steps, in the build's Region.
+	Steps *Regional[StepAPI]
+	EC2   *Regional[ImageAPI]
+	KMS   *Regional[KeyAPI]
+	SNS   publishAPI
 	// Topics lists the approver topic's subscriptions (CheckApprovers).
 	Topics         subscriptionsAPI
 	TargetTopicARN string
@@ -44,8 +46,11 @@ type Decider struct {
 	// OpsTopicARN, when set (the sweeper), hears of every record refused
 	// as tampered.
 	OpsTopicARN string
-	Now         func() time.Time // time.Now when nil
-	Log         *slog.Logger
+	// ReminderLead is how long before a waiting step times out the sweep
+	// reminds its approvers (STEP_REMINDER_LEAD).
+	ReminderLead time.Duration
+	Now          func() time.Time // time.Now when nil
+	Log          *slog.Logger
 }
 
 // Result is what a decision came to.
@@ -58,29 +63,35 @@ type Result struct {
 	// Unrecorded: sharing ended, but its outcome could not be written; the
 	// record stays "sharing" with what may be shared, for the sweeper.
 	Unrecorded bool
+	// Step is the workflow step the request is bound to; nil for the SNS
+	// flow's requests.
+	Step *Step
 }
 
-// View returns the request a token opens, without changing anything.
-// ErrUnknownToken: no such request; ErrExpired: undecided and expired.
-func (d *Decider) View(ctx context.Context, t Token) (Request, error) {
-	req, err := d.Store.Request(ctx, t)
+// View returns the request a token opens and, when it is bound to a
+// workflow step, the step (nil for the SNS flow's), without changing
+// anything. ErrUnknownToken: no such request; ErrExpired: undecided and
+// expired; ErrTampered: the record does not verify.
+func (d *Decider) View(ctx context.Context, t Token) (Request, *Step, error) {
+	req, st, err := d.Store.StepRequest(ctx, t)
 	if err != nil {
-		return Request{}, err
+		return Request{}, nil, err
 	}
-	if _, err := d.Store.verify(ctx, req, nil); err != nil {
-		return Request{}, err
+	if _, err := d.Store.verify(ctx, req, st); err != nil {
+		return Request{}, nil, err
 	}
 	if !req.Decided() && req.Expired(d.now()) {
-		return req, ErrExpired
+		return req, st, ErrExpired
 	}
-	return req, nil
+	return req, st, nil
 }
 
-// Decide records a decision (Approve or Reject) on the request of a token
-// and, for an approval, shares the AMIs and tells the target topic. The
-// first decision wins; a later one gets the recorded decision back with
-// Repeated set. Errors: ErrUnknownToken, ErrExpired, and AWS errors worth a
-// retry. An approval whose AMIs cannot be shared is recorded as refused.
+// Decide records a decision (Approve or Reject) on the request of a token.
+// It reads the request once and hands it to its flow's decision: a request
+// bound to a workflow step to decideStep (stepdecide.go), any other to
+// decideShare. The first decision wins; a later one gets the recorded
+// decision back with Repeated set. Errors: ErrUnknownToken, ErrExpired,
+// and AWS errors worth a retry.
 //
 // The work runs to the budget of deadline.Budget(ctx), which keeps a margin
 // before the invocation's deadline; undoing and recording run after it on
@@ -93,10 +104,22 @@ func (d *Decider) Decide(ctx context.Context, t Token, decision string, who Who)
 	defer cancel()
 	done, cancelDone := deadline.Finish(ctx)
 	defer cancelDone()
-	req, err := d.Store.Request(work, t)
+	req, st, err := d.Store.StepRequest(work, t)
 	if err != nil {
 		return Result{}, err
 	}
+	if st != nil {
+		res, err := d.decideStep(ctx, work, done, t, req, *st, decision, who)
+		res.Step = st
+		return res, err
+	}
+	return d.decideShare(ctx, work, done, t, req, decision, who)
+}
+
+// decideShare is the SNS flow's decision: for an approval, it checks each
+// AMI, shares the AMIs and tells the target topic. An approval whose AMIs
+// cannot be shared is recorded as refused.
+func (d *Decider) decideShare(ctx, work, done context.Context, t Token, req Request, decision string, who Who) (Result, error) {
 	now := d.now()
 	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: decision, Who: who, At: now, AMIs: req.AMIs, Targets: req.Targets,
 		Checked: describedByEC2(req.AMIs)}

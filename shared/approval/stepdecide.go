@@ -14,110 +14,66 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
-// StepDecider serves the page of both kinds of request: a request bound to
-// a workflow step is decided by resuming or stopping the step; any other
-// goes to the Decider (the SNS flow) unchanged.
-type StepDecider struct {
-	*Decider
-	// Steps acts on a build's workflow steps, in the build's Region.
-	Steps *Regional[StepAPI]
-}
-
-// View returns the request a token opens and, when it is bound to a step,
-// the step, without changing anything. Errors as Decider.View.
-func (d *StepDecider) View(ctx context.Context, t Token) (Request, *Step, error) {
-	req, st, err := d.Store.StepRequest(ctx, t)
-	if err != nil {
-		return Request{}, nil, err
-	}
-	if _, err := d.Store.verify(ctx, req, st); err != nil {
-		return Request{}, nil, err
-	}
-	if !req.Decided() && req.Expired(d.now()) {
-		return req, st, ErrExpired
-	}
-	return req, st, nil
-}
-
-// Decide records a decision on the request of a token. A request not bound
-// to a step is the Decider's (the SNS flow, exactly as before). For a
-// step-bound one, the first decision wins, as in the SNS flow; Approve then
-// sends RESUME to the step and Reject STOP, once: the client token is
-// derived from the request, so a retried POST (after a lost answer) asks
-// Image Builder for the first answer again rather than acting twice, and no
+// decideStep is the workflow flow's decision, on a request bound to a
+// step. The first decision wins, as in the SNS flow; Approve then sends
+// RESUME to the step and Reject STOP, once: the client token is derived
+// from the request, so a retried POST (after a lost answer) asks Image
+// Builder for the first answer again rather than acting twice, and no
 // request can send two different actions. Nothing is shared here: the
 // workflow's distribution shares the AMIs.
 //
 // A step that no longer waits (it timed out, or was resumed or stopped
 // elsewhere) gets nothing: the decision is recorded with that outcome and
 // the page says so.
-func (d *StepDecider) Decide(ctx context.Context, t Token, decision string, who Who) (Result, *Step, error) {
-	if decision != Approve && decision != Reject {
-		return Result{}, nil, fmt.Errorf("decision %q: want %s or %s", decision, Approve, Reject)
-	}
-	work, cancel, _ := deadline.Budget(ctx)
-	defer cancel()
-	done, cancelDone := deadline.Finish(ctx)
-	defer cancelDone()
-	req, st, err := d.Store.StepRequest(work, t)
-	if err != nil {
-		return Result{}, nil, err
-	}
-	if st == nil {
-		res, err := d.Decider.Decide(ctx, t, decision, who)
-		return res, nil, err
-	}
+func (d *Decider) decideStep(ctx, work, done context.Context, t Token, req Request, st Step, decision string, who Who) (Result, error) {
 	now := d.now()
 	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: decision, Who: who, At: now, AMIs: req.AMIs, Checked: describedByEC2(req.AMIs)}
-	unsealed, err := d.Store.verify(work, req, st)
+	unsealed, err := d.Store.verify(work, req, &st)
 	if err != nil {
-		return Result{}, nil, d.auditError(done, audit, err)
+		return Result{}, d.auditError(done, audit, err)
 	}
 	switch {
 	case req.Decided() && req.Outcome == OutcomeSending && !unsealed:
 		// The action was not confirmed (an error, or a lost write): send
 		// the recorded decision's action again, with the same client token.
 		audit.Repeated = decision != req.Decision
-		res, err := d.send(ctx, work, req, *st, audit)
+		res, err := d.send(ctx, work, req, st, audit)
 		res.Repeated = audit.Repeated
-		return res, st, err
+		return res, err
 	case req.Decided():
-		res, err := d.repeated(done, t, audit)
-		return res, st, err
+		return d.repeated(done, t, audit)
 	case req.Expired(now):
 		audit.Outcome = "expired"
 		d.audit(done, audit)
-		return Result{Request: req}, st, ErrExpired
+		return Result{Request: req}, ErrExpired
 	}
 
 	state, err := getStep(work, d.Steps, st.Region, st.ExecutionID)
 	if err != nil {
-		return Result{Request: req}, st, d.auditError(done, audit, err)
+		return Result{Request: req}, d.auditError(done, audit, err)
 	}
 	req.Decision, req.DecidedAt, req.DecidedBy = decision, now.UTC().Truncate(time.Second), who
 	req.Outcome = OutcomeSending
 	if !state.Found || state.ImageARN != req.ImageARN || !state.Waiting() {
-		req.Outcome, req.Reason = notWaiting(state, *st, now)
+		req.Outcome, req.Reason = notWaiting(state, st, now)
 	}
-	if err := d.Store.recordDecision(work, req, st, now); errors.Is(err, errConflict) {
-		res, err := d.repeated(done, t, audit)
-		return res, st, err
+	if err := d.Store.recordDecision(work, req, &st, now); errors.Is(err, errConflict) {
+		return d.repeated(done, t, audit)
 	} else if err != nil {
-		return Result{Request: req}, st, d.auditError(done, audit, err)
+		return Result{Request: req}, d.auditError(done, audit, err)
 	}
 	if req.Outcome != OutcomeSending {
 		audit.Outcome = req.Outcome + ": " + req.Reason
 		d.audit(done, audit)
-		return Result{Request: req}, st, nil
+		return Result{Request: req}, nil
 	}
-	res, err := d.send(ctx, work, req, *st, audit)
-	return res, st, err
+	return d.send(ctx, work, req, st, audit)
 }
 
 // send sends the recorded decision's action to the step and records what
 // came of it. An answer that the step no longer waits is an outcome, not an
 // error; any other error leaves the record "sending", for a retry.
-func (d *StepDecider) send(ctx, work context.Context, req Request, st Step, audit Audit) (Result, error) {
+func (d *Decider) send(ctx, work context.Context, req Request, st Step, audit Audit) (Result, error) {
 	done, cancel := deadline.Finish(ctx)
 	defer cancel()
 	action := types.WorkflowStepActionTypeStop
@@ -204,12 +160,4 @@ func stepReason(req Request) string {
 		r = r[:1024]
 	}
 	return r
-}
-
-// NewStepDecider wires the workflow mode around d: Image Builder clients
-// for the steps, in the builds' Regions.
-func NewStepDecider(cfg aws.Config, d *Decider) *StepDecider {
-	return &StepDecider{Decider: d, Steps: &Regional[StepAPI]{New: func(region string) StepAPI {
-		return imagebuilder.NewFromConfig(cfg, func(o *imagebuilder.Options) { o.Region = region })
-	}}}
 }

@@ -24,12 +24,12 @@ type Reminded struct {
 }
 
 // remind emails the approvers once about each undecided step-bound request
-// whose step times out soon (SweepSteps lists them). "Once" rests on a
+// whose step times out soon (sweepSteps lists them). "Once" rests on a
 // conditional write made before publishing (reminderSentAt, only while none
 // is set and no decision is recorded): two sweeps cannot both send, and a
 // request decided meanwhile gets none. A failed publish gives the mark back
 // for the next sweep.
-func (d *StepDecider) remind(ctx, work context.Context, now time.Time, toRemind stepRequests) []Reminded {
+func (d *Decider) remind(ctx, work context.Context, now time.Time, toRemind stepRequests) []Reminded {
 	var out []Reminded
 	for i, sr := range toRemind {
 		if work.Err() != nil {

@@ -7,12 +7,6 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
-// StepSweep is what one sweep did for the workflow mode.
-type StepSweep struct {
-	Resent   []Resent
-	Reminded []Reminded
-}
-
 // Resent is what the sweeper did with one step decision that Image Builder
 // had not confirmed.
 type Resent struct {
@@ -26,20 +20,20 @@ type Resent struct {
 	Tampered string `json:"tampered,omitempty"`
 }
 
-// SweepSteps does the workflow mode's part of a sweep, on one scan of the
+// sweepSteps does the workflow flow's part of a sweep, on one scan of the
 // table: it sends again the decisions Image Builder never confirmed (see
 // resend), then reminds the approvers of steps about to time out (see
 // remind; lead is how long before). It works to deadline.Budget(ctx) and
 // returns an error only when it could not look.
-func (d *StepDecider) SweepSteps(ctx context.Context, lead time.Duration) (StepSweep, error) {
+func (d *Decider) sweepSteps(ctx context.Context, lead time.Duration) ([]Resent, []Reminded, error) {
 	work, cancel, _ := deadline.Budget(ctx)
 	defer cancel()
 	now := d.now()
 	unconfirmed, toRemind, err := d.Store.stepWork(work, now, now.Add(lead), now.Add(-SharingLease))
 	if err != nil {
-		return StepSweep{}, err
+		return nil, nil, err
 	}
-	return StepSweep{Resent: d.resend(ctx, work, now, unconfirmed), Reminded: d.remind(ctx, work, now, toRemind)}, nil
+	return d.resend(ctx, work, now, unconfirmed), d.remind(ctx, work, now, toRemind), nil
 }
 
 // resend finishes what an approver's decision started: each step decision
@@ -50,7 +44,7 @@ func (d *StepDecider) SweepSteps(ctx context.Context, lead time.Duration) (StepS
 // audited as the sweeper's. A step that timed out or was acted on
 // elsewhere meanwhile is recorded so. Without this, a recorded approval
 // could sit unsent until its step timed out and failed the build.
-func (d *StepDecider) resend(ctx, work context.Context, now time.Time, unconfirmed stepRequests) []Resent {
+func (d *Decider) resend(ctx, work context.Context, now time.Time, unconfirmed stepRequests) []Resent {
 	var out []Resent
 	for i, r := range unconfirmed {
 		if work.Err() != nil {
@@ -83,7 +77,7 @@ func (d *StepDecider) resend(ctx, work context.Context, now time.Time, unconfirm
 // *Tamper when it does not verify (or carries no MAC: a recorded decision
 // of the version before sealing is never sent by the sweeper), which is
 // reported; an error when KMS could not say.
-func (d *StepDecider) trusted(ctx, work context.Context, r stepRequest) (*Tamper, error) {
+func (d *Decider) trusted(ctx, work context.Context, r stepRequest) (*Tamper, error) {
 	unsealed, err := d.Store.verify(work, r.Request, &r.Step)
 	tamper, bad := tamperOf(err)
 	switch {

@@ -25,7 +25,34 @@ type Swept struct {
 	Tampered string `json:"tampered,omitempty"`
 }
 
-// Sweep finishes every approval left "sharing" past its lease: its
+// SweepResult is what one sweep did.
+type SweepResult struct {
+	// Stopped: the SNS flow's approvals left "sharing" (sweepStopped).
+	Stopped []Swept
+	// Resent and Reminded: the workflow flow's part (sweepSteps).
+	Resent   []Resent
+	Reminded []Reminded
+	// StepsErr: the step-bound requests could not be listed; nothing was
+	// sent again and no reminder went out.
+	StepsErr error
+}
+
+// Sweep does one sweep of both flows: it finishes the SNS flow's stopped
+// approvals (sweepStopped), then sends again the step decisions Image
+// Builder never confirmed and reminds the approvers of steps about to time
+// out (sweepSteps, with ReminderLead). It returns an error only when it
+// could not list the stopped approvals, and then does nothing more.
+func (d *Decider) Sweep(ctx context.Context) (SweepResult, error) {
+	stopped, err := d.sweepStopped(ctx)
+	if err != nil {
+		return SweepResult{}, err
+	}
+	res := SweepResult{Stopped: stopped}
+	res.Resent, res.Reminded, res.StepsErr = d.sweepSteps(ctx, d.ReminderLead)
+	return res, nil
+}
+
+// sweepStopped finishes every approval left "sharing" past its lease: its
 // invocation stopped (a timeout, a crash, a failed final write). For each,
 // the sweeper takes the lease with a conditional write, so one sweep and
 // one approver's retry cannot both act; runs the checks again; and either
@@ -35,7 +62,7 @@ type Swept struct {
 //
 // It works to deadline.Budget(ctx) and leaves an approval it had no time
 // for to the next sweep. It returns an error only when it could not look.
-func (d *Decider) Sweep(ctx context.Context) ([]Swept, error) {
+func (d *Decider) sweepStopped(ctx context.Context) ([]Swept, error) {
 	work, cancel, _ := deadline.Budget(ctx)
 	defer cancel()
 	stale, err := d.Store.staleSharing(work, d.now().Add(-SharingLease))

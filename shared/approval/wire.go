@@ -12,7 +12,8 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/proof"
 )
 
-// NewDecider builds the Decider the link function and the sweeper share,
+// NewDecider builds the Decider the link function and the sweeper share
+// (both flows),
 // at cold start: Image Builder, EC2 and KMS clients are made per Region as
 // the builds and AMIs need them. Image Builder is reached through the SDK's
 // usual endpoint settings (AWS_ENDPOINT_URL_IMAGEBUILDER in local runs).
@@ -21,6 +22,9 @@ func NewDecider(cfg aws.Config, s Settings, log *slog.Logger) *Decider {
 	return &Decider{
 		Store: NewStore(cfg, s),
 		Builds: &Regional[BuildAPI]{New: func(region string) BuildAPI {
+			return imagebuilder.NewFromConfig(cfg, func(o *imagebuilder.Options) { o.Region = region })
+		}},
+		Steps: &Regional[StepAPI]{New: func(region string) StepAPI {
 			return imagebuilder.NewFromConfig(cfg, func(o *imagebuilder.Options) { o.Region = region })
 		}},
 		EC2: &Regional[ImageAPI]{New: func(region string) ImageAPI {
