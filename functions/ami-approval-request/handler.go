@@ -13,10 +13,8 @@ import (
 
 type handler struct {
 	requests *approval.Requester
-	// steps handles the workflow mode's waiting-step events.
-	steps   *approval.StepRequester
-	log     *slog.Logger
-	metrics *metrics.Recorder // nil records nothing
+	log      *slog.Logger
+	metrics  *metrics.Recorder // nil records nothing
 }
 
 // Invoke takes both triggers: Image Builder's SNS messages (Handle) and
@@ -96,7 +94,7 @@ func (h *handler) HandleStep(ctx context.Context, ev events.EventBridgeEvent) (a
 		h.log.ErrorContext(ctx, "event rejected", "eventId", ev.ID, "detailType", ev.DetailType, "error", err.Error())
 		return approval.RequestResult{Outcome: approval.NotAnImage, Reason: err.Error()}, nil
 	}
-	res, err := h.steps.HandleStep(ctx, sw)
+	res, err := h.requests.HandleStep(ctx, sw)
 	if err != nil {
 		h.log.ErrorContext(ctx, "request not made; asking Lambda to retry", "imageArn", sw.ImageARN, "stepExecutionId", sw.StepExecutionID, "error", err.Error())
 		return res, err

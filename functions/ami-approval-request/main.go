@@ -33,6 +33,11 @@ func main() {
 		EC2: &approval.Regional[approval.NameAPI]{New: func(region string) approval.NameAPI {
 			return ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.Region = region })
 		}},
+		// Workflow mode: a waiting step is asked about in the build's
+		// Region, where it is later resumed or stopped.
+		Steps: &approval.Regional[approval.StepAPI]{New: func(region string) approval.StepAPI {
+			return imagebuilder.NewFromConfig(awsCfg, func(o *imagebuilder.Options) { o.Region = region })
+		}},
 		SNS:              sns.NewFromConfig(awsCfg),
 		ApproverTopicARN: cfg.ApproverTopicARN,
 		Targets:          cfg.Targets,
@@ -42,13 +47,8 @@ func main() {
 	}
 	h := &handler{
 		requests: requests,
-		// Workflow mode: a waiting step is asked about in the build's
-		// Region, where it is later resumed or stopped.
-		steps: &approval.StepRequester{Requester: requests, Steps: &approval.Regional[approval.StepAPI]{New: func(region string) approval.StepAPI {
-			return imagebuilder.NewFromConfig(awsCfg, func(o *imagebuilder.Options) { o.Region = region })
-		}}},
-		log:     log,
-		metrics: metrics.New(lambdacontext.FunctionName, nil),
+		log:      log,
+		metrics:  metrics.New(lambdacontext.FunctionName, nil),
 	}
 	lambda.Start(h.Invoke)
 }

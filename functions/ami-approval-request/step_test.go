@@ -18,7 +18,7 @@ func (f fixture) withSteps(t *testing.T) fixture {
 	t.Helper()
 	fnCfg := f.role.Config.Copy()
 	fnCfg.APIOptions = append(fnCfg.APIOptions, f.calls.Middleware)
-	f.h.steps = &approval.StepRequester{Requester: f.h.requests, Steps: f.env.Steps(fnCfg)}
+	f.h.requests.Steps = f.env.Steps(fnCfg)
 	return f
 }
 

@@ -27,10 +27,10 @@ func waiting(t *testing.T, env *approvaltest.Env, n int, ago time.Duration) (app
 	env.IB.PutStep(fakeimagebuilder.Step{ID: sw.StepExecutionID, WorkflowExecutionID: sw.WorkflowExecutionID, WorkflowARN: sw.WorkflowARN,
 		ImageARN: sw.ImageARN, Name: sw.StepName, Started: time.Now().UTC().Add(-ago)})
 	s := env.Settings("https://approvals.example.com/")
-	r := &approval.StepRequester{Requester: &approval.Requester{
-		Store: env.Store(env.Cfg), Builds: env.Builds(env.Cfg), EC2: env.Names(env.Cfg),
+	r := &approval.Requester{
+		Store: env.Store(env.Cfg), Builds: env.Builds(env.Cfg), Steps: env.Steps(env.Cfg), EC2: env.Names(env.Cfg),
 		SNS: env.SNS, ApproverTopicARN: s.ApproverTopicARN, ApprovalURL: s.ApprovalURL,
-	}, Steps: env.Steps(env.Cfg)}
+	}
 	if res, err := r.HandleStep(context.Background(), sw); err != nil || res.Outcome != approval.Requested {
 		t.Fatalf("make step request = %+v, %v", res, err)
 	}

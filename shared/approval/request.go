@@ -29,11 +29,14 @@ const (
 	NotAnImage = "not-an-image" // the message was rejected: nothing done
 )
 
-// Requester turns Image Builder's messages into approval requests and emails.
+// Requester turns Image Builder's messages (Handle) and waiting workflow
+// steps (HandleStep) into approval requests and emails (see doc.go).
 type Requester struct {
 	Store *Store
 	// Builds asks Image Builder what a build made; EC2 names its AMIs.
-	Builds           *Regional[BuildAPI]
+	Builds *Regional[BuildAPI]
+	// Steps asks Image Builder about a waiting step, in the build's Region.
+	Steps            *Regional[StepAPI]
 	EC2              *Regional[NameAPI]
 	SNS              publishAPI
 	ApproverTopicARN string

@@ -23,22 +23,16 @@ const (
 	StepUnknown = "step-unknown"
 )
 
-// StepRequester turns waiting-step events into approval requests bound to
-// the step, and emails the approvers as the SNS flow does.
-type StepRequester struct {
-	*Requester
-	// Steps asks Image Builder about the step, in the build's Region.
-	Steps *Regional[StepAPI]
-}
-
-// HandleStep acts on one waiting step: it asks Image Builder for the step
+// HandleStep is the workflow flow's Handle: it turns one waiting step into
+// an approval request bound to the step, and emails the approvers as the
+// SNS flow does. It asks Image Builder for the step
 // (the event is a hint; GetWorkflowStepExecution says which build, which
 // action, whether it still waits and when it times out) and for the build
 // (GetImage: its name and any AMIs made so far), stores a request bound to
 // the step and emails its link. EventBridge delivers at least once: the
 // step's claim makes a redelivery a Duplicate. It returns an error only
 // when a retry can help.
-func (r *StepRequester) HandleStep(ctx context.Context, ev StepWaiting) (RequestResult, error) {
+func (r *Requester) HandleStep(ctx context.Context, ev StepWaiting) (RequestResult, error) {
 	now := r.now()
 	res := RequestResult{ImageARN: ev.ImageARN, Status: "WAITING"}
 	state, err := getStep(ctx, r.Steps, ev.Region, ev.StepExecutionID)
