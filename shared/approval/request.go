@@ -118,28 +118,15 @@ func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error)
 		}
 	}
 
-	err = r.Store.createClaim(ctx, c, req)
-	if errors.Is(err, errConflict) {
-		old, err := r.Store.getClaim(ctx, im.ARN)
-		if err != nil {
-			return res, err
-		}
-		switch {
-		case !old.NotifiedAt.IsZero():
-			res.Outcome, res.Ref, res.AMIs, res.Expires = Duplicate, "", nil, ""
-			return res, nil
-		case now.Sub(old.ClaimedAt) < claimLease:
-			return res, fmt.Errorf("build %s: %w", im.ARN, ErrInProgress)
-		}
-		if err := r.Store.takeOverClaim(ctx, old, c, req); errors.Is(err, errConflict) {
-			return res, fmt.Errorf("build %s: %w", im.ARN, ErrInProgress)
-		} else if err != nil {
-			return res, err
-		}
-		res.Replaced = true
-	} else if err != nil {
+	dup, replaced, err := r.claim(ctx, c, req, nil, now)
+	switch {
+	case err != nil:
 		return res, err
+	case dup:
+		res.Outcome, res.Ref, res.AMIs, res.Expires = Duplicate, "", nil, ""
+		return res, nil
 	}
+	res.Replaced = replaced
 
 	var subject, body string
 	if req != nil {
@@ -149,25 +136,58 @@ func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error)
 		subject, body = FailureNotice(im)
 		res.Outcome = FailureNotified
 	}
+	res.MessageID, err = r.publish(ctx, c, subject, body, res.Ref, now)
+	return res, err
+}
+
+// claim takes c for this attempt, with its request (bound to st when not
+// nil), in both flows: dup when the email or notice is out already (a
+// redelivery); replaced when an earlier attempt claimed but never
+// published, and its request (and token) were replaced. ErrInProgress:
+// another attempt holds the claim within its lease, or took it over first.
+func (r *Requester) claim(ctx context.Context, c claim, req *Request, st *Step, now time.Time) (dup, replaced bool, err error) {
+	err = r.Store.createClaim(ctx, c, req, st)
+	if !errors.Is(err, errConflict) {
+		return false, false, err
+	}
+	old, err := r.Store.getClaim(ctx, c.key())
+	switch {
+	case err != nil:
+		return false, false, err
+	case !old.NotifiedAt.IsZero():
+		return true, false, nil
+	case now.Sub(old.ClaimedAt) < claimLease:
+		return false, false, fmt.Errorf("%s: %w", c, ErrInProgress)
+	}
+	if err := r.Store.takeOverClaim(ctx, old, c, req, st); errors.Is(err, errConflict) {
+		return false, false, fmt.Errorf("%s: %w", c, ErrInProgress)
+	} else if err != nil {
+		return false, false, err
+	}
+	return false, true, nil
+}
+
+// publish sends the claim holder's email or notice to the approver topic,
+// then marks the claim sent, in both flows. A failed publish gives the claim
+// back, so that the retry takes over at once; its new link replaces this
+// one, which nobody has seen.
+func (r *Requester) publish(ctx context.Context, c claim, subject, body, ref string, now time.Time) (messageID string, err error) {
 	out, err := r.SNS.Publish(ctx, &sns.PublishInput{
 		TopicArn: aws.String(r.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
 	})
 	if err != nil {
-		// Let the retry take over at once; its new link replaces this one,
-		// which nobody has seen.
 		if rerr := r.Store.releaseClaim(ctx, c); rerr != nil {
-			r.logger().WarnContext(ctx, "claim not released; the retry waits for the lease", "imageArn", im.ARN, "error", rerr.Error())
+			r.logger().WarnContext(ctx, "claim not released; the retry waits for the lease", c.logAttr(), "error", rerr.Error())
 		}
-		return res, fmt.Errorf("publish to approver topic: %w", err)
+		return "", fmt.Errorf("publish to approver topic: %w", err)
 	}
-	res.MessageID = aws.ToString(out.MessageId)
 	if err := r.Store.markNotified(ctx, c, now); err != nil {
 		// The email is out. A retry would send another with a new link and
 		// void this one, so none is asked for: a redelivery after the lease
 		// does the same, which is the best that at-least-once allows.
-		r.logger().ErrorContext(ctx, "email sent but not marked as sent", "imageArn", im.ARN, "ref", res.Ref, "error", err.Error())
+		r.logger().ErrorContext(ctx, "email sent but not marked as sent", c.logAttr(), "ref", ref, "error", err.Error())
 	}
-	return res, nil
+	return aws.ToString(out.MessageId), nil
 }
 
 // refuse tells the approvers that a message was refused, and why.

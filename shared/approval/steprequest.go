@@ -3,12 +3,9 @@ package approval
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
@@ -81,54 +78,26 @@ func (r *Requester) HandleStep(ctx context.Context, ev StepWaiting) (RequestResu
 	if req.requestMAC, err = r.Store.sealRequest(ctx, req, &st); err != nil {
 		return res, err
 	}
-	c := stepClaim{ID: stepClaimPrefix + st.ExecutionID, Kind: "step", StepExecutionID: st.ExecutionID, ImageARN: ev.ImageARN,
-		ClaimID: randomHex(8), RequestID: req.id, ClaimedAt: storedTime(now), ExpiresAt: req.LinkExpiresAt.Add(keepAfterExpiry)}
+	c := claim{ImageARN: ev.ImageARN, StepExecutionID: st.ExecutionID, ClaimID: randomHex(8), RequestID: req.id, ClaimedAt: now}
 	res.Ref, res.Expires = req.Ref, stamp(req.LinkExpiresAt)
 	for _, a := range req.AMIs {
 		res.AMIs = append(res.AMIs, a.Region+"/"+a.ID)
 	}
-
-	err = r.Store.createStepClaim(ctx, c, req, st)
-	if errors.Is(err, errConflict) {
-		old, ok, err := r.Store.getStepClaim(ctx, st.ExecutionID)
-		switch {
-		case err != nil:
-			return res, err
-		case ok && old.NotifiedAt != nil:
-			res.Outcome, res.Ref, res.AMIs, res.Expires = Duplicate, "", nil, ""
-			return res, nil
-		case ok && now.Sub(time.Time(old.ClaimedAt)) < claimLease:
-			return res, fmt.Errorf("step %s: %w", st.ExecutionID, ErrInProgress)
-		case ok:
-			// The attempt that claimed it never sent its email: start afresh.
-			if err := r.Store.dropStepClaim(ctx, old); err != nil {
-				return res, fmt.Errorf("step %s: %w", st.ExecutionID, ErrInProgress)
-			}
-		}
-		if err := r.Store.createStepClaim(ctx, c, req, st); errors.Is(err, errConflict) {
-			return res, fmt.Errorf("step %s: %w", st.ExecutionID, ErrInProgress)
-		} else if err != nil {
-			return res, err
-		}
-		res.Replaced = true
-	} else if err != nil {
+	dup, replaced, err := r.claim(ctx, c, &req, &st, now)
+	switch {
+	case err != nil:
 		return res, err
+	case dup:
+		res.Outcome, res.Ref, res.AMIs, res.Expires = Duplicate, "", nil, ""
+		return res, nil
 	}
+	res.Replaced = replaced
 
 	subject, body := StepApprovalEmail(req, st, Link(r.ApprovalURL, token), now)
-	out, err := r.SNS.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(r.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
-	})
-	if err != nil {
-		if derr := r.Store.dropStepClaim(ctx, c); derr != nil {
-			r.logger().WarnContext(ctx, "claim not dropped; the retry waits for the lease", "stepExecutionId", st.ExecutionID, "error", derr.Error())
-		}
-		return res, fmt.Errorf("publish to approver topic: %w", err)
+	if res.MessageID, err = r.publish(ctx, c, subject, body, res.Ref, now); err != nil {
+		return res, err
 	}
-	res.Outcome, res.MessageID = Requested, aws.ToString(out.MessageId)
-	if err := r.Store.markStepNotified(ctx, c, now); err != nil {
-		r.logger().ErrorContext(ctx, "email sent but not marked as sent", "stepExecutionId", st.ExecutionID, "ref", res.Ref, "error", err.Error())
-	}
+	res.Outcome = Requested
 	return res, nil
 }
 

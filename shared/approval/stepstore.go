@@ -73,19 +73,6 @@ func storedOrNil(t time.Time) *storedTime {
 	return &st
 }
 
-// stepClaim is a waiting step's claim item.
-type stepClaim struct {
-	ID              string      `dynamodbav:"id"`
-	Kind            string      `dynamodbav:"kind"`
-	StepExecutionID string      `dynamodbav:"stepExecutionId"`
-	ImageARN        string      `dynamodbav:"imageArn"`
-	ClaimID         string      `dynamodbav:"claimId"`
-	RequestID       string      `dynamodbav:"requestId"`
-	ClaimedAt       storedTime  `dynamodbav:"claimedAt"`
-	NotifiedAt      *storedTime `dynamodbav:"notifiedAt,omitempty"`
-	ExpiresAt       time.Time   `dynamodbav:"expiresAt,unixtime"`
-}
-
 // stepRequestItem is the request item of a step-bound request: the SNS
 // flow's attributes (requestItem) and the step's.
 func stepRequestItem(req Request, st Step) (map[string]types.AttributeValue, error) {
@@ -98,70 +85,13 @@ func stepRequestItem(req Request, st Step) (map[string]types.AttributeValue, err
 	return item, nil
 }
 
-// createStepClaim writes the step's claim and its request in one
-// transaction. errConflict: the step has a claim already.
-func (s *Store) createStepClaim(ctx context.Context, c stepClaim, req Request, st Step) error {
-	claimAV, err := attributevalue.MarshalMap(c)
-	if err != nil {
-		return fmt.Errorf("marshal claim of %s: %w", c.StepExecutionID, err)
+// requestAV is the request item of req, with the attributes of the step
+// it is bound to when st is not nil.
+func requestAV(req Request, st *Step) (map[string]types.AttributeValue, error) {
+	if st == nil {
+		return marshal(newRequestItem(req)), nil
 	}
-	reqAV, err := stepRequestItem(req, st)
-	if err != nil {
-		return err
-	}
-	_, err = s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{s.putNew(claimAV), s.putNew(reqAV)}})
-	if err != nil {
-		return fmt.Errorf("claim step %s: %w", c.StepExecutionID, conflict(err))
-	}
-	return nil
-}
-
-func (s *Store) getStepClaim(ctx context.Context, stepID string) (stepClaim, bool, error) {
-	item, err := s.get(ctx, stepClaimPrefix+stepID)
-	if err != nil || item == nil {
-		return stepClaim{}, false, err
-	}
-	var c stepClaim
-	if err := attributevalue.UnmarshalMap(item, &c); err != nil {
-		return stepClaim{}, false, fmt.Errorf("read claim of step %s: %w", stepID, err)
-	}
-	return c, true, nil
-}
-
-// dropStepClaim deletes a claim whose email was never sent, and its
-// undecided request, so that the next delivery starts afresh. errConflict:
-// another attempt took it, or the email is out.
-func (s *Store) dropStepClaim(ctx context.Context, c stepClaim) error {
-	items := []types.TransactWriteItem{{Delete: &types.Delete{
-		TableName: aws.String(s.Table), Key: key(c.ID),
-		ConditionExpression:       aws.String("claimId = :id AND attribute_not_exists(notifiedAt)"),
-		ExpressionAttributeValues: values(map[string]any{":id": c.ClaimID}),
-	}}}
-	if c.RequestID != "" {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
-			TableName: aws.String(s.Table), Key: key(c.RequestID),
-			ConditionExpression: aws.String("attribute_not_exists(decision)"),
-		}})
-	}
-	if _, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}); err != nil {
-		return fmt.Errorf("drop claim of step %s: %w", c.StepExecutionID, conflict(err))
-	}
-	return nil
-}
-
-// markStepNotified records that the step's email is out: every later
-// delivery of the event is a duplicate.
-func (s *Store) markStepNotified(ctx context.Context, c stepClaim, now time.Time) error {
-	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.Table), Key: key(c.ID),
-		UpdateExpression:          aws.String("SET notifiedAt = :now"),
-		ConditionExpression:       aws.String("claimId = :id"),
-		ExpressionAttributeValues: values(map[string]any{":now": stamp(now), ":id": c.ClaimID}),
-	})
-	if err != nil {
-		return fmt.Errorf("mark step %s notified: %w", c.StepExecutionID, conflict(err))
-	}
-	return nil
+	return stepRequestItem(req, *st)
 }
 
 // StepRequest returns the request for a token and, when it is bound to a

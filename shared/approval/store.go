@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 // told apart by the prefix of id:
 //
 //	image#<image ARN>      the build's claim: one request and one email per build
+//	step#<step execution ID> a waiting step's claim (the workflow flow, stepstore.go)
 //	request#<token hash>   the approval request and its decision
 //	audit#<ref>#<time>#<n> one decision attempt; no expiresAt, so never expired
 //
@@ -97,25 +100,58 @@ type Store struct {
 // errConflict: a conditional write found the item in another state.
 var errConflict = errors.New("conditional write lost")
 
-// claim is a build's claim item.
+// claim is the claim item of a build (claimPrefix: the SNS flow) or of a
+// waiting step (stepClaimPrefix: the workflow flow): whoever holds it makes
+// the one request and sends the one email. Both flows claim, publish, and
+// then mark it sent or give it back, through the same methods.
 type claim struct {
-	ImageARN   string
-	ClaimID    string // who holds it: a random ID per attempt
-	RequestID  string // the request item, for an AVAILABLE build
-	ClaimedAt  time.Time
-	NotifiedAt time.Time // zero until the email or notice is published
+	ImageARN        string
+	StepExecutionID string // the waiting step's; "" for a build's claim
+	ClaimID         string // who holds it: a random ID per attempt
+	RequestID       string // the request item, for an AVAILABLE build or a step
+	ClaimedAt       time.Time
+	NotifiedAt      time.Time // zero until the email or notice is published
 }
 
-// createClaim writes the build's claim and, for an AVAILABLE build, its
-// request, in one transaction. errConflict: the build has a claim already.
-func (s *Store) createClaim(ctx context.Context, c claim, req *Request) error {
+// key is the claim item's id.
+func (c claim) key() string {
+	if c.StepExecutionID != "" {
+		return stepClaimPrefix + c.StepExecutionID
+	}
+	return claimPrefix + c.ImageARN
+}
+
+// String names the claim in errors and logs: "build <ARN>" or "step <ID>".
+func (c claim) String() string {
+	if c.StepExecutionID != "" {
+		return "step " + c.StepExecutionID
+	}
+	return "build " + c.ImageARN
+}
+
+// logAttr names the claim in logs: its build's ARN or its step's ID.
+func (c claim) logAttr() slog.Attr {
+	if c.StepExecutionID != "" {
+		return slog.String("stepExecutionId", c.StepExecutionID)
+	}
+	return slog.String("imageArn", c.ImageARN)
+}
+
+// createClaim writes the claim and, for an AVAILABLE build or a step, its
+// request (bound to st when not nil), in one transaction. errConflict: the
+// build or step has a claim already.
+func (s *Store) createClaim(ctx context.Context, c claim, req *Request, st *Step) error {
 	items := []types.TransactWriteItem{s.putNew(marshal(newClaimItem(c, req)))}
 	if req != nil {
-		items = append(items, s.putNew(marshal(newRequestItem(*req))))
+		reqAV, err := requestAV(*req, st)
+		if err != nil {
+			return err
+		}
+		items = append(items, s.putNew(reqAV))
 	}
 	_, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err != nil {
-		return fmt.Errorf("claim build %s: %w", c.ImageARN, conflict(err))
+		return fmt.Errorf("claim %s: %w", c, conflict(err))
 	}
 	return nil
 }
@@ -133,10 +169,10 @@ func (s *Store) putNew(item map[string]types.AttributeValue) types.TransactWrite
 // timed out): the old request, whose token left no trace, is deleted and the
 // new one written. errConflict: someone else took it over, or it was
 // published meanwhile.
-func (s *Store) takeOverClaim(ctx context.Context, old claim, c claim, req *Request) error {
+func (s *Store) takeOverClaim(ctx context.Context, old claim, c claim, req *Request, st *Step) error {
 	update := &types.Update{
 		TableName:           aws.String(s.Table),
-		Key:                 key(claimPrefix + c.ImageARN),
+		Key:                 key(c.key()),
 		UpdateExpression:    aws.String("SET claimId = :new, claimedAt = :now REMOVE requestId"),
 		ConditionExpression: aws.String("claimId = :old AND attribute_not_exists(notifiedAt)"),
 		ExpressionAttributeValues: values(map[string]any{
@@ -144,8 +180,10 @@ func (s *Store) takeOverClaim(ctx context.Context, old claim, c claim, req *Requ
 		}),
 	}
 	if req != nil {
-		update.UpdateExpression = aws.String("SET claimId = :new, claimedAt = :now, requestId = :req")
+		update.UpdateExpression = aws.String("SET claimId = :new, claimedAt = :now, requestId = :req, expiresAt = :expires")
 		update.ExpressionAttributeValues[":req"] = &types.AttributeValueMemberS{Value: req.id}
+		// The claim lives as long as its new request.
+		update.ExpressionAttributeValues[":expires"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(newClaimItem(c, req).ExpiresAt.Unix(), 10)}
 	}
 	items := []types.TransactWriteItem{{Update: update}}
 	if old.RequestID != "" {
@@ -157,61 +195,67 @@ func (s *Store) takeOverClaim(ctx context.Context, old claim, c claim, req *Requ
 		}})
 	}
 	if req != nil {
-		items = append(items, s.putNew(marshal(newRequestItem(*req))))
+		reqAV, err := requestAV(*req, st)
+		if err != nil {
+			return err
+		}
+		items = append(items, s.putNew(reqAV))
 	}
 	_, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err != nil {
-		return fmt.Errorf("take over claim of %s: %w", c.ImageARN, conflict(err))
+		return fmt.Errorf("take over claim of %s: %w", c, conflict(err))
 	}
 	return nil
 }
 
-func (s *Store) getClaim(ctx context.Context, imageARN string) (claim, error) {
-	item, err := s.get(ctx, claimPrefix+imageARN)
+// getClaim reads the claim item id (claim.key); the zero claim when none.
+func (s *Store) getClaim(ctx context.Context, id string) (claim, error) {
+	item, err := s.get(ctx, id)
 	if err != nil || item == nil {
 		return claim{}, err
 	}
 	var it claimItem
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-		return claim{}, fmt.Errorf("read claim of %s: %w", imageARN, err)
+		return claim{}, fmt.Errorf("read %s: %w", kindOf(id), err)
 	}
 	return claim{
-		ImageARN:   imageARN,
-		ClaimID:    it.ClaimID,
-		RequestID:  it.RequestID,
-		ClaimedAt:  time.Time(it.ClaimedAt),
-		NotifiedAt: it.NotifiedAt.time(),
+		ImageARN:        it.ImageARN,
+		StepExecutionID: it.StepExecutionID,
+		ClaimID:         it.ClaimID,
+		RequestID:       it.RequestID,
+		ClaimedAt:       time.Time(it.ClaimedAt),
+		NotifiedAt:      it.NotifiedAt.time(),
 	}, nil
 }
 
 // markNotified records that the claim's email or notice is out, which makes
-// every later delivery of the message a duplicate.
+// every later delivery of the message or event a duplicate.
 func (s *Store) markNotified(ctx context.Context, c claim, now time.Time) error {
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.Table),
-		Key:                       key(claimPrefix + c.ImageARN),
+		Key:                       key(c.key()),
 		UpdateExpression:          aws.String("SET notifiedAt = :now"),
 		ConditionExpression:       aws.String("claimId = :id"),
 		ExpressionAttributeValues: values(map[string]any{":now": stamp(now), ":id": c.ClaimID}),
 	})
 	if err != nil {
-		return fmt.Errorf("mark %s notified: %w", c.ImageARN, conflict(err))
+		return fmt.Errorf("mark %s notified: %w", c, conflict(err))
 	}
 	return nil
 }
 
-// releaseClaim lets the next delivery take the claim over at once, instead
-// of waiting for the lease, after a failed publish.
+// releaseClaim gives the claim back after a failed publish: the next
+// delivery takes it over at once, instead of waiting for the lease.
 func (s *Store) releaseClaim(ctx context.Context, c claim) error {
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.Table),
-		Key:                       key(claimPrefix + c.ImageARN),
+		Key:                       key(c.key()),
 		UpdateExpression:          aws.String("SET claimedAt = :epoch"),
 		ConditionExpression:       aws.String("claimId = :id AND attribute_not_exists(notifiedAt)"),
 		ExpressionAttributeValues: values(map[string]any{":epoch": stamp(time.Unix(0, 0)), ":id": c.ClaimID}),
 	})
 	if err != nil {
-		return fmt.Errorf("release claim of %s: %w", c.ImageARN, conflict(err))
+		return fmt.Errorf("release claim of %s: %w", c, conflict(err))
 	}
 	return nil
 }
@@ -457,8 +501,10 @@ func (s *Store) get(ctx context.Context, id string) (map[string]types.AttributeV
 // kindOf names an item in errors without its key: a request's key is the
 // token's hash, which stays out of logs.
 func kindOf(id string) string {
-	if ami, ok := strings.CutPrefix(id, claimPrefix); ok {
-		return "claim " + ami
+	for _, p := range []string{claimPrefix, stepClaimPrefix} {
+		if subject, ok := strings.CutPrefix(id, p); ok {
+			return "claim " + subject
+		}
 	}
 	for _, p := range []string{requestPrefix, auditPrefix} {
 		if strings.HasPrefix(id, p) {
@@ -473,16 +519,18 @@ func kindOf(id string) string {
 // (testdata/items.json): times as storedTime, lists as lists (empty, not
 // NULL, when there is nothing in them), expiresAt as epoch seconds.
 
-// claimItem is a build's claim (claimPrefix).
+// claimItem is a build's claim (claimPrefix) or a waiting step's
+// (stepClaimPrefix).
 type claimItem struct {
-	ID         string      `dynamodbav:"id"`
-	Kind       string      `dynamodbav:"kind"` // "build"
-	ImageARN   string      `dynamodbav:"imageArn"`
-	ClaimID    string      `dynamodbav:"claimId"`
-	ClaimedAt  storedTime  `dynamodbav:"claimedAt"`
-	RequestID  string      `dynamodbav:"requestId,omitempty"`
-	NotifiedAt *storedTime `dynamodbav:"notifiedAt,omitempty"` // set by markNotified
-	ExpiresAt  time.Time   `dynamodbav:"expiresAt,unixtime"`
+	ID              string      `dynamodbav:"id"`
+	Kind            string      `dynamodbav:"kind"` // "build" or "step"
+	StepExecutionID string      `dynamodbav:"stepExecutionId,omitempty"`
+	ImageARN        string      `dynamodbav:"imageArn"`
+	ClaimID         string      `dynamodbav:"claimId"`
+	ClaimedAt       storedTime  `dynamodbav:"claimedAt"`
+	RequestID       string      `dynamodbav:"requestId,omitempty"`
+	NotifiedAt      *storedTime `dynamodbav:"notifiedAt,omitempty"` // set by markNotified
+	ExpiresAt       time.Time   `dynamodbav:"expiresAt,unixtime"`
 }
 
 // requestItem is an approval request (requestPrefix). The fields after
@@ -577,11 +625,14 @@ func (t *storedTime) time() time.Time {
 
 func newClaimItem(c claim, req *Request) claimItem {
 	item := claimItem{
-		ID: claimPrefix + c.ImageARN, Kind: "build", ImageARN: c.ImageARN, ClaimID: c.ClaimID,
+		ID: c.key(), Kind: "build", StepExecutionID: c.StepExecutionID, ImageARN: c.ImageARN, ClaimID: c.ClaimID,
 		ClaimedAt: storedTime(c.ClaimedAt), ExpiresAt: c.ClaimedAt.Add(MaxLinkTTL + keepAfterExpiry),
 	}
 	if req != nil {
 		item.RequestID, item.ExpiresAt = req.id, req.LinkExpiresAt.Add(keepAfterExpiry)
+	}
+	if c.StepExecutionID != "" {
+		item.Kind = "step"
 	}
 	return item
 }

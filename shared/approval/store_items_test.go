@@ -49,11 +49,11 @@ func storeScenario(t *testing.T, s *Store) (claim, Request, claim, Request) {
 		CreatedAt: at(0), LinkExpiresAt: at(0).Add(DefaultLinkTTL),
 	}
 	c := claim{ImageARN: req.ImageARN, ClaimID: "claim-1", RequestID: req.id, ClaimedAt: at(0)}
-	if err := s.createClaim(ctx, c, &req); err != nil {
+	if err := s.createClaim(ctx, c, &req, nil); err != nil {
 		t.Fatal(err)
 	}
 	failed := claim{ImageARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden/1.0.1/1", ClaimID: "claim-2", ClaimedAt: at(1)}
-	if err := s.createClaim(ctx, failed, nil); err != nil {
+	if err := s.createClaim(ctx, failed, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.markNotified(ctx, c, at(2)); err != nil {
@@ -90,7 +90,7 @@ func storeScenario(t *testing.T, s *Store) (claim, Request, claim, Request) {
 		ImageARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/golden/1.0.2/1", ImageName: "golden", Version: "1.0.2",
 		AMIs: []AMI{east}, Targets: Targets{Accounts: []string{"111111111111"}}, CreatedAt: at(6), LinkExpiresAt: at(6).Add(time.Hour),
 	}
-	if err := s.createClaim(ctx, claim{ImageARN: fresh.ImageARN, ClaimID: "claim-3", ClaimedAt: at(6)}, &fresh); err != nil {
+	if err := s.createClaim(ctx, claim{ImageARN: fresh.ImageARN, ClaimID: "claim-3", ClaimedAt: at(6)}, &fresh, nil); err != nil {
 		t.Fatal(err)
 	}
 	err = s.putAudit(ctx, Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: Reject, At: at(7), Outcome: req.Outcome, Repeated: true,
@@ -153,7 +153,7 @@ func TestStoredItemsReadBack(t *testing.T) {
 		}
 	}
 	for _, want := range []claim{wantClaim, wantFailed} {
-		got, err := s.getClaim(ctx, want.ImageARN)
+		got, err := s.getClaim(ctx, want.key())
 		if err != nil {
 			t.Fatal(err)
 		}
