@@ -118,15 +118,9 @@ func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error)
 		}
 	}
 
-	dup, replaced, err := r.claim(ctx, c, req, nil, now)
-	switch {
-	case err != nil:
+	if dup, err := r.claim(ctx, c, req, nil, now, &res); err != nil || dup {
 		return res, err
-	case dup:
-		res.Outcome, res.Ref, res.AMIs, res.Expires = Duplicate, "", nil, ""
-		return res, nil
 	}
-	res.Replaced = replaced
 
 	var subject, body string
 	if req != nil {
@@ -141,30 +135,33 @@ func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error)
 }
 
 // claim takes c for this attempt, with its request (bound to st when not
-// nil), in both flows: dup when the email or notice is out already (a
-// redelivery); replaced when an earlier attempt claimed but never
-// published, and its request (and token) were replaced. ErrInProgress:
-// another attempt holds the claim within its lease, or took it over first.
-func (r *Requester) claim(ctx context.Context, c claim, req *Request, st *Step, now time.Time) (dup, replaced bool, err error) {
+// nil), in both flows. dup: the email or notice is out already (a
+// redelivery), and res says Duplicate. When an earlier attempt claimed but
+// never published, its claim is taken over, its request (and token)
+// replaced, and res says Replaced. ErrInProgress: another attempt holds
+// the claim within its lease, or took it over first.
+func (r *Requester) claim(ctx context.Context, c claim, req *Request, st *Step, now time.Time, res *RequestResult) (dup bool, err error) {
 	err = r.Store.createClaim(ctx, c, req, st)
 	if !errors.Is(err, errConflict) {
-		return false, false, err
+		return false, err
 	}
 	old, err := r.Store.getClaim(ctx, c.key())
 	switch {
 	case err != nil:
-		return false, false, err
+		return false, err
 	case !old.NotifiedAt.IsZero():
-		return true, false, nil
+		res.Outcome, res.Ref, res.AMIs, res.Expires = Duplicate, "", nil, ""
+		return true, nil
 	case now.Sub(old.ClaimedAt) < claimLease:
-		return false, false, fmt.Errorf("%s: %w", c, ErrInProgress)
+		return false, fmt.Errorf("%s: %w", c, ErrInProgress)
 	}
 	if err := r.Store.takeOverClaim(ctx, old, c, req, st); errors.Is(err, errConflict) {
-		return false, false, fmt.Errorf("%s: %w", c, ErrInProgress)
+		return false, fmt.Errorf("%s: %w", c, ErrInProgress)
 	} else if err != nil {
-		return false, false, err
+		return false, err
 	}
-	return false, true, nil
+	res.Replaced = true
+	return false, nil
 }
 
 // publish sends the claim holder's email or notice to the approver topic,

@@ -83,15 +83,9 @@ func (r *Requester) HandleStep(ctx context.Context, ev StepWaiting) (RequestResu
 	for _, a := range req.AMIs {
 		res.AMIs = append(res.AMIs, a.Region+"/"+a.ID)
 	}
-	dup, replaced, err := r.claim(ctx, c, &req, &st, now)
-	switch {
-	case err != nil:
+	if dup, err := r.claim(ctx, c, &req, &st, now, &res); err != nil || dup {
 		return res, err
-	case dup:
-		res.Outcome, res.Ref, res.AMIs, res.Expires = Duplicate, "", nil, ""
-		return res, nil
 	}
-	res.Replaced = replaced
 
 	subject, body := StepApprovalEmail(req, st, Link(r.ApprovalURL, token), now)
 	if res.MessageID, err = r.publish(ctx, c, subject, body, res.Ref, now); err != nil {

@@ -142,6 +142,13 @@ func (c claim) logAttr() slog.Attr {
 // build or step has a claim already.
 func (s *Store) createClaim(ctx context.Context, c claim, req *Request, st *Step) error {
 	items := []types.TransactWriteItem{s.putNew(marshal(newClaimItem(c, req)))}
+	return s.transactClaim(ctx, fmt.Sprintf("claim %s", c), items, req, st)
+}
+
+// transactClaim writes a claim's transaction, items and the put of its new
+// request, if any (bound to st when not nil). errConflict: a condition
+// failed.
+func (s *Store) transactClaim(ctx context.Context, what string, items []types.TransactWriteItem, req *Request, st *Step) error {
 	if req != nil {
 		reqAV, err := requestAV(*req, st)
 		if err != nil {
@@ -149,9 +156,8 @@ func (s *Store) createClaim(ctx context.Context, c claim, req *Request, st *Step
 		}
 		items = append(items, s.putNew(reqAV))
 	}
-	_, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if err != nil {
-		return fmt.Errorf("claim %s: %w", c, conflict(err))
+	if _, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}); err != nil {
+		return fmt.Errorf("%s: %w", what, conflict(err))
 	}
 	return nil
 }
@@ -194,18 +200,7 @@ func (s *Store) takeOverClaim(ctx context.Context, old claim, c claim, req *Requ
 			ConditionExpression: aws.String("attribute_not_exists(decision)"),
 		}})
 	}
-	if req != nil {
-		reqAV, err := requestAV(*req, st)
-		if err != nil {
-			return err
-		}
-		items = append(items, s.putNew(reqAV))
-	}
-	_, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if err != nil {
-		return fmt.Errorf("take over claim of %s: %w", c, conflict(err))
-	}
-	return nil
+	return s.transactClaim(ctx, fmt.Sprintf("take over claim of %s", c), items, req, st)
 }
 
 // getClaim reads the claim item id (claim.key); the zero claim when none.
