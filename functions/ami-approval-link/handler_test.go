@@ -113,7 +113,6 @@ func newFixtureWith(t *testing.T, url string, wrap func(aws.Config) aws.Config) 
 	decider.Builds = env.Builds(fnCfg)
 	// The workflow mode is on, as deployed: every SNS-flow test here also
 	// shows that it leaves that flow as it was.
-	decider.Steps = env.Steps(fnCfg)
 	return &fixture{
 		env:   env,
 		calls: calls,
@@ -1054,7 +1053,7 @@ func (f *fixture) sweeper(t *testing.T, now func() time.Time) *approval.Decider 
 	cfg := f.env.As(t, approvaltest.SweeperFunction).Config.Copy()
 	cfg.APIOptions = append(cfg.APIOptions, f.calls.Middleware)
 	d := approval.NewDecider(cfg, f.env.Settings(approvalURL), f.h.decider.Log)
-	d.Builds, d.Steps, d.Now = f.env.Builds(cfg), f.env.Steps(cfg), now
+	d.Builds, d.Now = f.env.Builds(cfg), now
 	return d
 }
 

@@ -23,7 +23,6 @@ const (
 func (f *fixture) paused(t *testing.T, ago, timeout time.Duration) string {
 	t.Helper()
 	f.env.Paused(t, f.env.StepEvent(t), time.Now().UTC().Add(-ago), timeout)
-	f.requests.Steps = f.env.Steps(f.env.Cfg)
 	sr := f.requests
 	sw, err := approval.ParseStepWaiting(f.env.StepEvent(t))
 	if err != nil {

@@ -26,17 +26,13 @@ func main() {
 	requests := &approval.Requester{
 		Store: approval.NewStore(awsCfg, cfg),
 		// Image Builder is asked what each build made, in the build's
-		// Region; EC2 names its AMIs, in theirs.
+		// Region (and, in the workflow mode, about a waiting step, which
+		// is later resumed or stopped there); EC2 names its AMIs, in theirs.
 		Builds: &approval.Regional[approval.BuildAPI]{New: func(region string) approval.BuildAPI {
 			return imagebuilder.NewFromConfig(awsCfg, func(o *imagebuilder.Options) { o.Region = region })
 		}},
 		EC2: &approval.Regional[approval.NameAPI]{New: func(region string) approval.NameAPI {
 			return ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.Region = region })
-		}},
-		// Workflow mode: a waiting step is asked about in the build's
-		// Region, where it is later resumed or stopped.
-		Steps: &approval.Regional[approval.StepAPI]{New: func(region string) approval.StepAPI {
-			return imagebuilder.NewFromConfig(awsCfg, func(o *imagebuilder.Options) { o.Region = region })
 		}},
 		SNS:              sns.NewFromConfig(awsCfg),
 		ApproverTopicARN: cfg.ApproverTopicARN,

@@ -12,16 +12,6 @@ import (
 	samples "github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
 
-// withSteps gives the fixture's handler the workflow mode, with clients
-// that count their calls as the SNS flow's do.
-func (f fixture) withSteps(t *testing.T) fixture {
-	t.Helper()
-	fnCfg := f.role.Config.Copy()
-	fnCfg.APIOptions = append(fnCfg.APIOptions, f.calls.Middleware)
-	f.h.requests.Steps = f.env.Steps(fnCfg)
-	return f
-}
-
 func rawSample(t *testing.T, name string) json.RawMessage {
 	t.Helper()
 	return samples.Bytes(t, "ami-approval-request", name)
@@ -35,7 +25,7 @@ func (f fixture) rawStep(t *testing.T) json.RawMessage {
 }
 
 func TestWaitingStepEmailsOneLink(t *testing.T) {
-	f := newFixture(t).withSteps(t)
+	f := newFixture(t)
 	ev := f.env.StepEvent(t)
 	started := time.Now().UTC().Add(-10 * time.Minute)
 	f.env.Paused(t, ev, started, 0)
@@ -92,7 +82,7 @@ func TestWaitingStepEmailsOneLink(t *testing.T) {
 }
 
 func TestStepNoLongerWaitingAsksNothing(t *testing.T) {
-	f := newFixture(t).withSteps(t)
+	f := newFixture(t)
 	ev := f.env.StepEvent(t)
 	// Started four days ago with the default 3-day time-out: timed out.
 	f.env.Paused(t, ev, time.Now().Add(-96*time.Hour), 0)
@@ -111,7 +101,7 @@ func TestStepNoLongerWaitingAsksNothing(t *testing.T) {
 }
 
 func TestStepEventsRefusedByShape(t *testing.T) {
-	f := newFixture(t).withSteps(t)
+	f := newFixture(t)
 	tests := []struct{ name, from, to string }{
 		{"another detail type", `"EC2 Image Builder Workflow Step Waiting"`, `"EC2 Image Builder Image State Change"`},
 		{"a step ID not of its shape", `"step-a1b2c3d4-5678-90ab-cdef-0123456789ab"`, `"step-1"`},
@@ -133,7 +123,7 @@ func TestStepEventsRefusedByShape(t *testing.T) {
 
 // TestInvokeTakesSNSAsBefore: the SNS trigger reaches the same Handle.
 func TestInvokeTakesSNSAsBefore(t *testing.T) {
-	f := newFixture(t).withSteps(t)
+	f := newFixture(t)
 	ev := f.built(t, sample(t, "available-single-region.json"))
 	raw, _ := json.Marshal(ev)
 	out, err := f.h.Invoke(context.Background(), raw)

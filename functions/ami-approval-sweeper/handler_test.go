@@ -88,7 +88,7 @@ func newHandlerWith(t *testing.T, env *approvaltest.Env, calls *awstest.Calls, w
 	d.OpsTopicARN = env.OpsTopic
 	// The workflow mode's reminders on, as deployed: the sweep tests here
 	// show that they leave the SNS flow's sweep as it was.
-	d.Steps, d.ReminderLead = env.Steps(cfg), approval.DefaultReminderLead
+	d.ReminderLead = approval.DefaultReminderLead
 	return &handler{decider: d, log: log}
 }
 

@@ -28,7 +28,7 @@ func waiting(t *testing.T, env *approvaltest.Env, n int, ago time.Duration) (app
 		ImageARN: sw.ImageARN, Name: sw.StepName, Started: time.Now().UTC().Add(-ago)})
 	s := env.Settings("https://approvals.example.com/")
 	r := &approval.Requester{
-		Store: env.Store(env.Cfg), Builds: env.Builds(env.Cfg), Steps: env.Steps(env.Cfg), EC2: env.Names(env.Cfg),
+		Store: env.Store(env.Cfg), Builds: env.Builds(env.Cfg), EC2: env.Names(env.Cfg),
 		SNS: env.SNS, ApproverTopicARN: s.ApproverTopicARN, ApprovalURL: s.ApprovalURL,
 	}
 	if res, err := r.HandleStep(context.Background(), sw); err != nil || res.Outcome != approval.Requested {

@@ -37,9 +37,14 @@ type ImageAPI interface {
 	ModifyImageAttribute(context.Context, *ec2.ModifyImageAttributeInput, ...func(*ec2.Options)) (*ec2.ModifyImageAttributeOutput, error)
 }
 
-// BuildAPI asks Image Builder, in a build's Region, what the build made.
+// BuildAPI is what the functions ask of Image Builder in a build's Region:
+// what the build made (GetImage) and, in the workflow flow, its waiting
+// step (GetWorkflowStepExecution), which the page resumes or stops
+// (SendWorkflowStepAction). One client per Region serves both flows.
 type BuildAPI interface {
 	GetImage(context.Context, *imagebuilder.GetImageInput, ...func(*imagebuilder.Options)) (*imagebuilder.GetImageOutput, error)
+	GetWorkflowStepExecution(context.Context, *imagebuilder.GetWorkflowStepExecutionInput, ...func(*imagebuilder.Options)) (*imagebuilder.GetWorkflowStepExecutionOutput, error)
+	SendWorkflowStepAction(context.Context, *imagebuilder.SendWorkflowStepActionInput, ...func(*imagebuilder.Options)) (*imagebuilder.SendWorkflowStepActionOutput, error)
 }
 
 // KeyAPI tells an AWS managed KMS key from a customer managed one.

@@ -29,12 +29,12 @@ type Decider struct {
 	Store *Store
 	// Builds asks Image Builder what a build made: the truth the checks
 	// hold each AMI to before it is shared.
+	// It acts on a build's waiting workflow step too, in the build's
+	// Region.
 	Builds *Regional[BuildAPI]
-	// Steps acts on a build's workflow steps, in the build's Region.
-	Steps *Regional[StepAPI]
-	EC2   *Regional[ImageAPI]
-	KMS   *Regional[KeyAPI]
-	SNS   publishAPI
+	EC2    *Regional[ImageAPI]
+	KMS    *Regional[KeyAPI]
+	SNS    publishAPI
 	// Topics lists the approver topic's subscriptions (CheckApprovers).
 	Topics         subscriptionsAPI
 	TargetTopicARN string

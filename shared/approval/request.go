@@ -33,10 +33,9 @@ const (
 // steps (HandleStep) into approval requests and emails (see doc.go).
 type Requester struct {
 	Store *Store
-	// Builds asks Image Builder what a build made; EC2 names its AMIs.
-	Builds *Regional[BuildAPI]
-	// Steps asks Image Builder about a waiting step, in the build's Region.
-	Steps            *Regional[StepAPI]
+	// Builds asks Image Builder what a build made and about a waiting
+	// step, in the build's Region; EC2 names its AMIs.
+	Builds           *Regional[BuildAPI]
 	EC2              *Regional[NameAPI]
 	SNS              publishAPI
 	ApproverTopicARN string

@@ -114,15 +114,6 @@ func ParseStepWaiting(ev events.EventBridgeEvent) (StepWaiting, error) {
 	return s, nil
 }
 
-// StepAPI is what the functions do with a build's workflow steps, in the
-// build's Region.
-type StepAPI interface {
-	GetWorkflowStepExecution(context.Context, *imagebuilder.GetWorkflowStepExecutionInput, ...func(*imagebuilder.Options)) (*imagebuilder.GetWorkflowStepExecutionOutput, error)
-	SendWorkflowStepAction(context.Context, *imagebuilder.SendWorkflowStepActionInput, ...func(*imagebuilder.Options)) (*imagebuilder.SendWorkflowStepActionOutput, error)
-}
-
-var _ StepAPI = (*imagebuilder.Client)(nil)
-
 // StepState is what Image Builder says of a step execution now.
 type StepState struct {
 	Found      bool
@@ -159,7 +150,7 @@ func (s StepState) TimedOut(now time.Time) bool {
 
 // getStep asks Image Builder, in region, for a step execution. A step it
 // does not know is a StepState without Found.
-func getStep(ctx context.Context, steps *Regional[StepAPI], region, id string) (StepState, error) {
+func getStep(ctx context.Context, steps *Regional[BuildAPI], region, id string) (StepState, error) {
 	out, err := steps.In(region).GetWorkflowStepExecution(ctx, &imagebuilder.GetWorkflowStepExecutionInput{StepExecutionId: aws.String(id)})
 	if hasCode(err, "ResourceNotFoundException") {
 		return StepState{}, nil

@@ -48,7 +48,7 @@ func (d *Decider) decideStep(ctx, work, done context.Context, t Token, req Reque
 		return Result{Request: req}, ErrExpired
 	}
 
-	state, err := getStep(work, d.Steps, st.Region, st.ExecutionID)
+	state, err := getStep(work, d.Builds, st.Region, st.ExecutionID)
 	if err != nil {
 		return Result{Request: req}, d.auditError(done, audit, err)
 	}
@@ -80,7 +80,7 @@ func (d *Decider) send(ctx, work context.Context, req Request, st Step, audit Au
 	if req.Decision == Approve {
 		action = types.WorkflowStepActionTypeResume
 	}
-	_, err := d.Steps.In(st.Region).SendWorkflowStepAction(work, &imagebuilder.SendWorkflowStepActionInput{
+	_, err := d.Builds.In(st.Region).SendWorkflowStepAction(work, &imagebuilder.SendWorkflowStepActionInput{
 		StepExecutionId:      aws.String(st.ExecutionID),
 		ImageBuildVersionArn: aws.String(req.ImageARN),
 		Action:               action,
@@ -100,7 +100,7 @@ func (d *Decider) send(ctx, work context.Context, req Request, st Step, audit Au
 	case hasCode(err, "InvalidRequestException", "ResourceInUseException", "ResourceNotFoundException"):
 		// "The request fails if the step has already timed out or been
 		// actioned": ask Image Builder which.
-		state, gerr := getStep(done, d.Steps, st.Region, st.ExecutionID)
+		state, gerr := getStep(done, d.Builds, st.Region, st.ExecutionID)
 		if gerr != nil {
 			d.logger().ErrorContext(ctx, "action refused, and the step could not be read", "ref", req.Ref, "error", err.Error(), "readError", gerr.Error())
 			return Result{Request: req}, d.auditError(done, audit, err)

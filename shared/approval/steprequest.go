@@ -32,7 +32,7 @@ const (
 func (r *Requester) HandleStep(ctx context.Context, ev StepWaiting) (RequestResult, error) {
 	now := r.now()
 	res := RequestResult{ImageARN: ev.ImageARN, Status: "WAITING"}
-	state, err := getStep(ctx, r.Steps, ev.Region, ev.StepExecutionID)
+	state, err := getStep(ctx, r.Builds, ev.Region, ev.StepExecutionID)
 	if err != nil {
 		return res, err
 	}

@@ -24,9 +24,6 @@ func NewDecider(cfg aws.Config, s Settings, log *slog.Logger) *Decider {
 		Builds: &Regional[BuildAPI]{New: func(region string) BuildAPI {
 			return imagebuilder.NewFromConfig(cfg, func(o *imagebuilder.Options) { o.Region = region })
 		}},
-		Steps: &Regional[StepAPI]{New: func(region string) StepAPI {
-			return imagebuilder.NewFromConfig(cfg, func(o *imagebuilder.Options) { o.Region = region })
-		}},
 		EC2: &Regional[ImageAPI]{New: func(region string) ImageAPI {
 			return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = region })
 		}},

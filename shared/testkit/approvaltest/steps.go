@@ -6,21 +6,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakeimagebuilder"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/sample"
 )
-
-// Steps returns Image Builder clients for workflow steps, made from cfg
-// (the code under test's, with its middleware: a configuration of As, or
-// the admin's for setup), that reach the fake.
-func (e *Env) Steps(cfg aws.Config) *approval.Regional[approval.StepAPI] {
-	return &approval.Regional[approval.StepAPI]{New: func(region string) approval.StepAPI {
-		return imagebuilder.NewFromConfig(cfg, e.imageBuilder(cfg, region))
-	}}
-}
 
 // StepEvent reads events/ami-approval-request/workflow-step-waiting.json,
 // the waiting-step event as EventBridge delivers it.
