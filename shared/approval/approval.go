@@ -1,16 +1,3 @@
-// Package approval lets a person approve an EC2 Image Builder build before
-// its AMIs are shared with other accounts.
-//
-// An AVAILABLE build gets one approval request, stored in DynamoDB under the
-// SHA-256 hash of a random token, and one email whose link carries the token.
-// Opening the link (GET) only shows the request. Approving or rejecting is a
-// POST, recorded with a conditional write so the first decision wins; an
-// approval checks each AMI, shares it in its own Region with the targets the
-// request was made for, and tells the target topic.
-//
-// Decisions are plain functions over plain data (ParseImage, ParseLinkRequest,
-// assess, the message texts); the AWS calls go through the small interfaces in
-// api.go.
 package approval
 
 import (
