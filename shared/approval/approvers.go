@@ -85,7 +85,7 @@ func (d *Decider) CheckApprovers(ctx context.Context) (Approvers, error) {
 	} else if err != nil {
 		d.logger().ErrorContext(ctx, "alert not marked; telling the ops topic anyway", "error", err.Error())
 	}
-	subject, body := NoApproverNotice(d.ApproverTopicARN, a.Pending)
+	subject, body := noApproverNotice(d.ApproverTopicARN, a.Pending)
 	if _, err := d.SNS.Publish(done, &sns.PublishInput{TopicArn: aws.String(d.OpsTopicARN), Subject: aws.String(subject), Message: aws.String(body)}); err != nil {
 		d.logger().ErrorContext(ctx, "ops notice of the unconfirmed approver topic failed", "error", err.Error())
 		return a, nil
@@ -112,10 +112,10 @@ func (s *Store) markAlert(ctx context.Context, id string, now, notBefore time.Ti
 	return nil
 }
 
-// NoApproverNotice tells the operators that the approver topic has no
+// noApproverNotice tells the operators that the approver topic has no
 // confirmed subscriber, and how approvers subscribe so that a scanner
 // cannot unsubscribe them.
-func NoApproverNotice(topic string, pending int) (subject, body string) {
+func noApproverNotice(topic string, pending int) (subject, body string) {
 	subject = "AMI approval: the approver topic has no confirmed subscriber"
 	var b strings.Builder
 	fmt.Fprintf(&b, "The AMI approval topic has no confirmed subscriber: approval emails reach nobody, and builds\n")

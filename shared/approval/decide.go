@@ -73,7 +73,7 @@ type Result struct {
 // anything. ErrUnknownToken: no such request; ErrExpired: undecided and
 // expired; ErrTampered: the record does not verify.
 func (d *Decider) View(ctx context.Context, t Token) (Request, *Step, error) {
-	req, st, err := d.Store.StepRequest(ctx, t)
+	req, st, err := d.Store.readRequest(ctx, t)
 	if err != nil {
 		return Request{}, nil, err
 	}
@@ -104,7 +104,7 @@ func (d *Decider) Decide(ctx context.Context, t Token, decision string, who Who)
 	defer cancel()
 	done, cancelDone := deadline.Finish(ctx)
 	defer cancelDone()
-	req, st, err := d.Store.StepRequest(work, t)
+	req, st, err := d.Store.readRequest(work, t)
 	if err != nil {
 		return Result{}, err
 	}
@@ -293,7 +293,7 @@ func (d *Decider) share(ctx, work context.Context, req Request, audit Audit, che
 	if failure == "" {
 		told := req
 		told.Targets = to
-		subject, body := TargetNotice(told)
+		subject, body := targetNotice(told)
 		_, err := d.SNS.Publish(work, &sns.PublishInput{
 			TopicArn: aws.String(d.TargetTopicARN), Subject: aws.String(subject), Message: aws.String(body),
 		})

@@ -10,9 +10,9 @@ import (
 // The plain-text messages the functions publish. SNS email subscriptions
 // send them as they are.
 
-// ApprovalEmail is the approver's email: what was built, who it will be
+// approvalEmail is the approver's email: what was built, who it will be
 // shared with, when the link expires, and the link.
-func ApprovalEmail(req Request, im Image, link string) (subject, body string) {
+func approvalEmail(req Request, im Image, link string) (subject, body string) {
 	subject = subjectLine("Approve sharing of AMI build " + buildLabel(req.ImageName, req.Version))
 	var b strings.Builder
 	fmt.Fprintf(&b, "EC2 Image Builder finished a build that needs your approval before it is shared.\n\n")
@@ -42,10 +42,10 @@ func ApprovalEmail(req Request, im Image, link string) (subject, body string) {
 	return subject, b.String()
 }
 
-// RefusalNotice tells the approvers that a message about a build was
+// refusalNotice tells the approvers that a message about a build was
 // refused: Image Builder does not vouch for what it says. No link: there is
 // nothing to approve.
-func RefusalNotice(im Image, reason string) (subject, body string) {
+func refusalNotice(im Image, reason string) (subject, body string) {
 	subject = subjectLine(fmt.Sprintf("AMI build %s refused: not as Image Builder reports it", buildLabel(im.Name, im.Version)))
 	var b strings.Builder
 	fmt.Fprintf(&b, "A message about an EC2 Image Builder build said what Image Builder does not: the reason is below.\n")
@@ -56,8 +56,8 @@ func RefusalNotice(im Image, reason string) (subject, body string) {
 	return subject, b.String()
 }
 
-// FailureNotice tells the approvers that a build did not produce an image.
-func FailureNotice(im Image) (subject, body string) {
+// failureNotice tells the approvers that a build did not produce an image.
+func failureNotice(im Image) (subject, body string) {
 	subject = subjectLine(fmt.Sprintf("AMI build %s %s", buildLabel(im.Name, im.Version), im.Status))
 	var b strings.Builder
 	fmt.Fprintf(&b, "EC2 Image Builder reports build status %s: nothing to approve, nothing is shared.\n\n", oneLine(im.Status))
@@ -71,8 +71,8 @@ func FailureNotice(im Image) (subject, body string) {
 	return subject, b.String()
 }
 
-// TargetNotice tells the target accounts which AMIs were shared with whom.
-func TargetNotice(req Request) (subject, body string) {
+// targetNotice tells the target accounts which AMIs were shared with whom.
+func targetNotice(req Request) (subject, body string) {
 	subject = subjectLine("AMIs shared with you: " + buildLabel(req.ImageName, req.Version))
 	var b strings.Builder
 	fmt.Fprintf(&b, "These AMIs were approved and shared with you (launch permission):\n\n")
@@ -94,11 +94,11 @@ func TargetNotice(req Request) (subject, body string) {
 	return subject, b.String()
 }
 
-// TamperNotice tells the operators that a record of the decisions table
+// tamperNotice tells the operators that a record of the decisions table
 // was refused: it does not verify with the proof key, so someone who is
 // none of the approval functions' roles wrote or changed it. Everything in
 // t but the reason comes from that record.
-func TamperNotice(table string, t Tamper) (subject, body string) {
+func tamperNotice(table string, t Tamper) (subject, body string) {
 	subject = subjectLine("AMI approval: tampered record refused (request " + t.Ref + ")")
 	var b strings.Builder
 	fmt.Fprintf(&b, "A record in the AMI approval decisions table was refused as tampered: nothing was shared,\n")
@@ -127,9 +127,9 @@ func amiLine(a AMI) string {
 	return line
 }
 
-// SweepNotice tells the approvers how the sweeper finished an approval
+// sweepNotice tells the approvers how the sweeper finished an approval
 // whose sharing had stopped part way.
-func SweepNotice(req Request) (subject, body string) {
+func sweepNotice(req Request) (subject, body string) {
 	var b strings.Builder
 	switch req.Outcome {
 	case OutcomeShared:

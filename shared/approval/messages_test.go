@@ -40,7 +40,7 @@ func TestTargetNoticeNamesCustomerKeys(t *testing.T) {
 		Targets:  Targets{Accounts: []string{"111111111111"}, OUs: []string{"arn:aws:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cdef3456"}},
 		KeyNotes: []string{"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
 	}
-	subject, body := TargetNotice(req)
+	subject, body := targetNotice(req)
 	if subject != "AMIs shared with you: app 1.0.0" {
 		t.Errorf("subject = %q", subject)
 	}
@@ -83,11 +83,11 @@ func TestMessageTextCannotForgeEmailLines(t *testing.T) {
 	link := Link("https://approvals.example.com/", tok)
 
 	emails := map[string][2]string{}
-	subject, body := ApprovalEmail(req, available, link)
+	subject, body := approvalEmail(req, available, link)
 	emails["approval"] = [2]string{subject, body}
-	subject, body = FailureNotice(failed)
+	subject, body = failureNotice(failed)
 	emails["failure"] = [2]string{subject, body}
-	subject, body = TargetNotice(req)
+	subject, body = targetNotice(req)
 	emails["target"] = [2]string{subject, body}
 
 	for name, m := range emails {

@@ -123,10 +123,10 @@ func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error)
 
 	var subject, body string
 	if req != nil {
-		subject, body = ApprovalEmail(*req, im, Link(r.ApprovalURL, token))
+		subject, body = approvalEmail(*req, im, Link(r.ApprovalURL, token))
 		res.Outcome = Requested
 	} else {
-		subject, body = FailureNotice(im)
+		subject, body = failureNotice(im)
 		res.Outcome = FailureNotified
 	}
 	res.MessageID, err = r.publish(ctx, c, subject, body, res.Ref, now)
@@ -189,7 +189,7 @@ func (r *Requester) publish(ctx context.Context, c claim, subject, body, ref str
 // refuse tells the approvers that a message was refused, and why.
 func (r *Requester) refuse(ctx context.Context, im Image, res RequestResult, reason string) (RequestResult, error) {
 	res.Outcome, res.Reason = Refused, reason
-	subject, body := RefusalNotice(im, reason)
+	subject, body := refusalNotice(im, reason)
 	out, err := r.SNS.Publish(ctx, &sns.PublishInput{
 		TopicArn: aws.String(r.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
 	})

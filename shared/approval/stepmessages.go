@@ -6,11 +6,11 @@ import (
 	"time"
 )
 
-// StepApprovalEmail is the approver's email for a build paused at a
+// stepApprovalEmail is the approver's email for a build paused at a
 // workflow's WaitForAction step: the build, the step and its message, when
 // the step times out, and the link. Approving resumes the workflow, whose
 // own distribution shares the AMIs; rejecting stops it.
-func StepApprovalEmail(req Request, st Step, link string, now time.Time) (subject, body string) {
+func stepApprovalEmail(req Request, st Step, link string, now time.Time) (subject, body string) {
 	subject = subjectLine("Approve AMI build " + buildLabel(req.ImageName, req.Version) + ": paused, waiting for you")
 	var b strings.Builder
 	fmt.Fprintf(&b, "An EC2 Image Builder workflow paused this build at its WaitForAction step and waits for your decision.\n\n")
@@ -30,10 +30,10 @@ func StepApprovalEmail(req Request, st Step, link string, now time.Time) (subjec
 	return subject, b.String()
 }
 
-// StepReminderEmail reminds the approvers that a paused build is still
+// stepReminderEmail reminds the approvers that a paused build is still
 // waiting and times out soon. It carries no link: only the token's hash is
 // stored, so the link is the one in the first email, named by its request.
-func StepReminderEmail(req Request, st Step, now time.Time) (subject, body string) {
+func stepReminderEmail(req Request, st Step, now time.Time) (subject, body string) {
 	subject = subjectLine("Reminder: AMI build " + buildLabel(req.ImageName, req.Version) + " times out in " + humanDuration(st.TimesOutAt.Sub(now).Round(time.Minute)))
 	var b strings.Builder
 	fmt.Fprintf(&b, "This build is still paused at its WaitForAction step, and nobody has decided yet.\n")

@@ -61,7 +61,7 @@ func (d *Decider) remind(ctx, work context.Context, now time.Time, toRemind step
 			out = append(out, r)
 			continue
 		}
-		subject, body := StepReminderEmail(req, st, now)
+		subject, body := stepReminderEmail(req, st, now)
 		pub, err := d.SNS.Publish(work, &sns.PublishInput{
 			TopicArn: aws.String(d.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
 		})

@@ -87,7 +87,7 @@ func (r *Requester) HandleStep(ctx context.Context, ev StepWaiting) (RequestResu
 		return res, err
 	}
 
-	subject, body := StepApprovalEmail(req, st, Link(r.ApprovalURL, token), now)
+	subject, body := stepApprovalEmail(req, st, Link(r.ApprovalURL, token), now)
 	if res.MessageID, err = r.publish(ctx, c, subject, body, res.Ref, now); err != nil {
 		return res, err
 	}

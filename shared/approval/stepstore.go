@@ -94,10 +94,10 @@ func requestAV(req Request, st *Step) (map[string]types.AttributeValue, error) {
 	return stepRequestItem(req, *st)
 }
 
-// StepRequest returns the request for a token and, when it is bound to a
+// readRequest returns the request for a token and, when it is bound to a
 // workflow step, the step (nil for the SNS flow's requests), in one read.
 // ErrUnknownToken: none.
-func (s *Store) StepRequest(ctx context.Context, t Token) (Request, *Step, error) {
+func (s *Store) readRequest(ctx context.Context, t Token) (Request, *Step, error) {
 	id := requestPrefix + t.hash()
 	item, err := s.get(ctx, id)
 	if err != nil {

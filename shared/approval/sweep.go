@@ -118,7 +118,7 @@ func (d *Decider) sweepOne(ctx, work context.Context, req Request) Swept {
 	}
 	done, cancel := deadline.Finish(ctx)
 	defer cancel()
-	subject, body := SweepNotice(res.Request)
+	subject, body := sweepNotice(res.Request)
 	if _, err := d.SNS.Publish(done, &sns.PublishInput{
 		TopicArn: aws.String(d.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
 	}); err != nil {
@@ -147,7 +147,7 @@ func (d *Decider) reportTamper(ctx context.Context, id string, t Tamper) {
 	} else if err != nil {
 		d.logger().ErrorContext(ctx, "tampered record not marked; telling the ops topic anyway", "ref", t.Ref, "error", err.Error())
 	}
-	subject, body := TamperNotice(d.Store.Table, t)
+	subject, body := tamperNotice(d.Store.Table, t)
 	if _, err := d.SNS.Publish(done, &sns.PublishInput{
 		TopicArn: aws.String(d.OpsTopicARN), Subject: aws.String(subject), Message: aws.String(body),
 	}); err != nil {
