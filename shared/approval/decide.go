@@ -369,7 +369,7 @@ func (d *Decider) finish(ctx context.Context, req Request, audit Audit, checks [
 
 // repeated reads the recorded decision back, for a second submission.
 func (d *Decider) repeated(ctx context.Context, t Token, audit Audit) (Result, error) {
-	req, err := d.Store.Request(ctx, t)
+	req, _, err := d.Store.readRequest(ctx, t)
 	if err != nil {
 		return Result{}, d.auditError(ctx, audit, err)
 	}

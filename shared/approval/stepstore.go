@@ -18,7 +18,7 @@ import (
 //	request#<token hash>      the request, as in the SNS flow, plus the step it is bound to
 //
 // A request item bound to a step carries the stepItem attributes; one
-// without stepExecutionId is the SNS flow's, and is decided as before.
+// without stepExecutionId is the SNS flow's.
 const stepClaimPrefix = "step#"
 
 // Step is the waiting step a request is bound to, as Image Builder
@@ -94,9 +94,9 @@ func requestAV(req Request, st *Step) (map[string]types.AttributeValue, error) {
 	return stepRequestItem(req, *st)
 }
 
-// readRequest returns the request for a token and, when it is bound to a
-// workflow step, the step (nil for the SNS flow's requests), in one read.
-// ErrUnknownToken: none.
+// readRequest reads the request for a token, for both flows, and, when it
+// is bound to a workflow step, the step (nil for the SNS flow's requests),
+// in one read. ErrUnknownToken: none.
 func (s *Store) readRequest(ctx context.Context, t Token) (Request, *Step, error) {
 	id := requestPrefix + t.hash()
 	item, err := s.get(ctx, id)

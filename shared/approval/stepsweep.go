@@ -61,7 +61,7 @@ func (d *Decider) resend(ctx, work context.Context, now time.Time, unconfirmed s
 			out = append(out, res)
 			continue
 		}
-		audit := Audit{Ref: r.Ref, ImageARN: r.ImageARN, Action: "sweep", Who: Sweeper, At: now, AMIs: r.AMIs, Checked: describedByEC2(r.AMIs)}
+		audit := Audit{Ref: r.Ref, ImageARN: r.ImageARN, Action: "sweep", Who: sweeperWho, At: now, AMIs: r.AMIs, Checked: describedByEC2(r.AMIs)}
 		sent, err := d.send(ctx, work, r.Request, r.Step, audit)
 		if err != nil {
 			res.Error = err.Error()

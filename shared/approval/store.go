@@ -255,19 +255,6 @@ func (s *Store) releaseClaim(ctx context.Context, c claim) error {
 	return nil
 }
 
-// Request returns the request for a token. ErrUnknownToken: none.
-func (s *Store) Request(ctx context.Context, t Token) (Request, error) {
-	id := requestPrefix + t.hash()
-	item, err := s.get(ctx, id)
-	if err != nil {
-		return Request{}, err
-	}
-	if item == nil {
-		return Request{}, ErrUnknownToken
-	}
-	return parseRequestItem(id, item)
-}
-
 // recordDecision stores the first decision on a live request, with req's
 // lease when it starts sharing, sealed. A request of the version before
 // sealing (no requestMac) is sealed as it was read, after the checks that

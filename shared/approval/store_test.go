@@ -49,7 +49,7 @@ func TestRecordDecisionFirstWins(t *testing.T) {
 	}
 	stored := func(t *testing.T, tok Token) Request {
 		t.Helper()
-		r, err := s.Request(ctx, tok)
+		r, _, err := s.readRequest(ctx, tok)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,8 +94,8 @@ func TestRecordDecisionFirstWins(t *testing.T) {
 		if err := s.recordDecision(ctx, decide(req, Approve, OutcomeSharing, "192.0.2.1"), nil, now); !errors.Is(err, errConflict) {
 			t.Errorf("recordDecision on a request never stored = %v, want errConflict", err)
 		}
-		if _, err := s.Request(ctx, tok); !errors.Is(err, ErrUnknownToken) {
-			t.Errorf("after the refused write, Request = %v, want ErrUnknownToken (no item made)", err)
+		if _, _, err := s.readRequest(ctx, tok); !errors.Is(err, ErrUnknownToken) {
+			t.Errorf("after the refused write, readRequest = %v, want ErrUnknownToken (no item made)", err)
 		}
 	})
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
 
-// Sweeper is who the audit records name for what the sweeper did.
-var Sweeper = Who{UserAgent: "ami-approval-sweeper"}
+// sweeperWho is who the audit records name for what the sweeper did.
+var sweeperWho = Who{UserAgent: "ami-approval-sweeper"}
 
 // Swept is what the sweeper did with one stopped approval.
 type Swept struct {
@@ -82,7 +82,7 @@ func (d *Decider) sweepStopped(ctx context.Context) ([]Swept, error) {
 
 func (d *Decider) sweepOne(ctx, work context.Context, req Request) Swept {
 	sw := Swept{Ref: req.Ref}
-	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: "sweep", Who: Sweeper, At: d.now(), AMIs: req.AMIs, Targets: req.Targets}
+	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: "sweep", Who: sweeperWho, At: d.now(), AMIs: req.AMIs, Targets: req.Targets}
 	// Only a record the approval functions sealed is finished: one without
 	// MACs (the version before, or a forgery) or whose MACs do not verify
 	// is left as it is, and reported.
