@@ -18,8 +18,9 @@ type handler struct {
 	metrics *metrics.Recorder // nil records nothing
 }
 
-// Handle runs one sweep, then (the workflow mode) sends unconfirmed step
-// decisions again and sends the reminders. The schedule's event carries
+// Handle runs one sweep of both flows (Decider.Sweep): it finishes the
+// stopped approvals, then sends unconfirmed step decisions again and sends
+// the reminders. The schedule's event carries
 // nothing the sweep needs; an event that is neither the schedule's nor {}
 // (run now) is skipped and logged. It returns an error when the stopped
 // approvals or unconfirmed decisions could not be listed, or when one of
