@@ -19,7 +19,9 @@ func (h *handler) notifyResult(ctx context.Context, job healthgate.Job, decided 
 	if !ok {
 		return
 	}
-	fin, cancel := deadline.Finish(ctx)
+	run := deadline.Start(ctx)
+	defer run.Stop()
+	fin, cancel := run.Finish()
 	defer cancel()
 	_ = h.notify.Send(fin, m) // logged by Send; the answer stands either way
 }

@@ -20,7 +20,9 @@ func (h *handler) notifyResult(ctx context.Context, res healthgate.RetryResult) 
 	if !ok {
 		return
 	}
-	fin, cancel := deadline.Finish(ctx)
+	run := deadline.Start(ctx)
+	defer run.Stop()
+	fin, cancel := run.Finish()
 	defer cancel()
 	_ = h.notify.Send(fin, m) // logged by Send; the outcome stands either way
 }

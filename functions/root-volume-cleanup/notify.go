@@ -34,7 +34,9 @@ func (h *handler) notifyResult(ctx context.Context, sum rootvolume.CleanupSummar
 	if !ok {
 		return
 	}
-	fin, cancel := deadline.Finish(ctx)
+	run := deadline.Start(ctx)
+	defer run.Stop()
+	fin, cancel := run.Finish()
 	defer cancel()
 	if err := h.notify.Send(fin, m); err != nil {
 		return // logged by Send; told next run, as nothing was recorded

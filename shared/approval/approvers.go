@@ -77,7 +77,9 @@ func (d *Decider) CheckApprovers(ctx context.Context) (Approvers, error) {
 		return a, nil
 	}
 	d.logger().ErrorContext(ctx, "the approver topic has no confirmed subscriber: approval emails reach nobody", "topicArn", d.ApproverTopicARN, "pending", a.Pending)
-	done, cancel := deadline.Finish(ctx)
+	run := deadline.Start(ctx)
+	defer run.Stop()
+	done, cancel := run.Finish()
 	defer cancel()
 	now := d.now()
 	if err := d.Store.markAlert(done, noApproverAlert, now, now.Add(-alertEvery)); errors.Is(err, errConflict) {

@@ -93,33 +93,34 @@ func (d *Decider) View(ctx context.Context, t Token) (Request, *Step, error) {
 // decision back with Repeated set. Errors: ErrUnknownToken, ErrExpired,
 // and AWS errors worth a retry.
 //
-// The work runs to the budget of deadline.Budget(ctx), which keeps a margin
-// before the invocation's deadline; undoing and recording run after it on
-// deadline.Finish(ctx), so they never run on an expired context.
+// The work runs on the Run's Work() (deadline.Start(ctx)), which ends a
+// margin before the invocation's deadline; undoing and recording run after
+// it on the Run's Finish(), so they never run on an expired context.
 func (d *Decider) Decide(ctx context.Context, t Token, decision string, who Who) (Result, error) {
 	if decision != Approve && decision != Reject {
 		return Result{}, fmt.Errorf("decision %q: want %s or %s", decision, Approve, Reject)
 	}
-	work, cancel, _ := deadline.Budget(ctx)
-	defer cancel()
-	done, cancelDone := deadline.Finish(ctx)
-	defer cancelDone()
-	req, st, err := d.Store.readRequest(work, t)
+	run := deadline.Start(ctx)
+	defer run.Stop()
+	req, st, err := d.Store.readRequest(run.Work(), t)
 	if err != nil {
 		return Result{}, err
 	}
 	if st != nil {
-		res, err := d.decideStep(ctx, work, done, t, req, *st, decision, who)
+		res, err := d.decideStep(run, t, req, *st, decision, who)
 		res.Step = st
 		return res, err
 	}
-	return d.decideShare(ctx, work, done, t, req, decision, who)
+	return d.decideShare(run, t, req, decision, who)
 }
 
 // decideShare is the SNS flow's decision: for an approval, it checks each
 // AMI, shares the AMIs and tells the target topic. An approval whose AMIs
 // cannot be shared is recorded as refused.
-func (d *Decider) decideShare(ctx, work, done context.Context, t Token, req Request, decision string, who Who) (Result, error) {
+func (d *Decider) decideShare(run deadline.Run, t Token, req Request, decision string, who Who) (Result, error) {
+	work := run.Work()
+	done, cancel := run.Finish()
+	defer cancel()
 	now := d.now()
 	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: decision, Who: who, At: now, AMIs: req.AMIs, Targets: req.Targets,
 		Checked: describedByEC2(req.AMIs)}
@@ -131,7 +132,7 @@ func (d *Decider) decideShare(ctx, work, done context.Context, t Token, req Requ
 	switch {
 	case req.Decided() && decision == Approve && !unsealed && d.resumable(req, now):
 		// An approval whose sharing failed or stopped: share again.
-		res, err := d.resume(ctx, work, req, audit, false)
+		res, err := d.resume(run, req, audit, false)
 		if errors.Is(err, errConflict) {
 			return d.repeated(done, t, audit)
 		}
@@ -147,7 +148,7 @@ func (d *Decider) decideShare(ctx, work, done context.Context, t Token, req Requ
 	req.Decision, req.DecidedAt, req.DecidedBy = decision, now.UTC().Truncate(time.Second), who
 	if decision == Reject {
 		req.Outcome = OutcomeRejected
-		return d.record(work, done, t, req, audit, nil)
+		return d.record(run, t, req, audit, nil)
 	}
 
 	checks, err := d.check(work, req)
@@ -157,22 +158,23 @@ func (d *Decider) decideShare(ctx, work, done context.Context, t Token, req Requ
 	audit.Checked = checked(checks)
 	if reason := refusals(checks); reason != "" {
 		req.Outcome, req.Reason = OutcomeRefused, reason
-		return d.record(work, done, t, req, audit, checks)
+		return d.record(run, t, req, audit, checks)
 	}
 	req.Outcome, req.lease = OutcomeSharing, randomHex(8)
-	res, err := d.record(work, done, t, req, audit, checks)
+	res, err := d.record(run, t, req, audit, checks)
 	if err != nil || res.Repeated {
 		return res, err
 	}
-	return d.share(ctx, work, req, audit, checks)
+	return d.share(run, req, audit, checks)
 }
 
 // resume takes an approval whose sharing failed (the approver's retry) or
 // stopped (the approver's "Finish sharing", or the sweeper) back to sharing
 // under a new lease, and shares. The checks run first, so a check that
 // cannot run leaves the record as it was. errConflict: someone else took it.
-func (d *Decider) resume(ctx, work context.Context, req Request, audit Audit, sweep bool) (Result, error) {
-	done, cancel := deadline.Finish(ctx)
+func (d *Decider) resume(run deadline.Run, req Request, audit Audit, sweep bool) (Result, error) {
+	work := run.Work()
+	done, cancel := run.Finish()
 	defer cancel()
 	checks, err := d.check(work, req)
 	if err != nil {
@@ -193,13 +195,15 @@ func (d *Decider) resume(ctx, work context.Context, req Request, audit Audit, sw
 		req.Shared = append(req.Shared, req.AMIs...)
 	}
 	req.Outcome, req.Reason = OutcomeSharing, ""
-	return d.share(ctx, work, req, audit, checks)
+	return d.share(run, req, audit, checks)
 }
 
 // record writes the decision; when another was first, that one is returned.
 // A decision that starts sharing is audited once sharing ends.
-func (d *Decider) record(work, done context.Context, t Token, req Request, audit Audit, checks []AMICheck) (Result, error) {
-	err := d.Store.recordDecision(work, req, nil, audit.At)
+func (d *Decider) record(run deadline.Run, t Token, req Request, audit Audit, checks []AMICheck) (Result, error) {
+	done, cancel := run.Finish()
+	defer cancel()
+	err := d.Store.recordDecision(run.Work(), req, nil, audit.At)
 	if errors.Is(err, errConflict) {
 		return d.repeated(done, t, audit)
 	}
@@ -234,10 +238,11 @@ func (d *Decider) record(work, done context.Context, t Token, req Request, audit
 // so "nothing was shared" is said only when it holds. A failure is recorded
 // for the approver to retry.
 //
-// work carries the budget; the undo and the records run on
-// deadline.Finish(ctx), which the budget's end does not cancel.
-func (d *Decider) share(ctx, work context.Context, req Request, audit Audit, checks []AMICheck) (Result, error) {
-	done, cancel := deadline.Finish(ctx)
+// The shares run on the Run's Work(); the undo and the records on its
+// Finish(), which the work's end does not cancel.
+func (d *Decider) share(run deadline.Run, req Request, audit Audit, checks []AMICheck) (Result, error) {
+	work := run.Work()
+	done, cancel := run.Finish()
 	defer cancel()
 	if reason := refusals(checks); reason != "" {
 		req.Outcome, req.Reason = OutcomeRefused, reason
@@ -253,7 +258,7 @@ func (d *Decider) share(ctx, work context.Context, req Request, audit Audit, che
 		return d.finish(done, req, audit, checks)
 	}
 	if to.Describe() != nil && !slices.Equal(to.Describe(), req.Targets.Describe()) {
-		d.logger().WarnContext(ctx, "targets no longer configured are left out", "ref", req.Ref, "requested", req.Targets.Describe(), "sharingWith", to.Describe())
+		d.logger().WarnContext(work, "targets no longer configured are left out", "ref", req.Ref, "requested", req.Targets.Describe(), "sharingWith", to.Describe())
 	}
 	req.KeyNotes = customerKeys(checks)
 	req.AMIs = named(req.AMIs, checks)
@@ -264,17 +269,17 @@ func (d *Decider) share(ctx, work context.Context, req Request, audit Audit, che
 		if err := d.Store.markSharing(work, req, d.now()); errors.Is(err, errConflict) {
 			// Another invocation took the approval over: it shares and
 			// records from here, and this one must not touch it.
-			d.logger().WarnContext(ctx, "sharing taken over elsewhere; stopping", "ref", req.Ref)
+			d.logger().WarnContext(work, "sharing taken over elsewhere; stopping", "ref", req.Ref)
 			return Result{Request: req, Checks: checks, Unrecorded: true}, nil
 		} else if err != nil {
-			d.logger().ErrorContext(ctx, "sharing not recorded; not sharing", "ref", req.Ref, "amiId", ami.ID, "error", err.Error())
+			d.logger().ErrorContext(work, "sharing not recorded; not sharing", "ref", req.Ref, "amiId", ami.ID, "error", err.Error())
 			failure = "recording the sharing failed"
 			break
 		}
 		if err := share(work, d.EC2.In(ami.Region), ami, to); err != nil {
 			// The error may name roles and policies: it goes to the log,
 			// and the page gets a reason without it.
-			d.logger().ErrorContext(ctx, "sharing failed", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "error", err.Error())
+			d.logger().ErrorContext(work, "sharing failed", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "error", err.Error())
 			failure = fmt.Sprintf("sharing failed in %s", ami.Region)
 			var refused smithy.APIError
 			switch {
@@ -288,7 +293,7 @@ func (d *Decider) share(ctx, work context.Context, req Request, audit Audit, che
 			}
 			break
 		}
-		d.logger().InfoContext(ctx, "AMI shared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "targets", to.Describe())
+		d.logger().InfoContext(work, "AMI shared", "ref", req.Ref, "amiId", ami.ID, "region", ami.Region, "targets", to.Describe())
 	}
 	if failure == "" {
 		told := req
@@ -298,14 +303,14 @@ func (d *Decider) share(ctx, work context.Context, req Request, audit Audit, che
 			TopicArn: aws.String(d.TargetTopicARN), Subject: aws.String(subject), Message: aws.String(body),
 		})
 		if err != nil {
-			d.logger().ErrorContext(ctx, "target notice failed", "ref", req.Ref, "error", err.Error())
+			d.logger().ErrorContext(work, "target notice failed", "ref", req.Ref, "error", err.Error())
 			failure = "telling the target accounts failed"
 		}
 	}
 	if failure != "" {
 		req.Outcome, req.Reason = OutcomeFailed, failure+"; retry, or ask an operator to check the function's logs"
 		d.unshare(done, &req)
-		d.logger().ErrorContext(ctx, "sharing failed; the approver can retry", "ref", req.Ref,
+		d.logger().ErrorContext(work, "sharing failed; the approver can retry", "ref", req.Ref,
 			"stillShared", amiNames(req.Shared), "unshared", amiNames(req.Unshared))
 		return d.finish(done, req, audit, checks)
 	}

@@ -1,7 +1,6 @@
 package approval
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -25,7 +24,10 @@ import (
 // A step that no longer waits (it timed out, or was resumed or stopped
 // elsewhere) gets nothing: the decision is recorded with that outcome and
 // the page says so.
-func (d *Decider) decideStep(ctx, work, done context.Context, t Token, req Request, st Step, decision string, who Who) (Result, error) {
+func (d *Decider) decideStep(run deadline.Run, t Token, req Request, st Step, decision string, who Who) (Result, error) {
+	work := run.Work()
+	done, cancel := run.Finish()
+	defer cancel()
 	now := d.now()
 	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: decision, Who: who, At: now, AMIs: req.AMIs, Checked: describedByEC2(req.AMIs)}
 	unsealed, err := d.Store.verify(work, req, &st)
@@ -37,7 +39,7 @@ func (d *Decider) decideStep(ctx, work, done context.Context, t Token, req Reque
 		// The action was not confirmed (an error, or a lost write): send
 		// the recorded decision's action again, with the same client token.
 		audit.Repeated = decision != req.Decision
-		res, err := d.send(ctx, work, req, st, audit)
+		res, err := d.send(run, req, st, audit)
 		res.Repeated = audit.Repeated
 		return res, err
 	case req.Decided():
@@ -67,14 +69,15 @@ func (d *Decider) decideStep(ctx, work, done context.Context, t Token, req Reque
 		d.audit(done, audit)
 		return Result{Request: req}, nil
 	}
-	return d.send(ctx, work, req, st, audit)
+	return d.send(run, req, st, audit)
 }
 
 // send sends the recorded decision's action to the step and records what
 // came of it. An answer that the step no longer waits is an outcome, not an
 // error; any other error leaves the record "sending", for a retry.
-func (d *Decider) send(ctx, work context.Context, req Request, st Step, audit Audit) (Result, error) {
-	done, cancel := deadline.Finish(ctx)
+func (d *Decider) send(run deadline.Run, req Request, st Step, audit Audit) (Result, error) {
+	work := run.Work()
+	done, cancel := run.Finish()
 	defer cancel()
 	action := types.WorkflowStepActionTypeStop
 	if req.Decision == Approve {
@@ -96,31 +99,31 @@ func (d *Decider) send(ctx, work context.Context, req Request, st Step, audit Au
 		if action == types.WorkflowStepActionTypeResume {
 			req.Outcome = OutcomeResumed
 		}
-		d.logger().InfoContext(ctx, "workflow step acted on", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "action", string(action))
+		d.logger().InfoContext(work, "workflow step acted on", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "action", string(action))
 	case hasCode(err, "InvalidRequestException", "ResourceInUseException", "ResourceNotFoundException"):
 		// "The request fails if the step has already timed out or been
 		// actioned": ask Image Builder which.
 		state, gerr := getStep(done, d.Builds, st.Region, st.ExecutionID)
 		if gerr != nil {
-			d.logger().ErrorContext(ctx, "action refused, and the step could not be read", "ref", req.Ref, "error", err.Error(), "readError", gerr.Error())
+			d.logger().ErrorContext(work, "action refused, and the step could not be read", "ref", req.Ref, "error", err.Error(), "readError", gerr.Error())
 			return Result{Request: req}, d.auditError(done, audit, err)
 		}
 		if state.Waiting() {
 			// Refused for another reason while the step waits: the
 			// record stays "sending" and a retry sends again.
-			d.logger().ErrorContext(ctx, "action refused while the step waits", "ref", req.Ref, "error", err.Error())
+			d.logger().ErrorContext(work, "action refused while the step waits", "ref", req.Ref, "error", err.Error())
 			return Result{Request: req}, d.auditError(done, audit, err)
 		}
 		req.Outcome, req.Reason = notWaiting(state, st, now)
 	default:
-		d.logger().ErrorContext(ctx, "action not sent; the approver can retry", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "error", err.Error())
+		d.logger().ErrorContext(work, "action not sent; the approver can retry", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "error", err.Error())
 		return Result{Request: req}, d.auditError(done, audit, fmt.Errorf("send %s to step %s: %w", action, st.ExecutionID, err))
 	}
 	req.UpdatedAt = now
 	if err := d.Store.finishStep(done, req, sentAt, now); err != nil {
 		// Image Builder has the action; a retry asks it again with the
 		// same client token and records then.
-		d.logger().ErrorContext(ctx, "outcome not recorded", "ref", req.Ref, "outcome", req.Outcome, "error", err.Error())
+		d.logger().ErrorContext(work, "outcome not recorded", "ref", req.Ref, "outcome", req.Outcome, "error", err.Error())
 	}
 	audit.Outcome = req.Outcome
 	if req.Reason != "" {

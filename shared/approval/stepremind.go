@@ -1,7 +1,6 @@
 package approval
 
 import (
-	"context"
 	"errors"
 	"time"
 
@@ -29,11 +28,12 @@ type Reminded struct {
 // is set and no decision is recorded): two sweeps cannot both send, and a
 // request decided meanwhile gets none. A failed publish gives the mark back
 // for the next sweep.
-func (d *Decider) remind(ctx, work context.Context, now time.Time, toRemind stepRequests) []Reminded {
+func (d *Decider) remind(run deadline.Run, now time.Time, toRemind stepRequests) []Reminded {
+	work := run.Work()
 	var out []Reminded
 	for i, sr := range toRemind {
 		if work.Err() != nil {
-			d.logger().WarnContext(ctx, "out of time; the next sweep reminds the rest", "left", len(toRemind)-i)
+			d.logger().WarnContext(work, "out of time; the next sweep reminds the rest", "left", len(toRemind)-i)
 			break
 		}
 		req, st := sr.Request, sr.Step
@@ -43,14 +43,14 @@ func (d *Decider) remind(ctx, work context.Context, now time.Time, toRemind step
 		// sealing) gets none, and one that does not verify is reported.
 		if unsealed, err := d.Store.verify(work, req, &st); unsealed || err != nil {
 			if tamper, ok := tamperOf(err); ok {
-				d.reportTamper(ctx, req.id, tamper)
+				d.reportTamper(run, req.id, tamper)
 				r.Error = "not reminded: " + err.Error()
 				out = append(out, r)
 			} else if err != nil {
 				r.Error = err.Error()
 				out = append(out, r)
 			} else {
-				d.logger().InfoContext(ctx, "no reminder for a request made before records were sealed", "ref", req.Ref)
+				d.logger().InfoContext(work, "no reminder for a request made before records were sealed", "ref", req.Ref)
 			}
 			continue
 		}
@@ -67,16 +67,16 @@ func (d *Decider) remind(ctx, work context.Context, now time.Time, toRemind step
 		})
 		if err != nil {
 			r.Error = "publish: " + err.Error()
-			done, cancelDone := deadline.Finish(ctx)
+			done, cancelDone := run.Finish()
 			if uerr := d.Store.unmarkReminded(done, req, now); uerr != nil {
-				d.logger().ErrorContext(ctx, "reminder failed and not given back: none will be sent", "ref", req.Ref, "error", uerr.Error())
+				d.logger().ErrorContext(work, "reminder failed and not given back: none will be sent", "ref", req.Ref, "error", uerr.Error())
 			}
 			cancelDone()
 			out = append(out, r)
 			continue
 		}
 		r.MessageID = aws.ToString(pub.MessageId)
-		d.logger().InfoContext(ctx, "reminder sent", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "stepTimesOutAt", r.TimesOutAt)
+		d.logger().InfoContext(work, "reminder sent", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "stepTimesOutAt", r.TimesOutAt)
 		out = append(out, r)
 	}
 	return out

@@ -23,17 +23,17 @@ type Resent struct {
 // sweepSteps does the workflow flow's part of a sweep, on one scan of the
 // table: it sends again the decisions Image Builder never confirmed (see
 // resend), then reminds the approvers of steps about to time out (see
-// remind; lead is how long before). It works to deadline.Budget(ctx) and
-// returns an error only when it could not look.
+// remind; lead is how long before). It works on deadline.Start(ctx)'s
+// Work() and returns an error only when it could not look.
 func (d *Decider) sweepSteps(ctx context.Context, lead time.Duration) ([]Resent, []Reminded, error) {
-	work, cancel, _ := deadline.Budget(ctx)
-	defer cancel()
+	run := deadline.Start(ctx)
+	defer run.Stop()
 	now := d.now()
-	unconfirmed, toRemind, err := d.Store.stepWork(work, now, now.Add(lead), now.Add(-SharingLease))
+	unconfirmed, toRemind, err := d.Store.stepWork(run.Work(), now, now.Add(lead), now.Add(-SharingLease))
 	if err != nil {
 		return nil, nil, err
 	}
-	return d.resend(ctx, work, now, unconfirmed), d.remind(ctx, work, now, toRemind), nil
+	return d.resend(run, now, unconfirmed), d.remind(run, now, toRemind), nil
 }
 
 // resend finishes what an approver's decision started: each step decision
@@ -44,15 +44,16 @@ func (d *Decider) sweepSteps(ctx context.Context, lead time.Duration) ([]Resent,
 // audited as the sweeper's. A step that timed out or was acted on
 // elsewhere meanwhile is recorded so. Without this, a recorded approval
 // could sit unsent until its step timed out and failed the build.
-func (d *Decider) resend(ctx, work context.Context, now time.Time, unconfirmed stepRequests) []Resent {
+func (d *Decider) resend(run deadline.Run, now time.Time, unconfirmed stepRequests) []Resent {
+	work := run.Work()
 	var out []Resent
 	for i, r := range unconfirmed {
 		if work.Err() != nil {
-			d.logger().WarnContext(ctx, "out of time; the next sweep sends the rest", "left", len(unconfirmed)-i)
+			d.logger().WarnContext(work, "out of time; the next sweep sends the rest", "left", len(unconfirmed)-i)
 			break
 		}
 		res := Resent{Ref: r.Ref, StepExecutionID: r.Step.ExecutionID, Decision: r.Decision}
-		if tamper, err := d.trusted(ctx, work, r); err != nil {
+		if tamper, err := d.trusted(run, r); err != nil {
 			res.Error = err.Error()
 			out = append(out, res)
 			continue
@@ -62,7 +63,7 @@ func (d *Decider) resend(ctx, work context.Context, now time.Time, unconfirmed s
 			continue
 		}
 		audit := Audit{Ref: r.Ref, ImageARN: r.ImageARN, Action: "sweep", Who: sweeperWho, At: now, AMIs: r.AMIs, Checked: describedByEC2(r.AMIs)}
-		sent, err := d.send(ctx, work, r.Request, r.Step, audit)
+		sent, err := d.send(run, r.Request, r.Step, audit)
 		if err != nil {
 			res.Error = err.Error()
 		} else {
@@ -77,8 +78,8 @@ func (d *Decider) resend(ctx, work context.Context, now time.Time, unconfirmed s
 // *Tamper when it does not verify (or carries no MAC: a recorded decision
 // of the version before sealing is never sent by the sweeper), which is
 // reported; an error when KMS could not say.
-func (d *Decider) trusted(ctx, work context.Context, r stepRequest) (*Tamper, error) {
-	unsealed, err := d.Store.verify(work, r.Request, &r.Step)
+func (d *Decider) trusted(run deadline.Run, r stepRequest) (*Tamper, error) {
+	unsealed, err := d.Store.verify(run.Work(), r.Request, &r.Step)
 	tamper, bad := tamperOf(err)
 	switch {
 	case unsealed:
@@ -89,6 +90,6 @@ func (d *Decider) trusted(ctx, work context.Context, r stepRequest) (*Tamper, er
 	if !bad {
 		return nil, nil
 	}
-	d.reportTamper(ctx, r.id, tamper)
+	d.reportTamper(run, r.id, tamper)
 	return &tamper, nil
 }

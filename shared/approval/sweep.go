@@ -60,11 +60,13 @@ func (d *Decider) Sweep(ctx context.Context) (SweepResult, error) {
 // AMI cannot be shared, reverts it (nothing left shared). It records which,
 // and tells the approver topic once the outcome is recorded.
 //
-// It works to deadline.Budget(ctx) and leaves an approval it had no time
-// for to the next sweep. It returns an error only when it could not look.
+// It works on deadline.Start(ctx)'s Work() and leaves an approval it had
+// no time for to the next sweep. It returns an error only when it could
+// not look.
 func (d *Decider) sweepStopped(ctx context.Context) ([]Swept, error) {
-	work, cancel, _ := deadline.Budget(ctx)
-	defer cancel()
+	run := deadline.Start(ctx)
+	defer run.Stop()
+	work := run.Work()
 	stale, err := d.Store.staleSharing(work, d.now().Add(-SharingLease))
 	if err != nil {
 		return nil, err
@@ -75,12 +77,13 @@ func (d *Decider) sweepStopped(ctx context.Context) ([]Swept, error) {
 			d.logger().WarnContext(ctx, "out of time; the next sweep goes on", "left", len(stale)-len(out))
 			break
 		}
-		out = append(out, d.sweepOne(ctx, work, req))
+		out = append(out, d.sweepOne(run, req))
 	}
 	return out, nil
 }
 
-func (d *Decider) sweepOne(ctx, work context.Context, req Request) Swept {
+func (d *Decider) sweepOne(run deadline.Run, req Request) Swept {
+	work := run.Work()
 	sw := Swept{Ref: req.Ref}
 	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: "sweep", Who: sweeperWho, At: d.now(), AMIs: req.AMIs, Targets: req.Targets}
 	// Only a record the approval functions sealed is finished: one without
@@ -92,20 +95,20 @@ func (d *Decider) sweepOne(ctx, work context.Context, req Request) Swept {
 				tamper = tampered(req, unsealedReason).Tamper
 			}
 			sw.Tampered = tamper.Reason
-			d.reportTamper(ctx, req.id, tamper)
+			d.reportTamper(run, req.id, tamper)
 			return sw
 		}
-		d.logger().ErrorContext(ctx, "stopped approval not checked; the next sweep retries", "ref", req.Ref, "error", err.Error())
+		d.logger().ErrorContext(work, "stopped approval not checked; the next sweep retries", "ref", req.Ref, "error", err.Error())
 		sw.Error = err.Error()
 		return sw
 	}
-	res, err := d.resume(ctx, work, req, audit, true)
+	res, err := d.resume(run, req, audit, true)
 	switch {
 	case errors.Is(err, errConflict):
-		d.logger().InfoContext(ctx, "stopped approval taken by another", "ref", req.Ref)
+		d.logger().InfoContext(work, "stopped approval taken by another", "ref", req.Ref)
 		return sw
 	case err != nil:
-		d.logger().ErrorContext(ctx, "stopped approval not finished; the next sweep retries", "ref", req.Ref, "error", err.Error())
+		d.logger().ErrorContext(work, "stopped approval not finished; the next sweep retries", "ref", req.Ref, "error", err.Error())
 		sw.Error = err.Error()
 		return sw
 	case res.Unrecorded:
@@ -116,7 +119,7 @@ func (d *Decider) sweepOne(ctx, work context.Context, req Request) Swept {
 	if res.Request.Outcome == OutcomeShared {
 		sw.StillShared = nil
 	}
-	done, cancel := deadline.Finish(ctx)
+	done, cancel := run.Finish()
 	defer cancel()
 	subject, body := sweepNotice(res.Request)
 	if _, err := d.SNS.Publish(done, &sns.PublishInput{
@@ -124,9 +127,9 @@ func (d *Decider) sweepOne(ctx, work context.Context, req Request) Swept {
 	}); err != nil {
 		// The outcome is recorded and the page shows it; only the email
 		// is lost.
-		d.logger().ErrorContext(ctx, "approver notice of the sweep failed", "ref", req.Ref, "error", err.Error())
+		d.logger().ErrorContext(done, "approver notice of the sweep failed", "ref", req.Ref, "error", err.Error())
 	}
-	d.logger().InfoContext(ctx, "stopped approval finished", "ref", req.Ref, "outcome", sw.Outcome, "stillShared", sw.StillShared)
+	d.logger().InfoContext(done, "stopped approval finished", "ref", req.Ref, "outcome", sw.Outcome, "stillShared", sw.StillShared)
 	return sw
 }
 
@@ -135,22 +138,22 @@ func (d *Decider) sweepOne(ctx, work context.Context, req Request) Swept {
 // later sweeps, which find it again, only count it. Whoever forged the
 // record may have set the mark too; the sweep's metric
 // (ApprovalRecordsTampered) counts the record at every sweep regardless.
-func (d *Decider) reportTamper(ctx context.Context, id string, t Tamper) {
-	d.logger().ErrorContext(ctx, "record refused as tampered: nothing done", "ref", t.Ref, "imageArn", t.ImageARN, "reason", t.Reason)
+func (d *Decider) reportTamper(run deadline.Run, id string, t Tamper) {
+	done, cancel := run.Finish()
+	defer cancel()
+	d.logger().ErrorContext(done, "record refused as tampered: nothing done", "ref", t.Ref, "imageArn", t.ImageARN, "reason", t.Reason)
 	if d.OpsTopicARN == "" {
 		return
 	}
-	done, cancel := deadline.Finish(ctx)
-	defer cancel()
 	if err := d.Store.markTamperReported(done, id, d.now()); errors.Is(err, errConflict) {
 		return // told at an earlier sweep
 	} else if err != nil {
-		d.logger().ErrorContext(ctx, "tampered record not marked; telling the ops topic anyway", "ref", t.Ref, "error", err.Error())
+		d.logger().ErrorContext(done, "tampered record not marked; telling the ops topic anyway", "ref", t.Ref, "error", err.Error())
 	}
 	subject, body := tamperNotice(d.Store.Table, t)
 	if _, err := d.SNS.Publish(done, &sns.PublishInput{
 		TopicArn: aws.String(d.OpsTopicARN), Subject: aws.String(subject), Message: aws.String(body),
 	}); err != nil {
-		d.logger().ErrorContext(ctx, "ops notice of a tampered record failed", "ref", t.Ref, "error", err.Error())
+		d.logger().ErrorContext(done, "ops notice of a tampered record failed", "ref", t.Ref, "error", err.Error())
 	}
 }

@@ -19,23 +19,23 @@ func ExampleMargin() {
 	// 15m0s left keeps 30s
 }
 
-// A handler works on the budget and finishes on the invocation's own
-// context: when the budget has run out, Finish still has the margin, up to
-// the invocation's deadline.
-func ExampleFinish() {
+// A handler starts a Run on the invocation's context, works on Work(), and
+// finishes on Finish(): when the work's time has run out, Finish still has
+// the margin, up to the invocation's deadline.
+func ExampleStart() {
 	// Lambda gives the handler a context with the invocation's deadline.
 	invocation, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	work, stop, margin := deadline.Budget(invocation)
-	fmt.Println("margin kept:", margin.Round(time.Second))
-	stop() // the work is over, or its budget ran out
+	run := deadline.Start(invocation)
+	fmt.Println("margin kept:", run.Margin().Round(time.Second))
+	run.Stop() // the work is over, or its time ran out
 
-	finish, done := deadline.Finish(invocation)
+	finish, done := run.Finish()
 	defer done()
 	end, _ := finish.Deadline()
 	invocationEnd, _ := invocation.Deadline()
-	fmt.Println("work:", work.Err())
+	fmt.Println("work:", run.Work().Err())
 	fmt.Println("finish:", finish.Err())
 	fmt.Println("finish ends at the invocation's deadline:", end.Equal(invocationEnd))
 	// Output:
@@ -47,13 +47,13 @@ func ExampleFinish() {
 
 // A setting such as the health gate's DEADLINE_MARGIN fixes the margin;
 // zero keeps the one that scales.
-func ExampleBudgetKeeping() {
+func ExampleStartKeeping() {
 	invocation, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, setting := range []time.Duration{5 * time.Second, 0} {
-		_, stop, margin := deadline.BudgetKeeping(invocation, setting)
-		stop()
-		fmt.Printf("setting %s keeps %s\n", setting, margin.Round(time.Second))
+		run := deadline.StartKeeping(invocation, setting)
+		run.Stop()
+		fmt.Printf("setting %s keeps %s\n", setting, run.Margin().Round(time.Second))
 	}
 	// Output:
 	// setting 5s keeps 5s

@@ -165,8 +165,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 	if dl, ok := ctx.Deadline(); ok {
 		res.Given = time.Until(dl)
 	}
-	work, stop, margin := deadline.BudgetKeeping(ctx, r.DeadlineMargin)
-	defer stop()
+	run := deadline.StartKeeping(ctx, r.DeadlineMargin)
+	defer run.Stop()
+	work, margin := run.Work(), run.Margin()
 	res.Margin = margin
 	outOfTime := func(err error) error {
 		if work.Err() == nil || ctx.Err() != nil {

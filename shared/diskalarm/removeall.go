@@ -77,8 +77,9 @@ func (r *Reconciler) RemoveAll(ctx context.Context, dryRun bool) (RemoveAllResul
 		return res, err
 	}
 	log := r.logger().With("action", KindRemoveAll, "dryRun", dryRun, "prefix", r.Alarms.Prefix)
-	work, stop, _ := deadline.BudgetKeeping(ctx, r.DeadlineMargin)
-	defer stop()
+	run := deadline.StartKeeping(ctx, r.DeadlineMargin)
+	defer run.Stop()
+	work := run.Work()
 
 	have, err := r.existing(work, "")
 	if err != nil {

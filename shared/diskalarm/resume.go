@@ -180,9 +180,11 @@ func (q *Queue) Continue(ctx context.Context, m Resume) error {
 
 // ContinueAfter queues the continuation of req after its pass res
 // (NextResume). It runs in the margin the pass kept free, on a context
-// that ends at ctx's own deadline (deadline.Finish).
+// that ends at the invocation's own deadline (deadline.Run.Finish).
 func (q *Queue) ContinueAfter(ctx context.Context, req Request, res Result) error {
-	fin, cancel := deadline.Finish(ctx)
+	run := deadline.Start(ctx)
+	defer run.Stop()
+	fin, cancel := run.Finish()
 	defer cancel()
 	return q.Continue(fin, NextResume(req, res))
 }

@@ -91,9 +91,10 @@ func (g *Gate) now() time.Time { return clock.Now(g.Now) }
 // in; the SDK honours it, so a Health call still out when it ends returns
 // ErrOutOfTime.
 func (g *Gate) Answer(ctx context.Context, job Job, decodeErr error) Answer {
-	checkCtx, cancel, margin := deadline.BudgetKeeping(ctx, g.Margin)
-	defer cancel()
-	in := CheckInput{Job: job, DecodeErr: decodeErr, Region: g.Region, Now: g.now(), Margin: margin, Explicit: g.Margin > 0}
+	run := deadline.StartKeeping(ctx, g.Margin)
+	defer run.Stop()
+	checkCtx := run.Work()
+	in := CheckInput{Job: job, DecodeErr: decodeErr, Region: g.Region, Now: g.now(), Margin: run.Margin(), Explicit: g.Margin > 0}
 	if dl, ok := checkCtx.Deadline(); ok {
 		in.Left, in.Bounded = time.Until(dl), true
 	}

@@ -86,7 +86,9 @@ func (r *Reply) Send(ctx context.Context, a Answer) (GateResult, error) {
 	}
 	r.tried, r.inCall, r.decided = true, true, a
 	r.res = resultOf(r.jobID, a) // what stands if the call panics
-	fin, cancel := deadline.Finish(ctx)
+	run := deadline.Start(ctx)
+	defer run.Stop()
+	fin, cancel := run.Finish()
 	defer cancel()
 	sent, err := Send(fin, r.jobs, r.jobID, r.externalID, a)
 	r.inCall, r.sendErr = false, err

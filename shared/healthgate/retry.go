@@ -284,13 +284,13 @@ func (r *Retrier) HandleRecheck(ctx context.Context, m Recheck, target string) (
 	}
 
 	// AWS Health is asked on a budget that ends a margin before the
-	// deadline (deadline.Budget); the retry or the next re-check's schedule
-	// go out in that margin, so a Health that does not answer still hands
-	// the chain on.
-	work, stop, _ := deadline.Budget(ctx)
-	blockers, err := r.blockers(work, m.Checks)
-	stop()
-	fin, cancel := deadline.Finish(ctx)
+	// deadline (deadline.Start); the retry or the next re-check's schedule
+	// go out in that margin (Finish), so a Health that does not answer
+	// still hands the chain on.
+	run := deadline.Start(ctx)
+	blockers, err := r.blockers(run.Work(), m.Checks)
+	run.Stop()
+	fin, cancel := run.Finish()
 	defer cancel()
 	if err != nil || len(blockers) > 0 {
 		why := fmt.Sprintf("still blocked: %s", blockersText(blockers))

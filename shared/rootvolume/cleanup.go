@@ -134,8 +134,9 @@ func (c *Cleaner) Run(ctx context.Context) (CleanupSummary, error) {
 
 	// Work stops a margin before the invocation's deadline, so the summary
 	// is still returned; the next run picks up what is left.
-	work, cancel, _ := deadline.Budget(ctx)
-	defer cancel()
+	run := deadline.Start(ctx)
+	defer run.Stop()
+	work := run.Work()
 	c.writeRecords(ctx, work, plan, &sum)
 	c.deletePlanned(ctx, work, plan, &sum)
 	return sum, nil

@@ -313,6 +313,8 @@ func (r *Replacer) over(ctx context.Context, rec Replacement) (bool, error) {
 // again with the same token, if the instance still opts in and its root is
 // still the one recorded: EC2 answers a token it has seen with its task.
 func (r *Replacer) resume(ctx context.Context, rec Replacement, res ReplaceResult) (ReplaceResult, error) {
+	run := deadline.Start(ctx) // for Finish: what EC2 did is recorded however ctx ends
+	defer run.Stop()
 	res.TaskID, res.InstanceID, res.ReplacedVolumeID, res.RestoreTo = rec.TaskID, rec.InstanceID, rec.ReplacedVolumeID, rec.RestoreTo
 	res.SnapshotID, res.DeleteReplacedVolume, res.ClientToken, res.RecordID, res.Retried = rec.SnapshotID, rec.DeleteReplacedVolume, rec.ClientToken, rec.ID, true
 	if rec.TaskID == "" && rec.State == StateUnknown {
@@ -323,7 +325,7 @@ func (r *Replacer) resume(ctx context.Context, rec Replacement, res ReplaceResul
 		if found {
 			rec.TaskID, rec.State, rec.Reason, rec.UpdatedAt = t.ID, StateStarted, "EC2 lists a task that matches the lost answer", r.now().UTC()
 			rec.TaskStartedAt = aws.Time(t.Started)
-			finish, cancel := deadline.Finish(ctx)
+			finish, cancel := run.Finish()
 			defer cancel()
 			if err := r.Store.UpdateReplacement(finish, rec); err != nil {
 				return res, err
@@ -332,7 +334,7 @@ func (r *Replacer) resume(ctx context.Context, rec Replacement, res ReplaceResul
 		}
 	}
 	if rec.TaskID != "" {
-		finish, cancel := deadline.Finish(ctx)
+		finish, cancel := run.Finish()
 		defer cancel()
 		return res, r.label(finish, rec.ReplacedVolumeID)
 	}
@@ -405,7 +407,9 @@ func (r *Replacer) start(ctx context.Context, rec Replacement, res ReplaceResult
 	out, taskErr := r.EC2.CreateReplaceRootVolumeTask(ctx, in)
 
 	// The outcome is recorded even when the budget ran out on EC2's answer.
-	finish, cancel := deadline.Finish(ctx)
+	run := deadline.Start(ctx)
+	defer run.Stop()
+	finish, cancel := run.Finish()
 	defer cancel()
 	rec.UpdatedAt = r.now().UTC()
 	if taskErr != nil {
