@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
 // The AWS calls the package makes, with the SDK's signatures.
@@ -19,10 +18,6 @@ type tableAPI interface {
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-}
-
-type publishAPI interface {
-	Publish(context.Context, *sns.PublishInput, ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
 // NameAPI reads AMIs' names and creation dates in one Region.
@@ -53,11 +48,10 @@ type KeyAPI interface {
 }
 
 var (
-	_ tableAPI   = (*dynamodb.Client)(nil)
-	_ publishAPI = (*sns.Client)(nil)
-	_ ImageAPI   = (*ec2.Client)(nil)
-	_ KeyAPI     = (*kms.Client)(nil)
-	_ BuildAPI   = (*imagebuilder.Client)(nil)
+	_ tableAPI = (*dynamodb.Client)(nil)
+	_ ImageAPI = (*ec2.Client)(nil)
+	_ KeyAPI   = (*kms.Client)(nil)
+	_ BuildAPI = (*imagebuilder.Client)(nil)
 )
 
 // Regional makes one client per Region on first use: a build's AMIs live in

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
 // Every SNS email carries an unsubscribe link, and the mail scanners that
@@ -88,7 +89,7 @@ func (d *Decider) CheckApprovers(ctx context.Context) (Approvers, error) {
 		d.logger().ErrorContext(ctx, "alert not marked; telling the ops topic anyway", "error", err.Error())
 	}
 	subject, body := noApproverNotice(d.ApproverTopicARN, a.Pending)
-	if _, err := d.SNS.Publish(done, &sns.PublishInput{TopicArn: aws.String(d.OpsTopicARN), Subject: aws.String(subject), Message: aws.String(body)}); err != nil {
+	if _, err := notify.Publish(done, d.SNS, d.OpsTopicARN, notify.Message{Subject: subject, Body: body}); err != nil {
 		d.logger().ErrorContext(ctx, "ops notice of the unconfirmed approver topic failed", "error", err.Error())
 		return a, nil
 	}

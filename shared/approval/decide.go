@@ -10,11 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/smithy-go"
 	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
 // SharingLease is how long an approval may stay "sharing" before a new
@@ -34,7 +33,7 @@ type Decider struct {
 	Builds *Regional[BuildAPI]
 	EC2    *Regional[ImageAPI]
 	KMS    *Regional[KeyAPI]
-	SNS    publishAPI
+	SNS    notify.PublishAPI
 	// Topics lists the approver topic's subscriptions (CheckApprovers).
 	Topics         subscriptionsAPI
 	TargetTopicARN string
@@ -299,10 +298,7 @@ func (d *Decider) share(run deadline.Run, req Request, audit Audit, checks []AMI
 		told := req
 		told.Targets = to
 		subject, body := targetNotice(told)
-		_, err := d.SNS.Publish(work, &sns.PublishInput{
-			TopicArn: aws.String(d.TargetTopicARN), Subject: aws.String(subject), Message: aws.String(body),
-		})
-		if err != nil {
+		if _, err := notify.Publish(work, d.SNS, d.TargetTopicARN, notify.Message{Subject: subject, Body: body}); err != nil {
 			d.logger().ErrorContext(work, "target notice failed", "ref", req.Ref, "error", err.Error())
 			failure = "telling the target accounts failed"
 		}

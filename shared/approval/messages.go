@@ -5,15 +5,17 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
-// The plain-text messages the functions publish. SNS email subscriptions
-// send them as they are.
+// The plain-text messages the functions publish (notify.Publish). SNS email
+// subscriptions send them as they are.
 
 // approvalEmail is the approver's email: what was built, who it will be
 // shared with, when the link expires, and the link.
 func approvalEmail(req Request, im Image, link string) (subject, body string) {
-	subject = subjectLine("Approve sharing of AMI build " + buildLabel(req.ImageName, req.Version))
+	subject = notify.Subject("Approve sharing of AMI build " + buildLabel(req.ImageName, req.Version))
 	var b strings.Builder
 	fmt.Fprintf(&b, "EC2 Image Builder finished a build that needs your approval before it is shared.\n\n")
 	fmt.Fprintf(&b, "Build:   %s\n", oneLine(req.ImageARN))
@@ -46,7 +48,7 @@ func approvalEmail(req Request, im Image, link string) (subject, body string) {
 // refused: Image Builder does not vouch for what it says. No link: there is
 // nothing to approve.
 func refusalNotice(im Image, reason string) (subject, body string) {
-	subject = subjectLine(fmt.Sprintf("AMI build %s refused: not as Image Builder reports it", buildLabel(im.Name, im.Version)))
+	subject = notify.Subject(fmt.Sprintf("AMI build %s refused: not as Image Builder reports it", buildLabel(im.Name, im.Version)))
 	var b strings.Builder
 	fmt.Fprintf(&b, "A message about an EC2 Image Builder build said what Image Builder does not: the reason is below.\n")
 	fmt.Fprintf(&b, "Nothing was requested and nothing is shared. If you did not expect this, someone may have\n")
@@ -58,7 +60,7 @@ func refusalNotice(im Image, reason string) (subject, body string) {
 
 // failureNotice tells the approvers that a build did not produce an image.
 func failureNotice(im Image) (subject, body string) {
-	subject = subjectLine(fmt.Sprintf("AMI build %s %s", buildLabel(im.Name, im.Version), im.Status))
+	subject = notify.Subject(fmt.Sprintf("AMI build %s %s", buildLabel(im.Name, im.Version), im.Status))
 	var b strings.Builder
 	fmt.Fprintf(&b, "EC2 Image Builder reports build status %s: nothing to approve, nothing is shared.\n\n", oneLine(im.Status))
 	fmt.Fprintf(&b, "Build:  %s\n", oneLine(im.ARN))
@@ -73,7 +75,7 @@ func failureNotice(im Image) (subject, body string) {
 
 // targetNotice tells the target accounts which AMIs were shared with whom.
 func targetNotice(req Request) (subject, body string) {
-	subject = subjectLine("AMIs shared with you: " + buildLabel(req.ImageName, req.Version))
+	subject = notify.Subject("AMIs shared with you: " + buildLabel(req.ImageName, req.Version))
 	var b strings.Builder
 	fmt.Fprintf(&b, "These AMIs were approved and shared with you (launch permission):\n\n")
 	for _, a := range req.AMIs {
@@ -99,7 +101,7 @@ func targetNotice(req Request) (subject, body string) {
 // none of the approval functions' roles wrote or changed it. Everything in
 // t but the reason comes from that record.
 func tamperNotice(table string, t Tamper) (subject, body string) {
-	subject = subjectLine("AMI approval: tampered record refused (request " + t.Ref + ")")
+	subject = notify.Subject("AMI approval: tampered record refused (request " + t.Ref + ")")
 	var b strings.Builder
 	fmt.Fprintf(&b, "A record in the AMI approval decisions table was refused as tampered: nothing was shared,\n")
 	fmt.Fprintf(&b, "no workflow step was acted on, and no one was told but you.\n\n")
@@ -153,10 +155,11 @@ func sweepNotice(req Request) (subject, body string) {
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "Build:   %s\nRequest: %s\n", oneLine(req.ImageARN), req.Ref)
-	return subjectLine(subject), b.String()
+	return notify.Subject(subject), b.String()
 }
 
-// buildLabel names a build for a subject; subjectLine makes it one line.
+// buildLabel names a build for a subject; notify.Subject makes it one line.
+// The build's name in it is Image Builder's (Build.Label), or the ARN's.
 func buildLabel(name, version string) string {
 	return strings.TrimSpace(name + " " + version)
 }
@@ -176,24 +179,6 @@ func oneLine(s string) string {
 		}
 		return r
 	}, strings.ToValidUTF8(s, "?"))
-}
-
-// subjectLine fits SNS's rules for an email subject: printable ASCII, no
-// line breaks, at most 100 characters. The build's name in it is Image
-// Builder's (Build.Label), or the ARN's.
-func subjectLine(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r < 0x20 || r > 0x7e {
-			r = '?'
-		}
-		b.WriteRune(r)
-	}
-	out := strings.TrimSpace(b.String())
-	if len(out) > 100 {
-		out = out[:97] + "..."
-	}
-	return out
 }
 
 // humanDuration says 72h as "3 days", 90m as "1h30m".

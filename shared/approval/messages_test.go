@@ -7,20 +7,6 @@ import (
 	"time"
 )
 
-func TestSubjectLine(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"Approve sharing of AMI build web 1.0.0", "Approve sharing of AMI build web 1.0.0"},
-		{"Approve build\nBcc: someone", "Approve build?Bcc: someone"},
-		{"Approve büild", "Approve b?ild"},
-		{strings.Repeat("x", 150), strings.Repeat("x", 97) + "..."},
-	}
-	for _, tt := range tests {
-		if got := subjectLine(tt.in); got != tt.want {
-			t.Errorf("subjectLine(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestHumanDuration(t *testing.T) {
 	tests := map[time.Duration]string{
 		72 * time.Hour: "3 days", 24 * time.Hour: "1 day", 90 * time.Minute: "1h30m",

@@ -8,10 +8,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-
 	"github.com/ebs-ops/lambda-suite/shared/clock"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
 // claimLease is how long a claim protects an attempt that has not published
@@ -37,7 +35,7 @@ type Requester struct {
 	// step, in the build's Region; EC2 names its AMIs.
 	Builds           *Regional[BuildAPI]
 	EC2              *Regional[NameAPI]
-	SNS              publishAPI
+	SNS              notify.PublishAPI
 	ApproverTopicARN string
 	Targets          Targets
 	ApprovalURL      string
@@ -168,14 +166,12 @@ func (r *Requester) claim(ctx context.Context, c claim, req *Request, st *Step, 
 // back, so that the retry takes over at once; its new link replaces this
 // one, which nobody has seen.
 func (r *Requester) publish(ctx context.Context, c claim, subject, body, ref string, now time.Time) (messageID string, err error) {
-	out, err := r.SNS.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(r.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
-	})
+	messageID, err = notify.Publish(ctx, r.SNS, r.ApproverTopicARN, notify.Message{Subject: subject, Body: body})
 	if err != nil {
 		if rerr := r.Store.releaseClaim(ctx, c); rerr != nil {
 			r.logger().WarnContext(ctx, "claim not released; the retry waits for the lease", c.logAttr(), "error", rerr.Error())
 		}
-		return "", fmt.Errorf("publish to approver topic: %w", err)
+		return "", err
 	}
 	if err := r.Store.markNotified(ctx, c, now); err != nil {
 		// The email is out. A retry would send another with a new link and
@@ -183,20 +179,18 @@ func (r *Requester) publish(ctx context.Context, c claim, subject, body, ref str
 		// does the same, which is the best that at-least-once allows.
 		r.logger().ErrorContext(ctx, "email sent but not marked as sent", c.logAttr(), "ref", ref, "error", err.Error())
 	}
-	return aws.ToString(out.MessageId), nil
+	return messageID, nil
 }
 
 // refuse tells the approvers that a message was refused, and why.
 func (r *Requester) refuse(ctx context.Context, im Image, res RequestResult, reason string) (RequestResult, error) {
 	res.Outcome, res.Reason = Refused, reason
 	subject, body := refusalNotice(im, reason)
-	out, err := r.SNS.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(r.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
-	})
+	id, err := notify.Publish(ctx, r.SNS, r.ApproverTopicARN, notify.Message{Subject: subject, Body: body})
 	if err != nil {
-		return res, fmt.Errorf("publish refusal to approver topic: %w", err)
+		return res, err
 	}
-	res.MessageID = aws.ToString(out.MessageId)
+	res.MessageID = id
 	return res, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
 // stepApprovalEmail is the approver's email for a build paused at a
@@ -11,7 +13,7 @@ import (
 // the step times out, and the link. Approving resumes the workflow, whose
 // own distribution shares the AMIs; rejecting stops it.
 func stepApprovalEmail(req Request, st Step, link string, now time.Time) (subject, body string) {
-	subject = subjectLine("Approve AMI build " + buildLabel(req.ImageName, req.Version) + ": paused, waiting for you")
+	subject = notify.Subject("Approve AMI build " + buildLabel(req.ImageName, req.Version) + ": paused, waiting for you")
 	var b strings.Builder
 	fmt.Fprintf(&b, "An EC2 Image Builder workflow paused this build at its WaitForAction step and waits for your decision.\n\n")
 	stepFacts(&b, req, st)
@@ -34,7 +36,7 @@ func stepApprovalEmail(req Request, st Step, link string, now time.Time) (subjec
 // waiting and times out soon. It carries no link: only the token's hash is
 // stored, so the link is the one in the first email, named by its request.
 func stepReminderEmail(req Request, st Step, now time.Time) (subject, body string) {
-	subject = subjectLine("Reminder: AMI build " + buildLabel(req.ImageName, req.Version) + " times out in " + humanDuration(st.TimesOutAt.Sub(now).Round(time.Minute)))
+	subject = notify.Subject("Reminder: AMI build " + buildLabel(req.ImageName, req.Version) + " times out in " + humanDuration(st.TimesOutAt.Sub(now).Round(time.Minute)))
 	var b strings.Builder
 	fmt.Fprintf(&b, "This build is still paused at its WaitForAction step, and nobody has decided yet.\n")
 	fmt.Fprintf(&b, "Step times out: %s (in %s). If nobody decides by then, the build fails.\n\n", st.TimesOutAt.UTC().Format(time.RFC1123), humanDuration(st.TimesOutAt.Sub(now).Round(time.Minute)))

@@ -4,9 +4,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
 // DefaultReminderLead is how long before a waiting step times out its
@@ -62,11 +61,9 @@ func (d *Decider) remind(run deadline.Run, now time.Time, toRemind stepRequests)
 			continue
 		}
 		subject, body := stepReminderEmail(req, st, now)
-		pub, err := d.SNS.Publish(work, &sns.PublishInput{
-			TopicArn: aws.String(d.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
-		})
+		id, err := notify.Publish(work, d.SNS, d.ApproverTopicARN, notify.Message{Subject: subject, Body: body})
 		if err != nil {
-			r.Error = "publish: " + err.Error()
+			r.Error = err.Error()
 			done, cancelDone := run.Finish()
 			if uerr := d.Store.unmarkReminded(done, req, now); uerr != nil {
 				d.logger().ErrorContext(work, "reminder failed and not given back: none will be sent", "ref", req.Ref, "error", uerr.Error())
@@ -75,7 +72,7 @@ func (d *Decider) remind(run deadline.Run, now time.Time, toRemind stepRequests)
 			out = append(out, r)
 			continue
 		}
-		r.MessageID = aws.ToString(pub.MessageId)
+		r.MessageID = id
 		d.logger().InfoContext(work, "reminder sent", "ref", req.Ref, "stepExecutionId", st.ExecutionID, "stepTimesOutAt", r.TimesOutAt)
 		out = append(out, r)
 	}

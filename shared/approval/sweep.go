@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
 // sweeperWho is who the audit records name for what the sweeper did.
@@ -122,9 +121,7 @@ func (d *Decider) sweepOne(run deadline.Run, req Request) Swept {
 	done, cancel := run.Finish()
 	defer cancel()
 	subject, body := sweepNotice(res.Request)
-	if _, err := d.SNS.Publish(done, &sns.PublishInput{
-		TopicArn: aws.String(d.ApproverTopicARN), Subject: aws.String(subject), Message: aws.String(body),
-	}); err != nil {
+	if _, err := notify.Publish(done, d.SNS, d.ApproverTopicARN, notify.Message{Subject: subject, Body: body}); err != nil {
 		// The outcome is recorded and the page shows it; only the email
 		// is lost.
 		d.logger().ErrorContext(done, "approver notice of the sweep failed", "ref", req.Ref, "error", err.Error())
@@ -151,9 +148,7 @@ func (d *Decider) reportTamper(run deadline.Run, id string, t Tamper) {
 		d.logger().ErrorContext(done, "tampered record not marked; telling the ops topic anyway", "ref", t.Ref, "error", err.Error())
 	}
 	subject, body := tamperNotice(d.Store.Table, t)
-	if _, err := d.SNS.Publish(done, &sns.PublishInput{
-		TopicArn: aws.String(d.OpsTopicARN), Subject: aws.String(subject), Message: aws.String(body),
-	}); err != nil {
+	if _, err := notify.Publish(done, d.SNS, d.OpsTopicARN, notify.Message{Subject: subject, Body: body}); err != nil {
 		d.logger().ErrorContext(done, "ops notice of a tampered record failed", "ref", t.Ref, "error", err.Error())
 	}
 }

@@ -2,6 +2,11 @@
 // one SNS message per event, to a topic the operator routes to email, to
 // Slack or Microsoft Teams (AWS Chatbot, now Amazon Q Developer in chat
 // applications), or anywhere else SNS delivers. No topic, no message.
+//
+// It is the suite's one SNS publisher: Notifier.Send (the operators'
+// notifications, structured for email and chat) and Publish (the approval
+// flow's plain-text emails) both go through publish, which makes the
+// subject an SNS subject (Subject) and names the topic in the error.
 package notify
 
 import (
@@ -18,12 +23,12 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
 )
 
-// publishAPI is the one SNS call the package makes.
-type publishAPI interface {
+// PublishAPI is the one SNS call the package makes.
+type PublishAPI interface {
 	Publish(context.Context, *sns.PublishInput, ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-var _ publishAPI = (*sns.Client)(nil)
+var _ PublishAPI = (*sns.Client)(nil)
 
 // Message is one notification. Subject says what happened in a line; Body
 // says what happened, with its IDs and links, and what to do.
@@ -44,7 +49,7 @@ const (
 // Notifier publishes to one topic. A nil Notifier, or one without a topic,
 // sends nothing.
 type Notifier struct {
-	SNS      publishAPI
+	SNS      PublishAPI
 	TopicARN string
 	Log      *slog.Logger // slog.Default() when nil
 }
@@ -69,23 +74,37 @@ func (n *Notifier) Send(ctx context.Context, m Message) error {
 	if !n.Enabled() {
 		return nil
 	}
-	msg, err := Structured(m)
-	if err != nil {
-		return err
-	}
-	_, err = n.SNS.Publish(ctx, &sns.PublishInput{
-		TopicArn:         aws.String(n.TopicARN),
-		Subject:          aws.String(Subject(m.Subject)),
-		Message:          aws.String(msg),
-		MessageStructure: aws.String("json"),
-	})
-	if err != nil {
-		err = fmt.Errorf("publish notification to %s: %w", n.TopicARN, err)
+	if _, err := publish(ctx, n.SNS, n.TopicARN, m, true); err != nil {
 		n.logger().WarnContext(ctx, "notification not sent", "subject", m.Subject, "error", err.Error())
 		return err
 	}
 	n.logger().InfoContext(ctx, "notification sent", "subject", m.Subject)
 	return nil
+}
+
+// Publish sends m to topic as plain text, as SNS email subscriptions
+// deliver it: the body as written, the subject made an SNS subject
+// (Subject). It returns SNS's message ID; the error names the topic.
+func Publish(ctx context.Context, api PublishAPI, topic string, m Message) (messageID string, err error) {
+	return publish(ctx, api, topic, m, false)
+}
+
+// publish is every SNS publish of the suite: structured, the body goes out
+// per protocol (Structured, MessageStructure "json"); otherwise as it is.
+func publish(ctx context.Context, api PublishAPI, topic string, m Message, structured bool) (string, error) {
+	in := &sns.PublishInput{TopicArn: aws.String(topic), Subject: aws.String(Subject(m.Subject)), Message: aws.String(m.Body)}
+	if structured {
+		msg, err := Structured(m)
+		if err != nil {
+			return "", err
+		}
+		in.Message, in.MessageStructure = aws.String(msg), aws.String("json")
+	}
+	out, err := api.Publish(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("publish to %s: %w", topic, err)
+	}
+	return aws.ToString(out.MessageId), nil
 }
 
 // chatMessage is a custom notification of Amazon Q Developer in chat
@@ -121,13 +140,12 @@ func Structured(m Message) (string, error) {
 }
 
 // Subject makes s an SNS subject: printable ASCII on one line, at most 100
-// characters, never empty.
+// characters, never empty. Every other character (a line break, a control
+// character, any non-ASCII one, invalid UTF-8) becomes '?', so text from
+// outside (a build's name) cannot add a header line or pass for another.
 func Subject(s string) string {
 	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			return ' '
-		case r > unicode.MaxASCII || !unicode.IsPrint(r):
+		if r > unicode.MaxASCII || !unicode.IsPrint(r) {
 			return '?'
 		}
 		return r
