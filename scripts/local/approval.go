@@ -21,12 +21,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/apigateway"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
@@ -57,7 +55,7 @@ var approvalLink = regexp.MustCompile(`https?://\S+\?token=[A-Za-z0-9_-]{43}`)
 // loopback by the built ami-approval-link, as API Gateway would serve it.
 type approvalRun struct {
 	r                     *runner
-	approver, target, ops *inbox
+	approver, target, ops *approvaltest.Inbox
 	page                  string // the page's base URL
 	amis                  map[string]string
 	ib                    *fakeimagebuilder.Server
@@ -83,25 +81,25 @@ func amiApproval(ctx context.Context, r *runner) error {
 		return err
 	}
 	snsc, sqsc := sns.NewFromConfig(r.cfg), sqs.NewFromConfig(r.cfg)
-	approverTopic, err := createTopic(ctx, snsc, "ami-approvers")
+	approverTopic, err := approvaltest.MakeTopic(ctx, snsc, "ami-approvers")
 	if err != nil {
 		return err
 	}
-	targetTopic, err := createTopic(ctx, snsc, "ami-shared")
+	targetTopic, err := approvaltest.MakeTopic(ctx, snsc, "ami-shared")
 	if err != nil {
 		return err
 	}
-	if a.approver, err = newInbox(ctx, snsc, sqsc, approverTopic); err != nil {
+	if a.approver, err = approvaltest.MakeInbox(ctx, snsc, sqsc, approverTopic); err != nil {
 		return err
 	}
-	if a.target, err = newInbox(ctx, snsc, sqsc, targetTopic); err != nil {
+	if a.target, err = approvaltest.MakeInbox(ctx, snsc, sqsc, targetTopic); err != nil {
 		return err
 	}
-	opsTopic, err := createTopic(ctx, snsc, "lambda-suite-ops")
+	opsTopic, err := approvaltest.MakeTopic(ctx, snsc, "lambda-suite-ops")
 	if err != nil {
 		return err
 	}
-	if a.ops, err = newInbox(ctx, snsc, sqsc, opsTopic); err != nil {
+	if a.ops, err = approvaltest.MakeInbox(ctx, snsc, sqsc, opsTopic); err != nil {
 		return err
 	}
 	proofKey, err := awstest.MakeHMACKey(ctx, kms.NewFromConfig(r.cfg))
@@ -168,7 +166,7 @@ func amiApproval(ctx context.Context, r *runner) error {
 	if _, err := r.invoke(ctx, request, sample); err != nil {
 		return err
 	}
-	mails, err := a.approver.receive(ctx)
+	mails, err := a.approver.Read(ctx)
 	if err != nil {
 		return err
 	}
@@ -189,7 +187,7 @@ func amiApproval(ctx context.Context, r *runner) error {
 	if _, err := r.invoke(ctx, request, sample); err != nil {
 		return err
 	}
-	mails, err = a.approver.receive(ctx)
+	mails, err = a.approver.Read(ctx)
 	if err != nil {
 		return err
 	}
@@ -221,7 +219,7 @@ func amiApproval(ctx context.Context, r *runner) error {
 	if err := a.checkShared(ctx, true); err != nil {
 		return err
 	}
-	notices, err := a.target.receive(ctx)
+	notices, err := a.target.Read(ctx)
 	if err != nil {
 		return err
 	}
@@ -234,7 +232,7 @@ func amiApproval(ctx context.Context, r *runner) error {
 	if page, err = a.fetch(ctx, http.MethodPost, a.page, form); err != nil {
 		return err
 	}
-	notices, err = a.target.receive(ctx)
+	notices, err = a.target.Read(ctx)
 	if err != nil {
 		return err
 	}
@@ -254,7 +252,7 @@ func amiApproval(ctx context.Context, r *runner) error {
 	if _, err := r.invoke(ctx, request, failed); err != nil {
 		return err
 	}
-	if mails, err = a.approver.receive(ctx); err != nil {
+	if mails, err = a.approver.Read(ctx); err != nil {
 		return err
 	}
 	r.check(len(mails) == 1 && !approvalLink.MatchString(mails[0].Body), "the approvers got a notice without a link")
@@ -316,7 +314,7 @@ func (a *approvalRun) forged(ctx context.Context, request *runtimeapi.Function) 
 	_ = json.Unmarshal(res.Payload, &out)
 	r.check(len(out) == 1 && out[0].Outcome == approval.Refused && strings.Contains(out[0].Reason, foreign),
 		"refused, the reason names %s", foreign)
-	mails, err := a.approver.receive(ctx)
+	mails, err := a.approver.Read(ctx)
 	if err != nil {
 		return err
 	}
@@ -353,7 +351,7 @@ func (a *approvalRun) stopped(ctx context.Context, request, sweeper *runtimeapi.
 	if _, err := r.invoke(ctx, request, bytes.ReplaceAll(sample, []byte(approvalSampleEast), []byte(out))); err != nil {
 		return err
 	}
-	mails, err := a.approver.receive(ctx)
+	mails, err := a.approver.Read(ctx)
 	if err != nil {
 		return err
 	}
@@ -389,11 +387,11 @@ func (a *approvalRun) stopped(ctx context.Context, request, sweeper *runtimeapi.
 		}
 		var swept []approval.Swept
 		_ = json.Unmarshal(res.Payload, &swept)
-		notices, err := a.target.receive(ctx)
+		notices, err := a.target.Read(ctx)
 		if err != nil {
 			return err
 		}
-		mails, err := a.approver.receive(ctx)
+		mails, err := a.approver.Read(ctx)
 		if err != nil {
 			return err
 		}
@@ -510,12 +508,12 @@ func (a *approvalRun) forgedDecision(ctx context.Context, sweeper *runtimeapi.Fu
 		return err
 	}
 	r.check(!slices.Contains(shared, approvaltest.Attacker), "%s is not shared with %s (launch permissions %v)", ami, approvaltest.Attacker, shared)
-	notices, err := a.target.receive(ctx)
+	notices, err := a.target.Read(ctx)
 	if err != nil {
 		return err
 	}
 	r.check(len(notices) == 0, "no notice to the target topic (found %d)", len(notices))
-	ops, err := a.ops.receive(ctx)
+	ops, err := a.ops.Read(ctx)
 	if err != nil {
 		return err
 	}
@@ -526,21 +524,9 @@ func (a *approvalRun) forgedDecision(ctx context.Context, sweeper *runtimeapi.Fu
 	return nil
 }
 
-// launchPermissions lists who may launch an AMI, sorted.
+// launchPermissions lists who may launch an AMI in region, sorted.
 func (a *approvalRun) launchPermissions(ctx context.Context, region, ami string) ([]string, error) {
-	c := ec2.NewFromConfig(a.r.cfg, func(o *ec2.Options) { o.Region = region })
-	out, err := c.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{
-		ImageId: aws.String(ami), Attribute: types.ImageAttributeNameLaunchPermission,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("describe launch permissions of %s: %w", ami, err)
-	}
-	var who []string
-	for _, p := range out.LaunchPermissions {
-		who = append(who, aws.ToString(p.UserId))
-	}
-	slices.Sort(who)
-	return who, nil
+	return approvaltest.ReadLaunchPermissions(ctx, ec2.NewFromConfig(a.r.cfg, func(o *ec2.Options) { o.Region = region }), ami)
 }
 
 // invokeLink is the stand-in for API Gateway: each HTTP request becomes one
@@ -629,7 +615,7 @@ func (a *approvalRun) checkShared(ctx context.Context, want bool) error {
 	return nil
 }
 
-func (a *approvalRun) printMail(what string, m mail) {
+func (a *approvalRun) printMail(what string, m approvaltest.Message) {
 	a.r.note("%s, subject %q:", what, m.Subject)
 	sc := bufio.NewScanner(strings.NewReader(m.Body))
 	for sc.Scan() {
@@ -655,95 +641,5 @@ func (a *approvalRun) createTable(ctx context.Context, name string) error {
 // goldenAMI makes an AMI in region as Image Builder leaves one.
 func (a *approvalRun) goldenAMI(ctx context.Context, region, imageARN string) (string, error) {
 	c := ec2.NewFromConfig(a.r.cfg, func(o *ec2.Options) { o.Region = region })
-	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
-		ImageId: aws.String(awstest.AMI), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), InstanceType: types.InstanceTypeT3Micro,
-		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance, Tags: []types.Tag{
-			{Key: aws.String("Name"), Value: aws.String("Image Builder build instance")},
-		}}},
-	})
-	if err != nil {
-		return "", fmt.Errorf("build instance in %s: %w", region, err)
-	}
-	img, err := c.CreateImage(ctx, &ec2.CreateImageInput{
-		InstanceId: run.Instances[0].InstanceId, Name: aws.String("golden-al2023 1.0.5 " + region),
-		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeImage, Tags: []types.Tag{
-			{Key: aws.String(approval.TagCreatedBy), Value: aws.String(approval.CreatedByImageBuilder)},
-			{Key: aws.String(approval.TagImageBuilderARN), Value: aws.String(imageARN)},
-		}}},
-	})
-	if err != nil {
-		return "", fmt.Errorf("create AMI in %s: %w", region, err)
-	}
-	// Image Builder terminates its build instance.
-	_, err = c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{aws.ToString(run.Instances[0].InstanceId)}})
-	if err != nil {
-		return "", fmt.Errorf("terminate build instance in %s: %w", region, err)
-	}
-	return aws.ToString(img.ImageId), nil
-}
-
-func createTopic(ctx context.Context, c *sns.Client, name string) (string, error) {
-	out, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
-	if err != nil {
-		return "", fmt.Errorf("create topic %s: %w", name, err)
-	}
-	return aws.ToString(out.TopicArn), nil
-}
-
-// inbox is an SQS queue subscribed to a topic: what an email subscriber
-// would get.
-type inbox struct {
-	sqs *sqs.Client
-	url string
-}
-
-type mail struct{ Subject, Body string }
-
-func newInbox(ctx context.Context, snsc *sns.Client, sqsc *sqs.Client, topic string) (*inbox, error) {
-	name := topic[strings.LastIndexByte(topic, ':')+1:] + "-inbox"
-	q, err := sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
-	if err != nil {
-		return nil, fmt.Errorf("create queue %s: %w", name, err)
-	}
-	attrs, err := sqsc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("queue %s: %w", name, err)
-	}
-	_, err = snsc.Subscribe(ctx, &sns.SubscribeInput{
-		TopicArn: aws.String(topic), Protocol: aws.String("sqs"),
-		Endpoint: aws.String(attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("subscribe %s to %s: %w", name, topic, err)
-	}
-	return &inbox{sqs: sqsc, url: aws.ToString(q.QueueUrl)}, nil
-}
-
-// receive returns and removes every message in the inbox.
-func (i *inbox) receive(ctx context.Context) ([]mail, error) {
-	var out []mail
-	for {
-		page, err := i.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(i.url), MaxNumberOfMessages: 10})
-		if err != nil {
-			return nil, fmt.Errorf("receive: %w", err)
-		}
-		if len(page.Messages) == 0 {
-			return out, nil
-		}
-		for _, m := range page.Messages {
-			var env mail
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &struct {
-				Subject *string
-				Message *string
-			}{&env.Subject, &env.Body}); err != nil {
-				return nil, fmt.Errorf("SQS body is not an SNS envelope: %w", err)
-			}
-			out = append(out, env)
-			if _, err := i.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(i.url), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				return nil, fmt.Errorf("delete message: %w", err)
-			}
-		}
-	}
+	return approvaltest.MakeGoldenAMI(ctx, c, region, imageARN, "golden-al2023 1.0.5 "+region)
 }

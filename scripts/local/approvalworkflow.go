@@ -45,7 +45,7 @@ func (a *approvalRun) paused(ctx context.Context, request, sweeper *runtimeapi.F
 	if _, err := r.invoke(ctx, request, event); err != nil {
 		return err
 	}
-	mails, err := a.approver.receive(ctx)
+	mails, err := a.approver.Read(ctx)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (a *approvalRun) paused(ctx context.Context, request, sweeper *runtimeapi.F
 	if _, err := r.invoke(ctx, request, event); err != nil {
 		return err
 	}
-	if mails, err = a.approver.receive(ctx); err != nil {
+	if mails, err = a.approver.Read(ctx); err != nil {
 		return err
 	}
 	r.check(len(mails) == 0, "no second email (found %d)", len(mails))
@@ -83,7 +83,7 @@ func (a *approvalRun) paused(ctx context.Context, request, sweeper *runtimeapi.F
 		if err != nil {
 			return err
 		}
-		if mails, err = a.approver.receive(ctx); err != nil {
+		if mails, err = a.approver.Read(ctx); err != nil {
 			return err
 		}
 		if i == 0 {
@@ -122,7 +122,7 @@ func (a *approvalRun) paused(ctx context.Context, request, sweeper *runtimeapi.F
 	}
 	r.check(strings.Contains(page.body, "nothing was sent now") && a.ib.Count("SendWorkflowStepAction") == 1,
 		"the page shows the recorded decision; nothing sent again (calls %d)", a.ib.Count("SendWorkflowStepAction"))
-	notices, err := a.target.receive(ctx)
+	notices, err := a.target.Read(ctx)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,11 @@
 // queue subscribed to each (what SNS sent is read back from there), and
 // AMIs tagged as EC2 Image Builder tags its own, and a fake Image Builder
 // that knows the builds a test registers (Built).
+//
+// Each helper that takes a testing.TB is a thin wrapper that stops the test
+// on an error; its core returns the error instead (MakeTopic, MakeInbox,
+// Inbox.Read, MakeGoldenAMI, ReadLaunchPermissions), for make local, which
+// is a program, not a test.
 package approvaltest
 
 import (
@@ -219,14 +224,32 @@ func CreateTable(tb testing.TB, db *dynamodb.Client, name string) {
 	awstest.CreateTable(tb, db, name, "expiresAt")
 }
 
-// CreateTopic makes an SNS topic and returns its ARN.
+// CreateTopic makes an SNS topic and returns its ARN; it stops the test on
+// failure.
 func CreateTopic(tb testing.TB, c *sns.Client, name string) string {
 	tb.Helper()
-	out, err := c.CreateTopic(context.Background(), &sns.CreateTopicInput{Name: aws.String(name)})
+	return must(tb, func() (string, error) { return MakeTopic(context.Background(), c, name) })
+}
+
+// MakeTopic is CreateTopic returning its error, for callers that are not
+// tests (make local).
+func MakeTopic(ctx context.Context, c *sns.Client, name string) (string, error) {
+	out, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
 	if err != nil {
-		tb.Fatalf("CreateTopic %s: %v", name, err)
+		return "", fmt.Errorf("CreateTopic %s: %w", name, err)
 	}
-	return aws.ToString(out.TopicArn)
+	return aws.ToString(out.TopicArn), nil
+}
+
+// must returns f's value, or stops the test with its error: the thin
+// testing.TB wrapper of each core here.
+func must[T any](tb testing.TB, f func() (T, error)) T {
+	tb.Helper()
+	v, err := f()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
 }
 
 // Inbox is an SQS queue subscribed to a topic.
@@ -241,69 +264,85 @@ type Message struct {
 	Body    string
 }
 
-// NewInbox subscribes a new queue to topic.
+// NewInbox subscribes a new queue to topic; it stops the test on failure.
 func NewInbox(tb testing.TB, snsc *sns.Client, sqsc *sqs.Client, topic string) *Inbox {
 	tb.Helper()
-	ctx := context.Background()
+	return must(tb, func() (*Inbox, error) { return MakeInbox(context.Background(), snsc, sqsc, topic) })
+}
+
+// MakeInbox is NewInbox returning its error (make local).
+func MakeInbox(ctx context.Context, snsc *sns.Client, sqsc *sqs.Client, topic string) (*Inbox, error) {
 	name := topic[strings.LastIndexByte(topic, ':')+1:] + "-inbox"
 	q, err := sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
 	if err != nil {
-		tb.Fatalf("CreateQueue %s: %v", name, err)
+		return nil, fmt.Errorf("CreateQueue %s: %w", name, err)
 	}
 	attrs, err := sqsc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
 	if err != nil {
-		tb.Fatalf("GetQueueAttributes %s: %v", name, err)
+		return nil, fmt.Errorf("GetQueueAttributes %s: %w", name, err)
 	}
 	_, err = snsc.Subscribe(ctx, &sns.SubscribeInput{
 		TopicArn: aws.String(topic), Protocol: aws.String("sqs"),
 		Endpoint: aws.String(attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]),
 	})
 	if err != nil {
-		tb.Fatalf("Subscribe %s to %s: %v", name, topic, err)
+		return nil, fmt.Errorf("Subscribe %s to %s: %w", name, topic, err)
 	}
-	return &Inbox{sqs: sqsc, url: aws.ToString(q.QueueUrl)}
+	return &Inbox{sqs: sqsc, url: aws.ToString(q.QueueUrl)}, nil
 }
 
-// Receive returns, and removes, every message in the inbox. moto delivers
-// on publish, so there is no waiting.
+// Receive returns, and removes, every message in the inbox; it stops the
+// test on failure. moto delivers on publish, so there is no waiting.
 func (i *Inbox) Receive(tb testing.TB) []Message {
 	tb.Helper()
-	ctx := context.Background()
+	return must(tb, func() ([]Message, error) { return i.Read(context.Background()) })
+}
+
+// Read is Receive returning its error (make local).
+func (i *Inbox) Read(ctx context.Context) ([]Message, error) {
 	var out []Message
 	for {
 		page, err := i.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(i.url), MaxNumberOfMessages: 10})
 		if err != nil {
-			tb.Fatalf("ReceiveMessage: %v", err)
+			return nil, fmt.Errorf("ReceiveMessage: %w", err)
 		}
 		if len(page.Messages) == 0 {
-			return out
+			return out, nil
 		}
 		for _, m := range page.Messages {
 			// Without raw delivery, the body is SNS's JSON envelope.
 			var env struct{ Subject, Message string }
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &env); err != nil {
-				tb.Fatalf("SQS body is not an SNS envelope: %v", err)
+				return nil, fmt.Errorf("SQS body is not an SNS envelope: %w", err)
 			}
 			out = append(out, Message{Subject: env.Subject, Body: env.Message})
 			if _, err := i.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(i.url), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				tb.Fatalf("DeleteMessage: %v", err)
+				return nil, fmt.Errorf("DeleteMessage: %w", err)
 			}
 		}
 	}
 }
 
 // GoldenAMI makes an AMI in region as Image Builder leaves one: available,
-// tagged CreatedBy and Ec2ImageBuilderArn (imageARN).
+// tagged CreatedBy and Ec2ImageBuilderArn (imageARN), its build instance
+// terminated. It stops the test on failure.
 func GoldenAMI(tb testing.TB, c *ec2.Client, region, imageARN, name string) string {
 	tb.Helper()
-	ctx := context.Background()
+	return must(tb, func() (string, error) { return MakeGoldenAMI(context.Background(), c, region, imageARN, name) })
+}
+
+// MakeGoldenAMI is GoldenAMI returning its error (make local).
+func MakeGoldenAMI(ctx context.Context, c *ec2.Client, region, imageARN, name string) (string, error) {
 	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{
 		ImageId: aws.String(awstest.AMI), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 		InstanceType: types.InstanceTypeT3Micro,
 		Placement:    &types.Placement{AvailabilityZone: aws.String(region + "a")},
+		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance, Tags: []types.Tag{
+			awstest.Tag("Name", "Image Builder build instance"),
+		}}},
 	})
 	if err != nil {
-		tb.Fatalf("RunInstances in %s: %v", region, err)
+		return "", fmt.Errorf("RunInstances in %s: %w", region, err)
 	}
 	img, err := c.CreateImage(ctx, &ec2.CreateImageInput{
 		InstanceId: run.Instances[0].InstanceId, Name: aws.String(name),
@@ -313,27 +352,37 @@ func GoldenAMI(tb testing.TB, c *ec2.Client, region, imageARN, name string) stri
 		}}},
 	})
 	if err != nil {
-		tb.Fatalf("CreateImage in %s: %v", region, err)
+		return "", fmt.Errorf("CreateImage in %s: %w", region, err)
 	}
-	return aws.ToString(img.ImageId)
+	// Image Builder terminates its build instance.
+	if _, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{aws.ToString(run.Instances[0].InstanceId)}}); err != nil {
+		return "", fmt.Errorf("TerminateInstances in %s: %w", region, err)
+	}
+	return aws.ToString(img.ImageId), nil
 }
 
 // LaunchPermissions lists who may launch an AMI, as EC2 reports it, sorted:
-// account IDs, organization and OU ARNs.
+// account IDs, organization and OU ARNs. It stops the test on failure.
 func LaunchPermissions(tb testing.TB, c *ec2.Client, amiID string) []string {
 	tb.Helper()
-	out, err := c.DescribeImageAttribute(context.Background(), &ec2.DescribeImageAttributeInput{
+	return must(tb, func() ([]string, error) { return ReadLaunchPermissions(context.Background(), c, amiID) })
+}
+
+// ReadLaunchPermissions is LaunchPermissions returning its error (make
+// local).
+func ReadLaunchPermissions(ctx context.Context, c *ec2.Client, amiID string) ([]string, error) {
+	out, err := c.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{
 		ImageId: aws.String(amiID), Attribute: types.ImageAttributeNameLaunchPermission,
 	})
 	if err != nil {
-		tb.Fatalf("DescribeImageAttribute %s: %v", amiID, err)
+		return nil, fmt.Errorf("DescribeImageAttribute %s: %w", amiID, err)
 	}
 	var who []string
 	for _, p := range out.LaunchPermissions {
 		who = append(who, aws.ToString(p.UserId)+aws.ToString(p.OrganizationArn)+aws.ToString(p.OrganizationalUnitArn)+string(p.Group))
 	}
 	slices.Sort(who)
-	return who
+	return who, nil
 }
 
 // Items returns every item of the table as JSON text, to search for what
