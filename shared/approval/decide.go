@@ -116,7 +116,7 @@ func (d *Decider) Decide(ctx context.Context, t Token, decision string, who Who)
 // decideShare is the SNS flow's decision: for an approval, it checks each
 // AMI, shares the AMIs and tells the target topic. An approval whose AMIs
 // cannot be shared is recorded as refused.
-func (d *Decider) decideShare(run deadline.Run, t Token, req Request, decision string, who Who) (Result, error) {
+func (d *Decider) decideShare(run *deadline.Run, t Token, req Request, decision string, who Who) (Result, error) {
 	work := run.Work()
 	done, cancel := run.Finish()
 	defer cancel()
@@ -171,7 +171,7 @@ func (d *Decider) decideShare(run deadline.Run, t Token, req Request, decision s
 // stopped (the approver's "Finish sharing", or the sweeper) back to sharing
 // under a new lease, and shares. The checks run first, so a check that
 // cannot run leaves the record as it was. errConflict: someone else took it.
-func (d *Decider) resume(run deadline.Run, req Request, audit Audit, sweep bool) (Result, error) {
+func (d *Decider) resume(run *deadline.Run, req Request, audit Audit, sweep bool) (Result, error) {
 	work := run.Work()
 	done, cancel := run.Finish()
 	defer cancel()
@@ -199,7 +199,7 @@ func (d *Decider) resume(run deadline.Run, req Request, audit Audit, sweep bool)
 
 // record writes the decision; when another was first, that one is returned.
 // A decision that starts sharing is audited once sharing ends.
-func (d *Decider) record(run deadline.Run, t Token, req Request, audit Audit, checks []AMICheck) (Result, error) {
+func (d *Decider) record(run *deadline.Run, t Token, req Request, audit Audit, checks []AMICheck) (Result, error) {
 	done, cancel := run.Finish()
 	defer cancel()
 	err := d.Store.recordDecision(run.Work(), req, nil, audit.At)
@@ -239,7 +239,7 @@ func (d *Decider) record(run deadline.Run, t Token, req Request, audit Audit, ch
 //
 // The shares run on the Run's Work(); the undo and the records on its
 // Finish(), which the work's end does not cancel.
-func (d *Decider) share(run deadline.Run, req Request, audit Audit, checks []AMICheck) (Result, error) {
+func (d *Decider) share(run *deadline.Run, req Request, audit Audit, checks []AMICheck) (Result, error) {
 	work := run.Work()
 	done, cancel := run.Finish()
 	defer cancel()

@@ -24,7 +24,7 @@ import (
 // A step that no longer waits (it timed out, or was resumed or stopped
 // elsewhere) gets nothing: the decision is recorded with that outcome and
 // the page says so.
-func (d *Decider) decideStep(run deadline.Run, t Token, req Request, st Step, decision string, who Who) (Result, error) {
+func (d *Decider) decideStep(run *deadline.Run, t Token, req Request, st Step, decision string, who Who) (Result, error) {
 	work := run.Work()
 	done, cancel := run.Finish()
 	defer cancel()
@@ -75,7 +75,7 @@ func (d *Decider) decideStep(run deadline.Run, t Token, req Request, st Step, de
 // send sends the recorded decision's action to the step and records what
 // came of it. An answer that the step no longer waits is an outcome, not an
 // error; any other error leaves the record "sending", for a retry.
-func (d *Decider) send(run deadline.Run, req Request, st Step, audit Audit) (Result, error) {
+func (d *Decider) send(run *deadline.Run, req Request, st Step, audit Audit) (Result, error) {
 	work := run.Work()
 	done, cancel := run.Finish()
 	defer cancel()

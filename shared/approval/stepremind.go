@@ -27,7 +27,7 @@ type Reminded struct {
 // is set and no decision is recorded): two sweeps cannot both send, and a
 // request decided meanwhile gets none. A failed publish gives the mark back
 // for the next sweep.
-func (d *Decider) remind(run deadline.Run, now time.Time, toRemind stepRequests) []Reminded {
+func (d *Decider) remind(run *deadline.Run, now time.Time, toRemind stepRequests) []Reminded {
 	work := run.Work()
 	var out []Reminded
 	for i, sr := range toRemind {

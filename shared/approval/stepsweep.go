@@ -44,7 +44,7 @@ func (d *Decider) sweepSteps(ctx context.Context, lead time.Duration) ([]Resent,
 // audited as the sweeper's. A step that timed out or was acted on
 // elsewhere meanwhile is recorded so. Without this, a recorded approval
 // could sit unsent until its step timed out and failed the build.
-func (d *Decider) resend(run deadline.Run, now time.Time, unconfirmed stepRequests) []Resent {
+func (d *Decider) resend(run *deadline.Run, now time.Time, unconfirmed stepRequests) []Resent {
 	work := run.Work()
 	var out []Resent
 	for i, r := range unconfirmed {
@@ -78,7 +78,7 @@ func (d *Decider) resend(run deadline.Run, now time.Time, unconfirmed stepReques
 // *Tamper when it does not verify (or carries no MAC: a recorded decision
 // of the version before sealing is never sent by the sweeper), which is
 // reported; an error when KMS could not say.
-func (d *Decider) trusted(run deadline.Run, r stepRequest) (*Tamper, error) {
+func (d *Decider) trusted(run *deadline.Run, r stepRequest) (*Tamper, error) {
 	unsealed, err := d.Store.verify(run.Work(), r.Request, &r.Step)
 	tamper, bad := tamperOf(err)
 	switch {

@@ -81,7 +81,7 @@ func (d *Decider) sweepStopped(ctx context.Context) ([]Swept, error) {
 	return out, nil
 }
 
-func (d *Decider) sweepOne(run deadline.Run, req Request) Swept {
+func (d *Decider) sweepOne(run *deadline.Run, req Request) Swept {
 	work := run.Work()
 	sw := Swept{Ref: req.Ref}
 	audit := Audit{Ref: req.Ref, ImageARN: req.ImageARN, Action: "sweep", Who: sweeperWho, At: d.now(), AMIs: req.AMIs, Targets: req.Targets}
@@ -135,7 +135,7 @@ func (d *Decider) sweepOne(run deadline.Run, req Request) Swept {
 // later sweeps, which find it again, only count it. Whoever forged the
 // record may have set the mark too; the sweep's metric
 // (ApprovalRecordsTampered) counts the record at every sweep regardless.
-func (d *Decider) reportTamper(run deadline.Run, id string, t Tamper) {
+func (d *Decider) reportTamper(run *deadline.Run, id string, t Tamper) {
 	done, cancel := run.Finish()
 	defer cancel()
 	d.logger().ErrorContext(done, "record refused as tampered: nothing done", "ref", t.Ref, "imageArn", t.ImageARN, "reason", t.Reason)

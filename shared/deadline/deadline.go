@@ -50,17 +50,17 @@ type invocationEnd struct{}
 // Start begins work toward ctx's deadline, keeping Margin of the time left
 // free. Without a deadline (a test, a local run) ctx's own cancellation
 // applies and no margin is kept. Call Stop when the work is over.
-func Start(ctx context.Context) Run { return StartKeeping(ctx, 0) }
+func Start(ctx context.Context) *Run { return StartKeeping(ctx, 0) }
 
 // StartKeeping is Start with a margin a setting may fix (such as the health
 // gate's DEADLINE_MARGIN): a positive margin is kept as given, zero keeps
 // the one that scales with the time left (Margin).
-func StartKeeping(ctx context.Context, margin time.Duration) Run {
+func StartKeeping(ctx context.Context, margin time.Duration) *Run {
 	end, ok := ctx.Value(invocationEnd{}).(time.Time)
 	if !ok {
 		end, _ = ctx.Deadline()
 	}
-	r := Run{base: ctx, end: end}
+	r := &Run{base: ctx, end: end}
 	if end.IsZero() {
 		r.work, r.stop = context.WithCancel(ctx)
 		return r
@@ -76,22 +76,22 @@ func StartKeeping(ctx context.Context, margin time.Duration) Run {
 // Work is the context the work runs on: it ends Margin before the
 // invocation's deadline, when Stop is called, or when the context Start
 // was given ends.
-func (r Run) Work() context.Context { return r.work }
+func (r *Run) Work() context.Context { return r.work }
 
 // Margin is the time the Run keeps free before the invocation's deadline:
 // zero without a deadline.
-func (r Run) Margin() time.Duration { return r.margin }
+func (r *Run) Margin() time.Duration { return r.margin }
 
 // Stop ends the work context and releases its resources. Finish still
 // works after it.
-func (r Run) Stop() { r.stop() }
+func (r *Run) Stop() { r.stop() }
 
 // Finish returns a context for finishing what was started (undoing a
 // half-done act, recording the outcome, handing the rest on), however the
 // work ended: it keeps the values of the context Start was given but not
 // its cancellation, and ends at the invocation's own deadline, the margin
 // the Run kept free. Without a deadline it ends MaxMargin from now.
-func (r Run) Finish() (context.Context, context.CancelFunc) {
+func (r *Run) Finish() (context.Context, context.CancelFunc) {
 	end := r.end
 	if end.IsZero() {
 		end = time.Now().Add(MaxMargin)

@@ -74,7 +74,11 @@ func (n *Notifier) Send(ctx context.Context, m Message) error {
 	if !n.Enabled() {
 		return nil
 	}
-	if _, err := publish(ctx, n.SNS, n.TopicARN, m, true); err != nil {
+	msg, err := Structured(m)
+	if err != nil {
+		return err
+	}
+	if _, err := publish(ctx, n.SNS, n.TopicARN, m.Subject, msg, "json"); err != nil {
 		n.logger().WarnContext(ctx, "notification not sent", "subject", m.Subject, "error", err.Error())
 		return err
 	}
@@ -86,19 +90,15 @@ func (n *Notifier) Send(ctx context.Context, m Message) error {
 // deliver it: the body as written, the subject made an SNS subject
 // (Subject). It returns SNS's message ID; the error names the topic.
 func Publish(ctx context.Context, api PublishAPI, topic string, m Message) (messageID string, err error) {
-	return publish(ctx, api, topic, m, false)
+	return publish(ctx, api, topic, m.Subject, m.Body, "")
 }
 
-// publish is every SNS publish of the suite: structured, the body goes out
-// per protocol (Structured, MessageStructure "json"); otherwise as it is.
-func publish(ctx context.Context, api PublishAPI, topic string, m Message, structured bool) (string, error) {
-	in := &sns.PublishInput{TopicArn: aws.String(topic), Subject: aws.String(Subject(m.Subject)), Message: aws.String(m.Body)}
-	if structured {
-		msg, err := Structured(m)
-		if err != nil {
-			return "", err
-		}
-		in.Message, in.MessageStructure = aws.String(msg), aws.String("json")
+// publish is every SNS publish of the suite: message goes out as it is, or
+// per protocol when structure is "json" (Structured).
+func publish(ctx context.Context, api PublishAPI, topic, subject, message, structure string) (string, error) {
+	in := &sns.PublishInput{TopicArn: aws.String(topic), Subject: aws.String(Subject(subject)), Message: aws.String(message)}
+	if structure != "" {
+		in.MessageStructure = aws.String(structure)
 	}
 	out, err := api.Publish(ctx, in)
 	if err != nil {
