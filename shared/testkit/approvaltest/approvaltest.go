@@ -286,7 +286,7 @@ func MakeInbox(ctx context.Context, snsc *sns.Client, sqsc *sqs.Client, topic st
 		Endpoint: aws.String(attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("Subscribe %s to %s: %w", name, topic, err)
+		return nil, fmt.Errorf("subscribe %s to %s: %w", name, topic, err)
 	}
 	return &Inbox{sqs: sqsc, url: aws.ToString(q.QueueUrl)}, nil
 }
