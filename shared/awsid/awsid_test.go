@@ -322,3 +322,20 @@ func TestParseKMSKeyARN(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSecretARN(t *testing.T) {
+	for s, ok := range map[string]bool{
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:oidc/client-AbC123":       true,
+		"arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:client-secret-x1Y2z3": true,
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:oidc/client":              false, // partial: no suffix
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:-AbC123":                  false, // no name
+		"arn:aws:secretsmanager:us-east-1:12345:secret:client-AbC123":                   false,
+		"arn:aws:kms:us-east-1:123456789012:secret:client-AbC123":                       false,
+		"arn:aws:secretsmanager:us-east-1:123456789012:client-AbC123":                   false,
+		"oidc/client": false,
+	} {
+		if _, err := ParseSecretARN(s); (err == nil) != ok {
+			t.Errorf("ParseSecretARN(%q) = %v, want ok %v", s, err, ok)
+		}
+	}
+}

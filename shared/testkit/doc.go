@@ -6,9 +6,9 @@
 // speak AWS's wire protocols on loopback (fakehealthgate, fakeimagebuilder)
 // and their base (wirefake: the httptest server, the call log over calllog,
 // the signing Region, the error shapes), the replace-root-volume
-// task fake (replacetest), fault injection (fault), the sample events
-// (sample), an EMF reader (emf), and per-domain helpers (approvaltest,
-// diskalarmtest, notifytest).
+// task fake (replacetest), an OpenID Connect provider (oidctest), fault
+// injection (fault), the sample events (sample), an EMF reader (emf), and
+// per-domain helpers (approvaltest, diskalarmtest, notifytest).
 //
 // Nothing under it is linked into a function binary: TestFunctionsShipNoTooling
 // checks that with `go list -deps ./functions/...`. It lives beside the
