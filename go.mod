@@ -26,6 +26,9 @@ require (
 	// Pinned with the SDK core v1.48.0 it requires (the approval page's
 	// OIDC client secret, shared/signin).
 	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.51.0
+	// Pinned: SES API v2 SendEmail for the named approvers' emails
+	// (shared/mail); it moves the SDK core to v1.48.0.
+	github.com/aws/aws-sdk-go-v2/service/sesv2 v1.80.0
 	github.com/aws/aws-sdk-go-v2/service/sns v1.47.9
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.52.10
 	github.com/aws/constructs-go/constructs/v10 v10.8.1

@@ -8,7 +8,8 @@
 // the signing Region, the error shapes), the replace-root-volume
 // task fake (replacetest), an OpenID Connect provider (oidctest), fault
 // injection (fault), the sample events (sample), an EMF reader (emf), and
-// per-domain helpers (approvaltest, diskalarmtest, notifytest).
+// per-domain helpers (approvaltest, diskalarmtest, notifytest, and sestest:
+// the emails sent with SES, as moto accepted them).
 //
 // Nothing under it is linked into a function binary: TestFunctionsShipNoTooling
 // checks that with `go list -deps ./functions/...`. It lives beside the

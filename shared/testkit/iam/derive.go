@@ -28,6 +28,12 @@ type need struct {
 	// value becomes dynamodb:LeadingKeys, the table's key schema read from
 	// the local AWS at evaluation time.
 	item map[string]any
+	// sesFrom is an SES sender whose identity (the address's own, or its
+	// domain's) is the resource, read from the local AWS at evaluation time.
+	sesFrom string
+	// secretID is a secret's name or ARN whose full ARN is the resource,
+	// read from the local AWS at evaluation time.
+	secretID string
 }
 
 // arnOf builds an ARN in the call's partition, Region and account.
@@ -220,10 +226,21 @@ func (c *call) needs() ([]need, error) {
 		}
 	case "ses":
 		if c.operation == "SendEmail" {
-			// The identity the message is sent from (an email address
-			// identity; a domain identity is not modelled here).
-			from := c.str("FromEmailAddress")
-			return []need{{action: action, typ: "identity", arn: c.arnOf("ses", c.region, c.account, "identity/"+from), keys: map[string][]string{"ses:FromAddress": {from}}}}, nil
+			return c.sesSendNeeds(action)
+		}
+	case "secretsmanager":
+		if c.operation == "GetSecretValue" {
+			id := c.str("SecretId")
+			keys := map[string][]string{"secretsmanager:SecretId": {id}}
+			if v := c.str("VersionId"); v != "" {
+				keys["secretsmanager:VersionId"] = []string{v}
+			}
+			if v := c.str("VersionStage"); v != "" {
+				keys["secretsmanager:VersionStage"] = []string{v}
+			}
+			// The secret's full ARN, read from the local AWS when the
+			// request names it by name or partial ARN.
+			return []need{{action: action, typ: "Secret", secretID: id, keys: keys}}, nil
 		}
 	}
 	return nil, fmt.Errorf("the IAM layer does not know how to authorize %s: add it to shared/testkit/iam/derive.go and catalog/actions.json", action)

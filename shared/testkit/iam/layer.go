@@ -309,6 +309,20 @@ func (l *Layer) evaluate(ctx context.Context, p *Principal, c *call, n need) err
 		_, n.arn, _ = c.ec2Resource(vol)
 		n.tagsOf = vol
 	}
+	if n.sesFrom != "" {
+		id, err := l.sesIdentity(ctx, c, n.sesFrom)
+		if err != nil {
+			return l.deny(p, n.action, "*", err)
+		}
+		n.arn = c.arnOf("ses", c.region, c.account, "identity/"+id)
+	}
+	if n.secretID != "" {
+		a, err := l.secretARN(ctx, c, n.secretID)
+		if err != nil {
+			return l.deny(p, n.action, "*", err)
+		}
+		n.arn = a
+	}
 	resource := "*"
 	if n.typ != "" {
 		var rt *catalog.ActionResource
@@ -433,12 +447,16 @@ func (l *Layer) implied(c *call, needs []need) []need {
 
 // admin is an EC2 client of moto as the call's account, for the facts IAM
 // reads from the resources themselves (tags, an instance's root volume).
-func (l *Layer) admin(c *call) *ec2.Client {
-	return ec2.New(ec2.Options{
+func (l *Layer) admin(c *call) *ec2.Client { return ec2.NewFromConfig(l.adminConfig(c)) }
+
+// adminConfig is the SDK configuration of moto as the call's account
+// admin, past the layer: the clients that read those facts are built from it.
+func (l *Layer) adminConfig(c *call) aws.Config {
+	return aws.Config{
 		Region: c.region, BaseEndpoint: aws.String(l.motoURL),
 		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 		APIOptions:  []func(*middleware.Stack) error{awstest.AccountHeader(c.account)},
-	})
+	}
 }
 
 // rootVolume returns the ID of the volume attached at an instance's root device.
@@ -466,11 +484,7 @@ func (l *Layer) rootVolume(ctx context.Context, c *call, instanceID string) (str
 func (l *Layer) leadingKey(ctx context.Context, c *call, tableARN string, item map[string]any) (string, error) {
 	name, ok := l.hashKeys.Load(c.account + " " + tableARN)
 	if !ok {
-		db := dynamodb.New(dynamodb.Options{
-			Region: c.region, BaseEndpoint: aws.String(l.motoURL),
-			Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-			APIOptions:  []func(*middleware.Stack) error{awstest.AccountHeader(c.account)},
-		})
+		db := dynamodb.NewFromConfig(l.adminConfig(c))
 		out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tableARN[strings.LastIndex(tableARN, "/")+1:])})
 		if err != nil {
 			// No such table: the call itself fails where it is sent, and
