@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,13 +84,19 @@ type fixture struct {
 	cfg, roleCfg aws.Config
 }
 
-func newFixture(t *testing.T) fixture {
+func newFixture(t *testing.T) fixture { return newViewFixture(t, false) }
+
+// newViewFixture is newFixture with the template's organizational view on
+// or off (HealthGateOrganizationView), and the gate's ORGANIZATION_VIEW
+// with it: the gate's role as SAM writes it then.
+func newViewFixture(t *testing.T, organization bool) fixture {
 	t.Helper()
 	f := fakehealthgate.New(t)
 	cfg, acct := awstest.Moto(t).Config(t)
 	role := iam.As(t, cfg, acct, template, function, iam.Options{
-		Names:  map[string]string{"HealthGateNotifyTopic": notifyTopic},
-		Routes: map[string]string{"health": f.URL, "codepipeline": f.URL},
+		Names:      map[string]string{"HealthGateNotifyTopic": notifyTopic},
+		Routes:     map[string]string{"health": f.URL, "codepipeline": f.URL},
+		Parameters: map[string]string{"HealthGateOrganizationView": strconv.FormatBool(organization)},
 	})
 	// The fake's transport and retryer (throttles retried, fast), under the role.
 	roleCfg := role.Config.Copy()
@@ -97,10 +104,11 @@ func newFixture(t *testing.T) fixture {
 	roleCfg.HTTPClient, roleCfg.Retryer = fakeCfg.HTTPClient, fakeCfg.Retryer
 	return fixture{fake: f, cfg: cfg, roleCfg: roleCfg, h: &handler{
 		gate: &healthgate.Gate{
-			Health: health.NewFromConfig(roleCfg),
-			Jobs:   codepipeline.NewFromConfig(roleCfg),
-			Region: "us-east-1",
-			Margin: time.Second,
+			Health:       health.NewFromConfig(roleCfg),
+			Jobs:         codepipeline.NewFromConfig(roleCfg),
+			Region:       "us-east-1",
+			Organization: organization,
+			Margin:       time.Second,
 		},
 		log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}}

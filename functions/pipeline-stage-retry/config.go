@@ -29,18 +29,28 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 	if region == "" {
 		r.Fail("AWS_REGION", "not set (Lambda sets it; set it when running elsewhere)")
 	}
+	organization := r.Bool("ORGANIZATION_VIEW", false)
 	c := healthgate.RetryConfig{
-		Region:       region,
-		Pipelines:    settings.Parse(r, "PIPELINES", "", parsePipelines),
-		AnyFailure:   r.Bool("RETRY_ANY_FAILURE", false),
-		DefaultCheck: settings.Parse(r, "DEFAULT_CHECK", "", func(s string) (healthgate.Params, error) { return healthgate.ParseParams(s, region) }),
+		Region:     region,
+		Pipelines:  settings.Parse(r, "PIPELINES", "", parsePipelines),
+		AnyFailure: r.Bool("RETRY_ANY_FAILURE", false),
+		DefaultCheck: settings.Parse(r, "DEFAULT_CHECK", "", func(s string) (healthgate.Params, error) {
+			p, err := healthgate.ParseParams(s, region)
+			if err == nil {
+				// The function's own account is not known before an
+				// invocation: without the organizational view, DEFAULT_CHECK
+				// names no accounts.
+				err = p.CheckScope(organization, "")
+			}
+			return p, err
+		}),
 		// EventBridge Scheduler runs one-time schedules to the minute.
 		FirstDelay:       r.Duration("RECHECK_DELAY", 2*time.Minute, healthgate.RecheckDelayMin, healthgate.RecheckDelayMax),
 		MaxDelay:         r.Duration("RECHECK_MAX_DELAY", 15*time.Minute, healthgate.RecheckMaxDelayMin, healthgate.RecheckMaxDelayMax),
 		Window:           r.Duration("MAX_RETRY_WINDOW", 6*time.Hour, healthgate.RetryWindowMin, healthgate.RetryWindowMax),
 		ScheduleGroup:    r.String("SCHEDULE_GROUP", ""),
 		SchedulerRoleARN: r.String("SCHEDULER_ROLE_ARN", ""),
-		Organization:     r.Bool("ORGANIZATION_VIEW", false),
+		Organization:     organization,
 	}
 	if !groupName.MatchString(c.ScheduleGroup) {
 		r.Fail("SCHEDULE_GROUP", "%q is not a schedule group name", c.ScheduleGroup)

@@ -36,6 +36,10 @@ func TestLoadConfig(t *testing.T) {
 	custom := defaults
 	custom.AnyFailure, custom.Window, custom.FirstDelay = true, 2*time.Hour, time.Minute
 	custom.DefaultCheck.Regions = []string{"eu-west-1", "eu-central-1"}
+	scoped := defaults
+	scoped.Organization = true
+	scoped.DefaultCheck.Accounts = []string{"111111111111"}
+	scoped.DefaultCheck.ExcludeEventTypeCodes = []string{"AWS_EC2_*"}
 
 	tests := []struct {
 		name    string
@@ -54,6 +58,9 @@ func TestLoadConfig(t *testing.T) {
 		{name: "no pipeline", env: with("PIPELINES", " , "), wantErr: []string{"PIPELINES"}},
 		{name: "notification topic", env: with("NOTIFY_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:pipeline-events"), want: defaults},
 		{name: "notification topic not an ARN", env: with("NOTIFY_TOPIC_ARN", "pipeline-events"), wantErr: []string{"NOTIFY_TOPIC_ARN"}},
+		{name: "DEFAULT_CHECK scoped, organizational view", env: with("ORGANIZATION_VIEW", "true", "DEFAULT_CHECK", `{"accounts":["111111111111"],"excludeEventTypeCodes":["aws_ec2_*"]}`), want: scoped},
+		{name: "DEFAULT_CHECK accounts without the organizational view", env: with("DEFAULT_CHECK", `{"accounts":["111111111111"]}`), wantErr: []string{"DEFAULT_CHECK", "accounts: 111111111111", "ORGANIZATION_VIEW"}},
+		{name: "DEFAULT_CHECK bad scope keys", env: with("ORGANIZATION_VIEW", "true", "DEFAULT_CHECK", `{"accounts":["1234"],"actionabilities":["SOON"]}`), wantErr: []string{"DEFAULT_CHECK", "accounts:", "actionabilities:"}},
 		{name: "max delay below first", env: with("RECHECK_DELAY", "20m", "RECHECK_MAX_DELAY", "10m"), wantErr: []string{"RECHECK_MAX_DELAY"}},
 	}
 	for _, tt := range tests {

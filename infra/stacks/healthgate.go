@@ -59,7 +59,8 @@ type HealthGateStackProps struct {
 	ExamplePipelineName   string
 	ExampleUserParameters string
 	// OrganizationView has both functions ask AWS Health's organizational
-	// view, and allows them health:DescribeEventsForOrganization.
+	// view, and allows them health:DescribeEventsForOrganization and
+	// health:DescribeAffectedAccountsForOrganization.
 	OrganizationView bool
 	// RetryAnyFailure retries stages that failed for other reasons than
 	// the gate too, once AWS Health is clear.
@@ -151,7 +152,9 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 
 	healthActions := []string{"health:DescribeEvents"}
 	if p.OrganizationView {
-		healthActions = append(healthActions, "health:DescribeEventsForOrganization")
+		// DescribeAffectedAccountsForOrganization confirms which accounts
+		// an event affects, for the accounts key.
+		healthActions = append(healthActions, "health:DescribeEventsForOrganization", "health:DescribeAffectedAccountsForOrganization")
 	}
 	orgView := strconv.FormatBool(p.OrganizationView)
 	topic := notificationTopic(stack, "HealthGateNotifyTopic", p.NotifyTopicARN, "lambda-suite pipeline health gate")

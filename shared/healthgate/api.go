@@ -15,6 +15,7 @@ import (
 type HealthAPI interface {
 	health.DescribeEventsAPIClient
 	health.DescribeEventsForOrganizationAPIClient
+	health.DescribeAffectedAccountsForOrganizationAPIClient
 }
 
 // JobAPI answers CodePipeline jobs.

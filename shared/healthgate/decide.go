@@ -243,9 +243,26 @@ func InternalAnswer(reason string) Answer {
 }
 
 // eventLine names one event the way an operator looks it up: service,
-// Region, event type code and ARN.
+// Region, event type code and ARN, the accounts it affects, when it
+// started and its page in the AWS Health Dashboard.
 func eventLine(e Event) string {
-	return fmt.Sprintf("%s in %s: %s (%s)", e.Service, e.Region, e.TypeCode, e.ARN)
+	accounts := strings.Join(e.Accounts, ", ")
+	switch {
+	case accounts != "":
+	case e.Scope == "PUBLIC":
+		accounts = "every account in the Region (public event)"
+	default:
+		accounts = "not looked up (name accounts to scope the check)"
+	}
+	started := "unknown"
+	if !e.StartTime.IsZero() {
+		started = e.StartTime.UTC().Format(time.RFC3339)
+	}
+	line := fmt.Sprintf("%s in %s: %s (%s), accounts: %s, started %s", e.Service, e.Region, e.TypeCode, e.ARN, accounts, started)
+	if e.Link != "" {
+		line += ", " + e.Link
+	}
+	return line
 }
 
 // openEvents says what the check found, or would have: "2 open issue

@@ -115,6 +115,12 @@ func (c *HealthClient) DescribeEventsForOrganization(ctx context.Context, in *he
 	})
 }
 
+func (c *HealthClient) DescribeAffectedAccountsForOrganization(ctx context.Context, in *health.DescribeAffectedAccountsForOrganizationInput, optFns ...func(*health.Options)) (*health.DescribeAffectedAccountsForOrganizationOutput, error) {
+	return failover(ctx, c, func(ctx context.Context, hc *health.Client) (*health.DescribeAffectedAccountsForOrganizationOutput, error) {
+		return hc.DescribeAffectedAccountsForOrganization(ctx, in, optFns...)
+	})
+}
+
 // failover calls each endpoint, starting with the preferred one, until one
 // answers. An answer that is an error (a refusal, throttling) is final: the
 // standby would say the same. A page token from one endpoint may not work

@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 )
@@ -19,7 +22,10 @@ type CheckInput struct {
 	DecodeErr error
 	// Region is the function's own: the one empty UserParameters gate.
 	Region string
-	Now    time.Time
+	// View is whose events the check sees: the organization's, or the
+	// function's own account's (View.Account).
+	View View
+	Now  time.Time
 	// Left is the time the check may take, to the end of its budget;
 	// Bounded is false when the invocation has no deadline (no limit).
 	Left    time.Duration
@@ -50,6 +56,9 @@ func PlanCheck(in CheckInput) CheckPlan {
 		return CheckPlan{Answer: InvalidEventAnswer(in.DecodeErr)}
 	}
 	params, err := ParseParams(in.Job.UserParameters, in.Region)
+	if err == nil {
+		err = params.CheckScope(in.View.Organization, in.View.Account)
+	}
 	if err != nil {
 		return CheckPlan{Answer: InvalidAnswer(err)}
 	}
@@ -94,7 +103,8 @@ func (g *Gate) Answer(ctx context.Context, job Job, decodeErr error) Answer {
 	run := deadline.StartKeeping(ctx, g.Margin)
 	defer run.Stop()
 	checkCtx := run.Work()
-	in := CheckInput{Job: job, DecodeErr: decodeErr, Region: g.Region, Now: g.now(), Margin: run.Margin(), Explicit: g.Margin > 0}
+	view := View{Organization: g.Organization, Account: ownAccount(ctx, job)}
+	in := CheckInput{Job: job, DecodeErr: decodeErr, Region: g.Region, View: view, Now: g.now(), Margin: run.Margin(), Explicit: g.Margin > 0}
 	if dl, ok := checkCtx.Deadline(); ok {
 		in.Left, in.Bounded = time.Until(dl), true
 	}
@@ -102,6 +112,18 @@ func (g *Gate) Answer(ctx context.Context, job Job, decodeErr error) Answer {
 	if !plan.Ask {
 		return plan.Answer
 	}
-	events, err := Check(checkCtx, g.Health, plan.Params, g.Organization)
+	events, err := Check(checkCtx, g.Health, plan.Params, view)
 	return Decide(plan.Params, plan.Token, g.now(), events, err)
+}
+
+// ownAccount is the account whose AWS Health events the function sees
+// without the organizational view: its own, from the ARN it was invoked
+// by, or, outside Lambda, the job's.
+func ownAccount(ctx context.Context, job Job) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		if a, err := arn.Parse(lc.InvokedFunctionArn); err == nil {
+			return a.AccountID
+		}
+	}
+	return job.AccountID
 }

@@ -203,7 +203,7 @@ func TestHealthClientFailsOverToTheStandby(t *testing.T) {
 	}, nil)
 
 	for range 2 { // the second check starts on the standby that answered
-		events, err := Check(context.Background(), c, DefaultParams("us-east-1"), false)
+		events, err := Check(context.Background(), c, DefaultParams("us-east-1"), View{})
 		if err != nil || len(events) != 1 || events[0].ARN != blocker.ARN {
 			t.Fatalf("Check = %+v, %v, want the blocking event from the standby", events, err)
 		}
@@ -218,7 +218,7 @@ func TestHealthClientDoesNotFailOverARefusal(t *testing.T) {
 	active, standby := fakehealthgate.New(t), fakehealthgate.New(t)
 	active.Fail("Health.DescribeEvents", fakehealthgate.APIError{Code: "SubscriptionRequiredException", Message: "no plan"}, 0)
 	c := NewHealthClientFor(active.AWSConfig(), []Endpoint{{Region: "us-east-1", URL: active.URL}, {Region: "us-east-2", URL: standby.URL}}, nil)
-	_, err := Check(context.Background(), c, DefaultParams("us-east-1"), false)
+	_, err := Check(context.Background(), c, DefaultParams("us-east-1"), View{})
 	if err == nil || !strings.Contains(DescribeHealthError(err), "SubscriptionRequiredException") {
 		t.Errorf("Check = %v, want the active endpoint's SubscriptionRequiredException", err)
 	}
@@ -232,7 +232,7 @@ func TestHealthClientFailsOverASilentEndpoint(t *testing.T) {
 	active.Delay("Health.DescribeEvents", 10*time.Second)
 	c := NewHealthClientFor(active.AWSConfig(), []Endpoint{{Region: "us-east-1", URL: active.URL}, {Region: "us-east-2", URL: standby.URL}}, nil)
 	c.AttemptTimeout = 300 * time.Millisecond
-	if _, err := Check(context.Background(), c, DefaultParams("us-east-1"), false); err != nil {
+	if _, err := Check(context.Background(), c, DefaultParams("us-east-1"), View{}); err != nil {
 		t.Fatalf("Check = %v, want the standby's answer", err)
 	}
 	if n := standby.Count("Health.DescribeEvents"); n != 1 {
@@ -296,7 +296,7 @@ func TestOrganizationViewAsksForTheOrganization(t *testing.T) {
 	f := fakehealthgate.New(t)
 	blocker := f.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "global"})
 	c := NewHealthClientFor(f.AWSConfig(), []Endpoint{{Region: "us-east-1", URL: f.URL}}, nil)
-	events, err := Check(context.Background(), c, DefaultParams("us-east-1"), true)
+	events, err := Check(context.Background(), c, DefaultParams("us-east-1"), View{Organization: true})
 	if err != nil || len(events) != 1 || events[0].ARN != blocker.ARN {
 		t.Errorf("Check(organization) = %+v, %v, want the global event", events, err)
 	}
@@ -394,7 +394,7 @@ func TestDeadlineAdviceOnlyWhenTheCheckRanOutOfTime(t *testing.T) {
 	standby.Fail("Health.DescribeEvents", fakehealthgate.APIError{Code: "InternalFailure", Message: "boom", Status: 503}, 0)
 	c := NewHealthClientFor(active.AWSConfig(), []Endpoint{{Region: "us-east-1", URL: active.URL}, {Region: "us-east-2", URL: standby.URL}}, nil)
 	c.AttemptTimeout = 300 * time.Millisecond
-	_, err := Check(context.Background(), c, DefaultParams("us-east-1"), false)
+	_, err := Check(context.Background(), c, DefaultParams("us-east-1"), View{})
 	if err == nil {
 		t.Fatal("Check = nil error, want the standby's 5xx")
 	}
@@ -407,7 +407,7 @@ func TestDeadlineAdviceOnlyWhenTheCheckRanOutOfTime(t *testing.T) {
 	slow.Delay("Health.DescribeEvents", 10*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err = Check(ctx, NewHealthClientFor(slow.AWSConfig(), []Endpoint{{Region: "us-east-1", URL: slow.URL}}, nil), DefaultParams("us-east-1"), false)
+	_, err = Check(ctx, NewHealthClientFor(slow.AWSConfig(), []Endpoint{{Region: "us-east-1", URL: slow.URL}}, nil), DefaultParams("us-east-1"), View{})
 	if got := DescribeHealthError(err); !errors.Is(err, ErrOutOfTime) || !strings.Contains(got, deadline) {
 		t.Errorf("DescribeHealthError(check's deadline passed) = %q (%v), want the deadline advice", got, err)
 	}

@@ -48,6 +48,14 @@ const (
 	// AWS Health filters on at most 10 Regions; one of them is "global".
 	MaxRegions  = 9
 	MaxServices = 10
+	// MaxAccounts is the most account IDs OrganizationEventFilter's
+	// awsAccountIds takes (AWS Health API reference, OrganizationEventFilter:
+	// https://docs.aws.amazon.com/health/latest/APIReference/API_OrganizationEventFilter.html).
+	MaxAccounts = 50
+	// MaxEventTypeCodes is the most codes EventFilter's and
+	// OrganizationEventFilter's eventTypeCodes take (10); the gate holds
+	// excludeEventTypeCodes, which it applies itself, to the same bound.
+	MaxEventTypeCodes = 10
 )
 
 // ErrInvalidParams marks a problem with UserParameters: a configuration
@@ -63,10 +71,23 @@ type Params struct {
 	// (EC2, RDS); empty means every service.
 	Services []string
 	// Categories are the event type categories that block; default issue.
-	Categories    []types.EventTypeCategory
-	Mode          Mode
-	MaxWait       time.Duration
-	OnHealthError OnHealthError
+	Categories []types.EventTypeCategory
+	// Accounts limits the blocking events to those affecting these
+	// accounts (12-digit IDs); empty means any. Only the organizational view
+	// sees other accounts' events: see CheckScope.
+	Accounts []string
+	// EventTypeCodes limits the blocking events to these event type codes;
+	// ExcludeEventTypeCodes lets these pass. Either may hold "*" wildcards
+	// (any run of characters), matched by the gate: AWS Health's filter
+	// takes exact codes only.
+	EventTypeCodes        []string
+	ExcludeEventTypeCodes []string
+	// Actionabilities limits the blocking events to these (ACTION_REQUIRED,
+	// ACTION_MAY_BE_REQUIRED, INFORMATIONAL); empty means any.
+	Actionabilities []types.EventActionability
+	Mode            Mode
+	MaxWait         time.Duration
+	OnHealthError   OnHealthError
 }
 
 // DefaultParams is what an empty UserParameters means: open issues of any
@@ -134,6 +155,42 @@ var paramFields = []struct {
 		}
 		return err
 	}},
+	{"accounts", func(p *Params, raw json.RawMessage) error {
+		var list []string
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return errors.New("accounts: want a list of 12-digit AWS account IDs such as [\"111122223333\"]")
+		}
+		accounts, err := parseAccounts(list)
+		if err == nil {
+			p.Accounts = accounts
+		}
+		return err
+	}},
+	{"eventTypeCodes", func(p *Params, raw json.RawMessage) error {
+		codes, err := parseTypeCodes("eventTypeCodes", raw)
+		if err == nil {
+			p.EventTypeCodes = codes
+		}
+		return err
+	}},
+	{"excludeEventTypeCodes", func(p *Params, raw json.RawMessage) error {
+		codes, err := parseTypeCodes("excludeEventTypeCodes", raw)
+		if err == nil {
+			p.ExcludeEventTypeCodes = codes
+		}
+		return err
+	}},
+	{"actionabilities", func(p *Params, raw json.RawMessage) error {
+		var list []string
+		if err := json.Unmarshal(raw, &list); err != nil || len(list) == 0 {
+			return fmt.Errorf("actionabilities: want a non-empty list of %s", actionabilityNames())
+		}
+		values, err := parseActionabilities(list)
+		if err == nil {
+			p.Actionabilities = values
+		}
+		return err
+	}},
 	{"mode", func(p *Params, raw json.RawMessage) error {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil || (Mode(s) != ModeFail && Mode(s) != ModeWait) {
@@ -176,7 +233,13 @@ func knownFields() []string {
 	return names
 }
 
-var servicePattern = regexp.MustCompile(`^[A-Z0-9_-]{2,30}$`)
+var (
+	servicePattern = regexp.MustCompile(`^[A-Z0-9_-]{2,30}$`)
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	// typeCodePattern is AWS Health's pattern for an event type code,
+	// [a-zA-Z0-9_-]{3,100}, and the gate's "*" wildcard.
+	typeCodePattern = regexp.MustCompile(`^[A-Za-z0-9_*-]{3,100}$`)
+)
 
 // ParseParams reads an action's UserParameters: a JSON object such as
 // {"regions":["us-east-1"],"services":["EC2"],"mode":"wait","maxWait":"2h"},
@@ -319,6 +382,147 @@ func parseServices(list []string) ([]string, error) {
 	return out, nil
 }
 
+func parseAccounts(list []string) ([]string, error) {
+	var out []string
+	var errs []error
+	for _, a := range list {
+		a = strings.TrimSpace(a)
+		if !accountPattern.MatchString(a) {
+			errs = append(errs, fmt.Errorf("accounts: %q is not a 12-digit AWS account ID", awsid.Clip(a, 64)))
+			continue
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	switch {
+	case len(errs) > 0:
+		return nil, errors.Join(errs...)
+	case len(out) == 0:
+		return nil, errors.New("accounts: empty; leave it out to gate every account")
+	case len(out) > MaxAccounts:
+		return nil, fmt.Errorf("accounts: %d accounts, at most %d (AWS Health's awsAccountIds filter takes %d)", len(out), MaxAccounts, MaxAccounts)
+	}
+	return out, nil
+}
+
+// parseTypeCodes reads eventTypeCodes or excludeEventTypeCodes: event type
+// codes such as AWS_EC2_OPERATIONAL_ISSUE, case-insensitive, each of which
+// may hold "*" wildcards (AWS_EC2_*).
+func parseTypeCodes(field string, raw json.RawMessage) ([]string, error) {
+	var list []string
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("%s: want a list of AWS Health event type codes such as [\"AWS_EC2_OPERATIONAL_ISSUE\"] (\"*\" matches any run of characters)", field)
+	}
+	var out []string
+	var errs []error
+	for _, c := range list {
+		c = strings.ToUpper(strings.TrimSpace(c))
+		switch {
+		case !typeCodePattern.MatchString(c):
+			errs = append(errs, fmt.Errorf("%s: %q is not an AWS Health event type code such as AWS_EC2_OPERATIONAL_ISSUE (letters, digits, _ and -, 3 to 100 of them, and * as a wildcard)", field, awsid.Clip(c, 64)))
+			continue
+		case strings.Trim(c, "*") == "":
+			errs = append(errs, fmt.Errorf("%s: %q matches every event type; leave the key out instead", field, c))
+			continue
+		}
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	switch {
+	case len(errs) > 0:
+		return nil, errors.Join(errs...)
+	case len(out) == 0:
+		return nil, fmt.Errorf("%s: empty; leave it out", field)
+	case len(out) > MaxEventTypeCodes:
+		return nil, fmt.Errorf("%s: %d codes, at most %d", field, len(out), MaxEventTypeCodes)
+	}
+	return out, nil
+}
+
+func parseActionabilities(list []string) ([]types.EventActionability, error) {
+	var out []types.EventActionability
+	var errs []error
+	for _, s := range list {
+		v := types.EventActionability(strings.ToUpper(strings.TrimSpace(s)))
+		if !slices.Contains(v.Values(), v) {
+			errs = append(errs, fmt.Errorf("actionabilities: %q is not one of %s", awsid.Clip(s, 64), actionabilityNames()))
+			continue
+		}
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func actionabilityNames() string {
+	var names []string
+	for _, v := range types.EventActionability("").Values() {
+		names = append(names, string(v))
+	}
+	return strings.Join(names, ", ")
+}
+
+// CheckScope refuses accounts the check cannot see. Without the
+// organizational view AWS Health answers for the caller's own account only
+// (own; "" when unknown), so accounts may name only that account: naming
+// another would pass its deployment on events it was never asked about.
+func (p Params) CheckScope(organization bool, own string) error {
+	if organization || len(p.Accounts) == 0 || (own != "" && len(p.Accounts) == 1 && p.Accounts[0] == own) {
+		return nil
+	}
+	self := "its own account"
+	if own != "" {
+		self = "its own account " + own
+	}
+	return fmt.Errorf("%w: accounts: %s named, but without the organizational view (ORGANIZATION_VIEW=false) the gate sees only the AWS Health events of %s, so it cannot check the accounts named; leave accounts out (or name only %s), or deploy the gate with ORGANIZATION_VIEW=true in the organization's management or delegated administrator account",
+		ErrInvalidParams, strings.Join(p.Accounts, ", "), self, self)
+}
+
+// matchesCode reports whether code matches pattern, whose "*" matches any
+// run of characters (none included).
+func matchesCode(pattern, code string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == code
+	}
+	if !strings.HasPrefix(code, parts[0]) {
+		return false
+	}
+	code = code[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, part := range parts[1 : len(parts)-1] {
+		i := strings.Index(code, part)
+		if i < 0 {
+			return false
+		}
+		code = code[i+len(part):]
+	}
+	return strings.HasSuffix(code, last)
+}
+
+// wantsCode reports whether an event of type code blocks under p's
+// eventTypeCodes and excludeEventTypeCodes (an exclusion wins).
+func (p Params) wantsCode(code string) bool {
+	code = strings.ToUpper(code)
+	if slices.ContainsFunc(p.ExcludeEventTypeCodes, func(pat string) bool { return matchesCode(pat, code) }) {
+		return false
+	}
+	return len(p.EventTypeCodes) == 0 || slices.ContainsFunc(p.EventTypeCodes, func(pat string) bool { return matchesCode(pat, code) })
+}
+
+// exactCodes returns p's eventTypeCodes for AWS Health's server-side
+// filter, which takes exact codes only: nil when any holds a wildcard (the
+// gate then matches them all itself).
+func (p Params) exactCodes() []string {
+	if slices.ContainsFunc(p.EventTypeCodes, func(c string) bool { return strings.Contains(c, "*") }) {
+		return nil
+	}
+	return p.EventTypeCodes
+}
+
 func parseCategories(list []string) ([]types.EventTypeCategory, error) {
 	var out []types.EventTypeCategory
 	var errs []error
@@ -349,13 +553,17 @@ func categoryNames() string {
 // check can be carried in a message and read back with the same rules.
 func (p Params) UserParameters() string {
 	out := struct {
-		Regions       []string                  `json:"regions"`
-		Services      []string                  `json:"services,omitempty"`
-		Categories    []types.EventTypeCategory `json:"eventTypeCategories"`
-		Mode          Mode                      `json:"mode"`
-		MaxWait       string                    `json:"maxWait"`
-		OnHealthError OnHealthError             `json:"onHealthError"`
-	}{p.Regions, p.Services, p.Categories, p.Mode, p.MaxWait.String(), p.OnHealthError}
+		Regions       []string                   `json:"regions"`
+		Services      []string                   `json:"services,omitempty"`
+		Categories    []types.EventTypeCategory  `json:"eventTypeCategories"`
+		Accounts      []string                   `json:"accounts,omitempty"`
+		Codes         []string                   `json:"eventTypeCodes,omitempty"`
+		ExcludeCodes  []string                   `json:"excludeEventTypeCodes,omitempty"`
+		Actionability []types.EventActionability `json:"actionabilities,omitempty"`
+		Mode          Mode                       `json:"mode"`
+		MaxWait       string                     `json:"maxWait"`
+		OnHealthError OnHealthError              `json:"onHealthError"`
+	}{p.Regions, p.Services, p.Categories, p.Accounts, p.EventTypeCodes, p.ExcludeEventTypeCodes, p.Actionabilities, p.Mode, p.MaxWait.String(), p.OnHealthError}
 	b, _ := json.Marshal(out) // strings and lists of strings always marshal
 	return string(b)
 }

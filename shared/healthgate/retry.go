@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
@@ -288,7 +289,7 @@ func (r *Retrier) HandleRecheck(ctx context.Context, m Recheck, target string) (
 	// go out in that margin (Finish), so a Health that does not answer
 	// still hands the chain on.
 	run := deadline.Start(ctx)
-	blockers, err := r.blockers(run.Work(), m.Checks)
+	blockers, err := r.blockers(run.Work(), m.Checks, target)
 	run.Stop()
 	fin, cancel := run.Finish()
 	defer cancel()
@@ -425,14 +426,23 @@ func (r *Retrier) gateParams(ctx context.Context, pipeline, stage string, action
 }
 
 // blockers runs every check and returns the events that still block.
-func (r *Retrier) blockers(ctx context.Context, checks []string) ([]Event, error) {
+// target is the function's ARN, whose account is the one it sees without
+// the organizational view.
+func (r *Retrier) blockers(ctx context.Context, checks []string, target string) ([]Event, error) {
+	view := View{Organization: r.Config.Organization}
+	if a, err := arn.Parse(target); err == nil {
+		view.Account = a.AccountID
+	}
 	var out []Event
 	for _, c := range checks {
 		p, err := ParseParams(c, r.Config.Region)
+		if err == nil {
+			err = p.CheckScope(view.Organization, view.Account)
+		}
 		if err != nil {
 			return nil, err
 		}
-		events, err := Check(ctx, r.Health, p, r.Config.Organization)
+		events, err := Check(ctx, r.Health, p, view)
 		if err != nil {
 			return nil, err
 		}

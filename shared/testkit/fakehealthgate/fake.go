@@ -1,6 +1,6 @@
 // Package fakehealthgate is a loopback stand-in for the AWS APIs the health gate
-// uses that moto does not implement: AWS Health (DescribeEvents and
-// DescribeEventsForOrganization) and CodePipeline's job and stage calls
+// uses that moto does not implement: AWS Health (DescribeEvents,
+// DescribeEventsForOrganization and DescribeAffectedAccountsForOrganization) and CodePipeline's job and stage calls
 // (PutJobSuccessResult, PutJobFailureResult, GetPipelineState, GetPipeline,
 // RetryStageExecution). It speaks their JSON 1.1 protocol, so the real SDK
 // clients reach it through AWS_ENDPOINT_URL_HEALTH and
@@ -179,6 +179,8 @@ func (s *Server) dispatch(op string, body []byte) (any, *APIError) {
 		return s.describeEvents(body, false)
 	case "Health.DescribeEventsForOrganization":
 		return s.describeEvents(body, true)
+	case "Health.DescribeAffectedAccountsForOrganization":
+		return s.describeAffectedAccounts(body)
 	case "CodePipeline.PutJobSuccessResult":
 		return s.putJobSuccess(body)
 	case "CodePipeline.PutJobFailureResult":

@@ -25,6 +25,21 @@ type Event struct {
 	AvailabilityZone string
 	StartTime        time.Time // default: ten minutes before AddEvent
 	LastUpdated      time.Time // default: StartTime
+	// Accounts are the organization's accounts an account-specific event
+	// affects; none makes it a public event (eventScopeCode PUBLIC), whose
+	// affected accounts AWS Health always leaves empty.
+	Accounts []string
+	// Actionability is ACTION_REQUIRED, ACTION_MAY_BE_REQUIRED or
+	// INFORMATIONAL (default).
+	Actionability string
+}
+
+// Scope is the event's eventScopeCode.
+func (e Event) Scope() string {
+	if len(e.Accounts) > 0 {
+		return "ACCOUNT_SPECIFIC"
+	}
+	return "PUBLIC"
 }
 
 // AddEvent adds an event and returns it with its defaults filled in (an
@@ -38,6 +53,9 @@ func (s *Server) AddEvent(e Event) Event {
 	}
 	if e.Status == "" {
 		e.Status = "open"
+	}
+	if e.Actionability == "" {
+		e.Actionability = "INFORMATIONAL"
 	}
 	if e.TypeCode == "" {
 		e.TypeCode = "AWS_" + e.Service + "_OPERATIONAL_ISSUE"
@@ -94,6 +112,9 @@ type eventFilter struct {
 	EventTypeCodes      []string `json:"eventTypeCodes"`
 	EventArns           []string `json:"eventArns"`
 	AvailabilityZones   []string `json:"availabilityZones"`
+	// OrganizationEventFilter only.
+	AwsAccountIds   []string `json:"awsAccountIds"`
+	Actionabilities []string `json:"actionabilities"`
 }
 
 type describeEventsInput struct {
@@ -115,6 +136,7 @@ type eventJSON struct {
 	LastUpdatedTime   float64  `json:"lastUpdatedTime"`
 	StatusCode        string   `json:"statusCode"`
 	EventScopeCode    string   `json:"eventScopeCode"`
+	Actionability     string   `json:"actionability"`
 }
 
 const defaultPageSize = 100
@@ -172,7 +194,8 @@ func (s *Server) describeEvents(body []byte, organization bool) (any, *APIError)
 		ej := eventJSON{
 			Arn: e.ARN, Service: e.Service, EventTypeCode: e.TypeCode, EventTypeCategory: e.Category,
 			Region: e.Region, AvailabilityZone: e.AvailabilityZone, StartTime: epoch(e.StartTime),
-			LastUpdatedTime: epoch(e.LastUpdated), StatusCode: e.Status, EventScopeCode: "PUBLIC",
+			LastUpdatedTime: epoch(e.LastUpdated), StatusCode: e.Status, EventScopeCode: e.Scope(),
+			Actionability: e.Actionability,
 		}
 		if e.Status == "closed" {
 			end := epoch(e.LastUpdated)
@@ -200,6 +223,8 @@ func validateFilter(f *eventFilter, organization bool) *APIError {
 		{"eventTypeCodes", f.EventTypeCodes, 10, nil},
 		{"eventArns", f.EventArns, 10, nil},
 		{"availabilityZones", f.AvailabilityZones, 100, nil},
+		{"awsAccountIds", f.AwsAccountIds, 50, nil},
+		{"actionabilities", f.Actionabilities, 3, []string{"ACTION_REQUIRED", "ACTION_MAY_BE_REQUIRED", "INFORMATIONAL"}},
 	}
 	for _, l := range lists {
 		if l.values == nil {
@@ -217,8 +242,16 @@ func validateFilter(f *eventFilter, organization bool) *APIError {
 			}
 		}
 	}
-	if organization && f.AvailabilityZones != nil {
+	for _, a := range f.AwsAccountIds {
+		if len(a) > 12 {
+			return validation("1 validation error detected: Value '%s' at 'filter.awsAccountIds' failed to satisfy constraint: Member must have length less than or equal to 12", a)
+		}
+	}
+	switch {
+	case organization && f.AvailabilityZones != nil:
 		return &APIError{Code: "SerializationException", Message: "OrganizationEventFilter has no availabilityZones"}
+	case !organization && f.AwsAccountIds != nil:
+		return &APIError{Code: "SerializationException", Message: "EventFilter has no awsAccountIds"}
 	}
 	return nil
 }
@@ -233,7 +266,62 @@ func (f *eventFilter) matches(e Event) bool {
 		in(f.EventTypeCategories, e.Category) &&
 		in(f.EventTypeCodes, e.TypeCode) &&
 		in(f.EventArns, e.ARN) &&
-		in(f.AvailabilityZones, e.AvailabilityZone)
+		in(f.AvailabilityZones, e.AvailabilityZone) &&
+		in(f.Actionabilities, e.Actionability) &&
+		(f.AwsAccountIds == nil || slices.ContainsFunc(e.Accounts, func(a string) bool { return slices.Contains(f.AwsAccountIds, a) }))
+}
+
+// describeAffectedAccounts answers DescribeAffectedAccountsForOrganization:
+// an account-specific event's accounts, in pages of maxResults (10 to
+// 100), the token bound to the event; none for a public event, and scope
+// NONE for an ARN it does not hold, as AWS Health does.
+func (s *Server) describeAffectedAccounts(body []byte) (any, *APIError) {
+	var in struct {
+		EventArn   string `json:"eventArn"`
+		MaxResults *int   `json:"maxResults"`
+		NextToken  string `json:"nextToken"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.EventArn == "" {
+		return nil, validation("1 validation error detected: Value null at 'eventArn' failed to satisfy constraint: Member must not be null")
+	}
+	size := defaultPageSize
+	if in.MaxResults != nil {
+		if *in.MaxResults < 10 || *in.MaxResults > 100 {
+			return nil, validation("1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 10 and 100", *in.MaxResults)
+		}
+		size = *in.MaxResults
+	}
+	if s.pageSize > 0 {
+		size = min(size, s.pageSize)
+	}
+	out := struct {
+		AffectedAccounts []string `json:"affectedAccounts"`
+		EventScopeCode   string   `json:"eventScopeCode"`
+		NextToken        string   `json:"nextToken,omitempty"`
+	}{AffectedAccounts: []string{}, EventScopeCode: "NONE"}
+	i := slices.IndexFunc(s.events, func(e Event) bool { return e.ARN == in.EventArn })
+	if i < 0 {
+		return out, nil
+	}
+	e := s.events[i]
+	out.EventScopeCode = e.Scope()
+	digest := []byte(`{"filter":"` + in.EventArn + `"}`)
+	start := 0
+	if in.NextToken != "" {
+		var ok bool
+		if start, ok = readToken(in.NextToken, digest); !ok || start > len(e.Accounts) {
+			return nil, &APIError{Code: "InvalidPaginationToken", Message: "Invalid pagination token"}
+		}
+	}
+	end := min(start+size, len(e.Accounts))
+	out.AffectedAccounts = append(out.AffectedAccounts, e.Accounts[start:end]...)
+	if end < len(e.Accounts) {
+		out.NextToken = writeToken(end, digest)
+	}
+	return out, nil
 }
 
 // A page token is the offset and a digest of the request's filter, so a
