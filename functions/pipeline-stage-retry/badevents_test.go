@@ -12,7 +12,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 )
 
-// countedSchedules counts CreateSchedule calls.
+// countedSchedules counts the calls to Scheduler.
 type countedSchedules struct {
 	healthgate.ScheduleAPI
 	n int
@@ -21,6 +21,16 @@ type countedSchedules struct {
 func (c *countedSchedules) CreateSchedule(ctx context.Context, in *scheduler.CreateScheduleInput, opts ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error) {
 	c.n++
 	return c.ScheduleAPI.CreateSchedule(ctx, in, opts...)
+}
+
+func (c *countedSchedules) ListSchedules(ctx context.Context, in *scheduler.ListSchedulesInput, opts ...func(*scheduler.Options)) (*scheduler.ListSchedulesOutput, error) {
+	c.n++
+	return c.ScheduleAPI.ListSchedules(ctx, in, opts...)
+}
+
+func (c *countedSchedules) GetSchedule(ctx context.Context, in *scheduler.GetScheduleInput, opts ...func(*scheduler.Options)) (*scheduler.GetScheduleOutput, error) {
+	c.n++
+	return c.ScheduleAPI.GetSchedule(ctx, in, opts...)
 }
 
 // replaceIn returns sample name with each old, new pair replaced once.
@@ -53,6 +63,23 @@ func TestBadEvents(t *testing.T) {
 		{"another source", func(t *testing.T) json.RawMessage {
 			return replaceIn(t, "stage-failed.json", `"aws.codepipeline"`, `"custom.codepipeline"`)
 		}, "source"},
+		// AWS Health events that are not as AWS Health sends them.
+		{"an AWS Health event of another source", func(t *testing.T) json.RawMessage {
+			return replaceIn(t, "health-closed.json", `"aws.health"`, `"custom.health"`)
+		}, "source"},
+		{"an AWS Health event whose ARN is not one", func(t *testing.T) json.RawMessage {
+			return replaceIn(t, "health-closed.json", `"eventArn": "arn:aws:health:us-east-1::event/`, `"eventArn": "arn:aws:s3:::event/`)
+		}, "detail.eventArn"},
+		{"an AWS Health event of an unknown status", func(t *testing.T) json.RawMessage {
+			return replaceIn(t, "health-closed.json", `"statusCode": "closed"`, `"statusCode": "resolved"`)
+		}, "detail.statusCode"},
+		{"an AWS Health event with a 300 KB ARN", func(t *testing.T) json.RawMessage {
+			return replaceIn(t, "health-closed.json", `AWS_EC2_OPERATIONAL_ISSUE_7Q2ZK4`, big)
+		}, "detail.eventArn"},
+		// An all-clear that is not one: nothing to re-check, nothing read.
+		{"an AWS Health event that opens", func(t *testing.T) json.RawMessage {
+			return replaceIn(t, "health-closed.json", `"statusCode": "closed"`, `"statusCode": "open"`)
+		}, "not closed"},
 		// Missing fields.
 		{"no pipeline", func(t *testing.T) json.RawMessage {
 			return replaceIn(t, "stage-failed.json", `"pipeline": "web-app",`, "")

@@ -18,7 +18,8 @@ type handler struct {
 	metrics *metrics.Recorder // nil records nothing
 }
 
-// Handle takes a FAILED stage event or a re-check message. It returns an
+// Handle takes a FAILED stage event, a re-check message or an AWS Health
+// event (the all-clear that brings re-checks forward). It returns an
 // error only when a retry can help (an AWS call failed); anything else is
 // logged with its reason and returns normally.
 func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (res healthgate.RetryResult, err error) {
@@ -31,7 +32,7 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (res healthga
 		}
 		h.metrics.AddReason("StageRetryDecisions", outcome, 1)
 	}()
-	failure, recheck, err := healthgate.DecodeRetryInput(raw)
+	in, err := healthgate.DecodeRetryInput(raw)
 	if err != nil {
 		h.log.WarnContext(ctx, "event ignored", "error", err.Error())
 		return healthgate.RetryResult{Outcome: healthgate.RetryIgnored, Reason: err.Error()}, nil
@@ -45,10 +46,20 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (res healthga
 		target = lc.InvokedFunctionArn
 	}
 
-	if failure != nil {
-		res, err = h.retrier.HandleFailure(ctx, *failure, target)
-	} else {
-		res, err = h.retrier.HandleRecheck(ctx, *recheck, target)
+	switch {
+	case in.Failure != nil:
+		res, err = h.retrier.HandleFailure(ctx, *in.Failure, target)
+	case in.Recheck != nil:
+		res, err = h.retrier.HandleRecheck(ctx, *in.Recheck, target)
+	default:
+		// An AWS Health event: a hint to re-check the stages waiting on
+		// it, each logged and told on its own.
+		res, err = h.retrier.HandleHealthChange(ctx, *in.Health, target)
+		for _, one := range res.Stages {
+			h.log.InfoContext(ctx, "decision", "outcome", one.Outcome, "reason", one.Reason, "pipeline", one.Pipeline, "stage", one.Stage,
+				"executionId", one.ExecutionID, "check", one.Check, "trigger", "AWS Health all-clear")
+			h.notifyResult(ctx, one)
+		}
 	}
 	attrs := []any{"outcome", res.Outcome, "reason", res.Reason, "pipeline", res.Pipeline, "stage", res.Stage,
 		"executionId", res.ExecutionID, "check", res.Check, "schedule", res.Schedule, "runAt", res.RunAt}
@@ -57,6 +68,8 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (res healthga
 		return res, err
 	}
 	h.log.InfoContext(ctx, "decision", attrs...)
-	h.notifyResult(ctx, res)
+	if in.Health == nil {
+		h.notifyResult(ctx, res)
+	}
 	return res, nil
 }

@@ -225,8 +225,12 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 			// and state, and retrying the failed actions of their stages.
 			statement("ReadOptedInPipelines", []string{"codepipeline:GetPipeline", "codepipeline:GetPipelineState"}, pipelineARNs, nil),
 			statement("RetryOptedInPipelines", []string{"codepipeline:RetryStageExecution"}, stageARNs, nil),
-			statement("ScheduleRechecks", []string{"scheduler:CreateSchedule"},
+			statement("ScheduleRechecks", []string{"scheduler:CreateSchedule", "scheduler:GetSchedule"},
 				[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("scheduler"), Resource: jsii.String("schedule"), ResourceName: jsii.String(*group.Ref() + "/*")})}, nil),
+			// ListSchedules takes no resource ARN; the function lists its
+			// own group only (an AWS Health all-clear finds the waiting
+			// stages there).
+			statement("ListRechecks", []string{"scheduler:ListSchedules"}, star(), nil),
 			statement("PassSchedulerRole", []string{"iam:PassRole"}, []*string{schedulerRole.RoleArn()},
 				map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}}),
 			publishStatement(topic),
@@ -249,6 +253,19 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 			Source:     jsii.Strings("aws.codepipeline"),
 			DetailType: jsii.Strings("CodePipeline Stage Execution State Change"),
 			Detail:     &map[string]any{"state": []string{"FAILED"}, "pipeline": pipelineNames},
+		},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(retry.Function, nil)},
+	})
+	// AWS Health's all-clear: a waiting stage is re-checked at once (the
+	// schedules stay the fallback). A rule sees only this account's events;
+	// with the organizational view, deploy the stack in the management or
+	// delegated administrator account (docs/pipeline-health-gate.md).
+	awsevents.NewRule(stack, jsii.String("HealthAllClearRule"), &awsevents.RuleProps{
+		Description: jsii.String("Closed AWS Health events to " + PipelineStageRetry + ", to re-check the stages waiting on them"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings(healthgate.HealthEventSource),
+			DetailType: jsii.Strings(healthgate.HealthEventDetailType),
+			Detail:     &map[string]any{"statusCode": []string{healthgate.HealthEventClosed}},
 		},
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(retry.Function, nil)},
 	})

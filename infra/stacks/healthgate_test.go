@@ -46,7 +46,7 @@ func TestHealthGateResourceCounts(t *testing.T) {
 	counts := map[string]int{
 		"AWS::Lambda::Function":          2,
 		"AWS::Lambda::EventInvokeConfig": 2,
-		"AWS::Events::Rule":              1,
+		"AWS::Events::Rule":              2,
 		"AWS::Scheduler::ScheduleGroup":  1,
 		"AWS::CodePipeline::Pipeline":    0,
 		"AWS::S3::Bucket":                0,
@@ -118,8 +118,8 @@ func TestHealthGatePermissions(t *testing.T) {
 			"Sid":      "RetryOptedInPipelines",
 			"Action":   "codepipeline:RetryStageExecution",
 			"Resource": sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:health-gate-example/*")}},
-		{"retry schedules in its group only", PipelineStageRetry, map[string]any{
-			"Action": "scheduler:CreateSchedule", "Resource": sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${PipelineStageRetryScheduleGroup}/*")}},
+		{"retry schedules and reads schedules in its group only", PipelineStageRetry, map[string]any{
+			"Action": []any{"scheduler:CreateSchedule", "scheduler:GetSchedule"}, "Resource": sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${PipelineStageRetryScheduleGroup}/*")}},
 		{"retry passes the scheduler role to the scheduler only", PipelineStageRetry, map[string]any{
 			"Action": "iam:PassRole", "Resource": map[string]any{"Fn::GetAtt": []any{"PipelineStageRetrySchedulerRole", "Arn"}},
 			"Condition": map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}}}},
@@ -129,7 +129,9 @@ func TestHealthGatePermissions(t *testing.T) {
 	}
 
 	t.Run("nothing else on any resource", func(t *testing.T) {
-		allowedOnAny := []string{"health:DescribeEvents", "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult", "lambda:ListFunctions"}
+		// scheduler:ListSchedules has no resource type (the group is a
+		// request parameter).
+		allowedOnAny := []string{"health:DescribeEvents", "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult", "lambda:ListFunctions", "scheduler:ListSchedules"}
 		for id, policy := range resources(tmpl, "AWS::IAM::Policy") {
 			for _, s := range dig(policy, "Properties", "PolicyDocument", "Statement").([]any) {
 				if !slices.Contains(asStrings(dig(s, "Resource")), "*") {
@@ -182,6 +184,20 @@ func TestHealthGateStageFailedRule(t *testing.T) {
 				"source":      []any{"aws.codepipeline"},
 				"detail-type": []any{"CodePipeline Stage Execution State Change"},
 				"detail":      map[string]any{"state": []any{"FAILED"}, "pipeline": []any{"health-gate-example"}},
+			}),
+			"Targets": []any{map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{functionID(t, tmpl, PipelineStageRetry), "Arn"}}}},
+		})
+	})
+}
+
+func TestHealthGateAllClearRule(t *testing.T) {
+	tmpl := defaultHealthGate(t)
+	check(t, func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+			"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
+				"source":      []any{"aws.health"},
+				"detail-type": []any{"AWS Health Event"},
+				"detail":      map[string]any{"statusCode": []any{"closed"}},
 			}),
 			"Targets": []any{map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{functionID(t, tmpl, PipelineStageRetry), "Arn"}}}},
 		})

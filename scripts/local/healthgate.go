@@ -15,7 +15,7 @@ import (
 // AWS Health and CodePipeline. Register it in scenarios (scenarios.go).
 var healthGateScenario = scenario{
 	name:      "pipeline-health-gate",
-	about:     "the pipeline gate passes, fails naming an open AWS Health incident, and waits with a continuation token",
+	about:     "the pipeline gate passes, fails naming an open AWS Health incident, waits with a continuation token, and with the organizational view passes while an unrelated account has an open issue",
 	functions: []string{"pipeline-health-gate"},
 	run:       pipelineHealthGate,
 }
@@ -99,7 +99,61 @@ func pipelineHealthGate(ctx context.Context, r *runner) error {
 	}
 	r.check(!a.Success && strings.Contains(a.Message, "onHealthError"),
 		"CodePipeline got one failure saying what happened and what to do")
+	return organizationGate(ctx, r, f, params)
+}
+
+// organizationGate runs the gate with the organizational view and a
+// pipeline that deploys to two accounts: an open issue of a third account
+// does not stop it; one of its own accounts does, named.
+func organizationGate(ctx context.Context, r *runner, f *fakehealthgate.Server, params []byte) error {
+	const a, b, c = "111111111111", "222222222222", "333333333333"
+	fn, err := r.start("pipeline-health-gate", "ORGANIZATION_VIEW=true",
+		"AWS_ENDPOINT_URL_HEALTH="+f.URL, "AWS_ENDPOINT_URL_CODEPIPELINE="+f.URL)
+	if err != nil {
+		return err
+	}
+	defer fn.Close()
+	g := &gateRun{r: r, fn: fn, fake: f}
+	f.ClearEvents()
+	scoped, err := setUserParameters(params, `{"regions":["us-east-1"],"services":["EC2"],"accounts":["`+a+`","`+b+`"]}`)
+	if err != nil {
+		return err
+	}
+	other := f.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1", Accounts: []string{c}})
+	r.step("organizational view; the pipeline deploys to accounts %s and %s; an EC2 issue is open in account %s", a, b, c)
+	r.note("AWS Health: %s affects %s only", other.ARN, c)
+	ans, err := g.invoke(ctx, scoped, "aaaaaaaa-abcd-4aaa-8abc-aaaaaaabcdef", nil)
+	if err != nil {
+		return err
+	}
+	r.check(ans.Success, "CodePipeline got one success: an unrelated account's issue does not stop the deployment")
+
+	mine := f.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1", Accounts: []string{b, c}})
+	r.step("an EC2 issue opens that affects account %s too", b)
+	ans, err = g.invoke(ctx, scoped, "bbbbbbbb-abcd-4bbb-8abc-bbbbbbbbcdef", nil)
+	if err != nil {
+		return err
+	}
+	r.check(!ans.Success && strings.Contains(ans.Message, mine.ARN) && strings.Contains(ans.Message, "accounts: "+b+",") && !strings.Contains(ans.Message, other.ARN),
+		"CodePipeline got one failure naming that issue and account %s, not the other account's", b)
 	return nil
+}
+
+// setUserParameters returns a job event with its UserParameters replaced.
+func setUserParameters(event []byte, params string) ([]byte, error) {
+	var ev map[string]any
+	if err := json.Unmarshal(event, &ev); err != nil {
+		return nil, fmt.Errorf("sample event: %w", err)
+	}
+	job, _ := ev["CodePipeline.job"].(map[string]any)
+	data, _ := job["data"].(map[string]any)
+	action, _ := data["actionConfiguration"].(map[string]any)
+	cfg, _ := action["configuration"].(map[string]any)
+	if cfg == nil {
+		return nil, fmt.Errorf("sample event has no actionConfiguration.configuration")
+	}
+	cfg["UserParameters"] = params
+	return json.Marshal(ev)
 }
 
 // gateRun invokes the gate and reports what CodePipeline was told.

@@ -48,6 +48,7 @@ var scenarios = []scenario{
 	},
 	rootVolumeTrustScenario,
 	healthGateScenario,
+	stageRetryScenario,
 	amiApprovalScenario,
 	diskAlarmScenario,
 }

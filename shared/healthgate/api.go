@@ -31,9 +31,12 @@ type PipelineAPI interface {
 	RetryStageExecution(context.Context, *codepipeline.RetryStageExecutionInput, ...func(*codepipeline.Options)) (*codepipeline.RetryStageExecutionOutput, error)
 }
 
-// ScheduleAPI makes the one-time schedules that re-check a failed stage.
+// ScheduleAPI makes the one-time schedules that re-check a failed stage,
+// and reads the pending ones back when AWS Health gives the all-clear.
 type ScheduleAPI interface {
 	CreateSchedule(context.Context, *scheduler.CreateScheduleInput, ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error)
+	scheduler.ListSchedulesAPIClient
+	GetSchedule(context.Context, *scheduler.GetScheduleInput, ...func(*scheduler.Options)) (*scheduler.GetScheduleOutput, error)
 }
 
 var (

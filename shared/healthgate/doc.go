@@ -24,5 +24,11 @@
 //     never answers a job twice, also after a panic (Reply.Recover).
 //   - retry.go: DecodeRetryInput, and Retrier, which retries a stage the
 //     gate failed once AWS Health clears, or schedules a re-check
-//     (RetryConfig.Delay).
+//     (RetryConfig.Delay); allclear.go: an AWS Health all-clear from
+//     EventBridge re-checks the stages waiting on it at once
+//     (Retrier.HandleHealthChange), the schedules staying the fallback.
+//   - params.go also holds the scope of a check (accounts, event type
+//     codes with wildcards, actionabilities; Params.CheckScope), which
+//     check.go applies server-side where AWS Health's filters can, and
+//     client-side for the rest.
 package healthgate

@@ -121,19 +121,32 @@ func FuzzDecodeRetryInput(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		failure, recheck, err := DecodeRetryInput(raw)
+		in, err := DecodeRetryInput(raw)
+		failure, recheck, change := in.Failure, in.Recheck, in.Health
+		set := 0
+		for _, p := range []bool{failure != nil, recheck != nil, change != nil} {
+			if p {
+				set++
+			}
+		}
 		switch {
 		case err != nil:
-			if failure != nil || recheck != nil || !errors.Is(err, ErrNotStageFailure) {
-				t.Errorf("DecodeRetryInput = %v, %v, %v", failure, recheck, err)
+			if set != 0 || !errors.Is(err, ErrNotStageFailure) {
+				t.Errorf("DecodeRetryInput = %+v, %v", in, err)
 			}
+		case set != 1:
+			t.Errorf("DecodeRetryInput = %+v, want exactly one kind", in)
 		case failure != nil:
-			if recheck != nil || validStage(failure.Pipeline, failure.Stage, failure.ExecutionID) != nil {
+			if validStage(failure.Pipeline, failure.Stage, failure.ExecutionID) != nil {
 				t.Errorf("DecodeRetryInput failure = %+v", failure)
 			}
 		case recheck != nil:
 			if recheck.Check < 1 || len(recheck.Checks) == 0 || len(ScheduleName(*recheck)) > 64 || validStage(recheck.Pipeline, recheck.Stage, recheck.ExecutionID) != nil {
 				t.Errorf("DecodeRetryInput recheck = %+v", recheck)
+			}
+		case change != nil:
+			if !healthARN.MatchString(change.ARN) || change.Status == "" {
+				t.Errorf("DecodeRetryInput health change = %+v", change)
 			}
 		default:
 			t.Errorf("DecodeRetryInput returned nothing and no error")

@@ -52,6 +52,12 @@ type Recheck struct {
 	RetriesSeen int `json:"retriesSeen"`
 	// Checks are the AWS Health checks to pass, as UserParameters.
 	Checks []string `json:"checks"`
+	// Events are the ARNs of the AWS Health events that blocked the stage
+	// at the last check, as far as known: an all-clear of one of them
+	// re-checks the stage at once (HandleHealthChange). Absent in older
+	// messages, and when the gate's message named none; such a stage is
+	// re-checked on any all-clear.
+	Events []string `json:"events,omitempty"`
 	// DueAt is when the schedule runs the re-check. A re-check due within
 	// MAX_RETRY_WINDOW that EventBridge Scheduler delivers a little late
 	// (to the minute) still runs. Absent in older messages.
@@ -71,57 +77,78 @@ type stageEventDetail struct {
 	State       string `json:"state"`
 }
 
-// ErrNotStageFailure marks a payload that is neither a FAILED stage event
-// nor a Recheck: nothing to do, and no retry can change that.
-var ErrNotStageFailure = errors.New("not a FAILED stage event or a recheck message")
+// ErrNotStageFailure marks a payload that is neither a FAILED stage event,
+// a Recheck nor an AWS Health event: nothing to do, and no retry can change
+// that.
+var ErrNotStageFailure = errors.New("not a FAILED stage event, a recheck message or an AWS Health event")
+
+// RetryInput is pipeline-stage-retry's payload, decoded: exactly one of
+// its fields is set.
+type RetryInput struct {
+	Failure *StageFailure
+	Recheck *Recheck
+	Health  *HealthChange
+}
 
 // DecodeRetryInput reads pipeline-stage-retry's payload: a StageFailure
-// from EventBridge, or a Recheck from EventBridge Scheduler.
-func DecodeRetryInput(raw []byte) (*StageFailure, *Recheck, error) {
+// from EventBridge, a Recheck from EventBridge Scheduler, or an AWS Health
+// event (DecodeHealthChange) from EventBridge.
+func DecodeRetryInput(raw []byte) (RetryInput, error) {
+	failure, recheck, health, err := decodeRetryInput(raw)
+	return RetryInput{Failure: failure, Recheck: recheck, Health: health}, err
+}
+
+func decodeRetryInput(raw []byte) (*StageFailure, *Recheck, *HealthChange, error) {
 	var probe struct {
 		Kind       string `json:"kind"`
 		DetailType string `json:"detail-type"`
 	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrNotStageFailure, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrNotStageFailure, err)
 	}
 	switch {
 	case probe.Kind == RecheckKind:
 		var m Recheck
 		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, nil, fmt.Errorf("%w: recheck: %w", ErrNotStageFailure, err)
+			return nil, nil, nil, fmt.Errorf("%w: recheck: %w", ErrNotStageFailure, err)
 		}
 		if m.Pipeline == "" || m.Stage == "" || m.ExecutionID == "" || m.Check < 1 || len(m.Checks) == 0 || m.FailedAt.IsZero() {
-			return nil, nil, fmt.Errorf("%w: recheck lacks pipeline, stage, executionId, failedAt, check or checks", ErrNotStageFailure)
+			return nil, nil, nil, fmt.Errorf("%w: recheck lacks pipeline, stage, executionId, failedAt, check or checks", ErrNotStageFailure)
 		}
 		if err := validStage(m.Pipeline, m.Stage, m.ExecutionID); err != nil {
-			return nil, nil, fmt.Errorf("%w: recheck: %w", ErrNotStageFailure, err)
+			return nil, nil, nil, fmt.Errorf("%w: recheck: %w", ErrNotStageFailure, err)
 		}
-		return nil, &m, nil
+		return nil, &m, nil, nil
+	case probe.DetailType == HealthEventDetailType:
+		h, err := DecodeHealthChange(raw)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%w: %w", ErrNotStageFailure, err)
+		}
+		return nil, nil, h, nil
 	case probe.DetailType == events.CodePipelineStageEventDetailType:
 		var ev events.CloudWatchEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, nil, fmt.Errorf("%w: %w", ErrNotStageFailure, err)
+			return nil, nil, nil, fmt.Errorf("%w: %w", ErrNotStageFailure, err)
 		}
 		var d stageEventDetail
 		if err := json.Unmarshal(ev.Detail, &d); err != nil {
-			return nil, nil, fmt.Errorf("%w: detail: %w", ErrNotStageFailure, err)
+			return nil, nil, nil, fmt.Errorf("%w: detail: %w", ErrNotStageFailure, err)
 		}
 		if ev.Source != events.CodePipelineEventSource || d.State != string(events.CodePipelineStageStateFailed) {
-			return nil, nil, fmt.Errorf("%w: source %q, state %q", ErrNotStageFailure, ev.Source, d.State)
+			return nil, nil, nil, fmt.Errorf("%w: source %q, state %q", ErrNotStageFailure, ev.Source, d.State)
 		}
 		if d.Pipeline == "" || d.Stage == "" || d.ExecutionID == "" {
-			return nil, nil, fmt.Errorf("%w: detail lacks pipeline, stage or execution-id", ErrNotStageFailure)
+			return nil, nil, nil, fmt.Errorf("%w: detail lacks pipeline, stage or execution-id", ErrNotStageFailure)
 		}
 		if err := validStage(d.Pipeline, d.Stage, d.ExecutionID); err != nil {
-			return nil, nil, fmt.Errorf("%w: %w", ErrNotStageFailure, err)
+			return nil, nil, nil, fmt.Errorf("%w: %w", ErrNotStageFailure, err)
 		}
 		if err := awsid.CheckResources(ev.Resources, "codepipeline", d.Pipeline); err != nil {
-			return nil, nil, fmt.Errorf("%w: %w", ErrNotStageFailure, err)
+			return nil, nil, nil, fmt.Errorf("%w: %w", ErrNotStageFailure, err)
 		}
-		return &StageFailure{Pipeline: d.Pipeline, Stage: d.Stage, ExecutionID: d.ExecutionID, Region: ev.Region, Time: ev.Time}, nil, nil
+		return &StageFailure{Pipeline: d.Pipeline, Stage: d.Stage, ExecutionID: d.ExecutionID, Region: ev.Region, Time: ev.Time}, nil, nil, nil
 	}
-	return nil, nil, fmt.Errorf("%w: detail-type %q", ErrNotStageFailure, awsid.Clip(probe.DetailType, 64))
+	return nil, nil, nil, fmt.Errorf("%w: detail-type %q", ErrNotStageFailure, awsid.Clip(probe.DetailType, 64))
 }
 
 // CodePipeline's rules for the names and IDs a stage event carries.
@@ -198,6 +225,9 @@ const (
 	RetryDropped   = "dropped"   // the stage moved on: newer run, or retried
 	RetryGaveUp    = "gaveUp"    // MaxRetryWindow passed
 	RetryRetried   = "retried"   // RetryStageExecution(FAILED_ACTIONS) sent
+	// RetryStillBlocked: an all-clear's re-check found the stage still
+	// blocked; its scheduled re-check stays.
+	RetryStillBlocked = "stillBlocked"
 )
 
 // RetryResult says what the function did and why.
@@ -210,6 +240,9 @@ type RetryResult struct {
 	Check       int    `json:"check,omitempty"`
 	Schedule    string `json:"schedule,omitempty"`
 	RunAt       string `json:"runAt,omitempty"`
+	// Stages are the re-checks an AWS Health all-clear made, one per
+	// waiting stage.
+	Stages []RetryResult `json:"stages,omitempty"`
 }
 
 func (r *Retrier) now() time.Time { return clock.Now(r.Now) }
@@ -253,6 +286,7 @@ func (r *Retrier) HandleFailure(ctx context.Context, f StageFailure, target stri
 	m := Recheck{
 		Kind: RecheckKind, Pipeline: f.Pipeline, Stage: f.Stage, ExecutionID: f.ExecutionID,
 		FailedAt: failedAt.UTC(), Check: 1, RetriesSeen: retries(stage), Checks: checks,
+		Events: blockingEvents(stage),
 	}
 	return r.schedule(ctx, m, target, reason)
 }
@@ -261,12 +295,26 @@ func (r *Retrier) HandleFailure(ctx context.Context, f StageFailure, target stri
 // give up; unhealthy → schedule the next re-check; healthy → retry the
 // failed actions.
 func (r *Retrier) HandleRecheck(ctx context.Context, m Recheck, target string) (RetryResult, error) {
+	return r.recheck(ctx, m, target, true)
+}
+
+// recheck is HandleRecheck. With chain false (a re-check the all-clear of
+// an AWS Health event asked for, not the schedule's), a stage still
+// blocked is left to the schedule that is already waiting (RetryStillBlocked),
+// and one past the window to its last schedule: only the schedules make or
+// end the chain, so an event can bring a retry forward but never add,
+// drop or repeat one.
+func (r *Retrier) recheck(ctx context.Context, m Recheck, target string, chain bool) (RetryResult, error) {
 	res := RetryResult{Pipeline: m.Pipeline, Stage: m.Stage, ExecutionID: m.ExecutionID, Check: m.Check}
 	if !slices.Contains(r.Config.Pipelines, m.Pipeline) {
 		res.Outcome, res.Reason = RetryIgnored, "pipeline is not opted in (any more)"
 		return res, nil
 	}
 	now := r.now()
+	if now.Sub(m.FailedAt) > r.Config.Window && !chain {
+		res.Outcome, res.Reason = RetryIgnored, "past MAX_RETRY_WINDOW: the last scheduled re-check ends the chain"
+		return res, nil
+	}
 	if now.Sub(m.FailedAt) > r.Config.Window && !deliveredLate(m, now, r.Config.Window) {
 		res.Outcome, res.Reason = RetryGaveUp, fmt.Sprintf("still blocked %s after the failure, past MAX_RETRY_WINDOW %s: the stage stays failed for a person to retry", now.Sub(m.FailedAt).Round(time.Second), r.Config.Window)
 		return res, nil
@@ -298,8 +346,15 @@ func (r *Retrier) HandleRecheck(ctx context.Context, m Recheck, target string) (
 		if err != nil {
 			why = fmt.Sprintf("AWS Health could not be checked (%s)", DescribeHealthError(err))
 		}
+		if !chain {
+			res.Outcome, res.Reason = RetryStillBlocked, why+fmt.Sprintf("; re-check %d stays scheduled", m.Check)
+			return res, nil
+		}
 		next := m
 		next.Check++
+		if err == nil {
+			next.Events = arns(blockers)
+		}
 		return r.schedule(fin, next, target, why)
 	}
 
@@ -489,13 +544,16 @@ func deliveredLate(m Recheck, now time.Time, window time.Duration) bool {
 	return !m.DueAt.IsZero() && m.DueAt.Sub(m.FailedAt) <= window && now.Sub(m.DueAt) <= lateDelivery
 }
 
+// schedulePrefix starts every re-check schedule's name.
+const schedulePrefix = "healthgate-"
+
 // ScheduleName is the re-check's schedule name. It is the same for the
 // same failed stage execution and check number, so a redelivered event or
 // message makes CreateSchedule answer ConflictException instead of a
 // second schedule: one chain of re-checks, and so one retry, per failure.
 func ScheduleName(m Recheck) string {
 	sum := sha256.Sum256([]byte(strings.Join([]string{m.Pipeline, m.Stage, m.ExecutionID, strconv.Itoa(m.RetriesSeen)}, "\x00")))
-	return fmt.Sprintf("healthgate-%s-%d", hex.EncodeToString(sum[:12]), m.Check)
+	return fmt.Sprintf("%s%s-%d", schedulePrefix, hex.EncodeToString(sum[:12]), m.Check)
 }
 
 func (r *Retrier) schedule(ctx context.Context, m Recheck, target, why string) (RetryResult, error) {

@@ -210,6 +210,9 @@ func (c *call) needs() ([]need, error) {
 	case "imagebuilder":
 		return c.imageBuilderNeeds(action)
 	case "scheduler":
+		if c.operation == "ListSchedules" {
+			return anyResource, nil
+		}
 		if c.operation == "CreateSchedule" || c.operation == "UpdateSchedule" || c.operation == "DeleteSchedule" || c.operation == "GetSchedule" {
 			group := c.str("GroupName")
 			if group == "" {
