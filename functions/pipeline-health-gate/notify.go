@@ -68,7 +68,7 @@ func writeEvents(b *strings.Builder, events []healthgate.Event) {
 			fmt.Fprintf(b, "- and %d more\n", len(events)-i)
 			break
 		}
-		fmt.Fprintf(b, "- %s in %s: %s (%s, since %s)\n  %s\n", e.Service, e.Region, e.TypeCode, e.Status, e.StartTime.UTC().Format("2006-01-02 15:04 UTC"), notify.HealthEventLink(e.ARN))
+		fmt.Fprintf(b, "- %s in %s: %s (%s, since %s)\n  %s\n", e.Service, e.Region, e.TypeCode, e.Status, e.StartTime.UTC().Format("2006-01-02 15:04 UTC"), e.Link)
 	}
 }
 

@@ -153,8 +153,9 @@ func NewHealthGateStack(scope constructs.Construct, id string, props *HealthGate
 	healthActions := []string{"health:DescribeEvents"}
 	if p.OrganizationView {
 		// DescribeAffectedAccountsForOrganization confirms which accounts
-		// an event affects, for the accounts key.
-		healthActions = append(healthActions, "health:DescribeEventsForOrganization", "health:DescribeAffectedAccountsForOrganization")
+		// an event affects, for the accounts key; the Service Authorization
+		// Reference lists organizations:ListAccounts as its dependent action.
+		healthActions = append(healthActions, "health:DescribeEventsForOrganization", "health:DescribeAffectedAccountsForOrganization", "organizations:ListAccounts")
 	}
 	orgView := strconv.FormatBool(p.OrganizationView)
 	topic := notificationTopic(stack, "HealthGateNotifyTopic", p.NotifyTopicARN, "lambda-suite pipeline health gate")

@@ -260,7 +260,7 @@ func TestHealthGateProps(t *testing.T) {
 	tmpl := synthHealthGate(t, HealthGateStackProps{Pipelines: []string{"payments", "web-app"}, OrganizationView: true, RetryAnyFailure: true})
 	check(t, func() { tmpl.ResourceCountIs(jsii.String("AWS::CodePipeline::Pipeline"), jsii.Number(0)) })
 	for _, fn := range HealthGateFunctions {
-		hasStatement(t, tmpl, fn, map[string]any{"Action": []any{"health:DescribeEvents", "health:DescribeEventsForOrganization", "health:DescribeAffectedAccountsForOrganization"}, "Resource": "*"})
+		hasStatement(t, tmpl, fn, map[string]any{"Action": []any{"health:DescribeEvents", "health:DescribeEventsForOrganization", "health:DescribeAffectedAccountsForOrganization", "organizations:ListAccounts"}, "Resource": "*"})
 	}
 	sub := func(name string) any {
 		return cfnARN("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:" + name)

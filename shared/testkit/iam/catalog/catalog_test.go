@@ -20,6 +20,7 @@ var wanted = map[string][]string{
 	"health":         {"DescribeEvents", "DescribeEventsForOrganization", "DescribeAffectedAccountsForOrganization", "DescribeEventDetails", "DescribeAffectedEntities"},
 	"imagebuilder":   {"GetImage", "GetWorkflowStepExecution", "SendWorkflowStepAction", "ListWorkflowStepExecutions"},
 	"kms":            {"DescribeKey", "GenerateMac", "VerifyMac", "Decrypt", "GenerateDataKey"},
+	"organizations":  {"ListAccounts"},
 	"scheduler":      {"CreateSchedule", "DeleteSchedule", "GetSchedule", "ListSchedules"},
 	"sns":            {"Publish", "Subscribe", "ListSubscriptionsByTopic", "GetTopicAttributes"},
 	"sqs":            {"SendMessage", "GetQueueAttributes", "GetQueueUrl", "ReceiveMessage", "DeleteMessage", "TagQueue", "ListQueueTags"},
