@@ -86,6 +86,7 @@ func FuzzParseParams(f *testing.F) {
 	}
 	f.Add("")
 	f.Add(`{"maxWait":"23h0m0.000000001s"}`)
+	f.Add(`{"accounts":["111111111111"," 222222222222"],"eventTypeCodes":["aws_ec2_*"],"excludeEventTypeCodes":["*_API_ISSUE"],"actionabilities":["action_required"]}`)
 	f.Fuzz(func(t *testing.T, raw string) {
 		p, err := ParseParams(raw, "us-east-1")
 		if err != nil {
