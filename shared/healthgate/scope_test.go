@@ -4,10 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/health"
 	"github.com/aws/aws-sdk-go-v2/service/health/types"
+	"github.com/aws/smithy-go"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/fakehealthgate"
 	"github.com/google/go-cmp/cmp"
 )
@@ -268,4 +273,109 @@ func TestMatchesCode(t *testing.T) {
 			t.Errorf("matchesCode(%q, %q) = %v, want %v", tt.pattern, tt.code, got, tt.want)
 		}
 	}
+}
+
+// The fake speaks the organization's calls as AWS Health does: their
+// filters, their pages, and their limits.
+func TestFakeSpeaksTheOrganizationCalls(t *testing.T) {
+	f := fakehealthgate.New(t)
+	many := make([]string, 25)
+	for i := range many {
+		many[i] = fmt.Sprintf("4000000000%02d", i)
+	}
+	e := f.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1", Accounts: many})
+	c := health.NewFromConfig(f.AWSConfig())
+	ctx := context.Background()
+
+	// Pages of ten accounts: 10, 10, 5, in order.
+	var got []string
+	pages := health.NewDescribeAffectedAccountsForOrganizationPaginator(c, &health.DescribeAffectedAccountsForOrganizationInput{EventArn: aws.String(e.ARN), MaxResults: aws.Int32(10)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.EventScopeCode != types.EventScopeCodeAccountSpecific {
+			t.Errorf("eventScopeCode = %s, want ACCOUNT_SPECIFIC", page.EventScopeCode)
+		}
+		got = append(got, page.AffectedAccounts...)
+	}
+	if diff := cmp.Diff(many, got); diff != "" {
+		t.Errorf("affected accounts (-want +got):\n%s", diff)
+	}
+	if n := f.Count("Health.DescribeAffectedAccountsForOrganization"); n != 3 {
+		t.Errorf("pages = %d, want 3", n)
+	}
+
+	unknown, err := c.DescribeAffectedAccountsForOrganization(ctx, &health.DescribeAffectedAccountsForOrganizationInput{EventArn: aws.String(e.ARN + "X")})
+	if err != nil || unknown.EventScopeCode != types.EventScopeCodeNone || len(unknown.AffectedAccounts) != 0 {
+		t.Errorf("an ARN the fake does not hold = %+v, %v, want scope NONE and no accounts", unknown, err)
+	}
+
+	refused := []struct {
+		name string
+		call func() error
+		code string
+	}{
+		{"maxResults below 10", func() error {
+			_, err := c.DescribeAffectedAccountsForOrganization(ctx, &health.DescribeAffectedAccountsForOrganizationInput{EventArn: aws.String(e.ARN), MaxResults: aws.Int32(5)})
+			return err
+		}, "ValidationException"},
+		{"a page token of another event", func() error {
+			first, err := c.DescribeAffectedAccountsForOrganization(ctx, &health.DescribeAffectedAccountsForOrganizationInput{EventArn: aws.String(e.ARN), MaxResults: aws.Int32(10)})
+			if err != nil {
+				return err
+			}
+			_, err = c.DescribeAffectedAccountsForOrganization(ctx, &health.DescribeAffectedAccountsForOrganizationInput{EventArn: aws.String(e.ARN + "X"), NextToken: first.NextToken})
+			return err
+		}, "InvalidPaginationToken"},
+		{"awsAccountIds in an EventFilter", func() error {
+			// The SDK's EventFilter has no awsAccountIds: send it raw.
+			return rawDescribeEvents(t, f.URL, `{"filter":{"awsAccountIds":["`+accountA+`"]}}`)
+		}, "SerializationException"},
+		{"51 awsAccountIds", func() error {
+			ids := make([]string, 51)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("5000000000%02d", i)
+			}
+			_, err := c.DescribeEventsForOrganization(ctx, &health.DescribeEventsForOrganizationInput{Filter: &types.OrganizationEventFilter{AwsAccountIds: ids}})
+			return err
+		}, "ValidationException"},
+		{"an unknown actionability", func() error {
+			_, err := c.DescribeEventsForOrganization(ctx, &health.DescribeEventsForOrganizationInput{Filter: &types.OrganizationEventFilter{Actionabilities: []types.EventActionability{"SOON"}}})
+			return err
+		}, "ValidationException"},
+	}
+	for _, tt := range refused {
+		var apiErr smithy.APIError
+		if err := tt.call(); !errors.As(err, &apiErr) || apiErr.ErrorCode() != tt.code {
+			t.Errorf("%s: error = %v, want %s", tt.name, err, tt.code)
+		}
+	}
+}
+
+// rawDescribeEvents posts a DescribeEvents body as it is, and returns the
+// fake's error as a smithy.APIError.
+func rawDescribeEvents(t *testing.T, url, body string) error {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Amz-Target", "AWSHealth_20160804.DescribeEvents")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode == http.StatusOK {
+		return nil
+	}
+	return &smithy.GenericAPIError{Code: out.Type, Message: out.Message}
 }

@@ -302,19 +302,23 @@ func (s *Server) describeAffectedAccounts(body []byte) (any, *APIError) {
 		EventScopeCode   string   `json:"eventScopeCode"`
 		NextToken        string   `json:"nextToken,omitempty"`
 	}{AffectedAccounts: []string{}, EventScopeCode: "NONE"}
+	// The token is bound to the event it pages through.
+	digest := []byte(`{"filter":"` + in.EventArn + `"}`)
+	start := 0
+	if in.NextToken != "" {
+		var ok bool
+		if start, ok = readToken(in.NextToken, digest); !ok {
+			return nil, &APIError{Code: "InvalidPaginationToken", Message: "Invalid pagination token"}
+		}
+	}
 	i := slices.IndexFunc(s.events, func(e Event) bool { return e.ARN == in.EventArn })
 	if i < 0 {
 		return out, nil
 	}
 	e := s.events[i]
 	out.EventScopeCode = e.Scope()
-	digest := []byte(`{"filter":"` + in.EventArn + `"}`)
-	start := 0
-	if in.NextToken != "" {
-		var ok bool
-		if start, ok = readToken(in.NextToken, digest); !ok || start > len(e.Accounts) {
-			return nil, &APIError{Code: "InvalidPaginationToken", Message: "Invalid pagination token"}
-		}
+	if start > len(e.Accounts) {
+		return nil, &APIError{Code: "InvalidPaginationToken", Message: "Invalid pagination token"}
 	}
 	end := min(start+size, len(e.Accounts))
 	out.AffectedAccounts = append(out.AffectedAccounts, e.Accounts[start:end]...)
