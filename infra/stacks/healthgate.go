@@ -60,7 +60,9 @@ type HealthGateStackProps struct {
 	ExampleUserParameters string
 	// OrganizationView has both functions ask AWS Health's organizational
 	// view, and allows them health:DescribeEventsForOrganization and
-	// health:DescribeAffectedAccountsForOrganization.
+	// health:DescribeAffectedAccountsForOrganization. Deploy such a stack
+	// in the management or delegated administrator account: only there
+	// does the all-clear rule see member accounts' AWS Health events.
 	OrganizationView bool
 	// RetryAnyFailure retries stages that failed for other reasons than
 	// the gate too, once AWS Health is clear.

@@ -181,6 +181,22 @@ func (r *Retrier) waiting(ctx context.Context, arn string) ([]Recheck, error) {
 	return out, nil
 }
 
+// maxRecordedEvents bounds the ARNs a re-check message records, so the
+// message stays small: it is the schedule's target input, whose length
+// EventBridge Scheduler bounds (API reference, Target; the exact maximum
+// was not confirmed for this change), and the checks share it. A stage
+// blocked by more events records none, and any all-clear re-checks it.
+const maxRecordedEvents = 20
+
+// recorded is arns as a re-check message records them: nil when there are
+// more than maxRecordedEvents.
+func recorded(arns []string) []string {
+	if len(arns) > maxRecordedEvents {
+		return nil
+	}
+	return arns
+}
+
 // eventARNs finds AWS Health event ARNs in a gate's failure message.
 var eventARNs = regexp.MustCompile(`arn:aws(-[a-z]+)*:health:[a-z0-9-]*::event(/[A-Za-z0-9_-]+)+`)
 

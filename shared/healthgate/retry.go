@@ -286,7 +286,7 @@ func (r *Retrier) HandleFailure(ctx context.Context, f StageFailure, target stri
 	m := Recheck{
 		Kind: RecheckKind, Pipeline: f.Pipeline, Stage: f.Stage, ExecutionID: f.ExecutionID,
 		FailedAt: failedAt.UTC(), Check: 1, RetriesSeen: retries(stage), Checks: checks,
-		Events: blockingEvents(stage),
+		Events: recorded(blockingEvents(stage)),
 	}
 	return r.schedule(ctx, m, target, reason)
 }
@@ -353,7 +353,7 @@ func (r *Retrier) recheck(ctx context.Context, m Recheck, target string, chain b
 		next := m
 		next.Check++
 		if err == nil {
-			next.Events = arns(blockers)
+			next.Events = recorded(arns(blockers))
 		}
 		return r.schedule(fin, next, target, why)
 	}

@@ -379,3 +379,14 @@ func rawDescribeEvents(t *testing.T, url, body string) error {
 	}
 	return &smithy.GenericAPIError{Code: out.Type, Message: out.Message}
 }
+
+func TestRecheckRecordsABoundedNumberOfEvents(t *testing.T) {
+	few := []string{"a", "b"}
+	if diff := cmp.Diff(few, recorded(few)); diff != "" {
+		t.Errorf("recorded(2 ARNs) (-want +got):\n%s", diff)
+	}
+	many := make([]string, maxRecordedEvents+1)
+	if got := recorded(many); got != nil {
+		t.Errorf("recorded(%d ARNs) = %d ARNs, want none: such a stage is re-checked on any all-clear", len(many), len(got))
+	}
+}
