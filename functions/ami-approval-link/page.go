@@ -75,7 +75,7 @@ func requestPage(r approval.Request, t approval.Token, now time.Time) page {
 			"EC2 Image Builder built the AMIs below. Approve shares each of them, in its Region, with the targets listed; Reject shares nothing.",
 		},
 		Request:        &r,
-		Expires:        fmt.Sprintf("%s (in %s)", r.LinkExpiresAt.UTC().Format(time.RFC1123), roughly(r.LinkExpiresAt.Sub(now))),
+		Expires:        fmt.Sprintf("%s (in %s)", r.LinkExpiresAt.UTC().Format(time.RFC1123), approval.Roughly(r.LinkExpiresAt.Sub(now))),
 		TargetsHeading: "Shared with on approval",
 		Form:           &form{Token: t.Secret()},
 	}
@@ -202,20 +202,5 @@ func render(p page) events.APIGatewayV2HTTPResponse {
 			"X-Robots-Tag":               "noindex, nofollow",
 		},
 		Body: p.html(),
-	}
-}
-
-// roughly says a duration as a person would: "2 days", "5 hours", "3 minutes".
-func roughly(d time.Duration) string {
-	d = d.Round(time.Minute)
-	switch {
-	case d >= 48*time.Hour:
-		return fmt.Sprintf("%d days", int(d.Round(time.Hour).Hours()+12)/24)
-	case d >= 2*time.Hour:
-		return fmt.Sprintf("%d hours", int(d.Round(time.Hour).Hours()))
-	case d >= 2*time.Minute:
-		return fmt.Sprintf("%d minutes", int(d.Minutes()))
-	default:
-		return "a minute or less"
 	}
 }

@@ -37,7 +37,7 @@ func stepPage(r approval.Request, st approval.Step, t approval.Token, now time.T
 		p.Lead = []string{
 			"An EC2 Image Builder workflow paused this build at its WaitForAction step. Approve resumes the workflow, whose distribution then shares the AMIs as the workflow says; Reject stops it.",
 		}
-		p.Expires = fmt.Sprintf("%s (in %s)", r.LinkExpiresAt.UTC().Format(time.RFC1123), roughly(r.LinkExpiresAt.Sub(now)))
+		p.Expires = fmt.Sprintf("%s (in %s)", r.LinkExpiresAt.UTC().Format(time.RFC1123), approval.Roughly(r.LinkExpiresAt.Sub(now)))
 		p.Form = &form{Token: t.Secret(), Step: true}
 	case r.Outcome == approval.OutcomeResumed:
 		p.Title = "Build approved: the workflow resumed"
@@ -67,7 +67,7 @@ func stepPage(r approval.Request, st approval.Step, t approval.Token, now time.T
 // relative says when t is from now: "in 3 days" or "2 hours ago".
 func relative(t, now time.Time) string {
 	if t.After(now) {
-		return "in " + roughly(t.Sub(now))
+		return "in " + approval.Roughly(t.Sub(now))
 	}
-	return roughly(now.Sub(t)) + " ago"
+	return approval.Roughly(now.Sub(t)) + " ago"
 }

@@ -37,7 +37,7 @@ func approvalEmail(req Request, im Image, link string) (subject, body string) {
 	for _, line := range req.Targets.Describe() {
 		fmt.Fprintf(&b, "  %s\n", line)
 	}
-	fmt.Fprintf(&b, "\nThe link expires %s (in %s).\n\n", req.LinkExpiresAt.UTC().Format(time.RFC1123), humanDuration(req.LinkExpiresAt.Sub(req.CreatedAt)))
+	fmt.Fprintf(&b, "\nThe link expires %s (in %s).\n\n", req.LinkExpiresAt.UTC().Format(time.RFC1123), Roughly(req.LinkExpiresAt.Sub(req.CreatedAt)))
 	fmt.Fprintf(&b, "Review and decide:\n%s\n\n", link)
 	fmt.Fprintf(&b, "Opening the link changes nothing: the page shows the request with an Approve and a Reject button,\n")
 	fmt.Fprintf(&b, "and only pressing one of them decides. The link works once; do not forward this email.\n")
@@ -181,17 +181,19 @@ func oneLine(s string) string {
 	}, strings.ToValidUTF8(s, "?"))
 }
 
-// humanDuration says 72h as "3 days", 90m as "1h30m".
-func humanDuration(d time.Duration) string {
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		if n := d / (24 * time.Hour); n > 1 {
-			return fmt.Sprintf("%d days", n)
-		}
-		return "1 day"
+// Roughly says a duration as a person would: "2 days", "5 hours", "3
+// minutes". The emails and the approval page both say durations with it, so
+// they agree on how long is left.
+func Roughly(d time.Duration) string {
+	d = d.Round(time.Minute)
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int(d.Round(time.Hour).Hours()+12)/24)
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Round(time.Hour).Hours()))
+	case d >= 2*time.Minute:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	default:
+		return "a minute or less"
 	}
-	s := strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

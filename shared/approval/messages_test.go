@@ -7,15 +7,55 @@ import (
 	"time"
 )
 
-func TestHumanDuration(t *testing.T) {
-	tests := map[time.Duration]string{
-		72 * time.Hour: "3 days", 24 * time.Hour: "1 day", 90 * time.Minute: "1h30m",
-		2 * time.Hour: "2h", 30 * time.Minute: "30m", 36 * time.Hour: "36h",
+func TestRoughly(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{72 * time.Hour, "3 days"},
+		{72*time.Hour - time.Minute, "3 days"},
+		{60 * time.Hour, "3 days"},
+		{48 * time.Hour, "2 days"},
+		{48*time.Hour - time.Minute, "48 hours"},
+		{5*time.Hour + 40*time.Minute, "6 hours"},
+		{2 * time.Hour, "2 hours"},
+		{90 * time.Minute, "90 minutes"},
+		{2 * time.Minute, "2 minutes"},
+		{90 * time.Second, "2 minutes"},
+		{time.Minute, "a minute or less"},
+		{0, "a minute or less"},
 	}
-	for d, want := range tests {
-		if got := humanDuration(d); got != want {
-			t.Errorf("humanDuration(%s) = %q, want %q", d, got, want)
+	for _, tt := range tests {
+		if got := Roughly(tt.d); got != tt.want {
+			t.Errorf("Roughly(%s) = %q, want %q", tt.d, got, tt.want)
 		}
+	}
+}
+
+// TestEmailsSayDurationsAsThePageDoes: the emails say how long is left
+// with the words the approval page uses (Roughly), so an email does not say
+// "71h59m" where the page says "3 days".
+func TestEmailsSayDurationsAsThePageDoes(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	left := 72*time.Hour - time.Minute
+	req := Request{Ref: "abc", ImageARN: "arn:aws:imagebuilder:us-east-1:123456789012:image/app/1.0.0/1", ImageName: "app", Version: "1.0.0",
+		CreatedAt: now, LinkExpiresAt: now.Add(left)}
+	st := Step{ExecutionID: "step-a1b2c3d4-5678-90ab-cdef-0123456789ab", Name: "ApproveImage", TimesOutAt: now.Add(left)}
+
+	_, share := approvalEmail(req, Image{}, "https://example.com/approve?token=x")
+	_, step := stepApprovalEmail(req, st, "https://example.com/approve?token=x", now)
+	for name, body := range map[string]string{"approvalEmail": share, "stepApprovalEmail": step} {
+		if !strings.Contains(body, "(in 3 days)") {
+			t.Errorf("%s with %s left does not say \"(in 3 days)\":\n%s", name, left, body)
+		}
+	}
+	st.TimesOutAt = now.Add(5*time.Hour + 40*time.Minute)
+	subject, body := stepReminderEmail(req, st, now)
+	if want := "Reminder: AMI build app 1.0.0 times out in 6 hours"; subject != want {
+		t.Errorf("stepReminderEmail subject = %q, want %q", subject, want)
+	}
+	if !strings.Contains(body, "(in 6 hours)") {
+		t.Errorf("stepReminderEmail with 5h40m left does not say \"(in 6 hours)\":\n%s", body)
 	}
 }
 

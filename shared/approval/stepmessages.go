@@ -17,7 +17,7 @@ func stepApprovalEmail(req Request, st Step, link string, now time.Time) (subjec
 	var b strings.Builder
 	fmt.Fprintf(&b, "An EC2 Image Builder workflow paused this build at its WaitForAction step and waits for your decision.\n\n")
 	stepFacts(&b, req, st)
-	fmt.Fprintf(&b, "Step times out: %s (in %s). If nobody decides by then, the build fails.\n", st.TimesOutAt.UTC().Format(time.RFC1123), humanDuration(st.TimesOutAt.Sub(now)))
+	fmt.Fprintf(&b, "Step times out: %s (in %s). If nobody decides by then, the build fails.\n", st.TimesOutAt.UTC().Format(time.RFC1123), Roughly(st.TimesOutAt.Sub(now)))
 	if len(req.AMIs) > 0 {
 		fmt.Fprintf(&b, "\nAMIs so far (as Image Builder lists them, named as EC2 reports them):\n")
 		for _, a := range req.AMIs {
@@ -36,10 +36,10 @@ func stepApprovalEmail(req Request, st Step, link string, now time.Time) (subjec
 // waiting and times out soon. It carries no link: only the token's hash is
 // stored, so the link is the one in the first email, named by its request.
 func stepReminderEmail(req Request, st Step, now time.Time) (subject, body string) {
-	subject = notify.Subject("Reminder: AMI build " + buildLabel(req.ImageName, req.Version) + " times out in " + humanDuration(st.TimesOutAt.Sub(now).Round(time.Minute)))
+	subject = notify.Subject("Reminder: AMI build " + buildLabel(req.ImageName, req.Version) + " times out in " + Roughly(st.TimesOutAt.Sub(now)))
 	var b strings.Builder
 	fmt.Fprintf(&b, "This build is still paused at its WaitForAction step, and nobody has decided yet.\n")
-	fmt.Fprintf(&b, "Step times out: %s (in %s). If nobody decides by then, the build fails.\n\n", st.TimesOutAt.UTC().Format(time.RFC1123), humanDuration(st.TimesOutAt.Sub(now).Round(time.Minute)))
+	fmt.Fprintf(&b, "Step times out: %s (in %s). If nobody decides by then, the build fails.\n\n", st.TimesOutAt.UTC().Format(time.RFC1123), Roughly(st.TimesOutAt.Sub(now)))
 	stepFacts(&b, req, st)
 	fmt.Fprintf(&b, "\nDecide with the link in the email \"Approve AMI build %s\" of %s (request %s).\n",
 		oneLine(buildLabel(req.ImageName, req.Version)), req.CreatedAt.UTC().Format(time.RFC1123), req.Ref)
