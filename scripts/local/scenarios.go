@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/ebs-ops/lambda-suite/shared/ec2tag"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/runtimeapi"
@@ -214,7 +215,7 @@ func replaceRootVolume(ctx context.Context, r *runner) error {
 		return err
 	}
 	old := inv.volume(web2.RootVolume)
-	r.check(old != nil && len(old.Attachments) == 0 && tagValue(old.Tags, deleteTagKey) == deleteTagValue,
+	r.check(old != nil && len(old.Attachments) == 0 && ec2tag.Value(old.Tags, deleteTagKey) == deleteTagValue,
 		"web-2's old root volume %s is kept, detached and labelled %s", web2.RootVolume, deleteTag)
 	root := inv.volume(inv.rootVolume(web2.ID))
 	r.check(root != nil && aws.ToString(root.SnapshotId) == aws.ToString(latest.SnapshotId),
@@ -230,7 +231,7 @@ func replaceRootVolume(ctx context.Context, r *runner) error {
 	}
 	newRoot := inv.rootVolume(web1.ID)
 	kept := inv.volume(web1.RootVolume)
-	r.check(newRoot != "" && newRoot != web1.RootVolume && kept != nil && tagValue(kept.Tags, deleteTagKey) == deleteTagValue,
+	r.check(newRoot != "" && newRoot != web1.RootVolume && kept != nil && ec2tag.Value(kept.Tags, deleteTagKey) == deleteTagValue,
 		"web-1's root volume is now %s; the old one, %s, is kept and labelled: deleteReplacedVolume means after the rollback window, through the cleanup",
 		newRoot, web1.RootVolume)
 	return nil
@@ -337,7 +338,7 @@ func rootVolumeCleanup(ctx context.Context, r *runner) error {
 	r.check(old1 != nil && len(old1.Attachments) == 0 && strings.HasPrefix(sum.reason(app1.RootVolume), "inside the rollback window"),
 		"app-1's old root %s is kept, detached: %q", app1.RootVolume, sum.reason(app1.RootVolume))
 	root2 := inv.volume(app2.RootVolume)
-	r.check(root2 != nil && inv.rootVolume(app2.ID) == app2.RootVolume && tagValue(root2.Tags, deleteTagKey) == "",
+	r.check(root2 != nil && inv.rootVolume(app2.ID) == app2.RootVolume && ec2tag.Value(root2.Tags, deleteTagKey) == "",
 		"app-2's failed replacement left its root %s in place, and the label is taken off", app2.RootVolume)
 	r.check(inv.volume(r.acct.replacedRoot) != nil, "volume %s with a %s tag but no record is kept: %q",
 		r.acct.replacedRoot, deleteTag, sum.reason(r.acct.replacedRoot))

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/ebs-ops/lambda-suite/shared/ec2tag"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 )
@@ -119,7 +120,7 @@ func (inv *inventory) rootVolume(instanceID string) string {
 func (inv *inventory) taggedSnapshots(volumeID, key, value string) []types.Snapshot {
 	var out []types.Snapshot
 	for _, s := range inv.snapshots {
-		if (volumeID == "" || aws.ToString(s.VolumeId) == volumeID) && tagValue(s.Tags, key) == value {
+		if (volumeID == "" || aws.ToString(s.VolumeId) == volumeID) && ec2tag.Value(s.Tags, key) == value {
 			out = append(out, s)
 		}
 	}
@@ -156,7 +157,7 @@ func (inv *inventory) state() state {
 	instName := map[string]string{}
 	instances := table{Kind: "instance", Headers: []string{"STATE", "ROOT DEVICE", "ROOT VOLUME"}}
 	for _, in := range inv.instances {
-		id, name := aws.ToString(in.InstanceId), tagValue(in.Tags, "Name")
+		id, name := aws.ToString(in.InstanceId), ec2tag.Value(in.Tags, "Name")
 		instName[id] = cmp.Or(name, id)
 		root := inv.rootVolume(id)
 		state := ""
@@ -170,7 +171,7 @@ func (inv *inventory) state() state {
 	volumes := table{Kind: "volume", Headers: []string{"STATE", "SIZE", "ATTACHED TO"}}
 	for _, v := range inv.volumes {
 		id := aws.ToString(v.VolumeId)
-		volName[id] = tagValue(v.Tags, "Name")
+		volName[id] = ec2tag.Value(v.Tags, "Name")
 		attached := "-"
 		if len(v.Attachments) > 0 {
 			a := v.Attachments[0]
@@ -311,13 +312,4 @@ func nameSuffix(name string) string {
 		return ""
 	}
 	return " (" + name + ")"
-}
-
-func tagValue(tags []types.Tag, key string) string {
-	for _, t := range tags {
-		if aws.ToString(t.Key) == key {
-			return aws.ToString(t.Value)
-		}
-	}
-	return ""
 }

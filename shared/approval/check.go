@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
+	"github.com/ebs-ops/lambda-suite/shared/ec2tag"
 )
 
 // Image Builder tags every AMI it makes with these. The stack allows
@@ -60,10 +61,10 @@ func assess(ami AMI, imageARN string, image *types.Image, snapshots map[string]t
 		return refuse("no such AMI in this account (deregistered, or owned by another account)")
 	case image.State != types.ImageStateAvailable:
 		return refuse("the AMI is %s, not available", image.State)
-	case tagValue(image.Tags, TagCreatedBy) != CreatedByImageBuilder:
+	case ec2tag.Value(image.Tags, TagCreatedBy) != CreatedByImageBuilder:
 		return refuse("the AMI has no tag %s=%s: EC2 Image Builder did not make it", TagCreatedBy, CreatedByImageBuilder)
-	case tagValue(image.Tags, TagImageBuilderARN) != imageARN:
-		return refuse("the AMI's tag %s is %q, not this build", TagImageBuilderARN, tagValue(image.Tags, TagImageBuilderARN))
+	case ec2tag.Value(image.Tags, TagImageBuilderARN) != imageARN:
+		return refuse("the AMI's tag %s is %q, not this build", TagImageBuilderARN, ec2tag.Value(image.Tags, TagImageBuilderARN))
 	}
 	for _, m := range image.BlockDeviceMappings {
 		if m.Ebs == nil || m.Ebs.SnapshotId == nil {
@@ -221,13 +222,4 @@ func launchPermissions(t Targets) []types.LaunchPermission {
 func hasCode(err error, codes ...string) bool {
 	var apiErr smithy.APIError
 	return errors.As(err, &apiErr) && slices.Contains(codes, apiErr.ErrorCode())
-}
-
-func tagValue(tags []types.Tag, key string) string {
-	for _, t := range tags {
-		if aws.ToString(t.Key) == key {
-			return aws.ToString(t.Value)
-		}
-	}
-	return ""
 }

@@ -261,12 +261,3 @@ func (c *Cleaner) verifyOrphans(ctx context.Context, in *PlanInput) error {
 	}
 	return nil
 }
-
-func tagValue(tags []types.Tag, key string) string {
-	for _, t := range tags {
-		if aws.ToString(t.Key) == key {
-			return aws.ToString(t.Value)
-		}
-	}
-	return ""
-}

@@ -20,6 +20,7 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
 	"github.com/ebs-ops/lambda-suite/shared/clock"
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
+	"github.com/ebs-ops/lambda-suite/shared/ec2tag"
 )
 
 // What a replacement restores the root volume to.
@@ -375,7 +376,7 @@ func (r *Replacer) findLostTask(ctx context.Context, rec Replacement) (TaskFacts
 // taskFacts reads what the suite needs of EC2's task.
 func taskFacts(t types.ReplaceRootVolumeTask) TaskFacts {
 	f := TaskFacts{ID: aws.ToString(t.ReplaceRootVolumeTaskId), InstanceID: aws.ToString(t.InstanceId), State: string(t.TaskState),
-		SourceVolume: tagValue(t.Tags, TagSourceVolume), CreatedBy: tagValue(t.Tags, TagCreatedBy)}
+		SourceVolume: ec2tag.Value(t.Tags, TagSourceVolume), CreatedBy: ec2tag.Value(t.Tags, TagCreatedBy)}
 	f.Started, _ = parseTaskTime(t.StartTime)
 	f.Completed, _ = parseTaskTime(t.CompleteTime)
 	return f
