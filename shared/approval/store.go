@@ -398,7 +398,7 @@ func (s *Store) finishSharing(ctx context.Context, req Request, now time.Time) e
 			"sharedAmis = :shared, unsharedAmis = :unshared, updatedAt = :now, stateMac = :state"),
 		ConditionExpression: aws.String("outcome = :sharing AND leaseId = :lease"),
 		ExpressionAttributeValues: values(map[string]any{
-			":outcome": req.Outcome, ":reason": req.Reason, ":notes": orEmpty(req.KeyNotes),
+			":outcome": req.Outcome, ":reason": req.Reason, ":notes": append([]string{}, req.KeyNotes...),
 			":shared": amiItems(req.Shared), ":unshared": amiItems(req.Unshared),
 			":now": stamp(now), ":sharing": OutcomeSharing, ":lease": req.lease, ":state": stateMAC,
 		}),
@@ -448,8 +448,8 @@ func (s *Store) putAudit(ctx context.Context, a Audit) error {
 		ID:   auditPrefix + a.Ref + "#" + a.At.UTC().Format(time.RFC3339Nano) + "#" + randomHex(4),
 		Kind: "audit", RequestRef: a.Ref, ImageARN: a.ImageARN, Action: a.Action,
 		SourceIP: a.Who.SourceIP, UserAgent: a.Who.UserAgent, At: storedTime(a.At),
-		Outcome: a.Outcome, Repeated: a.Repeated, AMIs: orEmpty(amiNames(a.AMIs)),
-		TargetAccounts: orEmpty(a.Targets.Accounts), TargetOrganizations: orEmpty(a.Targets.Organizations), TargetOUs: orEmpty(a.Targets.OUs),
+		Outcome: a.Outcome, Repeated: a.Repeated, AMIs: append([]string{}, amiNames(a.AMIs)...),
+		TargetAccounts: append([]string{}, a.Targets.Accounts...), TargetOrganizations: append([]string{}, a.Targets.Organizations...), TargetOUs: append([]string{}, a.Targets.OUs...),
 		Shared: orNil(amiNames(a.Shared)), Unshared: orNil(amiNames(a.Unshared)), // left out when none
 	}
 	for _, c := range a.Checked {
@@ -623,7 +623,7 @@ func newRequestItem(r Request) requestItem {
 	return requestItem{
 		ID: r.id, Kind: "request", Ref: r.Ref, ImageARN: r.ImageARN, ImageName: r.ImageName, Version: r.Version,
 		AMIs:           amiItems(r.AMIs),
-		TargetAccounts: orEmpty(r.Targets.Accounts), TargetOrganizations: orEmpty(r.Targets.Organizations), TargetOUs: orEmpty(r.Targets.OUs),
+		TargetAccounts: append([]string{}, r.Targets.Accounts...), TargetOrganizations: append([]string{}, r.Targets.Organizations...), TargetOUs: append([]string{}, r.Targets.OUs...),
 		CreatedAt: storedTime(r.CreatedAt), UpdatedAt: storedTime(r.CreatedAt), LinkExpiresAt: storedTime(r.LinkExpiresAt),
 		ExpiresAt:  r.LinkExpiresAt.Add(keepAfterExpiry),
 		RequestMAC: r.requestMAC,
@@ -679,16 +679,9 @@ func amis(in []amiItem) []AMI {
 	return out
 }
 
-// orEmpty is s, or an empty list for nil: the table holds an empty list, not
-// NULL, where there is nothing.
-func orEmpty[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
-// orNil is s, or nil when it is empty: an empty list reads as none.
+// orNil is s, or nil when it is empty: an empty list reads as none. The
+// lists the table holds even when empty are written as append([]string{},
+// s...), so the table has an empty list there, not NULL.
 func orNil[T any](s []T) []T {
 	if len(s) == 0 {
 		return nil

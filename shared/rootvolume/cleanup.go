@@ -103,16 +103,17 @@ func (c *Cleaner) Run(ctx context.Context) (CleanupSummary, error) {
 		return CleanupSummary{DryRun: c.DryRun}, err
 	}
 	plan := PlanCleanup(in)
+	// No list is nil, so the summary's JSON says [] rather than null.
 	sum := CleanupSummary{
 		DryRun:            c.DryRun,
-		VolumesToDelete:   nonNil(plan.Volumes),
-		SnapshotsToDelete: nonNil(plan.Snapshots),
+		VolumesToDelete:   append([]string{}, plan.Volumes...),
+		SnapshotsToDelete: append([]string{}, plan.Snapshots...),
 		VolumesDeleted:    []string{},
 		SnapshotsDeleted:  []string{},
 		RecordsUpdated:    []string{},
-		Skipped:           nonNil(plan.Skipped),
+		Skipped:           append([]Skip{}, plan.Skipped...),
 		Failed:            []Failure{},
-		Untrusted:         nonNil(plan.Untrusted),
+		Untrusted:         append([]UntrustedRecord{}, plan.Untrusted...),
 		Notices:           in.Records.Notices,
 	}
 	log := c.logger()
@@ -260,10 +261,3 @@ func (c *Cleaner) deleteVolume(ctx context.Context, id string, label bool) error
 func (c *Cleaner) now() time.Time { return clock.Now(c.Now) }
 
 func (c *Cleaner) logger() *slog.Logger { return cmp.Or(c.Log, slog.Default()) }
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}

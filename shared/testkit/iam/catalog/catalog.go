@@ -333,7 +333,7 @@ func parse(data []byte) (*Catalog, error) {
 				bad("%s: resource type %s: %v", svc, name, err)
 			}
 			checkKeys(bad, svc+": resource type "+name, rt.ConditionKeys)
-			c.types[svc+":"+name] = ResourceType{Service: svc, Name: name, ARN: rt.ARN, ConditionKeys: nonNil(rt.ConditionKeys)}
+			c.types[svc+":"+name] = ResourceType{Service: svc, Name: name, ARN: rt.ARN, ConditionKeys: append([]string{}, rt.ConditionKeys...)}
 		}
 		resolve := func(where string, rs []actionResourceJSON) []ActionResource {
 			out := []ActionResource{}
@@ -375,8 +375,8 @@ func parse(data []byte) (*Catalog, error) {
 				Service:          svc,
 				Access:           a.Access,
 				Resources:        resolve(full, a.Resources),
-				ConditionKeys:    nonNil(a.ConditionKeys),
-				DependentActions: nonNil(a.DependentActions),
+				ConditionKeys:    append([]string{}, a.ConditionKeys...),
+				DependentActions: append([]string{}, a.DependentActions...),
 				Page:             s.Page,
 				Note:             a.Note,
 			}
@@ -406,7 +406,7 @@ func parse(data []byte) (*Catalog, error) {
 					bad("operation %s: action %q is not in the catalogue", full, a)
 				}
 			}
-			c.operations[strings.ToLower(full)] = Operation{Name: full, Actions: nonNil(op.Actions), Note: op.Note}
+			c.operations[strings.ToLower(full)] = Operation{Name: full, Actions: append([]string{}, op.Actions...), Note: op.Note}
 		}
 	}
 	if len(errs) > 0 {
@@ -442,13 +442,6 @@ func validAccess(s string) bool {
 		}
 	}
 	return true
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 func sortedKeys[V any](m map[string]V) []string {
