@@ -3,6 +3,7 @@ package approval
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -159,7 +160,7 @@ func (d *Decider) decideShare(run *deadline.Run, t Token, req Request, decision 
 		req.Outcome, req.Reason = OutcomeRefused, reason
 		return d.record(run, t, req, audit, checks)
 	}
-	req.Outcome, req.lease = OutcomeSharing, randomHex(8)
+	req.Outcome, req.lease = OutcomeSharing, rand.Text()
 	res, err := d.record(run, t, req, audit, checks)
 	if err != nil || res.Repeated {
 		return res, err
@@ -181,7 +182,7 @@ func (d *Decider) resume(run *deadline.Run, req Request, audit Audit, sweep bool
 	}
 	audit.Checked = checked(checks)
 	now, oldLease := d.now(), req.lease
-	req.lease = randomHex(8)
+	req.lease = rand.Text()
 	if err := d.Store.resumeSharing(work, req, now, now.Add(-SharingLease), sweep); errors.Is(err, errConflict) {
 		return Result{Request: req}, err
 	} else if err != nil {

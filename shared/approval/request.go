@@ -3,6 +3,7 @@ package approval
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -96,7 +97,7 @@ func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error)
 		}
 		im.Reason = b.Reason
 	}
-	c := claim{ImageARN: im.ARN, ClaimID: randomHex(8), ClaimedAt: now}
+	c := claim{ImageARN: im.ARN, ClaimID: rand.Text(), ClaimedAt: now}
 
 	var req *Request
 	var token Token
@@ -198,7 +199,7 @@ func newRequest(im Image, t Token, targets Targets, now time.Time, ttl time.Dura
 	now = now.UTC().Truncate(time.Second)
 	return Request{
 		id:            requestPrefix + t.hash(),
-		Ref:           randomHex(6),
+		Ref:           rand.Text(),
 		ImageARN:      im.ARN,
 		ImageName:     im.Name,
 		Version:       im.Version,

@@ -3,6 +3,7 @@ package approval
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"time"
 
@@ -78,7 +79,7 @@ func (r *Requester) HandleStep(ctx context.Context, ev StepWaiting) (RequestResu
 	if req.requestMAC, err = r.Store.sealRequest(ctx, req, &st); err != nil {
 		return res, err
 	}
-	c := claim{ImageARN: ev.ImageARN, StepExecutionID: st.ExecutionID, ClaimID: randomHex(8), RequestID: req.id, ClaimedAt: now}
+	c := claim{ImageARN: ev.ImageARN, StepExecutionID: st.ExecutionID, ClaimID: rand.Text(), RequestID: req.id, ClaimedAt: now}
 	res.Ref, res.Expires = req.Ref, stamp(req.LinkExpiresAt)
 	for _, a := range req.AMIs {
 		res.AMIs = append(res.AMIs, a.Region+"/"+a.ID)

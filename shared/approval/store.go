@@ -3,7 +3,6 @@ package approval
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,7 +43,7 @@ const keepAfterExpiry = 30 * 24 * time.Hour
 // Request is one build's approval request as stored.
 type Request struct {
 	id        string // requestPrefix + token hash; never shown
-	Ref       string // a public reference for people and logs
+	Ref       string // a public reference for people and logs (crypto/rand.Text: 26 base32 characters)
 	ImageARN  string
 	ImageName string
 	Version   string
@@ -445,7 +444,7 @@ type Audit struct {
 
 func (s *Store) putAudit(ctx context.Context, a Audit) error {
 	item := auditItem{
-		ID:   auditPrefix + a.Ref + "#" + a.At.UTC().Format(time.RFC3339Nano) + "#" + randomHex(4),
+		ID:   auditPrefix + a.Ref + "#" + a.At.UTC().Format(time.RFC3339Nano) + "#" + rand.Text(),
 		Kind: "audit", RequestRef: a.Ref, ImageARN: a.ImageARN, Action: a.Action,
 		SourceIP: a.Who.SourceIP, UserAgent: a.Who.UserAgent, At: storedTime(a.At),
 		Outcome: a.Outcome, Repeated: a.Repeated, AMIs: append([]string{}, amiNames(a.AMIs)...),
@@ -725,9 +724,3 @@ func key(id string) map[string]types.AttributeValue {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}

@@ -22,10 +22,10 @@ import (
 
 var updateItems = flag.Bool("update-items", false, "rewrite testdata/items.json from the store's writes")
 
-// The items deployed tables hold: testdata/items.json was written by the
-// store as it was before it marshalled with attributevalue (hand-built
-// maps), one item of each kind and state. The store must read them back as
-// they were meant, and write the same items, attribute for attribute.
+// The items deployed tables hold: testdata/items.json holds one item of
+// each kind and state, attribute for attribute as deployed tables have them.
+// The store must read them back as they were meant, and write the same
+// items, attribute for attribute.
 const itemsFile = "testdata/items.json"
 
 // storeScenario is one build's life in the table, at fixed times: a failed
@@ -105,7 +105,7 @@ func storeScenario(t *testing.T, s *Store) (claim, Request, claim, Request) {
 }
 
 // auditSuffix is the random part of an audit item's id.
-var auditSuffix = regexp.MustCompile(`#[0-9a-f]{8}$`)
+var auditSuffix = regexp.MustCompile(`#[A-Z2-7]{26}$`) // crypto/rand.Text
 
 // TestStoredItemsStayTheSame: what the store writes is, attribute for
 // attribute, what testdata/items.json holds.

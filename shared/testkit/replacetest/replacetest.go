@@ -391,6 +391,8 @@ func apiError(code, format string, args ...any) error {
 	return &smithy.GenericAPIError{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// randomHex is n lowercase hex digits: the random part of an EC2 ID
+// (replacevol-…) has that shape, so crypto/rand.Text does not fit.
 func randomHex(n int) string {
 	b := make([]byte, (n+1)/2)
 	_, _ = rand.Read(b)
