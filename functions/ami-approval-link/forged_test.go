@@ -86,7 +86,7 @@ func TestForgedRecordsAreRefusedOnThePage(t *testing.T) {
 					[]string{approvaltest.Attacker, approvaltest.Targets.Accounts[0]}, ""))
 				return tok.Secret()
 			},
-			// As the previous version's pending requests: decided, with
+			// Like every unsealed pending request: decided, with
 			// the full checks, and shared with the configured targets it
 			// names, never the attacker.
 			wantStatus: http.StatusOK, wantShared: approvaltest.Targets.Accounts[:1],

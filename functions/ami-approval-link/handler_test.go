@@ -922,8 +922,8 @@ func TestApprovalChecksEachAMIOnce(t *testing.T) {
 }
 
 // TestAMIImageBuilderDoesNotListIsRefused: an approval request made before
-// Image Builder was asked (a pending request of the previous version, whose
-// AMIs came from the message) names an AMI that carries both Image Builder
+// Image Builder was asked (a pending request whose AMIs came from the
+// message) names an AMI that carries both Image Builder
 // tags with the build's ARN, but that Image Builder does not list for the
 // build. Approving it shares nothing, and the refusal names the AMI.
 func TestAMIImageBuilderDoesNotListIsRefused(t *testing.T) {

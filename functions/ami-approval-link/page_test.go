@@ -36,7 +36,7 @@ func pageRequest(text func(field string) string) approval.Request {
 		return approval.AMI{Region: text("region " + n), ID: text("ami " + n), Name: text("name " + n)}
 	}
 	east, west := ami("east"), ami("west")
-	east.Created = time.Date(2026, 5, 31, 23, 4, 5, 0, time.UTC) // west: from a request of the previous version, no date
+	east.Created = time.Date(2026, 5, 31, 23, 4, 5, 0, time.UTC) // west: from a request whose AMIs came from the message, no date
 	return approval.Request{
 		Ref:       text("ref"),
 		ImageARN:  text("image arn"),

@@ -67,8 +67,8 @@ func TestForgedFailureDoesNotSilenceTheBuild(t *testing.T) {
 }
 
 // TestSubjectNamesTheBuildAsImageBuilderDoes is part of finding 11 of
-// issue 18: the subject took the build's name from the message, which any
-// publisher writes. It is Image Builder's (GetImage) now.
+// issue 18: the subject names the build as Image Builder does (GetImage),
+// not as the message does, which any publisher writes.
 func TestSubjectNamesTheBuildAsImageBuilderDoes(t *testing.T) {
 	f := newFixture(t)
 	ev := f.built(t, sample(t, "available-single-region.json"))

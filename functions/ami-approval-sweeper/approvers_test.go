@@ -16,8 +16,8 @@ import (
 
 // TestNoConfirmedApproverIsTold is finding 10 of issue 18: every SNS email
 // carries an unsubscribe link, which the mail scanners the page guards
-// against follow, and the approvers were unsubscribed without anyone
-// knowing. Each sweep now asks SNS for the approver topic's subscriptions
+// against may follow, unsubscribing the approvers without anyone knowing.
+// Each sweep asks SNS for the approver topic's subscriptions
 // (ListSubscriptionsByTopic) and, when none is confirmed, counts it
 // (ApproverTopicUnconfirmed) and tells the ops topic, once a day.
 func TestNoConfirmedApproverIsTold(t *testing.T) {

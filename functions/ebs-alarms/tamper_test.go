@@ -26,7 +26,7 @@ import (
 // alarm at.
 const attackerTopic = "arn:aws:sns:us-east-1:123456789012:attacker-inbox"
 
-// forged is a continuation as the previous version wrote them (no seal),
+// forged is a continuation without a seal (no MAC),
 // pointing every instance's alarms at the attacker's topic.
 var forged = diskalarm.Resume{Kind: diskalarm.ResumeKind, Trigger: diskalarm.TriggerDirect,
 	NamePattern: "*", TopicARN: attackerTopic, Cursor: prefix, Pass: 2}
@@ -47,7 +47,7 @@ func wantAlarmsNotify(t *testing.T, f *fixture, want int, topic string) {
 }
 
 // An account principal allowed sqs:SendMessage on every queue (a developer
-// role, a data pipeline) can no longer put a continuation on the queue:
+// role, a data pipeline) cannot put a continuation on the queue:
 // the queue policy denies SendMessage to every principal but the
 // function's role (issue 18, finding 7). Nor can one allowed every KMS
 // call make a seal: the key policy lets only the role use the key.
@@ -123,7 +123,7 @@ func TestForgedContinuationsAreDroppedAndReported(t *testing.T) {
 		body any
 		want string
 	}{
-		{"unsealed, as before issue 18", forged, "carries no MAC"},
+		{"unsealed", forged, "carries no MAC"},
 		{"sealed with another key", ownKey, "does not verify"},
 		{"a genuine seal, the topic changed", retargeted, "does not verify"},
 		{"a genuine seal, replayed", old, "not fresh"},

@@ -446,9 +446,9 @@ func (d *Decider) now() time.Time { return clock.Now(d.Now) }
 func (d *Decider) logger() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
 
 // describedByEC2 keeps the AMIs of a request whose name and date EC2 gave
-// when the request was made (a request of the previous version holds the
-// message's names, and no dates): the audit record of a decision that runs
-// no checks (a reject) names them as EC2 did.
+// when the request was made (a request whose AMIs came from Image Builder's
+// message holds the message's names, and no dates): the audit record of a
+// decision that runs no checks (a reject) names them as EC2 did.
 func describedByEC2(amis []AMI) []AMI {
 	return slices.DeleteFunc(slices.Clone(amis), func(a AMI) bool { return a.Created.IsZero() })
 }

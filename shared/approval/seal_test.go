@@ -47,7 +47,7 @@ func TestVerify(t *testing.T) {
 		{name: "a decision added to a sealed request", req: func() Request { r := req; r.Decision, r.Outcome = Approve, OutcomeSharing; return r }(), wantTampered: true},
 		{name: "bound to a step afterwards", req: req, st: step, wantTampered: true},
 		{name: "the state's MAC on another record", req: func() Request { r := decided; r.id = requestPrefix + "cd"; return r }(), wantTampered: true},
-		{name: "no MAC at all (the previous version's)", req: func() Request { r := decided; r.requestMAC, r.stateMAC = "", ""; return r }(), wantUnsealed: true},
+		{name: "no MAC at all (a record written before sealing)", req: func() Request { r := decided; r.requestMAC, r.stateMAC = "", ""; return r }(), wantUnsealed: true},
 		{name: "state MAC without a request MAC", req: func() Request { r := decided; r.requestMAC = ""; return r }(), wantTampered: true},
 	}
 	for _, tt := range tests {
