@@ -13,6 +13,7 @@ import (
 // one that names a job gets exactly one answer, a failure that names the
 // problem, and AWS Health is not asked. The fake records every call.
 func TestBadEvents(t *testing.T) {
+	t.Parallel()
 	big := strings.Repeat("x", 300_000)
 	base := func(t *testing.T) json.RawMessage { return sample(t, "job-json-params.json") }
 	token := func(tok string) func(t *testing.T) json.RawMessage {
@@ -100,6 +101,7 @@ func TestBadEvents(t *testing.T) {
 // aws-cn and aws-us-gov gates check their own partition's Regions, and
 // fields CodePipeline adds to its events are read past.
 func TestEventsThatAreRead(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, region, params string
 		edit                 func(job, cfg, data map[string]any)

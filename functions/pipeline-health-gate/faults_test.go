@@ -27,6 +27,7 @@ func faulted(t *testing.T, rules ...fault.Rule) (fixture, *fault.Transport) {
 // ridden out; an answer that cannot be delivered is returned as an error,
 // so Lambda retries the invocation, which answers once when faults stop.
 func TestGateUnderFaults(t *testing.T) {
+	t.Parallel()
 	ev := sample(t, "job-json-params.json")
 	t.Run("Health unavailable", func(t *testing.T) {
 		f, tr := faulted(t, fault.Unavailable("Health", "DescribeEvents"))

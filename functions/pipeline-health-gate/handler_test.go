@@ -169,6 +169,7 @@ func callList(calls []fakehealthgate.Call) string {
 }
 
 func TestNoEventsPassesWithTheJobsID(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.answer(t, sample(t, "job-json-params.json"), jsonJob)
 	if !a.Success || a.ContinuationToken != "" {
@@ -205,6 +206,7 @@ func TestNoEventsPassesWithTheJobsID(t *testing.T) {
 }
 
 func TestWhichEventsBlock(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		sample    string
@@ -258,6 +260,7 @@ func TestWhichEventsBlock(t *testing.T) {
 }
 
 func TestCommaFormChecksEachRegion(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.answer(t, sample(t, "job-comma-regions.json"), commaJob)
 	var req struct {
@@ -278,6 +281,7 @@ func TestCommaFormChecksEachRegion(t *testing.T) {
 }
 
 func TestEmptyParamsGateTheFunctionsRegion(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.h.gate.Region = "eu-central-1"
 	blocker := f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "eu-central-1"})
@@ -288,6 +292,7 @@ func TestEmptyParamsGateTheFunctionsRegion(t *testing.T) {
 }
 
 func TestInvalidUserParametersFailNamingTheProblem(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		params string
@@ -325,6 +330,7 @@ func TestInvalidUserParametersFailNamingTheProblem(t *testing.T) {
 }
 
 func TestHealthErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		inject      fakehealthgate.APIError
@@ -370,6 +376,7 @@ func TestHealthErrors(t *testing.T) {
 }
 
 func TestWaitModeContinuesUntilHealthy(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	start := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
 	f.h.gate.Now = func() time.Time { return start }
@@ -421,6 +428,7 @@ func TestWaitModeContinuesUntilHealthy(t *testing.T) {
 }
 
 func TestWaitModePastMaxWaitFails(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	// The sample's token started at 08:00 with maxWait 2h.
 	f.h.gate.Now = func() time.Time { return time.Date(2025, 6, 2, 10, 0, 1, 0, time.UTC) }
@@ -439,6 +447,7 @@ func TestWaitModePastMaxWaitFails(t *testing.T) {
 // A bad continuation token is not the action's configuration: the message
 // names the token and sends nobody to fix correct UserParameters.
 func TestBadContinuationTokenFails(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, token, problem string }{
 		{"not the gate's", "deployment-42", "not the health gate's"},
 		{"start in the future", `{"gate":"aws-health","startedAt":"2999-01-01T00:00:00Z","attempt":1}`, "in the future"},
@@ -468,6 +477,7 @@ func TestBadContinuationTokenFails(t *testing.T) {
 }
 
 func TestEveryPageIsRead(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.fake.SetPageSize(2)
 	var arns []string
@@ -486,6 +496,7 @@ func TestEveryPageIsRead(t *testing.T) {
 }
 
 func TestLongFailureMessageFitsCodePipelinesLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for range 150 {
 		f.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1", TypeCode: "AWS_EC2_INSTANCE_CONNECTIVITY_DEGRADED_OPERATIONAL_ISSUE"})
@@ -508,6 +519,7 @@ func (panicking) DescribeEvents(context.Context, *health.DescribeEventsInput, ..
 }
 
 func TestPanicStillAnswersOnce(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		params string
@@ -587,6 +599,7 @@ func (f fixture) handleRecovering(ev json.RawMessage) (escaped any) {
 // error, so that Lambda retries the invocation: CodePipeline refuses any
 // answer after the first, so the job still gets exactly one.
 func TestPanicOutsideTheDecisionIsRecovered(t *testing.T) {
+	t.Parallel()
 	t.Run("in logging", func(t *testing.T) {
 		f := newFixture(t)
 		f.h.log = slog.New(panickingLog{})
@@ -641,6 +654,7 @@ func TestPanicOutsideTheDecisionIsRecovered(t *testing.T) {
 }
 
 func TestDeadlineStillAnswersOnce(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.fake.Delay("Health.DescribeEvents", 20*time.Second) // AWS Health does not answer
 	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
@@ -676,6 +690,7 @@ func (c *checkDeadlines) DescribeEvents(ctx context.Context, in *health.Describe
 // 10 s, 30 s and 900 s the gate checks and answers once, and in wait mode
 // hands the wait on to the next invocation with a continuation token.
 func TestMarginScalesWithTheDeadline(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		timeout, explicit, kept time.Duration
 	}{
@@ -717,6 +732,7 @@ func TestMarginScalesWithTheDeadline(t *testing.T) {
 }
 
 func TestEventsWithoutAJobAreNotAnswered(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		event string
@@ -741,6 +757,7 @@ func TestEventsWithoutAJobAreNotAnswered(t *testing.T) {
 }
 
 func TestMalformedJobWithAnIDIsFailed(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ev := json.RawMessage(`{"CodePipeline.job": {"id": "` + jsonJob + `", "data": {"continuationToken": 42}}}`)
 	a := f.answer(t, ev, jsonJob)
@@ -753,6 +770,7 @@ func TestMalformedJobWithAnIDIsFailed(t *testing.T) {
 }
 
 func TestAnswerRefusedIsNotRetried(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.fake.Fail("CodePipeline.PutJobSuccessResult", fakehealthgate.APIError{Code: "InvalidJobStateException", Message: "job timed out"}, 1)
 	res, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json"))
@@ -765,6 +783,7 @@ func TestAnswerRefusedIsNotRetried(t *testing.T) {
 }
 
 func TestAnswerFailingTransientlyAsksLambdaToRetry(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.fake.Fail("CodePipeline.PutJobSuccessResult", fakehealthgate.APIError{Code: "InternalFailure", Message: "boom", Status: 500}, 0)
 	if _, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json")); err == nil {
@@ -773,6 +792,7 @@ func TestAnswerFailingTransientlyAsksLambdaToRetry(t *testing.T) {
 }
 
 func TestHealthErrorWhileWaitingKeepsWaiting(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	start := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
 	f.h.gate.Now = func() time.Time { return start }
@@ -823,6 +843,7 @@ func TestHealthErrorWhileWaitingKeepsWaiting(t *testing.T) {
 }
 
 func TestNoTimeToCheckFailsWithoutAsking(t *testing.T) {
+	t.Parallel()
 	for _, params := range []string{`{"regions":["us-east-1"]}`, `{"regions":["us-east-1"],"onHealthError":"pass"}`} {
 		t.Run(params, func(t *testing.T) {
 			f := newFixture(t)
@@ -848,6 +869,7 @@ func TestNoTimeToCheckFailsWithoutAsking(t *testing.T) {
 // Without DEADLINE_MARGIN, a timeout too short to check fails the job
 // naming the timeout, not a setting nobody made.
 func TestTimeoutTooShortToCheckFailsWithoutAsking(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.h.gate.Margin = 0
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // 800 ms after the margin
@@ -873,6 +895,7 @@ func TestTimeoutTooShortToCheckFailsWithoutAsking(t *testing.T) {
 // replaced by one short failure, so the job ends at once; the invocation
 // still ends in an error naming the job, for the Errors alarm (issue 18).
 func TestSuccessRefusedForGoodFallsBackToOneFailure(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.fake.Fail("CodePipeline.PutJobSuccessResult", fakehealthgate.APIError{Code: "ValidationException", Message: "outputVariables failed to satisfy constraint"}, 1)
 	res, err := f.h.Handle(context.Background(), sample(t, "job-json-params.json"))
@@ -905,6 +928,7 @@ func TestSuccessRefusedForGoodFallsBackToOneFailure(t *testing.T) {
 // as each Lambda retry is refused alike, the on-failure queue gets the
 // event (issue 18, finding 11).
 func TestAnswerRefusedIsAnErrorNamingTheJob(t *testing.T) {
+	t.Parallel()
 	for _, code := range []string{"AccessDeniedException", "ValidationException"} {
 		t.Run(code, func(t *testing.T) {
 			f := newFixture(t)

@@ -14,6 +14,7 @@ import (
 // Each answer is a metric: passed, failed or waiting, by verdict, flushed
 // before Handle returns.
 func TestDecisionsAreMetrics(t *testing.T) {
+	t.Parallel()
 	waitJob := func(t *testing.T) json.RawMessage {
 		return edit(t, sample(t, "job-continuation.json"), func(_, _, data map[string]any) { delete(data, "continuationToken") })
 	}

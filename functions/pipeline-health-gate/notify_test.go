@@ -14,6 +14,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
 func TestGateNotifies(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
 	firstWait := func(t *testing.T) []byte {
 		return edit(t, sample(t, "job-continuation.json"), func(_, _, data map[string]any) { delete(data, "continuationToken") })
@@ -68,6 +69,7 @@ func TestGateNotifies(t *testing.T) {
 }
 
 func TestGateConfigTopic(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		topic string
 		ok    bool

@@ -21,6 +21,7 @@ import (
 // pipeline-stage-retry's job, and it cannot publish to another topic of
 // the account.
 func TestRoleCannotRetryStagesOrPublishElsewhere(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const executionID = "0b5c9e2a-7f3d-4e1b-9c8a-6d2e1f0a9b8c"
 

@@ -22,6 +22,7 @@ const (
 // an EC2 issue affecting only C passes the deployment; one affecting B
 // fails it, naming B.
 func TestOrganizationGateBlocksOnlyOnItsAccounts(t *testing.T) {
+	t.Parallel()
 	f := newViewFixture(t, true)
 	params := `{"regions":["us-east-1"],"services":["EC2"],"accounts":["` + accountA + `","` + accountB + `"]}`
 	ev := withParams(t, sample(t, "job-json-params.json"), params)
@@ -52,6 +53,7 @@ func TestOrganizationGateBlocksOnlyOnItsAccounts(t *testing.T) {
 // organization's events or accounts, and accounts naming another account
 // than the gate's own are refused before AWS Health is asked.
 func TestAccountsWithoutOrganizationViewRefused(t *testing.T) {
+	t.Parallel()
 	f := newViewFixture(t, false)
 	_, err := health.NewFromConfig(f.roleCfg).DescribeAffectedAccountsForOrganization(context.Background(), &health.DescribeAffectedAccountsForOrganizationInput{
 		EventArn: aws.String("arn:aws:health:us-east-1::event/EC2/AWS_EC2_OPERATIONAL_ISSUE/AWS_EC2_OPERATIONAL_ISSUE_1"),

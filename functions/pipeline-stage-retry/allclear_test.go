@@ -36,6 +36,7 @@ func allClear(t *testing.T, arn string) json.RawMessage {
 // fires after that, and a redelivered all-clear, find the retry on record
 // (the stage running, its retry count grown) and retry nothing.
 func TestAllClearRetriesTheWaitingStageAtOnce(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	incident := fx.fake.AddEvent(fakehealthgate.Event{ARN: sampleEventARN, Service: "EC2", Region: "us-east-1", TypeCode: "AWS_EC2_OPERATIONAL_ISSUE"})
 	fx.blockedBy(incident)
@@ -85,6 +86,7 @@ func TestAllClearRetriesTheWaitingStageAtOnce(t *testing.T) {
 // AWS Health again; while AWS Health still shows the event open, nothing is
 // retried and the chain of schedules stays as it was.
 func TestForgedAllClearOnlyRechecksAWSHealth(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	incident := fx.fake.AddEvent(fakehealthgate.Event{ARN: sampleEventARN, Service: "EC2", Region: "us-east-1", TypeCode: "AWS_EC2_OPERATIONAL_ISSUE"})
 	fx.blockedBy(incident)
@@ -121,6 +123,7 @@ func TestForgedAllClearOnlyRechecksAWSHealth(t *testing.T) {
 
 // The role reads the re-check schedules of its own group only.
 func TestRoleReadsOnlyItsOwnSchedules(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	ctx := context.Background()
 	const otherGroup = "someone-elses"

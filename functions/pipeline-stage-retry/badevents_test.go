@@ -43,6 +43,7 @@ func replaceIn(t *testing.T, name string, pairs ...string) json.RawMessage {
 // call is made: neither CodePipeline nor AWS Health is asked, and nothing
 // is scheduled or retried.
 func TestBadEvents(t *testing.T) {
+	t.Parallel()
 	big := strings.Repeat("x", 300_000)
 	const (
 		stageType   = `"CodePipeline Stage Execution State Change"`
@@ -146,6 +147,7 @@ func TestBadEvents(t *testing.T) {
 // aws-cn and aws-us-gov events are read, and so are fields EventBridge
 // adds to its events later.
 func TestEventsThatAreRead(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		pairs []string

@@ -11,6 +11,7 @@ import (
 )
 
 func TestLoadConfig(t *testing.T) {
+	t.Parallel()
 	base := map[string]string{
 		"AWS_REGION":         "eu-west-1",
 		"PIPELINES":          "web-app, payments",

@@ -22,6 +22,7 @@ import (
 // the event schedules one re-check; a re-check under a Health outage
 // schedules the next, which retries the stage once.
 func TestStageRetryUnderFaults(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	cfg, tr := fault.Wrap(fx.pipelineCfg)
 	fx.h.retrier.CodePipeline, fx.h.retrier.Health = codepipeline.NewFromConfig(cfg), health.NewFromConfig(cfg)

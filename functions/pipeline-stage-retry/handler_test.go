@@ -203,6 +203,7 @@ func keys[V any](m map[string]V) []string {
 }
 
 func TestGateFailureThenHealthyRetriesFailedActionsOnce(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	res := fx.handle(t, sample(t, "stage-failed.json"))
 	if res.Outcome != healthgate.RetryScheduled {
@@ -266,6 +267,7 @@ func TestGateFailureThenHealthyRetriesFailedActionsOnce(t *testing.T) {
 }
 
 func TestStillUnhealthySchedulesAnotherCheck(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	fx.fake.AddEvent(fakehealthgate.Event{Service: "EC2", Region: "us-east-1"})
 	fx.handle(t, sample(t, "stage-failed.json"))
@@ -286,6 +288,7 @@ func TestStillUnhealthySchedulesAnotherCheck(t *testing.T) {
 }
 
 func TestRedeliveriesRetryOnce(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	first := fx.handle(t, sample(t, "stage-failed.json"))
 	again := fx.handle(t, sample(t, "stage-failed.json"))
@@ -324,6 +327,7 @@ func withRetries(p fakehealthgate.Pipeline, n int) fakehealthgate.Pipeline {
 }
 
 func TestCodePipelineRefusalsAreLoggedAndDropped(t *testing.T) {
+	t.Parallel()
 	for _, code := range []string{"NotLatestPipelineExecutionException", "StageNotRetryableException", "ConflictException"} {
 		t.Run(code, func(t *testing.T) {
 			fx := newFixture(t)
@@ -347,6 +351,7 @@ func TestCodePipelineRefusalsAreLoggedAndDropped(t *testing.T) {
 }
 
 func TestTransientErrorsAskLambdaToRetry(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	fx.fake.Fail("CodePipeline.GetPipelineState", fakehealthgate.APIError{Code: "InternalFailure", Message: "boom", Status: 500}, 0)
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{InvokedFunctionArn: functionARN})
@@ -356,6 +361,7 @@ func TestTransientErrorsAskLambdaToRetry(t *testing.T) {
 }
 
 func TestFailuresNotToRetry(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		pipeline fakehealthgate.Pipeline
@@ -409,6 +415,7 @@ func TestFailuresNotToRetry(t *testing.T) {
 }
 
 func TestAnyFailureRetriesOtherActionsWithTheDefaultCheck(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	fx.h.retrier.Config.AnyFailure = true
 	fx.fake.PutPipeline(webApp("Failed", "Deployment d-123 failed: instance unhealthy"))
@@ -426,6 +433,7 @@ func TestAnyFailureRetriesOtherActionsWithTheDefaultCheck(t *testing.T) {
 }
 
 func TestRecheckSampleRetriesWhenHealthy(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	fx.now = failedAt.Add(10 * time.Minute)
 	if res := fx.handle(t, sample(t, "recheck.json")); res.Outcome != healthgate.RetryRetried {
@@ -434,6 +442,7 @@ func TestRecheckSampleRetriesWhenHealthy(t *testing.T) {
 }
 
 func TestRetryWindowEnds(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	fx.fake.AddEvent(fakehealthgate.Event{Service: "RDS", Region: "us-east-1"})
 
@@ -458,6 +467,7 @@ func TestRetryWindowEnds(t *testing.T) {
 // A stage failure older than MAX_RETRY_WINDOW is skipped before anything
 // is read, and the reason says the event is too old.
 func TestStaleStageFailureIsSkippedWithoutACall(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	fx.now = failedAt.Add(6*time.Hour + time.Minute)
 	res := fx.handle(t, sample(t, "stage-failed.json"))
@@ -517,6 +527,7 @@ func (fx *fixture) handleWithin(t *testing.T, timeout time.Duration, payload jso
 // either retries the stage (progress) or, when AWS Health does not answer
 // in time, still schedules the next re-check (hand-over).
 func TestRecheckWorksWithinEveryDeadline(t *testing.T) {
+	t.Parallel()
 	for _, timeout := range []time.Duration{10 * time.Second, 30 * time.Second, 900 * time.Second} {
 		for _, unanswered := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s unanswered %t", timeout, unanswered), func(t *testing.T) {
@@ -548,6 +559,7 @@ func TestRecheckWorksWithinEveryDeadline(t *testing.T) {
 // A Health that really does not answer is cut at the budget's end, and the
 // next re-check is still scheduled before the deadline.
 func TestRecheckHandsOnWhenHealthHangs(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	fx.fake.Delay("Health.DescribeEvents", 20*time.Second)
 	fx.now = failedAt.Add(10 * time.Minute)
@@ -565,6 +577,7 @@ func TestRecheckHandsOnWhenHealthHangs(t *testing.T) {
 }
 
 func TestLastRecheckRunsAtTheWindowsEnd(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	blocker := fx.fake.AddEvent(fakehealthgate.Event{Service: "RDS", Region: "us-east-1"})
 	end := failedAt.Add(6 * time.Hour)
@@ -596,6 +609,7 @@ func TestLastRecheckRunsAtTheWindowsEnd(t *testing.T) {
 }
 
 func TestLastRecheckStillBlockedGivesUp(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	fx.fake.AddEvent(fakehealthgate.Event{Service: "RDS", Region: "us-east-1"})
 	end := failedAt.Add(6 * time.Hour)

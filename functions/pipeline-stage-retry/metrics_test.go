@@ -12,6 +12,7 @@ import (
 
 // Each decision is a metric by outcome, flushed before Handle returns.
 func TestDecisionsAreMetrics(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	var out bytes.Buffer
 	fx.h.metrics = metrics.New("retry-fn", &out)

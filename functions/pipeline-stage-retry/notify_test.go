@@ -13,6 +13,7 @@ import (
 const consoleLink = "https://us-east-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/web-app/view?region=us-east-1"
 
 func TestStageRetryNotifies(t *testing.T) {
+	t.Parallel()
 	t.Run("waits, then retries", func(t *testing.T) {
 		fx := newFixture(t)
 		inbox := fx.notifier(t)
@@ -68,6 +69,7 @@ func TestStageRetryNotifies(t *testing.T) {
 // Region's partition's (aws-cn and aws-us-gov have consoles of their own),
 // and a message in a partition without a known console carries none.
 func TestRetryMessageLinksThePartitionsConsole(t *testing.T) {
+	t.Parallel()
 	res := healthgate.RetryResult{Outcome: healthgate.RetryRetried, Pipeline: "web-app", Stage: "HealthGate", ExecutionID: executionID, Reason: "AWS Health is clear"}
 	for region, want := range map[string]string{
 		"us-east-1":     "https://us-east-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/web-app/view?region=us-east-1",

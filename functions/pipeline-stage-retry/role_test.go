@@ -19,6 +19,7 @@ import (
 // the scheduler role: it cannot touch a pipeline that did not opt in,
 // schedule elsewhere, or hand a schedule another role.
 func TestRoleCannotRetryPipelinesThatDidNotOptIn(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 
 	t.Run("retry or read another pipeline", func(t *testing.T) {
