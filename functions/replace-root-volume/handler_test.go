@@ -364,3 +364,56 @@ func TestInvalidRequestsChangeNothing(t *testing.T) {
 		t.Errorf("root volume tagged delete-volume=%q by a rejected request", tag)
 	}
 }
+
+func TestVolumeInitializationRateIsPassedToEC2AndRecorded(t *testing.T) {
+	f := newFixture(t)
+	inst := optedIn(t, f.ec2, "fast-restore")
+	id := aws.ToString(inst.InstanceId)
+	root, _ := rootvolume.RootVolumeOf(inst)
+	suiteSnapshot(t, f.ec2, root)
+
+	res, err := f.h.Handle(context.Background(), request(t, "initialization-rate.json", id))
+	if err != nil {
+		t.Fatalf("Handle = %v", err)
+	}
+	if got := f.fake.InitializationRate(res.TaskID); got == nil || *got != 300 {
+		t.Errorf("task %s asked with VolumeInitializationRate %v, want 300", res.TaskID, got)
+	}
+	if got := res.VolumeInitializationRate; got == nil || *got != 300 {
+		t.Errorf("Handle().VolumeInitializationRate = %v, want 300", got)
+	}
+	recs := records(t, f.db)
+	if len(recs) != 1 || recs[0].VolumeInitializationRate == nil || *recs[0].VolumeInitializationRate != 300 {
+		t.Errorf("records = %+v, want one recording volumeInitializationRate 300", recs)
+	}
+	// The same request without a rate is another request to EC2: it gets
+	// another client token (EC2 refuses a token seen with other parameters).
+	if plain := rootvolume.ClientToken(id, root, res.SnapshotID, false); res.ClientToken == plain {
+		t.Errorf("client token with a rate = the token without one (%s)", plain)
+	}
+}
+
+func TestVolumeInitializationRateOutOfRangeIsRefusedAndNothingChanges(t *testing.T) {
+	f := newFixture(t)
+	inst := optedIn(t, f.ec2, "too-fast")
+	id := aws.ToString(inst.InstanceId)
+	root, _ := rootvolume.RootVolumeOf(inst)
+	suiteSnapshot(t, f.ec2, root)
+	f.calls.Reset()
+
+	for _, rate := range []string{"99", "301", "150.5", `"200"`} {
+		t.Run(rate, func(t *testing.T) {
+			body := `{"instanceId":"` + id + `","restoreTo":"latest-snapshot","volumeInitializationRate":` + rate + `}`
+			_, err := f.h.Handle(context.Background(), json.RawMessage(body))
+			if err == nil || !errors.Is(err, rootvolume.ErrBadEvent) || !strings.Contains(err.Error(), "volumeInitializationRate") {
+				t.Errorf("Handle(rate %s) = %v, want a bad-request error naming volumeInitializationRate", rate, err)
+			}
+		})
+	}
+	if w := f.calls.Writes(); len(w) != 0 || f.fake.Started() != 0 {
+		t.Errorf("write calls = %v, tasks = %d, want none", w, f.fake.Started())
+	}
+	if recs := records(t, f.db); len(recs) != 0 {
+		t.Errorf("records = %+v, want none", recs)
+	}
+}

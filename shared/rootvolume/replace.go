@@ -35,7 +35,21 @@ type ReplaceRequest struct {
 	InstanceID           string `json:"instanceId"`
 	RestoreTo            string `json:"restoreTo"`
 	DeleteReplacedVolume bool   `json:"deleteReplacedVolume"`
+	// VolumeInitializationRate, when set, is the rate (MiB/s) at which EC2
+	// initialises the new root volume from its snapshot (the EBS
+	// Provisioned Rate for Volume Initialization), instead of lazily on
+	// first read: CreateReplaceRootVolumeTask, VolumeInitializationRate,
+	// valid range 100-300 MiB/s
+	// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateReplaceRootVolumeTask.html,
+	// https://docs.aws.amazon.com/ebs/latest/userguide/initalize-volume.html).
+	VolumeInitializationRate *int64 `json:"volumeInitializationRate,omitempty"`
 }
+
+// The range EC2 accepts for VolumeInitializationRate, in MiB/s.
+const (
+	MinVolumeInitializationRate = 100
+	MaxVolumeInitializationRate = 300
+)
 
 // DecodeReplaceRequest reads a request given directly or wrapped in an
 // EventBridge event (its detail). Unknown fields are refused, so that a
@@ -81,6 +95,9 @@ func (r ReplaceRequest) Validate() error {
 	case awsid.IsSnapshotID(r.RestoreTo):
 	default:
 		return fmt.Errorf("%w: restoreTo %q is not %q, %q or a snapshot ID (snap-…)", ErrBadEvent, r.RestoreTo, RestoreLatestSnapshot, RestoreLaunchState)
+	}
+	if v := r.VolumeInitializationRate; v != nil && (*v < MinVolumeInitializationRate || *v > MaxVolumeInitializationRate) {
+		return fmt.Errorf("%w: volumeInitializationRate %d is outside %d-%d MiB/s", ErrBadEvent, *v, MinVolumeInitializationRate, MaxVolumeInitializationRate)
 	}
 	return nil
 }
@@ -137,8 +154,10 @@ type ReplaceResult struct {
 	RestoreTo            string `json:"restoreTo"`
 	SnapshotID           string `json:"snapshotId,omitempty"`
 	DeleteReplacedVolume bool   `json:"deleteReplacedVolume"`
-	ClientToken          string `json:"clientToken"`
-	RecordID             string `json:"recordId,omitempty"`
+	// VolumeInitializationRate is the rate asked of EC2 (MiB/s), if any.
+	VolumeInitializationRate *int64 `json:"volumeInitializationRate,omitempty"`
+	ClientToken              string `json:"clientToken"`
+	RecordID                 string `json:"recordId,omitempty"`
 	// Retried is set when the request had been recorded before.
 	Retried bool `json:"retried,omitempty"`
 }
@@ -166,13 +185,15 @@ func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, inv Invocati
 	if err := req.Validate(); err != nil {
 		return ReplaceResult{}, err
 	}
-	res := ReplaceResult{InstanceID: req.InstanceID, RestoreTo: req.RestoreTo, DeleteReplacedVolume: req.DeleteReplacedVolume}
+	res := ReplaceResult{InstanceID: req.InstanceID, RestoreTo: req.RestoreTo, DeleteReplacedVolume: req.DeleteReplacedVolume,
+		VolumeInitializationRate: req.VolumeInitializationRate}
 	if inv.Key != "" {
 		rec, found, err := r.Store.ReplacementOf(ctx, inv.Key)
 		if err != nil {
 			return res, err
 		}
-		if found && (rec.InstanceID != req.InstanceID || rec.RestoreTo != req.RestoreTo || rec.DeleteReplacedVolume != req.DeleteReplacedVolume) {
+		if found && (rec.InstanceID != req.InstanceID || rec.RestoreTo != req.RestoreTo || rec.DeleteReplacedVolume != req.DeleteReplacedVolume ||
+			aws.ToInt64(rec.VolumeInitializationRate) != aws.ToInt64(req.VolumeInitializationRate)) {
 			// A retry carries the same request; another request with this
 			// key is a reused event ID, not a retry: it starts nothing.
 			return res, fmt.Errorf("%w: %s was used before for another request (instance %s, restoreTo %s)",
@@ -208,6 +229,9 @@ func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, inv Invocati
 	}
 
 	base := ClientToken(req.InstanceID, rootVolume, res.SnapshotID, req.DeleteReplacedVolume)
+	if rate := req.VolumeInitializationRate; rate != nil {
+		base = rateToken(base, *rate)
+	}
 	now := r.now().UTC()
 	var rec Replacement
 	for attempt := 0; ; attempt++ {
@@ -219,7 +243,8 @@ func (r *Replacer) Replace(ctx context.Context, req ReplaceRequest, inv Invocati
 		rec, err = r.Store.PutNewReplacement(ctx, Replacement{
 			ClientToken: res.ClientToken, InstanceID: req.InstanceID, ReplacedVolumeID: rootVolume,
 			RestoreTo: req.RestoreTo, SnapshotID: res.SnapshotID, DeleteReplacedVolume: req.DeleteReplacedVolume,
-			RequestedBy: inv.RequestedBy, RequestedAt: now, State: StateRequested, UpdatedAt: now,
+			VolumeInitializationRate: req.VolumeInitializationRate,
+			RequestedBy:              inv.RequestedBy, RequestedAt: now, State: StateRequested, UpdatedAt: now,
 		})
 		if err == nil {
 			break
@@ -318,6 +343,7 @@ func (r *Replacer) resume(ctx context.Context, rec Replacement, res ReplaceResul
 	defer run.Stop()
 	res.TaskID, res.InstanceID, res.ReplacedVolumeID, res.RestoreTo = rec.TaskID, rec.InstanceID, rec.ReplacedVolumeID, rec.RestoreTo
 	res.SnapshotID, res.DeleteReplacedVolume, res.ClientToken, res.RecordID, res.Retried = rec.SnapshotID, rec.DeleteReplacedVolume, rec.ClientToken, rec.ID, true
+	res.VolumeInitializationRate = rec.VolumeInitializationRate
 	if rec.TaskID == "" && rec.State == StateUnknown {
 		t, found, err := r.findLostTask(ctx, rec)
 		if err != nil {
@@ -405,6 +431,7 @@ func (r *Replacer) start(ctx context.Context, rec Replacement, res ReplaceResult
 	if rec.SnapshotID != "" {
 		in.SnapshotId = aws.String(rec.SnapshotID)
 	}
+	in.VolumeInitializationRate = rec.VolumeInitializationRate
 	out, taskErr := r.EC2.CreateReplaceRootVolumeTask(ctx, in)
 
 	// The outcome is recorded even when the budget ran out on EC2's answer.
@@ -473,6 +500,15 @@ func (r *Replacer) label(ctx context.Context, volumeID string) error {
 }
 
 func (r *Replacer) now() time.Time { return clock.Now(r.Now) }
+
+// rateToken is the client token of a request that also asks for a volume
+// initialization rate: EC2 refuses a token it saw with other parameters,
+// so a request at another rate is another request. A request without a
+// rate keeps ClientToken's, the token earlier versions derived.
+func rateToken(base string, rate int64) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s|rate=%d", base, rate)))
+	return hex.EncodeToString(sum[:])
+}
 
 // ClientToken derives the idempotency token from what the replacement does
 // to which volume: a retried request gets the same token (EC2 starts no

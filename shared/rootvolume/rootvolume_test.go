@@ -100,6 +100,25 @@ func TestDecodeReplaceRequest(t *testing.T) {
 	}
 }
 
+func TestVolumeInitializationRateRange(t *testing.T) {
+	tests := []struct {
+		name string
+		rate int64
+		ok   bool
+	}{
+		{"below", 99, false}, {"lowest", 100, true}, {"highest", 300, true}, {"above", 301, false}, {"negative", -1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := ReplaceRequest{InstanceID: "i-0123456789abcdef0", RestoreTo: RestoreLaunchState, VolumeInitializationRate: &tt.rate}
+			err := req.Validate()
+			if (err == nil) != tt.ok || err != nil && (!errors.Is(err, ErrBadEvent) || !strings.Contains(err.Error(), "volumeInitializationRate")) {
+				t.Errorf("Validate(rate %d) = %v, want ok %v (an error naming volumeInitializationRate)", tt.rate, err, tt.ok)
+			}
+		})
+	}
+}
+
 func TestClientTokenIsStablePerRequestAndRootVolume(t *testing.T) {
 	a := ClientToken("i-1", "vol-1", "snap-1", false)
 	if a != ClientToken("i-1", "vol-1", "snap-1", false) {

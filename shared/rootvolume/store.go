@@ -93,23 +93,26 @@ const (
 
 // Replacement is the record of one replacement the suite started.
 type Replacement struct {
-	ID                   string     `dynamodbav:"id"`
-	Kind                 string     `dynamodbav:"kind"`
-	ClientToken          string     `dynamodbav:"clientToken"`
-	InstanceID           string     `dynamodbav:"instanceId"`
-	ReplacedVolumeID     string     `dynamodbav:"replacedVolumeId"`
-	RestoreTo            string     `dynamodbav:"restoreTo"`
-	SnapshotID           string     `dynamodbav:"snapshotId,omitempty"`
-	DeleteReplacedVolume bool       `dynamodbav:"deleteReplacedVolume"`
-	RequestedBy          string     `dynamodbav:"requestedBy"`
-	RequestedAt          time.Time  `dynamodbav:"requestedAt"`
-	TaskID               string     `dynamodbav:"taskId,omitempty"`
-	State                string     `dynamodbav:"state"`
-	Reason               string     `dynamodbav:"reason,omitempty"`
-	TaskStartedAt        *time.Time `dynamodbav:"taskStartedAt,omitempty"`
-	CompletedAt          *time.Time `dynamodbav:"completedAt,omitempty"`
-	UpdatedAt            time.Time  `dynamodbav:"updatedAt"`
-	ExpiresAt            time.Time  `dynamodbav:"expiresAt,unixtime"`
+	ID                   string `dynamodbav:"id"`
+	Kind                 string `dynamodbav:"kind"`
+	ClientToken          string `dynamodbav:"clientToken"`
+	InstanceID           string `dynamodbav:"instanceId"`
+	ReplacedVolumeID     string `dynamodbav:"replacedVolumeId"`
+	RestoreTo            string `dynamodbav:"restoreTo"`
+	SnapshotID           string `dynamodbav:"snapshotId,omitempty"`
+	DeleteReplacedVolume bool   `dynamodbav:"deleteReplacedVolume"`
+	// VolumeInitializationRate is the rate (MiB/s) asked of EC2, if any. It
+	// is not sealed: it decides no delete, and EC2 checks its range.
+	VolumeInitializationRate *int64     `dynamodbav:"volumeInitializationRate,omitempty"`
+	RequestedBy              string     `dynamodbav:"requestedBy"`
+	RequestedAt              time.Time  `dynamodbav:"requestedAt"`
+	TaskID                   string     `dynamodbav:"taskId,omitempty"`
+	State                    string     `dynamodbav:"state"`
+	Reason                   string     `dynamodbav:"reason,omitempty"`
+	TaskStartedAt            *time.Time `dynamodbav:"taskStartedAt,omitempty"`
+	CompletedAt              *time.Time `dynamodbav:"completedAt,omitempty"`
+	UpdatedAt                time.Time  `dynamodbav:"updatedAt"`
+	ExpiresAt                time.Time  `dynamodbav:"expiresAt,unixtime"`
 	// MAC seals the deciding fields (seal.go); Trust is what it said when
 	// the record was read.
 	MAC   string `dynamodbav:"mac,omitempty"`

@@ -33,6 +33,9 @@ func (c *Caller) CreateReplaceRootVolumeTask(ctx context.Context, in *ec2.Create
 			form.Set(name, *v)
 		}
 	}
+	if in.VolumeInitializationRate != nil {
+		form.Set("VolumeInitializationRate", fmt.Sprint(*in.VolumeInitializationRate))
+	}
 	if in.DeleteReplacedRootVolume != nil {
 		form.Set("DeleteReplacedRootVolume", fmt.Sprint(*in.DeleteReplacedRootVolume))
 	}

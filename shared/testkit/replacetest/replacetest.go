@@ -59,8 +59,11 @@ type task struct {
 	out       types.ReplaceRootVolumeTask
 	start     time.Time
 	deleteOld bool
-	fails     bool
-	settled   bool
+	// rate is the VolumeInitializationRate asked for, which EC2's task
+	// does not list back.
+	rate    *int64
+	fails   bool
+	settled bool
 }
 
 // New returns a fake in front of c.
@@ -158,6 +161,17 @@ func (f *Tasks) Started() int {
 	return f.created
 }
 
+// InitializationRate is the VolumeInitializationRate the task was asked
+// for, or nil (none, or no such task).
+func (f *Tasks) InitializationRate(taskID string) *int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if t := f.find(taskID); t != nil {
+		return t.rate
+	}
+	return nil
+}
+
 // CreateReplaceRootVolumeTask starts a task, or returns the task started
 // with the same client token.
 func (f *Tasks) CreateReplaceRootVolumeTask(ctx context.Context, in *ec2.CreateReplaceRootVolumeTaskInput, _ ...func(*ec2.Options)) (*ec2.CreateReplaceRootVolumeTaskOutput, error) {
@@ -192,9 +206,14 @@ func (f *Tasks) CreateReplaceRootVolumeTask(ctx context.Context, in *ec2.CreateR
 		}
 	}
 
+	if r := in.VolumeInitializationRate; r != nil && (*r < 100 || *r > 300) {
+		// EC2's valid range (API reference, CreateReplaceRootVolumeTask).
+		return nil, apiError("InvalidParameterValue", "VolumeInitializationRate %d is outside 100-300 MiB/s", *r)
+	}
+
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	t := &task{start: now, deleteOld: aws.ToBool(in.DeleteReplacedRootVolume), fails: f.fail[instanceID]}
+	t := &task{start: now, deleteOld: aws.ToBool(in.DeleteReplacedRootVolume), fails: f.fail[instanceID], rate: in.VolumeInitializationRate}
 	t.out = types.ReplaceRootVolumeTask{
 		ReplaceRootVolumeTaskId:  aws.String("replacevol-" + randomHex(17)),
 		InstanceId:               aws.String(instanceID),
