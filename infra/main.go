@@ -52,6 +52,7 @@ func run() error {
 
 		AdoptExternalReplacements: ctx.bool("adoptExternalReplacements", false),
 		NotifyTopicARN:            ctx.string("rootVolumeNotifyTopicArn", ""),
+		ReclaimPrices:             ctx.string("reclaimPrices", ""),
 	}
 	pipelineHealth := &stacks.HealthGateStackProps{
 		StackProps: awscdk.StackProps{

@@ -31,6 +31,9 @@ type Config struct {
 	// NotifyTopicARN is the SNS topic told what a run deleted or refused to
 	// delete (NOTIFY_TOPIC_ARN); empty for no notifications.
 	NotifyTopicARN string
+	// Prices price what a run reclaims (RECLAIM_PRICES over the us-east-1
+	// list prices).
+	Prices rootvolume.Prices
 }
 
 func loadConfig(lookup settings.Lookup) (Config, error) {
@@ -50,6 +53,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		Table:          settings.Parse(r, "REPLACEMENTS_TABLE", "", awsid.ParseTableName),
 		RecordKey:      settings.Parse(r, "PROOF_KEY_ARN", "", rootvolume.ParseRecordKey),
 		NotifyTopicARN: r.String("NOTIFY_TOPIC_ARN", ""),
+		Prices:         settings.Parse(r, "RECLAIM_PRICES", "", rootvolume.ParsePrices),
 	}
 	if err := notify.TopicFromEnv(cfg.NotifyTopicARN); err != nil {
 		r.Fail("NOTIFY_TOPIC_ARN", "%v", err)

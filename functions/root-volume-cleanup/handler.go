@@ -53,6 +53,14 @@ func (h *handler) count(sum rootvolume.CleanupSummary, err error) {
 	if sum.StoppedEarly {
 		h.metrics.Add("CleanupStoppedEarly", 1)
 	}
+	// What the deletes freed; a dry run's would-be figures count under
+	// the reason "dry run", so a dashboard does not add them to real ones.
+	var reason string
+	if sum.DryRun {
+		reason = "dry run"
+	}
+	h.metrics.AddValue("ReclaimedGiB", reason, float64(sum.Reclaim.TotalGiB()), "Gigabytes")
+	h.metrics.AddValue("EstimatedMonthlySavingUSD", reason, sum.Reclaim.EstimatedMonthlySavingUSD, "None")
 }
 
 // Handle runs one cleanup. The scheduled event carries nothing the cleanup
@@ -79,7 +87,8 @@ func (h *handler) Handle(ctx context.Context, ev events.CloudWatchEvent) (rootvo
 	h.log.InfoContext(ctx, "cleanup summary", "dryRun", sum.DryRun,
 		"volumesToDelete", len(sum.VolumesToDelete), "snapshotsToDelete", len(sum.SnapshotsToDelete),
 		"volumesDeleted", sum.VolumesDeleted, "snapshotsDeleted", sum.SnapshotsDeleted, "recordsUpdated", len(sum.RecordsUpdated),
-		"skipped", skipped, "failed", sum.Failed, "stoppedEarly", sum.StoppedEarly)
+		"skipped", skipped, "failed", sum.Failed, "stoppedEarly", sum.StoppedEarly,
+		"reclaim", sum.Reclaim.Line(sum.DryRun))
 	h.notifyResult(ctx, sum)
 	return sum, nil
 }

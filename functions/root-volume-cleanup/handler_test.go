@@ -441,16 +441,7 @@ func (d disabledAMI) DescribeImages(ctx context.Context, in *ec2.DescribeImagesI
 func TestSuiteSnapshotOfAGoneVolumeIsDeletedUnlessAnAMIUsesIt(t *testing.T) {
 	for _, backsAMI := range []bool{false, true} {
 		f := newFixture(t)
-		ctx := context.Background()
-		inst, root := f.instance(t, "snapped")
-		res, err := f.snaps.SnapshotNow(ctx, inst)
-		if err != nil || res.Outcome != rootvolume.SnapshotCreated {
-			t.Fatalf("SnapshotNow = %+v, %v", res, err)
-		}
-		f.detach(t, root, inst)
-		if _, err := f.ec2.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: aws.String(root)}); err != nil {
-			t.Fatal(err)
-		}
+		res := rootvolume.SnapshotResult{SnapshotID: f.orphanedSnapshot(t, "snapped")}
 		f.advance(t, 2*time.Hour)
 		h := f.cleaner()
 		if backsAMI {

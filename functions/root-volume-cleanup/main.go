@@ -40,6 +40,7 @@ func main() {
 			RetainOrphaned: cfg.RetainOrphaned,
 			AdoptExternal:  cfg.AdoptExternal,
 			DryRun:         cfg.DryRun,
+			Prices:         cfg.Prices,
 			Limiter:        rate.NewLimiter(rate.Limit(cfg.DeleteRate), 1),
 			Log:            log,
 		},

@@ -86,6 +86,7 @@ func cleanupMessage(sum rootvolume.CleanupSummary, now time.Time) (notify.Messag
 	var parts []string
 	if deleted > 0 {
 		parts = append(parts, fmt.Sprintf("deleted %d", deleted))
+		b.WriteString(sum.Reclaim.Line(false) + ".\n\n")
 		b.WriteString("Deleted (replaced root volumes past the rollback window, and suite snapshots of volumes that are gone):\n")
 		writeIDs(&b, "volume", sum.VolumesDeleted)
 		writeIDs(&b, "snapshot", sum.SnapshotsDeleted)

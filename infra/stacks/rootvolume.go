@@ -125,6 +125,10 @@ type RootVolumeStackProps struct {
 	// NotifyTopicARN is the SNS topic the cleanup tells what it deleted or
 	// refused to delete; empty creates one.
 	NotifyTopicARN string
+	// ReclaimPrices override the cleanup's us-east-1 list prices for the
+	// stack's Region (RECLAIM_PRICES: "gp3=0.0952,snapshot=0.0595"); empty
+	// keeps them.
+	ReclaimPrices string
 }
 
 func (p *RootVolumeStackProps) withDefaults() RootVolumeStackProps {
@@ -193,6 +197,9 @@ func (p *RootVolumeStackProps) validate() error {
 	}
 	if !strings.HasPrefix(p.CleanupSchedule, "rate(") && !strings.HasPrefix(p.CleanupSchedule, "cron(") {
 		errs = append(errs, fmt.Errorf("cleanup schedule %q: want rate(...) or cron(...)", p.CleanupSchedule))
+	}
+	if _, err := rootvolume.ParsePrices(p.ReclaimPrices); err != nil {
+		errs = append(errs, fmt.Errorf("reclaim prices %q: %w", p.ReclaimPrices, err))
 	}
 	errs = append(errs, checkLogRetention(p.LogRetentionDays))
 	errs = append(errs, checkNotifyTopic(p.NotifyTopicARN))
@@ -330,6 +337,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"DELETE_VOLUME_TAG":           p.DeleteVolumeTag.String(),
 			"MIN_AGE":                     p.MinAge,
 			"DRY_RUN":                     strconv.FormatBool(p.DryRun),
+			"RECLAIM_PRICES":              p.ReclaimPrices,
 			"RETAIN_REPLACED":             p.RetainReplaced,
 			"RETAIN_ORPHANED":             p.RetainOrphaned,
 			"KEEP_TAG":                    p.KeepTag.String(),
@@ -343,7 +351,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 		},
 		Statements: []awsiam.PolicyStatement{
 			allow(stack, "Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeImages", "ec2:DescribeInstances",
-				"ec2:DescribeReplaceRootVolumeTasks", "ec2:ListImagesInRecycleBin"}, nil, nil),
+				"ec2:DescribeReplaceRootVolumeTasks", "ec2:ListImagesInRecycleBin", "ec2:DescribeLockedSnapshots"}, nil, nil),
 			// Scan takes no dynamodb:LeadingKeys (Service Authorization
 			// Reference, Amazon DynamoDB): the reads are the whole table.
 			statement("ReadRecords", []string{"dynamodb:Scan"}, tableARN, nil),

@@ -60,6 +60,7 @@ func TestRootVolumeFunctions(t *testing.T) {
 				"DELETE_VOLUME_TAG":           "delete-volume=true",
 				"MIN_AGE":                     "1h",
 				"DRY_RUN":                     "false",
+				"RECLAIM_PRICES":              "",
 				"AWS_RETRY_MODE":              "adaptive",
 				"AWS_MAX_ATTEMPTS":            "10",
 				"RETAIN_REPLACED":             "24h",

@@ -38,6 +38,7 @@ type Recorder struct {
 
 	mu     sync.Mutex
 	counts map[key]float64
+	units  map[string]string // a metric's EMF unit when it is not Count
 }
 
 type key struct{ name, reason string }
@@ -64,6 +65,23 @@ func (r *Recorder) AddReason(name, reason string, n int) {
 	r.counts[key{name, reason}] += float64(n)
 }
 
+// AddValue adds v of metric name for reason ("" for none), a quantity in
+// unit rather than a count: one of CloudWatch's units, such as
+// "Gigabytes", or "None" for a currency
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDatum.html).
+func (r *Recorder) AddValue(name, reason string, v float64, unit string) {
+	if r == nil || v == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.counts[key{name, reason}] += v
+	if r.units == nil {
+		r.units = map[string]string{}
+	}
+	r.units[name] = unit
+}
+
 // Flush writes what was counted since the last Flush, one EMF line per
 // dimension set, and starts again. Errors writing to standard output are
 // ignored: metrics must never fail an invocation.
@@ -72,8 +90,8 @@ func (r *Recorder) Flush() {
 		return
 	}
 	r.mu.Lock()
-	counts := r.counts
-	r.counts = map[key]float64{}
+	counts, units := r.counts, r.units
+	r.counts, r.units = map[key]float64{}, nil
 	r.mu.Unlock()
 	if len(counts) == 0 {
 		return
@@ -88,7 +106,7 @@ func (r *Recorder) Flush() {
 	}
 	ts := clock.Now(r.now).UnixMilli()
 	for _, reason := range slices.Sorted(maps.Keys(byReason)) {
-		line, err := json.Marshal(r.document(ts, reason, byReason[reason]))
+		line, err := json.Marshal(r.document(ts, reason, byReason[reason], units))
 		if err != nil {
 			continue
 		}
@@ -107,7 +125,7 @@ type directive struct {
 	Metrics    []metricDef `json:"Metrics"`
 }
 
-func (r *Recorder) document(ts int64, reason string, values map[string]float64) map[string]any {
+func (r *Recorder) document(ts int64, reason string, values map[string]float64, units map[string]string) map[string]any {
 	dims := []string{DimFunction}
 	doc := map[string]any{DimFunction: r.function}
 	if reason != "" {
@@ -116,7 +134,11 @@ func (r *Recorder) document(ts int64, reason string, values map[string]float64) 
 	}
 	var defs []metricDef
 	for _, name := range slices.Sorted(maps.Keys(values)) {
-		defs = append(defs, metricDef{Name: name, Unit: "Count"})
+		unit := units[name]
+		if unit == "" {
+			unit = "Count"
+		}
+		defs = append(defs, metricDef{Name: name, Unit: unit})
 		doc[name] = values[name]
 	}
 	doc["_aws"] = map[string]any{

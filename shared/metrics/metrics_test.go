@@ -76,3 +76,26 @@ func TestNilRecorderRecordsNothing(t *testing.T) {
 	r.AddReason("x", "y", 1)
 	r.Flush() // must not panic
 }
+
+func TestAddValueCarriesItsUnit(t *testing.T) {
+	var buf bytes.Buffer
+	r := New("root-volume-cleanup", &buf)
+	r.AddValue("ReclaimedGiB", "", 16, "Gigabytes")
+	r.AddValue("EstimatedMonthlySavingUSD", "", 1.25, "None")
+	r.Add("VolumesDeleted", 2)
+	r.Flush()
+	var doc struct {
+		Reclaimed float64 `json:"ReclaimedGiB"`
+		Saving    float64 `json:"EstimatedMonthlySavingUSD"`
+		AWS       struct {
+			CloudWatchMetrics []struct{ Metrics []metricDef }
+		} `json:"_aws"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("Flush wrote %q: %v", buf.String(), err)
+	}
+	want := []metricDef{{"EstimatedMonthlySavingUSD", "None"}, {"ReclaimedGiB", "Gigabytes"}, {"VolumesDeleted", "Count"}}
+	if doc.Reclaimed != 16 || doc.Saving != 1.25 || !cmp.Equal(doc.AWS.CloudWatchMetrics[0].Metrics, want) {
+		t.Errorf("Flush = %s, want 16 GiB, $1.25 and units %v", buf.String(), want)
+	}
+}

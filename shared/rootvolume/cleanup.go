@@ -26,6 +26,8 @@ const (
 	instancePage   = 1000
 	taskPage       = 50
 	recycleBinPage = 1000
+	// lockPage: DescribeLockedSnapshots allows 1000.
+	lockPage = 1000
 	// filterBatch is how many volume IDs one DescribeVolumes filter carries
 	// (EC2 accepts up to 200 values per filter).
 	filterBatch = 200
@@ -62,6 +64,8 @@ type Cleaner struct {
 	// the suite did not start (ADOPT_EXTERNAL_REPLACEMENTS).
 	AdoptExternal bool
 	DryRun        bool
+	// Prices price the reclaim (RECLAIM_PRICES); zero means DefaultPrices.
+	Prices Prices
 	// Limiter paces deletes; nil means no pacing (tests, benchmarks).
 	Limiter *rate.Limiter
 	Now     func() time.Time
@@ -88,6 +92,8 @@ type CleanupSummary struct {
 	// Untrusted are the records whose MAC is missing or does not verify:
 	// nothing was acted on because of them.
 	Untrusted []UntrustedRecord `json:"untrusted"`
+	// Reclaim is what the deletes free (in a dry run: would free).
+	Reclaim Reclaim `json:"reclaim"`
 	// Notices are the refusals people were told of before, by resource ID,
 	// as the run read them: the notification tells what is new.
 	Notices map[string]Notice `json:"-"`
@@ -130,6 +136,7 @@ func (c *Cleaner) Run(ctx context.Context) (CleanupSummary, error) {
 		for _, id := range plan.Snapshots {
 			log.InfoContext(ctx, "would delete snapshot (dry run)", "snapshotId", id)
 		}
+		sum.Reclaim = ReclaimOf(in, plan.Volumes, plan.Snapshots, c.Prices)
 		return sum, nil
 	}
 
@@ -140,6 +147,8 @@ func (c *Cleaner) Run(ctx context.Context) (CleanupSummary, error) {
 	work := run.Work()
 	c.writeRecords(ctx, work, plan, &sum)
 	c.deletePlanned(ctx, work, plan, &sum)
+	// What went, priced from the same facts a dry run prices.
+	sum.Reclaim = ReclaimOf(in, sum.VolumesDeleted, sum.SnapshotsDeleted, c.Prices)
 	return sum, nil
 }
 

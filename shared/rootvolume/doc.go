@@ -23,7 +23,8 @@
 // The cleanup is split by layer:
 //
 //   - gather.go gathers the facts: the records (seals checked) and EC2's
-//     tasks, volumes, roots, snapshots, AMIs and Recycle Bin, as a
+//     tasks, volumes, roots, snapshots (with AWS Backup's tag), snapshot
+//     locks, AMIs and Recycle Bin, as a
 //     PlanInput (facts.go).
 //   - plan.go decides, from that plain data alone: PlanCleanup runs one
 //     function per pass (rollbacks, replacement records, the volumes they

@@ -9,6 +9,9 @@ type VolumeFacts struct {
 	Attached bool
 	Labelled bool // carries DELETE_VOLUME_TAG
 	Keep     bool // carries KEEP_TAG
+	// Type and SizeGiB are EC2's VolumeType and Size, for the reclaim.
+	Type    string
+	SizeGiB int32
 }
 
 // TaskFacts is what DescribeReplaceRootVolumeTasks says of a task. EC2's
@@ -27,6 +30,21 @@ type SnapshotFacts struct {
 	ID, VolumeID, Description, State string
 	Created                          time.Time
 	Keep                             bool
+	// VolumeSizeGiB is EC2's VolumeSize: the size of the source volume,
+	// an upper bound of what the (incremental) snapshot holds.
+	VolumeSizeGiB int32
+	// BackupSource is the snapshot's aws:backup:source-resource tag: AWS
+	// Backup made it, and its lifecycle is Backup's (see BackupSourceTag).
+	BackupSource string
+}
+
+// SnapshotLock is what DescribeLockedSnapshots says of a snapshot's lock
+// (LockSnapshot): its state and when it ends.
+type SnapshotLock struct {
+	// State is EC2's lockState: compliance-cooloff, governance, compliance
+	// or expired (only expired allows a delete).
+	State   string
+	Expires time.Time // zero when EC2 gives no end
 }
 
 // RecycledAMI is an AMI in the Recycle Bin: EC2 lists it without its
@@ -59,4 +77,9 @@ type PlanInput struct {
 	// RecycleBinUnread says why the Recycle Bin could not be read; then
 	// every snapshot is kept.
 	RecycleBinUnread string
+	// Locks holds the snapshots locked against deletion, by snapshot ID.
+	Locks map[string]SnapshotLock
+	// LocksUnread says why the locks could not be read; then every
+	// snapshot is kept.
+	LocksUnread string
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/ebs-ops/lambda-suite/shared/ec2tag"
 )
 
 // gather reads, with server-side filters and the largest pages, everything
@@ -64,6 +65,7 @@ func (c *Cleaner) gather(ctx context.Context) (PlanInput, error) {
 		in.Volumes[aws.ToString(v.VolumeId)] = VolumeFacts{
 			ID: aws.ToString(v.VolumeId), State: string(v.State), Attached: len(v.Attachments) > 0,
 			Labelled: c.DeleteTag.On(v.Tags), Keep: c.KeepTag.On(v.Tags),
+			Type: string(v.VolumeType), SizeGiB: aws.ToInt32(v.Size),
 		}
 	}
 	if err := c.describeVolumes(ctx, slices.Sorted(maps.Keys(named)), addVolume); err != nil {
@@ -123,6 +125,7 @@ func (c *Cleaner) gather(ctx context.Context) (PlanInput, error) {
 			in.Snapshots = append(in.Snapshots, SnapshotFacts{
 				ID: aws.ToString(s.SnapshotId), VolumeID: vol, Description: aws.ToString(s.Description),
 				State: string(s.State), Created: aws.ToTime(s.StartTime), Keep: c.KeepTag.On(s.Tags),
+				BackupSource: ec2tag.Value(s.Tags, BackupSourceTag), VolumeSizeGiB: aws.ToInt32(s.VolumeSize),
 			})
 			if vol != "" {
 				sources[vol] = true
@@ -161,6 +164,8 @@ func (c *Cleaner) gather(ctx context.Context) (PlanInput, error) {
 		}
 	}
 
+	in.Locks, in.LocksUnread = c.locks(ctx)
+
 	// AMIs in the Recycle Bin are listed without their snapshots. A failed
 	// read keeps every snapshot, but volumes may still go.
 	rp := ec2.NewListImagesInRecycleBinPaginator(c.EC2, &ec2.ListImagesInRecycleBinInput{MaxResults: aws.Int32(recycleBinPage)})
@@ -175,6 +180,33 @@ func (c *Cleaner) gather(ctx context.Context) (PlanInput, error) {
 		}
 	}
 	return in, nil
+}
+
+// locks lists the account's snapshots locked against deletion
+// (DescribeLockedSnapshots, filtered on the server to the lock states that
+// refuse a delete; the SDK has no paginator for it). A failed read is
+// returned as why, and then every snapshot is kept: a lock cannot be ruled
+// out.
+func (c *Cleaner) locks(ctx context.Context) (map[string]SnapshotLock, string) {
+	locks := map[string]SnapshotLock{}
+	in := &ec2.DescribeLockedSnapshotsInput{
+		Filters: []types.Filter{filter("lock-state", string(types.LockStateCompliance),
+			string(types.LockStateComplianceCooloff), string(types.LockStateGovernance))},
+		MaxResults: aws.Int32(lockPage),
+	}
+	for {
+		out, err := c.EC2.DescribeLockedSnapshots(ctx, in)
+		if err != nil {
+			return nil, err.Error()
+		}
+		for _, l := range out.Snapshots {
+			locks[aws.ToString(l.SnapshotId)] = SnapshotLock{State: string(l.LockState), Expires: aws.ToTime(l.LockExpiresOn)}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return locks, ""
+		}
+		in.NextToken = out.NextToken
+	}
 }
 
 // describeVolumes describes the volumes with these IDs that exist, in

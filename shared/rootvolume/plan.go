@@ -421,15 +421,41 @@ func (p *Plan) planSnapshots(in PlanInput) {
 	}
 }
 
+// detail says until when a lock holds, and in which mode: "until
+// 2026-01-02T03:04:05Z (compliance mode)".
+func (l SnapshotLock) detail() string {
+	mode := map[string]string{
+		string(types.LockStateCompliance):        "compliance mode: no one can unlock it",
+		string(types.LockStateComplianceCooloff): "compliance mode, in its cooling-off period",
+		string(types.LockStateGovernance):        "governance mode: a user with ec2:UnlockSnapshot can unlock it",
+	}[l.State]
+	if mode == "" {
+		mode = "lock state " + l.State
+	}
+	if l.Expires.IsZero() {
+		return "with no end date given (" + mode + ")"
+	}
+	return "until " + l.Expires.UTC().Format(time.RFC3339) + " (" + mode + ")"
+}
+
 // snapshotReason is why a suite-tagged snapshot is kept whatever its
 // orphan record says, with the detail, or "" when only RETAIN_ORPHANED
 // still holds it.
 func snapshotReason(in PlanInput, s SnapshotFacts) (Reason, string) {
 	marked, isMarked := MarkedVolume(s.Description)
 	ami, backs := in.AMISnapshots[s.ID]
+	lock, locked := in.Locks[s.ID]
 	switch {
 	case s.Keep:
 		return ReasonKeepTag, ""
+	case locked && lock.State != string(types.LockStateExpired):
+		// Neither kept resource is a failed delete: EC2 refuses the
+		// delete of a locked snapshot, so none is sent.
+		return ReasonLocked, lock.detail()
+	case s.BackupSource != "":
+		return ReasonBackupManaged, "(" + s.BackupSource + ")"
+	case in.LocksUnread != "":
+		return ReasonLocksUnread, in.LocksUnread
 	case !isMarked:
 		return ReasonUnmarked, ""
 	case marked != s.VolumeID:

@@ -50,6 +50,15 @@ const (
 	// ReasonOrphanGrace: the snapshot's source volume is gone, but not
 	// for RETAIN_ORPHANED yet.
 	ReasonOrphanGrace Reason = "its source volume is gone, kept for RETAIN_ORPHANED"
+	// ReasonLocked: LockSnapshot locked it; EC2 refuses its delete until
+	// the lock ends. The detail says until when, and the mode.
+	ReasonLocked Reason = "locked"
+	// ReasonLocksUnread: DescribeLockedSnapshots failed; a lock cannot be
+	// ruled out, so no snapshot goes this run.
+	ReasonLocksUnread Reason = "the snapshot locks could not be read"
+	// ReasonBackupManaged: AWS Backup made it (its aws:backup:source-resource
+	// tag); it goes through its backup vault's lifecycle, not the EC2 API.
+	ReasonBackupManaged Reason = "managed by AWS Backup: its recovery point's lifecycle deletes it"
 )
 
 // Refusal reports whether a resource kept for r is a refusal: the cleanup
@@ -86,7 +95,7 @@ func (s Skip) Text() string {
 	switch {
 	case s.Detail == "":
 		return string(s.Reason)
-	case s.Reason == ReasonRecycleUnread:
+	case s.Reason == ReasonRecycleUnread, s.Reason == ReasonLocksUnread:
 		return string(s.Reason) + ": " + s.Detail
 	}
 	return string(s.Reason) + " " + s.Detail

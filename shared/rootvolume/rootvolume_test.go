@@ -447,3 +447,67 @@ func TestMarkedVolume(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanCleanupKeepsLockedAndBackupSnapshots(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	until := now.Add(30 * 24 * time.Hour)
+	snap := func(id string) SnapshotFacts {
+		return SnapshotFacts{ID: id, VolumeID: "vol-0000000000000000a", State: "completed", Created: now.Add(-2 * time.Hour),
+			Description: SnapshotDescription("vol-0000000000000000a", "i-1", "/dev/xvda")}
+	}
+	backup := snap("snap-backup")
+	backup.Description, backup.BackupSource = "This snapshot is created by the AWS Backup service", "arn:aws:ec2:us-east-1:123456789012:volume/vol-0000000000000000a"
+	in := PlanInput{
+		Now: now, MinAge: time.Hour,
+		Snapshots: []SnapshotFacts{snap("snap-compliance"), snap("snap-cooloff"), snap("snap-governance"), snap("snap-expired"), snap("snap-free"), backup},
+		Locks: map[string]SnapshotLock{
+			"snap-compliance": {State: "compliance", Expires: until},
+			"snap-cooloff":    {State: "compliance-cooloff", Expires: until},
+			"snap-governance": {State: "governance", Expires: until},
+			"snap-expired":    {State: "expired", Expires: now.Add(-time.Hour)},
+		},
+	}
+	got := PlanCleanup(in)
+	if want := []string{"snap-expired", "snap-free"}; !cmp.Equal(got.Snapshots, want) {
+		t.Errorf("PlanCleanup snapshots = %v, want %v", got.Snapshots, want)
+	}
+	wantText := map[string]string{
+		"snap-compliance": "locked until 2026-12-20T12:00:00Z (compliance mode: no one can unlock it)",
+		"snap-cooloff":    "locked until 2026-12-20T12:00:00Z (compliance mode, in its cooling-off period)",
+		"snap-governance": "locked until 2026-12-20T12:00:00Z (governance mode: a user with ec2:UnlockSnapshot can unlock it)",
+		"snap-backup":     string(ReasonBackupManaged) + " (" + backup.BackupSource + ")",
+	}
+	for _, s := range got.Skipped {
+		if s.Text() != wantText[s.ID] {
+			t.Errorf("kept %s because %q, want %q", s.ID, s.Text(), wantText[s.ID])
+		}
+		if s.Reason.Refusal() {
+			t.Errorf("kept %s for %q, a refusal; want a reason no one needs to be told of", s.ID, s.Reason)
+		}
+	}
+	if len(got.Skipped) != len(wantText) {
+		t.Errorf("kept %+v, want the %d locked or Backup-managed snapshots", got.Skipped, len(wantText))
+	}
+
+	// Locks that cannot be read keep every snapshot: a lock is not ruled out.
+	in.Locks, in.LocksUnread = nil, "AccessDenied"
+	if got := PlanCleanup(in); len(got.Snapshots) != 0 {
+		t.Errorf("PlanCleanup(locks unread) snapshots = %v, want none", got.Snapshots)
+	}
+}
+
+func TestParsePrices(t *testing.T) {
+	got, err := ParsePrices("gp3=0.0952, snapshot=0.0595")
+	if err != nil || got.Volume["gp3"] != 0.0952 || got.Snapshot != 0.0595 || got.Volume["gp2"] != DefaultPrices.Volume["gp2"] ||
+		!strings.Contains(got.Source, "RECLAIM_PRICES (gp3, snapshot)") {
+		t.Errorf("ParsePrices = %+v, %v, want gp3 and snapshot overridden, the rest kept, the source said", got, err)
+	}
+	if DefaultPrices.Volume["gp3"] != 0.08 {
+		t.Errorf("ParsePrices changed DefaultPrices: gp3 = %v", DefaultPrices.Volume["gp3"])
+	}
+	for _, bad := range []string{"gp9=0.1", "gp3", "gp3=-1", "gp3=cheap", "snapshot=1000"} {
+		if _, err := ParsePrices(bad); err == nil {
+			t.Errorf("ParsePrices(%q) = nil error, want one", bad)
+		}
+	}
+}

@@ -32,6 +32,16 @@ const (
 	TagCreatedBy    = "lambda-suite:created-by"
 	// ReplaceCreatedBy is TagCreatedBy's value on the suite's tasks.
 	ReplaceCreatedBy = "replace-root-volume"
+	// BackupSourceTag is the tag AWS Backup puts on the EBS snapshots it
+	// makes, naming the resource backed up. AWS's own service-role policy
+	// for Backup grants its snapshot reads on this tag
+	// (aws:ResourceTag/aws:backup:source-resource, in
+	// https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSBackupServiceRolePolicyForBackup.html),
+	// and keys starting "aws:" are reserved for AWS: no user can put one
+	// on (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html#tag-restrictions).
+	// Such a snapshot is deleted through its vault's lifecycle, not by
+	// the EC2 API.
+	BackupSourceTag = "aws:backup:source-resource"
 )
 
 // ParseTag reads "key=value" by AWS's rules for user tags (awsid.ParseTag).

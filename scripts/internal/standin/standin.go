@@ -23,7 +23,8 @@ import (
 
 // ReplaceRootVolume is an endpoint in front of moto for the root-volume
 // functions. moto 5.2.1 does not implement CreateReplaceRootVolumeTask,
-// DescribeReplaceRootVolumeTasks or ListImagesInRecycleBin, so the stand-in
+// DescribeReplaceRootVolumeTasks, DescribeLockedSnapshots or
+// ListImagesInRecycleBin, so the stand-in
 // answers them from replacetest.Tasks, the tests' fake with EC2's semantics,
 // on the wall clock: a task is answered pending and then, at once, does to
 // the instance what EC2 does when it succeeds (a new volume from the
@@ -68,6 +69,9 @@ func (s *ReplaceRootVolume) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			case "DescribeReplaceRootVolumeTasks":
 				s.describeTasks(w, r.Context(), form)
+				return
+			case "DescribeLockedSnapshots":
+				s.describeLocks(w, r.Context())
 				return
 			case "ListImagesInRecycleBin":
 				writeXML(w, "ListImagesInRecycleBinResponse", struct {
@@ -167,6 +171,34 @@ func (s *ReplaceRootVolume) describeTasks(w http.ResponseWriter, ctx context.Con
 	writeXML(w, "DescribeReplaceRootVolumeTasksResponse", struct {
 		Tasks []replaceTask `xml:"replaceRootVolumeTaskSet>item"`
 	}{tasks})
+}
+
+// lockedSnapshot is EC2's LockedSnapshotsInfo in its XML shape.
+type lockedSnapshot struct {
+	SnapshotID    string `xml:"snapshotId"`
+	LockState     string `xml:"lockState"`
+	LockExpiresOn string `xml:"lockExpiresOn,omitempty"`
+}
+
+// describeLocks answers the locks the fake holds (the lock-state filter
+// the cleanup sends selects every lock that refuses a delete).
+func (s *ReplaceRootVolume) describeLocks(w http.ResponseWriter, ctx context.Context) {
+	out, err := s.Tasks.DescribeLockedSnapshots(ctx, &ec2.DescribeLockedSnapshotsInput{})
+	if err != nil {
+		writeEC2Error(w, err)
+		return
+	}
+	var locks []lockedSnapshot
+	for _, l := range out.Snapshots {
+		ls := lockedSnapshot{SnapshotID: aws.ToString(l.SnapshotId), LockState: string(l.LockState)}
+		if l.LockExpiresOn != nil {
+			ls.LockExpiresOn = l.LockExpiresOn.UTC().Format("2006-01-02T15:04:05.000Z")
+		}
+		locks = append(locks, ls)
+	}
+	writeXML(w, "DescribeLockedSnapshotsResponse", struct {
+		Snapshots []lockedSnapshot `xml:"snapshotSet>item"`
+	}{locks})
 }
 
 // writeXML answers in EC2's query-protocol shape: body's fields inside

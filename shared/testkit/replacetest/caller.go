@@ -67,3 +67,11 @@ func (c *Caller) ListImagesInRecycleBin(ctx context.Context, in *ec2.ListImagesI
 	}
 	return c.Tasks.ListImagesInRecycleBin(ctx, in)
 }
+
+// DescribeLockedSnapshots authorizes the call, then lets the fake answer it.
+func (c *Caller) DescribeLockedSnapshots(ctx context.Context, in *ec2.DescribeLockedSnapshotsInput, _ ...func(*ec2.Options)) (*ec2.DescribeLockedSnapshotsOutput, error) {
+	if err := c.Authorize(ctx, url.Values{"Action": {"DescribeLockedSnapshots"}}); err != nil {
+		return nil, err
+	}
+	return c.Tasks.DescribeLockedSnapshots(ctx, in)
+}

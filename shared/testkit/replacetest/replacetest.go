@@ -46,6 +46,7 @@ type Tasks struct {
 	RecycleBin []types.ImageRecycleBinInfo
 
 	mu      sync.Mutex
+	locks   []types.LockedSnapshotsInfo
 	byToken map[string]string
 	tasks   []*task
 	refuse  map[string]error
@@ -275,6 +276,44 @@ func (f *Tasks) DescribeReplaceRootVolumeTasks(ctx context.Context, in *ec2.Desc
 			continue
 		}
 		out.ReplaceRootVolumeTasks = append(out.ReplaceRootVolumeTasks, t.out)
+	}
+	return out, nil
+}
+
+// Lock locks a snapshot as LockSnapshot does (DescribeLockedSnapshots
+// lists it): mode is governance or compliance (in its cooling-off period
+// when cooloff is set), until expires.
+func (f *Tasks) Lock(snapshotID string, mode types.LockMode, cooloff bool, expires time.Time) {
+	now := f.Now().UTC() // a Clocked fake's clock takes mu
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	state := types.LockState(mode)
+	if mode == types.LockModeCompliance && cooloff {
+		state = types.LockStateComplianceCooloff
+	}
+	f.locks = append(f.locks, types.LockedSnapshotsInfo{SnapshotId: aws.String(snapshotID), LockState: state,
+		LockExpiresOn: aws.Time(expires.UTC()), LockCreatedOn: aws.Time(now)})
+}
+
+// DescribeLockedSnapshots lists the locks Lock made, by snapshot ID and
+// lock-state filter as EC2 does, in one page.
+func (f *Tasks) DescribeLockedSnapshots(_ context.Context, in *ec2.DescribeLockedSnapshotsInput, _ ...func(*ec2.Options)) (*ec2.DescribeLockedSnapshotsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var states []string
+	for _, fl := range in.Filters {
+		if aws.ToString(fl.Name) != "lock-state" {
+			return nil, apiError("InvalidParameterValue", "unknown filter %s", aws.ToString(fl.Name))
+		}
+		states = append(states, fl.Values...)
+	}
+	out := &ec2.DescribeLockedSnapshotsOutput{}
+	for _, l := range f.locks {
+		if len(in.SnapshotIds) > 0 && !slices.Contains(in.SnapshotIds, aws.ToString(l.SnapshotId)) ||
+			len(states) > 0 && !slices.Contains(states, string(l.LockState)) {
+			continue
+		}
+		out.Snapshots = append(out.Snapshots, l)
 	}
 	return out, nil
 }
