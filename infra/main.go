@@ -53,6 +53,8 @@ func run() error {
 		AdoptExternalReplacements: ctx.bool("adoptExternalReplacements", false),
 		NotifyTopicARN:            ctx.string("rootVolumeNotifyTopicArn", ""),
 		ReclaimPrices:             ctx.string("reclaimPrices", ""),
+		NoRecycleBin:              !ctx.bool("recycleBin", true),
+		RecycleBinDays:            ctx.int("recycleBinDays", stacks.DefaultRecycleBinDays),
 	}
 	pipelineHealth := &stacks.HealthGateStackProps{
 		StackProps: awscdk.StackProps{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
@@ -34,6 +35,9 @@ type Config struct {
 	// Prices price what a run reclaims (RECLAIM_PRICES over the us-east-1
 	// list prices).
 	Prices rootvolume.Prices
+	// RecycleBinDays is how long the stack's Recycle Bin rule keeps the
+	// snapshots the cleanup deletes (RECYCLE_BIN_DAYS; 0: no rule).
+	RecycleBinDays int
 }
 
 func loadConfig(lookup settings.Lookup) (Config, error) {
@@ -54,6 +58,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		RecordKey:      settings.Parse(r, "PROOF_KEY_ARN", "", rootvolume.ParseRecordKey),
 		NotifyTopicARN: r.String("NOTIFY_TOPIC_ARN", ""),
 		Prices:         settings.Parse(r, "RECLAIM_PRICES", "", rootvolume.ParsePrices),
+		RecycleBinDays: settings.Parse(r, "RECYCLE_BIN_DAYS", strconv.Itoa(rootvolume.DefaultRecycleBinDays), rootvolume.ParseRecycleBinDays),
 	}
 	if err := notify.TopicFromEnv(cfg.NotifyTopicARN); err != nil {
 		r.Fail("NOTIFY_TOPIC_ARN", "%v", err)

@@ -15,7 +15,7 @@ func TestLoadConfig(t *testing.T) {
 	got, err := loadConfig(settings.Map(table))
 	want := Config{SnapshotTag: rootvolume.DefaultSnapshotTag, DeleteTag: rootvolume.DefaultDeleteTag, KeepTag: rootvolume.DefaultKeepTag,
 		MinAge: time.Hour, RetainReplaced: 24 * time.Hour, RetainOrphaned: 168 * time.Hour, DeleteRate: 5, Table: "replacements", RecordKey: recordKey,
-		Prices: rootvolume.DefaultPrices}
+		Prices: rootvolume.DefaultPrices, RecycleBinDays: 7}
 	if err != nil || !cmp.Equal(got, want) {
 		t.Errorf("loadConfig(defaults) = %+v, %v, want %+v", got, err, want)
 	}
@@ -39,6 +39,7 @@ func TestLoadConfig(t *testing.T) {
 		"KEEP_TAG":                    {"KEEP_TAG": "delete-volume=no"},
 		"REPLACEMENTS_TABLE":          {"REPLACEMENTS_TABLE": "x"},
 		"RECLAIM_PRICES":              {"RECLAIM_PRICES": "gp9=0.1"},
+		"RECYCLE_BIN_DAYS":            {"RECYCLE_BIN_DAYS": "366"},
 	}
 	for name, env := range tests {
 		if _, ok := env["REPLACEMENTS_TABLE"]; !ok {

@@ -41,6 +41,7 @@ func main() {
 			AdoptExternal:  cfg.AdoptExternal,
 			DryRun:         cfg.DryRun,
 			Prices:         cfg.Prices,
+			RecycleBinDays: cfg.RecycleBinDays,
 			Limiter:        rate.NewLimiter(rate.Limit(cfg.DeleteRate), 1),
 			Log:            log,
 		},

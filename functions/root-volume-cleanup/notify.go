@@ -88,8 +88,19 @@ func cleanupMessage(sum rootvolume.CleanupSummary, now time.Time) (notify.Messag
 		parts = append(parts, fmt.Sprintf("deleted %d", deleted))
 		b.WriteString(sum.Reclaim.Line(false) + ".\n\n")
 		b.WriteString("Deleted (replaced root volumes past the rollback window, and suite snapshots of volumes that are gone):\n")
-		writeIDs(&b, "volume", sum.VolumesDeleted)
-		writeIDs(&b, "snapshot", sum.SnapshotsDeleted)
+		if len(sum.Restorable) > 0 {
+			for i, r := range sum.Restorable {
+				if i == listed {
+					fmt.Fprintf(&b, "- and %d more\n", len(sum.Restorable)-i)
+					break
+				}
+				fmt.Fprintf(&b, "- %s\n", r.Text())
+			}
+			b.WriteString("To undo a delete, restore it from the Recycle Bin before its date (README, \"Undo: the Recycle Bin\").\n")
+		} else {
+			writeIDs(&b, "volume", sum.VolumesDeleted)
+			writeIDs(&b, "snapshot", sum.SnapshotsDeleted)
+		}
 		b.WriteString("\n")
 	}
 	if len(sum.Failed) > 0 {

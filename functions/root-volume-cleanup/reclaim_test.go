@@ -42,7 +42,7 @@ func TestDryRunAndRealRunReportTheSameReclaim(t *testing.T) {
 	}
 
 	dry := f.run(t, f.cleaner(func(c *rootvolume.Cleaner) { c.DryRun = true }))
-	real := f.run(t, f.cleaner())
+	real := f.run(t, f.cleaner(func(c *rootvolume.Cleaner) { c.RecycleBinDays = 30 }))
 	if !slices.Contains(real.VolumesDeleted, oldRoot) || !slices.Contains(real.SnapshotsDeleted, snap) {
 		t.Fatalf("deleted volumes %v snapshots %v, want %s and %s", real.VolumesDeleted, real.SnapshotsDeleted, oldRoot, snap)
 	}
@@ -54,6 +54,24 @@ func TestDryRunAndRealRunReportTheSameReclaim(t *testing.T) {
 	}
 	if want.EstimatedMonthlySavingUSD <= 0 || volGiB == 0 {
 		t.Errorf("reclaim = %+v: a test of nothing (no GiB, no saving)", want)
+	}
+	// The undo window: each deleted resource, until when the stack's
+	// Recycle Bin rules keep it (snapshots RECYCLE_BIN_DAYS, volumes 7 days).
+	now := f.fake.Now().UTC()
+	wantRestorable := []rootvolume.Restorable{
+		{ID: oldRoot, Kind: rootvolume.KindVolume, Until: now.Add(7 * 24 * time.Hour)},
+		{ID: snap, Kind: rootvolume.KindSnapshot, Until: now.Add(30 * 24 * time.Hour)},
+	}
+	if diff := cmp.Diff(wantRestorable, real.Restorable); diff != "" {
+		t.Errorf("restorable (-want +got):\n%s", diff)
+	}
+	if len(dry.Restorable) != 0 {
+		t.Errorf("dry run restorable = %v, want none: nothing was deleted", dry.Restorable)
+	}
+	m, _, ok := cleanupMessage(real, now)
+	if !ok || !strings.Contains(m.Body, "volume "+oldRoot+" (restorable from the Recycle Bin until "+wantRestorable[0].Until.Format(time.RFC3339)+")") ||
+		!strings.Contains(m.Body, real.Reclaim.Line(false)) {
+		t.Errorf("notification body = %q, want the reclaim line and each deleted resource with its restore date", m.Body)
 	}
 	if line := real.Reclaim.Line(false); !strings.Contains(line, "upper bound") || strings.Contains(line, "\n") {
 		t.Errorf("Line = %q, want one line that says the snapshot figure is an upper bound", line)

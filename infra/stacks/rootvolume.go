@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsrbin"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -41,6 +42,7 @@ var (
 	DefaultRetainOrphaned  = hours(rootvolume.DefaultRetainOrphaned)
 	DefaultKeepTag         = rootvolume.DefaultKeepTag.String()
 	DefaultReplaceOptInTag = rootvolume.DefaultOptInTag.String()
+	DefaultRecycleBinDays  = rootvolume.DefaultRecycleBinDays
 )
 
 // hours writes a whole number of hours as a Go duration ("24h"), the
@@ -63,6 +65,10 @@ const (
 	ReplacementsTableID = "RootVolumeReplacementsTable"
 	RecordKeyID         = "RootVolumeRecordKey"
 	RootVolumeBusID     = "RootVolumeBus"
+	// The Recycle Bin rules hold deleted resources: a replaced one would
+	// drop what it holds.
+	RecycleBinSnapshotRuleID = "RootVolumeSnapshotRecycleRule"
+	RecycleBinVolumeRuleID   = "RootVolumeVolumeRecycleRule"
 
 	// attachWait is how long snapshot-on-volume-create waits for a new volume
 	// to be attached; its timeout leaves room for the snapshot calls after.
@@ -129,6 +135,12 @@ type RootVolumeStackProps struct {
 	// stack's Region (RECLAIM_PRICES: "gp3=0.0952,snapshot=0.0595"); empty
 	// keeps them.
 	ReclaimPrices string
+	// NoRecycleBin leaves out the Recycle Bin rules: a delete is then
+	// final. By default the stack keeps the snapshots the cleanup deletes
+	// for RecycleBinDays and its volumes for rootvolume.RecycleBinVolumeDays.
+	NoRecycleBin bool
+	// RecycleBinDays: 1-365; 0 takes rootvolume.DefaultRecycleBinDays.
+	RecycleBinDays int
 }
 
 func (p *RootVolumeStackProps) withDefaults() RootVolumeStackProps {
@@ -150,6 +162,9 @@ func (p *RootVolumeStackProps) withDefaults() RootVolumeStackProps {
 	}
 	if out.RetainOrphaned == "" {
 		out.RetainOrphaned = DefaultRetainOrphaned
+	}
+	if out.RecycleBinDays == 0 {
+		out.RecycleBinDays = rootvolume.DefaultRecycleBinDays
 	}
 	if out.KeepTag == (Tag{}) {
 		out.KeepTag, _ = ParseTag(DefaultKeepTag)
@@ -198,6 +213,9 @@ func (p *RootVolumeStackProps) validate() error {
 	if !strings.HasPrefix(p.CleanupSchedule, "rate(") && !strings.HasPrefix(p.CleanupSchedule, "cron(") {
 		errs = append(errs, fmt.Errorf("cleanup schedule %q: want rate(...) or cron(...)", p.CleanupSchedule))
 	}
+	if p.RecycleBinDays < 1 || p.RecycleBinDays > rootvolume.MaxRecycleBinDays {
+		errs = append(errs, fmt.Errorf("recycle bin days %d: want 1 to %d", p.RecycleBinDays, rootvolume.MaxRecycleBinDays))
+	}
 	if _, err := rootvolume.ParsePrices(p.ReclaimPrices); err != nil {
 		errs = append(errs, fmt.Errorf("reclaim prices %q: %w", p.ReclaimPrices, err))
 	}
@@ -209,6 +227,46 @@ func (p *RootVolumeStackProps) validate() error {
 
 // NewRootVolumeStack builds the root-volume capability: snapshot new volumes,
 // replace root volumes on request, and clean up what the two leave behind.
+// recycleBinDays is what the cleanup is told of the stack's rule: its
+// snapshot retention, or 0 when there is none.
+func (p *RootVolumeStackProps) recycleBinDays() int {
+	if p.NoRecycleBin {
+		return 0
+	}
+	return p.RecycleBinDays
+}
+
+// recycleBinRules keeps what the cleanup deletes in the Recycle Bin, by
+// tag-level retention rules (AWS::Rbin::Rule, resource types EBS_SNAPSHOT
+// and EBS_VOLUME:
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rbin-rule.html):
+// the suite's snapshots by SNAPSHOT_TAG, for RecycleBinDays, and the
+// replaced volumes by DELETE_VOLUME_TAG (every volume the cleanup deletes
+// carries it), for RecycleBinVolumeDays, the most the bin allows.
+func recycleBinRules(stack awscdk.Stack, p RootVolumeStackProps) {
+	if p.NoRecycleBin {
+		return
+	}
+	for _, r := range []struct {
+		id, typ, what string
+		tag           Tag
+		days          int
+	}{
+		{RecycleBinSnapshotRuleID, "EBS_SNAPSHOT", "snapshots", p.SnapshotTag, p.RecycleBinDays},
+		{RecycleBinVolumeRuleID, "EBS_VOLUME", "replaced root volumes", p.DeleteVolumeTag, rootvolume.RecycleBinVolumeDays},
+	} {
+		rule := awsrbin.NewCfnRule(stack, jsii.String(r.id), &awsrbin.CfnRuleProps{
+			Description:  jsii.String("lambda-suite: keeps the " + r.what + " root-volume-cleanup deletes, so they can be restored"),
+			ResourceType: jsii.String(r.typ),
+			ResourceTags: []any{&awsrbin.CfnRule_ResourceTagProperty{ResourceTagKey: jsii.String(r.tag.Key), ResourceTagValue: jsii.String(r.tag.Value)}},
+			RetentionPeriod: &awsrbin.CfnRule_RetentionPeriodProperty{
+				RetentionPeriodUnit: jsii.String("DAYS"), RetentionPeriodValue: jsii.Number(float64(r.days)),
+			},
+		})
+		pinLogicalID(rule, r.id)
+	}
+}
+
 func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolumeStackProps) (awscdk.Stack, error) {
 	p := props.withDefaults()
 	if err := p.validate(); err != nil {
@@ -244,6 +302,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 	bus := awsevents.NewEventBus(stack, jsii.String("Bus"), nil)
 	pinLogicalID(bus, RootVolumeBusID)
 	busPolicies(stack, bus, p.BusPrincipals)
+	recycleBinRules(stack, p)
 
 	snapshot := NewFunction(stack, "SnapshotOnVolumeCreate", &FunctionProps{
 		Name:        SnapshotOnVolumeCreate,
@@ -338,6 +397,7 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"MIN_AGE":                     p.MinAge,
 			"DRY_RUN":                     strconv.FormatBool(p.DryRun),
 			"RECLAIM_PRICES":              p.ReclaimPrices,
+			"RECYCLE_BIN_DAYS":            strconv.Itoa(p.recycleBinDays()),
 			"RETAIN_REPLACED":             p.RetainReplaced,
 			"RETAIN_ORPHANED":             p.RetainOrphaned,
 			"KEEP_TAG":                    p.KeepTag.String(),

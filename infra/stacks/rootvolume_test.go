@@ -26,6 +26,51 @@ func TestRootVolumeResourceCounts(t *testing.T) {
 		"AWS::Logs::LogGroup":            3,
 		"AWS::IAM::Role":                 3,
 		"AWS::KMS::Key":                  2, // the record key, and the ops topic's
+		"AWS::Rbin::Rule":                2, // snapshots and replaced volumes
+	})
+}
+
+// TestRootVolumeRecycleBinRules: by default, tag-level rules keep the
+// suite's snapshots for RecycleBinDays and the replaced volumes for 7 days;
+// the cleanup is told the snapshots' days; NoRecycleBin makes none.
+func TestRootVolumeRecycleBinRules(t *testing.T) {
+	rule := func(typ, key, value string, days int) map[string]any {
+		return map[string]any{
+			"ResourceType":    typ,
+			"ResourceTags":    []any{map[string]any{"ResourceTagKey": key, "ResourceTagValue": value}},
+			"RetentionPeriod": map[string]any{"RetentionPeriodUnit": "DAYS", "RetentionPeriodValue": days},
+		}
+	}
+	cleanupEnv := func(days string) map[string]any {
+		return map[string]any{"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{"RECYCLE_BIN_DAYS": days})},
+			"Description": assertions.Match_StringLikeRegexp(jsii.String("^Deletes root volumes"))}
+	}
+	t.Run("default", func(t *testing.T) {
+		tmpl := defaultRootVolume(t)
+		check(t, func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::Rbin::Rule"), rule("EBS_SNAPSHOT", "replace-snapshot", "true", 7))
+			tmpl.HasResourceProperties(jsii.String("AWS::Rbin::Rule"), rule("EBS_VOLUME", "delete-volume", "true", 7))
+			tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), cleanupEnv("7"))
+		})
+		if _, ok := resources(tmpl, "AWS::Rbin::Rule")[RecycleBinSnapshotRuleID]; !ok {
+			t.Errorf("no AWS::Rbin::Rule with the pinned logical ID %s", RecycleBinSnapshotRuleID)
+		}
+	})
+	t.Run("30 days", func(t *testing.T) {
+		tmpl := synthRootVolume(t, RootVolumeStackProps{RecycleBinDays: 30})
+		check(t, func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::Rbin::Rule"), rule("EBS_SNAPSHOT", "replace-snapshot", "true", 30))
+			// Volumes: the most the Recycle Bin keeps them.
+			tmpl.HasResourceProperties(jsii.String("AWS::Rbin::Rule"), rule("EBS_VOLUME", "delete-volume", "true", 7))
+			tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), cleanupEnv("30"))
+		})
+	})
+	t.Run("off", func(t *testing.T) {
+		tmpl := synthRootVolume(t, RootVolumeStackProps{NoRecycleBin: true})
+		check(t, func() {
+			tmpl.ResourceCountIs(jsii.String("AWS::Rbin::Rule"), jsii.Number(0))
+			tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), cleanupEnv("0"))
+		})
 	})
 }
 
@@ -61,6 +106,7 @@ func TestRootVolumeFunctions(t *testing.T) {
 				"MIN_AGE":                     "1h",
 				"DRY_RUN":                     "false",
 				"RECLAIM_PRICES":              "",
+				"RECYCLE_BIN_DAYS":            "7",
 				"AWS_RETRY_MODE":              "adaptive",
 				"AWS_MAX_ATTEMPTS":            "10",
 				"RETAIN_REPLACED":             "24h",

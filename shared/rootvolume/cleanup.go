@@ -66,6 +66,10 @@ type Cleaner struct {
 	DryRun        bool
 	// Prices price the reclaim (RECLAIM_PRICES); zero means DefaultPrices.
 	Prices Prices
+	// RecycleBinDays is how long the stack's Recycle Bin rule keeps a
+	// deleted snapshot (RECYCLE_BIN_DAYS; volumes RecycleBinVolumeDays);
+	// 0: no rule, a delete is final.
+	RecycleBinDays int
 	// Limiter paces deletes; nil means no pacing (tests, benchmarks).
 	Limiter *rate.Limiter
 	Now     func() time.Time
@@ -94,6 +98,9 @@ type CleanupSummary struct {
 	Untrusted []UntrustedRecord `json:"untrusted"`
 	// Reclaim is what the deletes free (in a dry run: would free).
 	Reclaim Reclaim `json:"reclaim"`
+	// Restorable says until when the Recycle Bin can give back each
+	// deleted resource; empty without the stack's rule or in a dry run.
+	Restorable []Restorable `json:"restorable"`
 	// Notices are the refusals people were told of before, by resource ID,
 	// as the run read them: the notification tells what is new.
 	Notices map[string]Notice `json:"-"`
@@ -120,6 +127,7 @@ func (c *Cleaner) Run(ctx context.Context) (CleanupSummary, error) {
 		Skipped:           append([]Skip{}, plan.Skipped...),
 		Failed:            []Failure{},
 		Untrusted:         append([]UntrustedRecord{}, plan.Untrusted...),
+		Restorable:        []Restorable{},
 		Notices:           in.Records.Notices,
 	}
 	log := c.logger()
@@ -149,6 +157,7 @@ func (c *Cleaner) Run(ctx context.Context) (CleanupSummary, error) {
 	c.deletePlanned(ctx, work, plan, &sum)
 	// What went, priced from the same facts a dry run prices.
 	sum.Reclaim = ReclaimOf(in, sum.VolumesDeleted, sum.SnapshotsDeleted, c.Prices)
+	sum.Restorable = restorable(sum.VolumesDeleted, sum.SnapshotsDeleted, c.now(), c.RecycleBinDays)
 	return sum, nil
 }
 
