@@ -53,6 +53,8 @@ func run() error {
 		AdoptExternalReplacements: ctx.bool("adoptExternalReplacements", false),
 		NotifyTopicARN:            ctx.string("rootVolumeNotifyTopicArn", ""),
 		ReclaimPrices:             ctx.string("reclaimPrices", ""),
+		CoverageSchedule:          ctx.string("coverageSchedule", stacks.DefaultCoverageSchedule),
+		CoverageScope:             ctx.string("coverageScope", "opted-in"),
 		NoRecycleBin:              !ctx.bool("recycleBin", true),
 		RecycleBinDays:            ctx.int("recycleBinDays", stacks.DefaultRecycleBinDays),
 	}

@@ -40,7 +40,12 @@ type fixture struct {
 	calls *awstest.Calls
 	h     *handler
 	role  aws.Config // the function's role, without call counting
+	admin aws.Config // the account's administrator
+	fnCfg aws.Config // the function's clients' configuration
 }
+
+// opsTopic is the name the ops topic (OPS_TOPIC_ARN) has in the tests.
+const opsTopic = "root-volume-ops"
 
 const table = "replacements"
 
@@ -58,7 +63,7 @@ func newFixtureWith(t *testing.T, attachWait time.Duration, wrap func(aws.Config
 	keyARN, keyID := replacetest.RecordKey(t, cfg)
 	// The function's calls run under its role, as infra/sam writes it.
 	role := iam.As(t, cfg, acct, "root-volume.yaml", "SnapshotOnVolumeCreateFunction",
-		iam.Options{Names: map[string]string{"RootVolumeReplacementsTable": table, "RootVolumeRecordKey": keyID}}).Config
+		iam.Options{Names: map[string]string{"RootVolumeReplacementsTable": table, "RootVolumeRecordKey": keyID, "OpsTopic": opsTopic}}).Config
 	fnCfg := role.Copy()
 	if wrap != nil {
 		fnCfg = wrap(fnCfg)
@@ -71,6 +76,8 @@ func newFixtureWith(t *testing.T, attachWait time.Duration, wrap func(aws.Config
 		db:    dynamodb.NewFromConfig(cfg),
 		calls: calls,
 		role:  role,
+		admin: cfg,
+		fnCfg: fnCfg,
 		h: &handler{log: log, snapshotter: &rootvolume.Snapshotter{
 			EC2: ec2.NewFromConfig(fnCfg), Tag: rootvolume.DefaultSnapshotTag, AttachWait: attachWait,
 			Store:   &rootvolume.Store{DB: dynamodb.NewFromConfig(fnCfg), Table: table, Sealer: replacetest.Sealer(fnCfg, keyARN)},

@@ -2,7 +2,9 @@
 // tagged so that the instance can later be reset with EC2 root-volume
 // replacement, and records it in REPLACEMENTS_TABLE. Triggers: EventBridge
 // "EBS Volume Notification" (createVolume), and "Snapshot Root Volume
-// Requested" on the stack's bus, which snapshots an instance's root now.
+// Requested" on the stack's bus, which snapshots an instance's root now;
+// and the coverage schedule (COVERAGE_SCHEDULE), which snapshots every root
+// in scope (COVERAGE_SCOPE) that has no restore point yet.
 package main
 
 import (
@@ -13,16 +15,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
+	"github.com/ebs-ops/lambda-suite/shared/notify"
 	"github.com/ebs-ops/lambda-suite/shared/proof"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+	"golang.org/x/time/rate"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
 	cfg := coldstart.Config(log, loadConfig)
 	awsCfg := coldstart.AWS(context.Background(), log)
+	ops := &notify.Notifier{SNS: sns.NewFromConfig(awsCfg), TopicARN: cfg.OpsTopicARN, Log: log}
+	var tell func(context.Context, string, string) error
+	if ops.Enabled() {
+		tell = func(ctx context.Context, subject, body string) error {
+			return ops.Send(ctx, notify.Message{Subject: subject, Body: body})
+		}
+	}
 	h := &handler{
 		snapshotter: &rootvolume.Snapshotter{
 			EC2: ec2.NewFromConfig(awsCfg),
@@ -32,6 +44,10 @@ func main() {
 			AttachWait: cfg.AttachWait,
 			Log:        log,
 		},
+		coverage: rootvolume.Coverage{Scope: cfg.CoverageScope, OptInTag: cfg.OptInTag,
+			// CreateSnapshot is a mutating call: stay under EC2's refill of
+			// about 5 a second per account, as the cleanup's deletes do.
+			Limiter: rate.NewLimiter(5, 1), Tell: tell},
 		log:     log,
 		metrics: metrics.New(lambdacontext.FunctionName, nil),
 	}

@@ -373,7 +373,7 @@ func TestConfigNamesFollowsTheLoaders(t *testing.T) {
 	}{
 		{name: "ami-approval-link", want: contract},
 		{name: "ami-approval-sweeper", want: append(slices.Clone(contract), "OPS_TOPIC_ARN", "STEP_REMINDER_LEAD")},
-		{name: "snapshot-on-volume-create", want: []string{"ATTACH_WAIT", "PROOF_KEY_ARN", "REPLACEMENTS_TABLE", "SNAPSHOT_TAG"}},
+		{name: "snapshot-on-volume-create", want: []string{"ATTACH_WAIT", "COVERAGE_SCOPE", "OPS_TOPIC_ARN", "PROOF_KEY_ARN", "REPLACEMENTS_TABLE", "REPLACE_OPT_IN_TAG", "SNAPSHOT_TAG"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -51,6 +51,8 @@ func hours(d time.Duration) string { return strconv.FormatInt(int64(d/time.Hour)
 
 const (
 	DefaultCleanupSchedule = "rate(1 hour)"
+	// DefaultCoverageSchedule runs the coverage safety net hourly.
+	DefaultCoverageSchedule = "rate(1 hour)"
 
 	// ReplaceRootVolumeSource and ReplaceRootVolumeDetailType name the custom
 	// event that asks replace-root-volume to act; SnapshotNowDetailType the
@@ -135,6 +137,11 @@ type RootVolumeStackProps struct {
 	// stack's Region (RECLAIM_PRICES: "gp3=0.0952,snapshot=0.0595"); empty
 	// keeps them.
 	ReclaimPrices string
+	// CoverageSchedule runs snapshot-on-volume-create's coverage run
+	// (COVERAGE_SCHEDULE; default hourly); CoverageScope is opted-in
+	// (default) or all.
+	CoverageSchedule string
+	CoverageScope    string
 	// NoRecycleBin leaves out the Recycle Bin rules: a delete is then
 	// final. By default the stack keeps the snapshots the cleanup deletes
 	// for RecycleBinDays and its volumes for rootvolume.RecycleBinVolumeDays.
@@ -162,6 +169,12 @@ func (p *RootVolumeStackProps) withDefaults() RootVolumeStackProps {
 	}
 	if out.RetainOrphaned == "" {
 		out.RetainOrphaned = DefaultRetainOrphaned
+	}
+	if out.CoverageSchedule == "" {
+		out.CoverageSchedule = DefaultCoverageSchedule
+	}
+	if out.CoverageScope == "" {
+		out.CoverageScope = rootvolume.CoverageOptedIn
 	}
 	if out.RecycleBinDays == 0 {
 		out.RecycleBinDays = rootvolume.DefaultRecycleBinDays
@@ -212,6 +225,12 @@ func (p *RootVolumeStackProps) validate() error {
 	}
 	if !strings.HasPrefix(p.CleanupSchedule, "rate(") && !strings.HasPrefix(p.CleanupSchedule, "cron(") {
 		errs = append(errs, fmt.Errorf("cleanup schedule %q: want rate(...) or cron(...)", p.CleanupSchedule))
+	}
+	if !strings.HasPrefix(p.CoverageSchedule, "rate(") && !strings.HasPrefix(p.CoverageSchedule, "cron(") {
+		errs = append(errs, fmt.Errorf("coverage schedule %q: want rate(...) or cron(...)", p.CoverageSchedule))
+	}
+	if p.CoverageScope != rootvolume.CoverageOptedIn && p.CoverageScope != rootvolume.CoverageAll {
+		errs = append(errs, fmt.Errorf("coverage scope %q: want %s or %s", p.CoverageScope, rootvolume.CoverageOptedIn, rootvolume.CoverageAll))
 	}
 	if p.RecycleBinDays < 1 || p.RecycleBinDays > rootvolume.MaxRecycleBinDays {
 		errs = append(errs, fmt.Errorf("recycle bin days %d: want 1 to %d", p.RecycleBinDays, rootvolume.MaxRecycleBinDays))
@@ -314,10 +333,14 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 			"ATTACH_WAIT":        attachWait,
 			"REPLACEMENTS_TABLE": *table.TableName(),
 			"PROOF_KEY_ARN":      keyARN,
+			"REPLACE_OPT_IN_TAG": p.ReplaceOptInTag.String(),
+			"COVERAGE_SCOPE":     p.CoverageScope,
 		},
 		Statements: []awsiam.PolicyStatement{
 			allow(stack, "Describe", []string{"ec2:DescribeVolumes", "ec2:DescribeInstances", "ec2:DescribeSnapshots"}, nil, nil),
-			statement("RecordRootVolumes", []string{"dynamodb:PutItem"}, tableARN, leadingKeys("root#")),
+			// root#: the roots it confirms; notice#: the once-only notice of
+			// a root the coverage run could not snapshot.
+			statement("RecordRootVolumes", []string{"dynamodb:PutItem"}, tableARN, leadingKeys("root#", "notice#")),
 			allow(stack, "CreateTaggedSnapshot", []string{"ec2:CreateSnapshot"}, []string{"snapshot/*"}, requestTag(p.SnapshotTag)),
 			// The volume side of CreateSnapshot carries no request tags.
 			allow(stack, "SnapshotVolumes", []string{"ec2:CreateSnapshot"}, []string{"volume/*"}, nil),
@@ -433,6 +456,11 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 	})
 	recordKey.SetKeyPolicy(recordKeyPolicy(snapshot, replace, cleanup))
 
+	awsevents.NewRule(stack, jsii.String("CoverageScheduleRule"), &awsevents.RuleProps{
+		Description: jsii.String("Runs " + SnapshotOnVolumeCreate + "'s coverage: every root in scope gets a restore point"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(p.CoverageSchedule)),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(snapshot.Function, nil)},
+	})
 	awsevents.NewRule(stack, jsii.String("CleanupScheduleRule"), &awsevents.RuleProps{
 		Description: jsii.String("Runs " + RootVolumeCleanup + " on a schedule"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(p.CleanupSchedule)),
@@ -452,7 +480,9 @@ func NewRootVolumeStack(scope constructs.Construct, id string, props *RootVolume
 		Value:       table.TableName(),
 	})
 
-	Observe(stack, snapshot, replace, cleanup)
+	opsTopic := Observe(stack, snapshot, replace, cleanup).TopicARN
+	// The coverage run tells operators of a root it could not snapshot.
+	tellOperators(stack, snapshot, opsTopic)
 	return stack, nil
 }
 

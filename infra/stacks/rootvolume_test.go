@@ -17,7 +17,7 @@ func TestRootVolumeResourceCounts(t *testing.T) {
 	checkResourceCounts(t, tmpl, map[string]int{
 		"AWS::Lambda::Function":          3,
 		"AWS::Lambda::EventInvokeConfig": 3,
-		"AWS::Events::Rule":              4,
+		"AWS::Events::Rule":              5, // createVolume, snapshot now, coverage, cleanup, replace
 		"AWS::Events::EventBus":          1,
 		"AWS::Events::EventBusPolicy":    1,
 		"AWS::DynamoDB::Table":           1,
@@ -86,7 +86,10 @@ func TestRootVolumeFunctions(t *testing.T) {
 			name:           SnapshotOnVolumeCreate,
 			timeoutSeconds: 120,
 			env: map[string]any{"SNAPSHOT_TAG": "replace-snapshot=true", "ATTACH_WAIT": "60s",
-				"REPLACEMENTS_TABLE": map[string]any{"Ref": ReplacementsTableID}, "PROOF_KEY_ARN": map[string]any{"Fn::GetAtt": []any{RecordKeyID, "Arn"}}},
+				"REPLACEMENTS_TABLE": map[string]any{"Ref": ReplacementsTableID}, "PROOF_KEY_ARN": map[string]any{"Fn::GetAtt": []any{RecordKeyID, "Arn"}},
+				"REPLACE_OPT_IN_TAG": "root-volume-replace=enabled", "COVERAGE_SCOPE": "opted-in",
+				// The ops topic: the one created, or OpsTopicArn's (Fn::If).
+				"OPS_TOPIC_ARN": assertions.Match_AnyValue()},
 			retries: 2,
 		},
 		{

@@ -7,6 +7,8 @@
 //
 //   - Reading events: event.go (DecodeVolumeEvent, DecodeSnapshotNow) and
 //     replace.go (DecodeReplaceRequest, InvocationOf).
+//   - Does every root in scope have a restore point, whatever the events
+//     did: coverage.go (Snapshotter.Cover, the scheduled safety net).
 //   - Is this a root volume, and is a snapshot the suite's: snapshot.go
 //     (Snapshotter.Handle, Snapshotter.SnapshotNow, MarkedVolume,
 //     IsSuiteSnapshotOf).
@@ -34,4 +36,6 @@
 //     reasons are refusals a person must look at (Reason.Refusal).
 //   - cleanup.go acts: Cleaner.Run writes the records' outcomes and
 //     deletes what the plan allows, paced and within the deadline.
+//   - reclaim.go prices what a run deletes (ReclaimOf, Prices);
+//     recyclebin.go says until when the Recycle Bin can give it back.
 package rootvolume

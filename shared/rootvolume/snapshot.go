@@ -29,6 +29,9 @@ const (
 	SnapshotSkipped  = "skipped"
 	SnapshotIgnored  = "ignored"
 	SnapshotRejected = "rejected"
+	// SnapshotCoverage answers a coverage run (the schedule's event):
+	// Coverage says what it did.
+	SnapshotCoverage = "coverage"
 )
 
 // Snapshotter snapshots new root volumes.
@@ -54,6 +57,8 @@ type SnapshotResult struct {
 	InstanceID string `json:"instanceId,omitempty"`
 	Device     string `json:"device,omitempty"`
 	SnapshotID string `json:"snapshotId,omitempty"`
+	// Coverage is a coverage run's summary.
+	Coverage *CoverageSummary `json:"coverage,omitempty"`
 }
 
 // Handle acts on one volume notification. It returns an error only when a
@@ -246,13 +251,31 @@ func (s *Snapshotter) existingSnapshot(ctx context.Context, volumeID string, sin
 			return "", fmt.Errorf("list snapshots of %s: %w", volumeID, err)
 		}
 		for _, snap := range page.Snapshots {
-			if IsSuiteSnapshotOf(snap, volumeID) && s.Tag.On(snap.Tags) && !aws.ToTime(snap.StartTime).Before(since) &&
-				(snap.State == types.SnapshotStatePending || snap.State == types.SnapshotStateCompleted) {
+			if s.restorePoint(snap, volumeID) && !aws.ToTime(snap.StartTime).Before(since) {
 				return aws.ToString(snap.SnapshotId), nil
 			}
 		}
 	}
 	return "", nil
+}
+
+// restorePoint reports whether snap is a restore point of volumeID: the
+// suite's (tag, and the marker naming volumeID), pending or completed.
+func (s *Snapshotter) restorePoint(snap types.Snapshot, volumeID string) bool {
+	return IsSuiteSnapshotOf(snap, volumeID) && s.Tag.On(snap.Tags) &&
+		(snap.State == types.SnapshotStatePending || snap.State == types.SnapshotStateCompleted)
+}
+
+// describeRoot returns the instance's root volume as EC2 describes it.
+func (s *Snapshotter) describeRoot(ctx context.Context, instanceID, root string) (types.Volume, error) {
+	vols, err := s.EC2.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{root}})
+	if err != nil {
+		return types.Volume{}, fmt.Errorf("describe root volume %s: %w", root, err)
+	}
+	if len(vols.Volumes) != 1 {
+		return types.Volume{}, fmt.Errorf("root volume %s of %s not found", root, instanceID)
+	}
+	return vols.Volumes[0], nil
 }
 
 // recordRoot writes that the volume is the instance's root volume.
@@ -292,14 +315,11 @@ func (s *Snapshotter) SnapshotNow(ctx context.Context, instanceID string) (Snaps
 		return res, nil //nolint:nilerr // see above
 	}
 	res.VolumeID, res.Device = root, aws.ToString(inst.RootDeviceName)
-	vols, err := s.EC2.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{root}})
+	vol, err := s.describeRoot(ctx, instanceID, root)
 	if err != nil {
-		return res, fmt.Errorf("describe root volume %s: %w", root, err)
+		return res, err
 	}
-	if len(vols.Volumes) != 1 {
-		return res, fmt.Errorf("root volume %s of %s not found", root, instanceID)
-	}
-	if err := s.recordRoot(ctx, vols.Volumes[0], instanceID, res.Device); err != nil {
+	if err := s.recordRoot(ctx, vol, instanceID, res.Device); err != nil {
 		return res, err
 	}
 	existing, err := s.existingSnapshot(ctx, root, s.now().Add(-SnapshotNowWindow))

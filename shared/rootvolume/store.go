@@ -322,6 +322,36 @@ func (s *Store) PutNotices(ctx context.Context, notices []Notice) error {
 	return nil
 }
 
+// ClaimNotice records, once, that people are told of n (ResourceID,
+// Reason and ToldAt set): it reports false, writing nothing, when a notice
+// of that resource is already recorded, so that whoever claims it first is
+// the one who tells. The notice expires after NoticeTTL, and the claim
+// can be made again.
+func (s *Store) ClaimNotice(ctx context.Context, n Notice) (bool, error) {
+	n.ID, n.Kind, n.ExpiresAt = noticePrefix+n.ResourceID, KindNotice, n.ToldAt.Add(NoticeTTL)
+	mac, err := s.seal(ctx, sealNotice, n.fields())
+	if err != nil {
+		return false, fmt.Errorf("seal notice of %s: %w", n.ResourceID, err)
+	}
+	n.MAC = mac
+	item, err := attributevalue.MarshalMap(n)
+	if err != nil {
+		return false, fmt.Errorf("record notice of %s: %w", n.ResourceID, err)
+	}
+	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.Table), Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(id)"),
+	})
+	var cond *types.ConditionalCheckFailedException
+	if errors.As(err, &cond) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("record notice of %s: %w", n.ResourceID, err)
+	}
+	return true, nil
+}
+
 // ReplacementOf returns the replacement the invocation with this key
 // recorded, if it recorded one.
 func (s *Store) ReplacementOf(ctx context.Context, key string) (Replacement, bool, error) {
