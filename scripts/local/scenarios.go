@@ -31,7 +31,7 @@ type scenario struct {
 var scenarios = []scenario{
 	{
 		name:      "snapshot-on-volume-create",
-		about:     "a new root volume is snapshotted once, and on a \"snapshot now\" event; other volumes and events are left alone",
+		about:     "a new root volume is snapshotted once, and on a \"snapshot now\" event; other volumes and events are left alone; the coverage run snapshots the opted-in roots no event covered, once",
 		functions: []string{"snapshot-on-volume-create"},
 		run:       snapshotOnVolumeCreate,
 	},
@@ -135,6 +135,43 @@ func snapshotOnVolumeCreate(ctx context.Context, r *runner) error {
 	}
 	after := len(inv.markedSnapshots(web2.RootVolume))
 	r.check(after == n, "still %d: no second snapshot within the window (found %d)", n, after)
+	return coverage(ctx, r, f)
+}
+
+// coverage runs the coverage schedule twice: app-1 and app-2 opt in but no
+// createVolume event ever named their roots, so the first run snapshots
+// each once; the second finds them covered; db-1, not opted in, is left
+// alone (COVERAGE_SCOPE's default).
+func coverage(ctx context.Context, r *runner, f *runtimeapi.Function) error {
+	ev, err := r.event("snapshot-on-volume-create", "coverage-scheduled.json")
+	if err != nil {
+		return err
+	}
+	app1, app2, db1 := r.acct.app1, r.acct.app2, r.acct.db1
+	r.step("the coverage schedule (coverage-scheduled.json): app-1 and app-2 opt in, and no event ever covered their roots")
+	inv, res, err := r.invokeResult(ctx, f, ev)
+	if err != nil {
+		return err
+	}
+	var out rootvolume.SnapshotResult
+	if err := json.Unmarshal(res.Payload, &out); err != nil || out.Coverage == nil {
+		return fmt.Errorf("coverage answer %s: %v", res.Payload, err)
+	}
+	n1, n2, nDB := len(inv.markedSnapshots(app1.RootVolume)), len(inv.markedSnapshots(app2.RootVolume)), len(inv.markedSnapshots(db1.RootVolume))
+	r.check(n1 == 1 && n2 == 1 && len(out.Coverage.Snapshotted) == 2 && out.Coverage.RootsWithoutRestorePoint == 0,
+		"uncovered roots snapshotted: app-1 %s has %d, app-2 %s has %d suite snapshot(s); %d already covered; roots without a restore point: %d",
+		app1.RootVolume, n1, app2.RootVolume, n2, out.Coverage.AlreadyCovered, out.Coverage.RootsWithoutRestorePoint)
+	r.check(nDB == 0, "db-1 %s, not opted in, is left alone (%d snapshots)", db1.ID, nDB)
+	r.step("the next coverage run")
+	if inv, res, err = r.invokeResult(ctx, f, ev); err != nil {
+		return err
+	}
+	out = rootvolume.SnapshotResult{}
+	if err := json.Unmarshal(res.Payload, &out); err != nil || out.Coverage == nil {
+		return fmt.Errorf("coverage answer %s: %v", res.Payload, err)
+	}
+	r.check(len(out.Coverage.Snapshotted) == 0 && len(inv.markedSnapshots(app1.RootVolume)) == 1,
+		"no snapshot made: every root in scope has a restore point (%d covered)", out.Coverage.AlreadyCovered)
 	return nil
 }
 
@@ -239,8 +276,10 @@ func replaceRootVolume(ctx context.Context, r *runner) error {
 
 // cleanupSummary is the part of root-volume-cleanup's answer the checks read.
 type cleanupSummary struct {
-	VolumesDeleted   []string `json:"volumesDeleted"`
-	SnapshotsDeleted []string `json:"snapshotsDeleted"`
+	VolumesDeleted   []string                `json:"volumesDeleted"`
+	SnapshotsDeleted []string                `json:"snapshotsDeleted"`
+	Reclaim          rootvolume.Reclaim      `json:"reclaim"`
+	Restorable       []rootvolume.Restorable `json:"restorable"`
 	Skipped          []struct {
 		ID, Reason string
 	} `json:"skipped"`
@@ -267,6 +306,8 @@ func rootVolumeCleanup(ctx context.Context, r *runner) error {
 	}
 	env := []string{"SNAPSHOT_TAG=" + snapshotTag, "DELETE_VOLUME_TAG=" + deleteTag, "MIN_AGE=0s",
 		"RETAIN_REPLACED=" + window.String(), "RETAIN_ORPHANED=0s", "REPLACEMENTS_TABLE=" + replacementsTable, key,
+		// The stack's Recycle Bin rule keeps deleted snapshots 7 days.
+		"RECYCLE_BIN_DAYS=7",
 		// moto lacks DescribeReplaceRootVolumeTasks and ListImagesInRecycleBin.
 		"AWS_ENDPOINT_URL=" + r.standIn.URL}
 
@@ -361,11 +402,33 @@ func rootVolumeCleanup(ctx context.Context, r *runner) error {
 	if err := r.detach(ctx, app2); err != nil {
 		return err
 	}
-	r.step("wait out the rollback window (%s), then the next run", window)
+	r.step("wait out the rollback window (%s); a dry run, then the next run", window)
 	time.Sleep(window)
+	dry, err = r.start("root-volume-cleanup", append(env, "DRY_RUN=true")...)
+	if err != nil {
+		return err
+	}
+	_, dryRes, err := r.invokeResult(ctx, dry, ev)
+	dry.Close()
+	var drySum cleanupSummary
+	if err == nil {
+		err = json.Unmarshal(dryRes.Payload, &drySum)
+	}
+	if err != nil {
+		return err
+	}
 	if inv, sum, err = run(); err != nil {
 		return err
 	}
+	r.check(sum.Reclaim.TotalGiB() > 0 && sum.Reclaim.TotalGiB() == drySum.Reclaim.TotalGiB() &&
+		sum.Reclaim.EstimatedMonthlySavingUSD == drySum.Reclaim.EstimatedMonthlySavingUSD,
+		"the dry run and the run report the same: %s", sum.Reclaim.Line(false))
+	for _, rs := range sum.Restorable {
+		r.check(rs.Until.After(time.Now()), "undo window: %s", rs.Text())
+	}
+	r.check(len(sum.Restorable) == len(sum.VolumesDeleted)+len(sum.SnapshotsDeleted),
+		"every deleted resource can be restored from the Recycle Bin until its date (%d of %d)",
+		len(sum.Restorable), len(sum.VolumesDeleted)+len(sum.SnapshotsDeleted))
 	r.check(inv.volume(app1.RootVolume) == nil && slices.Contains(sum.VolumesDeleted, app1.RootVolume),
 		"app-1's old root %s is deleted after the window", app1.RootVolume)
 	r.check(inv.volume(app2.RootVolume) != nil, "app-2's root %s, detached and tagged, is still kept: %q",
