@@ -12,14 +12,18 @@ import (
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/rootvolume"
+	"github.com/ebs-ops/lambda-suite/shared/testkit/approvaltest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/awstest"
 	"github.com/ebs-ops/lambda-suite/shared/testkit/replacetest"
 )
 
-// TestRoleCannotSnapshotUntaggedOrDelete: the function's role, used
-// directly, may take a snapshot only with SNAPSHOT_TAG in the request, may
-// tag nothing after the fact, delete no snapshot, and write no other table.
+// TestRoleCannotSnapshotUntaggedOrDelete: the function's role (the event
+// path's and the coverage run's), used directly, may take a snapshot only
+// with SNAPSHOT_TAG in the request, may tag nothing after the fact, delete
+// no snapshot, write no other table or record, and publish to no topic but
+// the ops topic.
 func TestRoleCannotSnapshotUntaggedOrDelete(t *testing.T) {
 	f := newFixture(t, time.Second)
 	ctx := context.Background()
@@ -31,6 +35,8 @@ func TestRoleCannotSnapshotUntaggedOrDelete(t *testing.T) {
 	roleEC2 := ec2.NewFromConfig(f.role)
 	roleDB := dynamodb.NewFromConfig(f.role)
 	before := len(awstest.SnapshotsOf(t, f.ec2, root))
+	otherTopic := approvaltest.CreateTopic(t, sns.NewFromConfig(f.admin), "other-topic")
+	roleSNS := sns.NewFromConfig(f.role)
 
 	tests := []struct {
 		name, code, action string
@@ -62,6 +68,15 @@ func TestRoleCannotSnapshotUntaggedOrDelete(t *testing.T) {
 		{"write a replacement record", "AccessDeniedException", "dynamodb:PutItem", func() error {
 			_, err := roleDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table),
 				Item: map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: "replacement#forged"}}})
+			return err
+		}},
+		{"publish to another topic", "AuthorizationError", "sns:Publish", func() error {
+			_, err := roleSNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(otherTopic), Message: aws.String("forged")})
+			return err
+		}},
+		{"write an orphan record", "AccessDeniedException", "dynamodb:PutItem", func() error {
+			_, err := roleDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table),
+				Item: map[string]dbtypes.AttributeValue{"id": &dbtypes.AttributeValueMemberS{Value: "orphan#forged"}}})
 			return err
 		}},
 		{"write an invocation record", "AccessDeniedException", "dynamodb:PutItem", func() error {

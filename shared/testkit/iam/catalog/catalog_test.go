@@ -11,7 +11,7 @@ import (
 var wanted = map[string][]string{
 	"ec2": {"CreateReplaceRootVolumeTask", "CreateSnapshot", "CreateTags", "DeleteSnapshot", "DeleteTags",
 		"DeleteVolume", "DescribeImages", "DescribeInstances", "DescribeReplaceRootVolumeTasks", "DescribeSnapshots",
-		"DescribeVolumes", "ListImagesInRecycleBin", "ModifyImageAttribute", "ModifySnapshotAttribute",
+		"DescribeVolumes", "DescribeLockedSnapshots", "ListImagesInRecycleBin", "ModifyImageAttribute", "ModifySnapshotAttribute",
 		"DescribeTags", "CreateVolume", "RunInstances"},
 	"cloudwatch": {"DeleteAlarms", "DescribeAlarms", "GetMetricData", "ListMetrics", "PutMetricAlarm",
 		"TagResource", "UntagResource", "ListTagsForResource", "PutMetricData"},
