@@ -135,3 +135,15 @@ func TestUncoveredRootIsReportedAndToldOnce(t *testing.T) {
 		t.Errorf("ops topic received %+v, want one message naming %s", msgs, root)
 	}
 }
+
+func TestScheduledEventFromElsewhereStartsNoCoverage(t *testing.T) {
+	f := withCoverage(newFixture(t, time.Second), rootvolume.Coverage{})
+	_, root := f.optedInInstance(t, "opted-in")
+	res, err := f.h.Handle(context.Background(), []byte(`{"detail-type":"Scheduled Event","source":"custom.events","detail":{}}`))
+	if err != nil || res.Outcome != rootvolume.SnapshotRejected || res.Coverage != nil {
+		t.Errorf("Handle(forged schedule) = %+v, %v, want rejected, no coverage run", res, err)
+	}
+	if n := len(awstest.SnapshotsOf(t, f.ec2, root)); n != 0 {
+		t.Errorf("snapshots of %s = %d, want none", root, n)
+	}
+}

@@ -66,9 +66,8 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (res rootvolu
 
 // cover runs the coverage safety net on the schedule's event.
 func (h *handler) cover(ctx context.Context, raw json.RawMessage) (rootvolume.SnapshotResult, error) {
-	var ev events.CloudWatchEvent
-	if err := json.Unmarshal(raw, &ev); err != nil || schedule.Check(ev) != nil {
-		h.log.ErrorContext(ctx, "event rejected: not the coverage schedule's", "source", ev.Source)
+	if !isSchedule(raw) {
+		h.log.ErrorContext(ctx, "event rejected: a Scheduled Event, but not the coverage schedule's")
 		return rootvolume.SnapshotResult{Outcome: rootvolume.SnapshotRejected, Reason: "a Scheduled Event not from aws.events"}, nil
 	}
 	sum, err := h.snapshotter.Cover(ctx, h.coverage)
@@ -85,6 +84,13 @@ func (h *handler) cover(ctx context.Context, raw json.RawMessage) (rootvolume.Sn
 		"snapshotted", sum.Snapshotted, "rootsWithoutRestorePoint", sum.RootsWithoutRestorePoint, "notReached", len(sum.NotReached),
 		"stoppedEarly", sum.StoppedEarly)
 	return res, nil
+}
+
+// isSchedule reports whether raw is EventBridge's scheduled event; no
+// retry changes the answer.
+func isSchedule(raw json.RawMessage) bool {
+	var ev events.CloudWatchEvent
+	return json.Unmarshal(raw, &ev) == nil && schedule.Check(ev) == nil
 }
 
 func (h *handler) snapshotNow(ctx context.Context, raw json.RawMessage) (rootvolume.SnapshotResult, error) {
