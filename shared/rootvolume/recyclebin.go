@@ -9,8 +9,12 @@ import (
 // The Recycle Bin keeps what the cleanup deletes, if the stack's tag-level
 // retention rules match it (AWS::Rbin::Rule: EBS_SNAPSHOT on SNAPSHOT_TAG,
 // EBS_VOLUME on DELETE_VOLUME_TAG, which every volume the cleanup deletes
-// carries). Snapshots may be kept 1-365 days, volumes 1-7
-// (https://docs.aws.amazon.com/ebs/latest/userguide/recycle-bin.html).
+// carries). Snapshots may be kept 1-365 days, volumes 1-7 (Recycle Bin API
+// reference, RetentionPeriod:
+// https://docs.aws.amazon.com/recyclebin/latest/APIReference/API_RetentionPeriod.html).
+// CloudFormation's AWS::Rbin::Rule takes EBS_VOLUME as well as
+// EBS_SNAPSHOT and EC2_IMAGE (its ResourceType, as the pinned CDK's
+// awsrbin.CfnRuleProps documents it; cfn-lint 1.51.0 accepts it).
 const (
 	DefaultRecycleBinDays = 7
 	MaxRecycleBinDays     = 365
