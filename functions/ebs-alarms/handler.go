@@ -10,18 +10,10 @@ import (
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
 )
 
-// count records one reconcile pass: the alarms written, deleted, left as
-// they were, the writes that failed, and a pass that resumed a run. A
-// queued continuation is counted where it is queued.
-func (h *handler) count(res diskalarm.Result, req diskalarm.Request) {
-	h.metrics.Add("AlarmsCreated", res.Created)
-	h.metrics.Add("AlarmsUpdated", res.Updated)
-	h.metrics.Add("AlarmsDeleted", res.Deleted)
-	h.metrics.Add("AlarmsUnchanged", res.Unchanged)
-	h.metrics.Add("AlarmsKept", res.Kept)
-	h.metrics.Add("AlarmWritesFailed", len(res.Failed))
-	if _, pass := req.Chain(); pass > 1 {
-		h.metrics.Add("ContinuationPasses", 1)
+// count records a run's counts (diskalarm.Outcome.Counts).
+func (h *handler) count(out diskalarm.Outcome) {
+	for _, c := range out.Counts() {
+		h.metrics.AddReason(c.Name, c.Reason, c.N)
 	}
 }
 
@@ -107,27 +99,11 @@ func (h *handler) resume(ctx context.Context, msgs []events.SQSMessage) events.S
 	return resp
 }
 
-// run makes one pass and does what diskalarm.NextStep decides: queue the
-// rest, end the chain, or fail.
+// run makes one pass and does what diskalarm.NextStep decides
+// (Reconciler.Run): queue the rest, end the chain, or fail.
 func (h *handler) run(ctx context.Context, req diskalarm.Request) (diskalarm.Result, error) {
-	res, err := h.rec.Reconcile(ctx, req)
-	if err != nil {
-		line := diskalarm.FailedLine(req, err)
-		h.metrics.AddReason("ReconcileRunsFailed", line.Msg, 1)
-		h.say(ctx, line)
-		return res, err
-	}
-	h.count(res, req)
-	step := diskalarm.NextStep(req, res, h.queue != nil)
-	switch step {
-	case diskalarm.StepFail:
-		err = res.NoProgress()
-	case diskalarm.StepContinue:
-		if err = h.queue.ContinueAfter(ctx, req, res); err == nil {
-			res.Continued = true
-			h.metrics.Add("ContinuationsQueued", 1)
-		}
-	}
-	h.say(ctx, step.Lines(req, res, err)...)
-	return res, err
+	out := h.rec.Run(ctx, req, h.queue)
+	h.count(out)
+	h.say(ctx, out.Lines...)
+	return out.Result, out.Err
 }

@@ -25,6 +25,8 @@
 //     keep (an alarm in doubt is kept).
 //   - reconcile.go: Reconcile, one pass: read.go gathers the facts,
 //     PlanChanges plans, write.go writes, paced, on the budget.
+//   - run.go: Reconciler.Run, a pass and what NextStep decides after it
+//     (queue the rest, end, fail), with the lines and Counts it comes with.
 //   - cursor.go: how a pass the deadline stops hands the rest on: the
 //     steps after the cursor, how far the writes got, and NextStep, the
 //     decision whether the chain continues (NextResume), ends or fails
