@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
@@ -20,11 +21,14 @@ type Config struct {
 	// direct invocations that name none.
 	TopicARN string
 	// Selector picks the instances of event-driven and scheduled runs.
-	Selector       diskalarm.Selector
-	Alarms         diskalarm.AlarmSettings
-	Namespace      string
-	WriteRate      float64 // write calls a second
-	RecentOnly     bool
+	Selector   diskalarm.Selector
+	Alarms     diskalarm.AlarmSettings
+	Namespace  string
+	WriteRate  float64 // write calls a second
+	RecentOnly bool
+	// SizeRefresh is how long a disk's kept size serves before it is read
+	// again (SIZE_REFRESH).
+	SizeRefresh    time.Duration
 	ResumeQueueURL string
 	// ProofKeyID is the KMS HMAC key that seals the continuations; needed
 	// with ResumeQueueURL.
@@ -45,6 +49,7 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		// by default; staying at it leaves throttling to other writers rare.
 		WriteRate:      r.Float("WRITE_RATE", 3, 0.1, 50),
 		RecentOnly:     r.Bool("RECENT_METRICS_ONLY", true),
+		SizeRefresh:    r.Duration("SIZE_REFRESH", diskalarm.DefaultSizeRefresh, diskalarm.DefaultSlot, 31*24*time.Hour),
 		ResumeQueueURL: r.String("RESUME_QUEUE_URL", ""),
 		ProofKeyID:     r.String("PROOF_KEY_ARN", ""),
 	}

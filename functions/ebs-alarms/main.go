@@ -40,13 +40,14 @@ func main() {
 func newHandler(cfg Config, awsCfg aws.Config, log *slog.Logger) *handler {
 	h := &handler{
 		rec: &diskalarm.Reconciler{
-			EC2:        ec2.NewFromConfig(awsCfg),
-			CloudWatch: cloudwatch.NewFromConfig(awsCfg),
-			Namespace:  cfg.Namespace,
-			Alarms:     cfg.Alarms,
-			RecentOnly: cfg.RecentOnly,
-			Limiter:    rate.NewLimiter(rate.Limit(cfg.WriteRate), 1),
-			Log:        log,
+			EC2:         ec2.NewFromConfig(awsCfg),
+			CloudWatch:  cloudwatch.NewFromConfig(awsCfg),
+			Namespace:   cfg.Namespace,
+			Alarms:      cfg.Alarms,
+			RecentOnly:  cfg.RecentOnly,
+			SizeRefresh: cfg.SizeRefresh,
+			Limiter:     rate.NewLimiter(rate.Limit(cfg.WriteRate), 1),
+			Log:         log,
 		},
 		defaults: diskalarm.Defaults{Selector: cfg.Selector, TopicARN: cfg.TopicARN},
 		log:      log,

@@ -204,6 +204,7 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 			"TREAT_MISSING_DATA":    p.TreatMissingData,
 			"WRITE_RATE":            p.WriteRate,
 			"RECENT_METRICS_ONLY":   "true",
+			"SIZE_REFRESH":          diskalarm.DefaultSizeRefresh.String(),
 			"RESUME_QUEUE_URL":      *resume.QueueUrl(),
 			// Throttled writes are retried with back-off by the SDK.
 			"AWS_RETRY_MODE":   "adaptive",

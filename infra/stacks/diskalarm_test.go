@@ -54,6 +54,7 @@ func TestDiskAlarmFunction(t *testing.T) {
 		"TREAT_MISSING_DATA":    "missing",
 		"WRITE_RATE":            "3",
 		"RECENT_METRICS_ONLY":   "true",
+		"SIZE_REFRESH":          "24h0m0s",
 		"RESUME_QUEUE_URL":      map[string]any{"Ref": "EbsAlarmsResumeQueue"},
 		"PROOF_KEY_ARN":         map[string]any{"Fn::GetAtt": []any{"EbsAlarmsProofKey", "Arn"}},
 		"AWS_RETRY_MODE":        "adaptive",

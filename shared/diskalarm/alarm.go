@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -75,6 +76,9 @@ type Alarm struct {
 	InstanceID string
 	// Disk is the disk's label, for wanted alarms (logs only).
 	Disk string
+	// UpdatedAt is when CloudWatch last had the alarm's configuration
+	// written (AlarmConfigurationUpdatedTimestamp), for existing alarms.
+	UpdatedAt time.Time
 }
 
 // AlarmSettings shape the alarms of every disk.
@@ -111,9 +115,9 @@ func (s AlarmSettings) Alarms(d Disk, instanceName string) []Alarm {
 		band, i := s.Thresholds.band(d)
 		// The description names the band, never the size: a size that
 		// wobbles from run to run would rewrite the alarm every time.
-		why := "Thresholds for " + s.Thresholds.bandLabel(i) + "."
+		why := bandText(s.Thresholds, i)
 		if !d.SizeKnown {
-			why = "The disk's size is unknown, so the thresholds for " + s.Thresholds.bandLabel(0) + " apply."
+			why = unknownSizeText + ", so the thresholds for " + s.Thresholds.bandLabel(0) + " apply."
 		}
 		for _, sev := range []struct {
 			name      string

@@ -18,7 +18,9 @@
 //     and Defaults.Resumed, the selection and topic a continuation runs with.
 //   - select.go: which instances a Selector selects.
 //   - disk.go: which series is a disk (and why one is skipped); size.go:
-//     how big a disk is; threshold.go: its thresholds by size.
+//     how big a disk is; threshold.go: its thresholds by size; keep.go:
+//     the size band kept in a disk's alarm (SIZE_REFRESH) and the
+//     Slices that spread reads over the schedule's runs.
 //   - alarm.go: the alarms a disk should have (AlarmSettings.Alarms) and
 //     how two alarms differ (Changes).
 //   - plan.go: PlanChanges, which alarms to create, update, delete or

@@ -117,12 +117,13 @@ func (r *Reconciler) listMetrics(ctx context.Context, instanceID string) ([]Metr
 }
 
 // datapoints reads the recent datapoints of the series that resolving the
-// disks needs, up to 500 series a GetMetricData call.
-func (r *Reconciler) datapoints(ctx context.Context, disks []listedDisk) (Datapoints, error) {
+// disks needs (sized: whether a disk's size is read), up to 500 series a
+// GetMetricData call.
+func (r *Reconciler) datapoints(ctx context.Context, disks []listedDisk, sized func(listedDisk) bool) (Datapoints, error) {
 	var series []Metric
 	seen := map[string]bool{}
 	for _, d := range disks {
-		for _, m := range d.needsDatapoints() {
+		for _, m := range d.needsDatapoints(sized(d)) {
 			if k := m.Key(); !seen[k] {
 				seen[k] = true
 				series = append(series, m)
@@ -202,6 +203,7 @@ func fromCloudWatch(prefix string, a cwtypes.MetricAlarm) Alarm {
 		OKActions:         a.OKActions,
 		InsufficientData:  a.InsufficientDataActions,
 		Unit:              string(a.Unit),
+		UpdatedAt:         aws.ToTime(a.AlarmConfigurationUpdatedTimestamp),
 	}
 	switch {
 	case len(a.Metrics) > 0:

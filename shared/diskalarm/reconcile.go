@@ -98,8 +98,11 @@ type Result struct {
 	SkippedTotal int    `json:"skippedTotal"`
 	// SizeUnknown lists Windows disks alarmed with the smallest band's
 	// thresholds because their size could not be derived (up to 100).
-	SizeUnknown []Skip    `json:"sizeUnknown"`
-	Failed      []Failure `json:"failed"`
+	SizeUnknown []Skip `json:"sizeUnknown"`
+	// SizesRead counts the Windows disks whose size this run read through
+	// GetMetricData; the others' bands were kept (SIZE_REFRESH).
+	SizesRead int       `json:"sizesRead"`
+	Failed    []Failure `json:"failed"`
 	// Incomplete is set when the deadline came before every write was
 	// tried; Cursor is the last alarm name tried, to resume after, and
 	// Left counts the writes not tried.
@@ -131,6 +134,11 @@ type Reconciler struct {
 	// (ListMetrics RecentlyActive=PT3H), so that a detached disk's or a
 	// resized instance's old series stop counting within hours, not weeks.
 	RecentOnly bool
+	// SizeRefresh is how long a Windows disk's kept size band serves the
+	// schedule's runs before it is read again (SIZE_REFRESH); zero reads
+	// every disk every run. Slices spreads the reads over the runs.
+	SizeRefresh time.Duration
+	Slices      Slices
 	// Limiter paces the writes (PutMetricAlarm and DeleteAlarms calls
 	// alike); nil means no pacing.
 	Limiter pacer
@@ -201,7 +209,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 			return res, outOfTime(err)
 		}
 		listed, skips := groupDisks(metrics, func(id string) bool { return selected[id] })
-		data, err := r.datapoints(work, listed)
+		kept, now := keptSizes(have, r.Alarms.Thresholds), r.now()
+		keptOf := func(l listedDisk) (keptSize, bool) {
+			k, ok := kept[AlarmName(r.Alarms.Prefix, l.InstanceID, l.Label, Warning)]
+			return k, ok && l.OS == OSWindows && !req.readsSizes() && !r.Slices.sizeDue(l.InstanceID, k, r.SizeRefresh, now)
+		}
+		data, err := r.datapoints(work, listed, func(l listedDisk) bool { _, keep := keptOf(l); return !keep })
 		if err != nil {
 			return res, outOfTime(err)
 		}
@@ -209,7 +222,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 		settings.TopicARN = req.TopicARN
 		for _, l := range listed {
 			d := resolve(l, data)
-			if d.OS == OSWindows && !d.SizeKnown {
+			if k, keep := keptOf(l); keep {
+				k.apply(&d, r.Alarms.Thresholds)
+			} else if d.OS == OSWindows {
+				res.SizesRead++
+			}
+			if d.OS == OSWindows && !d.SizeKnown && !d.SizeKept {
 				log.InfoContext(ctx, "disk size unknown; using the thresholds for the smallest disks",
 					"instanceId", d.InstanceID, "disk", d.Label, "reason", d.SizeReason)
 				res.SizeUnknown = appendCapped(res.SizeUnknown, Skip{InstanceID: d.InstanceID, Disk: d.Label, Reason: d.SizeReason})

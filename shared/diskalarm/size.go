@@ -34,13 +34,16 @@ type Disk struct {
 	SizeGiB    float64
 	SizeKnown  bool
 	SizeReason string
+	// SizeKept: the band was kept from the disk's Warning alarm (keptSize),
+	// not read this pass; SizeGiB is then the band's lower bound.
+	SizeKept bool
 }
 
 // needsDatapoints lists the series whose datapoints resolving d needs:
-// every Windows series (the size comes from them), and the Linux ones only
-// when there is more than one to choose from.
-func (d listedDisk) needsDatapoints() []Metric {
-	if d.OS == OSWindows {
+// every Windows series when its size is read (sized), and otherwise only
+// when there is more than one series to choose from.
+func (d listedDisk) needsDatapoints(sized bool) []Metric {
+	if d.OS == OSWindows && (sized || len(d.Usage) > 1) {
 		return append(append([]Metric(nil), d.Usage...), d.Megabytes...)
 	}
 	if len(d.Usage) > 1 {
