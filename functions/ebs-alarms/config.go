@@ -28,7 +28,12 @@ type Config struct {
 	RecentOnly bool
 	// SizeRefresh is how long a disk's kept size serves before it is read
 	// again (SIZE_REFRESH).
-	SizeRefresh    time.Duration
+	SizeRefresh time.Duration
+	// FullPass is the time within which the schedule compares every
+	// existing alarm (FULL_PASS); QuotaShare the share of each API's
+	// account quota a run may take (QUOTA_SHARE).
+	FullPass       time.Duration
+	QuotaShare     float64
 	ResumeQueueURL string
 	// ProofKeyID is the KMS HMAC key that seals the continuations; needed
 	// with ResumeQueueURL.
@@ -50,6 +55,8 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 		WriteRate:      r.Float("WRITE_RATE", 3, 0.1, 50),
 		RecentOnly:     r.Bool("RECENT_METRICS_ONLY", true),
 		SizeRefresh:    r.Duration("SIZE_REFRESH", diskalarm.DefaultSizeRefresh, diskalarm.DefaultSlot, 31*24*time.Hour),
+		FullPass:       r.Duration("FULL_PASS", diskalarm.DefaultFullPass, diskalarm.DefaultSlot, 31*24*time.Hour),
+		QuotaShare:     r.Float("QUOTA_SHARE", diskalarm.DefaultQuotaShare, 0.01, 1),
 		ResumeQueueURL: r.String("RESUME_QUEUE_URL", ""),
 		ProofKeyID:     r.String("PROOF_KEY_ARN", ""),
 	}

@@ -46,6 +46,8 @@ func newHandler(cfg Config, awsCfg aws.Config, log *slog.Logger) *handler {
 			Alarms:      cfg.Alarms,
 			RecentOnly:  cfg.RecentOnly,
 			SizeRefresh: cfg.SizeRefresh,
+			FullPass:    cfg.FullPass,
+			Pacers:      diskalarm.QuotaPacers(cfg.QuotaShare),
 			Limiter:     rate.NewLimiter(rate.Limit(cfg.WriteRate), 1),
 			Log:         log,
 		},

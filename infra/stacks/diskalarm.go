@@ -205,6 +205,8 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 			"WRITE_RATE":            p.WriteRate,
 			"RECENT_METRICS_ONLY":   "true",
 			"SIZE_REFRESH":          diskalarm.DefaultSizeRefresh.String(),
+			"FULL_PASS":             diskalarm.DefaultFullPass.String(),
+			"QUOTA_SHARE":           strconv.FormatFloat(diskalarm.DefaultQuotaShare, 'g', -1, 64),
 			"RESUME_QUEUE_URL":      *resume.QueueUrl(),
 			// Throttled writes are retried with back-off by the SDK.
 			"AWS_RETRY_MODE":   "adaptive",

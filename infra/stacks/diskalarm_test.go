@@ -55,6 +55,8 @@ func TestDiskAlarmFunction(t *testing.T) {
 		"WRITE_RATE":            "3",
 		"RECENT_METRICS_ONLY":   "true",
 		"SIZE_REFRESH":          "24h0m0s",
+		"FULL_PASS":             "24h0m0s",
+		"QUOTA_SHARE":           "0.25",
 		"RESUME_QUEUE_URL":      map[string]any{"Ref": "EbsAlarmsResumeQueue"},
 		"PROOF_KEY_ARN":         map[string]any{"Fn::GetAtt": []any{"EbsAlarmsProofKey", "Arn"}},
 		"AWS_RETRY_MODE":        "adaptive",

@@ -34,9 +34,9 @@ type queueAPI interface {
 	ListQueueTags(context.Context, *sqs.ListQueueTagsInput, ...func(*sqs.Options)) (*sqs.ListQueueTagsOutput, error)
 }
 
-// pacer spaces out writes; *rate.Limiter is one. Wait fails when the wait
+// Pacer spaces out calls; *rate.Limiter is one. Wait fails when the wait
 // would pass the context's deadline, which ends the run's writes.
-type pacer interface {
+type Pacer interface {
 	Wait(context.Context) error
 }
 

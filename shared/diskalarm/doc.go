@@ -21,6 +21,10 @@
 //     how big a disk is; threshold.go: its thresholds by size; keep.go:
 //     the size band kept in a disk's alarm (SIZE_REFRESH) and the
 //     Slices that spread reads over the schedule's runs.
+//   - scope.go: ScopeOf, which part of the fleet a pass compares (the
+//     incremental pass: due buckets and new instances, or all); quota.go:
+//     Quotas and QuotaPacers (QUOTA_SHARE), and the meter that counts
+//     and paces each API's calls.
 //   - alarm.go: the alarms a disk should have (AlarmSettings.Alarms) and
 //     how two alarms differ (Changes).
 //   - plan.go: PlanChanges, which alarms to create, update, delete or

@@ -58,6 +58,7 @@ func (r *Reconciler) instances(ctx context.Context, instanceID string) (map[stri
 					inst.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 				}
 				inst.Name = inst.Tags["Name"]
+				inst.Launched = aws.ToTime(i.LaunchTime)
 				out[inst.ID] = inst
 			}
 		}
@@ -65,26 +66,24 @@ func (r *Reconciler) instances(ctx context.Context, instanceID string) (map[stri
 	return out, nil
 }
 
-// existing returns the suite's alarms: every alarm under the prefix, or
-// under the instance's prefix.
-func (r *Reconciler) existing(ctx context.Context, instanceID string) ([]Alarm, error) {
-	prefix := r.Alarms.Prefix
-	if instanceID != "" {
-		prefix = InstancePrefix(prefix, instanceID)
-	}
+// existing returns the suite's alarms in scope: those under each of its
+// prefixes (the whole prefix, buckets, or instances).
+func (r *Reconciler) existing(ctx context.Context, scope Scope) ([]Alarm, error) {
 	var out []Alarm
-	p := cloudwatch.NewDescribeAlarmsPaginator(r.CloudWatch, &cloudwatch.DescribeAlarmsInput{
-		AlarmNamePrefix: aws.String(prefix),
-		AlarmTypes:      []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm},
-		MaxRecords:      aws.Int32(alarmPage),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("describe alarms under %q: %w", prefix, err)
-		}
-		for _, a := range page.MetricAlarms {
-			out = append(out, fromCloudWatch(r.Alarms.Prefix, a))
+	for _, prefix := range scope.prefixes(r.Alarms.Prefix) {
+		p := cloudwatch.NewDescribeAlarmsPaginator(r.CloudWatch, &cloudwatch.DescribeAlarmsInput{
+			AlarmNamePrefix: aws.String(prefix),
+			AlarmTypes:      []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm},
+			MaxRecords:      aws.Int32(alarmPage),
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("describe alarms under %q: %w", prefix, err)
+			}
+			for _, a := range page.MetricAlarms {
+				out = append(out, fromCloudWatch(r.Alarms.Prefix, a))
+			}
 		}
 	}
 	return out, nil

@@ -120,6 +120,10 @@ type Result struct {
 	// the last batch of deletes, the hand-over and the answer.
 	Given  time.Duration `json:"-"`
 	Margin time.Duration `json:"-"`
+	// Compared says which part of the fleet's alarms the run compared
+	// (Scope); Calls counts its calls per API.
+	Compared string `json:"compared"`
+	Calls    Calls  `json:"calls"`
 }
 
 // Reconciler keeps the suite's disk alarms in step with the fleet.
@@ -139,9 +143,16 @@ type Reconciler struct {
 	// every disk every run. Slices spreads the reads over the runs.
 	SizeRefresh time.Duration
 	Slices      Slices
+	// FullPass is the time within which the schedule's runs compare every
+	// existing alarm, a slice a run (FULL_PASS, ScopeOf); zero compares
+	// everything every run.
+	FullPass time.Duration
+	// Pacers pace each API's calls by name (QuotaPacers: QUOTA_SHARE of
+	// its quota); an API without one is not paced here.
+	Pacers map[string]Pacer
 	// Limiter paces the writes (PutMetricAlarm and DeleteAlarms calls
 	// alike); nil means no pacing.
-	Limiter pacer
+	Limiter Pacer
 	// DeadlineMargin, when set, is kept free before the context's
 	// deadline; zero means the margin that scales with the time given
 	// (deadline.Margin: a fifth of it, at most 30 s).
@@ -156,7 +167,8 @@ type Reconciler struct {
 // are reported in the result and the next run tries them again.
 func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error) {
 	res := Result{Trigger: req.Trigger, Scope: "fleet", Selection: req.Selector.String(),
-		Skipped: []Skip{}, SizeUnknown: []Skip{}, Failed: []Failure{}}
+		Skipped: []Skip{}, SizeUnknown: []Skip{}, Failed: []Failure{}, Calls: Calls{}}
+	r = r.metered(res.Calls)
 	if req.InstanceID != "" {
 		res.Scope = "instance " + req.InstanceID
 	}
@@ -196,7 +208,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 	}
 	res.Instances = len(selected)
 
-	have, err := r.existing(work, req.InstanceID)
+	now := r.now()
+	scope := ScopeOf(req, live, r.Slices, r.FullPass, r.SizeRefresh, now)
+	res.Compared = scope.String()
+	have, err := r.existing(work, scope)
 	if err != nil {
 		return res, outOfTime(err)
 	}
@@ -208,8 +223,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 		if err != nil {
 			return res, outOfTime(err)
 		}
-		listed, skips := groupDisks(metrics, func(id string) bool { return selected[id] })
-		kept, now := keptSizes(have, r.Alarms.Thresholds), r.now()
+		listed, skips := groupDisks(metrics, func(id string) bool { return selected[id] && scope.Covers(id) })
+		kept := keptSizes(have, r.Alarms.Thresholds)
 		keptOf := func(l listedDisk) (keptSize, bool) {
 			k, ok := kept[AlarmName(r.Alarms.Prefix, l.InstanceID, l.Label, Warning)]
 			return k, ok && l.OS == OSWindows && !req.readsSizes() && !r.Slices.sizeDue(l.InstanceID, k, r.SizeRefresh, now)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/ebs-ops/lambda-suite/shared/awsid"
@@ -21,6 +22,8 @@ type Instance struct {
 	Name  string // the Name tag
 	State string
 	Tags  map[string]string
+	// Launched is the instance's LaunchTime.
+	Launched time.Time
 }
 
 // Selector says which instances get alarms: those whose Name tag matches
