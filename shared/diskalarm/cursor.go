@@ -107,10 +107,15 @@ func (q Request) Chain() (origin string, pass int) {
 // chain's origin, selection and topic, res's cursor, and the next pass.
 func NextResume(req Request, res Result) Resume {
 	origin, pass := req.Chain()
+	var scopeAt time.Time
+	if origin == TriggerSchedule {
+		scopeAt = res.ScopeAt
+	}
 	return Resume{
 		Kind: ResumeKind, Trigger: origin,
 		NamePattern: req.Selector.NamePattern, Tag: req.Selector.Tag.String(), TopicARN: req.TopicARN,
 		Cursor: res.Cursor, Pass: pass + 1,
+		ScopeAt: scopeAt,
 	}
 }
 

@@ -66,11 +66,10 @@ func (r *Reconciler) instances(ctx context.Context, instanceID string) (map[stri
 	return out, nil
 }
 
-// existing returns the suite's alarms in scope: those under each of its
-// prefixes (the whole prefix, buckets, or instances).
-func (r *Reconciler) existing(ctx context.Context, scope Scope) ([]Alarm, error) {
+// existing returns the suite's alarms under each of the name prefixes.
+func (r *Reconciler) existing(ctx context.Context, prefixes []string) ([]Alarm, error) {
 	var out []Alarm
-	for _, prefix := range scope.prefixes(r.Alarms.Prefix) {
+	for _, prefix := range prefixes {
 		p := cloudwatch.NewDescribeAlarmsPaginator(r.CloudWatch, &cloudwatch.DescribeAlarmsInput{
 			AlarmNamePrefix: aws.String(prefix),
 			AlarmTypes:      []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm},

@@ -53,6 +53,9 @@ type Request struct {
 	// from its sealed continuation (Resume.Trigger and Resume.Pass).
 	Origin string
 	Pass   int
+	// At, in a continuation of the schedule's chain, is the time its first
+	// pass took its Scope at: the chain compares the same slice.
+	At time.Time
 }
 
 // Validate checks a request before any call is made.
@@ -124,6 +127,9 @@ type Result struct {
 	// (Scope); Calls counts its calls per API.
 	Compared string `json:"compared"`
 	Calls    Calls  `json:"calls"`
+	// ScopeAt is the time the pass's Scope was taken at, which a
+	// continuation of the schedule's chain compares again.
+	ScopeAt time.Time `json:"-"`
 }
 
 // Reconciler keeps the suite's disk alarms in step with the fleet.
@@ -210,47 +216,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 
 	now := r.now()
 	scope := ScopeOf(req, live, r.Slices, r.FullPass, r.SizeRefresh, now)
-	res.Compared = scope.String()
-	have, err := r.existing(work, scope)
-	if err != nil {
-		return res, outOfTime(err)
-	}
-
-	var want []Alarm
-	reporting := map[string]bool{}
+	res.Compared, res.ScopeAt = scope.String(), scope.At
+	var listed []listedDisk
 	if len(selected) > 0 {
 		metrics, err := r.listMetrics(work, req.InstanceID)
 		if err != nil {
 			return res, outOfTime(err)
 		}
-		listed, skips := groupDisks(metrics, func(id string) bool { return selected[id] && scope.Covers(id) })
-		kept := keptSizes(have, r.Alarms.Thresholds)
-		keptOf := func(l listedDisk) (keptSize, bool) {
-			k, ok := kept[AlarmName(r.Alarms.Prefix, l.InstanceID, l.Label, Warning)]
-			return k, ok && l.OS == OSWindows && !req.readsSizes() && !r.Slices.sizeDue(l.InstanceID, k, r.SizeRefresh, now)
-		}
-		data, err := r.datapoints(work, listed, func(l listedDisk) bool { _, keep := keptOf(l); return !keep })
-		if err != nil {
-			return res, outOfTime(err)
-		}
-		settings := r.Alarms
-		settings.TopicARN = req.TopicARN
-		for _, l := range listed {
-			d := resolve(l, data)
-			if k, keep := keptOf(l); keep {
-				k.apply(&d, r.Alarms.Thresholds)
-			} else if d.OS == OSWindows {
-				res.SizesRead++
-			}
-			if d.OS == OSWindows && !d.SizeKnown && !d.SizeKept {
-				log.InfoContext(ctx, "disk size unknown; using the thresholds for the smallest disks",
-					"instanceId", d.InstanceID, "disk", d.Label, "reason", d.SizeReason)
-				res.SizeUnknown = appendCapped(res.SizeUnknown, Skip{InstanceID: d.InstanceID, Disk: d.Label, Reason: d.SizeReason})
-			}
-			want = append(want, settings.Alarms(d, live[d.InstanceID].Name)...)
-			reporting[d.InstanceID] = true
-			res.Disks++
-		}
+		var skips []Skip
+		listed, skips = groupDisks(metrics, func(id string) bool { return selected[id] && scope.Covers(id) })
 		for _, s := range skips {
 			res.Skipped = appendCapped(res.Skipped, s)
 		}
@@ -262,14 +236,90 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 		}
 	}
 
+	// Chunk by chunk in name order: read the chunk's alarms, plan, write.
+	// A pass reads only as far as it writes, so a resumed pass does not
+	// read again what its chain has passed.
+	w := r.newWriter(log, req.Cursor, &res)
+	for _, chunk := range scope.chunks(r.Alarms.Prefix, req.Cursor) {
+		var disks []listedDisk
+		disks, listed = takeChunk(listed, r.Alarms.Prefix, chunk)
+		plan, err := r.planChunk(ctx, work, log, req, chunk, disks, live, selected, &res)
+		switch {
+		case err != nil && w.progressed() && work.Err() != nil && ctx.Err() == nil:
+			// The deadline came in the reads, after some progress: hand on.
+			w.cut = true
+		case err != nil:
+			w.finish(ctx, work, margin)
+			return res, outOfTime(err)
+		}
+		if w.cut || !w.write(work, plan) || !w.endChunk(work, chunk) {
+			break
+		}
+	}
+	w.finish(ctx, work, margin)
+	return res, nil
+}
+
+// takeChunk splits the disks (sorted by instance) of the chunk of alarm
+// names starting with chunk off the front of listed.
+func takeChunk(listed []listedDisk, prefix, chunk string) (in, rest []listedDisk) {
+	n := 0
+	for n < len(listed) && InstancePrefix(prefix, listed[n].InstanceID) < chunk && !strings.HasPrefix(InstancePrefix(prefix, listed[n].InstanceID), chunk) {
+		n++ // not in any chunk the pass reads
+	}
+	listed = listed[n:]
+	n = 0
+	for n < len(listed) && strings.HasPrefix(InstancePrefix(prefix, listed[n].InstanceID), chunk) {
+		n++
+	}
+	return listed[:n], listed[n:]
+}
+
+// planChunk reads the alarms under chunk and the datapoints its disks
+// need, and plans the chunk's difference.
+func (r *Reconciler) planChunk(ctx, work context.Context, log *slog.Logger, req Request, chunk string, listed []listedDisk,
+	live map[string]Instance, selected map[string]bool, res *Result) (Plan, error) {
+	have, err := r.existing(work, []string{chunk})
+	if err != nil {
+		return Plan{}, err
+	}
+	now := r.now()
+	kept := keptSizes(have, r.Alarms.Thresholds)
+	keptOf := func(l listedDisk) (keptSize, bool) {
+		k, ok := kept[AlarmName(r.Alarms.Prefix, l.InstanceID, l.Label, Warning)]
+		return k, ok && l.OS == OSWindows && !req.readsSizes() && !r.Slices.sizeDue(l.InstanceID, k, r.SizeRefresh, now)
+	}
+	data, err := r.datapoints(work, listed, func(l listedDisk) bool { _, keep := keptOf(l); return !keep })
+	if err != nil {
+		return Plan{}, err
+	}
+	settings := r.Alarms
+	settings.TopicARN = req.TopicARN
+	var want []Alarm
+	reporting := map[string]bool{}
+	for _, l := range listed {
+		d := resolve(l, data)
+		if k, keep := keptOf(l); keep {
+			k.apply(&d, r.Alarms.Thresholds)
+		} else if d.OS == OSWindows {
+			res.SizesRead++
+		}
+		if d.OS == OSWindows && !d.SizeKnown && !d.SizeKept {
+			log.InfoContext(ctx, "disk size unknown; using the thresholds for the smallest disks",
+				"instanceId", d.InstanceID, "disk", d.Label, "reason", d.SizeReason)
+			res.SizeUnknown = appendCapped(res.SizeUnknown, Skip{InstanceID: d.InstanceID, Disk: d.Label, Reason: d.SizeReason})
+		}
+		want = append(want, settings.Alarms(d, live[d.InstanceID].Name)...)
+		reporting[d.InstanceID] = true
+		res.Disks++
+	}
 	plan := PlanChanges(PlanInput{Want: want, Have: have, Live: live, Selected: selected, Reporting: reporting})
-	res.Unchanged = plan.Unchanged
-	res.Kept = len(plan.Kept)
+	res.Unchanged += plan.Unchanged
+	res.Kept += len(plan.Kept)
 	for _, k := range plan.Kept {
 		log.DebugContext(ctx, "alarm kept", "alarmName", k.Name, "reason", k.Reason)
 	}
-	r.apply(ctx, work, margin, log, plan, req.Cursor, &res)
-	return res, nil
+	return plan, nil
 }
 
 // skipGroup is the skipped series of one reason, as the log shows them.

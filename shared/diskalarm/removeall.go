@@ -81,7 +81,7 @@ func (r *Reconciler) RemoveAll(ctx context.Context, dryRun bool) (RemoveAllResul
 	defer run.Stop()
 	work := run.Work()
 
-	have, err := r.existing(work, Scope{All: true})
+	have, err := r.existing(work, []string{r.Alarms.Prefix})
 	if err != nil {
 		return res, err
 	}

@@ -62,6 +62,9 @@ type Resume struct {
 	Cursor      string `json:"cursor"`
 	// Pass counts the runs of the chain, the first being 1.
 	Pass int `json:"pass"`
+	// ScopeAt, in a chain the schedule started, is the time its first
+	// pass took its Scope at, so that the chain compares that slice.
+	ScopeAt time.Time `json:"scopeAt,omitzero"`
 	// SealedAt is when the message was sealed, and MAC its seal
 	// (shared/proof) over the fields above and SealedAt.
 	SealedAt time.Time `json:"sealedAt,omitzero"`
@@ -71,11 +74,17 @@ type Resume struct {
 // sealed is what a Resume's MAC covers: every field that decides what the
 // resumed pass does, and when it was sealed.
 func (m Resume) sealed() []proof.Field {
-	return []proof.Field{
+	fields := []proof.Field{
 		proof.String("trigger", m.Trigger), proof.String("namePattern", m.NamePattern), proof.String("tag", m.Tag),
 		proof.String("snsTopicArn", m.TopicARN), proof.String("cursor", m.Cursor), proof.Int("pass", int64(m.Pass)),
 		proof.Time("sealedAt", m.SealedAt),
 	}
+	// Only when set, so that the seals of the previous version's
+	// messages, which have no ScopeAt, still verify.
+	if !m.ScopeAt.IsZero() {
+		fields = append(fields, proof.Time("scopeAt", m.ScopeAt))
+	}
+	return fields
 }
 
 // DecodeResume reads a queued message. Every error wraps ErrBadInput: the
@@ -101,7 +110,7 @@ func DecodeResume(body string) (Resume, Request, error) {
 		return m, Request{}, badInput("pass %d, want 2 or more", m.Pass)
 	}
 	req := Request{Trigger: TriggerResume, TopicARN: m.TopicARN, Cursor: m.Cursor, Selector: Selector{NamePattern: m.NamePattern},
-		Origin: m.Trigger, Pass: m.Pass}
+		Origin: m.Trigger, Pass: m.Pass, At: m.ScopeAt}
 	if m.Tag != "" {
 		t, err := awsid.ParseTag(m.Tag)
 		if err != nil {

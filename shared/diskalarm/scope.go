@@ -27,10 +27,15 @@ import (
 // Scope is the part of the fleet a pass compares.
 type Scope struct {
 	All bool // every alarm under the prefix
+	// Split: All, read bucket by bucket (a fleet too large to read in one
+	// go); otherwise All is one prefix.
+	Split bool
 	// Buckets are compared whole; Instances (new ones outside Buckets,
 	// or a state change's) one prefix each.
 	Buckets   []int
 	Instances []string
+	// At is the time the scope was taken at.
+	At time.Time
 }
 
 // Covers reports whether the scope compares instance id.
@@ -45,20 +50,33 @@ func (s Scope) String() string {
 	return fmt.Sprintf("%d of %d buckets and %d instances by prefix", len(s.Buckets), buckets, len(s.Instances))
 }
 
-// prefixes are the alarm-name prefixes DescribeAlarms is asked for.
-func (s Scope) prefixes(prefix string) []string {
-	if s.All {
-		return []string{prefix}
+// chunks are the alarm-name prefixes a pass reads, one DescribeAlarms
+// paging each, in name order, but those its cursor has passed.
+func (s Scope) chunks(prefix, cursor string) []string {
+	var all []string
+	switch {
+	case s.All && !s.Split:
+		all = []string{prefix}
+	case s.All:
+		for b := range buckets {
+			all = append(all, BucketPrefix(prefix, b))
+		}
+	default:
+		for _, b := range s.Buckets {
+			all = append(all, BucketPrefix(prefix, b))
+		}
+		for _, id := range s.Instances {
+			all = append(all, InstancePrefix(prefix, id))
+		}
+		slices.Sort(all)
 	}
-	var out []string
-	for _, b := range s.Buckets {
-		out = append(out, BucketPrefix(prefix, b))
-	}
-	for _, id := range s.Instances {
-		out = append(out, InstancePrefix(prefix, id))
-	}
-	return out
+	return slices.DeleteFunc(all, func(c string) bool { return cursor >= chunkEnd(c) })
 }
+
+// chunkEnd sorts after every alarm name that starts with chunk: a cursor
+// there has passed the chunk. U+10FFFF is the last code point, so the
+// cursor stays UTF-8 in the continuation's JSON.
+func chunkEnd(chunk string) string { return chunk + "\U0010FFFF" }
 
 const (
 	// newInstanceWindow: an instance launched this recently is compared
@@ -79,12 +97,20 @@ const DefaultFullPass = 24 * time.Hour
 
 // ScopeOf decides what the pass of req compares at now, with live the
 // instances that exist: see above. fullPass zero compares everything.
+//
+// A continuation of the schedule's chain takes its scope at the time its
+// first pass took it (Request.At), so that the chain compares one slice.
 func ScopeOf(req Request, live map[string]Instance, s Slices, fullPass, sizeRefresh time.Duration, now time.Time) Scope {
+	origin, _ := req.Chain()
+	big := len(live)*alarmsPerInstance > smallFleetPages*alarmPage
+	if !req.At.IsZero() {
+		now = req.At
+	}
 	switch {
 	case req.InstanceID != "":
-		return Scope{Instances: []string{req.InstanceID}}
-	case req.Trigger != TriggerSchedule || fullPass <= 0 || len(live)*alarmsPerInstance <= smallFleetPages*alarmPage:
-		return Scope{All: true}
+		return Scope{Instances: []string{req.InstanceID}, At: now}
+	case origin != TriggerSchedule || fullPass <= 0 || !big || (req.Trigger == TriggerResume && req.At.IsZero()):
+		return Scope{All: true, Split: big, At: now}
 	}
 	due := s.DueBuckets(fullPass, now)
 	if sizeRefresh > 0 {
@@ -95,7 +121,7 @@ func ScopeOf(req Request, live map[string]Instance, s Slices, fullPass, sizeRefr
 		}
 	}
 	slices.Sort(due)
-	sc := Scope{Buckets: due}
+	sc := Scope{Buckets: due, At: now}
 	for id, inst := range live {
 		if now.Sub(inst.Launched) <= newInstanceWindow && !slices.Contains(due, Bucket(id)) {
 			sc.Instances = append(sc.Instances, id)

@@ -131,3 +131,39 @@ func TestEveryAPIIsPacedAtItsShareOfTheQuota(t *testing.T) {
 		t.Errorf("created %d with %d PutMetricAlarm calls, want 600", res.Created, res.Calls["PutMetricAlarm"])
 	}
 }
+
+// A large first creation by the operators' command: each pass of the chain
+// reads only the buckets it writes, and the next starts after its cursor,
+// so that reads follow the writes and the chain reads the fleet once.
+func TestChainPassesReadOnlyWhatTheyWrite(t *testing.T) {
+	f := newCloudFleet()
+	f.windows(2048)
+	req := Request{Trigger: TriggerDirect, Selector: Selector{NamePattern: "win-*"}, TopicARN: testTopic}
+	reads, passes := 0, 0
+	for {
+		passes++
+		f.rec.Limiter = &diskalarmtest.StopAfter{N: 500}
+		res, err := f.rec.Reconcile(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reads += res.Calls["DescribeAlarms"]
+		if passes == 1 && res.Calls["DescribeAlarms"] > 40 {
+			t.Errorf("first pass read %d buckets for 500 writes, want about 32 (16 alarms a bucket)", res.Calls["DescribeAlarms"])
+		}
+		if !res.Incomplete {
+			break
+		}
+		if passes > 20 || !res.Progressed(req.Cursor) {
+			t.Fatalf("pass %d: cursor %q did not move on from %q", passes, res.Cursor, req.Cursor)
+		}
+		req = Request{Trigger: TriggerResume, Origin: TriggerDirect, Pass: passes + 1, Cursor: res.Cursor,
+			Selector: req.Selector, TopicARN: testTopic}
+	}
+	if got := len(f.cloud.AlarmNames()); got != 4096 || passes != 9 {
+		t.Errorf("chain: %d alarms in %d passes, want 4,096 in 9", got, passes)
+	}
+	if reads > buckets+passes {
+		t.Errorf("the chain read %d DescribeAlarms pages, want at most %d: each bucket once, and the one a pass stopped in again", reads, buckets+passes)
+	}
+}

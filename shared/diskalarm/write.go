@@ -16,48 +16,94 @@ import (
 // deleteBatch is the most names a DeleteAlarms call takes.
 const deleteBatch = 100
 
-// apply writes the plan in name order, paced, on work (which ends margin
-// before ctx's deadline). Deletes go out in batches of up to 100 names.
+// writer writes a pass's plans in name order, chunk by chunk, paced, on
+// the budget. Deletes go out in batches of up to 100 names, and a chunk's
+// last batch at its end.
 //
 // The cursor it reports covers only steps that were tried, and a delete is
 // tried only when its batch is sent; so when the deadline stops the run,
 // the deletes it has gathered are still sent, in the first half of the
 // margin, or else the cursor could not move past them and the puts tried
-// after them would count for nothing.
-func (r *Reconciler) apply(ctx, work context.Context, margin time.Duration, log *slog.Logger, plan Plan, cursor string, res *Result) {
-	steps := plan.steps(cursor)
-	// Every write, the SDK's retries included, ends before work's deadline.
-	b := deleteBatcher{size: deleteBatch, send: func(ctx context.Context, dels []Delete) bool {
+// after them would count for nothing. Once every write of a chunk is
+// tried, the cursor may pass the whole chunk (chunkEnd), so that a
+// continuation does not read it again.
+type writer struct {
+	r     *Reconciler
+	log   *slog.Logger
+	res   *Result
+	from  string // the cursor the pass started after
+	b     deleteBatcher
+	steps []step
+	floor string // the end of the last chunk whose writes were all tried
+	cut   bool   // the deadline came
+}
+
+func (r *Reconciler) newWriter(log *slog.Logger, cursor string, res *Result) *writer {
+	w := &writer{r: r, log: log, res: res, from: cursor}
+	w.b = deleteBatcher{size: deleteBatch, send: func(ctx context.Context, dels []Delete) bool {
 		return r.deleteAlarms(ctx, log, dels, res)
 	}}
-	for i, s := range steps {
+	return w
+}
+
+// write tries plan's steps after the cursor, in name order, on work (which
+// ends margin before the deadline). false: the deadline came.
+func (w *writer) write(work context.Context, plan Plan) bool {
+	start := len(w.steps)
+	w.steps = append(w.steps, plan.steps(w.from)...)
+	for i := start; i < len(w.steps); i++ {
+		s := w.steps[i]
 		if s.del != nil {
-			if !b.queue(work, i, *s.del) {
-				break
+			if !w.b.queue(work, i, *s.del) {
+				w.cut = true
+				return false
 			}
 			continue
 		}
-		if !r.pace(work) || !r.put(work, log, *s.put, res) {
-			break
+		if !w.r.pace(work) || !w.r.put(work, w.log, *s.put, w.res) {
+			w.cut = true
+			return false
 		}
-		b.tried(i)
+		w.b.tried(i)
 	}
-	// Only the last batch of deletes may use the first half of the margin;
-	// the rest of it queues the continuation and answers.
-	if !b.flush(work) {
+	return true
+}
+
+// endChunk sends the chunk's waiting deletes; then the cursor may pass the
+// chunk. false: the deadline came first.
+func (w *writer) endChunk(work context.Context, chunk string) bool {
+	if !w.b.flush(work) {
+		w.cut = true
+		return false
+	}
+	w.floor = chunkEnd(chunk)
+	return true
+}
+
+// progressed reports whether the pass got past anything yet.
+func (w *writer) progressed() bool { return w.b.done > 0 || w.floor != "" }
+
+// finish sends the deletes still waiting (only the last batch may use the
+// first half of the margin; the rest of it queues the continuation and
+// answers), and reports how far the pass got.
+func (w *writer) finish(ctx, work context.Context, margin time.Duration) {
+	if !w.b.flush(work) {
 		last, cancel := lastBatchContext(ctx, margin)
-		b.flush(last)
+		w.b.flush(last)
 		cancel()
 	}
-	if b.done < len(steps) {
-		res.Incomplete = true
-		res.Left = len(steps) - b.done
-		res.Cursor = cursor
-		if b.done > 0 {
-			res.Cursor = steps[b.done-1].name
-		}
-		log.WarnContext(ctx, "stopping before the deadline", "left", res.Left, "cursor", res.Cursor)
+	res := w.res
+	if !w.cut && w.b.done == len(w.steps) {
+		return
 	}
+	res.Incomplete = true
+	res.Left = len(w.steps) - w.b.done
+	res.Cursor = w.from
+	if w.b.done > 0 {
+		res.Cursor = w.steps[w.b.done-1].name
+	}
+	res.Cursor = max(res.Cursor, w.floor)
+	w.log.WarnContext(ctx, "stopping before the deadline", "left", res.Left, "cursor", res.Cursor)
 }
 
 // lastBatchContext ends half the margin before ctx's deadline: the time

@@ -33,6 +33,8 @@ type Cloud struct {
 	instances map[string]*Instance
 	order     []string // instance IDs in launch order
 	series    []*Series
+	byName    map[string][]cwtypes.Metric // the series by metric name; nil when stale
+	byKey     map[string]*Series          // nil when stale
 	alarms    map[string]*alarm
 	names     []string // sorted alarm names; nil when stale
 
@@ -44,6 +46,11 @@ type Cloud struct {
 
 	second int64          // the virtual second the counts below are of
 	inSec  map[string]int // calls per API in that second
+
+	// The answer a listing's first page took, which its next pages page
+	// through, as a snapshot.
+	instancePages []ec2types.Instance
+	metricPages   []cwtypes.Metric
 }
 
 // Instance is an EC2 instance of the Cloud.
@@ -113,7 +120,21 @@ func (c *Cloud) Instance(id string) *Instance { return c.instances[id] }
 func (c *Cloud) Terminate(id string) { delete(c.instances, id) }
 
 // AddSeries publishes a series.
-func (c *Cloud) AddSeries(s *Series) { c.series = append(c.series, s) }
+func (c *Cloud) AddSeries(s *Series) {
+	c.series = append(c.series, s)
+	c.byName, c.byKey = nil, nil
+}
+
+func (c *Cloud) index() {
+	if c.byName != nil {
+		return
+	}
+	c.byName, c.byKey = map[string][]cwtypes.Metric{}, map[string]*Series{}
+	for _, s := range c.series {
+		c.byName[s.Name] = append(c.byName[s.Name], cwtypes.Metric{Namespace: aws.String(s.Namespace), MetricName: aws.String(s.Name), Dimensions: s.Dimensions})
+		c.byKey[seriesKey(s.Namespace, s.Name, s.Dimensions)] = s
+	}
+}
 
 // Windows publishes a Windows disk's two series (the FreeStorageSpaceIn*
 // renames) and returns them; size and free give their values over time.
@@ -200,19 +221,22 @@ func (c *Cloud) DescribeInstances(_ context.Context, in *ec2.DescribeInstancesIn
 	if err := c.call("DescribeInstances"); err != nil {
 		return nil, err
 	}
-	var match []ec2types.Instance
-	for _, id := range c.order {
-		i, ok := c.instances[id]
-		if !ok || !filtersMatch(in.Filters, i) {
-			continue
+	if in.NextToken == nil {
+		c.instancePages = nil
+		for _, id := range c.order {
+			i, ok := c.instances[id]
+			if !ok || !filtersMatch(in.Filters, i) {
+				continue
+			}
+			out := ec2types.Instance{InstanceId: aws.String(i.ID), State: &ec2types.InstanceState{Name: ec2types.InstanceStateName(i.State)},
+				LaunchTime: aws.Time(i.LaunchTime)}
+			for k, v := range i.Tags {
+				out.Tags = append(out.Tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+			}
+			c.instancePages = append(c.instancePages, out)
 		}
-		out := ec2types.Instance{InstanceId: aws.String(i.ID), State: &ec2types.InstanceState{Name: ec2types.InstanceStateName(i.State)},
-			LaunchTime: aws.Time(i.LaunchTime)}
-		for k, v := range i.Tags {
-			out.Tags = append(out.Tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
-		}
-		match = append(match, out)
 	}
+	match := c.instancePages
 	size := int(aws.ToInt32(in.MaxResults))
 	if size <= 0 {
 		size = 1000
@@ -244,14 +268,16 @@ func (c *Cloud) ListMetrics(_ context.Context, in *cloudwatch.ListMetricsInput, 
 	if err := c.call("ListMetrics"); err != nil {
 		return nil, err
 	}
-	var match []cwtypes.Metric
-	for _, s := range c.series {
-		if (in.Namespace != nil && *in.Namespace != s.Namespace) || (in.MetricName != nil && *in.MetricName != s.Name) || !dimsMatch(in.Dimensions, s.Dimensions) {
-			continue
+	c.index()
+	if in.NextToken == nil {
+		c.metricPages = nil
+		for _, m := range c.byName[aws.ToString(in.MetricName)] {
+			if (in.Namespace == nil || *in.Namespace == *m.Namespace) && dimsMatch(in.Dimensions, m.Dimensions) {
+				c.metricPages = append(c.metricPages, m)
+			}
 		}
-		match = append(match, cwtypes.Metric{Namespace: aws.String(s.Namespace), MetricName: aws.String(s.Name), Dimensions: s.Dimensions})
 	}
-	items, next := page(match, in.NextToken, 500)
+	items, next := page(c.metricPages, in.NextToken, 500)
 	return &cloudwatch.ListMetricsOutput{Metrics: items, NextToken: next}, nil
 }
 
@@ -285,10 +311,8 @@ func (c *Cloud) GetMetricData(_ context.Context, in *cloudwatch.GetMetricDataInp
 	if len(in.MetricDataQueries) > 500 {
 		return nil, &smithy.GenericAPIError{Code: "ValidationError", Message: "more than 500 queries"}
 	}
-	byKey := map[string]*Series{}
-	for _, s := range c.series {
-		byKey[seriesKey(s.Namespace, s.Name, s.Dimensions)] = s
-	}
+	c.index()
+	byKey := c.byKey
 	out := &cloudwatch.GetMetricDataOutput{}
 	for _, q := range in.MetricDataQueries {
 		c.Metrics++
