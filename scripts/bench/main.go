@@ -50,6 +50,9 @@ func run() int {
 	reconcileSizes := flag.String("reconcile-sizes", "100,1000", "alarms for the reconcile's scale benchmark (BENCH_SIZES); empty skips it. "+
 		"5000 adds about 12 minutes of moto time")
 	only := flag.String("only", "", "comma-separated functions to measure (default: every functions/*)")
+	modelSizes := flag.String("model-sizes", "1000,20000,100000", "instances for the disk alarms' scale model (in process, virtual time); empty skips it")
+	modelBurst := flag.Int("model-burst", 1000, "new instances in the scale model's burst")
+	modelOnly := flag.Bool("model-only", false, "run only the scale model")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -61,15 +64,23 @@ func run() int {
 	}
 	rep := report{When: time.Now(), GoVersion: runtime.Version(), Runs: *runs, Machine: machine()}
 	b := &bench{root: root, runs: *runs}
-	if err := b.measureFunctions(ctx, &rep, *only); err != nil {
+	if !*modelOnly {
+		if err := b.measureFunctions(ctx, &rep, *only); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+	}
+	rows, err := models(*modelSizes, *modelBurst)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
+	rep.Model = rows
 	for _, sc := range []struct{ bench, pkg, sizes string }{
 		{"BenchmarkCleanup", "./shared/rootvolume", *cleanupSizes},
 		{"BenchmarkReconcile", "./shared/diskalarm", *reconcileSizes},
 	} {
-		if strings.TrimSpace(sc.sizes) == "" {
+		if *modelOnly || strings.TrimSpace(sc.sizes) == "" {
 			continue
 		}
 		rows, err := scale(ctx, root, sc.bench, sc.pkg, sc.sizes)

@@ -62,6 +62,7 @@ type report struct {
 	Machine   string // CPUs and load when the run started
 	Functions []functionResult
 	Scale     []scaleRow
+	Model     []modelRow
 	Notes     []string
 }
 
@@ -149,6 +150,10 @@ func (r report) markdown(w io.Writer) error {
 		}
 	}
 
+	if len(r.Model) > 0 {
+		modelMarkdown(b, r.Model)
+	}
+
 	if len(r.Notes) > 0 {
 		fmt.Fprintf(b, "\n## Notes\n\n")
 		for _, n := range r.Notes {
@@ -180,6 +185,9 @@ func (r report) failures() []string {
 		if s.Run == "rerun" && s.Writes != 0 {
 			out = append(out, fmt.Sprintf("%s %d re-run: %s writes", s.Workload, s.Size, num(s.Writes)))
 		}
+	}
+	for _, m := range r.Model {
+		out = append(out, m.failures()...)
 	}
 	return out
 }
