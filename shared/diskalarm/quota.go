@@ -2,6 +2,7 @@ package diskalarm
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -71,7 +72,8 @@ type meter struct {
 func (m *meter) wait(ctx context.Context, api string) error {
 	if p := m.pacers[api]; p != nil {
 		if err := p.Wait(ctx); err != nil {
-			return err
+			// A pacer refuses only a wait past the deadline (or after it).
+			return fmt.Errorf("pace %s: %w: %w", api, context.DeadlineExceeded, err)
 		}
 	}
 	m.calls[api]++

@@ -196,7 +196,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 	work, margin := run.Work(), run.Margin()
 	res.Margin = margin
 	outOfTime := func(err error) error {
-		if work.Err() == nil || ctx.Err() != nil {
+		if !cutByBudget(work, err) || ctx.Err() != nil {
 			return err
 		}
 		return fmt.Errorf("%w: %w: the reads did not finish before the deadline less the %s kept to finish; raise the function's timeout or select fewer instances", ErrOutOfTime, err, margin.Round(time.Millisecond))
@@ -245,7 +245,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 		disks, listed = takeChunk(listed, r.Alarms.Prefix, chunk)
 		plan, err := r.planChunk(ctx, work, log, req, chunk, disks, live, selected, &res)
 		switch {
-		case err != nil && w.progressed() && work.Err() != nil && ctx.Err() == nil:
+		case err != nil && w.progressed() && cutByBudget(work, err) && ctx.Err() == nil:
 			// The deadline came in the reads, after some progress: hand on.
 			w.cut = true
 		case err != nil:
@@ -258,6 +258,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 	}
 	w.finish(ctx, work, margin)
 	return res, nil
+}
+
+// cutByBudget reports whether err is the budget's end: work is done, or a
+// pacer refused a wait that would pass its deadline.
+func cutByBudget(work context.Context, err error) bool {
+	return work.Err() != nil || errors.Is(err, context.DeadlineExceeded)
 }
 
 // takeChunk splits the disks (sorted by instance) of the chunk of alarm
