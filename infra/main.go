@@ -88,6 +88,7 @@ func run() error {
 		AlarmTag:            ctx.string("diskAlarmTag", ""),
 		AlarmPrefix:         ctx.string("diskAlarmPrefix", ""),
 		Thresholds:          ctx.string("diskAlarmThresholds", ""),
+		FillWithin:          ctx.string("diskAlarmFillWithin", ""),
 		Schedule:            ctx.string("diskAlarmSchedule", stacks.DefaultDiskAlarmSchedule),
 		LogRetentionDays:    ctx.int("logRetentionDays", stacks.DefaultLogRetentionDays),
 	}

@@ -49,6 +49,8 @@ func loadConfig(lookup settings.Lookup) (Config, error) {
 			Prefix:           r.String("ALARM_PREFIX", diskalarm.DefaultPrefix),
 			TreatMissingData: r.String("TREAT_MISSING_DATA", diskalarm.DefaultTreatMissingData),
 			Thresholds:       settings.Parse(r, "DISK_THRESHOLDS", "", diskalarm.ParseThresholds),
+			// Off unless set: foresight doubles a Warning alarm's price.
+			FillWithin: r.Duration("FILL_WITHIN", 0, diskalarm.MinFillWithin, diskalarm.MaxFillWithin),
 		},
 		// CloudWatch allows 3 PutMetricAlarm calls a second per account
 		// by default; staying at it leaves throttling to other writers rare.

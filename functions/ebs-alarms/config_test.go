@@ -33,6 +33,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.SizeRefresh = 6 * time.Hour
 	custom.FullPass = 12 * time.Hour
 	custom.QuotaShare = 0.1
+	custom.Alarms.FillWithin = 24 * time.Hour
 	custom.ResumeQueueURL = "https://sqs.eu-west-1.amazonaws.com/123456789012/ebs-alarms-resume"
 	custom.ProofKeyID = "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-aaaa-4bbb-8ccc-123456789abc"
 
@@ -46,13 +47,13 @@ func TestLoadConfig(t *testing.T) {
 		{name: "everything set", env: map[string]string{
 			"SNS_TOPIC_ARN": custom.TopicARN, "INSTANCE_NAME_PATTERN": "Windows*", "ALARM_TAG": "disk-alarms=enabled",
 			"ALARM_PREFIX": "ops/disk/", "TREAT_MISSING_DATA": "breaching", "DISK_THRESHOLDS": `{"linux": {"warningUsedPercent": 75, "criticalUsedPercent": 85}}`,
-			"METRIC_NAMESPACE": "Custom/Agent", "WRITE_RATE": "1.5", "RECENT_METRICS_ONLY": "false", "SIZE_REFRESH": "6h", "FULL_PASS": "12h", "QUOTA_SHARE": "0.1", "RESUME_QUEUE_URL": custom.ResumeQueueURL, "PROOF_KEY_ARN": custom.ProofKeyID,
+			"METRIC_NAMESPACE": "Custom/Agent", "WRITE_RATE": "1.5", "RECENT_METRICS_ONLY": "false", "SIZE_REFRESH": "6h", "FULL_PASS": "12h", "QUOTA_SHARE": "0.1", "FILL_WITHIN": "24h", "RESUME_QUEUE_URL": custom.ResumeQueueURL, "PROOF_KEY_ARN": custom.ProofKeyID,
 		}, want: custom},
 		{name: "every variable wrong", env: map[string]string{
 			"SNS_TOPIC_ARN": "ops-topic", "INSTANCE_NAME_PATTERN": "bad\x01", "ALARM_TAG": "no-equals", "ALARM_PREFIX": "alarms/*",
 			"TREAT_MISSING_DATA": "zero", "DISK_THRESHOLDS": `{"linux": {"warningUsedPercent": 95, "criticalUsedPercent": 90}}`,
-			"METRIC_NAMESPACE": "CWAgent\x7f", "WRITE_RATE": "0", "RECENT_METRICS_ONLY": "sometimes", "SIZE_REFRESH": "1m", "FULL_PASS": "forever", "QUOTA_SHARE": "2", "RESUME_QUEUE_URL": "queue",
-		}, wantErr: []string{"SNS_TOPIC_ARN", "INSTANCE_NAME_PATTERN", "ALARM_TAG", "ALARM_PREFIX", "TREAT_MISSING_DATA", "DISK_THRESHOLDS", "METRIC_NAMESPACE", "WRITE_RATE", "RECENT_METRICS_ONLY", "SIZE_REFRESH", "FULL_PASS", "QUOTA_SHARE", "RESUME_QUEUE_URL", "PROOF_KEY_ARN"}},
+			"METRIC_NAMESPACE": "CWAgent\x7f", "WRITE_RATE": "0", "RECENT_METRICS_ONLY": "sometimes", "SIZE_REFRESH": "1m", "FULL_PASS": "forever", "QUOTA_SHARE": "2", "FILL_WITHIN": "10m", "RESUME_QUEUE_URL": "queue",
+		}, wantErr: []string{"SNS_TOPIC_ARN", "INSTANCE_NAME_PATTERN", "ALARM_TAG", "ALARM_PREFIX", "TREAT_MISSING_DATA", "DISK_THRESHOLDS", "METRIC_NAMESPACE", "WRITE_RATE", "RECENT_METRICS_ONLY", "SIZE_REFRESH", "FULL_PASS", "QUOTA_SHARE", "FILL_WITHIN", "RESUME_QUEUE_URL", "PROOF_KEY_ARN"}},
 		// The edges the old copies disagreed on. diskalarm took the aws:
 		// prefix, which AWS reserves; and an account field of any 12
 		// characters, which the approval functions refused.

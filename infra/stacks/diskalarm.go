@@ -58,7 +58,9 @@ type DiskAlarmStackProps struct {
 	AlarmPrefix     string
 	MetricNamespace string
 	// Thresholds is the DISK_THRESHOLDS JSON document; empty for the defaults.
-	Thresholds       string
+	Thresholds string
+	// FillWithin is FILL_WITHIN, a Go duration; empty for no foresight.
+	FillWithin       string
 	TreatMissingData string
 	WriteRate        string
 	Schedule         string
@@ -107,6 +109,9 @@ func (p *DiskAlarmStackProps) validate() error {
 	if strings.Contains(p.AlarmPrefix, "$") {
 		// The IAM resource is an Fn::Sub string.
 		errs = append(errs, fmt.Errorf("alarm prefix %q: $ is not allowed", p.AlarmPrefix))
+	}
+	if p.FillWithin != "" {
+		errs = append(errs, diskalarm.ValidateFillWithin(p.FillWithin))
 	}
 	if _, err := diskalarm.ParseThresholds(p.Thresholds); err != nil {
 		errs = append(errs, fmt.Errorf("thresholds: %w", err))
@@ -207,6 +212,7 @@ func NewDiskAlarmStack(scope constructs.Construct, id string, props *DiskAlarmSt
 			"SIZE_REFRESH":          diskalarm.DefaultSizeRefresh.String(),
 			"FULL_PASS":             diskalarm.DefaultFullPass.String(),
 			"QUOTA_SHARE":           strconv.FormatFloat(diskalarm.DefaultQuotaShare, 'g', -1, 64),
+			"FILL_WITHIN":           p.FillWithin,
 			"RESUME_QUEUE_URL":      *resume.QueueUrl(),
 			// Throttled writes are retried with back-off by the SDK.
 			"AWS_RETRY_MODE":   "adaptive",

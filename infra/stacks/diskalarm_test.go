@@ -57,6 +57,7 @@ func TestDiskAlarmFunction(t *testing.T) {
 		"SIZE_REFRESH":          "24h0m0s",
 		"FULL_PASS":             "24h0m0s",
 		"QUOTA_SHARE":           "0.25",
+		"FILL_WITHIN":           "",
 		"RESUME_QUEUE_URL":      map[string]any{"Ref": "EbsAlarmsResumeQueue"},
 		"PROOF_KEY_ARN":         map[string]any{"Fn::GetAtt": []any{"EbsAlarmsProofKey", "Arn"}},
 		"AWS_RETRY_MODE":        "adaptive",

@@ -25,7 +25,7 @@ import (
 // Windows instances and a Linux one, with the CloudWatch agent's metrics.
 var diskAlarmScenario = scenario{
 	name:      "ebs-alarms",
-	about:     "disk-space alarms are created for a sample fleet, left alone on a re-run, and removed on termination; remove-all lists them (dry run), then deletes them all",
+	about:     "disk-space alarms are created for a sample fleet, left alone on a re-run, and removed on termination; a disk filling fast is alarmed (FILL_WITHIN) before it crosses its Warning percentage; remove-all lists them (dry run), then deletes them all",
 	functions: []string{"ebs-alarms"},
 	run:       ebsAlarms,
 }
@@ -149,11 +149,15 @@ func ebsAlarms(ctx context.Context, r *runner) error {
 	}
 	r.check(left == 0 && len(alarms) == 6, "Windows-app-2's 2 alarms are gone, Windows-app-1's 6 remain (%d and %d)", left, len(alarms))
 
+	if err := fillingDisk(ctx, r, cw, topicARN); err != nil {
+		return err
+	}
+
 	// Before the stack is deleted: remove what the function created.
 	for _, sample := range []struct {
 		file string
 		want int
-	}{{"remove-all-dry-run.json", 6}, {"remove-all.json", 0}} {
+	}{{"remove-all-dry-run.json", 8}, {"remove-all.json", 0}} {
 		payload, err := r.event("ebs-alarms", sample.file)
 		if err != nil {
 			return err
@@ -285,6 +289,81 @@ func putAgentMetrics(ctx context.Context, cw *cloudwatch.Client, ids map[string]
 	}
 	if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("CWAgent"), MetricData: data}); err != nil {
 		return fmt.Errorf("put the agent's metrics: %w", err)
+	}
+	return nil
+}
+
+// fillingDisk shows FILL_WITHIN: a 1 TiB disk losing 3.5 % of its space an
+// hour, 21 % free now (its Warning is at 15 %), so full in 6 hours. moto
+// stores the metric-math alarm but does not evaluate metric math, so the
+// run evaluates the alarm's expression on the seeded series with
+// diskalarm.WarningSignal, the formula's reference, and says so.
+func fillingDisk(ctx context.Context, r *runner, cw *cloudwatch.Client, topicARN string) error {
+	id, err := launchNamed(ctx, r.ec2, "Windows-fill-1")
+	if err != nil {
+		return err
+	}
+	r.step("FILL_WITHIN=24h: Windows-fill-1 %s, D: 1 TiB, filling at 3.5 %% an hour for the last 4 hours, 21 %% free now", id)
+	now := time.Now().Truncate(5 * time.Minute)
+	var series []diskalarm.Point
+	for t := now.Add(-4 * time.Hour); t.Before(now); t = t.Add(5 * time.Minute) {
+		series = append(series, diskalarm.Point{Time: t, Value: 21 + 3.5*now.Sub(t).Hours()})
+	}
+	if err := putSeries(ctx, cw, id, "D:", 1024, series); err != nil {
+		return err
+	}
+	g, err := r.start("ebs-alarms", "SNS_TOPIC_ARN="+topicARN, "FILL_WITHIN=24h", "WRITE_RATE=20")
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	payload := fmt.Sprintf(`{"hostname": "Windows-fill-*", "sns_topic_arn": %q}`, topicARN)
+	r.step("the operators' command for Windows-fill-* with FILL_WITHIN=24h")
+	_, alarms, err := r.invokeAlarms(ctx, g, cw, []byte(payload), invokeTimeout)
+	if err != nil {
+		return err
+	}
+	w := alarms[diskalarm.AlarmName(diskalarm.DefaultPrefix, id, "D:", diskalarm.Warning)]
+	var expr string
+	for _, q := range w.Metrics {
+		if aws.ToBool(q.ReturnData) {
+			expr = aws.ToString(q.Expression)
+		}
+	}
+	r.check(expr != "", "the Warning alarm watches metric math: %s", expr)
+	hourly := diskalarm.Hourly(series)
+	signal := diskalarm.WarningSignal(hourly, 15, 24*time.Hour)
+	last := hourly[len(hourly)-1].Lowest
+	r.note("evaluated here on the seeded series, as moto does not evaluate metric math: hourly lowest free %v, expression %v", lowest(hourly), signal)
+	r.check(diskalarm.Alarming(signal) && last > 15, "the Warning alarm fires (2 of 3 hours) at %.1f %% free, before the disk crosses its 15 %% Warning", last)
+	return nil
+}
+
+func lowest(hs []diskalarm.HourPoint) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = fmt.Sprintf("%.1f", h.Lowest)
+	}
+	return out
+}
+
+// putSeries publishes a Windows disk's two free-space series at the given
+// times, as its agent would have.
+func putSeries(ctx context.Context, cw *cloudwatch.Client, id, drive string, sizeGiB float64, pts []diskalarm.Point) error {
+	dim := func(name, value string) cwtypes.Dimension {
+		return cwtypes.Dimension{Name: aws.String(name), Value: aws.String(value)}
+	}
+	dims := []cwtypes.Dimension{dim("instance", drive), dim("objectname", "LogicalDisk"), dim("InstanceId", id), dim("ImageId", awstest.AMI), dim("InstanceType", "t3.micro")}
+	var data []cwtypes.MetricDatum
+	for _, p := range pts {
+		data = append(data,
+			cwtypes.MetricDatum{MetricName: aws.String(diskalarm.MetricFreePercent), Dimensions: dims, Value: aws.Float64(p.Value), Timestamp: aws.Time(p.Time)},
+			cwtypes.MetricDatum{MetricName: aws.String(diskalarm.MetricFreeMegabytes), Dimensions: dims, Value: aws.Float64(sizeGiB * 1024 * p.Value / 100), Timestamp: aws.Time(p.Time)})
+	}
+	for batch := range slices.Chunk(data, 500) {
+		if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("CWAgent"), MetricData: batch}); err != nil {
+			return fmt.Errorf("put the filling disk's metrics: %w", err)
+		}
 	}
 	return nil
 }

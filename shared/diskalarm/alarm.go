@@ -69,6 +69,9 @@ type Alarm struct {
 	OKActions         []string
 	InsufficientData  []string
 	Unit              string
+	// Metrics, for a metric-math alarm (FILL_WITHIN's Warning), in place
+	// of the metric fields above.
+	Metrics []Query
 
 	// InstanceID is the instance the alarm is about: from the disk for a
 	// wanted alarm, from the name for an existing one ("" when the name is
@@ -87,6 +90,9 @@ type AlarmSettings struct {
 	TopicARN         string
 	TreatMissingData string
 	Thresholds       Thresholds
+	// FillWithin, when set, gives each Warning alarm foresight: it also
+	// fires when the disk will be full within it (FILL_WITHIN, foresight.go).
+	FillWithin time.Duration
 }
 
 // Alarms returns the Warning and Critical alarms of a disk. instanceName is
@@ -128,8 +134,13 @@ func (s AlarmSettings) Alarms(d Disk, instanceName string) []Alarm {
 			a.Statistic = "Minimum" // the lowest free space in the period
 			a.Comparison = "LessThanThreshold"
 			a.Threshold = sev.threshold
-			a.Description = description(fmt.Sprintf("%s: free space on %s of %s is below %g %% for 10 minutes. %s",
-				sev.name, d.Label, who, sev.threshold, why))
+			text := fmt.Sprintf("%s: free space on %s of %s is below %g %% for 10 minutes. %s",
+				sev.name, d.Label, who, sev.threshold, why)
+			if sev.name == Warning && s.FillWithin > 0 {
+				a = withForesight(a, d, sev.threshold, s.FillWithin)
+				text = fmt.Sprintf("%s: free space on %s of %s is below %g %% in an hour. %s", sev.name, d.Label, who, sev.threshold, why) + foresightText(s.FillWithin)
+			}
+			a.Description = description(text)
 			out = append(out, a)
 		}
 		return out
@@ -143,8 +154,12 @@ func (s AlarmSettings) Alarms(d Disk, instanceName string) []Alarm {
 		a.Statistic = "Maximum" // the highest use in the period
 		a.Comparison = "GreaterThanThreshold"
 		a.Threshold = sev.threshold
-		a.Description = description(fmt.Sprintf("%s: %s of %s is more than %g %% used for 10 minutes.",
-			sev.name, d.Label, who, sev.threshold))
+		text := fmt.Sprintf("%s: %s of %s is more than %g %% used for 10 minutes.", sev.name, d.Label, who, sev.threshold)
+		if sev.name == Warning && s.FillWithin > 0 {
+			a = withForesight(a, d, 100-sev.threshold, s.FillWithin)
+			text = fmt.Sprintf("%s: %s of %s is more than %g %% used in an hour.", sev.name, d.Label, who, sev.threshold) + foresightText(s.FillWithin)
+		}
+		a.Description = description(text)
 		out = append(out, a)
 	}
 	return out
@@ -251,6 +266,9 @@ func Changes(want, got Alarm) []string {
 	if want.Unit != got.Unit {
 		diff("unit", got.Unit, want.Unit)
 	}
+	if !slices.Equal(queryStrings(want.Metrics), queryStrings(got.Metrics)) {
+		diff("metrics", queryStrings(got.Metrics), queryStrings(want.Metrics))
+	}
 	if want.Description != got.Description {
 		out = append(out, "description")
 	}
@@ -263,6 +281,17 @@ func missingData(s string) string {
 		return DefaultTreatMissingData
 	}
 	return s
+}
+
+// queryStrings renders a metric-math alarm's queries, sorted by ID: the
+// order of Metrics does not change what the alarm watches.
+func queryStrings(qs []Query) []string {
+	out := make([]string, len(qs))
+	for i, q := range qs {
+		out[i] = q.String()
+	}
+	slices.Sort(out)
+	return out
 }
 
 func dimensionStrings(dims []Dimension) []string {

@@ -27,6 +27,9 @@
 //     and paces each API's calls.
 //   - alarm.go: the alarms a disk should have (AlarmSettings.Alarms) and
 //     how two alarms differ (Changes).
+//   - foresight.go: FILL_WITHIN, the Warning alarm's metric math (a disk
+//     full within the time at its current rate), and WarningSignal, the
+//     formula's reference evaluation.
 //   - plan.go: PlanChanges, which alarms to create, update, delete or
 //     keep (an alarm in doubt is kept).
 //   - reconcile.go: Reconcile, one pass: read.go gathers the facts,

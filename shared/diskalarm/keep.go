@@ -32,7 +32,7 @@ type keptSize struct {
 func keptSizes(have []Alarm, t Thresholds) map[string]keptSize {
 	out := map[string]keptSize{}
 	for _, a := range have {
-		if !strings.HasSuffix(a.Name, " "+Warning) || a.Comparison != "LessThanThreshold" {
+		if !strings.HasSuffix(a.Name, " "+Warning) || (a.Comparison != "LessThanThreshold" && len(a.Metrics) == 0) {
 			continue
 		}
 		if strings.Contains(a.Description, unknownSizeText) {

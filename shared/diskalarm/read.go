@@ -183,6 +183,18 @@ func fromCloudWatchMetric(m cwtypes.Metric) Metric {
 	return out
 }
 
+func fromCloudWatchQueries(qs []cwtypes.MetricDataQuery) []Query {
+	out := make([]Query, len(qs))
+	for i, q := range qs {
+		out[i] = Query{ID: aws.ToString(q.Id), Expression: aws.ToString(q.Expression), ReturnData: aws.ToBool(q.ReturnData)}
+		if st := q.MetricStat; st != nil && st.Metric != nil {
+			m := fromCloudWatchMetric(*st.Metric)
+			out[i].Metric, out[i].Stat, out[i].Period = &m, aws.ToString(st.Stat), aws.ToInt32(st.Period)
+		}
+	}
+	return out
+}
+
 func fromCloudWatch(prefix string, a cwtypes.MetricAlarm) Alarm {
 	out := Alarm{
 		Name:              aws.ToString(a.AlarmName),
@@ -205,7 +217,8 @@ func fromCloudWatch(prefix string, a cwtypes.MetricAlarm) Alarm {
 	}
 	switch {
 	case len(a.Metrics) > 0:
-		out.Statistic = "metric math"
+		out.Statistic = mathStatistic
+		out.Metrics = fromCloudWatchQueries(a.Metrics)
 	case a.ExtendedStatistic != nil:
 		out.Statistic = aws.ToString(a.ExtendedStatistic)
 	}

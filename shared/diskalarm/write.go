@@ -165,6 +165,10 @@ func (r *Reconciler) put(ctx context.Context, log *slog.Logger, p Put, res *Resu
 		AlarmActions:       a.AlarmActions,
 		OKActions:          a.OKActions,
 	}
+	if len(a.Metrics) > 0 {
+		in.Namespace, in.MetricName, in.Dimensions, in.Statistic, in.Period = nil, nil, nil, "", nil
+		in.Metrics = toCloudWatchQueries(a.Metrics)
+	}
 	if p.Create {
 		for _, t := range OwnerTags {
 			in.Tags = append(in.Tags, cwtypes.Tag{Key: aws.String(t.Name), Value: aws.String(t.Value)})
@@ -194,6 +198,20 @@ func (r *Reconciler) pace(ctx context.Context) bool {
 		return r.Limiter.Wait(ctx) == nil
 	}
 	return ctx.Err() == nil
+}
+
+func toCloudWatchQueries(qs []Query) []cwtypes.MetricDataQuery {
+	out := make([]cwtypes.MetricDataQuery, len(qs))
+	for i, q := range qs {
+		out[i] = cwtypes.MetricDataQuery{Id: aws.String(q.ID), ReturnData: aws.Bool(q.ReturnData)}
+		if q.Metric != nil {
+			out[i].MetricStat = &cwtypes.MetricStat{Stat: aws.String(q.Stat), Period: aws.Int32(q.Period),
+				Metric: &cwtypes.Metric{Namespace: aws.String(q.Metric.Namespace), MetricName: aws.String(q.Metric.Name), Dimensions: toCloudWatch(q.Metric.Dimensions)}}
+		} else {
+			out[i].Expression = aws.String(q.Expression)
+		}
+	}
+	return out
 }
 
 func toCloudWatch(dims []Dimension) []cwtypes.Dimension {
