@@ -122,7 +122,10 @@ func (s AlarmSettings) Alarms(d Disk, instanceName string) []Alarm {
 		// The description names the band, never the size: a size that
 		// wobbles from run to run would rewrite the alarm every time.
 		why := bandText(s.Thresholds, i)
-		if !d.SizeKnown {
+		switch {
+		case d.Override != nil:
+			band.WarningFreePercent, band.CriticalFreePercent, why = d.Override.Warning, d.Override.Critical, d.Override.text()
+		case !d.SizeKnown:
 			why = unknownSizeText + ", so the thresholds for " + s.Thresholds.bandLabel(0) + " apply."
 		}
 		for _, sev := range []struct {
@@ -145,19 +148,23 @@ func (s AlarmSettings) Alarms(d Disk, instanceName string) []Alarm {
 		}
 		return out
 	}
+	linux, why := s.Thresholds.Linux, ""
+	if d.Override != nil {
+		linux, why = LinuxBand{WarningUsedPercent: d.Override.Warning, CriticalUsedPercent: d.Override.Critical}, " "+d.Override.text()
+	}
 	for _, sev := range []struct {
 		name      string
 		threshold float64
-	}{{Warning, s.Thresholds.Linux.WarningUsedPercent}, {Critical, s.Thresholds.Linux.CriticalUsedPercent}} {
+	}{{Warning, linux.WarningUsedPercent}, {Critical, linux.CriticalUsedPercent}} {
 		a := base
 		a.Name = AlarmName(s.Prefix, d.InstanceID, d.Label, sev.name)
 		a.Statistic = "Maximum" // the highest use in the period
 		a.Comparison = "GreaterThanThreshold"
 		a.Threshold = sev.threshold
-		text := fmt.Sprintf("%s: %s of %s is more than %g %% used for 10 minutes.", sev.name, d.Label, who, sev.threshold)
+		text := fmt.Sprintf("%s: %s of %s is more than %g %% used for 10 minutes.%s", sev.name, d.Label, who, sev.threshold, why)
 		if sev.name == Warning && s.FillWithin > 0 {
 			a = withForesight(a, d, 100-sev.threshold, s.FillWithin)
-			text = fmt.Sprintf("%s: %s of %s is more than %g %% used in an hour.", sev.name, d.Label, who, sev.threshold) + foresightText(s.FillWithin)
+			text = fmt.Sprintf("%s: %s of %s is more than %g %% used in an hour.%s", sev.name, d.Label, who, sev.threshold, why) + foresightText(s.FillWithin)
 		}
 		a.Description = description(text)
 		out = append(out, a)

@@ -27,6 +27,8 @@
 //     and paces each API's calls.
 //   - alarm.go: the alarms a disk should have (AlarmSettings.Alarms) and
 //     how two alarms differ (Changes).
+//   - override.go: the lambda-suite:disk-thresholds tag (per-disk
+//     thresholds; one that does not read freezes its instance).
 //   - foresight.go: FILL_WITHIN, the Warning alarm's metric math (a disk
 //     full within the time at its current rate), and WarningSignal, the
 //     formula's reference evaluation.

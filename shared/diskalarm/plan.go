@@ -19,6 +19,9 @@ type PlanInput struct {
 	// Reporting holds the selected instances that report at least one disk:
 	// only for those may a missing disk mean the disk is gone.
 	Reporting map[string]bool
+	// Frozen holds the instances whose alarms stay as they are this run
+	// (an OverrideTag that does not read).
+	Frozen map[string]bool
 }
 
 // Put is an alarm to create or update.
@@ -57,6 +60,7 @@ const (
 	ReasonNotRunning       = "its instance is not running, so a missing disk metric says nothing"
 	ReasonNoDisksReported  = "its instance reports no disk metrics at all (agent stopped?), so nothing is taken as gone"
 	ReasonForeignAlarmName = "the name is under the prefix but not one the suite makes"
+	ReasonBadOverride      = "its instance's " + OverrideTag + " tag does not read, so its alarms stay as they are"
 )
 
 // PlanChanges decides, by difference, which alarms to write. An existing
@@ -94,6 +98,8 @@ func PlanChanges(in PlanInput) Plan {
 			p.Kept = append(p.Kept, Keep{Name: h.Name, Reason: ReasonForeignAlarmName})
 		case !live:
 			p.Deletes = append(p.Deletes, Delete{Name: h.Name, InstanceID: h.InstanceID, Reason: ReasonInstanceGone})
+		case in.Frozen[h.InstanceID]:
+			p.Kept = append(p.Kept, Keep{Name: h.Name, Reason: ReasonBadOverride})
 		case !in.Selected[h.InstanceID]:
 			p.Kept = append(p.Kept, Keep{Name: h.Name, Reason: ReasonNotSelected})
 		case inst.State != stateRunning:

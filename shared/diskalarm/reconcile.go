@@ -295,7 +295,18 @@ func (r *Reconciler) planChunk(ctx, work context.Context, log *slog.Logger, req 
 		k, ok := kept[AlarmName(r.Alarms.Prefix, l.InstanceID, l.Label, Warning)]
 		return k, ok && l.OS == OSWindows && !req.readsSizes() && !r.Slices.sizeDue(l.InstanceID, k, r.SizeRefresh, now)
 	}
-	data, err := r.datapoints(work, listed, func(l listedDisk) bool { _, keep := keptOf(l); return !keep })
+	over, frozen := r.overrides(ctx, log, listed, live)
+	overrideOf := func(l listedDisk) *Override {
+		if o, ok := over[l.InstanceID][l.Label]; ok {
+			return &o
+		}
+		return nil
+	}
+	sized := func(l listedDisk) bool {
+		_, keep := keptOf(l)
+		return !keep && !frozen[l.InstanceID] && overrideOf(l) == nil
+	}
+	data, err := r.datapoints(work, listed, sized)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -304,10 +315,16 @@ func (r *Reconciler) planChunk(ctx, work context.Context, log *slog.Logger, req 
 	var want []Alarm
 	reporting := map[string]bool{}
 	for _, l := range listed {
+		if frozen[l.InstanceID] {
+			continue
+		}
 		d := resolve(l, data)
-		if k, keep := keptOf(l); keep {
+		switch k, keep := keptOf(l); {
+		case overrideOf(l) != nil:
+			d.Override, d.SizeKnown, d.SizeKept = overrideOf(l), true, true
+		case keep:
 			k.apply(&d, r.Alarms.Thresholds)
-		} else if d.OS == OSWindows {
+		case d.OS == OSWindows:
 			res.SizesRead++
 		}
 		if d.OS == OSWindows && !d.SizeKnown && !d.SizeKept {
@@ -319,13 +336,34 @@ func (r *Reconciler) planChunk(ctx, work context.Context, log *slog.Logger, req 
 		reporting[d.InstanceID] = true
 		res.Disks++
 	}
-	plan := PlanChanges(PlanInput{Want: want, Have: have, Live: live, Selected: selected, Reporting: reporting})
+	plan := PlanChanges(PlanInput{Want: want, Have: have, Live: live, Selected: selected, Reporting: reporting, Frozen: frozen})
 	res.Unchanged += plan.Unchanged
 	res.Kept += len(plan.Kept)
 	for _, k := range plan.Kept {
 		log.DebugContext(ctx, "alarm kept", "alarmName", k.Name, "reason", k.Reason)
 	}
 	return plan, nil
+}
+
+// overrides reads the OverrideTag of each instance with listed disks. An
+// instance whose tag does not read is frozen: logged, and its alarms left
+// as they were.
+func (r *Reconciler) overrides(ctx context.Context, log *slog.Logger, listed []listedDisk, live map[string]Instance) (map[string]map[string]Override, map[string]bool) {
+	byInstance := map[string][]listedDisk{}
+	for _, l := range listed {
+		byInstance[l.InstanceID] = append(byInstance[l.InstanceID], l)
+	}
+	over, frozen := map[string]map[string]Override{}, map[string]bool{}
+	for id, disks := range byInstance {
+		o, err := overridesOf(live[id], disks)
+		if err != nil {
+			frozen[id] = true
+			log.WarnContext(ctx, "disk thresholds tag not read; the instance's alarms are left as they were", "instanceId", id, "error", err.Error())
+			continue
+		}
+		over[id] = o
+	}
+	return over, frozen
 }
 
 // skipGroup is the skipped series of one reason, as the log shows them.

@@ -37,6 +37,9 @@ type Disk struct {
 	// SizeKept: the band was kept from the disk's Warning alarm (keptSize),
 	// not read this pass; SizeGiB is then the band's lower bound.
 	SizeKept bool
+	// Override holds the disk's thresholds from its instance's OverrideTag,
+	// in place of its band's.
+	Override *Override
 }
 
 // needsDatapoints lists the series whose datapoints resolving d needs:
