@@ -109,30 +109,32 @@ func (r report) markdown(w io.Writer) error {
 	fmt.Fprintf(b, "%s, %s, %s; functions run as built binaries through the local Lambda Runtime API against moto_server. Reproduce with `make bench`.\n\n",
 		r.When.UTC().Format("2006-01-02 15:04 UTC"), r.GoVersion, r.Machine)
 
-	fmt.Fprintf(b, "## Functions\n\n")
-	fmt.Fprintf(b, "Medians of %d runs. *Own* is the time less the time spent waiting on moto's and the stand-ins' answers (measured at the counting proxy): the function's own share, which the first-response target is checked on, as moto's answer times are not AWS's.\n\n", r.Runs)
-	fmt.Fprintf(b, "| Function | bootstrap (arm64) | zipped | first response | first response, own | warm invocation | warm, own | peak RSS | first response < %s | zipped < %s |\n", ms(maxFirstResponse), mb(maxZipped))
-	fmt.Fprintf(b, "|---|--:|--:|--:|--:|--:|--:|--:|:-:|:-:|\n")
-	for _, f := range r.Functions {
-		zipOK := pass(f.Zipped > 0 && f.Zipped < maxZipped)
-		if f.Err != "" {
-			fmt.Fprintf(b, "| %s | %s | %s | not measured: %s | | | | | **FAIL** | %s |\n", f.Name, mb(f.Bootstrap), mb(f.Zipped), cell(f.Err), zipOK)
-			continue
-		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %.1f MiB | %s | %s |\n", f.Name, mb(f.Bootstrap), mb(f.Zipped),
-			ms(median(f.First)), ms(median(f.FirstOwn)), ms(median(f.Warm)), ms(median(f.WarmOwn)), float64(f.PeakRSSKiB)/1024,
-			pass(firstResponseOK(f)), zipOK)
-	}
-
-	fmt.Fprintf(b, "\n## AWS API calls per event\n\nEach sample event of `events/<function>/`, in order, in one warm process, with the placeholders in the events pointed at the sample resources the run made; calls counted at a proxy in front of moto and the stand-ins. The functions share one moto account, in the order listed, so the cleanup also finds what the functions before it left.\n\n")
-	fmt.Fprintf(b, "| Function | Event | Outcome | Calls | API calls by operation |\n|---|---|---|--:|---|\n")
-	for _, f := range r.Functions {
-		for _, e := range f.Events {
-			total := 0
-			for _, n := range e.Calls {
-				total += n
+	if len(r.Functions) > 0 {
+		fmt.Fprintf(b, "## Functions\n\n")
+		fmt.Fprintf(b, "Medians of %d runs. *Own* is the time less the time spent waiting on moto's and the stand-ins' answers (measured at the counting proxy): the function's own share, which the first-response target is checked on, as moto's answer times are not AWS's.\n\n", r.Runs)
+		fmt.Fprintf(b, "| Function | bootstrap (arm64) | zipped | first response | first response, own | warm invocation | warm, own | peak RSS | first response < %s | zipped < %s |\n", ms(maxFirstResponse), mb(maxZipped))
+		fmt.Fprintf(b, "|---|--:|--:|--:|--:|--:|--:|--:|:-:|:-:|\n")
+		for _, f := range r.Functions {
+			zipOK := pass(f.Zipped > 0 && f.Zipped < maxZipped)
+			if f.Err != "" {
+				fmt.Fprintf(b, "| %s | %s | %s | not measured: %s | | | | | **FAIL** | %s |\n", f.Name, mb(f.Bootstrap), mb(f.Zipped), cell(f.Err), zipOK)
+				continue
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %d | %s |\n", f.Name, e.Event, cell(e.Outcome), total, escape(formatCalls(e.Calls)))
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %.1f MiB | %s | %s |\n", f.Name, mb(f.Bootstrap), mb(f.Zipped),
+				ms(median(f.First)), ms(median(f.FirstOwn)), ms(median(f.Warm)), ms(median(f.WarmOwn)), float64(f.PeakRSSKiB)/1024,
+				pass(firstResponseOK(f)), zipOK)
+		}
+
+		fmt.Fprintf(b, "\n## AWS API calls per event\n\nEach sample event of `events/<function>/`, in order, in one warm process, with the placeholders in the events pointed at the sample resources the run made; calls counted at a proxy in front of moto and the stand-ins. The functions share one moto account, in the order listed, so the cleanup also finds what the functions before it left.\n\n")
+		fmt.Fprintf(b, "| Function | Event | Outcome | Calls | API calls by operation |\n|---|---|---|--:|---|\n")
+		for _, f := range r.Functions {
+			for _, e := range f.Events {
+				total := 0
+				for _, n := range e.Calls {
+					total += n
+				}
+				fmt.Fprintf(b, "| %s | %s | %s | %d | %s |\n", f.Name, e.Event, cell(e.Outcome), total, escape(formatCalls(e.Calls)))
+			}
 		}
 	}
 
