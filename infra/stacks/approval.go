@@ -201,6 +201,9 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		"DECISIONS_TABLE":          *table.TableName(),
 		"LINK_TTL":                 *params.linkTTL.ValueAsString(),
 	}
+	for i, n := range namedParameters {
+		env[n.variable] = *params.named[i].ValueAsString()
+	}
 	// The proof key's policy names the three roles, which exist only once
 	// the functions do: the key is made first, its ARN handed to them, and
 	// its policy written after (approvalProofKeyPolicy).
@@ -434,7 +437,19 @@ type approvalParameters struct {
 	subscriber                                    awscdk.CfnParameter
 	accounts, organizations, ous, linkTTL         awscdk.CfnParameter
 	reminderLead, executionRoles                  awscdk.CfnParameter
-	createImageBuilderTopic                       awscdk.CfnCondition
+	// named approvers (APPROVERS … APPROVAL_QUORUM_ACCOUNTS), in the order of namedParameters
+	named                   []awscdk.CfnParameter
+	createImageBuilderTopic awscdk.CfnCondition
+}
+
+// namedParameters are the named-approver settings (approval.ReadNamed):
+// each a parameter passed as is to the variable of the three functions.
+var namedParameters = []struct{ id, variable, description, def, pattern string }{
+	{"AmiApprovalApprovers", "APPROVERS", "Named approvers: comma-separated email addresses, or a JSON list of {\"email\", \"name\"}, each emailed their own link through SES; empty for the SNS mode (one link to the approver topic).", "", `^$|^[^\s].*$`},
+	{"AmiApprovalFrom", "APPROVAL_FROM", "Named approvers: the verified SES identity's address the approvers' emails come from (the stack does not create or verify it); empty in the SNS mode.", "", `^$|^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$`},
+	{"AmiApprovalQuorum", "APPROVAL_QUORUM", "Named approvers: how many distinct approvers must approve a build, 1 to the number of approvers.", "1", `^[1-9][0-9]?$`},
+	{"AmiApprovalQuorumOrganizations", "APPROVAL_QUORUM_ORGANIZATIONS", "Named approvers: stricter quorums, as comma-separated ID=N items (o-... or ou-... IDs), for builds whose targets include them; empty for none.", "", `^$|^(o|ou)-[a-z0-9-]+=[1-9][0-9]?(,(o|ou)-[a-z0-9-]+=[1-9][0-9]?)*$`},
+	{"AmiApprovalQuorumAccounts", "APPROVAL_QUORUM_ACCOUNTS", "Named approvers: stricter quorums, as comma-separated ACCOUNT=N items, for builds whose targets include those accounts; empty for none.", "", `^$|^[0-9]{12}=[1-9][0-9]?(,[0-9]{12}=[1-9][0-9]?)*$`},
 }
 
 func newApprovalParameters(stack awscdk.Stack) approvalParameters {
@@ -470,6 +485,9 @@ func newApprovalParameters(stack awscdk.Stack) approvalParameters {
 		reminderLead: param("AmiApprovalStepReminderLead",
 			"Workflow mode: how long before a waiting step times out its approvers are reminded, once; a Go duration between 5m and 168h.", "12h",
 			`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`),
+	}
+	for _, n := range namedParameters {
+		p.named = append(p.named, param(n.id, n.description, n.def, n.pattern))
 	}
 	p.createImageBuilderTopic = awscdk.NewCfnCondition(stack, jsii.String(approvalCreateTopicCnd), &awscdk.CfnConditionProps{
 		Expression: awscdk.Fn_ConditionEquals(p.imageBuilderTopic.ValueAsString(), jsii.String("")),

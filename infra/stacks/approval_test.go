@@ -188,15 +188,20 @@ func TestApprovalNoMutatingActionOnAnyResource(t *testing.T) {
 func TestApprovalFunctions(t *testing.T) {
 	tmpl := defaultApproval(t)
 	env := map[string]any{
-		"APPROVER_TOPIC_ARN":       map[string]any{"Ref": "AmiApprovalApproverTopic"},
-		"TARGET_TOPIC_ARN":         map[string]any{"Ref": "AmiApprovalTargetTopic"},
-		"TARGET_ACCOUNT_IDS":       map[string]any{"Ref": "AmiApprovalTargetAccountIds"},
-		"TARGET_ORGANIZATION_ARNS": map[string]any{"Ref": "AmiApprovalTargetOrganizationArns"},
-		"TARGET_OU_ARNS":           map[string]any{"Ref": "AmiApprovalTargetOuArns"},
-		"APPROVAL_URL":             assertions.Match_AnyValue(),
-		"DECISIONS_TABLE":          map[string]any{"Ref": "AmiApprovalTable"},
-		"LINK_TTL":                 map[string]any{"Ref": "AmiApprovalLinkTtl"},
-		"PROOF_KEY_ARN":            map[string]any{"Fn::GetAtt": []any{"AmiApprovalProofKey", "Arn"}},
+		"APPROVER_TOPIC_ARN":            map[string]any{"Ref": "AmiApprovalApproverTopic"},
+		"TARGET_TOPIC_ARN":              map[string]any{"Ref": "AmiApprovalTargetTopic"},
+		"TARGET_ACCOUNT_IDS":            map[string]any{"Ref": "AmiApprovalTargetAccountIds"},
+		"TARGET_ORGANIZATION_ARNS":      map[string]any{"Ref": "AmiApprovalTargetOrganizationArns"},
+		"TARGET_OU_ARNS":                map[string]any{"Ref": "AmiApprovalTargetOuArns"},
+		"APPROVAL_URL":                  assertions.Match_AnyValue(),
+		"DECISIONS_TABLE":               map[string]any{"Ref": "AmiApprovalTable"},
+		"LINK_TTL":                      map[string]any{"Ref": "AmiApprovalLinkTtl"},
+		"APPROVERS":                     map[string]any{"Ref": "AmiApprovalApprovers"},
+		"APPROVAL_FROM":                 map[string]any{"Ref": "AmiApprovalFrom"},
+		"APPROVAL_QUORUM":               map[string]any{"Ref": "AmiApprovalQuorum"},
+		"APPROVAL_QUORUM_ORGANIZATIONS": map[string]any{"Ref": "AmiApprovalQuorumOrganizations"},
+		"APPROVAL_QUORUM_ACCOUNTS":      map[string]any{"Ref": "AmiApprovalQuorumAccounts"},
+		"PROOF_KEY_ARN":                 map[string]any{"Fn::GetAtt": []any{"AmiApprovalProofKey", "Arn"}},
 	}
 	// The sweeper alone reminds, so it alone reads STEP_REMINDER_LEAD.
 	sweeperEnv := maps.Clone(env)

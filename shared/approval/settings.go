@@ -34,6 +34,9 @@ type Settings struct {
 	// ProofKeyARN is the stack's HMAC_256 KMS key that seals the request
 	// records (PROOF_KEY_ARN): see seal.go.
 	ProofKeyARN string
+	// Named is the named-approver configuration (named.go); its zero
+	// value, APPROVERS unset, is the SNS mode.
+	Named Named
 }
 
 // ReadSettings reads the contract's variables; r records every problem
@@ -51,6 +54,7 @@ func ReadSettings(r *settings.Reader) Settings {
 		Table:       required(r, "DECISIONS_TABLE", awsid.ParseTableName),
 		LinkTTL:     r.Duration("LINK_TTL", DefaultLinkTTL, MinLinkTTL, MaxLinkTTL),
 		ProofKeyARN: required(r, "PROOF_KEY_ARN", asIs(parsed(awsid.ParseKMSKeyARN))),
+		Named:       ReadNamed(r),
 	}
 	return s
 }

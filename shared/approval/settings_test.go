@@ -36,6 +36,7 @@ func TestReadSettings(t *testing.T) {
 		Table:            "ami-approval-decisions",
 		LinkTTL:          72 * time.Hour,
 		ProofKeyARN:      "arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+		Named:            Named{Quorum: 1},
 	}
 	tests := []struct {
 		name    string
