@@ -44,6 +44,9 @@ func (h *handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return h.refuse(ctx, lr, err), nil
 	}
 	h.countDecision(res)
+	if res.Pending {
+		return render(pendingPage(res, h.now())), nil
+	}
 	if res.Step != nil {
 		return render(stepPage(res.Request, *res.Step, lr.Token, h.now(), res.Repeated)), nil
 	}

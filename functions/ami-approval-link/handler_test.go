@@ -809,34 +809,30 @@ func (b barrierTable) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInp
 	return b.table.UpdateItem(ctx, in, opts...)
 }
 
-// TestConcurrentDecisionsFirstWins: an Approve and a Reject POSTed at once
-// both find the request undecided and both reach the decision's write. The
-// conditional write lets exactly one through; the other gets the recorded
-// decision, and nothing is shared or sent twice.
-func TestConcurrentDecisionsFirstWins(t *testing.T) {
-	f := newFixture(t, approvalURL)
-	ami, token := f.singleRegion(t)
-	arrived, done := make(chan chan struct{}, 2), make(chan struct{}, 2)
-	f.h.decider.Store.DB = barrierTable{table: f.h.decider.Store.DB, arrived: arrived, done: done}
-	f.calls.Reset()
-
-	decisions := []string{"post-approve.json", "post-reject.json"}
-	pages := make([]events.APIGatewayV2HTTPResponse, len(decisions))
+// atTheDecisionWrite serves reqs at once, holding each at the decision's
+// conditional write (barrierTable) until all of them are there, then lets
+// them through one after the other; it returns their pages, in order.
+func (f *fixture) atTheDecisionWrite(t *testing.T, reqs []events.APIGatewayV2HTTPRequest) []events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	arrived, done := make(chan chan struct{}, len(reqs)), make(chan struct{}, len(reqs))
+	db := f.h.decider.Store.DB
+	f.h.decider.Store.DB = barrierTable{table: db, arrived: arrived, done: done}
+	defer func() { f.h.decider.Store.DB = db }()
+	pages := make([]events.APIGatewayV2HTTPResponse, len(reqs))
 	var wg sync.WaitGroup
-	for i, name := range decisions {
-		req := linkEvent(t, name, token)
+	for i, req := range reqs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			resp, err := f.h.Handle(context.Background(), req)
 			if err != nil {
-				t.Errorf("%s: Handle returned an error: %v", name, err)
+				t.Errorf("request %d: Handle returned an error: %v", i, err)
 			}
 			pages[i] = resp
 		}()
 	}
 	var held []chan struct{}
-	for range decisions {
+	for range reqs {
 		select {
 		case r := <-arrived:
 			held = append(held, r)
@@ -845,7 +841,7 @@ func TestConcurrentDecisionsFirstWins(t *testing.T) {
 				close(r)
 			}
 			wg.Wait()
-			t.Fatalf("%d of the 2 decisions reached the conditional write", len(held))
+			t.Fatalf("%d of the %d decisions reached the conditional write", len(held), len(reqs))
 		}
 	}
 	for _, r := range held {
@@ -853,6 +849,24 @@ func TestConcurrentDecisionsFirstWins(t *testing.T) {
 		<-done
 	}
 	wg.Wait()
+	return pages
+}
+
+// TestConcurrentDecisionsFirstWins: an Approve and a Reject POSTed at once
+// both find the request undecided and both reach the decision's write. The
+// conditional write lets exactly one through; the other gets the recorded
+// decision, and nothing is shared or sent twice.
+func TestConcurrentDecisionsFirstWins(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	ami, token := f.singleRegion(t)
+	f.calls.Reset()
+
+	decisions := []string{"post-approve.json", "post-reject.json"}
+	var reqs []events.APIGatewayV2HTTPRequest
+	for _, name := range decisions {
+		reqs = append(reqs, linkEvent(t, name, token))
+	}
+	pages := f.atTheDecisionWrite(t, reqs)
 
 	rec := f.requestRecord(t, token)
 	winner := stringAttr(rec, "decision")

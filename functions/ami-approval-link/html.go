@@ -70,6 +70,7 @@ func (p page) html() string {
 	}
 	p.writeNotes(&w)
 	if p.Request != nil {
+		writeApprovers(&w, *p.Request)
 		p.writeBuild(&w, *p.Request)
 	}
 	if p.Form != nil {

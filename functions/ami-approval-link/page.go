@@ -68,6 +68,10 @@ func requestPage(r approval.Request, t approval.Token, now time.Time) page {
 	if r.Decided() {
 		return decidedPage(r, t, now)
 	}
+	var f *form
+	if _, voted := r.VoteOf(r.Approver.Email); !voted || r.Approver.Email == "" {
+		f = &form{Token: t.Secret()}
+	}
 	return page{
 		Status: http.StatusOK,
 		Title:  "Approve sharing of this AMI build?",
@@ -77,7 +81,7 @@ func requestPage(r approval.Request, t approval.Token, now time.Time) page {
 		Request:        &r,
 		Expires:        fmt.Sprintf("%s (in %s)", r.LinkExpiresAt.UTC().Format(time.RFC1123), approval.Roughly(r.LinkExpiresAt.Sub(now))),
 		TargetsHeading: "Shared with on approval",
-		Form:           &form{Token: t.Secret()},
+		Form:           f,
 	}
 }
 

@@ -13,9 +13,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
 	"github.com/ebs-ops/lambda-suite/shared/coldstart"
+	"github.com/ebs-ops/lambda-suite/shared/mail"
 	"github.com/ebs-ops/lambda-suite/shared/metrics"
 )
 
@@ -39,7 +41,10 @@ func main() {
 		Targets:          cfg.Targets,
 		ApprovalURL:      cfg.ApprovalURL,
 		LinkTTL:          cfg.LinkTTL,
-		Log:              log,
+		// Named approvers (APPROVERS): each emailed their own link with SES.
+		Named: cfg.Named,
+		Mail:  &mail.Sender{SES: sesv2.NewFromConfig(awsCfg), From: cfg.Named.From},
+		Log:   log,
 	}
 	h := &handler{
 		requests: requests,

@@ -241,6 +241,13 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 			readStep(stack),
 			// Reads have no resource-level permissions: the AMIs' names.
 			statement("DescribeAMIs", []string{"ec2:DescribeImages"}, star(), nil),
+			// Named approvers: SES v2 SendEmail (prefix ses) only as the
+			// configured identity and only from APPROVAL_FROM
+			// (ses:FromAddress; Service Authorization Reference, Amazon SES
+			// v2, and the SES Developer Guide, control-user-access).
+			statement("EmailNamedApprovers", []string{"ses:SendEmail"},
+				[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: params.sesIdentity.ValueAsString()})},
+				map[string]any{"StringEquals": map[string]any{"ses:FromAddress": params.named[1].ValueAsString()}}),
 		},
 		OnFailure:        true,
 		LogRetentionDays: p.LogRetentionDays,
@@ -438,7 +445,9 @@ type approvalParameters struct {
 	accounts, organizations, ous, linkTTL         awscdk.CfnParameter
 	reminderLead, executionRoles                  awscdk.CfnParameter
 	// named approvers (APPROVERS … APPROVAL_QUORUM_ACCOUNTS), in the order of namedParameters
-	named                   []awscdk.CfnParameter
+	named []awscdk.CfnParameter
+	// sesIdentity is the SES identity APPROVAL_FROM sends as.
+	sesIdentity             awscdk.CfnParameter
 	createImageBuilderTopic awscdk.CfnCondition
 }
 
@@ -486,6 +495,9 @@ func newApprovalParameters(stack awscdk.Stack) approvalParameters {
 			"Workflow mode: how long before a waiting step times out its approvers are reminded, once; a Go duration between 5m and 168h.", "12h",
 			`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`),
 	}
+	p.sesIdentity = param("AmiApprovalSesIdentity",
+		"Named approvers: the verified SES identity APPROVAL_FROM sends as (the address itself, or its domain); the stack does not create or verify it. Empty: the role may send nothing.", "",
+		`^$|^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$|^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$`)
 	for _, n := range namedParameters {
 		p.named = append(p.named, param(n.id, n.description, n.def, n.pattern))
 	}

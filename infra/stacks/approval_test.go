@@ -134,6 +134,12 @@ func TestApprovalScopedStatements(t *testing.T) {
 			getImage,
 			readStep,
 			allow("DescribeAMIs", "ec2:DescribeImages", "*"),
+			// Named approvers: SendEmail only as the identity, only from
+			// APPROVAL_FROM.
+			map[string]any{"Sid": "EmailNamedApprovers", "Effect": "Allow", "Action": "ses:SendEmail",
+				"Resource": map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":ses:",
+					map[string]any{"Ref": "AWS::Region"}, ":", map[string]any{"Ref": "AWS::AccountId"}, ":identity/", map[string]any{"Ref": "AmiApprovalSesIdentity"}}}},
+				"Condition": map[string]any{"StringEquals": map[string]any{"ses:FromAddress": map[string]any{"Ref": "AmiApprovalFrom"}}}},
 			emailApprovers[0], emailApprovers[1],
 		}},
 		{AmiApprovalLink, slices.Concat([]any{

@@ -96,4 +96,7 @@ func (t Targets) clone() Targets {
 type Who struct {
 	SourceIP  string
 	UserAgent string
+	// Approver is the named approver whose link decided (named.go); "" in
+	// the SNS mode.
+	Approver string
 }

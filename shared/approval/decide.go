@@ -58,6 +58,9 @@ type Result struct {
 	Request Request
 	// Repeated: the request was decided before; nothing was done now.
 	Repeated bool
+	// Pending: a named request's approval was counted (or, with Repeated,
+	// had been), and the quorum is not reached yet; nothing else was done.
+	Pending bool
 	// Checks are the AMI checks of an approval, when they ran.
 	Checks []AMICheck
 	// Unrecorded: sharing ended, but its outcome could not be written; the
@@ -105,6 +108,16 @@ func (d *Decider) Decide(ctx context.Context, t Token, decision string, who Who)
 	req, st, err := d.Store.readRequest(run.Work(), t)
 	if err != nil {
 		return Result{}, err
+	}
+	if len(req.Approvers) > 0 {
+		// A named request: the vote first; the flow's decision only on a
+		// rejection or once the quorum is reached (namedecide.go).
+		var res Result
+		var stop bool
+		if req, who, res, stop, err = d.vote(run.Work(), req, st, decision, who); stop {
+			res.Step = st
+			return res, err
+		}
 	}
 	if st != nil {
 		res, err := d.decideStep(run, t, req, *st, decision, who)

@@ -29,6 +29,18 @@
 // a decision Image Builder never confirmed and reminds the approvers of a
 // step about to time out (sweepSteps, stepsweep.go and stepremind.go).
 //
+// # Named approvers, M of N (either flow)
+//
+// With APPROVERS set (ReadNamed, named.go), Requester.name makes the
+// request named: its approvers and quorum (Named.QuorumFor its targets)
+// are sealed with it, and each approver gets a sealed ticket and a token
+// of their own (namedstore.go), emailed through shared/mail (SES) by
+// Requester.send. Decider.Decide hands a named request's POST to
+// Decider.vote (namedecide.go) first: each approver's vote is written
+// once, sealed; an approval short of the quorum stops there (Pending),
+// while a rejection or the approval that reaches the quorum goes on to the
+// flow's decision, whose conditional write makes it happen once.
+//
 // # The shared core
 //
 //   - One claim protocol (store.go): a build's claim (image#<ARN>) or a

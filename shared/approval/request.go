@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ebs-ops/lambda-suite/shared/clock"
+	"github.com/ebs-ops/lambda-suite/shared/mail"
 	"github.com/ebs-ops/lambda-suite/shared/notify"
 )
 
@@ -41,8 +44,12 @@ type Requester struct {
 	Targets          Targets
 	ApprovalURL      string
 	LinkTTL          time.Duration
-	Now              func() time.Time // time.Now when nil
-	Log              *slog.Logger
+	// Named, when APPROVERS is set, sends each approver their own link
+	// through Mail (SES) instead of one to the approver topic (named.go).
+	Named Named
+	Mail  *mail.Sender
+	Now   func() time.Time // time.Now when nil
+	Log   *slog.Logger
 }
 
 // RequestResult says what was done with one message.
@@ -101,9 +108,13 @@ func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error)
 
 	var req *Request
 	var token Token
+	var tokens map[string]Token
 	if im.Available() {
 		token = NewToken()
 		rq := newRequest(im, token, r.Targets, now, cmp.Or(r.LinkTTL, DefaultLinkTTL))
+		if tokens, err = r.name(ctx, &rq); err != nil {
+			return res, err
+		}
 		mac, err := r.Store.sealRequest(ctx, rq, nil)
 		if err != nil {
 			return res, err
@@ -120,16 +131,52 @@ func (r *Requester) Handle(ctx context.Context, im Image) (RequestResult, error)
 		return res, err
 	}
 
-	var subject, body string
 	if req != nil {
-		subject, body = approvalEmail(*req, im, Link(r.ApprovalURL, token))
 		res.Outcome = Requested
-	} else {
-		subject, body = failureNotice(im)
-		res.Outcome = FailureNotified
+		res.MessageID, err = r.send(ctx, c, *req, token, tokens, func(link string) (string, string) { return approvalEmail(*req, im, link) }, now)
+		return res, err
 	}
-	res.MessageID, err = r.publish(ctx, c, subject, body, res.Ref, now)
+	subject, body := failureNotice(im)
+	res.Outcome = FailureNotified
+	res.MessageID, err = r.publish(ctx, c, func() (string, error) {
+		return notify.Publish(ctx, r.SNS, r.ApproverTopicARN, notify.Message{Subject: subject, Body: body})
+	}, res.Ref, now)
 	return res, err
+}
+
+// name makes a request named when APPROVERS is set: its approvers, its
+// quorum for its targets, and one ticket and token per approver (keyed by
+// address). nil tokens: the SNS mode.
+func (r *Requester) name(ctx context.Context, req *Request) (map[string]Token, error) {
+	if !r.Named.On() {
+		return nil, nil
+	}
+	req.Approvers, req.Quorum = slices.Clone(r.Named.Approvers), r.Named.QuorumFor(req.Targets)
+	return r.Store.newTickets(ctx, req)
+}
+
+// send delivers a request's email in both flows: to the approver topic
+// with token's link (the SNS mode), or to each named approver with their
+// own link, through SES. It returns the SNS message ID, or the SES ones
+// joined by commas.
+func (r *Requester) send(ctx context.Context, c claim, req Request, token Token, tokens map[string]Token, email func(link string) (subject, body string), now time.Time) (string, error) {
+	return r.publish(ctx, c, func() (string, error) {
+		if tokens == nil {
+			subject, body := email(Link(r.ApprovalURL, token))
+			return notify.Publish(ctx, r.SNS, r.ApproverTopicARN, notify.Message{Subject: subject, Body: body})
+		}
+		var ids []string
+		for _, a := range req.Approvers {
+			link := Link(r.ApprovalURL, tokens[a.Email])
+			subject, body := email(link)
+			id, err := r.Mail.Send(ctx, namedEmail(a, req, subject, body, link))
+			if err != nil {
+				return "", err
+			}
+			ids = append(ids, id)
+		}
+		return strings.Join(ids, ","), nil
+	}, req.Ref, now)
 }
 
 // claim takes c for this attempt, with its request (bound to st when not
@@ -162,12 +209,13 @@ func (r *Requester) claim(ctx context.Context, c claim, req *Request, st *Step, 
 	return false, nil
 }
 
-// publish sends the claim holder's email or notice to the approver topic,
-// then marks the claim sent, in both flows. A failed publish gives the claim
-// back, so that the retry takes over at once; its new link replaces this
-// one, which nobody has seen.
-func (r *Requester) publish(ctx context.Context, c claim, subject, body, ref string, now time.Time) (messageID string, err error) {
-	messageID, err = notify.Publish(ctx, r.SNS, r.ApproverTopicARN, notify.Message{Subject: subject, Body: body})
+// publish sends the claim holder's email or notice (deliver), then marks
+// the claim sent, in both flows. A failed delivery gives the claim back, so
+// that the retry takes over at once; its new links replace these, which
+// nobody has used (a named approver whose email went out before the
+// failure gets a second, and the first link no longer opens anything).
+func (r *Requester) publish(ctx context.Context, c claim, deliver func() (string, error), ref string, now time.Time) (messageID string, err error) {
+	messageID, err = deliver()
 	if err != nil {
 		if rerr := r.Store.releaseClaim(ctx, c); rerr != nil {
 			r.logger().WarnContext(ctx, "claim not released; the retry waits for the lease", c.logAttr(), "error", rerr.Error())

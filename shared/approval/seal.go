@@ -52,6 +52,7 @@ func requestFields(r Request, st *Step) []proof.Field {
 		proof.List("targetOus", r.Targets.OUs),
 		proof.String("createdAt", stamp(r.CreatedAt)), proof.String("linkExpiresAt", stamp(r.LinkExpiresAt)),
 	}
+	f = append(f, namedFields(r)...)
 	if st == nil {
 		return append(f, proof.String("stepExecutionId", ""))
 	}
@@ -101,13 +102,16 @@ func (r Request) hasState() bool {
 // does not verify; any other error is KMS not answering, on which nothing
 // is decided either.
 func (s *Store) verify(ctx context.Context, r Request, st *Step) (unsealed bool, err error) {
-	if r.requestMAC == "" && r.stateMAC == "" {
+	if r.requestMAC == "" && r.stateMAC == "" && len(r.Approvers) == 0 {
 		return true, nil
 	}
 	if s.Proof == nil {
 		return false, errors.New("verify request: no proof key (PROOF_KEY_ARN)")
 	}
 	err = s.Proof.Verify(ctx, requestSeal, r.requestMAC, requestFields(r, st)...)
+	if err == nil {
+		err = s.verifyVotes(ctx, r)
+	}
 	if err == nil && r.hasState() {
 		err = s.Proof.Verify(ctx, stateSeal, r.stateMAC, stateFields(r)...)
 	}

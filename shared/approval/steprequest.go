@@ -76,6 +76,10 @@ func (r *Requester) HandleStep(ctx context.Context, ev StepWaiting) (RequestResu
 	// times out, so that a late click is told the step timed out.
 	req := newRequest(im, token, Targets{}, now, cmp.Or(r.LinkTTL, DefaultLinkTTL))
 	req.LinkExpiresAt = later(req.LinkExpiresAt, st.TimesOutAt)
+	tokens, err := r.name(ctx, &req)
+	if err != nil {
+		return res, err
+	}
 	if req.requestMAC, err = r.Store.sealRequest(ctx, req, &st); err != nil {
 		return res, err
 	}
@@ -88,8 +92,8 @@ func (r *Requester) HandleStep(ctx context.Context, ev StepWaiting) (RequestResu
 		return res, err
 	}
 
-	subject, body := stepApprovalEmail(req, st, Link(r.ApprovalURL, token), now)
-	if res.MessageID, err = r.publish(ctx, c, subject, body, res.Ref, now); err != nil {
+	email := func(link string) (string, string) { return stepApprovalEmail(req, st, link, now) }
+	if res.MessageID, err = r.send(ctx, c, req, token, tokens, email, now); err != nil {
 		return res, err
 	}
 	res.Outcome = Requested

@@ -88,10 +88,18 @@ func stepRequestItem(req Request, st Step) (map[string]types.AttributeValue, err
 // requestAV is the request item of req, with the attributes of the step
 // it is bound to when st is not nil.
 func requestAV(req Request, st *Step) (map[string]types.AttributeValue, error) {
-	if st == nil {
-		return marshal(newRequestItem(req)), nil
+	item := marshal(newRequestItem(req))
+	if st != nil {
+		var err error
+		if item, err = stepRequestItem(req, *st); err != nil {
+			return nil, err
+		}
 	}
-	return stepRequestItem(req, *st)
+	if len(req.Approvers) > 0 {
+		// The map each vote is written into (putVote).
+		item["votes"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
+	}
+	return item, nil
 }
 
 // readRequest reads the request for a token, for both flows, and, when it
@@ -104,7 +112,8 @@ func (s *Store) readRequest(ctx context.Context, t Token) (Request, *Step, error
 		return Request{}, nil, err
 	}
 	if item == nil {
-		return Request{}, nil, ErrUnknownToken
+		// A named approver's token opens its ticket (namedstore.go).
+		return s.readTicket(ctx, t)
 	}
 	req, st, err := parseStepRequest(id, item)
 	return req, st, err

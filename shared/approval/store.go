@@ -74,6 +74,16 @@ type Request struct {
 	lease string
 	// requestMAC and stateMAC are the record's seals (see seal.go).
 	requestMAC, stateMAC string
+
+	// Named requests (named.go, namedstore.go): who may decide, how many
+	// distinct approvers must approve, and their votes so far. Approver is
+	// the approver whose link opened the request (zero for the request's
+	// own token, which a named request never sends).
+	Approvers []Approver
+	Quorum    int
+	Votes     []Vote
+	Approver  Approver
+	tickets   []ticket // made with the request, written with it
 }
 
 // Decided says whether a decision is recorded.
@@ -154,6 +164,9 @@ func (s *Store) transactClaim(ctx context.Context, what string, items []types.Tr
 			return err
 		}
 		items = append(items, s.putNew(reqAV))
+		for _, tk := range req.tickets {
+			items = append(items, s.putNew(tk.item()))
+		}
 	}
 	if _, err := s.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}); err != nil {
 		return fmt.Errorf("%s: %w", what, conflict(err))
@@ -267,10 +280,16 @@ func (s *Store) recordDecision(ctx context.Context, req Request, st *Step, now t
 	}
 	update := "SET decision = :decision, outcome = :outcome, reason = :reason, " +
 		"decidedAt = :at, updatedAt = :at, sourceIp = :ip, userAgent = :ua, leaseId = :lease, stateMac = :state"
+	if req.DecidedBy.Approver != "" {
+		update += ", approver = :approver"
+	}
 	vals := map[string]any{
 		":decision": req.Decision, ":outcome": req.Outcome, ":reason": req.Reason,
 		":at": stamp(now), ":ip": req.DecidedBy.SourceIP, ":ua": req.DecidedBy.UserAgent,
 		":lease": req.lease, ":state": stateMAC,
+	}
+	if req.DecidedBy.Approver != "" {
+		vals[":approver"] = req.DecidedBy.Approver
 	}
 	if req.requestMAC == "" {
 		requestMAC, err := s.sealRequest(ctx, req, st)
@@ -543,6 +562,11 @@ type requestItem struct {
 	Lease               string      `dynamodbav:"leaseId,omitempty"`
 	RequestMAC          string      `dynamodbav:"requestMac,omitempty"` // seal.go
 	StateMAC            string      `dynamodbav:"stateMac,omitempty"`
+	// Named requests only (namedstore.go).
+	Approvers []Approver          `dynamodbav:"approvers,omitempty"`
+	Quorum    int                 `dynamodbav:"quorum,omitempty"`
+	Votes     map[string]voteItem `dynamodbav:"votes,omitempty"`
+	Approver  string              `dynamodbav:"approver,omitempty"` // who decided
 }
 
 // auditItem is one decision attempt (auditPrefix); never expires.
@@ -626,6 +650,7 @@ func newRequestItem(r Request) requestItem {
 		CreatedAt: storedTime(r.CreatedAt), UpdatedAt: storedTime(r.CreatedAt), LinkExpiresAt: storedTime(r.LinkExpiresAt),
 		ExpiresAt:  r.LinkExpiresAt.Add(keepAfterExpiry),
 		RequestMAC: r.requestMAC,
+		Approvers:  r.Approvers, Quorum: r.Quorum,
 	}
 }
 
@@ -637,7 +662,7 @@ func (it requestItem) request() Request {
 		LinkExpiresAt: time.Time(it.LinkExpiresAt),
 		Decision:      it.Decision,
 		DecidedAt:     it.DecidedAt.time(),
-		DecidedBy:     Who{SourceIP: it.SourceIP, UserAgent: it.UserAgent},
+		DecidedBy:     Who{SourceIP: it.SourceIP, UserAgent: it.UserAgent, Approver: it.Approver},
 		Outcome:       it.Outcome,
 		Reason:        it.Reason,
 		KeyNotes:      orNil(it.KeyNotes),
@@ -648,6 +673,9 @@ func (it requestItem) request() Request {
 		lease:         it.Lease,
 		requestMAC:    it.RequestMAC,
 		stateMAC:      it.StateMAC,
+		Approvers:     orNil(it.Approvers),
+		Quorum:        it.Quorum,
+		Votes:         votes(it.Votes),
 	}
 }
 

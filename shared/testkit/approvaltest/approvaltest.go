@@ -58,6 +58,13 @@ const (
 	OpsTopicName      = "ami-approval-ops"
 )
 
+// The named approvers' SES identity and sender, as the roles in As have
+// them: a domain identity, and an address of it.
+const (
+	SESIdentity = "example.com"
+	From        = "approvals@example.com"
+)
+
 // SampleAccount is the account that the sample events under
 // events/ami-approval-request and the tests' own build ARNs name as the
 // build's (Own rewrites it).
@@ -130,8 +137,11 @@ func (e *Env) As(tb testing.TB, function string) *iam.Function {
 			// A key is bound by its ID, the last part of its ARN.
 			"AmiApprovalProofKey": e.ProofKey[strings.LastIndexByte(e.ProofKey, '/')+1:],
 		},
-		Parameters: map[string]string{"AmiApprovalTargetAccountIds": strings.Join(Targets.Accounts, ",")},
-		Routes:     map[string]string{"imagebuilder": e.IB.URL},
+		Parameters: map[string]string{"AmiApprovalTargetAccountIds": strings.Join(Targets.Accounts, ","),
+			// The named approvers' SES identity and sender (unused in the
+			// SNS mode): the role may send as SESIdentity from From only.
+			"AmiApprovalSesIdentity": SESIdentity, "AmiApprovalFrom": From},
+		Routes: map[string]string{"imagebuilder": e.IB.URL},
 	})
 	if e.layers == nil {
 		e.layers = map[string]bool{}
