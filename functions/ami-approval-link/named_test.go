@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/ebs-ops/lambda-suite/shared/approval"
@@ -248,5 +249,37 @@ func TestWorkflowQuorumResumesOnceAtTheQuorum(t *testing.T) {
 	f.post(t, "approve", tokens["carol@example.com"])
 	if actions, _ := f.sent(t); len(actions) != 1 || actions[0] != "RESUME" {
 		t.Errorf("actions = %v, want one RESUME", actions)
+	}
+}
+
+// TestForgedVoteIsRefused: a table writer who is not one of the approval
+// roles adds a vote (with another vote's MAC) to reach the quorum; the next
+// approval finds the record tampered: nothing is shared, the page answers
+// as for an unknown link.
+func TestForgedVoteIsRefused(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	ami, tokens := f.namedRequest(t, f.named(t, 3))
+	if got := pageOutcome(f.post(t, "approve", tokens["alice@example.com"])); got != "pending" {
+		t.Fatalf("approval: %q, want pending", got)
+	}
+	item := f.env.RequestItem(t)
+	votes := item["votes"].(*dbtypes.AttributeValueMemberM).Value
+	alice := votes["alice@example.com"]
+	dev := f.env.Developer(t, f.role)
+	_, err := dev.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName: aws.String(f.env.Table), Key: map[string]dbtypes.AttributeValue{"id": item["id"]},
+		UpdateExpression:          aws.String("SET votes.#e = :v"),
+		ExpressionAttributeNames:  map[string]string{"#e": "bob@example.com"},
+		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":v": alice},
+	})
+	if err != nil {
+		t.Fatalf("forge the vote: %v", err)
+	}
+	resp := f.post(t, "approve", tokens["carol@example.com"])
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("approval on a forged record: %d (%s), want 404", resp.StatusCode, pageTitle(resp))
+	}
+	if got := approvaltest.LaunchPermissions(t, f.env.EC2("us-east-1"), ami); len(got) != 0 {
+		t.Errorf("shared on a forged vote: %v", got)
 	}
 }
