@@ -360,6 +360,7 @@ func NewApprovalStack(scope constructs.Construct, id string, props *ApprovalStac
 		Description: jsii.String("Requests, decisions and their audit records."),
 		Value:       table.TableName(),
 	})
+	quorumWarning(stack, params)
 	nagApprovalAPI(api) // after its routes
 	opsTopic := Observe(stack, request, link, sweeper).TopicARN
 	approvalProofKeyPolicy(stack, proof, request, link, sweeper)
@@ -505,6 +506,25 @@ func newApprovalParameters(stack awscdk.Stack) approvalParameters {
 		Expression: awscdk.Fn_ConditionEquals(p.imageBuilderTopic.ValueAsString(), jsii.String("")),
 	})
 	return p
+}
+
+// quorumWarning warns in the outputs when a quorum above 1 may apply
+// (APPROVAL_QUORUM, or any stricter quorum) while the page has no sign-in
+// (issue 20: links alone cannot prove distinct people).
+func quorumWarning(stack awscdk.Stack, p approvalParameters) {
+	notEmpty := func(param awscdk.CfnParameter) awscdk.ICfnConditionExpression {
+		return awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(param.ValueAsString(), jsii.String("")))
+	}
+	cond := awscdk.NewCfnCondition(stack, jsii.String("AmiApprovalQuorumWithoutSignIn"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionOr(
+			awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(p.named[2].ValueAsString(), jsii.String("1"))),
+			notEmpty(p.named[3]), notEmpty(p.named[4])),
+	})
+	out := awscdk.NewCfnOutput(stack, jsii.String("QuorumWithoutSignIn"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Warning: a quorum above 1 without sign-in."),
+		Value:       jsii.String("With a quorum above 1 and no sign-in, links alone cannot prove distinct people: one person holding two approvers' links (a shared or forwarded mailbox) counts twice. See docs/ami-approval.md, Modes."),
+	})
+	out.SetCondition(cond)
 }
 
 // emailSubscription subscribes the address in param, when it is not empty.

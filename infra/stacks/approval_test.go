@@ -623,3 +623,25 @@ func TestApprovalProofKey(t *testing.T) {
 		})
 	}
 }
+
+// TestApprovalWarnsOfAQuorumWithoutSignIn: with APPROVAL_QUORUM above 1, or
+// any stricter quorum, the stack's outputs warn that links alone cannot
+// prove distinct people (the page has no sign-in).
+func TestApprovalWarnsOfAQuorumWithoutSignIn(t *testing.T) {
+	tmpl := defaultApproval(t)
+	notEmpty := func(p string) map[string]any {
+		return map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": p}, ""}}}}
+	}
+	check(t, func() {
+		tmpl.HasCondition(jsii.String("AmiApprovalQuorumWithoutSignIn"), map[string]any{"Fn::Or": []any{
+			map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "AmiApprovalQuorum"}, "1"}}}},
+			notEmpty("AmiApprovalQuorumOrganizations"), notEmpty("AmiApprovalQuorumAccounts"),
+		}})
+	})
+	check(t, func() {
+		tmpl.HasOutput(jsii.String("QuorumWithoutSignIn"), map[string]any{
+			"Condition": "AmiApprovalQuorumWithoutSignIn",
+			"Value":     assertions.Match_StringLikeRegexp(jsii.String("links alone cannot prove distinct people")),
+		})
+	})
+}
