@@ -57,6 +57,15 @@ func (h *handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 // refused, failed, rejected); a repeated one changed nothing. Both the SNS
 // flow and the workflow mode count theirs here.
 func (h *handler) countDecision(res approval.Result) {
+	if res.Pending {
+		// A named approver's vote short of the quorum (or counted before).
+		reason := "counted"
+		if res.Repeated {
+			reason = "repeated"
+		}
+		h.metrics.AddReason("ApprovalVotes", reason, 1)
+		return
+	}
 	if res.Repeated {
 		h.metrics.AddReason("ApprovalDecisionsRepeated", res.Request.Outcome, 1)
 	} else {

@@ -33,3 +33,17 @@ func TestDecisionsAreMetrics(t *testing.T) {
 	f.serve(t, linkEvent(t, "post-approve.json", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
 	emf.Want(t, out.Bytes(), "link-fn", map[string]float64{"ApprovalPagesRefused/" + http.StatusText(http.StatusNotFound): 1})
 }
+
+// A named approver's vote short of the quorum is a vote metric, not a
+// decision.
+func TestVotesAreMetrics(t *testing.T) {
+	f := newFixture(t, approvalURL)
+	var out bytes.Buffer
+	f.h.metrics = metrics.New("link-fn", &out)
+	_, tokens := f.namedRequest(t, f.named(t, 2))
+	for _, want := range []string{"ApprovalVotes/counted", "ApprovalVotes/repeated"} {
+		out.Reset()
+		f.post(t, "approve", tokens["alice@example.com"])
+		emf.Want(t, out.Bytes(), "link-fn", map[string]float64{want: 1})
+	}
+}
