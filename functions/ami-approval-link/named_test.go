@@ -47,6 +47,16 @@ func (f *fixture) namedRequest(t *testing.T, rec *sestest.Recorder) (string, map
 	if _, err := f.requests.Handle(context.Background(), im); err != nil {
 		t.Fatalf("make request: %v", err)
 	}
+	tokens := namedTokens(t, rec)
+	if n := len(f.env.Approver.Receive(t)); n != 0 {
+		t.Errorf("approver topic got %d messages in the named mode, want 0", n)
+	}
+	return ami, tokens
+}
+
+// namedTokens reads each approver's token from their one email.
+func namedTokens(t *testing.T, rec *sestest.Recorder) map[string]string {
+	t.Helper()
 	tokens := map[string]string{}
 	for _, a := range approvers {
 		mails := rec.SentTo(a.Email)
@@ -59,10 +69,16 @@ func (f *fixture) namedRequest(t *testing.T, rec *sestest.Recorder) (string, map
 		}
 		tokens[a.Email] = m[1]
 	}
-	if n := len(f.env.Approver.Receive(t)); n != 0 {
-		t.Errorf("approver topic got %d messages in the named mode, want 0", n)
+	return tokens
+}
+
+// pending approves with token and wants the vote counted, short of the
+// quorum.
+func (f *fixture) pending(t *testing.T, token string) {
+	t.Helper()
+	if got := pageOutcome(f.post(t, "approve", token)); got != "pending" {
+		t.Fatalf("approval: %q, want pending", got)
 	}
-	return ami, tokens
 }
 
 func (f *fixture) post(t *testing.T, decision, token string) events.APIGatewayV2HTTPResponse {
@@ -163,9 +179,7 @@ func TestQuorumOfTwoSharesOnceAtTheSecondDistinctApproval(t *testing.T) {
 func TestOneRejectionAfterOneApprovalRejects(t *testing.T) {
 	f := newFixture(t, approvalURL)
 	ami, tokens := f.namedRequest(t, f.named(t, 2))
-	if got := pageOutcome(f.post(t, "approve", tokens["alice@example.com"])); got != "pending" {
-		t.Fatalf("approval: %q, want pending", got)
-	}
+	f.pending(t, tokens["alice@example.com"])
 	if got := pageOutcome(f.post(t, "reject", tokens["bob@example.com"])); got != "rejected" {
 		t.Fatalf("rejection: %q, want rejected", got)
 	}
@@ -187,9 +201,7 @@ func TestOneRejectionAfterOneApprovalRejects(t *testing.T) {
 func TestConcurrentApprovalsReachingTheQuorumShareOnce(t *testing.T) {
 	f := newFixture(t, approvalURL)
 	ami, tokens := f.namedRequest(t, f.named(t, 2))
-	if got := pageOutcome(f.post(t, "approve", tokens["alice@example.com"])); got != "pending" {
-		t.Fatalf("approval: %q, want pending", got)
-	}
+	f.pending(t, tokens["alice@example.com"])
 	pages := f.atTheDecisionWrite(t, []events.APIGatewayV2HTTPRequest{
 		linkEvent(t, "post-approve.json", tokens["bob@example.com"]),
 		linkEvent(t, "post-approve.json", tokens["carol@example.com"]),
@@ -230,14 +242,7 @@ func TestWorkflowQuorumResumesOnceAtTheQuorum(t *testing.T) {
 		t.Fatalf("make step request = %+v, %v", res, err)
 	}
 	f.env.IB.ResetCalls()
-	tokens := map[string]string{}
-	for _, a := range approvers {
-		mails := rec.SentTo(a.Email)
-		if len(mails) != 1 {
-			t.Fatalf("emails to %s = %d, want 1", a.Email, len(mails))
-		}
-		tokens[a.Email] = namedLink.FindStringSubmatch(mails[0].Text)[1]
-	}
+	tokens := namedTokens(t, rec)
 
 	if got := pageOutcome(f.post(t, "approve", tokens["alice@example.com"])); got != "pending" {
 		t.Fatalf("first approval: %q, want pending", got)
@@ -259,9 +264,7 @@ func TestWorkflowQuorumResumesOnceAtTheQuorum(t *testing.T) {
 func TestForgedVoteIsRefused(t *testing.T) {
 	f := newFixture(t, approvalURL)
 	ami, tokens := f.namedRequest(t, f.named(t, 3))
-	if got := pageOutcome(f.post(t, "approve", tokens["alice@example.com"])); got != "pending" {
-		t.Fatalf("approval: %q, want pending", got)
-	}
+	f.pending(t, tokens["alice@example.com"])
 	item := f.env.RequestItem(t)
 	votes := item["votes"].(*dbtypes.AttributeValueMemberM).Value
 	alice := votes["alice@example.com"]
