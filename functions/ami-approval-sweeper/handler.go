@@ -57,18 +57,18 @@ func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]app
 		h.log.ErrorContext(ctx, "sweep failed", "eventId", ev.ID, "error", err.Error())
 		return nil, err
 	}
-	var failed []error
-	tampered := 0
+	finished, tampered := 0, 0
 	for _, s := range swept {
-		if s.Error != "" {
-			failed = append(failed, fmt.Errorf("approval %s not finished: %s", s.Ref, s.Error))
-		}
-		if s.Tampered != "" {
+		switch {
+		case s.Tampered != "":
 			tampered++
+		case s.Error == "":
+			finished++
 		}
 	}
-	h.log.InfoContext(ctx, "sweep done", "eventId", ev.ID, "finished", len(swept)-len(failed)-tampered, "refusedAsTampered", tampered)
-	failed = append(failed, h.countSteps(ctx, ev.ID, res)...)
+	h.log.InfoContext(ctx, "sweep done", "eventId", ev.ID, "finished", finished, "refusedAsTampered", tampered)
+	h.countSteps(ctx, ev.ID, res)
+	failed := res.Unfinished()
 	if len(failed) > 0 {
 		err := fmt.Errorf("%d stopped approvals or unconfirmed step decisions not finished, to be retried by the next sweep: %w",
 			len(failed), errors.Join(failed...))
@@ -79,36 +79,31 @@ func (h *handler) Handle(ctx context.Context, ev events.EventBridgeEvent) ([]app
 }
 
 // countSteps counts and logs the workflow flow's part of the sweep (the
-// step decisions sent again, the reminders), and returns what could not be
-// finished (or looked at): the next schedule retries those. A reminder that
-// cannot go out now goes out on the next schedule; it never fails the
-// sweep.
-func (h *handler) countSteps(ctx context.Context, eventID string, sw approval.SweepResult) []error {
+// step decisions sent again, the reminders); what it could not finish is
+// in SweepResult.Unfinished. A reminder that cannot go out now goes out on
+// the next schedule; it never fails the sweep.
+func (h *handler) countSteps(ctx context.Context, eventID string, sw approval.SweepResult) {
 	if err := sw.StepsErr; err != nil {
 		h.metrics.AddReason("StepDecisionsResent", "listing failed", 1)
 		h.log.ErrorContext(ctx, "workflow steps not listed: no decision sent again, no reminder", "eventId", eventID, "error", err.Error())
-		return []error{err}
+		return
 	}
-	var failed []error
 	for _, r := range sw.Resent {
-		if r.Tampered != "" {
+		switch {
+		case r.Tampered != "":
 			h.metrics.AddReason("ApprovalRecordsTampered", "sweep", 1)
-			continue
-		}
-		if r.Error != "" {
+		case r.Error != "":
 			h.metrics.AddReason("StepDecisionsResent", "error", 1)
-			failed = append(failed, fmt.Errorf("step decision %s not sent: %s", r.Ref, r.Error))
-			continue
+		default:
+			h.metrics.AddReason("StepDecisionsResent", r.Outcome, 1)
+			h.log.InfoContext(ctx, "step decision sent by the sweeper", "ref", r.Ref, "stepExecutionId", r.StepExecutionID,
+				"decision", r.Decision, "outcome", r.Outcome)
 		}
-		h.metrics.AddReason("StepDecisionsResent", r.Outcome, 1)
-		h.log.InfoContext(ctx, "step decision sent by the sweeper", "ref", r.Ref, "stepExecutionId", r.StepExecutionID,
-			"decision", r.Decision, "outcome", r.Outcome)
 	}
 	for _, r := range sw.Reminded {
 		h.log.InfoContext(ctx, "step reminder", "ref", r.Ref, "stepExecutionId", r.StepExecutionID, "stepTimesOutAt", r.TimesOutAt,
 			"snsMessageId", r.MessageID, "error", r.Error)
 	}
-	return failed
 }
 
 // checkApprovers counts a sweep that finds no confirmed subscriber on the

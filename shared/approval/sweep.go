@@ -3,6 +3,7 @@ package approval
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/ebs-ops/lambda-suite/shared/deadline"
 	"github.com/ebs-ops/lambda-suite/shared/notify"
@@ -151,4 +152,27 @@ func (d *Decider) reportTamper(run *deadline.Run, id string, t Tamper) {
 	if _, err := notify.Publish(done, d.SNS, d.OpsTopicARN, notify.Message{Subject: subject, Body: body}); err != nil {
 		d.logger().ErrorContext(done, "ops notice of a tampered record failed", "ref", t.Ref, "error", err.Error())
 	}
+}
+
+// Unfinished is what the sweep could not finish, each named: a stopped
+// approval or a step decision whose AWS call failed, or the step-bound
+// requests that could not be listed. The next sweep retries each; a record
+// refused as tampered is not among them (it is reported, never retried),
+// nor is a reminder (one that cannot go out now goes out next time).
+func (r SweepResult) Unfinished() []error {
+	var failed []error
+	for _, s := range r.Stopped {
+		if s.Error != "" {
+			failed = append(failed, fmt.Errorf("approval %s not finished: %s", s.Ref, s.Error))
+		}
+	}
+	if r.StepsErr != nil {
+		return append(failed, fmt.Errorf("workflow steps not listed: %w", r.StepsErr))
+	}
+	for _, s := range r.Resent {
+		if s.Tampered == "" && s.Error != "" {
+			failed = append(failed, fmt.Errorf("step decision %s not sent: %s", s.Ref, s.Error))
+		}
+	}
+	return failed
 }
