@@ -99,7 +99,7 @@ iam:
 # ARGS passes flags on: ARGS="-runs 9 -reconcile-sizes 100,1000,5000".
 bench: build
 	$(call need,go moto_server)
-	@echo "performance report: sizes, cold start, warm latency, peak RSS, API calls per event, scale (about 12 minutes)"
+	@echo "performance report: sizes, cold start, warm latency, peak RSS, API calls per event, scale, the disk alarms' scale model (about an hour with its 100,000-instance size; ARGS=\"-model-sizes 1000,20000\" for a shorter run)"
 	go run ./scripts/bench $(ARGS)
 
 # The linters' versions are pinned (docs/dependencies.md says what resolves
